@@ -1,0 +1,124 @@
+import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { extractBearerToken } from './bearer.js';
+import { buildContext, principalIdOf } from './context.js';
+import { type Decision, respond } from './decision.js';
+import { BadEventError, KeysUnavailableError, TokenRejectedError } from './errors.js';
+import type { RouteAuthorizer } from './permissions.js';
+import {
+  buildPolicy,
+  type MethodArn,
+  parseMethodArn,
+  requestResource,
+  routeResource,
+  stageResource,
+} from './policy.js';
+import type { TokenVerifier, VerifiedToken } from './verifier.js';
+
+/** Safe facts about one decision: never the token, never the header. */
+export interface DecisionRecord {
+  readonly decision: Decision;
+  readonly method?: string;
+  readonly path?: string;
+  readonly tid?: string;
+  readonly oid?: string;
+  readonly appId?: string;
+  readonly kid?: string;
+  readonly error?: unknown;
+}
+
+export type DecisionRecorder = (record: DecisionRecord) => void;
+
+export interface AuthorizerDeps {
+  readonly verifier: TokenVerifier;
+  readonly routes: RouteAuthorizer;
+  readonly record?: DecisionRecorder;
+}
+
+const MAX_DETAIL = 300;
+const clip = (text: string) => (text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}...` : text);
+
+function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer): Decision {
+  const { claims } = verified;
+  const principalId = principalIdOf(claims);
+  const context = buildContext(claims);
+  const authorization = routes(claims, arn);
+  if (authorization.allowed) {
+    const resources =
+      authorization.routes === 'stage'
+        ? [stageResource(arn)]
+        : authorization.routes.map((r) => routeResource(arn, r));
+    return {
+      outcome: 'allow',
+      reason: 'allowed',
+      detail: authorization.routes === 'stage' ? 'stage' : `${resources.length} routes`,
+      result: buildPolicy(principalId, 'Allow', resources, context),
+    };
+  }
+  // Listing the routes the caller may call keeps a cached answer right for them; this request, not among
+  // them, gets a 403. With nothing granted, an explicit Deny of this request says the same.
+  const result =
+    authorization.routes.length > 0
+      ? buildPolicy(
+          principalId,
+          'Allow',
+          authorization.routes.map((r) => routeResource(arn, r)),
+          context,
+        )
+      : buildPolicy(principalId, 'Deny', [requestResource(arn)], context);
+  return { outcome: 'deny', reason: 'insufficient_permission', detail: authorization.missing, result };
+}
+
+function failure(err: unknown): Decision {
+  if (err instanceof TokenRejectedError)
+    return { outcome: 'unauthorized', reason: err.reason, detail: clip(err.message) };
+  if (err instanceof KeysUnavailableError)
+    return { outcome: 'error', reason: 'keys_unavailable', detail: clip(err.message) };
+  return {
+    outcome: 'error',
+    reason: 'internal_error',
+    detail: clip(err instanceof Error ? err.message : String(err)),
+  };
+}
+
+/**
+ * Event -> bearer token -> verified Entra claims -> route permissions -> policy and context. Every path
+ * that is not a verified, permitted token ends in a 401 or a 500 thrown by `respond`; none returns Allow.
+ */
+export async function decide(
+  event: APIGatewayTokenAuthorizerEvent,
+  deps: AuthorizerDeps,
+): Promise<DecisionRecord> {
+  let arn: MethodArn;
+  try {
+    if (event?.type !== 'TOKEN')
+      throw new BadEventError(`event type is ${JSON.stringify(event?.type)}; expected "TOKEN"`);
+    arn = parseMethodArn(event.methodArn);
+  } catch (err) {
+    return { decision: failure(err), error: err };
+  }
+  const where = { method: arn.method, path: arn.path };
+  let verified: VerifiedToken;
+  try {
+    verified = await deps.verifier.verify(extractBearerToken(event.authorizationToken));
+  } catch (err) {
+    const decision = failure(err);
+    return { decision, ...where, ...(decision.reason === 'internal_error' ? { error: err } : {}) };
+  }
+  const { claims, keyId } = verified;
+  const safe = { tid: claims.tid, oid: claims.oid, appId: claims.appId, kid: keyId };
+  try {
+    return { decision: permit(arn, verified, deps.routes), ...where, ...safe };
+  } catch (err) {
+    return { decision: failure(err), ...where, ...safe, error: err };
+  }
+}
+
+export function createAuthorizer(
+  deps: AuthorizerDeps,
+): (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult> {
+  return async (event) => {
+    const record = await decide(event, deps);
+    deps.record?.(record);
+    return respond(record.decision);
+  };
+}

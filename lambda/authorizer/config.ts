@@ -1,0 +1,269 @@
+import { ConfigError } from './errors.js';
+
+/**
+ * The authorizer's whole configuration surface. The CDK construct imports these names, so a variable is
+ * spelled in exactly one place.
+ */
+export const ENV = {
+  tenantId: 'AZURE_TENANT_ID',
+  allowedTenants: 'AZURE_ALLOWED_TENANTS',
+  audiences: 'AZURE_AUDIENCES',
+  requiredScopes: 'AZURE_REQUIRED_SCOPES',
+  requiredRoles: 'AZURE_REQUIRED_ROLES',
+  routePermissions: 'AZURE_ROUTE_PERMISSIONS',
+  jwksUri: 'AZURE_JWKS_URI',
+  clockSkewSeconds: 'AZURE_CLOCK_SKEW_SECONDS',
+  authorityHost: 'AZURE_AUTHORITY_HOST',
+  v1IssuerHost: 'AZURE_V1_ISSUER_HOST',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export const DEFAULTS = {
+  clockSkewSeconds: 300,
+  authorityHost: 'login.microsoftonline.com',
+  v1IssuerHost: 'sts.windows.net',
+} as const;
+
+export const MAX_CLOCK_SKEW_SECONDS = 600;
+export const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', '*'] as const;
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/;
+
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}
+
+export type TenantConfig =
+  | { readonly mode: 'single'; readonly tenantId: string }
+  | {
+      readonly mode: 'multi';
+      readonly tenantId: (typeof MULTI_TENANT_AUTHORITIES)[number];
+      /** 'any' only when the operator wrote `*` explicitly. */
+      readonly allowedTenants: ReadonlySet<string> | 'any';
+    };
+
+/** A permission as written by the operator: either list may be empty; both empty means any valid token. */
+export interface PermissionRule {
+  readonly scopes: readonly string[];
+  readonly roles: readonly string[];
+}
+
+export interface RoutePermission extends PermissionRule {
+  /** The key as written, e.g. `DELETE /items/*`. */
+  readonly route: string;
+  readonly method: (typeof HTTP_METHODS)[number];
+  /** Starts with `/`; `*` matches any run of characters, as in an execute-api ARN. */
+  readonly path: string;
+}
+
+export interface AuthorizerConfig {
+  readonly tenant: TenantConfig;
+  readonly audiences: readonly string[];
+  readonly required: PermissionRule;
+  /** Undefined: one stage-wide decision. Defined: the exact routes a caller may call. */
+  readonly routePermissions: readonly RoutePermission[] | undefined;
+  readonly jwksUri: string;
+  readonly clockSkewSeconds: number;
+  readonly authorityHost: string;
+  readonly v1IssuerHost: string;
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads and validates the environment once; every error names the variable and shows the bad value. */
+export function loadConfig(env: Env): AuthorizerConfig {
+  const authorityHost = readHost(env, ENV.authorityHost, DEFAULTS.authorityHost);
+  const v1IssuerHost = readHost(env, ENV.v1IssuerHost, DEFAULTS.v1IssuerHost);
+  const tenant = readTenant(env);
+  const audiences = readList(env, ENV.audiences);
+  if (audiences.length === 0) {
+    throw new ConfigError(
+      ENV.audiences,
+      env[ENV.audiences],
+      'at least one audience (client id or App ID URI)',
+    );
+  }
+  const jwksUri = readJwksUri(env, tenant.tenantId, authorityHost);
+  return Object.freeze({
+    tenant: Object.freeze(tenant),
+    audiences: Object.freeze(audiences),
+    required: Object.freeze({
+      scopes: Object.freeze(readList(env, ENV.requiredScopes)),
+      roles: Object.freeze(readList(env, ENV.requiredRoles)),
+    }),
+    routePermissions: readRoutePermissions(env),
+    jwksUri,
+    clockSkewSeconds: readSkew(env),
+    authorityHost,
+    v1IssuerHost,
+  });
+}
+
+/** The default key URL for a tenant (or `organizations`/`common`) on an authority host. */
+export function defaultJwksUri(tenantId: string, authorityHost: string = DEFAULTS.authorityHost): string {
+  return `https://${authorityHost}/${tenantId}/discovery/v2.0/keys`;
+}
+
+function value(env: Env, name: EnvName): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+}
+
+function readList(env: Env, name: EnvName): string[] {
+  const raw = value(env, name);
+  if (raw === undefined) return [];
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return [...new Set(items)];
+}
+
+function readTenant(env: Env): TenantConfig {
+  const raw = value(env, ENV.tenantId);
+  const tenantId = raw?.toLowerCase();
+  const allowedRaw = value(env, ENV.allowedTenants);
+  if (tenantId !== undefined && isGuid(tenantId)) {
+    if (allowedRaw !== undefined) {
+      throw new ConfigError(
+        ENV.allowedTenants,
+        allowedRaw,
+        `nothing: it applies only when ${ENV.tenantId} is "organizations" or "common", and it is the single tenant ${tenantId}`,
+      );
+    }
+    return { mode: 'single', tenantId };
+  }
+  if (tenantId === 'organizations' || tenantId === 'common') {
+    if (allowedRaw === undefined) {
+      throw new ConfigError(
+        ENV.allowedTenants,
+        undefined,
+        `a comma-separated list of tenant GUIDs, or "*" for any tenant, because ${ENV.tenantId} is "${tenantId}"`,
+      );
+    }
+    if (allowedRaw === '*') return { mode: 'multi', tenantId, allowedTenants: 'any' };
+    const tenants = readList(env, ENV.allowedTenants).map((t) => t.toLowerCase());
+    const bad = tenants.find((t) => !isGuid(t));
+    if (bad !== undefined || tenants.length === 0) {
+      throw new ConfigError(
+        ENV.allowedTenants,
+        allowedRaw,
+        'tenant GUIDs separated by commas, or exactly "*"',
+      );
+    }
+    return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
+  }
+  throw new ConfigError(ENV.tenantId, raw, 'a tenant GUID, "organizations" or "common"');
+}
+
+function readHost(env: Env, name: EnvName, fallback: string): string {
+  const raw = value(env, name);
+  if (raw === undefined) return fallback;
+  const host = raw.toLowerCase();
+  if (!HOST.test(host)) throw new ConfigError(name, raw, 'a host name such as login.microsoftonline.us');
+  return host;
+}
+
+function readJwksUri(env: Env, tenantId: string, authorityHost: string): string {
+  const raw = value(env, ENV.jwksUri);
+  if (raw === undefined) return defaultJwksUri(tenantId, authorityHost);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(ENV.jwksUri, raw, 'an absolute https URL');
+  }
+  if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
+    return url.href;
+  throw new ConfigError(ENV.jwksUri, raw, 'an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
+}
+
+/** Plain HTTP is tolerated only where nobody else can sit on the wire: local runs and tests. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function readSkew(env: Env): number {
+  const raw = value(env, ENV.clockSkewSeconds);
+  if (raw === undefined) return DEFAULTS.clockSkewSeconds;
+  const seconds = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(seconds) || seconds > MAX_CLOCK_SKEW_SECONDS) {
+    throw new ConfigError(
+      ENV.clockSkewSeconds,
+      raw,
+      `a whole number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`,
+    );
+  }
+  return seconds;
+}
+
+function readRoutePermissions(env: Env): readonly RoutePermission[] | undefined {
+  const raw = value(env, ENV.routePermissions);
+  if (raw === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(
+      ENV.routePermissions,
+      raw,
+      'a JSON object such as {"GET /items": {"scopes": ["Items.Read"]}}',
+    );
+  }
+  return Object.freeze(
+    parseRoutePermissions(parsed, (detail) => new ConfigError(ENV.routePermissions, raw, detail)),
+  );
+}
+
+/**
+ * Validates the route table shape shared by the environment variable and the CDK construct props, so that
+ * synth rejects what the Lambda would reject at cold start.
+ */
+export function parseRoutePermissions(
+  input: unknown,
+  fail: (expected: string) => Error = (expected) => new Error(`route permissions: expected ${expected}`),
+): RoutePermission[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw fail('a JSON object keyed by "METHOD /path"');
+  }
+  const routes: RoutePermission[] = [];
+  for (const [route, rule] of Object.entries(input)) {
+    const match = /^(\S+) (\/\S*)$/.exec(route);
+    const method = match?.[1]?.toUpperCase();
+    const path = match?.[2];
+    if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
+      throw fail(
+        `keys like "GET /items" or "* /items/*" (method one of ${HTTP_METHODS.join(', ')}); got key "${route}"`,
+      );
+    }
+    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
+      throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
+    }
+    const unknown = Object.keys(rule).filter((k) => k !== 'scopes' && k !== 'roles');
+    if (unknown.length > 0)
+      throw fail(`only "scopes" and "roles" in "${route}"; got "${unknown.join('", "')}"`);
+    const { scopes, roles } = rule as { scopes?: unknown; roles?: unknown };
+    routes.push(
+      Object.freeze({
+        route,
+        method: method as RoutePermission['method'],
+        path,
+        scopes: Object.freeze(readStringArray(scopes, `"${route}".scopes`, fail)),
+        roles: Object.freeze(readStringArray(roles, `"${route}".roles`, fail)),
+      }),
+    );
+  }
+  return routes;
+}
+
+function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {
+  if (input === undefined) return [];
+  if (!Array.isArray(input) || input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))) {
+    throw fail(`${where} to be an array of names without spaces; got ${JSON.stringify(input)}`);
+  }
+  return input as string[];
+}

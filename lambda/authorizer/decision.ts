@@ -1,0 +1,32 @@
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { Reason, RejectionReason } from './reasons.js';
+
+/** The exact message API Gateway turns into a 401; any other thrown message becomes a 500. */
+export const UNAUTHORIZED = 'Unauthorized';
+
+export type Decision =
+  | {
+      readonly outcome: 'allow' | 'deny';
+      readonly reason: Extract<Reason, 'allowed' | 'insufficient_permission'>;
+      readonly detail: string;
+      readonly result: APIGatewayAuthorizerResult;
+    }
+  | { readonly outcome: 'unauthorized'; readonly reason: RejectionReason; readonly detail: string }
+  | {
+      readonly outcome: 'error';
+      readonly reason: Extract<Reason, 'keys_unavailable' | 'internal_error'>;
+      readonly detail: string;
+    };
+
+/** The one place outcomes become API Gateway answers: a policy, a 401, or a 500. */
+export function respond(decision: Decision): APIGatewayAuthorizerResult {
+  switch (decision.outcome) {
+    case 'allow':
+    case 'deny':
+      return decision.result;
+    case 'unauthorized':
+      throw new Error(UNAUTHORIZED);
+    case 'error':
+      throw new Error(`Authorizer failure (${decision.reason})`);
+  }
+}

@@ -1,0 +1,49 @@
+import type { RejectionReason } from './reasons.js';
+
+/** A configuration variable is missing or wrong: thrown at cold start so the deployment fails loudly. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variable: string,
+    readonly actual: string | undefined,
+    expected: string,
+  ) {
+    super(
+      `${variable}: expected ${expected}; got ${actual === undefined ? 'nothing' : JSON.stringify(actual)}`,
+    );
+  }
+}
+
+/** The token is not a genuine access token for this API: API Gateway answers 401. */
+export class TokenRejectedError extends Error {
+  override readonly name = 'TokenRejectedError';
+  constructor(
+    readonly reason: RejectionReason,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Our own failure to obtain signing keys: API Gateway answers 500, never 401 and never Allow. */
+export class KeysUnavailableError extends Error {
+  override readonly name = 'KeysUnavailableError';
+}
+
+/** The key endpoint answered, but not with something we accept (status, redirect, size, time). */
+export class KeyFetchError extends Error {
+  override readonly name = 'KeyFetchError';
+  constructor(
+    readonly uri: string,
+    message: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(`${uri}: ${message}`);
+  }
+}
+
+/** API Gateway sent something that is not a REST TOKEN event: our failure, 500. */
+export class BadEventError extends Error {
+  override readonly name = 'BadEventError';
+}

@@ -1,0 +1,241 @@
+import {
+  JwksNotAvailableInCacheError,
+  JwtWithoutValidKidError,
+  KidNotFoundInJwksError,
+} from 'aws-jwt-verify/error';
+import type { Fetcher } from 'aws-jwt-verify/https';
+import {
+  type Jwks,
+  type JwksCache,
+  type JwkWithKid,
+  type PenaltyBox,
+  SimplePenaltyBox,
+} from 'aws-jwt-verify/jwk';
+import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
+import { KeyFetchError, KeysUnavailableError } from '../errors.js';
+import { KeyFetcher } from './fetcher.js';
+import { parseKeySet, type SigningJwk, toJwks } from './key-set.js';
+
+export const KEY_CACHE_DEFAULTS = {
+  /** After this the set is refetched on the next request that needs it. */
+  maxAgeSeconds: 24 * 60 * 60,
+  /** How long past max age a set may still serve while refreshes fail. */
+  staleIfErrorSeconds: 72 * 60 * 60,
+  /** Minimum gap between refetches forced by an unknown kid or by a failed fetch. */
+  cooldownSeconds: 10,
+} as const;
+
+export type KeyCacheEvent =
+  | {
+      readonly type: 'fetched';
+      readonly uri: string;
+      readonly status: number;
+      readonly durationMs: number;
+      readonly keyCount: number;
+      readonly dropped: number;
+    }
+  | {
+      readonly type: 'fetch_failed';
+      readonly uri: string;
+      readonly status: number | undefined;
+      readonly durationMs: number;
+      readonly error: string;
+    }
+  | { readonly type: 'serving_stale'; readonly uri: string; readonly ageSeconds: number };
+
+export interface KeyCacheOptions {
+  /** @default a KeyFetcher: 2.5 s budget, 256 KiB cap, no redirects */
+  readonly fetcher?: Fetcher;
+  /** @default SimplePenaltyBox with cooldownSeconds */
+  readonly penaltyBox?: PenaltyBox;
+  /** @default 10 */
+  readonly cooldownSeconds?: number;
+  /** @default 86400 (24 h) */
+  readonly maxAgeSeconds?: number;
+  /** @default 259200 (72 h) */
+  readonly staleIfErrorSeconds?: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Called for every fetch and every fallback to stale keys; the handler logs them. */
+  readonly onEvent?: (event: KeyCacheEvent) => void;
+}
+
+interface Entry {
+  readonly jwks: Jwks;
+  readonly byId: ReadonlyMap<string, SigningJwk>;
+  readonly fetchedAt: number;
+}
+
+interface DecomposedJwtLike {
+  readonly header: JwtHeader;
+  readonly payload: JwtPayload;
+}
+
+/** The key id a token names: kid, or for legacy v1 tokens the x5t thumbprint (equal to kid in Entra sets). */
+export function keyIdOf(header: JwtHeader): string {
+  const id = header.kid ?? header.x5t;
+  if (typeof id !== 'string' || id === '') throw new JwtWithoutValidKidError('JWT header has no kid');
+  return id;
+}
+
+function index(keys: readonly SigningJwk[]): Map<string, SigningJwk> {
+  const byId = new Map<string, SigningJwk>();
+  for (const key of keys) {
+    if (key.x5t !== undefined && !byId.has(key.x5t)) byId.set(key.x5t, key);
+  }
+  // kid wins over an x5t of another key
+  for (const key of keys) byId.set(key.kid, key);
+  return byId;
+}
+
+/**
+ * aws-jwt-verify's JwksCache for a key endpoint that must not be trusted to be up: single-flight fetches,
+ * refetch on an unknown kid at most once per cooldown, a maximum age, and stale-if-error within a bound.
+ * A bad answer never replaces good keys.
+ */
+export class EntraJwksCache implements JwksCache {
+  private readonly fetcher: Fetcher;
+  private readonly penaltyBox: PenaltyBox;
+  private readonly maxAgeMs: number;
+  private readonly staleLimitMs: number;
+  private readonly now: () => number;
+  private readonly onEvent: (event: KeyCacheEvent) => void;
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<Jwks>>();
+  private readonly lastFetchFailed = new Set<string>();
+
+  constructor(options: KeyCacheOptions = {}) {
+    this.fetcher = options.fetcher ?? new KeyFetcher();
+    this.penaltyBox =
+      options.penaltyBox ??
+      new SimplePenaltyBox({ waitSeconds: options.cooldownSeconds ?? KEY_CACHE_DEFAULTS.cooldownSeconds });
+    this.maxAgeMs = (options.maxAgeSeconds ?? KEY_CACHE_DEFAULTS.maxAgeSeconds) * 1000;
+    this.staleLimitMs =
+      this.maxAgeMs + (options.staleIfErrorSeconds ?? KEY_CACHE_DEFAULTS.staleIfErrorSeconds) * 1000;
+    this.now = options.now ?? Date.now;
+    this.onEvent = options.onEvent ?? (() => {});
+  }
+
+  /** The warm path: a key we hold in a set younger than max age, or undefined. Never fetches. */
+  findFreshJwk(uri: string, keyId: string): SigningJwk | undefined {
+    const entry = this.entries.get(uri);
+    if (entry === undefined || this.now() - entry.fetchedAt > this.maxAgeMs) return undefined;
+    return entry.byId.get(keyId);
+  }
+
+  getCachedJwk(uri: string, jwt: DecomposedJwtLike): JwkWithKid {
+    const entry = this.usableEntry(uri);
+    if (entry === undefined)
+      throw new JwksNotAvailableInCacheError(`JWKS for ${uri} not yet available in cache`);
+    const keyId = keyIdOf(jwt.header);
+    const jwk = entry.byId.get(keyId);
+    if (jwk === undefined) throw new KidNotFoundInJwksError(`JWK for kid "${keyId}" not found in the JWKS`);
+    return jwk;
+  }
+
+  async getJwk(uri: string, jwt: DecomposedJwtLike): Promise<JwkWithKid> {
+    const keyId = keyIdOf(jwt.header);
+    const held = this.usableEntry(uri);
+    const heldKey = held?.byId.get(keyId);
+    if (heldKey !== undefined && held !== undefined && this.now() - held.fetchedAt <= this.maxAgeMs)
+      return heldKey;
+
+    try {
+      await this.penaltyBox.wait(uri, keyId);
+    } catch {
+      // Cooling down after an unknown kid or a failed fetch: answer at once from what we have.
+      if (heldKey !== undefined) return this.serveStale(uri, heldKey, held);
+      if (held !== undefined && !this.lastFetchFailed.has(uri)) {
+        throw new KidNotFoundInJwksError(
+          `JWK for kid "${keyId}" not found in the JWKS (refetch cooling down)`,
+        );
+      }
+      throw new KeysUnavailableError(
+        `no signing keys for ${uri}: the last fetch failed and retries are cooling down`,
+      );
+    }
+
+    try {
+      await this.getJwks(uri);
+    } catch (err) {
+      this.penaltyBox.registerFailedAttempt(uri, keyId);
+      if (heldKey !== undefined) return this.serveStale(uri, heldKey, held);
+      throw new KeysUnavailableError(
+        `signing keys for kid "${keyId}" unobtainable: ${(err as Error).message}`,
+      );
+    }
+    const jwk = this.entries.get(uri)?.byId.get(keyId);
+    if (jwk === undefined) {
+      this.penaltyBox.registerFailedAttempt(uri, keyId);
+      throw new KidNotFoundInJwksError(`JWK for kid "${keyId}" not found in the JWKS`);
+    }
+    this.penaltyBox.registerSuccessfulAttempt(uri, keyId);
+    return jwk;
+  }
+
+  addJwks(uri: string, jwks: Jwks): void {
+    const { keys } = parseKeySet(JSON.stringify(jwks));
+    this.store(uri, keys);
+  }
+
+  /** Fetches the set now (shared with any fetch already under way) and keeps it if it is usable. */
+  getJwks(uri: string): Promise<Jwks> {
+    const running = this.inflight.get(uri);
+    if (running !== undefined) return running;
+    const fetching = this.fetchAndStore(uri).finally(() => this.inflight.delete(uri));
+    this.inflight.set(uri, fetching);
+    return fetching;
+  }
+
+  private async fetchAndStore(uri: string): Promise<Jwks> {
+    const started = this.now();
+    try {
+      const body = await this.fetcher.fetch(uri);
+      const { keys, dropped } = parseKeySet(body);
+      const entry = this.store(uri, keys);
+      this.lastFetchFailed.delete(uri);
+      this.onEvent({
+        type: 'fetched',
+        uri,
+        status: 200,
+        durationMs: this.now() - started,
+        keyCount: keys.length,
+        dropped,
+      });
+      return entry.jwks;
+    } catch (err) {
+      this.lastFetchFailed.add(uri);
+      this.onEvent({
+        type: 'fetch_failed',
+        uri,
+        status: err instanceof KeyFetchError ? err.status : undefined,
+        durationMs: this.now() - started,
+        error: (err as Error).message,
+      });
+      throw err;
+    }
+  }
+
+  private store(uri: string, keys: readonly SigningJwk[]): Entry {
+    const entry: Entry = { jwks: toJwks(keys), byId: index(keys), fetchedAt: this.now() };
+    this.entries.set(uri, entry);
+    return entry;
+  }
+
+  /** The held entry, unless it is older than max age plus the stale-if-error bound. */
+  private usableEntry(uri: string): Entry | undefined {
+    const entry = this.entries.get(uri);
+    if (entry !== undefined && this.now() - entry.fetchedAt > this.staleLimitMs) {
+      this.entries.delete(uri);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private serveStale(uri: string, key: SigningJwk, entry: Entry | undefined): SigningJwk {
+    const ageMs = entry === undefined ? 0 : this.now() - entry.fetchedAt;
+    if (ageMs > this.maxAgeMs)
+      this.onEvent({ type: 'serving_stale', uri, ageSeconds: Math.round(ageMs / 1000) });
+    return key;
+  }
+}

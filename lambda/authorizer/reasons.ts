@@ -1,0 +1,78 @@
+/**
+ * The fixed set of decision reasons. Logs, metrics and `npm run explain` all speak these codes, so an
+ * operator can alarm on one and look it up here.
+ */
+export const REASONS = {
+  allowed: { outcome: 'allow', hint: 'the token is valid and grants this route' },
+  missing_token: {
+    outcome: 'unauthorized',
+    hint: 'send the header "Authorization: Bearer <access token>"',
+  },
+  malformed: {
+    outcome: 'unauthorized',
+    hint: 'the header is not "Bearer <jwt>" with a compact, canonical base64url JWT of at most 16 KiB',
+  },
+  unsupported_alg: {
+    outcome: 'unauthorized',
+    hint: 'Entra ID signs access tokens with RS256; any other alg (none, HS256, RS512, ...) is refused',
+  },
+  forbidden_header: {
+    outcome: 'unauthorized',
+    hint: 'keys are taken only from the configured key set, never from jku, x5u, jwk or x5c in the token',
+  },
+  graph_token: {
+    outcome: 'unauthorized',
+    hint: 'this is a Microsoft Graph token (nonce header or Graph audience): request a token for your API scope instead',
+  },
+  wrong_issuer: {
+    outcome: 'unauthorized',
+    hint: 'iss must be https://login.microsoftonline.com/{tid}/v2.0 or https://sts.windows.net/{tid}/ for the token tid',
+  },
+  tenant_not_allowed: {
+    outcome: 'unauthorized',
+    hint: 'the token tenant is neither the configured tenant nor on AZURE_ALLOWED_TENANTS',
+  },
+  wrong_audience: {
+    outcome: 'unauthorized',
+    hint: 'aud is not in AZURE_AUDIENCES: v1 tokens carry api://<id>, v2 tokens the client id; list both',
+  },
+  expired: { outcome: 'unauthorized', hint: 'the token has expired: the client must get a new one' },
+  not_yet_valid: {
+    outcome: 'unauthorized',
+    hint: 'nbf is in the future beyond the allowed clock skew: check the clocks',
+  },
+  not_an_access_token: {
+    outcome: 'unauthorized',
+    hint: 'id token: it has no scp or roles. Send an access token requested for your API scope',
+  },
+  unknown_key: {
+    outcome: 'unauthorized',
+    hint: 'the kid is not in the key set of the configured tenant: a token from another cloud, tenant or an app with custom signing keys',
+  },
+  key_issuer_mismatch: {
+    outcome: 'unauthorized',
+    hint: 'the signing key belongs to another issuer than the token claims (for example a personal-account key)',
+  },
+  bad_signature: {
+    outcome: 'unauthorized',
+    hint: 'the signature does not verify: the token was altered or forged',
+  },
+  insufficient_permission: {
+    outcome: 'deny',
+    hint: 'the token is valid but lacks a required scope (scp) or app role (roles) for this route',
+  },
+  keys_unavailable: {
+    outcome: 'error',
+    hint: 'the signing keys could not be fetched from the key URL: check egress to the Entra ID endpoint',
+  },
+  internal_error: {
+    outcome: 'error',
+    hint: 'an unexpected failure in the authorizer: see the error in the log',
+  },
+} as const satisfies Record<string, { outcome: Outcome; hint: string }>;
+
+export type Outcome = 'allow' | 'deny' | 'unauthorized' | 'error';
+export type Reason = keyof typeof REASONS;
+export type RejectionReason = {
+  [R in Reason]: (typeof REASONS)[R]['outcome'] extends 'unauthorized' ? R : never;
+}[Reason];

@@ -1,0 +1,116 @@
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import {
+  JwtExpiredError,
+  JwtInvalidAudienceError,
+  JwtInvalidIssuerError,
+  JwtInvalidSignatureAlgorithmError,
+  JwtInvalidSignatureError,
+  JwtNotBeforeError,
+  KidNotFoundInJwksError,
+} from 'aws-jwt-verify/error';
+import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
+import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import type { AuthorizerConfig } from './config.js';
+import { checkEntraToken, type EntraClaims, type EntraRules, v2Issuer } from './entra.js';
+import { KeysUnavailableError, TokenRejectedError } from './errors.js';
+import { decodeJwt } from './jwt.js';
+import type { EntraJwksCache } from './keys/key-cache.js';
+import type { SigningJwk } from './keys/key-set.js';
+
+export interface VerifiedToken {
+  readonly claims: EntraClaims;
+  readonly keyId: string;
+}
+
+export interface TokenVerifier {
+  /** Resolves with the verified claims; rejects with TokenRejectedError (401) or KeysUnavailableError (500). */
+  verify(token: string): Promise<VerifiedToken>;
+}
+
+export interface TokenVerifierDeps {
+  readonly config: Pick<AuthorizerConfig, keyof EntraRules | 'jwksUri'>;
+  readonly keys: EntraJwksCache;
+  /** Seconds since the epoch. @default Date.now()/1000 */
+  readonly now?: () => number;
+}
+
+/**
+ * Microsoft's signing-key issuer rule: a key that names an issuer (v2 sets carry a {tenantid} template)
+ * signs only for that issuer. Its v2 form also covers the same tenant's v1 tokens, since v1 key sets carry
+ * no issuer at all.
+ */
+export function keyServesIssuer(key: SigningJwk, claims: EntraClaims, authorityHost: string): boolean {
+  if (key.issuer === undefined) return true;
+  const effective = key.issuer.replaceAll('{tenantid}', claims.tid);
+  return effective === claims.iss || effective === v2Issuer(claims.tid, authorityHost);
+}
+
+function translate(err: unknown): Error {
+  if (err instanceof TokenRejectedError || err instanceof KeysUnavailableError) return err;
+  if (err instanceof KidNotFoundInJwksError) return new TokenRejectedError('unknown_key', err.message);
+  if (err instanceof JwtInvalidSignatureError) return new TokenRejectedError('bad_signature', err.message);
+  if (err instanceof JwtExpiredError) return new TokenRejectedError('expired', err.message);
+  if (err instanceof JwtNotBeforeError) return new TokenRejectedError('not_yet_valid', err.message);
+  if (err instanceof JwtInvalidIssuerError) return new TokenRejectedError('wrong_issuer', err.message);
+  if (err instanceof JwtInvalidAudienceError) return new TokenRejectedError('wrong_audience', err.message);
+  if (err instanceof JwtInvalidSignatureAlgorithmError)
+    return new TokenRejectedError('unsupported_alg', err.message);
+  // Anything else from the library means the token did not verify; it is never a reason to allow.
+  return new TokenRejectedError('malformed', (err as Error).message ?? 'token did not verify');
+}
+
+/**
+ * Is this a genuine Entra access token for us? Cheap Entra checks first, then the key (from the cache, or
+ * one fetch), then the signature through aws-jwt-verify, which re-checks exp, nbf, iss and aud.
+ */
+export function createTokenVerifier({
+  config,
+  keys,
+  now = () => Date.now() / 1000,
+}: TokenVerifierDeps): TokenVerifier {
+  // One KeyObject per key object of the current set: dropped with the set, so forged tokens with random
+  // issuers cannot grow it (aws-jwt-verify's own cache is keyed by the unverified iss).
+  const keyObjects = new WeakMap<object, KeyObject>();
+  const toKeyObject = (jwk: object): KeyObject => {
+    let keyObject = keyObjects.get(jwk);
+    if (keyObject === undefined) {
+      keyObject = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+      keyObjects.set(jwk, keyObject);
+    }
+    return keyObject;
+  };
+  const verifyOptions = {
+    audience: [...config.audiences],
+    graceSeconds: config.clockSkewSeconds,
+  };
+
+  const checkSignature = (token: string, key: SigningJwk, claims: EntraClaims): void => {
+    if (!keyServesIssuer(key, claims, config.authorityHost)) {
+      throw new TokenRejectedError(
+        'key_issuer_mismatch',
+        `key ${key.kid} signs for ${key.issuer}; the token claims ${claims.iss}`,
+      );
+    }
+    verifyJwtSync(token, key, { ...verifyOptions, issuer: claims.iss }, toKeyObject as never);
+  };
+
+  return {
+    async verify(token) {
+      try {
+        const jwt = decodeJwt(token);
+        const { keyId, claims } = checkEntraToken(jwt, config, now());
+        const key =
+          keys.findFreshJwk(config.jwksUri, keyId) ??
+          ((await keys.getJwk(config.jwksUri, {
+            header: jwt.header as JwtHeader,
+            payload: jwt.payload as JwtPayload,
+          })) as SigningJwk);
+        checkSignature(token, key, claims);
+        return { claims, keyId };
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { MissingIdentityError, readIdentity } from '../shared/identity.js';
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  body: JSON.stringify(body),
+});
+
+/** GET /whoami: the caller as the Entra authorizer saw them. */
+export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  try {
+    const identity = readIdentity(event.requestContext?.authorizer);
+    return json(200, identity);
+  } catch (err) {
+    if (err instanceof MissingIdentityError) return json(500, { message: err.message });
+    throw err;
+  }
+}

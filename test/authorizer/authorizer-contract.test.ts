@@ -1,0 +1,484 @@
+import { createHmac } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signJwt } from '../../infra/local/mint.js';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import { KeyServer } from '../helpers/key-server.js';
+import {
+  APP_ID_URI,
+  buildAuthorizer,
+  CLIENT_ID,
+  claims,
+  event,
+  METHOD_ARN,
+  OTHER_TENANT,
+  publishedKeySet,
+  STAGE_ARN,
+  TENANT,
+  testKeys,
+  token,
+} from '../helpers/setup.js';
+
+let server: KeyServer;
+beforeAll(async () => {
+  server = await KeyServer.start();
+  server.jwks = publishedKeySet();
+});
+afterAll(() => server.stop());
+
+const build = (env: Record<string, string> = {}) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+const now = () => Math.floor(Date.now() / 1000);
+const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+const header = (extra: Record<string, unknown> = {}) => ({
+  typ: 'JWT',
+  alg: 'RS256',
+  kid: 'main-key',
+  ...extra,
+});
+const signed = (h: Record<string, unknown>, p: Record<string, unknown>, key = testKeys().main) =>
+  signJwt(h, p, key.privateKey);
+
+describe('a valid Entra access token', () => {
+  it('is allowed on the whole stage with its claims in the context (v2, delegated)', async () => {
+    const { handler, records } = build();
+    const result = await handler(event(`Bearer ${token()}`));
+    const c = claims();
+    expect(result.principalId).toBe(c.oid);
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },
+    ]);
+    expect(result.context).toMatchObject({
+      oid: c.oid,
+      tid: TENANT,
+      sub: c.sub,
+      scp: 'access_as_user',
+      roles: '',
+      appId: c.azp,
+      ver: '2.0',
+      appOnly: false,
+    });
+    for (const value of Object.values(result.context ?? {})) {
+      expect(['string', 'number', 'boolean']).toContain(typeof value);
+    }
+    expect(records.at(-1)).toMatchObject({
+      decision: { outcome: 'allow', reason: 'allowed' },
+      tid: TENANT,
+      kid: 'main-key',
+    });
+  });
+
+  it('is allowed as a v1 token whose audience is the App ID URI, with appid as appId', async () => {
+    const { handler } = build();
+    const result = await handler(event(`Bearer ${token({ version: '1.0', audience: APP_ID_URI })}`));
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    expect(result.context).toMatchObject({ ver: '1.0', appId: claims({ version: '1.0' }).appid });
+  });
+
+  it('is allowed as an app-only token with app roles and is marked appOnly', async () => {
+    const { handler } = build();
+    const result = await handler(event(`Bearer ${token({ appOnly: true, roles: ['Items.Admin'] })}`));
+    expect(result.context).toMatchObject({ appOnly: true, scp: '', roles: 'Items.Admin' });
+    expect(result.principalId).toBe(claims({ appOnly: true }).oid);
+  });
+
+  it('is allowed with a lower-case scheme', async () => {
+    const { handler } = build();
+    const result = await handler(event(`bearer ${token()}`));
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+  });
+
+  it('is allowed when it expired less than the clock skew ago', async () => {
+    const { handler } = build({ [ENV.clockSkewSeconds]: '300' });
+    const t = signed(header(), { ...claims(), exp: now() - 200 });
+    const result = await handler(event(`Bearer ${t}`));
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+  });
+
+  it('uses sub as principalId when there is no oid', async () => {
+    const { handler } = build();
+    const { oid: _oid, ...rest } = claims();
+    const result = await handler(event(`Bearer ${signed(header(), rest)}`));
+    expect(result.principalId).toBe(rest.sub);
+  });
+});
+
+interface RejectCase {
+  readonly name: string;
+  readonly header: () => string | undefined;
+  readonly reason: string;
+}
+
+const bearer = (t: string) => `Bearer ${t}`;
+const valid = () => claims();
+
+const rejectCases: RejectCase[] = [
+  { name: 'no Authorization header', header: () => undefined, reason: 'missing_token' },
+  { name: 'an empty header', header: () => '', reason: 'missing_token' },
+  { name: 'the Basic scheme', header: () => `Basic ${b64('user:pass')}`, reason: 'malformed' },
+  { name: 'two spaces after Bearer', header: () => `Bearer  ${token()}`, reason: 'malformed' },
+  { name: 'two tokens', header: () => `Bearer ${token()} ${token()}`, reason: 'malformed' },
+  { name: 'a token without scheme', header: () => token(), reason: 'malformed' },
+  {
+    name: 'two parts only',
+    header: () => bearer(token().split('.').slice(0, 2).join('.')),
+    reason: 'malformed',
+  },
+  {
+    name: 'a stripped signature',
+    header: () => bearer(`${token().split('.').slice(0, 2).join('.')}.`),
+    reason: 'malformed',
+  },
+  { name: 'padding characters', header: () => bearer(`${token()}=`), reason: 'malformed' },
+  {
+    name: 'a header over 16 KiB',
+    header: () => bearer(signed(header(), { ...valid(), pad: 'x'.repeat(17_000) })),
+    reason: 'malformed',
+  },
+  {
+    name: 'a header that is not JSON',
+    header: () => bearer(`${b64('not json')}.${b64(valid())}.${b64('sig')}`),
+    reason: 'malformed',
+  },
+  {
+    name: 'a header that is a JSON array',
+    header: () => bearer(`${b64([1])}.${b64(valid())}.${b64('sig')}`),
+    reason: 'malformed',
+  },
+  {
+    name: 'a payload that is null',
+    header: () => bearer(signed(header(), null as never)),
+    reason: 'malformed',
+  },
+  {
+    name: 'a deeply nested header',
+    header: () => bearer(`${b64(`${'['.repeat(5000)}${']'.repeat(5000)}`)}.${b64(valid())}.${b64('sig')}`),
+    reason: 'malformed',
+  },
+  {
+    name: 'a deeply nested claim, even under a real signature',
+    header: () =>
+      bearer(signed(header(), { ...valid(), deep: JSON.parse(`${'['.repeat(3000)}${']'.repeat(3000)}`) })),
+    reason: 'malformed',
+  },
+  {
+    name: 'alg none',
+    header: () => bearer(`${b64({ alg: 'none', kid: 'main-key' })}.${b64(valid())}.${b64('x')}`),
+    reason: 'unsupported_alg',
+  },
+  {
+    name: 'HS256 with the public key as the secret',
+    header: () => {
+      const input = `${b64(header({ alg: 'HS256' }))}.${b64(valid())}`;
+      const sig = createHmac('sha256', testKeys().main.publicJwk.n).update(input).digest('base64url');
+      return bearer(`${input}.${sig}`);
+    },
+    reason: 'unsupported_alg',
+  },
+  {
+    name: 'RS512',
+    header: () => bearer(signed(header({ alg: 'RS512' }), valid())),
+    reason: 'unsupported_alg',
+  },
+  {
+    name: 'an attacker key under a known kid',
+    header: () => bearer(token({}, testKeys().attacker)),
+    reason: 'bad_signature',
+  },
+  {
+    name: 'a tampered payload',
+    header: () => {
+      const [h, , s] = token().split('.');
+      return bearer(`${h}.${b64({ ...valid(), roles: ['Admin'] })}.${s}`);
+    },
+    reason: 'bad_signature',
+  },
+  {
+    name: 'a non-canonical signature (trailing bits set)',
+    header: () => {
+      const t = token();
+      const last = t.at(-1) as string;
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      return bearer(t.slice(0, -1) + alphabet[alphabet.indexOf(last) + 1]);
+    },
+    reason: 'malformed',
+  },
+  {
+    name: 'an unknown kid',
+    header: () => bearer(signed(header({ kid: 'no-such-key' }), valid())),
+    reason: 'unknown_key',
+  },
+  {
+    name: 'a path-traversal kid',
+    header: () => bearer(signed(header({ kid: '../../etc/passwd' }), valid())),
+    reason: 'unknown_key',
+  },
+  {
+    name: 'no kid at all',
+    header: () => bearer(signed({ typ: 'JWT', alg: 'RS256' }, valid())),
+    reason: 'unknown_key',
+  },
+  {
+    name: 'a jku header',
+    header: () => bearer(signed(header({ jku: 'https://evil.example/keys' }), valid())),
+    reason: 'forbidden_header',
+  },
+  {
+    name: 'a jwk header',
+    header: () => bearer(signed(header({ jwk: testKeys().attacker.publicJwk }), valid())),
+    reason: 'forbidden_header',
+  },
+  {
+    name: 'an x5u header',
+    header: () => bearer(signed(header({ x5u: 'https://evil.example/cert' }), valid())),
+    reason: 'forbidden_header',
+  },
+  {
+    name: 'an x5c header',
+    header: () => bearer(signed(header({ x5c: ['MIIB'] }), valid())),
+    reason: 'forbidden_header',
+  },
+  {
+    name: 'a Graph nonce header',
+    header: () => bearer(signed(header({ nonce: 'abc' }), valid())),
+    reason: 'graph_token',
+  },
+  {
+    name: 'a Graph audience',
+    header: () => bearer(token({ audience: '00000003-0000-0000-c000-000000000000' })),
+    reason: 'graph_token',
+  },
+  {
+    name: 'an expired token',
+    header: () => bearer(signed(header(), { ...valid(), exp: now() - 301 })),
+    reason: 'expired',
+  },
+  {
+    name: 'a token not yet valid',
+    header: () => bearer(signed(header(), { ...valid(), nbf: now() + 400 })),
+    reason: 'not_yet_valid',
+  },
+  {
+    name: 'a token without exp',
+    header: () => bearer(signed(header(), { ...valid(), exp: undefined })),
+    reason: 'malformed',
+  },
+  {
+    name: 'exp as a string',
+    header: () => bearer(signed(header(), { ...valid(), exp: String(now() + 600) })),
+    reason: 'malformed',
+  },
+  {
+    name: 'nbf as a string',
+    header: () => bearer(signed(header(), { ...valid(), nbf: 'soon' })),
+    reason: 'malformed',
+  },
+  {
+    name: 'aud as a number',
+    header: () => bearer(signed(header(), { ...valid(), aud: 42 })),
+    reason: 'malformed',
+  },
+  {
+    name: 'roles as a string',
+    header: () => bearer(signed(header(), { ...valid(), roles: 'Admin' })),
+    reason: 'malformed',
+  },
+  {
+    name: 'scp as an array',
+    header: () => bearer(signed(header(), { ...valid(), scp: ['a'] })),
+    reason: 'malformed',
+  },
+  {
+    name: 'the wrong audience',
+    header: () => bearer(token({ audience: 'api://someone-else' })),
+    reason: 'wrong_audience',
+  },
+  {
+    name: 'another tenant',
+    header: () => bearer(token({ tenantId: OTHER_TENANT })),
+    reason: 'tenant_not_allowed',
+  },
+  {
+    name: 'the issuer template itself',
+    header: () =>
+      bearer(signed(header(), { ...valid(), iss: 'https://login.microsoftonline.com/{tenantid}/v2.0' })),
+    reason: 'wrong_issuer',
+  },
+  {
+    name: 'an issuer of another tenant than tid',
+    header: () =>
+      bearer(signed(header(), { ...valid(), iss: `https://login.microsoftonline.com/${OTHER_TENANT}/v2.0` })),
+    reason: 'wrong_issuer',
+  },
+  {
+    name: 'an issuer on another host',
+    header: () => bearer(signed(header(), { ...valid(), iss: `https://login.evil.example/${TENANT}/v2.0` })),
+    reason: 'wrong_issuer',
+  },
+  {
+    name: 'a tid that is not a GUID',
+    header: () => bearer(signed(header(), { ...valid(), tid: 'contoso' })),
+    reason: 'wrong_issuer',
+  },
+  {
+    name: 'an id token (no scp, no roles)',
+    header: () => bearer(signed(header(), { ...valid(), scp: undefined, nonce: 'n' })),
+    reason: 'not_an_access_token',
+  },
+  {
+    name: 'a key that signs only for personal accounts',
+    header: () => bearer(token({}, testKeys().personal)),
+    reason: 'key_issuer_mismatch',
+  },
+];
+
+describe('a request that is not a genuine access token for this API', () => {
+  it.each(rejectCases)('is 401 ($reason) for $name', async ({ header: make, reason }) => {
+    const { handler, records } = build();
+    await expect(handler(event(make()))).rejects.toThrow(new Error(UNAUTHORIZED));
+    expect(records.at(-1)?.decision).toMatchObject({ outcome: 'unauthorized', reason });
+  });
+
+  it('never costs a key fetch when the issuer or tenant is wrong', async () => {
+    const { handler } = build();
+    const before = server.requests;
+    for (const t of [
+      token({ tenantId: OTHER_TENANT }),
+      signed(header({ kid: 'x' }), { ...valid(), iss: 'https://evil/' }),
+    ]) {
+      await expect(handler(event(`Bearer ${t}`))).rejects.toThrow(UNAUTHORIZED);
+    }
+    expect(server.requests).toBe(before);
+  });
+});
+
+describe('a valid token without the needed permission', () => {
+  it('gets a Deny for the requested method (403) with principalId set', async () => {
+    const { handler, records } = build({ [ENV.requiredScopes]: 'Items.Read' });
+    const result = await handler(event(`Bearer ${token()}`));
+    expect(result.principalId).toBe(claims().oid);
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [METHOD_ARN] },
+    ]);
+    expect(records.at(-1)?.decision).toMatchObject({ outcome: 'deny', reason: 'insufficient_permission' });
+  });
+
+  it('is allowed by one required scope or one required role', async () => {
+    const { handler } = build({ [ENV.requiredScopes]: 'Items.Read', [ENV.requiredRoles]: 'Items.Admin' });
+    for (const t of [token({ scopes: ['Items.Read'] }), token({ appOnly: true, roles: ['Items.Admin'] })]) {
+      const result = await handler(event(`Bearer ${t}`));
+      expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow', Resource: [STAGE_ARN] });
+    }
+  });
+});
+
+describe('route permissions', () => {
+  const routes = JSON.stringify({
+    'GET /whoami': {},
+    'GET /items': { scopes: ['Items.Read'] },
+    'DELETE /items/*': { roles: ['Items.Admin'] },
+  });
+  const base = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
+
+  it('list exactly the routes the caller may call', async () => {
+    const { handler } = build({ [ENV.routePermissions]: routes });
+    const result = await handler(event(`Bearer ${token({ scopes: ['Items.Read'] })}`, `${base}/GET/items`));
+    expect(result.policyDocument.Statement).toEqual([
+      {
+        Action: 'execute-api:Invoke',
+        Effect: 'Allow',
+        Resource: [`${base}/GET/whoami`, `${base}/GET/items`],
+      },
+    ]);
+  });
+
+  it('give a 403 for a route the caller may not call, while keeping the cached answer right for the others', async () => {
+    const { handler, records } = build({ [ENV.routePermissions]: routes });
+    const result = await handler(
+      event(`Bearer ${token({ scopes: ['Items.Read'] })}`, `${base}/DELETE/items/42`),
+    );
+    const resources = result.policyDocument.Statement.flatMap((s) => ('Resource' in s ? s.Resource : []));
+    expect(resources).not.toContain(`${base}/DELETE/items/*`);
+    expect(resources).not.toContain(`${base}/*`);
+    expect(records.at(-1)?.decision).toMatchObject({ outcome: 'deny', reason: 'insufficient_permission' });
+  });
+
+  it('match wildcards across path segments and grant app roles', async () => {
+    const { handler } = build({ [ENV.routePermissions]: routes });
+    const result = await handler(
+      event(`Bearer ${token({ appOnly: true, roles: ['Items.Admin'] })}`, `${base}/DELETE/items/42/x`),
+    );
+    expect(result.policyDocument.Statement[0]).toMatchObject({
+      Effect: 'Allow',
+      Resource: [`${base}/GET/whoami`, `${base}/DELETE/items/*`],
+    });
+  });
+
+  it('deny a route that is not declared at all', async () => {
+    const { handler } = build({
+      [ENV.routePermissions]: JSON.stringify({ 'GET /items': { scopes: ['Items.Read'] } }),
+    });
+    const result = await handler(event(`Bearer ${token()}`, `${base}/GET/secret`));
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/GET/secret`] },
+    ]);
+  });
+});
+
+describe('a multi-tenant API', () => {
+  it('accepts a tenant on the allow-list and refuses one that is not', async () => {
+    const { handler } = build({ [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: TENANT });
+    await expect(handler(event(`Bearer ${token()}`))).resolves.toMatchObject({ principalId: claims().oid });
+    await expect(handler(event(`Bearer ${token({ tenantId: OTHER_TENANT })}`))).rejects.toThrow(UNAUTHORIZED);
+  });
+
+  it('accepts any tenant only when "*" is configured, checking its issuer against its own tid', async () => {
+    const { handler } = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+    const result = await handler(event(`Bearer ${token({ tenantId: OTHER_TENANT })}`));
+    expect(result.context).toMatchObject({ tid: OTHER_TENANT });
+    const mixed = signed(header(), { ...claims({ tenantId: OTHER_TENANT }), tid: TENANT });
+    await expect(handler(event(`Bearer ${mixed}`))).rejects.toThrow(UNAUTHORIZED);
+  });
+});
+
+describe('our own failure', () => {
+  it('is a 500 (not Unauthorized, never Allow) when the keys cannot be obtained', async () => {
+    const down = await KeyServer.start();
+    down.mode = 'status-503';
+    try {
+      const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: down.url });
+      const outcome = await handler(event(`Bearer ${token()}`)).then(
+        () => 'returned',
+        (err: Error) => err.message,
+      );
+      expect(outcome).not.toBe('returned');
+      expect(outcome).not.toBe(UNAUTHORIZED);
+      expect(records.at(-1)?.decision).toMatchObject({ outcome: 'error', reason: 'keys_unavailable' });
+    } finally {
+      await down.stop();
+    }
+  });
+
+  it('is a 500 for an event that is not a TOKEN event', async () => {
+    const { handler } = build();
+    const bad = { ...event(`Bearer ${token()}`), type: 'REQUEST' } as never;
+    await expect(handler(bad)).rejects.toThrow(/Authorizer failure/);
+  });
+
+  it('never logs the token', async () => {
+    const { handler, records } = build();
+    const t = token();
+    await handler(event(`Bearer ${t}`));
+    await handler(event(`Bearer ${t}x`)).catch(() => {});
+    const logged = JSON.stringify(records);
+    expect(logged).not.toContain(t.split('.')[2]);
+    expect(logged).not.toContain(t.split('.')[1]);
+  });
+});
+
+describe('audiences', () => {
+  it('accept exactly the configured values', async () => {
+    const { handler } = build({ [ENV.audiences]: CLIENT_ID });
+    await expect(handler(event(`Bearer ${token({ audience: CLIENT_ID })}`))).resolves.toBeDefined();
+    await expect(handler(event(`Bearer ${token({ audience: APP_ID_URI })}`))).rejects.toThrow(UNAUTHORIZED);
+  });
+});
