@@ -1,0 +1,131 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import {
+  ENTRA_FIXTURES,
+  fixtureJwks,
+  fixturePair,
+  fixturePairs,
+  fixtureToken,
+  HAVE_ENTRA_FIXTURES,
+} from '../helpers/entra-fixtures.js';
+import { KeyServer } from '../helpers/key-server.js';
+import { buildAuthorizer, event } from '../helpers/setup.js';
+
+if (!HAVE_ENTRA_FIXTURES) {
+  console.warn(`real Entra ID fixtures not found at ${ENTRA_FIXTURES}: this suite is skipped`);
+}
+
+describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () => {
+  let server: KeyServer;
+  beforeAll(async () => {
+    server = await KeyServer.start();
+  });
+  afterAll(() => server.stop());
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** Fixes the clock (aws-jwt-verify reads Date.now too) and serves the token's key set from 127.0.0.1. */
+  function setUp(
+    tokenFile: string,
+    env: Record<string, string>,
+    options: { jwks?: string; at?: number } = {},
+  ) {
+    const pair = fixturePair(tokenFile);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime((options.at ?? pair.clock_valid_at) * 1000);
+    server.jwks = fixtureJwks(options.jwks ?? pair.jwks);
+    const authorizer = buildAuthorizer({
+      [ENV.jwksUri]: server.url,
+      [ENV.tenantId]: pair.tid,
+      [ENV.audiences]: pair.aud,
+      ...env,
+    });
+    return { pair, ...authorizer, token: fixtureToken(pair) };
+  }
+
+  it('allows the v1 access token for its tenant and audience', async () => {
+    const { handler, token, pair } = setUp('passport.v1-access-token.2016-06-30.txt', {});
+    const result = await handler(event(`Bearer ${token}`));
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    expect(result.principalId).toBe('7912fe7b-b5ab-425b-bb1f-0e83b99fca7f');
+    expect(result.context).toMatchObject({
+      tid: pair.tid,
+      ver: '1.0',
+      scp: 'user_impersonation',
+      appOnly: false,
+    });
+  });
+
+  it('refuses the same v1 access token once it has expired beyond the skew', async () => {
+    const pair = fixturePair('passport.v1-access-token.2016-06-30.txt');
+    const { handler, token, records } = setUp(pair.token.split('/')[1] as string, {}, { at: pair.exp + 301 });
+    await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(records.at(-1)?.decision.reason).toBe('expired');
+  });
+
+  it('refuses the v1 access token for another tenant or audience', async () => {
+    const a = setUp('passport.v1-access-token.2016-06-30.txt', {
+      [ENV.tenantId]: '30aa0e58-719c-44f0-b5bb-e131f1f68ab3',
+    });
+    await expect(a.handler(event(`Bearer ${a.token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(a.records.at(-1)?.decision.reason).toBe('tenant_not_allowed');
+    const b = setUp('passport.v1-access-token.2016-06-30.txt', {
+      [ENV.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
+    });
+    await expect(b.handler(event(`Bearer ${b.token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(b.records.at(-1)?.decision.reason).toBe('wrong_audience');
+  });
+
+  it('refuses a real signature whose signing key is published for another issuer', async () => {
+    // The 2016 tenant key set carries the same key, bound to tenant 30aa0e58's issuer.
+    const { handler, token, records } = setUp(
+      'passport.v1-access-token.2016-06-30.txt',
+      {},
+      {
+        jwks: 'jwks/tenant-30aa0e58-v2.discovery-keys.2016-08-02.jose4j.json',
+      },
+    );
+    await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(records.at(-1)?.decision.reason).toBe('key_issuer_mismatch');
+  });
+
+  it('refuses the v1 access token with one signature character altered', async () => {
+    const { handler, token, records } = setUp('passport.v1-access-token.2016-06-30.txt', {});
+    const at = token.lastIndexOf('.') + 20;
+    const altered = token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+    await expect(handler(event(`Bearer ${altered}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(records.at(-1)?.decision.reason).toBe('bad_signature');
+  });
+
+  it('verifies a legacy v1 token that names its key by x5t only (AAD Graph audience configured)', async () => {
+    const { handler, token } = setUp('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt', {});
+    const result = await handler(event(`Bearer ${token}`));
+    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    expect(result.context).toMatchObject({
+      scp: 'UserProfile.Read',
+      appId: '118e170f-cf26-400f-a0e9-96910b31187e',
+    });
+  });
+
+  it('refuses the tampered id token before any key is used (its altered last character is not canonical base64url)', async () => {
+    const { handler, token, records } = setUp('passport.v1-id-token.wrong-signature.txt', {});
+    const before = server.requests;
+    await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(records.at(-1)?.decision.reason).toBe('malformed');
+    expect(server.requests).toBe(before);
+  });
+
+  const idTokens = fixturePairs().filter(
+    (p) => p.token_kind.startsWith('id_token') && p.expect_signature_valid,
+  );
+  it.each(idTokens.map((p) => [p.token, p] as const))(
+    'refuses the id token %s as not an access token',
+    async (_, p) => {
+      const { handler, token, records } = setUp(p.token.split('/')[1] as string, {});
+      await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
+      expect(records.at(-1)?.decision.reason).toBe('not_an_access_token');
+    },
+  );
+});

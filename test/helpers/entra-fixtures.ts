@@ -1,0 +1,43 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** ../shared/fixtures/entra, read in place: real Entra ID tokens and key sets from public test suites. */
+export const ENTRA_FIXTURES = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../shared/fixtures/entra',
+);
+export const HAVE_ENTRA_FIXTURES = existsSync(join(ENTRA_FIXTURES, 'pairs.json'));
+
+export interface FixturePair {
+  readonly token: string;
+  readonly jwks: string;
+  readonly kid: string | null;
+  readonly x5t: string | null;
+  readonly expect_signature_valid: boolean;
+  readonly clock_valid_at: number;
+  readonly exp: number;
+  readonly iss: string;
+  readonly aud: string;
+  readonly tid: string;
+  readonly ver: string;
+  readonly token_kind: string;
+}
+
+export function fixturePairs(): FixturePair[] {
+  return JSON.parse(readFileSync(join(ENTRA_FIXTURES, 'pairs.json'), 'utf8')) as FixturePair[];
+}
+
+export function fixtureToken(pair: FixturePair): string {
+  return readFileSync(join(ENTRA_FIXTURES, pair.token), 'utf8').trim();
+}
+
+export function fixtureJwks(path: string): { keys: unknown[] } {
+  return JSON.parse(readFileSync(join(ENTRA_FIXTURES, path), 'utf8')) as { keys: unknown[] };
+}
+
+export function fixturePair(tokenFile: string): FixturePair {
+  const pair = fixturePairs().find((p) => p.token.endsWith(tokenFile));
+  if (pair === undefined) throw new Error(`no fixture pair for ${tokenFile}`);
+  return pair;
+}
