@@ -44,7 +44,7 @@ export type KeyCacheEvent =
   | { readonly type: 'serving_stale'; readonly uri: string; readonly ageSeconds: number };
 
 export interface KeyCacheOptions {
-  /** @default a KeyFetcher: 2.5 s budget, 256 KiB cap, no redirects */
+  /** @default a KeyFetcher: 2 s budget, 256 KiB cap, no redirects */
   readonly fetcher?: Fetcher;
   /** @default SimplePenaltyBox with cooldownSeconds */
   readonly penaltyBox?: PenaltyBox;
