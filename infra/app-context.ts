@@ -1,0 +1,62 @@
+import { isGuid } from '../lambda/authorizer/config.js';
+import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+
+export class ContextError extends Error {
+  override readonly name = 'ContextError';
+}
+
+const list = (value: unknown): string[] | undefined =>
+  value === undefined || value === ''
+    ? undefined
+    : String(value)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+
+/**
+ * `cdk deploy -c tenantId=<guid> -c clientId=<guid> [-c audiences=a,b] [-c requiredScopes=...]
+ * [-c requiredRoles=...] [-c allowedTenants=...]` -> authorizer props. A missing or malformed value fails the
+ * synth naming the key and showing how to pass it.
+ */
+export function readAppContext(
+  get: (key: string) => unknown,
+): Omit<EntraTokenAuthorizerProps, 'routePermissions'> {
+  const tenantId = get('tenantId');
+  const clientId = get('clientId');
+  const how = (key: string, example: string) => `pass it as: npx cdk deploy -c ${key}=${example}`;
+  if (typeof tenantId !== 'string' || tenantId === '') {
+    throw new ContextError(
+      `context key tenantId is missing: ${how('tenantId', '<tenant GUID>')} -c clientId=<client GUID>`,
+    );
+  }
+  const tenant = tenantId.toLowerCase();
+  if (!isGuid(tenant) && tenant !== 'organizations' && tenant !== 'common') {
+    throw new ContextError(
+      `context key tenantId must be a tenant GUID, "organizations" or "common"; got "${tenantId}": ${how('tenantId', '72f988bf-86f1-41af-91ab-2d7cd011db47')}`,
+    );
+  }
+  if (typeof clientId !== 'string' || clientId === '') {
+    throw new ContextError(
+      `context key clientId is missing: ${how('clientId', '<application (client) GUID>')}`,
+    );
+  }
+  if (!isGuid(clientId.toLowerCase())) {
+    throw new ContextError(
+      `context key clientId must be the application (client) id GUID; got "${clientId}": ${how('clientId', '6e74172b-be56-4843-9ff4-e66a39bb12e3')}`,
+    );
+  }
+  const allowedTenants = list(get('allowedTenants'));
+  if ((tenant === 'organizations' || tenant === 'common') && allowedTenants === undefined) {
+    throw new ContextError(
+      `context key allowedTenants is required when tenantId is "${tenant}": ${how('allowedTenants', '<guid>,<guid>')} (or -c allowedTenants='*')`,
+    );
+  }
+  return {
+    tenantId: tenant,
+    clientId: clientId.toLowerCase(),
+    audiences: list(get('audiences')),
+    requiredScopes: list(get('requiredScopes')),
+    requiredRoles: list(get('requiredRoles')),
+    allowedTenants,
+  };
+}

@@ -1,0 +1,13 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readAppContext } from './app-context.js';
+import { SampleApiStack } from './sample-api-stack.js';
+
+const app = new App();
+const entra = readAppContext((key) => app.node.tryGetContext(key));
+new SampleApiStack(app, 'EntraAuthorizerSample', {
+  entra,
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+app.synth();

@@ -1,0 +1,279 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
+import {
+  DEFAULTS,
+  ENV,
+  isGuid,
+  loadConfig,
+  MAX_CLOCK_SKEW_SECONDS,
+  MULTI_TENANT_AUTHORITIES,
+  parseRoutePermissions,
+} from '../lambda/authorizer/config.js';
+
+/** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token. */
+export interface RouteRule {
+  readonly scopes?: readonly string[];
+  readonly roles?: readonly string[];
+}
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface EntraTokenAuthorizerProps {
+  /** The tenant GUID, or `organizations` / `common` for a multi-tenant API (then set `allowedTenants`). */
+  readonly tenantId: string;
+  /**
+   * Multi-tenant only, and required there: the tenant GUIDs that may call, or `['*']` for any tenant.
+   * @default - none (single tenant)
+   */
+  readonly allowedTenants?: readonly string[];
+  /**
+   * The API's application (client) id. Accepted as audience both as `<guid>` (v2 tokens) and `api://<guid>`
+   * (v1 tokens). Give `clientId`, `audiences`, or both.
+   * @default - only `audiences`
+   */
+  readonly clientId?: string;
+  /**
+   * More accepted `aud` values, e.g. a custom App ID URI.
+   * @default - derived from `clientId`
+   */
+  readonly audiences?: readonly string[];
+  /**
+   * The token needs one of these delegated scopes (`scp`) ...
+   * @default - none
+   */
+  readonly requiredScopes?: readonly string[];
+  /**
+   * ... or one of these app roles (`roles`). With neither, any valid access token may call.
+   * @default - none
+   */
+  readonly requiredRoles?: readonly string[];
+  /**
+   * Per-route rules, e.g. `{ 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/*': { roles: ['Items.Admin'] } }`.
+   * Unlisted routes are refused (403).
+   * @default - one decision for the whole stage
+   */
+  readonly routePermissions?: Readonly<Record<string, RouteRule>>;
+  /**
+   * The key set URL.
+   * @default `https://{authorityHost}/{tenantId}/discovery/v2.0/keys`
+   */
+  readonly jwksUri?: string;
+  /**
+   * The login host of a sovereign cloud, e.g. `login.microsoftonline.us`.
+   * @default 'login.microsoftonline.com'
+   */
+  readonly authorityHost?: string;
+  /**
+   * The host of v1 issuers (`https://{host}/{tid}/`) in a sovereign cloud.
+   * @default 'sts.windows.net'
+   */
+  readonly v1IssuerHost?: string;
+  /**
+   * Tolerance for `exp` and `nbf`.
+   * @default Duration.minutes(5)
+   */
+  readonly clockSkew?: Duration;
+  /**
+   * How long API Gateway caches a decision per token (0 disables the cache). A cached Allow can outlive the
+   * token's `exp` by up to this long.
+   * @default Duration.minutes(5)
+   */
+  readonly resultsCacheTtl?: Duration;
+  /**
+   * Retention of the authorizer's log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Lambda memory; CPU, and so RS256 verification speed, scales with it.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * Lambda timeout, at most 10 seconds.
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Powertools service name in logs and metrics.
+   * @default 'entra-authorizer'
+   */
+  readonly serviceName?: string;
+  /**
+   * CloudWatch namespace of the `Decisions` metric.
+   * @default 'EntraAuthorizer'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * What to do with the log group when the stack is deleted.
+   * @default RemovalPolicy.DESTROY
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+const HANDLER_ENTRY = fileURLToPath(new URL('../lambda/authorizer/handler.ts', import.meta.url));
+
+function fail(prop: string, expected: string, actual: unknown): never {
+  throw new Error(`EntraTokenAuthorizer: ${prop} must be ${expected}; got ${JSON.stringify(actual)}`);
+}
+
+function checkNames(prop: string, names: readonly string[] | undefined): string[] {
+  const list = [...(names ?? [])];
+  for (const name of list) {
+    if (typeof name !== 'string' || name === '' || /[\s,]/.test(name))
+      fail(prop, 'names without spaces or commas', list);
+  }
+  return list;
+}
+
+/** Validates the props (naming the prop) and returns the Lambda's environment. */
+export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<string, string> {
+  const tenantId = props.tenantId?.toLowerCase();
+  const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
+  if (!multi && !isGuid(tenantId ?? ''))
+    fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
+  const allowed = checkNames('allowedTenants', props.allowedTenants);
+  if (multi && allowed.length === 0)
+    fail('allowedTenants', `set for tenantId "${tenantId}" (tenant GUIDs, or ['*'])`, props.allowedTenants);
+  if (!multi && allowed.length > 0)
+    fail('allowedTenants', 'empty for a single-tenant tenantId', props.allowedTenants);
+  if (allowed.length > 1 && allowed.includes('*'))
+    fail('allowedTenants', "tenant GUIDs or exactly ['*']", allowed);
+  if (allowed.some((t) => t !== '*' && !isGuid(t.toLowerCase())))
+    fail('allowedTenants', 'tenant GUIDs', allowed);
+  if (props.clientId !== undefined && !isGuid(props.clientId.toLowerCase())) {
+    fail('clientId', 'the application (client) id GUID', props.clientId);
+  }
+  const audiences = [
+    ...(props.clientId !== undefined
+      ? [props.clientId.toLowerCase(), `api://${props.clientId.toLowerCase()}`]
+      : []),
+    ...checkNames('audiences', props.audiences),
+  ];
+  if (audiences.length === 0)
+    fail('clientId or audiences', 'given (at least one accepted audience)', undefined);
+  const skew = props.clockSkew?.toSeconds() ?? DEFAULTS.clockSkewSeconds;
+  if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
+    fail('clockSkew', `whole seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`, `${skew}s`);
+  }
+  if (props.routePermissions !== undefined) {
+    parseRoutePermissions(
+      props.routePermissions,
+      (expected) => new Error(`EntraTokenAuthorizer: routePermissions must be ${expected}`),
+    );
+  }
+
+  const env: Record<string, string> = {
+    [ENV.tenantId]: tenantId,
+    [ENV.audiences]: [...new Set(audiences)].join(','),
+    [ENV.clockSkewSeconds]: String(skew),
+  };
+  if (allowed.length > 0) env[ENV.allowedTenants] = allowed.join(',');
+  const scopes = checkNames('requiredScopes', props.requiredScopes);
+  const roles = checkNames('requiredRoles', props.requiredRoles);
+  if (scopes.length > 0) env[ENV.requiredScopes] = scopes.join(',');
+  if (roles.length > 0) env[ENV.requiredRoles] = roles.join(',');
+  if (props.routePermissions !== undefined)
+    env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
+  if (props.jwksUri !== undefined) env[ENV.jwksUri] = props.jwksUri;
+  if (props.authorityHost !== undefined) env[ENV.authorityHost] = props.authorityHost;
+  if (props.v1IssuerHost !== undefined) env[ENV.v1IssuerHost] = props.v1IssuerHost;
+  // The Lambda's own loader is the last word: synth fails on anything its cold start would reject.
+  try {
+    loadConfig(env);
+  } catch (err) {
+    throw new Error(`EntraTokenAuthorizer: ${(err as Error).message}`);
+  }
+  return env;
+}
+
+/**
+ * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
+ * authorizer that reads `Authorization`, turns away anything but `Bearer <jwt>` before invoking it, and
+ * caches decisions per token. Use `authorizer` on your methods.
+ */
+export class EntraTokenAuthorizer extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly authorizer: TokenAuthorizer;
+  public readonly logGroup: LogGroup;
+  public readonly role: Role;
+  /** The Lambda environment: the `AZURE_*` contract of `lambda/authorizer/config.ts`. */
+  public readonly environment: Readonly<Record<string, string>>;
+
+  constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
+    super(scope, id);
+    this.environment = authorizerEnvironment(props);
+    const timeout = props.timeout ?? Duration.seconds(10);
+    if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
+      fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+    const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
+    if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+    const serviceName = props.serviceName ?? 'entra-authorizer';
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    });
+    // A role that may write to this log group only, instead of the broad managed basic-execution policy.
+    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        // The log group ARN attribute already ends in :*, which covers its streams.
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      description: 'Entra ID access token authorizer',
+      environment: {
+        ...this.environment,
+        POWERTOOLS_SERVICE_NAME: serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'EntraAuthorizer',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        mainFields: ['module', 'main'],
+        forceDockerBundling: false,
+        // createRequire keeps CommonJS dependencies working inside the ESM bundle.
+        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    });
+
+    // The authorizer points at a published version: any change of the function (configuration included)
+    // changes the authorizer, and with it the API deployment, so the stage is redeployed and its cache of
+    // decisions flushed.
+    this.authorizer = new TokenAuthorizer(this, 'Authorizer', {
+      handler: this.function.currentVersion,
+      identitySource: IdentitySource.header('Authorization'),
+      validationRegex: BEARER_HEADER_PATTERN,
+      resultsCacheTtl: ttl,
+      authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+    });
+  }
+}

@@ -1,0 +1,211 @@
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  Cors,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  type Resource,
+  ResponseType,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
+
+export interface SampleApiStackProps extends StackProps {
+  /** The authorizer configuration; route permissions come from the route table. */
+  readonly entra: Omit<EntraTokenAuthorizerProps, 'routePermissions'>;
+  /**
+   * The routes to serve.
+   * @default SAMPLE_ROUTES (GET /whoami)
+   */
+  readonly routes?: readonly RouteDefinition[];
+  /**
+   * @default 'prod'
+   */
+  readonly stageName?: string;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': "'*'",
+  'Access-Control-Allow-Headers': "'Authorization,Content-Type'",
+};
+
+/** A REST API whose every method is guarded by the Entra authorizer, serving GET /whoami. */
+export class SampleApiStack extends Stack {
+  public readonly api: RestApi;
+  public readonly entraAuthorizer: EntraTokenAuthorizer;
+
+  constructor(scope: Construct, id: string, props: SampleApiStackProps) {
+    super(scope, id, props);
+    const routes = props.routes ?? SAMPLE_ROUTES;
+
+    this.entraAuthorizer = new EntraTokenAuthorizer(this, 'EntraAuthorizer', {
+      ...props.entra,
+      routePermissions: routePermissionsOf(routes),
+    });
+
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.api = new RestApi(this, 'Api', {
+      description: 'Sample API guarded by the Entra ID token authorizer',
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      deployOptions: {
+        stageName: props.stageName ?? 'prod',
+        accessLogDestination: new LogGroupLogDestination(accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields(),
+        loggingLevel: MethodLoggingLevel.ERROR,
+        tracingEnabled: true,
+        throttlingRateLimit: 100,
+        throttlingBurstLimit: 200,
+      },
+      // Every method is guarded unless it says otherwise.
+      defaultMethodOptions: {
+        authorizer: this.entraAuthorizer.authorizer,
+        authorizationType: AuthorizationType.CUSTOM,
+      },
+      defaultCorsPreflightOptions: {
+        allowOrigins: Cors.ALL_ORIGINS,
+        allowHeaders: ['Authorization', 'Content-Type'],
+        allowMethods: Cors.ALL_METHODS,
+        maxAge: Duration.hours(1),
+      },
+    });
+    // Browsers see the real status only if error answers carry CORS headers too; RFC 6750 challenges
+    // tell clients what to do.
+    this.api.addGatewayResponse('Unauthorized', {
+      type: ResponseType.UNAUTHORIZED,
+      statusCode: '401',
+      responseHeaders: {
+        ...CORS_HEADERS,
+        'WWW-Authenticate': `'Bearer realm="${id}", error="invalid_token", error_description="a valid Entra ID access token is required"'`,
+      },
+      templates: { 'application/json': '{"message":"Unauthorized"}' },
+    });
+    this.api.addGatewayResponse('AccessDenied', {
+      type: ResponseType.ACCESS_DENIED,
+      statusCode: '403',
+      responseHeaders: {
+        ...CORS_HEADERS,
+        'WWW-Authenticate': `'Bearer realm="${id}", error="insufficient_scope", error_description="the token lacks the scope or app role this route requires"'`,
+      },
+      templates: { 'application/json': '{"message":"Forbidden"}' },
+    });
+    this.api.addGatewayResponse('AuthorizerFailure', {
+      type: ResponseType.AUTHORIZER_FAILURE,
+      statusCode: '500',
+      responseHeaders: CORS_HEADERS,
+      templates: { 'application/json': '{"message":"Authorizer failure"}' },
+    });
+    this.api.addGatewayResponse('Default4xx', {
+      type: ResponseType.DEFAULT_4XX,
+      responseHeaders: CORS_HEADERS,
+    });
+    this.api.addGatewayResponse('Default5xx', {
+      type: ResponseType.DEFAULT_5XX,
+      responseHeaders: CORS_HEADERS,
+    });
+
+    const validator = this.api.addRequestValidator('Validator', {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
+    for (const route of routes) {
+      const resource = route.path
+        .split('/')
+        .filter((part) => part !== '')
+        .reduce<Resource | typeof this.api.root>(
+          (parent, part) => parent.getResource(part) ?? parent.addResource(part),
+          this.api.root,
+        );
+      resource.addMethod(route.method, new LambdaIntegration(this.backend(route)), {
+        requestValidator: validator,
+        requestParameters: { 'method.request.header.Authorization': true },
+      });
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The API base URL' });
+    new CfnOutput(this, 'WhoamiCurl', {
+      value: `curl -H "Authorization: Bearer $TOKEN" ${this.api.urlForPath('/whoami')}`,
+      description: 'Call GET /whoami with an Entra ID access token in $TOKEN',
+    });
+    this.suppressWithReasons();
+  }
+
+  private backend(route: RouteDefinition): NodejsFunction {
+    const logGroup = new LogGroup(this, `${route.id}Logs`, {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(this, `${route.id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+    });
+    role.addToPolicy(
+      new PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return new NodejsFunction(this, `${route.id}Function`, {
+      entry: `${ROOT}${route.entry}`,
+      handler: 'handler',
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+      role,
+      logGroup,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        forceDockerBundling: false,
+      },
+    });
+  }
+
+  /** The cdk-nag findings this sample accepts, each with its reason. */
+  private suppressWithReasons(): void {
+    const acknowledge = (scope: Construct, id: string, reason: string) =>
+      Validations.of(scope).acknowledge({ id, reason });
+    acknowledge(
+      this,
+      'AwsSolutions-COG4',
+      'Methods use the Entra ID Lambda TOKEN authorizer; Cognito is not the identity provider here.',
+    );
+    acknowledge(
+      this,
+      'AwsSolutions-APIG3',
+      'A sample API: attach the AWS WAF web ACL of your organisation to the stage when you adopt it.',
+    );
+    acknowledge(
+      this,
+      'AwsSolutions-L1',
+      'Node.js 22 (nodejs22.x) is the runtime this project targets and tests; move on deliberately.',
+    );
+    const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole !== undefined) {
+      acknowledge(
+        cloudWatchRole,
+        'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        "API Gateway's account-level logging role; AWS's managed push policy is the documented one for it.",
+      );
+    }
+    // CORS preflight (OPTIONS) must answer without credentials, as browsers send none.
+    for (const method of this.api.methods.filter((m) => m.httpMethod === 'OPTIONS')) {
+      acknowledge(method, 'AwsSolutions-APIG4', 'CORS preflight requests carry no credentials by design.');
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { describe, expect, it } from 'vitest';
+import { readAppContext } from '../../infra/app-context.js';
+import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { testApp } from '../helpers/cdk.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+
+function build(props: Partial<EntraTokenAuthorizerProps>) {
+  const stack = new Stack(testApp(), 'S');
+  const construct = new EntraTokenAuthorizer(stack, 'Entra', {
+    tenantId: TENANT,
+    clientId: CLIENT,
+    ...props,
+  });
+  // An authorizer must guard a method to be synthesized.
+  new RestApi(stack, 'Api').root.addMethod('GET', undefined, { authorizer: construct.authorizer });
+  return { construct, template: Template.fromStack(stack) };
+}
+
+describe('EntraTokenAuthorizer', () => {
+  it('passes its props to the Lambda as the AZURE_* contract', () => {
+    const { template, construct } = build({
+      tenantId: 'organizations',
+      allowedTenants: [TENANT],
+      audiences: ['api://custom'],
+      requiredRoles: ['Items.Admin'],
+      routePermissions: { 'GET /items': { scopes: ['Items.Read'] } },
+      jwksUri: 'https://login.microsoftonline.us/organizations/discovery/v2.0/keys',
+      authorityHost: 'login.microsoftonline.us',
+      clockSkew: Duration.seconds(60),
+      resultsCacheTtl: Duration.seconds(0),
+      logRetention: RetentionDays.ONE_WEEK,
+      logLevel: 'DEBUG',
+    });
+    expect(construct.environment).toEqual({
+      [ENV.tenantId]: 'organizations',
+      [ENV.allowedTenants]: TENANT,
+      [ENV.audiences]: `${CLIENT},api://${CLIENT},api://custom`,
+      [ENV.requiredRoles]: 'Items.Admin',
+      [ENV.routePermissions]: '{"GET /items":{"scopes":["Items.Read"]}}',
+      [ENV.jwksUri]: 'https://login.microsoftonline.us/organizations/discovery/v2.0/keys',
+      [ENV.authorityHost]: 'login.microsoftonline.us',
+      [ENV.clockSkewSeconds]: '60',
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { POWERTOOLS_LOG_LEVEL: 'DEBUG' } },
+    });
+  });
+
+  const bad: [string, Partial<EntraTokenAuthorizerProps>, RegExp][] = [
+    ['a tenant that is not a GUID', { tenantId: 'contoso' }, /tenantId must be a tenant GUID.*got "contoso"/],
+    [
+      'multi-tenant without allowedTenants',
+      { tenantId: 'common' },
+      /allowedTenants must be set for tenantId "common"/,
+    ],
+    ['allowedTenants on a single tenant', { allowedTenants: [TENANT] }, /allowedTenants must be empty/],
+    [
+      'allowedTenants mixing * and GUIDs',
+      { tenantId: 'common', allowedTenants: ['*', TENANT] },
+      /allowedTenants must be tenant GUIDs or exactly/,
+    ],
+    [
+      'a client id that is not a GUID',
+      { clientId: 'my-api' },
+      /clientId must be the application \(client\) id GUID; got "my-api"/,
+    ],
+    ['no audience at all', { clientId: undefined }, /clientId or audiences must be given/],
+    ['a scope with a space', { requiredScopes: ['a b'] }, /requiredScopes must be names without spaces/],
+    [
+      'a bad route key',
+      { routePermissions: { '/items': {} } },
+      /routePermissions must be keys like "GET \/items"/,
+    ],
+    [
+      'a skew over ten minutes',
+      { clockSkew: Duration.minutes(11) },
+      /clockSkew must be whole seconds from 0 to 600; got "660s"/,
+    ],
+    [
+      'a timeout over 10 s',
+      { timeout: Duration.seconds(30) },
+      /timeout must be from 3 to 10 seconds; got "30s"/,
+    ],
+    [
+      'a cache TTL over an hour',
+      { resultsCacheTtl: Duration.hours(2) },
+      /resultsCacheTtl must be at most 1 hour/,
+    ],
+    ['an http key URL', { jwksUri: 'http://keys.example/k' }, /AZURE_JWKS_URI: expected an https URL/],
+  ];
+  it.each(bad)('refuses %s, naming the prop', (_, props, message) => {
+    expect(() => build(props)).toThrow(message);
+  });
+});
+
+describe('cdk deploy context', () => {
+  const get = (values: Record<string, string>) => (key: string) => values[key];
+
+  it('reads tenantId, clientId and the optional lists', () => {
+    expect(
+      readAppContext(
+        get({
+          tenantId: 'common',
+          clientId: CLIENT.toUpperCase(),
+          allowedTenants: `${TENANT}, *`,
+          requiredScopes: 'a,b',
+        }),
+      ),
+    ).toEqual({
+      tenantId: 'common',
+      clientId: CLIENT,
+      allowedTenants: [TENANT, '*'],
+      requiredScopes: ['a', 'b'],
+      requiredRoles: undefined,
+      audiences: undefined,
+    });
+  });
+
+  it.each([
+    [{}, /tenantId is missing: pass it as: npx cdk deploy -c tenantId=/],
+    [{ tenantId: 'contoso' }, /tenantId must be .*got "contoso".*-c tenantId=/],
+    [{ tenantId: TENANT }, /clientId is missing: pass it as: npx cdk deploy -c clientId=/],
+    [{ tenantId: TENANT, clientId: 'x' }, /clientId must be .*got "x".*-c clientId=/],
+    [{ tenantId: 'organizations', clientId: CLIENT }, /allowedTenants is required .*-c allowedTenants=/],
+  ])('fails the synth for %j with a message naming the key', (values, message) => {
+    expect(() => readAppContext(get(values as Record<string, string>))).toThrow(message);
+  });
+});

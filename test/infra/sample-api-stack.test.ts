@@ -1,0 +1,162 @@
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { describe, expect, it } from 'vitest';
+import { SampleApiStack } from '../../infra/sample-api-stack.js';
+import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { testApp } from '../helpers/cdk.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+
+function synth(entra: Record<string, unknown> = {}) {
+  const app = testApp();
+  const stack = new SampleApiStack(app, 'Sample', {
+    entra: { tenantId: TENANT, clientId: CLIENT, ...entra },
+  });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+describe('the sample stack', () => {
+  const { template, stack } = synth({ requiredScopes: ['access_as_user'] });
+
+  it('has a TOKEN authorizer on the Authorization header with the Bearer regex and an explicit TTL', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      IdentityValidationExpression: BEARER_HEADER_PATTERN,
+      AuthorizerResultTtlInSeconds: 300,
+    });
+  });
+
+  it('has a validation regex that passes a Bearer JWT and turns away anything else', () => {
+    const regex = new RegExp(BEARER_HEADER_PATTERN);
+    expect(regex.test('Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln')).toBe(true);
+    expect(regex.test('bearer eyJh.eyJz.c2ln')).toBe(true);
+    for (const bad of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer a.b', 'Bearer  a.b.c', 'eyJh.eyJz.c2ln']) {
+      expect(regex.test(bad)).toBe(false);
+    }
+  });
+
+  it('runs the authorizer on Node.js 22, arm64, with at most 10 s and the AZURE_* environment', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Entra ID access token authorizer',
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Timeout: 10,
+      Environment: {
+        Variables: {
+          [ENV.tenantId]: TENANT,
+          [ENV.audiences]: `${CLIENT},api://${CLIENT}`,
+          [ENV.requiredScopes]: 'access_as_user',
+          [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': {} }),
+          [ENV.clockSkewSeconds]: '300',
+          POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
+          POWERTOOLS_LOG_LEVEL: 'INFO',
+          POWERTOOLS_METRICS_NAMESPACE: 'EntraAuthorizer',
+        },
+      },
+      LoggingConfig: { LogGroup: Match.anyValue() },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    expect(JSON.stringify(template.findResources('Custom::LogRetention'))).toBe('{}');
+  });
+
+  it('guards every method but CORS preflight with the authorizer', () => {
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as {
+      Properties: { HttpMethod: string; AuthorizationType: string; AuthorizerId?: unknown };
+    }[];
+    const guarded = methods.filter((m) => m.Properties.HttpMethod !== 'OPTIONS');
+    expect(guarded.length).toBeGreaterThan(0);
+    for (const m of guarded) {
+      expect(m.Properties.AuthorizationType).toBe('CUSTOM');
+      expect(m.Properties.AuthorizerId).toEqual({ Ref: expect.stringMatching(/^EntraAuthorizer/) });
+    }
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      AuthorizationType: 'CUSTOM',
+    });
+  });
+
+  it('answers 401 and 403 with WWW-Authenticate challenges and CORS headers', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      StatusCode: '401',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp(
+          '^\'Bearer .*error="invalid_token"',
+        ),
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+      }),
+    });
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'ACCESS_DENIED',
+      StatusCode: '403',
+      ResponseParameters: Match.objectLike({
+        'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp('error="insufficient_scope"'),
+      }),
+    });
+  });
+
+  it('writes access logs and outputs the API URL and a ready curl line', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.anyValue() },
+    });
+    template.hasOutput('ApiUrl', {});
+    template.hasOutput('WhoamiCurl', {
+      Value: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([Match.stringLikeRegexp('^curl -H "Authorization: Bearer \\$TOKEN" ')]),
+        ],
+      },
+    });
+  });
+
+  it('reports no warnings or errors', () => {
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+  });
+
+  it('passes the cdk-nag AwsSolutions checks (with written reasons for what it accepts)', () => {
+    const app = testApp({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+    new SampleApiStack(app, 'Sample', { entra: { tenantId: TENANT, clientId: CLIENT } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('makes cdk-nag fail the synth when a finding has no reason', () => {
+    const app = testApp({ outdir: mkdtempSync(join(tmpdir(), 'nag-')) });
+    const stack = new SampleApiStack(app, 'Sample', { entra: { tenantId: TENANT, clientId: CLIENT } });
+    stack.api.root.addResource('open').addMethod('GET', undefined, { authorizationType: 'NONE' as never });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow(/AwsSolutions-APIG4/);
+  });
+
+  it('redeploys the stage when the authorizer configuration changes', () => {
+    const deployment = (t: Template) => Object.keys(t.findResources('AWS::ApiGateway::Deployment'));
+    const a = deployment(synth({ requiredScopes: ['a'] }).template);
+    const b = deployment(synth({ requiredScopes: ['b'] }).template);
+    const a2 = deployment(synth({ requiredScopes: ['a'] }).template);
+    expect(a).not.toEqual(b);
+    expect(a).toEqual(a2);
+  });
+
+  it('bundles the authorizer for real with the local esbuild into a small ESM file', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'bundle-'));
+    const app = testApp({ bundle: true, outdir });
+    new SampleApiStack(app, 'Sample', { entra: { tenantId: TENANT, clientId: CLIENT } });
+    app.synth();
+    const bundles = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(outdir, d, 'index.mjs'))
+      .filter((f) => statSync(f, { throwIfNoEntry: false }) !== undefined);
+    const authorizer = bundles.find((f) => readFileSync(f, 'utf8').includes('AZURE_TENANT_ID'));
+    expect(authorizer).toBeDefined();
+    expect(statSync(authorizer as string).size).toBeLessThan(100 * 1024);
+  });
+});
