@@ -17,6 +17,12 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import {
+  CORS_HEADERS,
+  GATEWAY_RESPONSES,
+  type GatewayResponseKind,
+  gatewayResponseHeaders,
+} from './gateway-responses.js';
 import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
 
 export interface SampleApiStackProps extends StackProps {
@@ -34,10 +40,9 @@ export interface SampleApiStackProps extends StackProps {
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': "'*'",
-  'Access-Control-Allow-Headers': "'Authorization,Content-Type'",
-};
+/** API Gateway takes header values as mapping expressions: a literal is written in single quotes. */
+const quoted = (headers: Record<string, string>) =>
+  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
 
 /** A REST API whose every method is guarded by the Entra authorizer, serving GET /whoami. */
 export class SampleApiStack extends Stack {
@@ -84,30 +89,17 @@ export class SampleApiStack extends Stack {
     });
     // Browsers see the real status only if error answers carry CORS headers too; RFC 6750 challenges
     // tell clients what to do.
-    this.api.addGatewayResponse('Unauthorized', {
-      type: ResponseType.UNAUTHORIZED,
-      statusCode: '401',
-      responseHeaders: {
-        ...CORS_HEADERS,
-        'WWW-Authenticate': `'Bearer realm="${id}", error="invalid_token", error_description="a valid Entra ID access token is required"'`,
-      },
-      templates: { 'application/json': '{"message":"Unauthorized"}' },
-    });
-    this.api.addGatewayResponse('AccessDenied', {
-      type: ResponseType.ACCESS_DENIED,
-      statusCode: '403',
-      responseHeaders: {
-        ...CORS_HEADERS,
-        'WWW-Authenticate': `'Bearer realm="${id}", error="insufficient_scope", error_description="the token lacks the scope or app role this route requires"'`,
-      },
-      templates: { 'application/json': '{"message":"Forbidden"}' },
-    });
-    this.api.addGatewayResponse('AuthorizerFailure', {
-      type: ResponseType.AUTHORIZER_FAILURE,
-      statusCode: '500',
-      responseHeaders: CORS_HEADERS,
-      templates: { 'application/json': '{"message":"Authorizer failure"}' },
-    });
+    for (const [kind, response] of Object.entries(GATEWAY_RESPONSES) as [
+      GatewayResponseKind,
+      (typeof GATEWAY_RESPONSES)[GatewayResponseKind],
+    ][]) {
+      this.api.addGatewayResponse(response.type, {
+        type: ResponseType.of(response.type),
+        statusCode: String(response.statusCode),
+        responseHeaders: quoted(gatewayResponseHeaders(kind, id)),
+        templates: { 'application/json': JSON.stringify({ message: response.message }) },
+      });
+    }
     this.api.addGatewayResponse('Default4xx', {
       type: ResponseType.DEFAULT_4XX,
       responseHeaders: CORS_HEADERS,

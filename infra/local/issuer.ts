@@ -1,0 +1,218 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { selfSignedCertificate } from './certificate.js';
+import {
+  DEMO_CLIENT_ID,
+  type EntraTokenOptions,
+  mintEntraAccessToken,
+  type SigningKey,
+  signingKeyFrom,
+} from './mint.js';
+
+/** The local tenant and the demo API's client id: made-up GUIDs, recognisable in tokens and logs. */
+export const LOCAL_TENANT_ID = '4c0ca1e5-5e1f-4a11-8e5d-10ca1e55ce5e';
+export const LOCAL_CLIENT_ID = DEMO_CLIENT_ID;
+export const LOCAL_SCOPE = 'access_as_user';
+/** Where the issuer lives on the local server: `/login/{tenant}/...`, as `login.microsoftonline.com/{tenant}/...`. */
+export const ISSUER_PREFIX = '/login';
+/** The extension grant for a delegated (user) token; a real client would use the auth code flow. */
+export const LOCAL_USER_GRANT = 'urn:entra-authorizer:local-user';
+
+export interface IssuerKey extends SigningKey {
+  readonly x5c: string;
+}
+
+/** The signing key, created on first start and kept in `dir` (ignored by git), so tokens survive restarts. */
+export async function loadOrCreateIssuerKey(dir: string): Promise<IssuerKey> {
+  const file = join(dir, 'issuer-key.json');
+  let stored: { privateKeyPem: string; certificate: string };
+  try {
+    stored = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const certificate = selfSignedCertificate(
+      privateKey,
+      publicKey,
+      'entra-authorizer local issuer',
+    ).toString('base64');
+    stored = { privateKeyPem: privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, certificate };
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
+  }
+  const privateKey = createPrivateKey(stored.privateKeyPem);
+  // Entra's kid and x5t are the base64url SHA-1 thumbprint of the certificate.
+  const kid = createHash('sha1').update(Buffer.from(stored.certificate, 'base64')).digest('base64url');
+  return { ...signingKeyFrom(privateKey, createPublicKey(privateKey), { kid }), x5c: stored.certificate };
+}
+
+export interface LocalIssuerOptions {
+  readonly key: IssuerKey;
+  /** e.g. http://127.0.0.1:3000 */
+  readonly baseUrl: string;
+  readonly tenantId?: string;
+  readonly clientId?: string;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(JSON.stringify(body));
+};
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 16 * 1024) break;
+  }
+  return new URLSearchParams(body);
+}
+
+/** Scopes as a client asks for them (`api://<id>/access_as_user`) -> names in `scp`. */
+function scopeNames(scope: string, clientId: string): string[] {
+  const prefixes = [`api://${clientId}/`, `${clientId}/`];
+  return scope
+    .split(' ')
+    .filter((s) => s !== '')
+    .map((s) =>
+      prefixes.reduce((name, prefix) => (name.startsWith(prefix) ? name.slice(prefix.length) : name), s),
+    )
+    .filter((s) => s !== '.default' && !['openid', 'profile', 'offline_access', 'email'].includes(s));
+}
+
+/**
+ * An Entra-shaped issuer: v1 and v2 discovery documents, key sets in Entra's format (kid, x5t, n, e, x5c;
+ * `issuer` templates in the v2 set), and a token endpoint for v1 or v2, delegated or app-only access tokens.
+ * Tokens carry Entra's real issuers, so the authorizer checks them exactly as it checks Entra's.
+ */
+export function createLocalIssuer(options: LocalIssuerOptions) {
+  const tenantId = options.tenantId ?? LOCAL_TENANT_ID;
+  const clientId = options.clientId ?? LOCAL_CLIENT_ID;
+  const base = `${options.baseUrl}${ISSUER_PREFIX}/${tenantId}`;
+  const jwk = (withIssuer: boolean) => ({
+    kty: 'RSA',
+    use: 'sig',
+    kid: options.key.kid,
+    x5t: options.key.kid,
+    n: options.key.publicJwk.n,
+    e: options.key.publicJwk.e,
+    x5c: [options.key.x5c],
+    ...(withIssuer ? { issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0' } : {}),
+  });
+  const discovery = (version: '1.0' | '2.0') => ({
+    issuer:
+      version === '2.0'
+        ? `https://login.microsoftonline.com/${tenantId}/v2.0`
+        : `https://sts.windows.net/${tenantId}/`,
+    jwks_uri: version === '2.0' ? `${base}/discovery/v2.0/keys` : `${base}/discovery/keys`,
+    token_endpoint: version === '2.0' ? `${base}/oauth2/v2.0/token` : `${base}/oauth2/token`,
+    authorization_endpoint: `${base}/oauth2${version === '2.0' ? '/v2.0' : ''}/authorize`,
+    response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+    subject_types_supported: ['pairwise'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+    scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'nbf',
+      'tid',
+      'oid',
+      'ver',
+      'scp',
+      'roles',
+      'azp',
+      'appid',
+    ],
+    tenant_region_scope: 'EU',
+    cloud_instance_name: 'microsoftonline.com',
+  });
+
+  const issueToken = async (req: IncomingMessage, res: ServerResponse, defaultVersion: '1.0' | '2.0') => {
+    const form = await readForm(req);
+    const grant = form.get('grant_type');
+    if (grant !== 'client_credentials' && grant !== LOCAL_USER_GRANT) {
+      return json(res, 400, {
+        error: 'unsupported_grant_type',
+        error_description: `grant_type must be client_credentials or ${LOCAL_USER_GRANT}`,
+      });
+    }
+    const version =
+      form.get('token_version') === '1' ? '1.0' : form.get('token_version') === '2' ? '2.0' : defaultVersion;
+    const expiresIn = Number(form.get('expires_in') ?? 3600);
+    if (!Number.isInteger(expiresIn) || expiresIn < -86_400 || expiresIn > 86_400) {
+      return json(res, 400, {
+        error: 'invalid_request',
+        error_description: 'expires_in must be whole seconds within a day',
+      });
+    }
+    const roles = (form.get('roles') ?? '').split(',').filter((r) => r !== '');
+    const appOnly = grant === 'client_credentials';
+    const scopes = scopeNames(
+      form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
+      clientId,
+    );
+    const tokenOptions: EntraTokenOptions = {
+      tenantId,
+      // Entra puts the client id in v2 tokens and the App ID URI in v1 tokens.
+      audience: version === '2.0' ? clientId : `api://${clientId}`,
+      version,
+      appOnly,
+      scopes,
+      roles,
+      clientId: form.get('client_id') ?? 'c11e0700-0000-4000-8000-0000000c11e0',
+      expiresInSeconds: expiresIn,
+    };
+    return json(res, 200, {
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      ext_expires_in: expiresIn,
+      access_token: mintEntraAccessToken(options.key, tokenOptions),
+    });
+  };
+
+  /** Answers the issuer's paths; returns false for anything else. */
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    if (!path.startsWith(`${ISSUER_PREFIX}/`)) return false;
+    const rest = path.slice(ISSUER_PREFIX.length + 1);
+    const slash = rest.indexOf('/');
+    const tenant = slash === -1 ? rest : rest.slice(0, slash);
+    const endpoint = slash === -1 ? '' : rest.slice(slash);
+    if (tenant !== tenantId && tenant !== 'common' && tenant !== 'organizations') {
+      json(res, 400, {
+        error: 'invalid_tenant',
+        error_description: `AADSTS90002: Tenant '${tenant}' not found.`,
+      });
+      return true;
+    }
+    const route = `${req.method} ${endpoint}`;
+    switch (route) {
+      case 'GET /v2.0/.well-known/openid-configuration':
+        json(res, 200, discovery('2.0'));
+        return true;
+      case 'GET /.well-known/openid-configuration':
+        json(res, 200, discovery('1.0'));
+        return true;
+      case 'GET /discovery/v2.0/keys':
+        json(res, 200, { keys: [jwk(true)] });
+        return true;
+      case 'GET /discovery/keys':
+        json(res, 200, { keys: [jwk(false)] });
+        return true;
+      case 'POST /oauth2/v2.0/token':
+        await issueToken(req, res, '2.0');
+        return true;
+      case 'POST /oauth2/token':
+        await issueToken(req, res, '1.0');
+        return true;
+      default:
+        json(res, 404, { error: 'not_found', error_description: `no issuer endpoint ${route}` });
+        return true;
+    }
+  };
+}
