@@ -1,5 +1,4 @@
-import type { KeyObject } from 'node:crypto';
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import {
   JwtExpiredError,
   JwtInvalidAudienceError,
@@ -9,14 +8,70 @@ import {
   JwtNotBeforeError,
   KidNotFoundInJwksError,
 } from 'aws-jwt-verify/error';
-import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
-import { verifyJwtSync } from 'aws-jwt-verify/jwt-verifier';
+import type { DecomposedJwt } from 'aws-jwt-verify/jwt';
+import type { JwtPayload } from 'aws-jwt-verify/jwt-model';
+import {
+  JwtVerifierBase,
+  type JwtVerifierProperties,
+  KeyObjectCache,
+  type VerifyProperties,
+} from 'aws-jwt-verify/jwt-verifier';
 import type { AuthorizerConfig } from './config.js';
 import { checkEntraToken, type EntraClaims, type EntraRules, v2Issuer } from './entra.js';
 import { KeysUnavailableError, TokenRejectedError } from './errors.js';
-import { decodeJwt } from './jwt.js';
+import { type DecodedJwt, decodeJwt } from './jwt.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
+
+/**
+ * aws-jwt-verify caches imported keys per unverified `iss`; with a multi-tenant allow-list of `*`, forged
+ * tokens could fill that cache with one entry per made-up tenant. One KeyObject per key of the current
+ * set instead: dropped with the set.
+ */
+class PerKeyObjectCache extends KeyObjectCache {
+  private readonly byKey = new WeakMap<object, KeyObject>();
+  override transformJwkToKeyObjectSync(jwk: object): KeyObject {
+    let keyObject = this.byKey.get(jwk);
+    if (keyObject === undefined) {
+      keyObject = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+      this.byKey.set(jwk, keyObject);
+    }
+    return keyObject;
+  }
+}
+
+type EntraVerifyProperties = Required<Pick<VerifyProperties, 'audience' | 'graceSeconds'>> & {
+  issuer: string;
+};
+
+/**
+ * aws-jwt-verify's verifier, fed the token we already split and parsed: it checks the key against the
+ * header, the RS256 signature, and exp, nbf, iss and aud again, without decoding the token a second time.
+ */
+class EntraJwtVerifier extends JwtVerifierBase<
+  EntraVerifyProperties,
+  JwtVerifierProperties<EntraVerifyProperties>,
+  false
+> {
+  constructor(
+    private readonly jwksUri: string,
+    keys: EntraJwksCache,
+  ) {
+    // The issuer is passed per token (Entra issuers embed the tenant), so none is fixed here.
+    super({ issuer: null as unknown as string, jwksUri }, keys);
+    const self = this as unknown as { publicKeyCache?: unknown };
+    if (!(self.publicKeyCache instanceof KeyObjectCache)) {
+      throw new Error(
+        'aws-jwt-verify changed its key object cache: review EntraJwtVerifier before upgrading',
+      );
+    }
+    self.publicKeyCache = new PerKeyObjectCache();
+  }
+
+  verifyDecoded(jwt: DecodedJwt, properties: EntraVerifyProperties): JwtPayload {
+    return this.verifyDecomposedJwtSync(jwt as unknown as DecomposedJwt, this.jwksUri, properties);
+  }
+}
 
 export interface VerifiedToken {
   readonly claims: EntraClaims;
@@ -69,30 +124,17 @@ export function createTokenVerifier({
   keys,
   now = () => Date.now() / 1000,
 }: TokenVerifierDeps): TokenVerifier {
-  // One KeyObject per key object of the current set: dropped with the set, so forged tokens with random
-  // issuers cannot grow it (aws-jwt-verify's own cache is keyed by the unverified iss).
-  const keyObjects = new WeakMap<object, KeyObject>();
-  const toKeyObject = (jwk: object): KeyObject => {
-    let keyObject = keyObjects.get(jwk);
-    if (keyObject === undefined) {
-      keyObject = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-      keyObjects.set(jwk, keyObject);
-    }
-    return keyObject;
-  };
-  const verifyOptions = {
-    audience: [...config.audiences],
-    graceSeconds: config.clockSkewSeconds,
-  };
+  const jwtVerifier = new EntraJwtVerifier(config.jwksUri, keys);
+  const audience = [...config.audiences];
 
-  const checkSignature = (token: string, key: SigningJwk, claims: EntraClaims): void => {
+  const checkSignature = (jwt: DecodedJwt, key: SigningJwk, claims: EntraClaims): void => {
     if (!keyServesIssuer(key, claims, config.authorityHost)) {
       throw new TokenRejectedError(
         'key_issuer_mismatch',
         `key ${key.kid} signs for ${key.issuer}; the token claims ${claims.iss}`,
       );
     }
-    verifyJwtSync(token, key, { ...verifyOptions, issuer: claims.iss }, toKeyObject as never);
+    jwtVerifier.verifyDecoded(jwt, { issuer: claims.iss, audience, graceSeconds: config.clockSkewSeconds });
   };
 
   return {
@@ -102,11 +144,8 @@ export function createTokenVerifier({
         const { keyId, claims } = checkEntraToken(jwt, config, now());
         const key =
           keys.findFreshJwk(config.jwksUri, keyId) ??
-          ((await keys.getJwk(config.jwksUri, {
-            header: jwt.header as JwtHeader,
-            payload: jwt.payload as JwtPayload,
-          })) as SigningJwk);
-        checkSignature(token, key, claims);
+          ((await keys.getJwk(config.jwksUri, jwt as unknown as DecomposedJwt)) as SigningJwk);
+        checkSignature(jwt, key, claims);
         return { claims, keyId };
       } catch (err) {
         throw translate(err);
