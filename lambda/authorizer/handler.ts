@@ -37,8 +37,9 @@ const record: DecisionRecorder = ({ decision, error, ...safe }) => {
   metrics.publishStoredMetrics();
 };
 
-// Start the key fetch during init; a failure here is logged by onEvent and retried by the first request.
-keys.getJwks(config.jwksUri).catch(() => {});
+// Start the key fetch as soon as the module has loaded, while the runtime asks for the first event; the
+// first request joins it. A failure is logged by onEvent and retried by the first request, never fatal.
+setImmediate(() => keys.getJwks(config.jwksUri).catch(() => {}));
 
 export const handler = createAuthorizer({
   verifier: createTokenVerifier({ config, keys }),

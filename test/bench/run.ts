@@ -144,6 +144,8 @@ for (const c of candidates) {
     restoreStdout();
   }
 }
+// Rounds of one batch per candidate, in turn: each runs hot as it would in a container, and drift on a
+// shared machine falls on every candidate alike across rounds.
 for (let round = 0; round < ROUNDS; round++) {
   for (const c of candidates) {
     const times = samples.get(c.name) as number[];
@@ -224,6 +226,15 @@ async function timed(args: string[]): Promise<{ wallMs: number; stdout: string }
     );
   });
 }
+const builtins = join(outdir, 'builtins.mjs');
+writeFileSync(
+  builtins,
+  `const t0 = performance.now();
+await Promise.all(['node:crypto', 'node:https', 'node:http', 'node:stream', 'node:console'].map((m) => import(m)));
+console.log(JSON.stringify({ builtinsMs: performance.now() - t0 }));
+`,
+);
+const builtinRuns: number[] = [];
 const coldRuns: {
   wallMs: number;
   moduleLoadMs: number;
@@ -233,6 +244,7 @@ const coldRuns: {
 const bareRuns: number[] = [];
 for (let i = 0; i < 10; i++) {
   bareRuns.push((await timed(['-e', '0'])).wallMs);
+  builtinRuns.push(JSON.parse((await timed([builtins])).stdout).builtinsMs);
   const run = await timed([runner]);
   coldRuns.push({ wallMs: run.wallMs, ...JSON.parse(run.stdout) });
 }
@@ -247,6 +259,8 @@ const cold = {
   bundleBytes,
   bundleKB: round2(bundleBytes / 1024),
   moduleLoadMs: med(coldRuns.map((r) => r.moduleLoadMs as number)),
+  /** Of which Node's own modules (crypto, https/tls, http, stream, console) loaded alone. */
+  builtinsAloneMs: med(builtinRuns),
   importToFirstDecisionMs: med(coldRuns.map((r) => r.firstDecisionMs as number)),
   processStartToFirstDecisionMs: med(coldRuns.map((r) => r.sinceProcessStartMs as number)),
   wallSpawnToExitMs: med(coldRuns.map((r) => r.wallMs)),
