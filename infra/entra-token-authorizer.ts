@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
 import {
@@ -16,6 +16,7 @@ import {
   MULTI_TENANT_AUTHORITIES,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
+import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
 
 /** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token. */
 export interface RouteRule {
@@ -221,19 +222,12 @@ export class EntraTokenAuthorizer extends Construct {
     if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
     const serviceName = props.serviceName ?? 'entra-authorizer';
 
-    this.logGroup = new LogGroup(this, 'Logs', {
+    const { logGroup, role } = functionLogging(this, '', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
-    // A role that may write to this log group only, instead of the broad managed basic-execution policy.
-    this.role = new Role(this, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
-    this.role.addToPolicy(
-      new PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        // The log group ARN attribute already ends in :*, which covers its streams.
-        resources: [this.logGroup.logGroupArn],
-      }),
-    );
+    this.logGroup = logGroup;
+    this.role = role;
 
     this.function = new NodejsFunction(this, 'Function', {
       entry: HANDLER_ENTRY,
@@ -252,17 +246,7 @@ export class EntraTokenAuthorizer extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'EntraAuthorizer',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        forceDockerBundling: false,
-        // createRequire keeps CommonJS dependencies working inside the ESM bundle.
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
+      bundling: NODE22_BUNDLING,
     });
 
     // The authorizer points at a published version: any change of the function (configuration included)

@@ -11,9 +11,8 @@ import {
   ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
@@ -23,6 +22,7 @@ import {
   type GatewayResponseKind,
   gatewayResponseHeaders,
 } from './gateway-responses.js';
+import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
 import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
 
 export interface SampleApiStackProps extends StackProps {
@@ -136,19 +136,7 @@ export class SampleApiStack extends Stack {
   }
 
   private backend(route: RouteDefinition): NodejsFunction {
-    const logGroup = new LogGroup(this, `${route.id}Logs`, {
-      retention: RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    const role = new Role(this, `${route.id}Role`, {
-      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
-    });
-    role.addToPolicy(
-      new PolicyStatement({
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
+    const { logGroup, role } = functionLogging(this, route.id, { retention: RetentionDays.ONE_MONTH });
     return new NodejsFunction(this, `${route.id}Function`, {
       entry: `${ROOT}${route.entry}`,
       handler: 'handler',
@@ -158,13 +146,7 @@ export class SampleApiStack extends Stack {
       timeout: Duration.seconds(10),
       role,
       logGroup,
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        forceDockerBundling: false,
-      },
+      bundling: NODE22_BUNDLING,
     });
   }
 
