@@ -12,6 +12,7 @@ import {
   routeResource,
   stageResource,
 } from './policy.js';
+import type { HintFacts, Reason } from './reasons.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
 /** Safe facts about one decision: never the token, never the header. */
@@ -23,15 +24,21 @@ export interface DecisionRecord {
   readonly oid?: string;
   readonly appId?: string;
   readonly kid?: string;
+  /** For the operator: which mistake this rejection points at and how to fix it. */
+  readonly hint?: string;
   readonly error?: unknown;
 }
 
 export type DecisionRecorder = (record: DecisionRecord) => void;
 
+/** Builds the operator hint of a rejection (see `hintFor`); only called off the Allow path. */
+export type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
+
 export interface AuthorizerDeps {
   readonly verifier: TokenVerifier;
   readonly routes: RouteAuthorizer;
   readonly record?: DecisionRecorder;
+  readonly hint?: Hinter;
 }
 
 const MAX_DETAIL = 300;
@@ -102,12 +109,25 @@ export async function decide(
     verified = await deps.verifier.verify(extractBearerToken(event.authorizationToken));
   } catch (err) {
     const decision = failure(err);
-    return { decision, ...where, ...(decision.reason === 'internal_error' ? { error: err } : {}) };
+    const token = err instanceof TokenRejectedError ? err.token : undefined;
+    const hint = deps.hint?.(decision.reason, {
+      header: token?.header,
+      payload: token?.payload,
+      detail: decision.detail,
+    });
+    return { decision, ...where, hint, ...(decision.reason === 'internal_error' ? { error: err } : {}) };
   }
-  const { claims, keyId } = verified;
+  const { claims, keyId, jwt } = verified;
   const safe = { tid: claims.tid, oid: claims.oid, appId: claims.appId, kid: keyId };
   try {
-    return { decision: permit(arn, verified, deps.routes), ...where, ...safe };
+    const decision = permit(arn, verified, deps.routes);
+    if (decision.outcome === 'allow') return { decision, ...where, ...safe };
+    const hint = deps.hint?.(decision.reason, {
+      header: jwt.header,
+      payload: jwt.payload,
+      detail: decision.detail,
+    });
+    return { decision, ...where, ...safe, hint };
   } catch (err) {
     return { decision: failure(err), ...where, ...safe, error: err };
   }

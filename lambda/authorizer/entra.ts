@@ -1,12 +1,16 @@
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import type { DecodedJwt, JsonObject } from './jwt.js';
+import type { RejectionReason } from './reasons.js';
 
-/** Audiences of Microsoft Graph: a token for them was never meant for this API. */
+/** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
 export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
   '00000003-0000-0000-c000-000000000000',
   'https://graph.microsoft.com',
   'https://graph.microsoft.com/',
+  '00000002-0000-0000-c000-000000000000',
+  'https://graph.windows.net',
+  'https://graph.windows.net/',
 ]);
 
 /** Header parameters that point at a key: honouring any of them lets the token choose its own key. */
@@ -31,7 +35,7 @@ export interface EntraClaims {
   readonly preferredUsername: string | undefined;
 }
 
-/** What the key lookup needs: the key id (kid, or x5t for legacy v1 tokens) and the issuer it must serve. */
+/** What the key lookup needs: the key id (kid, or x5t for legacy v1 tokens) and the verified-to-be claims. */
 export interface EntraToken {
   readonly keyId: string;
   readonly claims: EntraClaims;
@@ -55,9 +59,14 @@ export function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant'])
   return tenant.allowedTenants === 'any' || tenant.allowedTenants.has(tid);
 }
 
-const reject = (reason: ConstructorParameters<typeof TokenRejectedError>[0], message: string): never => {
+const reject = (reason: RejectionReason, message: string): never => {
   throw new TokenRejectedError(reason, message);
 };
+
+/** A rule that cannot be judged because a rule it builds on failed (only `explain` shows these). */
+export class RuleSkipped extends Error {
+  override readonly name = 'RuleSkipped';
+}
 
 function optionalString(payload: JsonObject, claim: string): string | undefined {
   const value = payload[claim];
@@ -78,136 +87,223 @@ function numericDate(payload: JsonObject, claim: string, required: boolean): num
   return value as number;
 }
 
-function checkHeader(header: JsonObject): string {
-  if (header.alg !== 'RS256') {
-    reject('unsupported_alg', `alg is ${JSON.stringify(header.alg)}; expected "RS256"`);
-  }
-  for (const name of KEY_CARRYING_HEADERS) {
-    if (name in header)
-      reject('forbidden_header', `header carries "${name}"; keys come only from the key set`);
-  }
-  if ('crit' in header)
-    reject('forbidden_header', 'header carries "crit" extensions this verifier does not implement');
-  if ('nonce' in header) {
-    reject('graph_token', 'header carries a nonce: a Microsoft Graph token, which only Graph can verify');
-  }
-  const { kid, x5t } = header;
-  // Legacy v1 tokens name their key by certificate thumbprint only; Entra's kid equals that thumbprint.
-  const keyId = kid !== undefined ? kid : x5t;
-  if (typeof keyId !== 'string' || keyId === '' || keyId.length > 128) {
-    reject('unknown_key', 'header has no usable kid');
-  }
-  return keyId as string;
+/** What the rules learn about a token as they go; later rules build on earlier ones. */
+interface Findings {
+  keyId?: string;
+  tid?: string;
+  version?: TokenVersion;
+  aud?: string;
+  exp?: number;
+  scopes?: string[];
+  roles?: string[];
 }
 
-function readScopes(payload: JsonObject): string[] {
-  const scp = optionalString(payload, 'scp');
-  return scp === undefined ? [] : scp.split(' ').filter((s) => s !== '');
+interface RuleInput {
+  readonly jwt: DecodedJwt;
+  readonly rules: EntraRules;
+  readonly nowSeconds: number;
+  readonly found: Findings;
 }
 
-function readRoles(payload: JsonObject): string[] {
-  const roles = payload.roles;
-  if (roles === undefined) return [];
-  if (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string')) {
-    return reject('malformed', 'claim roles is not an array of strings');
-  }
-  return roles as string[];
+export interface EntraRule {
+  /** What the rule demands, as `npm run explain` lists it. */
+  readonly name: string;
+  /** Throws TokenRejectedError when broken, RuleSkipped when it cannot be judged. */
+  readonly check: (input: RuleInput) => void;
 }
+
+const needs = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new RuleSkipped(`needs ${what}`);
+  return value;
+};
+
+/** Every Entra rule that can be judged without a key, cheapest first. */
+export const ENTRA_RULES: readonly EntraRule[] = [
+  {
+    name: 'alg is RS256',
+    check: ({ jwt }) => {
+      if (jwt.header.alg !== 'RS256')
+        reject('unsupported_alg', `alg is ${JSON.stringify(jwt.header.alg)}; expected "RS256"`);
+    },
+  },
+  {
+    name: 'no key in the header (jku, x5u, jwk, x5c) and no crit',
+    check: ({ jwt }) => {
+      for (const name of KEY_CARRYING_HEADERS) {
+        if (name in jwt.header)
+          reject('forbidden_header', `header carries "${name}"; keys come only from the key set`);
+      }
+      if ('crit' in jwt.header)
+        reject('forbidden_header', 'header carries "crit" extensions this verifier does not implement');
+    },
+  },
+  {
+    name: 'no nonce in the header (Microsoft Graph token)',
+    check: ({ jwt }) => {
+      if ('nonce' in jwt.header) {
+        reject('graph_token', 'header carries a nonce: a Microsoft Graph token, which only Graph can verify');
+      }
+    },
+  },
+  {
+    name: 'kid (or x5t) names a key',
+    check: ({ jwt, found }) => {
+      const { kid, x5t } = jwt.header;
+      // Legacy v1 tokens name their key by certificate thumbprint only; Entra's kid equals that thumbprint.
+      const keyId = kid !== undefined ? kid : x5t;
+      if (typeof keyId !== 'string' || keyId === '' || keyId.length > 128)
+        reject('unknown_key', 'header has no usable kid');
+      found.keyId = keyId as string;
+    },
+  },
+  {
+    name: 'iss is the Entra issuer (v1 or v2) of the token tid',
+    check: ({ jwt, rules, found }) => {
+      const iss = optionalString(jwt.payload, 'iss');
+      const tid = optionalString(jwt.payload, 'tid');
+      if (tid === undefined || !isGuid(tid))
+        reject('wrong_issuer', `tid is ${JSON.stringify(tid)}; expected a tenant GUID`);
+      const tenantId = tid as string;
+      found.tid = tenantId;
+      const v2 = v2Issuer(tenantId, rules.authorityHost);
+      const v1 = v1Issuer(tenantId, rules.v1IssuerHost);
+      if (iss === v2) found.version = '2.0';
+      else if (iss === v1) found.version = '1.0';
+      else reject('wrong_issuer', `iss is ${JSON.stringify(iss)}; expected ${v2} or ${v1}`);
+    },
+  },
+  {
+    name: 'tid is the configured tenant or on the allow-list',
+    check: ({ rules, found }) => {
+      const tid = needs(found.tid, 'a valid tid');
+      if (!isTenantAllowed(tid, rules.tenant)) {
+        reject(
+          'tenant_not_allowed',
+          rules.tenant.mode === 'single'
+            ? `tid is ${tid}; expected ${rules.tenant.tenantId}`
+            : `tid ${tid} is not on the allowed tenant list`,
+        );
+      }
+    },
+  },
+  {
+    name: 'aud is one of the configured audiences',
+    check: ({ jwt, rules, found }) => {
+      const aud = jwt.payload.aud;
+      const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
+      if (audiences === undefined || audiences.length === 0 || audiences.some((a) => typeof a !== 'string')) {
+        reject('malformed', 'claim aud is not a string or an array of strings');
+      }
+      const matched = (audiences as string[]).find((a) => rules.audiences.includes(a));
+      if (matched === undefined) {
+        const graph = (audiences as string[]).some((a) => GRAPH_AUDIENCES.has(a));
+        reject(
+          graph ? 'graph_token' : 'wrong_audience',
+          `aud is ${JSON.stringify(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,
+        );
+      }
+      found.aud = matched;
+    },
+  },
+  {
+    name: 'exp is present and not past (with the clock skew)',
+    check: ({ jwt, rules, nowSeconds, found }) => {
+      const exp = numericDate(jwt.payload, 'exp', true) as number;
+      numericDate(jwt.payload, 'iat', false);
+      found.exp = exp;
+      if (nowSeconds >= exp + rules.clockSkewSeconds) {
+        reject(
+          'expired',
+          `exp ${exp} is past (now ${Math.floor(nowSeconds)}, skew ${rules.clockSkewSeconds}s)`,
+        );
+      }
+    },
+  },
+  {
+    name: 'nbf is not in the future (with the clock skew)',
+    check: ({ jwt, rules, nowSeconds }) => {
+      const nbf = numericDate(jwt.payload, 'nbf', false);
+      if (nbf !== undefined && nowSeconds + rules.clockSkewSeconds < nbf) {
+        reject(
+          'not_yet_valid',
+          `nbf ${nbf} is in the future (now ${Math.floor(nowSeconds)}, skew ${rules.clockSkewSeconds}s)`,
+        );
+      }
+    },
+  },
+  {
+    name: 'scp or roles present (an access token, not an id token)',
+    check: ({ jwt, found }) => {
+      const scp = optionalString(jwt.payload, 'scp');
+      const roles = jwt.payload.roles;
+      if (roles !== undefined && (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string'))) {
+        reject('malformed', 'claim roles is not an array of strings');
+      }
+      found.scopes = scp === undefined ? [] : scp.split(' ').filter((s) => s !== '');
+      found.roles = (roles as string[] | undefined) ?? [];
+      if (found.scopes.length === 0 && found.roles.length === 0) {
+        reject(
+          'not_an_access_token',
+          'the token has neither scp nor roles: an id token, not an access token',
+        );
+      }
+    },
+  },
+];
 
 /**
  * Every Entra rule that can be judged without a key, cheapest first: a forged token costs no fetch, no key
- * import and no cache entry. Throws TokenRejectedError (401) with the reason.
+ * import and no cache entry. Throws TokenRejectedError (401) with the reason of the first broken rule.
  */
 export function checkEntraToken(jwt: DecodedJwt, rules: EntraRules, nowSeconds: number): EntraToken {
-  const keyId = checkHeader(jwt.header);
-  const { payload } = jwt;
+  const found: Findings = {};
+  const input: RuleInput = { jwt, rules, nowSeconds, found };
+  for (const rule of ENTRA_RULES) rule.check(input);
+  return { keyId: found.keyId as string, claims: readClaims(jwt.payload, found) };
+}
 
-  const iss = optionalString(payload, 'iss');
-  const tid = optionalString(payload, 'tid');
-  if (tid === undefined || !isGuid(tid)) {
-    reject('wrong_issuer', `tid is ${JSON.stringify(tid)}; expected a tenant GUID`);
-  }
-  const tenantId = tid as string;
-  const version: TokenVersion | undefined =
-    iss === v2Issuer(tenantId, rules.authorityHost)
-      ? '2.0'
-      : iss === v1Issuer(tenantId, rules.v1IssuerHost)
-        ? '1.0'
-        : undefined;
-  if (version === undefined) {
-    reject(
-      'wrong_issuer',
-      `iss is ${JSON.stringify(iss)}; expected ${v2Issuer(tenantId, rules.authorityHost)} or ${v1Issuer(tenantId, rules.v1IssuerHost)}`,
-    );
-  }
-  if (!isTenantAllowed(tenantId, rules.tenant)) {
-    reject(
-      'tenant_not_allowed',
-      rules.tenant.mode === 'single'
-        ? `tid is ${tenantId}; expected ${rules.tenant.tenantId}`
-        : `tid ${tenantId} is not on the allowed tenant list`,
-    );
-  }
+/** Each rule judged on its own, for `npm run explain`: passed, the rejection, or why it could not be judged. */
+export function judgeEntraRules(
+  jwt: DecodedJwt,
+  rules: EntraRules,
+  nowSeconds: number,
+): { rule: string; outcome: 'pass' | 'fail' | 'skipped'; reason?: RejectionReason; detail?: string }[] {
+  const input: RuleInput = { jwt, rules, nowSeconds, found: {} };
+  return ENTRA_RULES.map((rule) => {
+    try {
+      rule.check(input);
+      return { rule: rule.name, outcome: 'pass' as const };
+    } catch (err) {
+      if (err instanceof TokenRejectedError) {
+        return { rule: rule.name, outcome: 'fail' as const, reason: err.reason, detail: err.message };
+      }
+      return { rule: rule.name, outcome: 'skipped' as const, detail: (err as Error).message };
+    }
+  });
+}
 
-  const aud = payload.aud;
-  const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
-  if (audiences === undefined || audiences.length === 0 || audiences.some((a) => typeof a !== 'string')) {
-    reject('malformed', 'claim aud is not a string or an array of strings');
-  }
-  const matched = (audiences as string[]).find((a) => rules.audiences.includes(a));
-  if (matched === undefined) {
-    const graph = (audiences as string[]).some((a) => GRAPH_AUDIENCES.has(a));
-    reject(
-      graph ? 'graph_token' : 'wrong_audience',
-      `aud is ${JSON.stringify(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,
-    );
-  }
-
-  const exp = numericDate(payload, 'exp', true) as number;
-  const nbf = numericDate(payload, 'nbf', false);
-  numericDate(payload, 'iat', false);
-  if (nowSeconds >= exp + rules.clockSkewSeconds) {
-    reject('expired', `exp ${exp} is past (now ${Math.floor(nowSeconds)}, skew ${rules.clockSkewSeconds}s)`);
-  }
-  if (nbf !== undefined && nowSeconds + rules.clockSkewSeconds < nbf) {
-    reject(
-      'not_yet_valid',
-      `nbf ${nbf} is in the future (now ${Math.floor(nowSeconds)}, skew ${rules.clockSkewSeconds}s)`,
-    );
-  }
-
-  const scopes = readScopes(payload);
-  const roles = readRoles(payload);
-  if (scopes.length === 0 && roles.length === 0) {
-    reject('not_an_access_token', 'the token has neither scp nor roles: an id token, not an access token');
-  }
-
+function readClaims(payload: JsonObject, found: Findings): EntraClaims {
+  const version = found.version as TokenVersion;
+  const scopes = found.scopes as string[];
   const idtyp = optionalString(payload, 'idtyp');
-  const oid = optionalString(payload, 'oid');
-  const sub = optionalString(payload, 'sub');
-  const appId =
-    optionalString(payload, version === '1.0' ? 'appid' : 'azp') ?? optionalString(payload, 'appid');
   return {
-    keyId,
-    claims: {
-      iss: iss as string,
-      tid: tenantId,
-      aud: matched as string,
-      exp,
-      ver: version as TokenVersion,
-      oid,
-      sub,
-      scopes,
-      roles,
-      appId,
-      // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is
-      // an application acting as itself.
-      appOnly: idtyp !== undefined ? idtyp === 'app' : scopes.length === 0,
-      name: optionalString(payload, 'name'),
-      preferredUsername:
-        optionalString(payload, 'preferred_username') ??
-        optionalString(payload, 'upn') ??
-        optionalString(payload, 'unique_name'),
-    },
+    iss: payload.iss as string,
+    tid: found.tid as string,
+    aud: found.aud as string,
+    exp: found.exp as number,
+    ver: version,
+    oid: optionalString(payload, 'oid'),
+    sub: optionalString(payload, 'sub'),
+    scopes,
+    roles: found.roles as string[],
+    appId: optionalString(payload, version === '1.0' ? 'appid' : 'azp') ?? optionalString(payload, 'appid'),
+    // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is an
+    // application acting as itself.
+    appOnly: idtyp !== undefined ? idtyp === 'app' : scopes.length === 0,
+    name: optionalString(payload, 'name'),
+    preferredUsername:
+      optionalString(payload, 'preferred_username') ??
+      optionalString(payload, 'upn') ??
+      optionalString(payload, 'unique_name'),
   };
 }

@@ -1,3 +1,4 @@
+import type { DecodedJwt } from './jwt.js';
 import type { RejectionReason } from './reasons.js';
 
 /** A configuration variable is missing or wrong: thrown at cold start so the deployment fails loudly. */
@@ -17,6 +18,8 @@ export class ConfigError extends Error {
 /** The token is not a genuine access token for this API: API Gateway answers 401. */
 export class TokenRejectedError extends Error {
   override readonly name = 'TokenRejectedError';
+  /** The unverified token, kept for hints only: it is never logged. */
+  token: DecodedJwt | undefined;
   constructor(
     readonly reason: RejectionReason,
     message: string,

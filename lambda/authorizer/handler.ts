@@ -4,6 +4,7 @@ import { createAuthorizer, type DecisionRecorder } from './authorizer.js';
 import { loadConfig } from './config.js';
 import { EntraJwksCache } from './keys/key-cache.js';
 import { createRouteAuthorizer } from './permissions.js';
+import { createHinter } from './reasons.js';
 import { createTokenVerifier } from './verifier.js';
 
 // The composition root: configuration, logger, metrics and the key cache live here, in module scope, so a
@@ -45,4 +46,5 @@ export const handler = createAuthorizer({
   verifier: createTokenVerifier({ config, keys }),
   routes: createRouteAuthorizer(config),
   record,
+  hint: createHinter(config),
 });

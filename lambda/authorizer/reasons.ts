@@ -76,3 +76,147 @@ export type Reason = keyof typeof REASONS;
 export type RejectionReason = {
   [R in Reason]: (typeof REASONS)[R]['outcome'] extends 'unauthorized' ? R : never;
 }[Reason];
+
+/** What a hint may draw on: the unverified token (never logged itself), the configuration, the clock. */
+export interface HintFacts {
+  readonly header?: Readonly<Record<string, unknown>>;
+  readonly payload?: Readonly<Record<string, unknown>>;
+  readonly detail?: string;
+  readonly nowSeconds: number;
+  readonly config: {
+    readonly tenant:
+      | { readonly mode: 'single'; readonly tenantId: string }
+      | { readonly mode: 'multi'; readonly allowedTenants: ReadonlySet<string> | 'any' };
+    readonly audiences: readonly string[];
+    readonly jwksUri: string;
+    readonly authorityHost: string;
+    readonly clockSkewSeconds: number;
+  };
+}
+
+const GUID_IN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** "3 hours ago" / "in 5 minutes": for hints and `npm run explain`. */
+export function relativeTime(seconds: number, nowSeconds: number): string {
+  const delta = Math.round(seconds - nowSeconds);
+  const abs = Math.abs(delta);
+  const units: [number, string][] = [
+    [365 * 86400, 'year'],
+    [30 * 86400, 'month'],
+    [86400, 'day'],
+    [3600, 'hour'],
+    [60, 'minute'],
+    [1, 'second'],
+  ];
+  const [size, unit] = units.find(([s]) => abs >= s) ?? [1, 'second'];
+  const n = Math.floor(abs / size);
+  const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
+  return delta < 0 ? `${text} ago` : delta > 0 ? `in ${text}` : 'now';
+}
+
+function audienceHint(facts: HintFacts): string {
+  const aud = str(facts.payload?.aud) ?? JSON.stringify(facts.payload?.aud);
+  const ver = str(facts.payload?.ver) ?? '?';
+  const configured = facts.config.audiences.join(', ');
+  const base = `token aud is ${aud} (ver ${ver}); configured audiences are ${configured}`;
+  const guid = GUID_IN.exec(aud)?.[0]?.toLowerCase();
+  const known = guid !== undefined && facts.config.audiences.some((a) => a.toLowerCase().includes(guid));
+  if (known && aud.startsWith('api://'))
+    return `${base}: add ${aud} or set accessTokenAcceptedVersion to 2 in the app manifest`;
+  if (known && aud.startsWith('spn:')) return `${base}: add ${aud} (the legacy v1 form of the client id)`;
+  if (known) return `${base}: add ${aud} (v2 tokens carry the client id as aud)`;
+  return `${base}: the client asked for a token for another API; it must request your API's scope (e.g. ${facts.config.audiences[0]}/.default), or add ${aud} if that is this API`;
+}
+
+function issuerHint(facts: HintFacts): string {
+  const iss = str(facts.payload?.iss);
+  const tid = str(facts.payload?.tid);
+  if (tid === undefined) {
+    return `the token has no tid: personal Microsoft account (consumers) or non-Entra tokens are not accepted; iss is ${iss}`;
+  }
+  if (iss === undefined) return 'the token has no iss claim';
+  let host: string | undefined;
+  try {
+    host = new URL(iss).host;
+  } catch {
+    return `iss ${JSON.stringify(iss)} is not a URL`;
+  }
+  if (iss.includes('{tenantid}'))
+    return 'iss is the {tenantid} template itself: no Entra token carries it, this one is forged';
+  if (host.endsWith('b2clogin.com') || host.endsWith('ciamlogin.com')) {
+    return `iss ${iss} is an Azure AD B2C / External ID issuer, not an Entra ID workforce tenant`;
+  }
+  if (!iss.toLowerCase().includes(tid.toLowerCase()))
+    return `iss names another tenant than tid ${tid}: forged or mis-minted`;
+  if (host !== facts.config.authorityHost && host !== 'sts.windows.net') {
+    return `iss host is ${host}: for a sovereign cloud set AZURE_AUTHORITY_HOST=${host} (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
+  }
+  return `iss is ${iss}; expected https://${facts.config.authorityHost}/${tid}/v2.0 or the v1 issuer of tid ${tid}`;
+}
+
+/**
+ * The one-line hint for the operator: which configuration or client mistake this rejection points at, and
+ * how to fix it. Built from the token's claims, never containing the token.
+ */
+export function hintFor(reason: Reason, facts: HintFacts): string {
+  const p = facts.payload ?? {};
+  const h = facts.header ?? {};
+  switch (reason) {
+    case 'unsupported_alg':
+      return `alg is ${JSON.stringify(h.alg)}: Entra ID signs access tokens with RS256; anything else is forged or not from Entra`;
+    case 'graph_token': {
+      const why = 'nonce' in h ? `nonce header, aud ${str(p.aud) ?? '?'}` : `aud ${str(p.aud) ?? '?'}`;
+      return `this is a Microsoft Graph token (${why}): request a token for your API's scope (e.g. ${facts.config.audiences[0]}/.default) instead`;
+    }
+    case 'wrong_issuer':
+      return issuerHint(facts);
+    case 'tenant_not_allowed': {
+      const tid = str(p.tid);
+      return facts.config.tenant.mode === 'single'
+        ? `token tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit ${tid}, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},${tid}`
+        : `token tid ${tid} is not on AZURE_ALLOWED_TENANTS: add it if that tenant should call`;
+    }
+    case 'wrong_audience':
+      return audienceHint(facts);
+    case 'expired': {
+      const exp = typeof p.exp === 'number' ? p.exp : undefined;
+      return exp === undefined
+        ? REASONS.expired.hint
+        : `the token expired at ${new Date(exp * 1000).toISOString()} (${relativeTime(exp, facts.nowSeconds)}, ${facts.config.clockSkewSeconds}s skew allowed): the client must get a new one`;
+    }
+    case 'not_yet_valid': {
+      const nbf = typeof p.nbf === 'number' ? p.nbf : undefined;
+      return nbf === undefined
+        ? REASONS.not_yet_valid.hint
+        : `nbf is ${new Date(nbf * 1000).toISOString()} (${relativeTime(nbf, facts.nowSeconds)}), beyond the ${facts.config.clockSkewSeconds}s skew: check the clocks`;
+    }
+    case 'not_an_access_token':
+      return `id token: it has no scp or roles. Send an access token requested for your API's scope (e.g. ${facts.config.audiences[0]}/.default)`;
+    case 'unknown_key': {
+      const kid = str(h.kid) ?? str(h.x5t);
+      if (kid === undefined) return 'the header names no key (kid or x5t)';
+      const appId = str(p.appid) ?? str(p.azp);
+      return `kid ${kid} is not in the key set at ${facts.config.jwksUri}: the token is from another cloud or tenant, or the app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${appId ?? '<client id>'})`;
+    }
+    case 'key_issuer_mismatch':
+      return `${facts.detail ?? 'the signing key belongs to another issuer'}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`;
+    case 'insufficient_permission': {
+      const scp = str(p.scp) ?? '';
+      const roles = Array.isArray(p.roles) ? p.roles.join(' ') : '';
+      return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail ?? 'a required scope or role is missing'}: grant and consent the scope, or assign the app role`;
+    }
+    case 'keys_unavailable':
+      return `the key set at ${facts.config.jwksUri} could not be fetched: check egress (NAT, proxy) to ${new URL(facts.config.jwksUri).host}`;
+    default:
+      return REASONS[reason].hint;
+  }
+}
+
+/** The hint function the authorizer takes, bound to one configuration and a clock (seconds). */
+export function createHinter(
+  config: HintFacts['config'],
+  now: () => number = () => Date.now() / 1000,
+): (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string {
+  return (reason, facts) => hintFor(reason, { ...facts, config, nowSeconds: now() });
+}

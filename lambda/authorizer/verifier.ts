@@ -2,6 +2,7 @@ import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import {
   JwtExpiredError,
   JwtInvalidAudienceError,
+  JwtInvalidClaimError,
   JwtInvalidIssuerError,
   JwtInvalidSignatureAlgorithmError,
   JwtInvalidSignatureError,
@@ -76,6 +77,7 @@ class EntraJwtVerifier extends JwtVerifierBase<
 export interface VerifiedToken {
   readonly claims: EntraClaims;
   readonly keyId: string;
+  readonly jwt: DecodedJwt;
 }
 
 export interface TokenVerifier {
@@ -139,17 +141,41 @@ export function createTokenVerifier({
 
   return {
     async verify(token) {
+      let jwt: DecodedJwt | undefined;
       try {
-        const jwt = decodeJwt(token);
+        jwt = decodeJwt(token);
         const { keyId, claims } = checkEntraToken(jwt, config, now());
         const key =
           keys.findFreshJwk(config.jwksUri, keyId) ??
           ((await keys.getJwk(config.jwksUri, jwt as unknown as DecomposedJwt)) as SigningJwk);
         checkSignature(jwt, key, claims);
-        return { claims, keyId };
+        return { claims, keyId, jwt };
       } catch (err) {
-        throw translate(err);
+        const rejection = translate(err);
+        if (rejection instanceof TokenRejectedError) rejection.token = jwt;
+        throw rejection;
       }
     },
+  };
+}
+
+/**
+ * For `npm run explain`: does the signature verify with this key, whatever the claims say? aws-jwt-verify
+ * checks the signature before any claim, so a claim error means the signature held.
+ */
+export function createSignatureChecker(
+  jwksUri: string,
+  keys: EntraJwksCache,
+): (jwt: DecodedJwt, iss: string) => boolean {
+  const jwtVerifier = new EntraJwtVerifier(jwksUri, keys);
+  return (jwt, iss) => {
+    try {
+      jwtVerifier.verifyDecoded(jwt, { issuer: iss, audience: null as unknown as string[], graceSeconds: 0 });
+      return true;
+    } catch (err) {
+      if (err instanceof JwtInvalidSignatureError) return false;
+      if (err instanceof JwtInvalidClaimError) return true;
+      throw err;
+    }
   };
 }

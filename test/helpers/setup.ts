@@ -10,6 +10,7 @@ import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/a
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache, type KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { createHinter } from '../../lambda/authorizer/reasons.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 
 export const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -83,6 +84,7 @@ export function buildAuthorizer(
     verifier: createTokenVerifier({ config, keys }),
     routes: createRouteAuthorizer(config),
     record: (r) => records.push(r),
+    hint: createHinter(config),
   });
   return { handler, records, keys };
 }

@@ -1,0 +1,209 @@
+import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import { decide } from './authorizer.js';
+import type { AuthorizerConfig } from './config.js';
+import { judgeEntraRules } from './entra.js';
+import { KeysUnavailableError } from './errors.js';
+import { type DecodedJwt, decodeJwt } from './jwt.js';
+import type { EntraJwksCache } from './keys/key-cache.js';
+import type { SigningJwk } from './keys/key-set.js';
+import { createRouteAuthorizer } from './permissions.js';
+import { createHinter, type Outcome, type Reason, relativeTime } from './reasons.js';
+import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
+
+export interface ExplainCheck {
+  readonly check: string;
+  readonly outcome: 'pass' | 'fail' | 'skipped';
+  readonly detail?: string;
+}
+
+export interface ExplainReport {
+  readonly header?: Readonly<Record<string, unknown>>;
+  readonly payload?: Readonly<Record<string, unknown>>;
+  /** exp, nbf, iat in human form and relative to the evaluation time. */
+  readonly times: readonly {
+    readonly claim: string;
+    readonly epoch: number;
+    readonly iso: string;
+    readonly relative: string;
+  }[];
+  readonly checks: readonly ExplainCheck[];
+  readonly signature: { readonly status: 'verified' | 'invalid' | 'not_checked'; readonly detail: string };
+  readonly decision: {
+    readonly status: 200 | 401 | 403 | 500;
+    readonly outcome: Outcome;
+    readonly reason: Reason;
+    readonly detail: string;
+  };
+  readonly hint: string;
+}
+
+export interface ExplainOptions {
+  readonly config: AuthorizerConfig;
+  readonly keys: EntraJwksCache;
+  /** The route to judge, as in route permissions. @default GET / */
+  readonly route?: { readonly method: string; readonly path: string };
+  /** Seconds since the epoch. @default Date.now()/1000 */
+  readonly now?: () => number;
+}
+
+const STATUS = { allow: 200, deny: 403, unauthorized: 401, error: 500 } as const;
+
+/**
+ * Everything the authorizer would conclude about a token, check by check, for a person: the decoded token,
+ * each rule with pass or fail, the signature, the decision and the hint. The decision comes from the
+ * authorizer itself, so it cannot disagree with the Lambda.
+ */
+export async function explainToken(input: string, options: ExplainOptions): Promise<ExplainReport> {
+  const { config, keys } = options;
+  const now = options.now ?? (() => Date.now() / 1000);
+  const route = options.route ?? { method: 'GET', path: '/' };
+  const header = /^bearer /i.test(input.trim()) ? input.trim() : `Bearer ${input.trim()}`;
+  const hint = createHinter(config, now);
+  // One fetch up front, so the signature part can say why the keys were unreachable.
+  const keysError = await keys.getJwks(config.jwksUri).then(
+    () => undefined,
+    (err: Error) => err.message,
+  );
+
+  const record = await decide(
+    {
+      type: 'TOKEN',
+      authorizationToken: header,
+      methodArn: `arn:aws:execute-api:local-1:000000000000:explain/explain/${route.method}${route.path}`,
+    } as APIGatewayTokenAuthorizerEvent,
+    { verifier: createTokenVerifier({ config, keys, now }), routes: createRouteAuthorizer(config), hint },
+  );
+  const { decision } = record;
+  const decisionPart = {
+    status: STATUS[decision.outcome],
+    outcome: decision.outcome,
+    reason: decision.reason,
+    detail: decision.detail,
+  };
+
+  let jwt: DecodedJwt;
+  try {
+    jwt = decodeJwt(header.slice(7));
+  } catch (err) {
+    return {
+      times: [],
+      checks: [
+        {
+          check: 'a compact JWT (header.payload.signature, canonical base64url)',
+          outcome: 'fail',
+          detail: (err as Error).message,
+        },
+      ],
+      signature: { status: 'not_checked', detail: 'the token could not be decoded' },
+      decision: decisionPart,
+      hint: record.hint ?? '',
+    };
+  }
+
+  const nowSeconds = now();
+  const times = (['iat', 'nbf', 'exp'] as const)
+    .filter((claim) => typeof jwt.payload[claim] === 'number')
+    .map((claim) => {
+      const epoch = jwt.payload[claim] as number;
+      return {
+        claim,
+        epoch,
+        iso: new Date(epoch * 1000).toISOString(),
+        relative: relativeTime(epoch, nowSeconds),
+      };
+    });
+  const checks: ExplainCheck[] = [
+    { check: 'a compact JWT (header.payload.signature, canonical base64url)', outcome: 'pass' },
+    ...judgeEntraRules(jwt, config, nowSeconds).map((r) => ({
+      check: r.rule,
+      outcome: r.outcome,
+      detail: r.detail,
+    })),
+  ];
+  const signature = await checkSignature(jwt, config, keys, keysError);
+  checks.push(...signature.checks);
+  if (decision.outcome === 'allow' || decision.outcome === 'deny') {
+    checks.push({
+      check: `may call ${route.method} ${route.path} (required scopes or roles, route permissions)`,
+      outcome: decision.outcome === 'allow' ? 'pass' : 'fail',
+      detail: decision.outcome === 'deny' ? decision.detail : undefined,
+    });
+  }
+  return {
+    header: jwt.header,
+    payload: jwt.payload,
+    times,
+    checks,
+    signature: signature.result,
+    decision: decisionPart,
+    hint:
+      record.hint ??
+      hint(decision.reason, { header: jwt.header, payload: jwt.payload, detail: decision.detail }),
+  };
+}
+
+async function checkSignature(
+  jwt: DecodedJwt,
+  config: AuthorizerConfig,
+  keys: EntraJwksCache,
+  keysError: string | undefined,
+): Promise<{ result: ExplainReport['signature']; checks: ExplainCheck[] }> {
+  const keyCheck = 'the key set at the key URL holds the kid';
+  if (keysError !== undefined) {
+    return {
+      result: {
+        status: 'not_checked',
+        detail: `the key set could not be fetched, so the signature was not verified: ${keysError}`,
+      },
+      checks: [{ check: keyCheck, outcome: 'skipped', detail: 'key set unreachable' }],
+    };
+  }
+  const iss = typeof jwt.payload.iss === 'string' ? jwt.payload.iss : undefined;
+  const tid = typeof jwt.payload.tid === 'string' ? jwt.payload.tid : undefined;
+  if (jwt.header.alg !== 'RS256' || iss === undefined || tid === undefined) {
+    return {
+      result: {
+        status: 'not_checked',
+        detail: 'only RS256 tokens with iss and tid are checked against Entra keys',
+      },
+      checks: [{ check: keyCheck, outcome: 'skipped', detail: 'needs alg RS256, iss and tid' }],
+    };
+  }
+  let key: SigningJwk;
+  try {
+    key = (await keys.getJwk(config.jwksUri, jwt as never)) as SigningJwk;
+  } catch (err) {
+    const unreachable = err instanceof KeysUnavailableError;
+    return {
+      result: {
+        status: 'not_checked',
+        detail: unreachable
+          ? `the key set could not be fetched, so the signature was not verified: ${(err as Error).message}`
+          : `no key for this token in ${config.jwksUri}: ${(err as Error).message}`,
+      },
+      checks: [
+        { check: keyCheck, outcome: unreachable ? 'skipped' : 'fail', detail: (err as Error).message },
+      ],
+    };
+  }
+  const claims = { iss, tid } as Parameters<typeof keyServesIssuer>[1];
+  const issuerOk = keyServesIssuer(key, claims, config.authorityHost);
+  const valid = createSignatureChecker(config.jwksUri, keys)(jwt, iss);
+  return {
+    result: valid
+      ? { status: 'verified', detail: `RS256 signature verified with key ${key.kid} from ${config.jwksUri}` }
+      : {
+          status: 'invalid',
+          detail: `the RS256 signature does not verify with key ${key.kid}: altered or forged`,
+        },
+    checks: [
+      { check: keyCheck, outcome: 'pass', detail: `kid ${key.kid}` },
+      {
+        check: 'the key signs for the token issuer',
+        outcome: issuerOk ? 'pass' : 'fail',
+        detail: key.issuer === undefined ? 'the key names no issuer' : `key issuer ${key.issuer}`,
+      },
+      { check: 'the RS256 signature verifies', outcome: valid ? 'pass' : 'fail' },
+    ],
+  };
+}

@@ -1,0 +1,407 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { signJwt } from '../../infra/local/mint.js';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { explainToken } from '../../lambda/authorizer/explain.js';
+import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
+import { fixtureJwks, fixturePair, fixtureToken, HAVE_ENTRA_FIXTURES } from '../helpers/entra-fixtures.js';
+import { KeyServer } from '../helpers/key-server.js';
+import {
+  APP_ID_URI,
+  buildAuthorizer,
+  CLIENT_ID,
+  claims,
+  event,
+  OTHER_TENANT,
+  publishedKeySet,
+  TENANT,
+  testKeys,
+  token,
+} from '../helpers/setup.js';
+
+let server: KeyServer;
+beforeAll(async () => {
+  server = await KeyServer.start();
+});
+afterAll(() => server.stop());
+afterEach(() => {
+  vi.useRealTimers();
+  server.mode = 'ok';
+});
+
+const now = () => Math.floor(Date.now() / 1000);
+const header = (extra: Record<string, unknown> = {}) => ({
+  typ: 'JWT',
+  alg: 'RS256',
+  kid: 'main-key',
+  ...extra,
+});
+const signed = (h: Record<string, unknown>, p: Record<string, unknown>, key = testKeys().main) =>
+  signJwt(h, p, key.privateKey);
+
+interface HintCase {
+  readonly name: string;
+  readonly env?: Record<string, string>;
+  readonly token: () => string;
+  readonly reason: Reason;
+  readonly hint: RegExp;
+}
+
+const cases: HintCase[] = [
+  {
+    name: 'a v1 token with the App ID URI against a client-id audience',
+    env: { [ENV.audiences]: CLIENT_ID },
+    token: () => token({ version: '1.0', audience: APP_ID_URI }),
+    reason: 'wrong_audience',
+    hint: new RegExp(
+      `^token aud is api://${CLIENT_ID} \\(ver 1\\.0\\); configured audiences are ${CLIENT_ID}: add api://${CLIENT_ID} or set accessTokenAcceptedVersion to 2`,
+    ),
+  },
+  {
+    name: 'a v2 token with the client id against an App ID URI audience',
+    env: { [ENV.audiences]: APP_ID_URI },
+    token: () => token({ audience: CLIENT_ID }),
+    reason: 'wrong_audience',
+    hint: new RegExp(`add ${CLIENT_ID} \\(v2 tokens carry the client id as aud\\)`),
+  },
+  {
+    name: 'a token for another API',
+    token: () => token({ audience: 'api://payroll' }),
+    reason: 'wrong_audience',
+    hint: /token aud is api:\/\/payroll .*another API; it must request your API's scope/,
+  },
+  {
+    name: 'a Graph token (nonce header)',
+    token: () =>
+      signed(header({ nonce: 'n0nce' }), claims({ audience: '00000003-0000-0000-c000-000000000000' })),
+    reason: 'graph_token',
+    hint: /^this is a Microsoft Graph token \(nonce header, aud 00000003-0000-0000-c000-000000000000\): request a token for your API's scope/,
+  },
+  {
+    name: 'a Graph token (Graph audience)',
+    token: () => token({ audience: 'https://graph.microsoft.com' }),
+    reason: 'graph_token',
+    hint: /^this is a Microsoft Graph token \(aud https:\/\/graph\.microsoft\.com\)/,
+  },
+  {
+    name: 'an id token',
+    token: () => signed(header(), { ...claims(), scp: undefined }),
+    reason: 'not_an_access_token',
+    hint: /^id token: it has no scp or roles/,
+  },
+  {
+    name: 'another tenant on a single-tenant API',
+    token: () => token({ tenantId: OTHER_TENANT }),
+    reason: 'tenant_not_allowed',
+    hint: new RegExp(
+      `single-tenant for ${TENANT}: to admit ${OTHER_TENANT}, set AZURE_TENANT_ID=organizations`,
+    ),
+  },
+  {
+    name: 'a tenant missing from the allow-list',
+    env: { [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: TENANT },
+    token: () => token({ tenantId: OTHER_TENANT }),
+    reason: 'tenant_not_allowed',
+    hint: new RegExp(`token tid ${OTHER_TENANT} is not on AZURE_ALLOWED_TENANTS`),
+  },
+  {
+    name: 'a sovereign-cloud token on a public-cloud configuration',
+    token: () => token({ authorityHost: 'login.microsoftonline.us' }),
+    reason: 'wrong_issuer',
+    hint: /AZURE_AUTHORITY_HOST=login\.microsoftonline\.us/,
+  },
+  {
+    name: 'the issuer template',
+    token: () => signed(header(), { ...claims(), iss: 'https://login.microsoftonline.com/{tenantid}/v2.0' }),
+    reason: 'wrong_issuer',
+    hint: /template itself/,
+  },
+  {
+    name: 'a token without tid',
+    token: () => signed(header(), { ...claims(), tid: undefined }),
+    reason: 'wrong_issuer',
+    hint: /has no tid: personal Microsoft account/,
+  },
+  {
+    name: 'an expired token',
+    token: () => signed(header(), { ...claims(), exp: now() - 7200 }),
+    reason: 'expired',
+    hint: /^the token expired at \d{4}-.* \(2 hours ago, 300s skew allowed\): the client must get a new one/,
+  },
+  {
+    name: 'a token from the future',
+    token: () => signed(header(), { ...claims(), nbf: now() + 3600 }),
+    reason: 'not_yet_valid',
+    hint: /^nbf is .* \(in (59 minutes|1 hour)\), beyond the 300s skew/,
+  },
+  {
+    name: 'an unknown kid',
+    token: () => signed(header({ kid: 'no-such-key' }), claims()),
+    reason: 'unknown_key',
+    hint: /^kid no-such-key is not in the key set at http:\/\/127\.0\.0\.1:\d+\/.*\?appid=/,
+  },
+  {
+    name: 'a personal-account key',
+    token: () => token({}, testKeys().personal),
+    reason: 'key_issuer_mismatch',
+    hint: /9188040d-6c67-4c5b-b112-36a304b66dad.*personal accounts/,
+  },
+  {
+    name: 'a missing scope',
+    env: { [ENV.requiredScopes]: 'Items.Read' },
+    token: () => token(),
+    reason: 'insufficient_permission',
+    hint: /^the token has scp "access_as_user" and roles ""; the API requires scope Items\.Read: grant and consent/,
+  },
+  {
+    name: 'HS256',
+    token: () => signed(header({ alg: 'HS256' }), claims()),
+    reason: 'unsupported_alg',
+    hint: /^alg is "HS256": Entra ID signs access tokens with RS256/,
+  },
+  {
+    name: 'a forged signature',
+    token: () => token({}, testKeys().attacker),
+    reason: 'bad_signature',
+    hint: /^the signature does not verify/,
+  },
+  {
+    name: 'a jku header',
+    token: () => signed(header({ jku: 'https://x' }), claims()),
+    reason: 'forbidden_header',
+    hint: /never from jku/,
+  },
+  { name: 'junk', token: () => 'a.b', reason: 'malformed', hint: /^the header is not "Bearer <jwt>"/ },
+];
+
+describe('every rejection carries a reason and a hint for the operator', () => {
+  it.each(cases)('$reason: $name', async ({ env, token: make, reason, hint }) => {
+    server.jwks = publishedKeySet();
+    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+    const t = make();
+    await handler(event(`Bearer ${t}`)).catch(() => {});
+    const record = records.at(-1);
+    expect(record?.decision.reason).toBe(reason);
+    expect(record?.hint).toMatch(hint);
+    const signature = t.split('.')[2];
+    if (signature) expect(record?.hint).not.toContain(signature);
+  });
+
+  it('for a missing token and for unreachable keys too', async () => {
+    server.mode = 'status-503';
+    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    await handler(event(undefined)).catch(() => {});
+    expect(records.at(-1)?.hint).toBe(REASONS.missing_token.hint);
+    await handler(event(`Bearer ${token()}`)).catch(() => {});
+    expect(records.at(-1)?.hint).toMatch(
+      /^the key set at http:\/\/127\.0\.0\.1:\d+\/\S+ could not be fetched: check egress/,
+    );
+  });
+
+  it('covers every reason a token can be refused for', () => {
+    const covered = new Set<string>([...cases.map((c) => c.reason), 'missing_token', 'keys_unavailable']);
+    const all = Object.keys(REASONS).filter((r) => r !== 'allowed' && r !== 'internal_error');
+    expect([...covered].sort()).toEqual(all.sort());
+  });
+});
+
+describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
+  function judge(tokenFile: string, env: Record<string, string>) {
+    const pair = fixturePair(tokenFile);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(pair.clock_valid_at * 1000);
+    server.jwks = fixtureJwks(pair.jwks);
+    const authorizer = buildAuthorizer({
+      [ENV.jwksUri]: server.url,
+      [ENV.tenantId]: pair.tid,
+      [ENV.audiences]: pair.aud,
+      ...env,
+    });
+    return { ...authorizer, token: fixtureToken(pair), pair };
+  }
+
+  it('names the legacy spn: audience of the v1 access token', async () => {
+    const {
+      handler,
+      records,
+      token: t,
+    } = judge('passport.v1-access-token.2016-06-30.txt', {
+      [ENV.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
+    });
+    await handler(event(`Bearer ${t}`)).catch(() => {});
+    expect(records.at(-1)?.hint).toBe(
+      'token aud is spn:6514a8ca-d9e4-4155-b292-65258398f3aa (ver 1.0); configured audiences are 6514a8ca-d9e4-4155-b292-65258398f3aa: add spn:6514a8ca-d9e4-4155-b292-65258398f3aa (the legacy v1 form of the client id)',
+    );
+  });
+
+  it('calls the id tokens id tokens', async () => {
+    for (const file of [
+      'passport.v1-id-token.2016-08-16.txt',
+      'jose4j.v2-id-token.2016-08-02.txt',
+      'dfinity-ii.v2-id-token-org.2025-09-02.txt',
+    ]) {
+      const { handler, records, token: t } = judge(file, {});
+      await handler(event(`Bearer ${t}`)).catch(() => {});
+      expect(records.at(-1)?.hint).toMatch(/^id token: it has no scp or roles/);
+    }
+  });
+
+  it('recognises the Azure AD Graph token when the API expects its own audience', async () => {
+    const {
+      handler,
+      records,
+      token: t,
+    } = judge('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt', {
+      [ENV.audiences]: 'api://my-api',
+    });
+    await handler(event(`Bearer ${t}`)).catch(() => {});
+    expect(records.at(-1)?.decision.reason).toBe('graph_token');
+    expect(records.at(-1)?.hint).toMatch(
+      /^this is a Microsoft Graph token \(aud https:\/\/graph\.windows\.net\): request a token for your API's scope \(e\.g\. api:\/\/my-api\/\.default\)/,
+    );
+  });
+
+  it('explains the v1 access token check by check, with the signature verified', async () => {
+    const pair = fixturePair('passport.v1-access-token.2016-06-30.txt');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(pair.clock_valid_at * 1000);
+    server.jwks = fixtureJwks(pair.jwks);
+    const config = loadConfig({
+      [ENV.tenantId]: pair.tid,
+      [ENV.audiences]: pair.aud,
+      [ENV.jwksUri]: server.url,
+    });
+    const report = await explainToken(fixtureToken(pair), { config, keys: new EntraJwksCache() });
+    expect(report.checks.filter((c) => c.outcome !== 'pass')).toEqual([]);
+    expect(report.signature).toMatchObject({ status: 'verified' });
+    expect(report.decision).toMatchObject({ status: 200, outcome: 'allow', reason: 'allowed' });
+    expect(report.times.find((t) => t.claim === 'exp')).toMatchObject({
+      iso: '2016-06-30T19:32:28.000Z',
+      relative: 'in 1 hour',
+    });
+  });
+
+  it('explains an id token: signature verified, but not an access token', async () => {
+    const pair = fixturePair('jose4j.v2-id-token.2016-08-02.txt');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(pair.clock_valid_at * 1000);
+    server.jwks = fixtureJwks(pair.jwks);
+    const config = loadConfig({
+      [ENV.tenantId]: pair.tid,
+      [ENV.audiences]: pair.aud,
+      [ENV.jwksUri]: server.url,
+    });
+    const report = await explainToken(fixtureToken(pair), { config, keys: new EntraJwksCache() });
+    expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
+      'scp or roles present (an access token, not an id token)',
+    ]);
+    expect(report.signature.status).toBe('verified');
+    expect(report.decision).toMatchObject({ status: 401, reason: 'not_an_access_token' });
+    expect(report.hint).toMatch(/^id token/);
+  });
+});
+
+describe('explainToken', () => {
+  const config = () =>
+    loadConfig({
+      [ENV.tenantId]: TENANT,
+      [ENV.audiences]: CLIENT_ID,
+      [ENV.jwksUri]: server.url,
+      [ENV.requiredScopes]: 'Items.Read',
+    });
+
+  it('lists every failed rule, not only the first', async () => {
+    server.jwks = publishedKeySet();
+    const t = signed(header({ kid: 'main-key' }), {
+      ...claims({ audience: 'api://other' }),
+      exp: now() - 4000,
+    });
+    const report = await explainToken(t, { config: config(), keys: new EntraJwksCache() });
+    expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
+      'aud is one of the configured audiences',
+      'exp is present and not past (with the clock skew)',
+    ]);
+    expect(report.signature.status).toBe('verified');
+    expect(report.decision.reason).toBe('wrong_audience');
+  });
+
+  it('says when the signature is forged, and judges the route', async () => {
+    server.jwks = publishedKeySet();
+    const forged = await explainToken(token({ scopes: ['Items.Read'] }, testKeys().attacker), {
+      config: config(),
+      keys: new EntraJwksCache(),
+    });
+    expect(forged.signature.status).toBe('invalid');
+    expect(forged.decision.status).toBe(401);
+    const denied = await explainToken(token(), {
+      config: config(),
+      keys: new EntraJwksCache(),
+      route: { method: 'GET', path: '/items' },
+    });
+    expect(denied.decision).toMatchObject({ status: 403, reason: 'insufficient_permission' });
+    expect(denied.checks.at(-1)).toMatchObject({
+      outcome: 'fail',
+      check: 'may call GET /items (required scopes or roles, route permissions)',
+    });
+  });
+
+  it('says so when it cannot reach the key set', async () => {
+    server.mode = 'status-503';
+    const report = await explainToken(token(), { config: config(), keys: new EntraJwksCache() });
+    expect(report.signature).toMatchObject({
+      status: 'not_checked',
+      detail: expect.stringMatching(/could not be fetched.*status 503/),
+    });
+  });
+});
+
+describe('npm run explain', () => {
+  it('reads the token from stdin and the configuration from AZURE_* variables, and prints the checks, decision and hint', async () => {
+    server.jwks = publishedKeySet();
+    const run = promisify(execFile);
+    const t = token({ audience: 'api://someone-else' });
+    const child = run(process.execPath, ['--import', 'tsx', 'scripts/explain-cli.ts'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...process.env, [ENV.tenantId]: TENANT, [ENV.audiences]: CLIENT_ID, [ENV.jwksUri]: server.url },
+    });
+    child.child.stdin?.end(t);
+    const { stdout } = await child.catch((err: { stdout: string; code: number }) => {
+      expect(err.code).toBe(1);
+      return err;
+    });
+    expect(stdout).toContain('✗ aud is one of the configured audiences');
+    expect(stdout).toContain('verified: RS256 signature verified with key main-key');
+    expect(stdout).toMatch(/Decision\n {2}Unauthorized \(401\), reason wrong_audience/);
+    expect(stdout).toMatch(/Hint\n {2}token aud is api:\/\/someone-else/);
+    expect(stdout).toMatch(/ exp +\d+ {2}\d{4}-\d\d-\d\dT.*\(in (59 minutes|1 hour)\)/);
+  });
+
+  it('prints JSON with --json and judges as of --at', async () => {
+    server.jwks = publishedKeySet();
+    const t = token({ nowSeconds: 1_700_000_000, expiresInSeconds: 3600 });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'scripts/explain-cli.ts',
+        '--json',
+        '--at',
+        '2023-11-14T22:30:00Z',
+        '--tenant',
+        TENANT,
+        '--audience',
+        CLIENT_ID,
+        '--jwks-uri',
+        server.url,
+        t,
+      ],
+      { cwd: new URL('../../', import.meta.url).pathname },
+    );
+    const report = JSON.parse(stdout);
+    expect(report.decision).toMatchObject({ status: 200, reason: 'allowed' });
+    expect(report.signature.status).toBe('verified');
+  });
+});
