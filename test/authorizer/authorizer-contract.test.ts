@@ -1,6 +1,5 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signJwt } from '../../infra/local/mint.js';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -10,10 +9,13 @@ import {
   CLIENT_ID,
   claims,
   event,
+  header,
   METHOD_ARN,
+  nowSeconds as now,
   OTHER_TENANT,
   publishedKeySet,
   STAGE_ARN,
+  signed,
   TENANT,
   testKeys,
   token,
@@ -27,16 +29,7 @@ beforeAll(async () => {
 afterAll(() => server.stop());
 
 const build = (env: Record<string, string> = {}) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
-const now = () => Math.floor(Date.now() / 1000);
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
-const header = (extra: Record<string, unknown> = {}) => ({
-  typ: 'JWT',
-  alg: 'RS256',
-  kid: 'main-key',
-  ...extra,
-});
-const signed = (h: Record<string, unknown>, p: Record<string, unknown>, key = testKeys().main) =>
-  signJwt(h, p, key.privateKey);
 
 describe('a valid Entra access token', () => {
   it('is allowed on the whole stage with its claims in the context (v2, delegated)', async () => {

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { signJwt } from '../../infra/local/mint.js';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { explainToken } from '../../lambda/authorizer/explain.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
-import { fixtureJwks, fixturePair, fixtureToken, HAVE_ENTRA_FIXTURES } from '../helpers/entra-fixtures.js';
+import { atFixture, fixturePair, HAVE_ENTRA_FIXTURES } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
   APP_ID_URI,
@@ -14,8 +13,11 @@ import {
   CLIENT_ID,
   claims,
   event,
+  header,
+  nowSeconds as now,
   OTHER_TENANT,
   publishedKeySet,
+  signed,
   TENANT,
   testKeys,
   token,
@@ -30,16 +32,6 @@ afterEach(() => {
   vi.useRealTimers();
   server.mode = 'ok';
 });
-
-const now = () => Math.floor(Date.now() / 1000);
-const header = (extra: Record<string, unknown> = {}) => ({
-  typ: 'JWT',
-  alg: 'RS256',
-  kid: 'main-key',
-  ...extra,
-});
-const signed = (h: Record<string, unknown>, p: Record<string, unknown>, key = testKeys().main) =>
-  signJwt(h, p, key.privateKey);
 
 interface HintCase {
   readonly name: string;
@@ -210,16 +202,25 @@ describe('every rejection carries a reason and a hint for the operator', () => {
 describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
   function judge(tokenFile: string, env: Record<string, string>) {
     const pair = fixturePair(tokenFile);
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(pair.clock_valid_at * 1000);
-    server.jwks = fixtureJwks(pair.jwks);
+    const token = atFixture(pair, server);
     const authorizer = buildAuthorizer({
       [ENV.jwksUri]: server.url,
       [ENV.tenantId]: pair.tid,
       [ENV.audiences]: pair.aud,
       ...env,
     });
-    return { ...authorizer, token: fixtureToken(pair), pair };
+    return { ...authorizer, token, pair };
+  }
+
+  async function explainFixture(tokenFile: string) {
+    const pair = fixturePair(tokenFile);
+    const token = atFixture(pair, server);
+    const config = loadConfig({
+      [ENV.tenantId]: pair.tid,
+      [ENV.audiences]: pair.aud,
+      [ENV.jwksUri]: server.url,
+    });
+    return explainToken(token, { config, keys: new EntraJwksCache() });
   }
 
   it('names the legacy spn: audience of the v1 access token', async () => {
@@ -264,16 +265,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
   });
 
   it('explains the v1 access token check by check, with the signature verified', async () => {
-    const pair = fixturePair('passport.v1-access-token.2016-06-30.txt');
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(pair.clock_valid_at * 1000);
-    server.jwks = fixtureJwks(pair.jwks);
-    const config = loadConfig({
-      [ENV.tenantId]: pair.tid,
-      [ENV.audiences]: pair.aud,
-      [ENV.jwksUri]: server.url,
-    });
-    const report = await explainToken(fixtureToken(pair), { config, keys: new EntraJwksCache() });
+    const report = await explainFixture('passport.v1-access-token.2016-06-30.txt');
     expect(report.checks.filter((c) => c.outcome !== 'pass')).toEqual([]);
     expect(report.signature).toMatchObject({ status: 'verified' });
     expect(report.decision).toMatchObject({ status: 200, outcome: 'allow', reason: 'allowed' });
@@ -284,16 +276,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
   });
 
   it('explains an id token: signature verified, but not an access token', async () => {
-    const pair = fixturePair('jose4j.v2-id-token.2016-08-02.txt');
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(pair.clock_valid_at * 1000);
-    server.jwks = fixtureJwks(pair.jwks);
-    const config = loadConfig({
-      [ENV.tenantId]: pair.tid,
-      [ENV.audiences]: pair.aud,
-      [ENV.jwksUri]: server.url,
-    });
-    const report = await explainToken(fixtureToken(pair), { config, keys: new EntraJwksCache() });
+    const report = await explainFixture('jose4j.v2-id-token.2016-08-02.txt');
     expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
       'scp or roles present (an access token, not an id token)',
     ]);

@@ -2,11 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { ENV } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import {
+  atFixture,
   ENTRA_FIXTURES,
-  fixtureJwks,
   fixturePair,
   fixturePairs,
-  fixtureToken,
   HAVE_ENTRA_FIXTURES,
 } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -33,16 +32,14 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     options: { jwks?: string; at?: number } = {},
   ) {
     const pair = fixturePair(tokenFile);
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime((options.at ?? pair.clock_valid_at) * 1000);
-    server.jwks = fixtureJwks(options.jwks ?? pair.jwks);
+    const token = atFixture(pair, server, options);
     const authorizer = buildAuthorizer({
       [ENV.jwksUri]: server.url,
       [ENV.tenantId]: pair.tid,
       [ENV.audiences]: pair.aud,
       ...env,
     });
-    return { pair, ...authorizer, token: fixtureToken(pair) };
+    return { pair, ...authorizer, token };
   }
 
   it('allows the v1 access token for its tenant and audience', async () => {

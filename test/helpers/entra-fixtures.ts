@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
+import type { KeyServer } from './key-server.js';
 
 /** ../shared/fixtures/entra, read in place: real Entra ID tokens and key sets from public test suites. */
 export const ENTRA_FIXTURES = resolve(
@@ -40,4 +42,19 @@ export function fixturePair(tokenFile: string): FixturePair {
   const pair = fixturePairs().find((p) => p.token.endsWith(tokenFile));
   if (pair === undefined) throw new Error(`no fixture pair for ${tokenFile}`);
   return pair;
+}
+
+/**
+ * Judges a fixture as of its valid time (aws-jwt-verify reads Date.now too, so the clock is faked) with its
+ * key set served by `server`. Restore with vi.useRealTimers().
+ */
+export function atFixture(
+  pair: FixturePair,
+  server: KeyServer,
+  options: { at?: number; jwks?: string } = {},
+): string {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime((options.at ?? pair.clock_valid_at) * 1000);
+  server.jwks = fixtureJwks(options.jwks ?? pair.jwks);
+  return fixtureToken(pair);
 }

@@ -45,6 +45,22 @@ export function token(options: Partial<EntraTokenOptions> = {}, key: SigningKey 
   );
 }
 
+/** A JWT header naming the main test key; `extra` overrides or adds parameters. */
+export function header(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { typ: 'JWT', alg: 'RS256', kid: 'main-key', ...extra };
+}
+
+/** Signs any header and payload (tests forge on purpose) with a test key. */
+export function signed(
+  h: Record<string, unknown>,
+  p: Record<string, unknown>,
+  key: SigningKey = testKeys().main,
+): string {
+  return signJwt(h, p, key.privateKey);
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
 export function claims(options: Partial<EntraTokenOptions> = {}): Record<string, unknown> {
   return entraAccessTokenClaims({ tenantId: TENANT, audience: CLIENT_ID, ...options });
 }
