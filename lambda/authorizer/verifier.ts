@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import {
+  JwtBaseError,
   JwtExpiredError,
   JwtInvalidAudienceError,
   JwtInvalidClaimError,
@@ -113,8 +114,9 @@ function translate(err: unknown): Error {
   if (err instanceof JwtInvalidAudienceError) return new TokenRejectedError('wrong_audience', err.message);
   if (err instanceof JwtInvalidSignatureAlgorithmError)
     return new TokenRejectedError('unsupported_alg', err.message);
-  // Anything else from the library means the token did not verify; it is never a reason to allow.
-  return new TokenRejectedError('malformed', (err as Error).message ?? 'token did not verify');
+  // Any other verdict of the library is a token that did not verify; anything else is our own failure (500).
+  if (err instanceof JwtBaseError) return new TokenRejectedError('malformed', err.message);
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /**

@@ -1,7 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
   APP_ID_URI,
@@ -455,6 +458,34 @@ describe('our own failure', () => {
     } finally {
       await down.stop();
     }
+  });
+
+  it('is a 500, not a 401, when the verification itself breaks', async () => {
+    const { keys } = build();
+    const config = loadConfig({
+      [ENV.tenantId]: TENANT,
+      [ENV.audiences]: CLIENT_ID,
+      [ENV.jwksUri]: server.url,
+    });
+    const broken = Object.assign(Object.create(keys), {
+      findFreshJwk: () => {
+        throw new TypeError('a bug of ours');
+      },
+    });
+    const records: DecisionRecord[] = [];
+    const handler = createAuthorizer({
+      verifier: createTokenVerifier({ config, keys: broken }),
+      routes: createRouteAuthorizer(config),
+      record: (r) => records.push(r),
+    });
+    await expect(handler(event(`Bearer ${token()}`))).rejects.toThrow(
+      /Authorizer failure \(internal_error\)/,
+    );
+    expect(records.at(-1)?.decision).toMatchObject({
+      outcome: 'error',
+      reason: 'internal_error',
+      detail: 'a bug of ours',
+    });
   });
 
   it('is a 500 for an event that is not a TOKEN event', async () => {
