@@ -54,8 +54,12 @@ export function v1Issuer(tid: string, v1IssuerHost: string): string {
   return `https://${v1IssuerHost}/${tid}/`;
 }
 
+/** The tenant of personal Microsoft accounts: part of `common`, never of `organizations`. */
+export const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
+
 export function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant']): boolean {
   if (tenant.mode === 'single') return tid === tenant.tenantId;
+  if (tenant.tenantId === 'organizations' && tid === CONSUMERS_TENANT_ID) return false;
   return tenant.allowedTenants === 'any' || tenant.allowedTenants.has(tid);
 }
 
@@ -181,7 +185,9 @@ export const ENTRA_RULES: readonly EntraRule[] = [
           'tenant_not_allowed',
           rules.tenant.mode === 'single'
             ? `tid is ${tid}; expected ${rules.tenant.tenantId}`
-            : `tid ${tid} is not on the allowed tenant list`,
+            : tid === CONSUMERS_TENANT_ID && rules.tenant.tenantId === 'organizations'
+              ? `tid ${tid} is the personal-account tenant, outside "organizations"`
+              : `tid ${tid} is not on the allowed tenant list`,
         );
       }
     },

@@ -1,3 +1,5 @@
+import { CONSUMERS_TENANT_ID } from './entra.js';
+
 /**
  * The fixed set of decision reasons. Logs, metrics and `npm run explain` all speak these codes, so an
  * operator can alarm on one and look it up here.
@@ -173,6 +175,9 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       return issuerHint(facts);
     case 'tenant_not_allowed': {
       const tid = str(p.tid);
+      if (tid === CONSUMERS_TENANT_ID && facts.config.tenant.mode === 'multi') {
+        return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common to admit personal accounts too';
+      }
       return facts.config.tenant.mode === 'single'
         ? `token tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit ${tid}, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},${tid}`
         : `token tid ${tid} is not on AZURE_ALLOWED_TENANTS: add it if that tenant should call`;

@@ -433,6 +433,22 @@ describe('a multi-tenant API', () => {
     await expect(handler(event(`Bearer ${token({ tenantId: OTHER_TENANT })}`))).rejects.toThrow(UNAUTHORIZED);
   });
 
+  it('keeps personal accounts out of "organizations", even with "*", and lets them into "common"', async () => {
+    const consumers = '9188040d-6c67-4c5b-b112-36a304b66dad';
+    const organizations = build({ [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: '*' });
+    await expect(organizations.handler(event(`Bearer ${token({ tenantId: consumers })}`))).rejects.toThrow(
+      UNAUTHORIZED,
+    );
+    expect(organizations.records.at(-1)).toMatchObject({
+      decision: { reason: 'tenant_not_allowed' },
+      hint: expect.stringMatching(/^a personal Microsoft account token/),
+    });
+    const common = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+    await expect(common.handler(event(`Bearer ${token({ tenantId: consumers })}`))).resolves.toMatchObject({
+      context: { tid: consumers },
+    });
+  });
+
   it('accepts any tenant only when "*" is configured, checking its issuer against its own tid', async () => {
     const { handler } = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
     const result = await handler(event(`Bearer ${token({ tenantId: OTHER_TENANT })}`));
