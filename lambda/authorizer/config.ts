@@ -240,6 +240,11 @@ export function parseRoutePermissions(
         `keys like "GET /items" or "* /items/*" (method one of ${HTTP_METHODS.join(', ')}); got key "${route}"`,
       );
     }
+    if (/[{}]/.test(path)) {
+      // Method ARNs carry the request's real path, so a {param} template would never match: the policy
+      // would grant nothing, or, widened by hand, more than meant.
+      throw fail(`paths with * for parameters ("GET /items/*"), not {param}; got key "${route}"`);
+    }
     if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
       throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
     }
