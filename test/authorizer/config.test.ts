@@ -98,6 +98,11 @@ describe('loadConfig', () => {
       ENV.routePermissions,
     ],
     [
+      'a route with a {param} template',
+      { [ENV.routePermissions]: '{"GET /items/{id}": {}}' },
+      ENV.routePermissions,
+    ],
+    [
       'a route with a scope string',
       { [ENV.routePermissions]: '{"GET /items": {"scopes": "a"}}' },
       ENV.routePermissions,
