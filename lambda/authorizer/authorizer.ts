@@ -58,20 +58,16 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
       outcome: 'allow',
       reason: 'allowed',
       detail: authorization.routes === 'stage' ? 'stage' : `${resources.length} routes`,
-      result: buildPolicy(principalId, 'Allow', resources, context),
+      result: buildPolicy(principalId, { allow: resources, deny: [] }, context),
     };
   }
-  // Listing the routes the caller may call keeps a cached answer right for them; this request, not among
-  // them, gets a 403. With nothing granted, an explicit Deny of this request says the same.
-  const result =
-    authorization.routes.length > 0
-      ? buildPolicy(
-          principalId,
-          'Allow',
-          authorization.routes.map((r) => routeResource(arn, r)),
-          context,
-        )
-      : buildPolicy(principalId, 'Deny', [requestResource(arn)], context);
+  // Listing the routes the caller may call keeps a cached answer right for them; the explicit Deny of this
+  // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched.
+  const result = buildPolicy(
+    principalId,
+    { allow: authorization.routes.map((r) => routeResource(arn, r)), deny: [requestResource(arn)] },
+    context,
+  );
   return { outcome: 'deny', reason: 'insufficient_permission', detail: authorization.missing, result };
 }
 

@@ -50,17 +50,30 @@ export function requestResource(arn: MethodArn): string {
   return `${stagePrefix(arn)}/${arn.method}${arn.path}`;
 }
 
+/** The resources a policy allows and denies; an explicit Deny wins over any Allow in API Gateway. */
+export interface PolicyGrant {
+  readonly allow: readonly string[];
+  readonly deny: readonly string[];
+}
+
 export function buildPolicy(
   principalId: string,
-  effect: 'Allow' | 'Deny',
-  resources: readonly string[],
+  grant: PolicyGrant,
   context: APIGatewayAuthorizerResultContext,
 ): APIGatewayAuthorizerResult {
+  const statement = (Effect: 'Allow' | 'Deny', resources: readonly string[]) => ({
+    Action: 'execute-api:Invoke',
+    Effect,
+    Resource: [...resources],
+  });
   return {
     principalId,
     policyDocument: {
       Version: '2012-10-17',
-      Statement: [{ Action: 'execute-api:Invoke', Effect: effect, Resource: [...resources] }],
+      Statement: [
+        ...(grant.allow.length > 0 ? [statement('Allow', grant.allow)] : []),
+        ...(grant.deny.length > 0 ? [statement('Deny', grant.deny)] : []),
+      ],
     },
     context,
   };
