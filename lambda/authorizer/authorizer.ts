@@ -3,6 +3,7 @@ import { extractBearerToken } from './bearer.js';
 import { buildContext, principalIdOf } from './context.js';
 import { type Decision, respond } from './decision.js';
 import { BadEventError, KeysUnavailableError, TokenRejectedError } from './errors.js';
+import type { DecodedJwt } from './jwt.js';
 import type { RouteAuthorizer } from './permissions.js';
 import {
   buildPolicy,
@@ -83,6 +84,18 @@ function failure(err: unknown): Decision {
   };
 }
 
+function hintFor(
+  deps: AuthorizerDeps,
+  decision: Decision,
+  token: DecodedJwt | undefined,
+): string | undefined {
+  return deps.hint?.(decision.reason, {
+    header: token?.header,
+    payload: token?.payload,
+    detail: decision.detail,
+  });
+}
+
 /**
  * Event -> bearer token -> verified Entra claims -> route permissions -> policy and context. Every path
  * that is not a verified, permitted token ends in a 401 or a 500 thrown by `respond`; none returns Allow.
@@ -105,12 +118,7 @@ export async function decide(
     verified = await deps.verifier.verify(extractBearerToken(event.authorizationToken));
   } catch (err) {
     const decision = failure(err);
-    const token = err instanceof TokenRejectedError ? err.token : undefined;
-    const hint = deps.hint?.(decision.reason, {
-      header: token?.header,
-      payload: token?.payload,
-      detail: decision.detail,
-    });
+    const hint = hintFor(deps, decision, err instanceof TokenRejectedError ? err.token : undefined);
     return { decision, ...where, hint, ...(decision.reason === 'internal_error' ? { error: err } : {}) };
   }
   const { claims, keyId, jwt } = verified;
@@ -118,12 +126,7 @@ export async function decide(
   try {
     const decision = permit(arn, verified, deps.routes);
     if (decision.outcome === 'allow') return { decision, ...where, ...safe };
-    const hint = deps.hint?.(decision.reason, {
-      header: jwt.header,
-      payload: jwt.payload,
-      detail: decision.detail,
-    });
-    return { decision, ...where, ...safe, hint };
+    return { decision, ...where, ...safe, hint: hintFor(deps, decision, jwt) };
   } catch (err) {
     return { decision: failure(err), ...where, ...safe, error: err };
   }

@@ -1,6 +1,6 @@
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
-import type { DecodedJwt, JsonObject } from './jwt.js';
+import { type DecodedJwt, headerKeyId, type JsonObject } from './jwt.js';
 import type { RejectionReason } from './reasons.js';
 
 /** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
@@ -152,12 +152,9 @@ export const ENTRA_RULES: readonly EntraRule[] = [
   {
     name: 'kid (or x5t) names a key',
     check: ({ jwt, found }) => {
-      const { kid, x5t } = jwt.header;
-      // Legacy v1 tokens name their key by certificate thumbprint only; Entra's kid equals that thumbprint.
-      const keyId = kid !== undefined ? kid : x5t;
-      if (typeof keyId !== 'string' || keyId === '' || keyId.length > 128)
-        reject('unknown_key', 'header has no usable kid');
-      found.keyId = keyId as string;
+      const keyId = headerKeyId(jwt.header);
+      if (keyId === undefined) reject('unknown_key', 'header has no usable kid');
+      found.keyId = keyId;
     },
   },
   {

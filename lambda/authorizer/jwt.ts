@@ -11,6 +11,17 @@ export interface DecodedJwt {
   readonly signatureB64: string;
 }
 
+export const MAX_KEY_ID_LENGTH = 128;
+
+/**
+ * The key a token names: `kid`, or for legacy v1 tokens that carry only a certificate thumbprint, `x5t`
+ * (Entra's kid equals that thumbprint). Undefined when neither is a usable string.
+ */
+export function headerKeyId(header: Readonly<Record<string, unknown>>): string | undefined {
+  const id = header.kid !== undefined ? header.kid : header.x5t;
+  return typeof id === 'string' && id !== '' && id.length <= MAX_KEY_ID_LENGTH ? id : undefined;
+}
+
 const BASE64URL_VALUE = (() => {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const table = new Int8Array(128).fill(-1);

@@ -13,8 +13,9 @@ import {
 } from 'aws-jwt-verify/jwk';
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { KeyFetchError, KeysUnavailableError } from '../errors.js';
+import { headerKeyId } from '../jwt.js';
 import { KeyFetcher } from './fetcher.js';
-import { parseKeySet, type SigningJwk, toJwks } from './key-set.js';
+import { parseKeySet, type SigningJwk, toJwks, usableKeys } from './key-set.js';
 
 export const KEY_CACHE_DEFAULTS = {
   /** After this the set is refetched on the next request that needs it. */
@@ -71,10 +72,10 @@ interface DecomposedJwtLike {
   readonly payload: JwtPayload;
 }
 
-/** The key id a token names: kid, or for legacy v1 tokens the x5t thumbprint (equal to kid in Entra sets). */
-export function keyIdOf(header: JwtHeader): string {
-  const id = header.kid ?? header.x5t;
-  if (typeof id !== 'string' || id === '') throw new JwtWithoutValidKidError('JWT header has no kid');
+/** The key id a token names, as aws-jwt-verify's cache interface expects it: or its own error. */
+function keyIdOf(header: JwtHeader): string {
+  const id = headerKeyId(header);
+  if (id === undefined) throw new JwtWithoutValidKidError('JWT header has no kid');
   return id;
 }
 
@@ -135,10 +136,11 @@ export class EntraJwksCache implements JwksCache {
 
   async getJwk(uri: string, jwt: DecomposedJwtLike): Promise<JwkWithKid> {
     const keyId = keyIdOf(jwt.header);
+    const fresh = this.findFreshJwk(uri, keyId);
+    if (fresh !== undefined) return fresh;
+    // From here on, a held key is one past max age: served only while refreshes fail or cool down.
     const held = this.usableEntry(uri);
     const heldKey = held?.byId.get(keyId);
-    if (heldKey !== undefined && held !== undefined && this.now() - held.fetchedAt <= this.maxAgeMs)
-      return heldKey;
 
     try {
       await this.penaltyBox.wait(uri, keyId);
@@ -174,8 +176,7 @@ export class EntraJwksCache implements JwksCache {
   }
 
   addJwks(uri: string, jwks: Jwks): void {
-    const { keys } = parseKeySet(JSON.stringify(jwks));
-    this.store(uri, keys);
+    this.store(uri, usableKeys(jwks).keys);
   }
 
   /** Fetches the set now (shared with any fetch already under way) and keeps it if it is usable. */

@@ -58,6 +58,11 @@ export function parseKeySet(body: ArrayBuffer | string): ParsedKeySet {
   } catch {
     throw new KeySetError('key set is not JSON');
   }
+  return usableKeys(parsed);
+}
+
+/** The usable signing keys of a key set already parsed; see parseKeySet. */
+export function usableKeys(parsed: unknown): ParsedKeySet {
   const entries = (parsed as { keys?: unknown } | null)?.keys;
   if (!Array.isArray(entries)) throw new KeySetError('key set has no "keys" array');
   const keys = entries.map(toSigningJwk).filter((k): k is SigningJwk => k !== undefined);
