@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
@@ -24,12 +24,7 @@ import {
   token,
 } from '../helpers/setup.js';
 
-let server: KeyServer;
-beforeAll(async () => {
-  server = await KeyServer.start();
-  server.jwks = publishedKeySet();
-});
-afterAll(() => server.stop());
+const server = KeyServer.forSuite(publishedKeySet);
 
 const build = (env: Record<string, string> = {}) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { explainToken } from '../../lambda/authorizer/explain.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
@@ -23,11 +23,7 @@ import {
   token,
 } from '../helpers/setup.js';
 
-let server: KeyServer;
-beforeAll(async () => {
-  server = await KeyServer.start();
-});
-afterAll(() => server.stop());
+const server = KeyServer.forSuite();
 afterEach(() => {
   vi.useRealTimers();
   server.mode = 'ok';

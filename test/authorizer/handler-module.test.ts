@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/setup.js';
@@ -22,12 +22,7 @@ async function coldStart(env: Record<string, string>) {
 }
 
 describe('the Lambda handler module', () => {
-  let server: KeyServer;
-  beforeAll(async () => {
-    server = await KeyServer.start();
-    server.jwks = publishedKeySet();
-  });
-  afterAll(() => server.stop());
+  const server = KeyServer.forSuite(publishedKeySet);
   afterEach(() => {
     vi.unstubAllEnvs();
     vi.restoreAllMocks();

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { buildAuthorizer, event, publishedKeySet, token } from '../helpers/setup.js';
@@ -50,12 +50,7 @@ const mutationsOf = (position: fc.Arbitrary<number>): fc.Arbitrary<Mutation> =>
   );
 
 describe('random mutations of a valid token', () => {
-  let server: KeyServer;
-  beforeAll(async () => {
-    server = await KeyServer.start();
-    server.jwks = publishedKeySet();
-  });
-  afterAll(() => server.stop());
+  const server = KeyServer.forSuite(publishedKeySet);
 
   it('are never allowed', async () => {
     const { handler } = buildAuthorizer({ [ENV.jwksUri]: server.url });

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import {
@@ -16,11 +16,7 @@ if (!HAVE_ENTRA_FIXTURES) {
 }
 
 describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () => {
-  let server: KeyServer;
-  beforeAll(async () => {
-    server = await KeyServer.start();
-  });
-  afterAll(() => server.stop());
+  const server = KeyServer.forSuite();
   afterEach(() => {
     vi.useRealTimers();
   });

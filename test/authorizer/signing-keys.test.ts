@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createSigningKey } from '../../infra/local/mint.js';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
@@ -10,11 +10,7 @@ import { parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
 import { KeyServer, type KeyServerMode } from '../helpers/key-server.js';
 import { buildAuthorizer, event, publishedKeySet, testKeys, token } from '../helpers/setup.js';
 
-let server: KeyServer;
-beforeAll(async () => {
-  server = await KeyServer.start();
-});
-afterAll(() => server.stop());
+const server = KeyServer.forSuite();
 beforeEach(() => {
   server.mode = 'ok';
   server.jwks = publishedKeySet();

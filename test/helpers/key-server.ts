@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 
 export type KeyServerMode =
   | 'ok'
@@ -20,7 +21,7 @@ export class KeyServer {
   jwks: { keys: unknown[] } = { keys: [] };
   private readonly server: Server;
 
-  private constructor() {
+  constructor() {
     this.server = createServer((req, res) => {
       this.requests++;
       switch (this.mode) {
@@ -81,8 +82,23 @@ export class KeyServer {
 
   static async start(): Promise<KeyServer> {
     const server = new KeyServer();
-    await new Promise<void>((resolve) => server.server.listen(0, '127.0.0.1', resolve));
+    await server.listen();
     return server;
+  }
+
+  /** A key server for the enclosing suite: listening before its tests, stopped after, publishing `jwks()`. */
+  static forSuite(jwks?: () => { keys: unknown[] }): KeyServer {
+    const server = new KeyServer();
+    beforeAll(async () => {
+      await server.listen();
+      if (jwks !== undefined) server.jwks = jwks();
+    });
+    afterAll(() => server.stop());
+    return server;
+  }
+
+  listen(): Promise<void> {
+    return new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
   }
 
   get url(): string {
