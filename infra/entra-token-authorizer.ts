@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { IdentitySource, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
+import { IdentitySource, type RestApi, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -16,6 +16,7 @@ import {
   MULTI_TENANT_AUTHORITIES,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
+import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
 
 /** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token. */
@@ -259,5 +260,13 @@ export class EntraTokenAuthorizer extends Construct {
       resultsCacheTtl: ttl,
       authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
     });
+  }
+
+  /**
+   * Gives `api` the 401/403/500 answers this authorizer's callers expect: RFC 6750 `WWW-Authenticate`
+   * challenges, CORS headers (so browsers see the real status) and `Access-Control-Expose-Headers`.
+   */
+  public addGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
+    addEntraGatewayResponses(api, options);
   }
 }

@@ -8,7 +8,6 @@ import {
   LogGroupLogDestination,
   MethodLoggingLevel,
   type Resource,
-  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
@@ -16,12 +15,6 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
-import {
-  CORS_HEADERS,
-  GATEWAY_RESPONSES,
-  type GatewayResponseKind,
-  gatewayResponseHeaders,
-} from './gateway-responses.js';
 import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
 import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
 
@@ -40,9 +33,6 @@ export interface SampleApiStackProps extends StackProps {
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** API Gateway takes header values as mapping expressions: a literal is written in single quotes. */
-const quoted = (headers: Record<string, string>) =>
-  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
 
 /** A REST API whose every method is guarded by the Entra authorizer, serving GET /whoami. */
 export class SampleApiStack extends Stack {
@@ -89,25 +79,7 @@ export class SampleApiStack extends Stack {
     });
     // Browsers see the real status only if error answers carry CORS headers too; RFC 6750 challenges
     // tell clients what to do.
-    for (const [kind, response] of Object.entries(GATEWAY_RESPONSES) as [
-      GatewayResponseKind,
-      (typeof GATEWAY_RESPONSES)[GatewayResponseKind],
-    ][]) {
-      this.api.addGatewayResponse(response.type, {
-        type: ResponseType.of(response.type),
-        statusCode: String(response.statusCode),
-        responseHeaders: quoted(gatewayResponseHeaders(kind, id)),
-        templates: { 'application/json': JSON.stringify({ message: response.message }) },
-      });
-    }
-    this.api.addGatewayResponse('Default4xx', {
-      type: ResponseType.DEFAULT_4XX,
-      responseHeaders: CORS_HEADERS,
-    });
-    this.api.addGatewayResponse('Default5xx', {
-      type: ResponseType.DEFAULT_5XX,
-      responseHeaders: CORS_HEADERS,
-    });
+    this.entraAuthorizer.addGatewayResponses(this.api, { realm: id });
 
     const validator = this.api.addRequestValidator('Validator', {
       validateRequestParameters: true,

@@ -40,7 +40,15 @@ const record: DecisionRecorder = ({ decision, error, ...safe }) => {
 
 // Start the key fetch as soon as the module has loaded, while the runtime asks for the first event; the
 // first request joins it. A failure is logged by onEvent and retried by the first request, never fatal.
-setImmediate(() => keys.getJwks(config.jwksUri).catch(() => {}));
+/** Settles (never rejects) once the cold-start key fetch has succeeded or failed; `npm start` waits on it. */
+export const ready: Promise<void> = new Promise((settle) =>
+  setImmediate(() =>
+    keys.getJwks(config.jwksUri).then(
+      () => settle(),
+      () => settle(),
+    ),
+  ),
+);
 
 export const handler = createAuthorizer({
   verifier: createTokenVerifier({ config, keys }),

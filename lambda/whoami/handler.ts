@@ -1,11 +1,18 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { readCorsOptions, withCors } from '../shared/cors.js';
 import { MissingIdentityError, readIdentity } from '../shared/identity.js';
 
-const json = (statusCode: number, body: unknown): APIGatewayProxyResult => ({
-  statusCode,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-  body: JSON.stringify(body),
-});
+const cors = readCorsOptions(process.env);
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyResult =>
+  withCors(
+    {
+      statusCode,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      body: JSON.stringify(body),
+    },
+    cors,
+  );
 
 /** GET /whoami: the caller as the Entra authorizer saw them. */
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
