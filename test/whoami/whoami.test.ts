@@ -66,6 +66,8 @@ describe('GET /whoami', () => {
     const response = await handler(event);
     expect(response.statusCode).toBe(200);
     expect(response.headers?.['content-type']).toBe('application/json');
+    // A proxy integration adds nothing: the backend's own answer carries CORS (the default origin *).
+    expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
     expect(JSON.parse(response.body)).toMatchObject({ oid: 'o-1', scopes: ['a', 'b'], tid: claims.tid });
   });
 
