@@ -264,7 +264,9 @@ export class EntraTokenAuthorizer extends Construct {
 
   /**
    * Gives `api` the 401/403/500 answers this authorizer's callers expect: RFC 6750 `WWW-Authenticate`
-   * challenges, CORS headers (so browsers see the real status) and `Access-Control-Expose-Headers`.
+   * challenges (exposed to scripts with `Access-Control-Expose-Headers`) and CORS headers on every error
+   * the gateway answers, so browsers see the real status. Pass the same `allowOrigin` as your CORS
+   * preflight and your backends.
    */
   public addGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
     addEntraGatewayResponses(api, options);

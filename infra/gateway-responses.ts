@@ -1,46 +1,5 @@
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
-
-/**
- * The gateway's error answers, shared by the CDK stack and the local gateway so both speak alike:
- * RFC 6750 challenges and CORS headers, so browsers see the real status.
- */
-export const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Headers': 'Authorization,Content-Type',
-} as const;
-
-export const GATEWAY_RESPONSES = {
-  unauthorized: {
-    type: 'UNAUTHORIZED',
-    statusCode: 401,
-    challenge: 'error="invalid_token", error_description="a valid Entra ID access token is required"',
-    message: 'Unauthorized',
-  },
-  accessDenied: {
-    type: 'ACCESS_DENIED',
-    statusCode: 403,
-    challenge:
-      'error="insufficient_scope", error_description="the token lacks the scope or app role this route requires"',
-    message: 'Forbidden',
-  },
-  authorizerFailure: {
-    type: 'AUTHORIZER_FAILURE',
-    statusCode: 500,
-    challenge: undefined,
-    message: 'Authorizer failure',
-  },
-} as const;
-
-export type GatewayResponseKind = keyof typeof GATEWAY_RESPONSES;
-
-/** The headers of one gateway answer for an API called `realm`. */
-export function gatewayResponseHeaders(kind: GatewayResponseKind, realm: string): Record<string, string> {
-  const { challenge } = GATEWAY_RESPONSES[kind];
-  return {
-    ...CORS_HEADERS,
-    ...(challenge !== undefined ? { 'WWW-Authenticate': `Bearer realm="${realm}", ${challenge}` } : {}),
-  };
-}
+import { isAllowOrigin } from '../lambda/shared/cors.js';
 
 export interface GatewayResponseOptions {
   /**
@@ -48,32 +7,87 @@ export interface GatewayResponseOptions {
    * @default - the API's name
    */
   readonly realm?: string;
+  /**
+   * The origin browser scripts may read these answers from: `*` or one origin such as
+   * `https://app.example.com`. Use the same value as your CORS preflight and your backends.
+   * @default '*'
+   */
+  readonly allowOrigin?: string;
 }
 
-/** API Gateway takes header values as mapping expressions: a literal is written in single quotes. */
-const quoted = (headers: Record<string, string>) =>
-  Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, `'${value}'`]));
+/**
+ * The RFC 6750 challenges. A gateway response is chosen by its type alone and its header values are static
+ * mapping expressions, so one UNAUTHORIZED answer serves a request without a token, one whose header the
+ * validation expression refuses and one whose token the authorizer refuses. RFC 6750 §3.1 says an answer
+ * to a request without credentials should carry no error code, so the 401 challenge names only the realm;
+ * clients treat any 401 as "get a (new) token".
+ */
+const ANSWERS = [
+  { type: 'UNAUTHORIZED', statusCode: '401', message: 'Unauthorized', error: undefined },
+  {
+    type: 'ACCESS_DENIED',
+    statusCode: '403',
+    message: 'Forbidden',
+    error:
+      'error="insufficient_scope", error_description="the token lacks the scope or app role this route requires"',
+  },
+  // A failure of the authorizer itself: a thrown error other than Unauthorized (configuration error) or
+  // an answer API Gateway cannot use. No challenge: the caller did nothing wrong.
+  { type: 'AUTHORIZER_CONFIGURATION_ERROR', statusCode: '500', message: 'Authorizer failure', error: null },
+  { type: 'AUTHORIZER_FAILURE', statusCode: '500', message: 'Authorizer failure', error: null },
+] as const;
 
-/** The 401/403/500 gateway responses (and CORS on every other 4XX/5XX) on a REST API. */
+/** API Gateway takes header values as mapping expressions: a literal is written in single quotes. */
+function literal(option: string, value: string): string {
+  if (value.includes("'")) {
+    throw new Error(
+      `addGatewayResponses: ${option} cannot contain a single quote; got ${JSON.stringify(value)}`,
+    );
+  }
+  return `'${value}'`;
+}
+
+/**
+ * The 401/403/500 gateway responses of an API guarded by the Entra authorizer, and CORS on every other
+ * 4XX/5XX the gateway answers (DEFAULT_4XX, DEFAULT_5XX: Missing Authentication Token, throttling, ...),
+ * so a browser script sees the real status. 401 and 403 expose `WWW-Authenticate` to scripts.
+ */
 export function addEntraGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
   const realm = options.realm ?? api.restApiName;
-  for (const [kind, response] of Object.entries(GATEWAY_RESPONSES) as [
-    GatewayResponseKind,
-    (typeof GATEWAY_RESPONSES)[GatewayResponseKind],
-  ][]) {
-    api.addGatewayResponse(response.type, {
-      type: ResponseType.of(response.type),
-      statusCode: String(response.statusCode),
-      responseHeaders: quoted(gatewayResponseHeaders(kind, realm)),
-      templates: { 'application/json': JSON.stringify({ message: response.message }) },
+  if (!/^[\x20-\x7e]+$/.test(realm) || /["\\]/.test(realm)) {
+    throw new Error(
+      `addGatewayResponses: realm must be printable ASCII without quotes or backslashes; got ${JSON.stringify(realm)}`,
+    );
+  }
+  const allowOrigin = options.allowOrigin ?? '*';
+  if (!isAllowOrigin(allowOrigin)) {
+    throw new Error(
+      `addGatewayResponses: allowOrigin must be "*" or one origin such as https://app.example.com; got ${JSON.stringify(allowOrigin)}`,
+    );
+  }
+  // A named origin makes the answer depend on the request's Origin, which caches must know.
+  const cors = {
+    'Access-Control-Allow-Origin': literal('allowOrigin', allowOrigin),
+    ...(allowOrigin === '*' ? {} : { Vary: "'Origin'" }),
+  };
+  for (const answer of ANSWERS) {
+    const challenge: Record<string, string> =
+      answer.error === null
+        ? {}
+        : {
+            'WWW-Authenticate': literal(
+              'realm',
+              `Bearer realm="${realm}"${answer.error === undefined ? '' : `, ${answer.error}`}`,
+            ),
+            'Access-Control-Expose-Headers': "'WWW-Authenticate'",
+          };
+    api.addGatewayResponse(answer.type, {
+      type: ResponseType.of(answer.type),
+      statusCode: answer.statusCode,
+      responseHeaders: { ...cors, ...challenge },
+      templates: { 'application/json': JSON.stringify({ message: answer.message }) },
     });
   }
-  api.addGatewayResponse('Default4xx', {
-    type: ResponseType.DEFAULT_4XX,
-    responseHeaders: quoted(CORS_HEADERS),
-  });
-  api.addGatewayResponse('Default5xx', {
-    type: ResponseType.DEFAULT_5XX,
-    responseHeaders: quoted(CORS_HEADERS),
-  });
+  api.addGatewayResponse('Default4xx', { type: ResponseType.DEFAULT_4XX, responseHeaders: cors });
+  api.addGatewayResponse('Default5xx', { type: ResponseType.DEFAULT_5XX, responseHeaders: cors });
 }

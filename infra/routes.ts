@@ -1,7 +1,9 @@
 import type { RouteRule } from './entra-token-authorizer.js';
 
 /**
- * The sample API's routes: read by the CDK stack and by `npm start`, so the two never drift apart.
+ * The sample API's routes, the one place they and their permissions are declared: the CDK stack builds its
+ * resources, methods, backends and `AZURE_ROUTE_PERMISSIONS` from this table, and `npm start` serves what
+ * that stack synthesizes (it finds each backend's source here, through the function the stack made).
  * `entry` is the Lambda handler module (relative to the repository root), `permission` its route rule.
  */
 export interface RouteDefinition {
@@ -13,10 +15,26 @@ export interface RouteDefinition {
 }
 
 export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
-  { method: 'GET', path: '/whoami', entry: 'lambda/whoami/handler.ts', id: 'Whoami', permission: {} },
+  {
+    method: 'GET',
+    path: '/whoami',
+    entry: 'lambda/whoami/handler.ts',
+    id: 'Whoami',
+    // Deployed and local alike: a token for the API without this delegated scope gets a 403.
+    permission: { scopes: ['access_as_user'] },
+  },
 ];
 
 /** The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. */
 export function routePermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
   return Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.permission]));
+}
+
+/** A route rule in words, e.g. `scope access_as_user` or `any valid token`. */
+export function describeRule(rule: RouteRule): string {
+  const parts = [
+    ...(rule.scopes?.length ? [`scope ${rule.scopes.join(' or ')}`] : []),
+    ...(rule.roles?.length ? [`app role ${rule.roles.join(' or ')}`] : []),
+  ];
+  return parts.length === 0 ? 'any valid token' : parts.join(', or ');
 }

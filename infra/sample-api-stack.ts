@@ -3,7 +3,6 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations
 import {
   AccessLogFormat,
   AuthorizationType,
-  Cors,
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
@@ -14,6 +13,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { CORS_ALLOW_ORIGIN_ENV, isAllowOrigin } from '../lambda/shared/cors.js';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
 import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
 import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
@@ -30,7 +30,17 @@ export interface SampleApiStackProps extends StackProps {
    * @default 'prod'
    */
   readonly stageName?: string;
+  /**
+   * The origin browser scripts may call the API from: `*` or one origin such as `https://app.example.com`.
+   * It is stated here once and reaches the CORS preflight, the gateway's error answers and (as
+   * `CORS_ALLOW_ORIGIN`) every backend, which must add it to its own answers.
+   * @default '*'
+   */
+  readonly allowOrigin?: string;
 }
+
+/** The sample stack's name, as `cdk deploy` and `npm start` build it. */
+export const SAMPLE_STACK_NAME = 'EntraAuthorizerSample';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -38,10 +48,20 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export class SampleApiStack extends Stack {
   public readonly api: RestApi;
   public readonly entraAuthorizer: EntraTokenAuthorizer;
+  /** The allowed origin (`*` or one origin). */
+  public readonly allowOrigin: string;
+  /** Each route's backend function. */
+  public readonly backends: ReadonlyMap<RouteDefinition, NodejsFunction>;
 
   constructor(scope: Construct, id: string, props: SampleApiStackProps) {
     super(scope, id, props);
     const routes = props.routes ?? SAMPLE_ROUTES;
+    this.allowOrigin = props.allowOrigin ?? '*';
+    if (!isAllowOrigin(this.allowOrigin)) {
+      throw new Error(
+        `SampleApiStack: allowOrigin must be "*" or one origin such as https://app.example.com; got ${JSON.stringify(props.allowOrigin)}`,
+      );
+    }
 
     this.entraAuthorizer = new EntraTokenAuthorizer(this, 'EntraAuthorizer', {
       ...props.entra,
@@ -70,21 +90,23 @@ export class SampleApiStack extends Stack {
         authorizer: this.entraAuthorizer.authorizer,
         authorizationType: AuthorizationType.CUSTOM,
       },
+      // A browser asks before it sends Authorization: the preflight names the routes' methods.
       defaultCorsPreflightOptions: {
-        allowOrigins: Cors.ALL_ORIGINS,
+        allowOrigins: [this.allowOrigin],
         allowHeaders: ['Authorization', 'Content-Type'],
-        allowMethods: Cors.ALL_METHODS,
+        allowMethods: [...new Set(routes.map((r) => r.method))],
         maxAge: Duration.hours(1),
       },
     });
     // Browsers see the real status only if error answers carry CORS headers too; RFC 6750 challenges
     // tell clients what to do.
-    this.entraAuthorizer.addGatewayResponses(this.api, { realm: id });
+    this.entraAuthorizer.addGatewayResponses(this.api, { realm: id, allowOrigin: this.allowOrigin });
 
     const validator = this.api.addRequestValidator('Validator', {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
+    const backends = new Map<RouteDefinition, NodejsFunction>();
     for (const route of routes) {
       const resource = route.path
         .split('/')
@@ -93,11 +115,14 @@ export class SampleApiStack extends Stack {
           (parent, part) => parent.getResource(part) ?? parent.addResource(part),
           this.api.root,
         );
-      resource.addMethod(route.method, new LambdaIntegration(this.backend(route)), {
+      const backend = this.backend(route);
+      backends.set(route, backend);
+      resource.addMethod(route.method, new LambdaIntegration(backend), {
         requestValidator: validator,
         requestParameters: { 'method.request.header.Authorization': true },
       });
     }
+    this.backends = backends;
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The API base URL' });
     new CfnOutput(this, 'WhoamiCurl', {
@@ -118,6 +143,9 @@ export class SampleApiStack extends Stack {
       timeout: Duration.seconds(10),
       role,
       logGroup,
+      // With a Lambda proxy integration the backend's answer reaches the browser as it is: the backend
+      // adds the CORS headers itself (lambda/shared/cors.ts reads this variable).
+      environment: { [CORS_ALLOW_ORIGIN_ENV]: this.allowOrigin },
       bundling: NODE22_BUNDLING,
     });
   }

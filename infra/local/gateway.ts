@@ -6,182 +6,567 @@ import type {
   APIGatewayProxyResult,
   APIGatewayTokenAuthorizerEvent,
 } from 'aws-lambda';
-import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
-import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import {
-  CORS_HEADERS,
-  GATEWAY_RESPONSES,
-  type GatewayResponseKind,
-  gatewayResponseHeaders,
-} from '../gateway-responses.js';
-import type { RouteDefinition } from '../routes.js';
+  type ApiModel,
+  GATEWAY_RESPONSE_STATUS,
+  type GatewayResponseType,
+  type Mapping,
+  type MethodModel,
+  type ResourceModel,
+  type TokenAuthorizerModel,
+} from './api-template.js';
+import { evaluateMapping, type MappingInputs } from './mapping-expression.js';
 
 export type AuthorizerHandler = (
   event: APIGatewayTokenAuthorizerEvent,
 ) => Promise<APIGatewayAuthorizerResult>;
 export type BackendHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+// biome-ignore lint/suspicious/noExplicitAny: a Lambda handler takes the event of its trigger
+export type LambdaHandler = (event: any) => Promise<unknown>;
 
 export interface LocalGatewayOptions {
-  readonly routes: readonly RouteDefinition[];
-  readonly authorizer: AuthorizerHandler;
-  readonly backends: ReadonlyMap<RouteDefinition, BackendHandler>;
-  /** API Gateway's result cache per token. @default 300 */
-  readonly cacheTtlSeconds?: number;
-  /** @default 'local' */
-  readonly stage?: string;
+  /** The REST API as the synthesized template describes it. */
+  readonly api: ApiModel;
+  /** The handler of every Lambda function the API invokes, by the function's logical id. */
+  readonly functions: ReadonlyMap<string, LambdaHandler>;
   /** @default Date.now */
   readonly now?: () => number;
-  /** The realm in WWW-Authenticate challenges. @default 'EntraAuthorizerSample' */
-  readonly realm?: string;
+  /** @default 'local-1' */
+  readonly region?: string;
+  /** @default '000000000000' */
+  readonly accountId?: string;
 }
 
-const ARN_PREFIX = 'arn:aws:execute-api:local-1:000000000000:localapi';
-const IDENTITY_VALIDATION = new RegExp(BEARER_HEADER_PATTERN);
+export interface GatewayStats {
+  readonly authorizerCalls: number;
+  readonly cacheHits: number;
+}
 
-/** IAM's wildcards in a resource: `*` any run of characters, `?` one character. */
-function resourceMatches(pattern: string, arn: string): boolean {
+/** API Gateway's payload limit for REST APIs (10 MB). */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/** The longest an integration may run (the REST API default of 29 s). */
+const INTEGRATION_TIMEOUT_SECONDS = 29;
+
+/** What API Gateway says in `x-amzn-ErrorType` for the errors the local gateway can raise. */
+const ERROR_TYPES: Partial<Record<GatewayResponseType, string>> = {
+  UNAUTHORIZED: 'UnauthorizedException',
+  ACCESS_DENIED: 'AccessDeniedException',
+  MISSING_AUTHENTICATION_TOKEN: 'MissingAuthenticationTokenException',
+  AUTHORIZER_CONFIGURATION_ERROR: 'AuthorizerConfigurationException',
+  BAD_REQUEST_PARAMETERS: 'BadRequestException',
+};
+
+/** IAM's wildcards: `*` any run of characters, `?` one character. */
+function wildcard(pattern: string, flags = ''): RegExp {
   const source = pattern
     .replace(/[.+^${}()|[\]\\]/g, '\\$&')
     .replaceAll('*', '.*')
     .replaceAll('?', '.');
-  return new RegExp(`^${source}$`).test(arn);
+  return new RegExp(`^${source}$`, flags);
 }
 
-/** API Gateway's evaluation of an authorizer policy: an explicit Deny wins, then any Allow, else deny. */
+export type PolicyDecision = 'allow' | 'explicit-deny' | 'implicit-deny';
+
+/**
+ * API Gateway's evaluation of an authorizer policy for `execute-api:Invoke` on a method ARN: an explicit
+ * Deny wins, then any Allow, else an implicit deny. Actions match case-insensitively, resources exactly,
+ * both with IAM's wildcards.
+ */
+export function policyDecision(
+  policy: APIGatewayAuthorizerResult['policyDocument'],
+  methodArn: string,
+): PolicyDecision {
+  let allowed = false;
+  for (const statement of policy?.Statement ?? []) {
+    const s = statement as { Effect?: unknown; Action?: unknown; Resource?: unknown };
+    const actions = [s.Action ?? []].flat().filter((a): a is string => typeof a === 'string');
+    if (!actions.some((a) => wildcard(a, 'i').test('execute-api:Invoke'))) continue;
+    const resources = [s.Resource ?? []].flat().filter((r): r is string => typeof r === 'string');
+    if (!resources.some((r) => wildcard(r).test(methodArn))) continue;
+    if (s.Effect === 'Deny') return 'explicit-deny';
+    if (s.Effect === 'Allow') allowed = true;
+  }
+  return allowed ? 'allow' : 'implicit-deny';
+}
+
 export function evaluatePolicy(
   policy: APIGatewayAuthorizerResult['policyDocument'],
   methodArn: string,
 ): boolean {
-  let allowed = false;
-  for (const statement of policy.Statement) {
-    const s = statement as { Effect: string; Action?: string | string[]; Resource?: string | string[] };
-    const actions = [s.Action ?? []].flat();
-    if (!actions.some((a) => a === 'execute-api:Invoke' || a === 'execute-api:*' || a === '*')) continue;
-    if (![s.Resource ?? []].flat().some((r) => resourceMatches(r, methodArn))) continue;
-    if (s.Effect === 'Deny') return false;
-    if (s.Effect === 'Allow') allowed = true;
-  }
-  return allowed;
+  return policyDecision(policy, methodArn) === 'allow';
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string) {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(body);
+interface Route {
+  readonly resource: ResourceModel;
+  readonly pathParameters: Record<string, string>;
 }
 
 /**
- * API Gateway REST semantics on a local port: the identity source and validation regex (401 without
- * invoking), the TOKEN event, the policy evaluated against the method ARN, the result cache per token,
- * the context handed to the backend, and the gateway responses.
+ * The resource a path selects: a literal part before a `{param}` before a greedy `{proxy+}`. A trailing
+ * slash selects the same resource, as on API Gateway.
+ */
+export function selectResource(root: ResourceModel, path: string): Route | undefined {
+  const parts = path.split('/').slice(1);
+  if (parts.length > 1 && parts.at(-1) === '') parts.pop();
+  if (parts.length === 1 && parts[0] === '') parts.pop();
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const walk = (node: ResourceModel, i: number, params: Record<string, string>): Route | undefined => {
+    if (i === parts.length) return { resource: node, pathParameters: params };
+    const part = parts[i] as string;
+    if (part === '') return undefined;
+    const literal = node.children.find((c) => c.pathPart === part);
+    const viaLiteral = literal && walk(literal, i + 1, params);
+    if (viaLiteral) return viaLiteral;
+    for (const child of node.children.filter((c) => /^\{[^+}]+\}$/.test(c.pathPart))) {
+      const found = walk(child, i + 1, { ...params, [child.pathPart.slice(1, -1)]: decode(part) });
+      if (found) return found;
+    }
+    const greedy = node.children.find((c) => /^\{.+\+\}$/.test(c.pathPart));
+    if (greedy) {
+      return {
+        resource: greedy,
+        pathParameters: { ...params, [greedy.pathPart.slice(1, -2)]: decode(parts.slice(i).join('/')) },
+      };
+    }
+    return undefined;
+  };
+  return walk(root, 0, {});
+}
+
+class GatewayError extends Error {
+  constructor(
+    readonly type: GatewayResponseType,
+    /** `$context.error.message`; API Gateway leaves it null for authorizer failures. */
+    readonly errorMessage: string | null,
+    /** For errors that have no response type of their own (a failed proxy integration answers 502). */
+    readonly statusCode?: number,
+    readonly errorType?: string,
+  ) {
+    super(errorMessage ?? type);
+  }
+}
+
+interface RequestState {
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: Record<string, string[]>;
+  readonly rawHeaderNames: Map<string, string>;
+  readonly sourceIp: string;
+  route?: Route;
+  resourcePath?: string;
+  authorizer?: Record<string, string>;
+  error?: GatewayError;
+}
+
+/** CLF time, as `$context.requestTime` has it: `28/Nov/2026:10:00:00 +0000`. */
+function clfTime(epochMs: number): string {
+  const d = new Date(epochMs);
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${pad(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_PAYLOAD_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${seconds} s`)), seconds * 1000);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A REST API served from its template, the way API Gateway serves it: the resource and method tree
+ * (403 Missing Authentication Token for anything undeclared), the TOKEN authorizer (identity source,
+ * validation expression, result cache, policy evaluated against the method ARN), required-parameter
+ * validation, MOCK integrations through their integration responses, Lambda proxy integrations whose
+ * answers pass through untouched, and every error answered through the template's gateway responses.
  */
 export function createLocalGateway(options: LocalGatewayOptions) {
-  const stage = options.stage ?? 'local';
-  const ttlMs = (options.cacheTtlSeconds ?? 300) * 1000;
+  const { api } = options;
   const now = options.now ?? Date.now;
-  const realm = options.realm ?? 'EntraAuthorizerSample';
+  const region = options.region ?? 'local-1';
+  const accountId = options.accountId ?? '000000000000';
+  const apiId = 'localapi';
   const cache = new Map<string, { result: APIGatewayAuthorizerResult; expires: number }>();
   const stats = { authorizerCalls: 0, cacheHits: 0 };
 
-  const gatewayResponse = (res: ServerResponse, kind: GatewayResponseKind) => {
-    const { statusCode, message } = GATEWAY_RESPONSES[kind];
-    send(res, statusCode, gatewayResponseHeaders(kind, realm), JSON.stringify({ message }));
+  const handlerOf = (functionId: string): LambdaHandler => {
+    const handler = options.functions.get(functionId);
+    if (handler === undefined) throw new Error(`no handler for the Lambda function ${functionId}`);
+    return handler;
+  };
+  const timeoutOf = (functionId: string) =>
+    Math.min(api.functions.get(functionId)?.timeoutSeconds ?? 3, INTEGRATION_TIMEOUT_SECONDS);
+
+  const contextVariable =
+    (state: RequestState) =>
+    (name: string): string | undefined => {
+      const host = state.headers.host?.[0];
+      const values: Record<string, string | undefined> = {
+        accountId,
+        apiId,
+        domainName: host,
+        domainPrefix: host?.split('.')[0],
+        extendedRequestId: state.requestId,
+        httpMethod: state.method,
+        'identity.sourceIp': state.sourceIp,
+        'identity.userAgent': state.headers['user-agent']?.[0],
+        path: `/${api.stageName}${state.url.pathname}`,
+        protocol: 'HTTP/1.1',
+        requestId: state.requestId,
+        requestTime: clfTime(state.startedAt),
+        requestTimeEpoch: String(state.startedAt),
+        resourcePath: state.resourcePath,
+        stage: api.stageName,
+        'error.message': state.error?.errorMessage ?? undefined,
+        'error.messageString': state.error && JSON.stringify(state.error.errorMessage),
+        'error.responseType': state.error?.type,
+      };
+      if (name in values) return values[name];
+      if (name.startsWith('authorizer.')) return state.authorizer?.[name.slice('authorizer.'.length)];
+      return undefined;
+    };
+
+  const inputs = (state: RequestState): MappingInputs => ({
+    methodRequest: {
+      header: state.headers,
+      path: state.route?.pathParameters ?? {},
+      querystring: Object.fromEntries(
+        [...new Set(state.url.searchParams.keys())].map((k) => [k, state.url.searchParams.getAll(k)]),
+      ),
+    },
+    stageVariables: api.stageVariables,
+    context: contextVariable(state),
+  });
+
+  const headersOf = (mappings: readonly Mapping[], mappingInputs: MappingInputs) => {
+    const headers: Record<string, string> = {};
+    for (const m of mappings) {
+      if (m.target.location !== 'header') continue;
+      const value = evaluateMapping(m.source, mappingInputs);
+      if (value !== undefined) headers[m.target.name] = value;
+    }
+    return headers;
   };
 
-  const authorize = async (header: string, methodArn: string): Promise<APIGatewayAuthorizerResult> => {
-    const hit = cache.get(header);
+  /** The template's answer to an error: its own gateway response, else DEFAULT_4XX/5XX, else API Gateway's. */
+  const gatewayResponse = (res: ServerResponse, state: RequestState, error: GatewayError) => {
+    state.error = error;
+    const defaultStatus = GATEWAY_RESPONSE_STATUS[error.type] ?? error.statusCode ?? 500;
+    const own = api.gatewayResponses.get(error.type);
+    const fallback = api.gatewayResponses.get(defaultStatus >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+    const response = own ?? fallback;
+    const statusCode = error.statusCode ?? response?.statusCode ?? defaultStatus;
+    const templates = response?.templates ?? {};
+    const contentType =
+      'application/json' in templates || Object.keys(templates).length === 0
+        ? 'application/json'
+        : (Object.keys(templates)[0] as string);
+    const template = templates[contentType] ?? '{"message":$context.error.messageString}';
+    const context = contextVariable(state);
+    // Gateway response templates are simple variable substitution, not VTL.
+    const body = template.replace(
+      /\$(context|stageVariables)\.([A-Za-z0-9._-]*[A-Za-z0-9_-])/g,
+      (_, kind: string, name: string) =>
+        (kind === 'context' ? context(name) : api.stageVariables[name]) ?? '',
+    );
+    const errorType = error.errorType ?? ERROR_TYPES[error.type];
+    send(
+      res,
+      statusCode,
+      {
+        'Content-Type': contentType,
+        ...headersOf(response?.parameters ?? [], inputs(state)),
+        'x-amzn-RequestId': state.requestId,
+        ...(errorType !== undefined ? { 'x-amzn-ErrorType': errorType } : {}),
+      },
+      body,
+    );
+  };
+
+  const send = (
+    res: ServerResponse,
+    statusCode: number,
+    headers: Record<string, string | string[]>,
+    body: string | Buffer,
+  ) => {
+    res.writeHead(statusCode, headers);
+    res.end(body);
+  };
+
+  const authorize = async (
+    state: RequestState,
+    authorizer: TokenAuthorizerModel,
+    methodArn: string,
+  ): Promise<void> => {
+    const token = state.headers[authorizer.identityHeader.toLowerCase()]?.[0];
+    // A missing or empty identity source, or one the validation expression refuses, is a 401 without a call.
+    if (token === undefined || token === '') throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+    if (authorizer.validation !== undefined && !authorizer.validation.test(token)) {
+      throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+    }
+    const key = `${authorizer.logicalId}\n${token}`;
+    const hit = cache.get(key);
+    let result: APIGatewayAuthorizerResult;
     if (hit !== undefined && hit.expires > now()) {
       stats.cacheHits++;
-      return hit.result;
+      result = hit.result;
+    } else {
+      stats.authorizerCalls++;
+      let answer: unknown;
+      try {
+        answer = await withTimeout(
+          handlerOf(authorizer.functionId)({ type: 'TOKEN', authorizationToken: token, methodArn }),
+          timeoutOf(authorizer.functionId),
+        );
+      } catch (err) {
+        // Only the exact message Unauthorized is a 401; any other failure is the authorizer's own 500.
+        if (err instanceof Error && err.message === 'Unauthorized') {
+          throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+        }
+        throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
+      }
+      const shaped = answer as Partial<APIGatewayAuthorizerResult> | null;
+      if (
+        shaped === null ||
+        typeof shaped !== 'object' ||
+        typeof shaped.policyDocument !== 'object' ||
+        !Array.isArray(shaped.policyDocument?.Statement)
+      ) {
+        throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
+      }
+      result = shaped as APIGatewayAuthorizerResult;
+      // Only decisions are cached; a 401 or a failure asks again next time.
+      if (authorizer.ttlSeconds > 0)
+        cache.set(key, { result, expires: now() + authorizer.ttlSeconds * 1000 });
     }
-    stats.authorizerCalls++;
-    const result = await options.authorizer({ type: 'TOKEN', authorizationToken: header, methodArn });
-    if (ttlMs > 0) cache.set(header, { result, expires: now() + ttlMs });
-    return result;
+    const decision = policyDecision(result.policyDocument, methodArn);
+    if (decision !== 'allow') {
+      throw new GatewayError(
+        'ACCESS_DENIED',
+        decision === 'explicit-deny'
+          ? 'User is not authorized to access this resource with an explicit deny'
+          : 'User is not authorized to access this resource',
+      );
+    }
+    state.authorizer = {
+      ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
+      principalId: String(result.principalId ?? ''),
+    };
+  };
+
+  /** The request validator's parameter check: every required parameter present and not blank. */
+  const validateParameters = (state: RequestState, method: MethodModel) => {
+    const missing: string[] = [];
+    for (const key of method.requiredParameters) {
+      const match =
+        /^method\.request\.(header|querystring|path|multivalueheader|multivaluequerystring)\.(.+)$/.exec(key);
+      if (match === null) continue;
+      const [, location, name] = match as unknown as [string, string, string];
+      const values = location.endsWith('header')
+        ? state.headers[name.toLowerCase()]
+        : location.endsWith('querystring')
+          ? state.url.searchParams.getAll(name)
+          : [state.route?.pathParameters[name] ?? ''];
+      if (values === undefined || values.every((v) => v.trim() === '')) missing.push(name);
+    }
+    if (missing.length > 0) {
+      throw new GatewayError(
+        'BAD_REQUEST_PARAMETERS',
+        `Missing required request parameters: [${missing.join(', ')}]`,
+      );
+    }
+  };
+
+  const mock = (res: ServerResponse, state: RequestState, method: MethodModel) => {
+    if (method.integration.type !== 'MOCK') return;
+    const { requestTemplates, responses } = method.integration;
+    const requestType = state.headers['content-type']?.[0]?.split(';')[0]?.trim() || 'application/json';
+    const template = requestTemplates[requestType] ?? requestTemplates['application/json'] ?? '';
+    // A MOCK integration answers with the status code its request template names.
+    const status = /statusCode\s*:\s*(\d{3})/.exec(template)?.[1] ?? '200';
+    const response =
+      responses.find((r) => r.selectionPattern?.test(status)) ??
+      responses.find((r) => r.selectionPattern === undefined);
+    if (response === undefined) {
+      throw new GatewayError('API_CONFIGURATION_ERROR', 'Internal server error');
+    }
+    const body = response.templates['application/json'] ?? Object.values(response.templates)[0] ?? '';
+    send(
+      res,
+      response.statusCode,
+      {
+        'Content-Type': 'application/json',
+        ...headersOf(response.parameters, {
+          ...inputs(state),
+          integrationResponse: { header: {}, body: '' },
+        }),
+        'x-amzn-RequestId': state.requestId,
+      },
+      body,
+    );
+  };
+
+  const proxy = async (res: ServerResponse, state: RequestState, method: MethodModel, body: Buffer) => {
+    if (method.integration.type !== 'AWS_PROXY' || state.route === undefined) return;
+    const singleHeaders: Record<string, string> = {};
+    const multiHeaders: Record<string, string[]> = {};
+    for (const [name, values] of Object.entries(state.headers)) {
+      const original = state.rawHeaderNames.get(name) ?? name;
+      singleHeaders[original] = values.at(-1) as string;
+      multiHeaders[original] = values;
+    }
+    const query = inputs(state).methodRequest?.querystring ?? {};
+    const hasQuery = Object.keys(query).length > 0;
+    const pathParameters = state.route.pathParameters;
+    const event = {
+      resource: state.route.resource.path,
+      path: state.url.pathname,
+      httpMethod: state.method,
+      headers: singleHeaders,
+      multiValueHeaders: multiHeaders,
+      queryStringParameters: hasQuery
+        ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.at(-1) as string]))
+        : null,
+      multiValueQueryStringParameters: hasQuery ? query : null,
+      pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+      stageVariables: Object.keys(api.stageVariables).length > 0 ? api.stageVariables : null,
+      body: body.length === 0 ? null : body.toString('utf8'),
+      isBase64Encoded: false,
+      requestContext: {
+        accountId,
+        apiId,
+        authorizer: state.authorizer ?? null,
+        domainName: state.headers.host?.[0],
+        domainPrefix: state.headers.host?.[0]?.split('.')[0],
+        extendedRequestId: state.requestId,
+        httpMethod: state.method,
+        identity: {
+          sourceIp: state.sourceIp,
+          userAgent: state.headers['user-agent']?.[0] ?? null,
+        },
+        path: `/${api.stageName}${state.url.pathname}`,
+        protocol: 'HTTP/1.1',
+        requestId: state.requestId,
+        requestTime: clfTime(state.startedAt),
+        requestTimeEpoch: state.startedAt,
+        resourceId: method.logicalId,
+        resourcePath: state.route.resource.path,
+        stage: api.stageName,
+      },
+    } as unknown as APIGatewayProxyEvent;
+
+    const failed = () =>
+      new GatewayError('DEFAULT_5XX', 'Internal server error', 502, 'InternalServerErrorException');
+    let answer: unknown;
+    try {
+      answer = await withTimeout(
+        handlerOf(method.integration.functionId)(event),
+        timeoutOf(method.integration.functionId),
+      );
+    } catch {
+      throw failed();
+    }
+    // A Lambda proxy answer: statusCode, headers, multiValueHeaders, body, isBase64Encoded; nothing is added.
+    const a = answer as Record<string, unknown> | null;
+    const statusCode = Number(a?.statusCode);
+    if (
+      a === null ||
+      typeof a !== 'object' ||
+      !Number.isInteger(statusCode) ||
+      statusCode < 100 ||
+      statusCode > 599 ||
+      (a.body !== undefined && a.body !== null && typeof a.body !== 'string')
+    ) {
+      throw failed();
+    }
+    const headers: Record<string, string[]> = {};
+    const scalar = (v: unknown) =>
+      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+    for (const [name, values] of Object.entries((a.multiValueHeaders ?? {}) as Record<string, unknown>)) {
+      if (!Array.isArray(values)) throw failed();
+      headers[name] = values.map(scalar).filter((v): v is string => v !== undefined);
+    }
+    for (const [name, value] of Object.entries((a.headers ?? {}) as Record<string, unknown>)) {
+      const v = scalar(value);
+      if (v === undefined) throw failed();
+      const list = headers[name] ?? [];
+      if (!list.includes(v)) list.push(v);
+      headers[name] = list;
+    }
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['Content-Type'] = ['application/json'];
+    }
+    const payload = typeof a.body === 'string' ? a.body : '';
+    send(
+      res,
+      statusCode,
+      { ...headers, 'x-amzn-RequestId': state.requestId },
+      a.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
+    );
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
-    const method = req.method ?? 'GET';
-    if (method === 'OPTIONS') {
-      send(
-        res,
-        204,
-        { ...CORS_HEADERS, 'Access-Control-Allow-Methods': 'GET,POST,PUT,PATCH,DELETE,OPTIONS' },
-        '',
-      );
-      return;
+    const headers: Record<string, string[]> = {};
+    const rawHeaderNames = new Map<string, string>();
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i] as string;
+      const lower = name.toLowerCase();
+      headers[lower] = [...(headers[lower] ?? []), req.rawHeaders[i + 1] as string];
+      if (!rawHeaderNames.has(lower)) rawHeaderNames.set(lower, name);
     }
-    const route = options.routes.find((r) => r.method === method && r.path === url.pathname);
-    const backend = route !== undefined ? options.backends.get(route) : undefined;
-    if (route === undefined || backend === undefined) {
-      // What API Gateway answers for a method it does not have.
-      send(res, 403, CORS_HEADERS, JSON.stringify({ message: 'Missing Authentication Token' }));
-      return;
-    }
-    const header = req.headers.authorization;
-    if (header === undefined || !IDENTITY_VALIDATION.test(header))
-      return gatewayResponse(res, 'unauthorized');
-
-    const methodArn = `${ARN_PREFIX}/${stage}/${method}${url.pathname}`;
-    let result: APIGatewayAuthorizerResult;
+    const state: RequestState = {
+      requestId: randomUUID(),
+      startedAt: now(),
+      method: req.method ?? 'GET',
+      url: new URL(req.url ?? '/', 'http://local'),
+      headers,
+      rawHeaderNames,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    };
     try {
-      result = await authorize(header, methodArn);
+      const body = await readBody(req);
+      if (body === undefined) throw new GatewayError('REQUEST_TOO_LARGE', 'Request Too Long');
+      state.route = selectResource(api.root, state.url.pathname);
+      const methods = state.route?.resource.methods;
+      const method = methods?.get(state.method) ?? methods?.get('ANY');
+      if (method === undefined) {
+        // Anything the API does not declare, OPTIONS included.
+        throw new GatewayError('MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token');
+      }
+      state.resourcePath = state.route?.resource.path;
+      if (method.authorizer !== undefined) {
+        const methodArn = `arn:aws:execute-api:${region}:${accountId}:${apiId}/${api.stageName}/${state.method}${state.url.pathname}`;
+        await authorize(state, method.authorizer, methodArn);
+      }
+      validateParameters(state, method);
+      if (method.integration.type === 'MOCK') mock(res, state, method);
+      else await proxy(res, state, method, body);
     } catch (err) {
-      return gatewayResponse(
-        res,
-        (err as Error).message === UNAUTHORIZED ? 'unauthorized' : 'authorizerFailure',
-      );
-    }
-    if (!evaluatePolicy(result.policyDocument, methodArn)) return gatewayResponse(res, 'accessDenied');
-
-    const body = await readBody(req);
-    const context = Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)]));
-    const event = {
-      resource: route.path,
-      path: url.pathname,
-      httpMethod: method,
-      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])),
-      multiValueHeaders: {},
-      queryStringParameters: url.search === '' ? null : Object.fromEntries(url.searchParams),
-      multiValueQueryStringParameters: null,
-      pathParameters: null,
-      stageVariables: null,
-      body: body === '' ? null : body,
-      isBase64Encoded: false,
-      requestContext: {
-        accountId: '000000000000',
-        apiId: 'localapi',
-        authorizer: { ...context, principalId: result.principalId },
-        httpMethod: method,
-        path: `/${stage}${url.pathname}`,
-        protocol: 'HTTP/1.1',
-        requestId: randomUUID(),
-        requestTimeEpoch: now(),
-        resourceId: 'local',
-        resourcePath: route.path,
-        stage,
-        identity: {
-          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-          userAgent: req.headers['user-agent'] ?? null,
-        },
-      },
-    } as unknown as APIGatewayProxyEvent;
-    try {
-      const answer = await backend(event);
-      const headers = Object.fromEntries(
-        Object.entries(answer.headers ?? {}).map(([k, v]) => [k, String(v)]),
-      );
-      send(res, answer.statusCode, { ...CORS_HEADERS, ...headers }, answer.body);
-    } catch {
-      send(res, 502, CORS_HEADERS, JSON.stringify({ message: 'Internal server error' }));
+      if (!(err instanceof GatewayError)) throw err;
+      gatewayResponse(res, state, err);
     }
   }
 
-  return { handle, stats };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) body += chunk;
-  return body;
+  return { handle, stats: stats as GatewayStats };
 }

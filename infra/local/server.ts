@@ -1,18 +1,19 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
 import { ENV } from '../../lambda/authorizer/config.js';
-import { routePermissionsOf, SAMPLE_ROUTES } from '../routes.js';
-import { type AuthorizerHandler, type BackendHandler, createLocalGateway } from './gateway.js';
+import { readApiModel } from './api-template.js';
+import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gateway.js';
 import {
   createLocalIssuer,
   ISSUER_PREFIX,
   LOCAL_CLIENT_ID,
-  LOCAL_SCOPE,
   LOCAL_TENANT_ID,
   loadOrCreateIssuerKey,
 } from './issuer.js';
+import { synthesizeSample } from './sample-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -21,33 +22,73 @@ export interface LocalServerOptions {
   readonly port: number;
   /** Where the issuer key is kept. @default <repo>/.local */
   readonly dataDir?: string;
-  /** @default 300 */
+  /** The authorizer's result cache TTL, synthesized into the template. @default 300 */
   readonly cacheTtlSeconds?: number;
+  /** The stack's allowed origin. @default '*' */
+  readonly allowOrigin?: string;
 }
 
 export interface LocalServer {
   readonly url: string;
   readonly issuerUrl: string;
   readonly tokenEndpoint: string;
-  readonly stats: { readonly authorizerCalls: number; readonly cacheHits: number };
+  readonly stats: GatewayStats;
   stop(): Promise<void>;
 }
 
+let instances = 0;
+
 /**
- * The sample API on 127.0.0.1: the local Entra-shaped issuer under /login, and the sample routes behind
- * the real authorizer and backend handlers, configured through the same AZURE_* variables as in AWS.
+ * Imports a Lambda handler module with its function's environment in place, as Lambda starts it: the
+ * composition root reads its configuration once, at load. Each local server gets its own instance of the
+ * module (a distinct URL), so two servers in one process do not share configuration.
+ */
+async function importHandler(
+  source: string,
+  env: Record<string, string>,
+  instance: number,
+): Promise<LambdaHandler> {
+  const saved = new Map(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
+  try {
+    const module = (await import(`${pathToFileURL(source).href}?local=${instance}`)) as { handler?: unknown };
+    if (typeof module.handler !== 'function') throw new Error(`${source} exports no handler function`);
+    return module.handler as LambdaHandler;
+  } finally {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+/**
+ * `npm start`: the sample stack as `cdk deploy` would create it, served on 127.0.0.1. The stack is
+ * synthesized in this process for the local tenant and client id; the local gateway serves that template
+ * (resources, methods, authorizer, CORS preflight, gateway responses) and runs each Lambda function's
+ * source handler with the environment the template gives it, the key URL pointed at the local
+ * Entra-shaped issuer under /login.
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const key = await loadOrCreateIssuerKey(options.dataDir ?? resolve(ROOT, '.local'));
-  let handle: (
-    req: import('node:http').IncomingMessage,
-    res: import('node:http').ServerResponse,
-  ) => Promise<void> = async (_req, res) => {
+  const { template, sources } = synthesizeSample({
+    entra: {
+      tenantId: LOCAL_TENANT_ID,
+      clientId: LOCAL_CLIENT_ID,
+      resultsCacheTtl: Duration.seconds(options.cacheTtlSeconds ?? 300),
+    },
+    allowOrigin: options.allowOrigin,
+  });
+  // A template API Gateway would refuse stops here, naming the resource and the parameter.
+  const api = readApiModel(template);
+
+  let handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => {
     res.writeHead(503).end();
   };
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
     });
   });
   await new Promise<void>((done) => server.listen(options.port, '127.0.0.1', done));
@@ -58,34 +99,26 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     if (!(await issuer(req, res))) res.writeHead(503).end();
   };
 
-  // The authorizer reads its configuration once, at module load, as in Lambda: set it, then import.
-  Object.assign(process.env, {
-    [ENV.tenantId]: LOCAL_TENANT_ID,
-    [ENV.audiences]: `${LOCAL_CLIENT_ID},api://${LOCAL_CLIENT_ID}`,
-    [ENV.requiredScopes]: LOCAL_SCOPE,
-    [ENV.routePermissions]: JSON.stringify(routePermissionsOf(SAMPLE_ROUTES)),
-    [ENV.jwksUri]: `${url}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/discovery/v2.0/keys`,
-    POWERTOOLS_SERVICE_NAME: 'entra-authorizer-local',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
+  const instance = ++instances;
+  const local = {
+    // Metrics go to CloudWatch in AWS; locally they are off unless asked for.
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-  });
-  const authorizer = (await import('../../lambda/authorizer/handler.js')).handler as AuthorizerHandler;
-  const backends = new Map(
-    await Promise.all(
-      SAMPLE_ROUTES.map(async (route) => {
-        const module = (await import(pathToFileURL(resolve(ROOT, route.entry)).href)) as {
-          handler: BackendHandler;
-        };
-        return [route, module.handler] as const;
-      }),
-    ),
-  );
-  const gateway = createLocalGateway({
-    routes: SAMPLE_ROUTES,
-    authorizer,
-    backends,
-    cacheTtlSeconds: options.cacheTtlSeconds ?? 300,
-  });
+    ...(process.env.POWERTOOLS_LOG_LEVEL !== undefined
+      ? { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL }
+      : {}),
+  };
+  const functions = new Map<string, LambdaHandler>();
+  for (const fn of api.functions.values()) {
+    const source = sources.get(fn.logicalId);
+    if (source === undefined) throw new Error(`no source handler for the Lambda function ${fn.logicalId}`);
+    const { NODE_OPTIONS: _, ...environment } = fn.environment;
+    const env: Record<string, string> = { ...environment, ...local };
+    if (env[ENV.tenantId] !== undefined) {
+      env[ENV.jwksUri] = `${url}${ISSUER_PREFIX}/${env[ENV.tenantId]}/discovery/v2.0/keys`;
+    }
+    functions.set(fn.logicalId, await importHandler(source, env, instance));
+  }
+  const gateway = createLocalGateway({ api, functions });
   handle = async (req, res) => {
     if (await issuer(req, res)) return;
     await gateway.handle(req, res);

@@ -1,5 +1,4 @@
-import { SAMPLE_ROUTES } from '../routes.js';
-import { LOCAL_SCOPE } from './issuer.js';
+import { describeRule, SAMPLE_ROUTES } from '../routes.js';
 import { localPort, startLocalServer } from './server.js';
 
 // npm start: the sample API and a local Entra-shaped issuer on 127.0.0.1, no AWS account, no tenant.
@@ -10,7 +9,7 @@ const lines = [
   `  issuer (Entra-shaped)  ${server.issuerUrl}/.well-known/openid-configuration`,
   `  token endpoint         ${server.tokenEndpoint}`,
   ...SAMPLE_ROUTES.map(
-    (r) => `  ${r.method.padEnd(6)} ${server.url}${r.path}   (needs scope ${LOCAL_SCOPE})`,
+    (r) => `  ${r.method.padEnd(6)} ${server.url}${r.path}   (needs ${describeRule(r.permission)})`,
   ),
   '',
   'Try it:',

@@ -4,9 +4,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID, LOCAL_USER_GRANT } from '../../infra/local/issuer.js';
 import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
+import { SAMPLE_STACK_NAME, SampleApiStack } from '../../infra/sample-api-stack.js';
+import { testApp } from '../helpers/cdk.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 let local: LocalServer;
@@ -53,7 +56,8 @@ describe('npm start: the sample API over HTTP on 127.0.0.1', () => {
     const before = local.stats.authorizerCalls;
     const res = await whoami();
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="[^"]+", error="invalid_token"/);
+    // RFC 6750 §3.1: no error code for a request that carried no token.
+    expect(res.headers.get('www-authenticate')).toBe(`Bearer realm="${SAMPLE_STACK_NAME}"`);
     expect(local.stats.authorizerCalls).toBe(before);
   });
 
@@ -103,6 +107,145 @@ describe('npm start: the sample API over HTTP on 127.0.0.1', () => {
     const res = await fetch(`${local.url}/nope`);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ message: 'Missing Authentication Token' });
+  });
+});
+
+/*
+ * What `cdk deploy` would create, synthesized here on its own (with the local tenant and client id npm start
+ * uses), and npm start's answers compared with it header for header.
+ */
+describe('npm start answers as the deployed template says', () => {
+  type Json = Record<string, unknown>;
+  const template = Template.fromStack(
+    new SampleApiStack(testApp(), SAMPLE_STACK_NAME, {
+      entra: { tenantId: LOCAL_TENANT_ID, clientId: LOCAL_CLIENT_ID },
+    }),
+  ).toJSON() as { Resources: Record<string, { Type: string; Properties: Json }> };
+  const resources = Object.values(template.Resources);
+  const gatewayResponse = (type: string) =>
+    resources.find((r) => r.Type === 'AWS::ApiGateway::GatewayResponse' && r.Properties.ResponseType === type)
+      ?.Properties;
+  /** Mapped headers as the template writes them; every one must be a literal to compare it. */
+  const literals = (parameters: unknown, prefix: string) =>
+    Object.fromEntries(
+      Object.entries((parameters ?? {}) as Record<string, string>).map(([key, value]) => {
+        expect(value).toMatch(/^'[^']*'$/);
+        return [key.slice(prefix.length).toLowerCase(), value.slice(1, -1)];
+      }),
+    );
+  /** The answer's CORS and challenge headers: exactly the template's, none added, none missing. */
+  const corsAndChallenge = (res: Response) =>
+    Object.fromEntries(
+      [...res.headers].filter(([name]) => /^(access-control-|www-authenticate$|vary$)/.test(name)),
+    );
+  const expectGatewayResponse = async (res: Response, type: string) => {
+    const declared = gatewayResponse(type) ?? {};
+    expect(res.status).toBe(Number(declared.StatusCode));
+    expect(corsAndChallenge(res)).toEqual(literals(declared.ResponseParameters, 'gatewayresponse.header.'));
+    const body = (declared.ResponseTemplates as Record<string, string> | undefined)?.['application/json'];
+    expect(await res.text()).toBe(body);
+  };
+
+  it('401 without a token, and for a token the authorizer refuses: the UNAUTHORIZED response', async () => {
+    await expectGatewayResponse(await whoami(), 'UNAUTHORIZED');
+    await expectGatewayResponse(await whoami('Bearer abc.def.ghi'), 'UNAUTHORIZED');
+  });
+
+  it('403 for a token without the route’s scope: the ACCESS_DENIED response', async () => {
+    const app = await getToken({
+      grant_type: 'client_credentials',
+      scope: `api://${LOCAL_CLIENT_ID}/.default`,
+      roles: 'Items.Admin',
+    });
+    await expectGatewayResponse(await whoami(`Bearer ${app}`), 'ACCESS_DENIED');
+  });
+
+  it('403 Missing Authentication Token for an undeclared route or preflight: DEFAULT_4XX', async () => {
+    // The template customizes no MISSING_AUTHENTICATION_TOKEN response, so API Gateway falls back to DEFAULT_4XX.
+    expect(gatewayResponse('MISSING_AUTHENTICATION_TOKEN')).toBeUndefined();
+    const fallback = literals(gatewayResponse('DEFAULT_4XX')?.ResponseParameters, 'gatewayresponse.header.');
+    expect(Object.keys(fallback)).toContain('access-control-allow-origin');
+    for (const res of [
+      await fetch(`${local.url}/nope`),
+      await fetch(`${local.url}/whoami`, { method: 'POST' }),
+      await fetch(`${local.url}/nope`, { method: 'OPTIONS', headers: { origin: 'http://127.0.0.1:1' } }),
+    ]) {
+      expect(res.status).toBe(403);
+      expect(corsAndChallenge(res)).toEqual(fallback);
+      expect(await res.json()).toEqual({ message: 'Missing Authentication Token' });
+    }
+  });
+
+  it('the CORS preflight: the OPTIONS method’s integration response', async () => {
+    const whoamiResource = Object.entries(template.Resources).find(
+      ([, r]) => r.Type === 'AWS::ApiGateway::Resource' && r.Properties.PathPart === 'whoami',
+    )?.[0];
+    const options = resources.find(
+      (r) =>
+        r.Type === 'AWS::ApiGateway::Method' &&
+        r.Properties.HttpMethod === 'OPTIONS' &&
+        (r.Properties.ResourceId as Json).Ref === whoamiResource,
+    )?.Properties;
+    const [declared] = (((options?.Integration ?? {}) as Json).IntegrationResponses ?? []) as Json[];
+    const res = await fetch(`${local.url}/whoami`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'http://127.0.0.1:1',
+        'access-control-request-method': 'GET',
+        'access-control-request-headers': 'authorization',
+      },
+    });
+    expect(res.status).toBe(Number(declared?.StatusCode));
+    expect(corsAndChallenge(res)).toEqual(literals(declared?.ResponseParameters, 'method.response.header.'));
+  });
+
+  it('200 carries the backend’s own CORS header, set from the template’s CORS_ALLOW_ORIGIN, nothing added', async () => {
+    const res = await whoami(`Bearer ${await getToken()}`);
+    expect(res.status).toBe(200);
+    const backend = resources.find(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        (r.Properties.Environment as { Variables?: Json })?.Variables?.CORS_ALLOW_ORIGIN,
+    );
+    const origin = (backend?.Properties.Environment as { Variables: Json } | undefined)?.Variables
+      .CORS_ALLOW_ORIGIN;
+    expect(origin).toBe('*');
+    expect(corsAndChallenge(res)).toEqual({ 'access-control-allow-origin': origin });
+  });
+
+  it('serves another allowed origin from the stack setting alone, backend included', async () => {
+    const origin = 'http://127.0.0.1:5173';
+    const other = await startLocalServer({
+      port: 0,
+      dataDir: mkdtempSync(join(tmpdir(), 'entra-local-')),
+      allowOrigin: origin,
+    });
+    try {
+      const token = await (
+        await fetch(other.tokenEndpoint, {
+          method: 'POST',
+          body: new URLSearchParams({
+            grant_type: LOCAL_USER_GRANT,
+            scope: `api://${LOCAL_CLIENT_ID}/access_as_user`,
+          }),
+        })
+      ).json();
+      const ok = await fetch(`${other.url}/whoami`, {
+        headers: { authorization: `Bearer ${(token as { access_token: string }).access_token}` },
+      });
+      expect(ok.status).toBe(200);
+      expect(corsAndChallenge(ok)).toEqual({ 'access-control-allow-origin': origin, vary: 'Origin' });
+      const denied = await fetch(`${other.url}/whoami`);
+      expect(denied.headers.get('access-control-allow-origin')).toBe(origin);
+      const preflight = await fetch(`${other.url}/whoami`, { method: 'OPTIONS' });
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+      // The first server keeps its own configuration: each server imports its own handler instances.
+      expect((await whoami(`Bearer ${await getToken()}`)).headers.get('access-control-allow-origin')).toBe(
+        '*',
+      );
+    } finally {
+      await other.stop();
+    }
   });
 });
 

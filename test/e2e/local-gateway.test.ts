@@ -2,15 +2,29 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AuthorizerHandler, createLocalGateway, evaluatePolicy } from '../../infra/local/gateway.js';
-import type { RouteDefinition } from '../../infra/routes.js';
-import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  readApiModel,
+  TemplateError,
+} from '../../infra/local/api-template.js';
+import {
+  createLocalGateway,
+  evaluatePolicy,
+  type LambdaHandler,
+  policyDecision,
+  selectResource,
+} from '../../infra/local/gateway.js';
 
-const ARN = 'arn:aws:execute-api:local-1:000000000000:localapi/local';
-const policy = (...statements: [string, string[]][]): APIGatewayAuthorizerResult['policyDocument'] =>
+const ARN = 'arn:aws:execute-api:local-1:000000000000:localapi/test';
+const policy = (...statements: [string, string[], string?][]): APIGatewayAuthorizerResult['policyDocument'] =>
   ({
     Version: '2012-10-17',
-    Statement: statements.map(([Effect, Resource]) => ({ Action: 'execute-api:Invoke', Effect, Resource })),
+    Statement: statements.map(([Effect, Resource, Action]) => ({
+      Action: Action ?? 'execute-api:Invoke',
+      Effect,
+      Resource,
+    })),
   }) as APIGatewayAuthorizerResult['policyDocument'];
 
 describe('policy evaluation as API Gateway does it', () => {
@@ -32,74 +46,631 @@ describe('policy evaluation as API Gateway does it', () => {
     ['a one-character wildcard', policy(['Allow', [`${ARN}/GET/item?`]]), `${ARN}/GET/items`, true],
     [
       'another API',
-      policy(['Allow', ['arn:aws:execute-api:local-1:000000000000:other/local/*']]),
+      policy(['Allow', ['arn:aws:execute-api:local-1:000000000000:other/test/*']]),
       `${ARN}/GET/whoami`,
       false,
     ],
     ['no statement', policy(), `${ARN}/GET/whoami`, false],
+    ['the action execute-api:*', policy(['Allow', [`${ARN}/*`], 'execute-api:*']), `${ARN}/GET/x`, true],
+    [
+      'the action in another case',
+      policy(['Allow', [`${ARN}/*`], 'EXECUTE-API:invoke']),
+      `${ARN}/GET/x`,
+      true,
+    ],
+    [
+      'another action',
+      policy(['Allow', [`${ARN}/*`], 'execute-api:ManageConnections']),
+      `${ARN}/GET/x`,
+      false,
+    ],
+    ['a resource in another case', policy(['Allow', [`${ARN}/get/x`]]), `${ARN}/GET/x`, false],
   ];
   it.each(cases)('%s', (_, document, arn, allowed) => {
     expect(evaluatePolicy(document, arn)).toBe(allowed);
   });
+
+  it('tells an explicit Deny from no matching Allow', () => {
+    expect(policyDecision(policy(['Deny', [`${ARN}/*`]]), `${ARN}/GET/x`)).toBe('explicit-deny');
+    expect(policyDecision(policy(['Allow', [`${ARN}/POST/x`]]), `${ARN}/GET/x`)).toBe('implicit-deny');
+  });
 });
 
-describe('the local gateway result cache', () => {
-  let server: Server | undefined;
-  afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
+// --- A small template language for the tests: exactly the CloudFormation the gateway reads. ---
 
-  async function serve(authorizer: AuthorizerHandler, now: () => number) {
-    const route: RouteDefinition = {
-      method: 'GET',
-      path: '/whoami',
-      entry: '',
-      id: 'Whoami',
-      permission: {},
-    };
-    const backend = async (event: APIGatewayProxyEvent) => ({
-      statusCode: 200,
-      body: JSON.stringify(event.requestContext.authorizer),
-    });
-    const gateway = createLocalGateway({
-      routes: [route],
-      authorizer,
-      backends: new Map([[route, backend]]),
-      cacheTtlSeconds: 60,
-      now,
-    });
-    server = createServer((req, res) => void gateway.handle(req, res));
-    await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/whoami`;
-    return { gateway, call: (auth: string) => fetch(url, { headers: { authorization: auth } }) };
-  }
+const API: CfnResource = { Type: 'AWS::ApiGateway::RestApi', Properties: { Name: 'Api' } };
+const ROOT = { 'Fn::GetAtt': ['Api', 'RootResourceId'] };
+const api = { Ref: 'Api' };
+const resource = (parent: unknown, part: string): CfnResource => ({
+  Type: 'AWS::ApiGateway::Resource',
+  Properties: { RestApiId: api, ParentId: parent, PathPart: part },
+});
+const lambda = (timeout = 3): CfnResource => ({
+  Type: 'AWS::Lambda::Function',
+  Properties: { Timeout: timeout, Environment: { Variables: {} } },
+});
+const uri = (fn: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      'arn:aws:apigateway:',
+      { Ref: 'AWS::Region' },
+      ':lambda:path/functions/',
+      { 'Fn::GetAtt': [fn, 'Arn'] },
+      '/invocations',
+    ],
+  ],
+});
+const proxyMethod = (
+  res: unknown,
+  httpMethod: string,
+  fn: string,
+  extra: Record<string, unknown> = {},
+): CfnResource => ({
+  Type: 'AWS::ApiGateway::Method',
+  Properties: {
+    RestApiId: api,
+    ResourceId: res,
+    HttpMethod: httpMethod,
+    AuthorizationType: 'NONE',
+    Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST', Uri: uri(fn) },
+    ...extra,
+  },
+});
+const guarded = { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: 'Auth' } };
+const authorizer = (ttl: number): CfnResource => ({
+  Type: 'AWS::ApiGateway::Authorizer',
+  Properties: {
+    RestApiId: api,
+    Type: 'TOKEN',
+    IdentitySource: 'method.request.header.Authorization',
+    IdentityValidationExpression: '^Bearer [a-z.]+$',
+    AuthorizerResultTtlInSeconds: ttl,
+    // As CDK writes it: through a published version.
+    AuthorizerUri: { 'Fn::Join': ['', ['arn:', { Ref: 'AuthFnVersion' }, '/invocations']] },
+  },
+});
+const gatewayResponse = (type: string, props: Record<string, unknown>): CfnResource => ({
+  Type: 'AWS::ApiGateway::GatewayResponse',
+  Properties: { RestApiId: api, ResponseType: type, ...props },
+});
+const template = (resources: Record<string, CfnResource>): CfnTemplate => ({
+  Resources: {
+    Api: API,
+    Stage: {
+      Type: 'AWS::ApiGateway::Stage',
+      Properties: { RestApiId: api, StageName: 'test', Variables: { env: 'dev' } },
+    },
+    AuthFn: lambda(),
+    AuthFnVersion: { Type: 'AWS::Lambda::Version', Properties: { FunctionName: { Ref: 'AuthFn' } } },
+    Backend: lambda(1),
+    ...resources,
+  },
+});
 
-  it('reuses an answer per token within the TTL, then asks again', async () => {
-    let clock = 1_000_000;
-    const calls: string[] = [];
+let server: Server | undefined;
+afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
+
+async function serve(t: CfnTemplate, functions: Record<string, LambdaHandler>, now: () => number = Date.now) {
+  const gateway = createLocalGateway({
+    api: readApiModel(t),
+    functions: new Map(Object.entries(functions)),
+    now,
+  });
+  server = createServer((req, res) => void gateway.handle(req, res));
+  await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { gateway, call: (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, init) };
+}
+
+const echo: LambdaHandler = async (event: APIGatewayProxyEvent) => ({
+  statusCode: 200,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(event),
+});
+const allowAll: LambdaHandler = async (event: { methodArn: string; authorizationToken: string }) => ({
+  principalId: 'p',
+  policyDocument: policy(['Allow', [`${event.methodArn.split('/').slice(0, 2).join('/')}/*`]]),
+  context: { n: 1, yes: true, token: event.authorizationToken },
+});
+
+describe('routing as API Gateway does it', () => {
+  const tree = readApiModel(
+    template({
+      Items: resource(ROOT, 'items'),
+      Item: resource({ Ref: 'Items' }, '{id}'),
+      Special: resource({ Ref: 'Items' }, 'special'),
+      Parts: resource({ Ref: 'Item' }, 'parts'),
+      Files: resource(ROOT, 'files'),
+      Path: resource({ Ref: 'Files' }, '{path+}'),
+    }),
+  ).root;
+
+  it.each([
+    ['/', '/', {}],
+    ['/items', '/items', {}],
+    ['/items/', '/items', {}],
+    ['/items/special', '/items/special', {}],
+    ['/items/42', '/items/{id}', { id: '42' }],
+    ['/items/a%20b/parts', '/items/{id}/parts', { id: 'a b' }],
+    ['/files/a/b/c.txt', '/files/{path+}', { path: 'a/b/c.txt' }],
+  ])('%s selects %s', (path, resourcePath, params) => {
+    expect(selectResource(tree, path)).toMatchObject({
+      resource: { path: resourcePath },
+      pathParameters: params,
+    });
+  });
+
+  it.each([['/nope'], ['/items/42/other'], ['//items'], ['/items//']])('%s selects nothing', (path) => {
+    expect(selectResource(tree, path)).toBeUndefined();
+  });
+
+  it('answers 403 Missing Authentication Token for an undeclared path or method, OPTIONS included', async () => {
     const { call } = await serve(
-      async (event) => {
-        calls.push(event.methodArn);
-        return {
-          principalId: 'p',
-          policyDocument: policy(['Allow', [`${ARN}/*`]]),
-          context: { n: calls.length, yes: true },
-        };
+      template({ Items: resource(ROOT, 'items'), ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend') }),
+      { Backend: echo },
+    );
+    for (const [path, method] of [
+      ['/nope', 'GET'],
+      ['/items', 'POST'],
+      ['/items', 'OPTIONS'],
+      ['/', 'GET'],
+    ]) {
+      const res = await call(path as string, { method });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ message: 'Missing Authentication Token' });
+      expect(res.headers.get('x-amzn-errortype')).toBe('MissingAuthenticationTokenException');
+    }
+    expect((await call('/items')).status).toBe(200);
+  });
+
+  it('lets ANY answer the methods not declared on their own', async () => {
+    const { call } = await serve(
+      template({
+        Items: resource(ROOT, 'items'),
+        ItemsAny: proxyMethod({ Ref: 'Items' }, 'ANY', 'Backend'),
+        ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Other'),
+        Other: lambda(),
+      }),
+      { Backend: echo, Other: async () => ({ statusCode: 299, body: '' }) },
+    );
+    expect((await call('/items', { method: 'DELETE' })).status).toBe(200);
+    expect((await call('/items')).status).toBe(299);
+  });
+});
+
+describe('the TOKEN authorizer', () => {
+  const guardedApi = (ttl = 60, extra: Record<string, CfnResource> = {}) =>
+    template({
+      Auth: authorizer(ttl),
+      Items: resource(ROOT, 'items'),
+      ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend', guarded),
+      ItemsPost: proxyMethod({ Ref: 'Items' }, 'POST', 'Backend', guarded),
+      ...extra,
+    });
+
+  it('answers 401 without a call for a missing, empty or non-matching header', async () => {
+    let calls = 0;
+    const { call } = await serve(guardedApi(), {
+      AuthFn: async (e: unknown) => {
+        calls++;
+        return allowAll(e);
+      },
+      Backend: echo,
+    });
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: '' },
+      { authorization: 'Basic abc' },
+      { authorization: 'Bearer A.B' },
+    ];
+    for (const headers of attempts) {
+      const res = await call('/items', { headers });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ message: 'Unauthorized' });
+    }
+    expect(calls).toBe(0);
+    expect((await call('/items', { headers: { authorization: 'Bearer a.b.c' } })).status).toBe(200);
+    expect(calls).toBe(1);
+  });
+
+  it('hands the backend the context as strings and the principal, and reuses a decision per token within the TTL', async () => {
+    let clock = 1_000_000;
+    const arns: string[] = [];
+    const { call, gateway } = await serve(
+      guardedApi(60),
+      {
+        AuthFn: async (e: { methodArn: string; authorizationToken: string }) => {
+          arns.push(e.methodArn);
+          return allowAll(e);
+        },
+        Backend: echo,
       },
       () => clock,
     );
-    expect(await (await call('Bearer a.b.c')).json()).toEqual({ n: '1', yes: 'true', principalId: 'p' });
+    const get = async (token: string, method = 'GET') =>
+      (await (
+        await call('/items', { method, headers: { authorization: token } })
+      ).json()) as APIGatewayProxyEvent;
+    const event = await get('Bearer a.b.c');
+    expect(event.requestContext.authorizer).toEqual({
+      n: '1',
+      yes: 'true',
+      token: 'Bearer a.b.c',
+      principalId: 'p',
+    });
+    expect(event.requestContext.stage).toBe('test');
+    expect(event.resource).toBe('/items');
     clock += 59_000;
-    expect((await call('Bearer a.b.c')).status).toBe(200);
-    expect(calls).toHaveLength(1);
+    await get('Bearer a.b.c', 'POST');
+    await get('Bearer x.y.z');
+    expect(gateway.stats).toEqual({ authorizerCalls: 2, cacheHits: 1 });
     clock += 2_000;
-    expect((await call('Bearer a.b.c')).status).toBe(200);
-    expect(calls).toEqual([`${ARN}/GET/whoami`, `${ARN}/GET/whoami`]);
+    await get('Bearer a.b.c');
+    expect(arns).toEqual([`${ARN}/GET/items`, `${ARN}/GET/items`, `${ARN}/GET/items`]);
   });
 
-  it('answers 401 for Unauthorized and 500 for any other authorizer error', async () => {
-    const { call } = await serve(async (event) => {
-      throw new Error(event.authorizationToken === 'Bearer x.y.z' ? UNAUTHORIZED : 'boom');
-    }, Date.now);
-    expect((await call('Bearer x.y.z')).status).toBe(401);
-    expect((await call('Bearer a.b.c')).status).toBe(500);
+  it('evaluates a cached policy against each method ARN', async () => {
+    const { call, gateway } = await serve(guardedApi(300), {
+      AuthFn: async (e: { methodArn: string }) => ({
+        principalId: 'p',
+        policyDocument: policy(['Allow', [e.methodArn]]),
+      }),
+      Backend: echo,
+    });
+    const auth = { authorization: 'Bearer a.b.c' };
+    expect((await call('/items', { headers: auth })).status).toBe(200);
+    const denied = await call('/items', { method: 'POST', headers: auth });
+    expect(denied.status).toBe(403);
+    expect(await denied.json()).toEqual({ message: 'User is not authorized to access this resource' });
+    expect(gateway.stats.cacheHits).toBe(1);
+  });
+
+  it('asks again after 401s and failures, which are not cached; TTL 0 caches nothing', async () => {
+    let calls = 0;
+    const { call } = await serve(guardedApi(0), {
+      AuthFn: async (e: { authorizationToken: string }) => {
+        calls++;
+        if (e.authorizationToken === 'Bearer bad.bad.bad') throw new Error('Unauthorized');
+        if (e.authorizationToken === 'Bearer boom.boom.boom') throw new Error('boom');
+        if (e.authorizationToken === 'Bearer odd.odd.odd') return { principalId: 'p' };
+        return { principalId: 'p', policyDocument: policy(['Deny', [`${ARN}/*`]]) };
+      },
+      Backend: echo,
+    });
+    const status = async (token: string) => {
+      const res = await call('/items', { headers: { authorization: token } });
+      return [res.status, await res.json(), res.headers.get('x-amzn-errortype')];
+    };
+    expect(await status('Bearer bad.bad.bad')).toEqual([
+      401,
+      { message: 'Unauthorized' },
+      'UnauthorizedException',
+    ]);
+    expect(await status('Bearer bad.bad.bad')).toEqual([
+      401,
+      { message: 'Unauthorized' },
+      'UnauthorizedException',
+    ]);
+    expect(await status('Bearer boom.boom.boom')).toEqual([
+      500,
+      { message: null },
+      'AuthorizerConfigurationException',
+    ]);
+    expect(await status('Bearer odd.odd.odd')).toEqual([
+      500,
+      { message: null },
+      'AuthorizerConfigurationException',
+    ]);
+    expect(await status('Bearer deny.deny.deny')).toEqual([
+      403,
+      { message: 'User is not authorized to access this resource with an explicit deny' },
+      'AccessDeniedException',
+    ]);
+    expect((await status('Bearer deny.deny.deny'))[0]).toBe(403);
+    expect(calls).toBe(6);
+  });
+
+  it('runs before request validation: a missing identity source is a 401, a missing parameter a 400', async () => {
+    const t = guardedApi(60, {
+      Validator: {
+        Type: 'AWS::ApiGateway::RequestValidator',
+        Properties: { RestApiId: api, ValidateRequestParameters: true },
+      },
+      Search: resource(ROOT, 'search'),
+      SearchGet: proxyMethod({ Ref: 'Search' }, 'GET', 'Backend', {
+        ...guarded,
+        RequestValidatorId: { Ref: 'Validator' },
+        RequestParameters: {
+          'method.request.header.Authorization': true,
+          'method.request.querystring.q': true,
+        },
+      }),
+    });
+    const { call } = await serve(t, { AuthFn: allowAll, Backend: echo });
+    expect((await call('/search?q=x')).status).toBe(401);
+    const missing = await call('/search?q=%20', { headers: { authorization: 'Bearer a.b.c' } });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({ message: 'Missing required request parameters: [q]' });
+    expect((await call('/search?q=x', { headers: { authorization: 'Bearer a.b.c' } })).status).toBe(200);
+  });
+});
+
+describe('gateway responses', () => {
+  it('serves a customized type as declared, and DEFAULT_4XX (its status included) for the others', async () => {
+    const { call } = await serve(
+      template({
+        Auth: authorizer(0),
+        Items: resource(ROOT, 'items'),
+        ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend', guarded),
+        Default4xx: gatewayResponse('DEFAULT_4XX', {
+          StatusCode: '418',
+          ResponseParameters: { 'gatewayresponse.header.X-Default': "'d'" },
+        }),
+        Unauthorized: gatewayResponse('UNAUTHORIZED', {
+          StatusCode: '401',
+          ResponseParameters: {
+            'gatewayresponse.header.X-Own': "'own'",
+            'gatewayresponse.header.X-Trace': 'method.request.header.x-trace',
+            'gatewayresponse.header.X-Stage': 'stageVariables.env',
+            'gatewayresponse.header.X-Missing': 'method.request.header.x-absent',
+          },
+          ResponseTemplates: {
+            'application/json':
+              '{"id":"$context.requestId","type":"$context.error.responseType","msg":$context.error.messageString}',
+          },
+        }),
+      }),
+      { AuthFn: allowAll, Backend: echo },
+    );
+    const missing = await call('/nope');
+    expect(missing.status).toBe(418);
+    expect(missing.headers.get('x-default')).toBe('d');
+    expect(await missing.json()).toEqual({ message: 'Missing Authentication Token' });
+
+    const unauthorized = await call('/items', { headers: { 'x-trace': 't-1' } });
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get('x-own')).toBe('own');
+    expect(unauthorized.headers.get('x-trace')).toBe('t-1');
+    expect(unauthorized.headers.get('x-stage')).toBe('dev');
+    expect(unauthorized.headers.has('x-missing')).toBe(false);
+    expect(unauthorized.headers.has('x-default')).toBe(false);
+    const body = (await unauthorized.json()) as { id: string };
+    expect(body).toEqual({
+      id: unauthorized.headers.get('x-amzn-requestid'),
+      type: 'UNAUTHORIZED',
+      msg: 'Unauthorized',
+    });
+  });
+
+  it('answers a failed proxy integration 502 through DEFAULT_5XX', async () => {
+    const { call } = await serve(
+      template({
+        Items: resource(ROOT, 'items'),
+        ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend'),
+        Default5xx: gatewayResponse('DEFAULT_5XX', {
+          ResponseParameters: { 'gatewayresponse.header.X-Five': "'5'" },
+        }),
+      }),
+      {
+        Backend: async (event: APIGatewayProxyEvent) => {
+          const mode = event.queryStringParameters?.mode;
+          if (mode === 'throw') throw new Error('boom');
+          if (mode === 'status') return { statusCode: 'abc', body: '' };
+          if (mode === 'body') return { statusCode: 200, body: { not: 'a string' } };
+          if (mode === 'slow') return new Promise(() => {});
+          return { statusCode: 200, body: 'ok' };
+        },
+      },
+    );
+    for (const mode of ['throw', 'status', 'body', 'slow']) {
+      const res = await call(`/items?mode=${mode}`);
+      expect([mode, res.status]).toEqual([mode, 502]);
+      expect(res.headers.get('x-five')).toBe('5');
+      expect(await res.json()).toEqual({ message: 'Internal server error' });
+    }
+  });
+});
+
+describe('integrations', () => {
+  it('passes a proxy answer through untouched: its headers only, multi-value headers, base64 bodies', async () => {
+    const { call } = await serve(
+      template({ Items: resource(ROOT, 'items'), ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend') }),
+      {
+        Backend: async (event: APIGatewayProxyEvent) =>
+          event.queryStringParameters?.binary === '1'
+            ? {
+                statusCode: 200,
+                headers: { 'content-type': 'image/png' },
+                body: Buffer.from([1, 2, 3]).toString('base64'),
+                isBase64Encoded: true,
+              }
+            : {
+                statusCode: 201,
+                headers: { 'X-One': 1, 'Set-Cookie': 'a=1' },
+                multiValueHeaders: { 'Set-Cookie': ['a=1', 'b=2'] },
+                body: 'hello',
+              },
+      },
+    );
+    const res = await call('/items', { headers: { origin: 'http://elsewhere.example' } });
+    expect(res.status).toBe(201);
+    expect(await res.text()).toBe('hello');
+    expect(res.headers.get('x-one')).toBe('1');
+    expect(res.headers.getSetCookie()).toEqual(['a=1', 'b=2']);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    // The gateway adds no CORS headers to a proxy integration's answer.
+    expect([...res.headers.keys()].filter((h) => h.startsWith('access-control-'))).toEqual([]);
+    const binary = await call('/items?binary=1');
+    expect(Buffer.from(await binary.arrayBuffer())).toEqual(Buffer.from([1, 2, 3]));
+  });
+
+  it('hands the proxy event the path, parameters, query, headers and stage variables', async () => {
+    const { call } = await serve(
+      template({
+        Items: resource(ROOT, 'items'),
+        Item: resource({ Ref: 'Items' }, '{id}'),
+        ItemPut: proxyMethod({ Ref: 'Item' }, 'PUT', 'Backend'),
+      }),
+      { Backend: echo },
+    );
+    const event = (await (
+      await call('/items/7/?a=1&a=2&b=3', { method: 'PUT', headers: { 'X-Custom': 'v' }, body: '{"x":1}' })
+    ).json()) as APIGatewayProxyEvent;
+    expect(event).toMatchObject({
+      resource: '/items/{id}',
+      path: '/items/7/',
+      httpMethod: 'PUT',
+      pathParameters: { id: '7' },
+      queryStringParameters: { a: '2', b: '3' },
+      multiValueQueryStringParameters: { a: ['1', '2'], b: ['3'] },
+      stageVariables: { env: 'dev' },
+      body: '{"x":1}',
+      isBase64Encoded: false,
+      requestContext: {
+        resourcePath: '/items/{id}',
+        httpMethod: 'PUT',
+        path: '/test/items/7/',
+        stage: 'test',
+      },
+    });
+    expect(event.headers['X-Custom']).toBe('v');
+    expect(event.multiValueHeaders['X-Custom']).toEqual(['v']);
+  });
+
+  it('answers a MOCK integration through the integration response its status selects', async () => {
+    const mock = (responses: Record<string, unknown>[]): CfnResource => ({
+      Type: 'AWS::ApiGateway::Method',
+      Properties: {
+        RestApiId: api,
+        ResourceId: ROOT,
+        HttpMethod: 'OPTIONS',
+        AuthorizationType: 'NONE',
+        Integration: {
+          Type: 'MOCK',
+          RequestTemplates: { 'application/json': '{ statusCode: 200 }' },
+          IntegrationResponses: responses,
+        },
+        MethodResponses: responses.map((r) => ({
+          StatusCode: r.StatusCode,
+          ResponseParameters: Object.fromEntries(
+            Object.keys((r.ResponseParameters ?? {}) as object).map((k) => [k, true]),
+          ),
+        })),
+      },
+    });
+    const { call } = await serve(
+      template({
+        Options: mock([
+          { StatusCode: '500', SelectionPattern: '5\\d\\d' },
+          {
+            StatusCode: '204',
+            ResponseParameters: {
+              'method.response.header.Access-Control-Allow-Methods': "'GET'",
+              'method.response.header.X-Request': 'context.requestId',
+            },
+          },
+        ]),
+      }),
+      {},
+    );
+    const res = await call('/', { method: 'OPTIONS' });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('access-control-allow-methods')).toBe('GET');
+    expect(res.headers.get('x-request')).toBe(res.headers.get('x-amzn-requestid'));
+  });
+
+  it('answers 413 for a payload over 10 MB', async () => {
+    const { call } = await serve(
+      template({
+        Items: resource(ROOT, 'items'),
+        ItemsPost: proxyMethod({ Ref: 'Items' }, 'POST', 'Backend'),
+      }),
+      { Backend: echo },
+    );
+    const res = await call('/items', { method: 'POST', body: Buffer.alloc(10 * 1024 * 1024 + 1) });
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('a template the local gateway refuses, naming the resource and the parameter', () => {
+  const refuse = (resources: Record<string, CfnResource>) => () => readApiModel(template(resources));
+  it.each<[string, Record<string, CfnResource>, RegExp]>([
+    [
+      'an unquoted literal',
+      {
+        D4: gatewayResponse('DEFAULT_4XX', {
+          ResponseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': '*' },
+        }),
+      },
+      /D4 \(AWS::ApiGateway::GatewayResponse DEFAULT_4XX\): ResponseParameters\["gatewayresponse\.header\.Access-Control-Allow-Origin"\]: the value "\*"/,
+    ],
+    [
+      'an unknown context variable',
+      {
+        D4: gatewayResponse('DEFAULT_4XX', {
+          ResponseParameters: { 'gatewayresponse.header.X': 'context.nope' },
+        }),
+      },
+      /context\.nope is not one of API Gateway's context variables/,
+    ],
+    [
+      'a status code out of range',
+      { D4: gatewayResponse('DEFAULT_4XX', { StatusCode: '600' }) },
+      /StatusCode "600" does not match/,
+    ],
+    [
+      'an integration response header the method response does not declare',
+      {
+        M: {
+          Type: 'AWS::ApiGateway::Method',
+          Properties: {
+            RestApiId: api,
+            ResourceId: ROOT,
+            HttpMethod: 'GET',
+            Integration: {
+              Type: 'MOCK',
+              RequestTemplates: { 'application/json': '{"statusCode": 200}' },
+              IntegrationResponses: [
+                { StatusCode: '200', ResponseParameters: { 'method.response.header.X': "'x'" } },
+              ],
+            },
+            MethodResponses: [{ StatusCode: '200' }],
+          },
+        },
+      },
+      /M \(AWS::ApiGateway::Method GET \/\): Integration\.IntegrationResponses\[0\]\.ResponseParameters\["method\.response\.header\.X"\]: .* not declared/,
+    ],
+    [
+      'an integration request parameter the method does not declare',
+      {
+        M: proxyMethod(ROOT, 'GET', 'Backend', {
+          Integration: {
+            Type: 'AWS_PROXY',
+            Uri: uri('Backend'),
+            RequestParameters: { 'integration.request.header.x': 'method.request.header.x' },
+          },
+        }),
+      },
+      /Integration\.RequestParameters\["integration\.request\.header\.x"\]: method\.request\.header\.x is not declared/,
+    ],
+    [
+      'an HTTP integration',
+      { M: proxyMethod(ROOT, 'GET', 'Backend', { Integration: { Type: 'HTTP_PROXY' } }) },
+      /Integration\.Type HTTP_PROXY is not emulated/,
+    ],
+    [
+      'IAM authorization',
+      { M: proxyMethod(ROOT, 'GET', 'Backend', { AuthorizationType: 'AWS_IAM' }) },
+      /AuthorizationType AWS_IAM is not emulated/,
+    ],
+    [
+      'a REQUEST authorizer',
+      { Auth: { ...authorizer(0), Properties: { ...authorizer(0).Properties, Type: 'REQUEST' } } },
+      /only TOKEN authorizers are emulated/,
+    ],
+  ])('%s', (_, resources, message) => {
+    expect(refuse(resources)).toThrow(TemplateError);
+    expect(refuse(resources)).toThrow(message);
   });
 });

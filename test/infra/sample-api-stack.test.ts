@@ -11,22 +11,25 @@ import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.j
 import { SampleApiStack } from '../../infra/sample-api-stack.js';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
 import { ENV } from '../../lambda/authorizer/config.js';
+import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
 import { testApp } from '../helpers/cdk.js';
 import { KeyServer } from '../helpers/key-server.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
 
-function synth(entra: Record<string, unknown> = {}) {
+function synth(entra: Record<string, unknown> = {}, props: { allowOrigin?: string } = {}) {
   const app = testApp();
   const stack = new SampleApiStack(app, 'Sample', {
     entra: { tenantId: TENANT, clientId: CLIENT, ...entra },
+    ...props,
   });
   return { app, stack, template: Template.fromStack(stack) };
 }
 
 describe('the sample stack', () => {
-  const { template, stack } = synth({ requiredScopes: ['access_as_user'] });
+  // Deployed as the README says: only the tenant and the client id.
+  const { template, stack } = synth();
 
   it('has a TOKEN authorizer on the Authorization header with the Bearer regex and an explicit TTL', () => {
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
@@ -56,8 +59,8 @@ describe('the sample stack', () => {
         Variables: {
           [ENV.tenantId]: TENANT,
           [ENV.audiences]: `${CLIENT},api://${CLIENT}`,
-          [ENV.requiredScopes]: 'access_as_user',
-          [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': {} }),
+          // The route table's rule: GET /whoami needs the delegated scope access_as_user.
+          [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': { scopes: ['access_as_user'] } }),
           [ENV.clockSkewSeconds]: '300',
           POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
           POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -86,24 +89,123 @@ describe('the sample stack', () => {
     });
   });
 
-  it('answers 401 and 403 with WWW-Authenticate challenges and CORS headers', () => {
+  it('requires the scope access_as_user for GET /whoami from the route table alone', () => {
+    const variables = Object.values(template.findResources('AWS::Lambda::Function')).map(
+      (f) =>
+        (f as { Properties: { Environment?: { Variables?: Record<string, string> } } }).Properties.Environment
+          ?.Variables ?? {},
+    );
+    const authorizer = variables.find((v) => v[ENV.tenantId] !== undefined) ?? {};
+    expect(JSON.parse(authorizer[ENV.routePermissions] ?? '{}')).toEqual({
+      'GET /whoami': { scopes: ['access_as_user'] },
+    });
+    // No stage-wide requirement: the rule lives in the route table, deployed and local alike.
+    expect(authorizer[ENV.requiredScopes]).toBeUndefined();
+  });
+
+  it('answers 401 with a challenge that claims no error, since the token may simply be missing', () => {
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'UNAUTHORIZED',
       StatusCode: '401',
-      ResponseParameters: Match.objectLike({
-        'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp(
-          '^\'Bearer .*error="invalid_token"',
-        ),
+      ResponseParameters: {
+        'gatewayresponse.header.WWW-Authenticate': `'Bearer realm="Sample"'`,
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
-      }),
+        'gatewayresponse.header.Access-Control-Expose-Headers': "'WWW-Authenticate'",
+      },
+      ResponseTemplates: { 'application/json': '{"message":"Unauthorized"}' },
     });
+  });
+
+  it('answers 403 with insufficient_scope, exposed to browser scripts', () => {
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'ACCESS_DENIED',
       StatusCode: '403',
+      ResponseParameters: {
+        'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp(
+          `^'Bearer realm="Sample", error="insufficient_scope", error_description="[^"']+"'$`,
+        ),
+        'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
+        'gatewayresponse.header.Access-Control-Expose-Headers': "'WWW-Authenticate'",
+      },
+    });
+  });
+
+  it('answers the authorizer’s own failures with 500 and CORS, and CORS on every other 4XX/5XX', () => {
+    for (const type of ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR']) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: '500',
+        ResponseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" },
+      });
+    }
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseParameters: { 'gatewayresponse.header.Access-Control-Allow-Origin': "'*'" },
+      });
+    }
+  });
+
+  it('answers the CORS preflight with the routes’ methods and gives backends the allowed origin', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'OPTIONS',
+      Integration: {
+        Type: 'MOCK',
+        IntegrationResponses: [
+          Match.objectLike({
+            StatusCode: '204',
+            ResponseParameters: {
+              'method.response.header.Access-Control-Allow-Headers': "'Authorization,Content-Type'",
+              'method.response.header.Access-Control-Allow-Origin': "'*'",
+              'method.response.header.Access-Control-Allow-Methods': "'GET'",
+              'method.response.header.Access-Control-Max-Age': "'3600'",
+            },
+          }),
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { [CORS_ALLOW_ORIGIN_ENV]: '*' } },
+    });
+  });
+
+  it('states a named allowed origin once: preflight, gateway responses and backends', () => {
+    const origin = 'https://app.example.com';
+    const named = synth({}, { allowOrigin: origin }).template;
+    const json = JSON.stringify(named.toJSON());
+    expect(json).not.toContain(`"'*'"`);
+    named.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
       ResponseParameters: Match.objectLike({
-        'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp('error="insufficient_scope"'),
+        'gatewayresponse.header.Access-Control-Allow-Origin': `'${origin}'`,
+        'gatewayresponse.header.Vary': "'Origin'",
       }),
     });
+    named.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'OPTIONS',
+      Integration: {
+        IntegrationResponses: [
+          Match.objectLike({
+            ResponseParameters: Match.objectLike({
+              'method.response.header.Access-Control-Allow-Origin': `'${origin}'`,
+              'method.response.header.Vary': "'Origin'",
+            }),
+          }),
+        ],
+      },
+    });
+    named.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: { [CORS_ALLOW_ORIGIN_ENV]: origin } },
+    });
+  });
+
+  it.each([
+    ['https://App.example.com'],
+    ['https://app.example.com/'],
+    ['app.example.com'],
+    ["https://a'b.example"],
+  ])('refuses the allowed origin %s, naming the prop', (origin) => {
+    expect(() => synth({}, { allowOrigin: origin })).toThrow(/allowOrigin must be "\*" or one origin/);
   });
 
   it('writes access logs and outputs the API URL and a ready curl line', () => {

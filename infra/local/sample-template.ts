@@ -1,0 +1,56 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { SAMPLE_STACK_NAME, SampleApiStack, type SampleApiStackProps } from '../sample-api-stack.js';
+import type { CfnTemplate } from './api-template.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The authorizer's composition root: what its bundle is built from. */
+const AUTHORIZER_SOURCE = resolve(ROOT, 'lambda/authorizer/handler.ts');
+
+export interface SynthesizedSample {
+  /** What `cdk deploy` would send to CloudFormation for these props. */
+  readonly template: CfnTemplate;
+  /** Each Lambda function of the template (logical id) -> the source module of its handler. */
+  readonly sources: ReadonlyMap<string, string>;
+}
+
+/** The feature flags of cdk.json, so the local synth is the one `cdk synth` makes. */
+function cdkJsonContext(): Record<string, unknown> {
+  return (JSON.parse(readFileSync(resolve(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context;
+}
+
+function logicalIdOf(stack: Stack, fn: IFunction): string {
+  return stack.getLogicalId(fn.node.defaultChild as CfnElement);
+}
+
+/**
+ * Synthesizes the sample stack in this process, as `cdk synth` does but without bundling the Lambdas (the
+ * slow part; the local run imports their sources) and without CDK's built-in template validation (the
+ * deploy path keeps it), so `npm start` starts in about a second.
+ */
+export function synthesizeSample(props: SampleApiStackProps): SynthesizedSample {
+  const outdir = mkdtempSync(join(tmpdir(), 'entra-local-synth-'));
+  try {
+    const app = new App({
+      outdir,
+      builtinCloudFormationValidation: false,
+      context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
+    });
+    const stack = new SampleApiStack(app, SAMPLE_STACK_NAME, props);
+    const template = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+    const sources = new Map<string, string>([
+      [logicalIdOf(stack, stack.entraAuthorizer.function), AUTHORIZER_SOURCE],
+      ...[...stack.backends].map(
+        ([route, fn]) => [logicalIdOf(stack, fn), resolve(ROOT, route.entry)] as [string, string],
+      ),
+    ]);
+    return { template, sources };
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
