@@ -15,7 +15,7 @@ const lines = [
   'Try it:',
   `  curl -i -H "Authorization: Bearer $(npm run -s token | tail -n 1)" ${server.url}/whoami`,
   `  curl -i ${server.url}/whoami                                     # 401`,
-  `  curl -i -H "Authorization: Bearer $(npm run -s token -- --app | tail -n 1)" ${server.url}/whoami   # 403`,
+  `  curl -i -H "Authorization: Bearer $(npm run -s token -- --app --roles Items.Read | tail -n 1)" ${server.url}/whoami   # 403`,
   '',
   'Ctrl-C stops it.',
 ];

@@ -317,6 +317,21 @@ describe('the commands', () => {
     const url = /local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] as string;
     expect(out).toContain(`curl -i -H "Authorization: Bearer $(npm run -s token | tail -n 1)" ${url}/whoami`);
     expect((await fetch(`${url}/whoami`)).status).toBe(401);
+    // Each curl line of the banner, run as printed, answers the status it promises.
+    const curls = out.split('\n').filter((line) => line.trimStart().startsWith('curl '));
+    expect(curls).toHaveLength(3);
+    const statuses = await Promise.all(
+      curls.map(async (line) => {
+        const [command = '', promise = '200'] = line.trim().split(/\s+#\s*/);
+        const { stdout } = await promisify(execFile)(
+          'bash',
+          ['-c', `${command.replace(/^curl -i /, 'curl -s -o /dev/null -w "%{http_code}" ')}`],
+          { cwd: ROOT, env: { ...process.env, PORT: new URL(url).port } },
+        );
+        return [stdout, promise.slice(0, 3)];
+      }),
+    );
+    for (const [got, promised] of statuses) expect(got).toBe(promised);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
   });
