@@ -35,6 +35,8 @@ export interface LocalGatewayOptions {
   readonly region?: string;
   /** @default '000000000000' */
   readonly accountId?: string;
+  /** Decisions kept at most in the authorizer cache (the oldest leaves first). @default 10_000 */
+  readonly maxCachedDecisions?: number;
 }
 
 export interface GatewayStats {
@@ -207,6 +209,7 @@ export function createLocalGateway(options: LocalGatewayOptions) {
   const region = options.region ?? 'local-1';
   const accountId = options.accountId ?? '000000000000';
   const apiId = 'localapi';
+  const maxCachedDecisions = options.maxCachedDecisions ?? 10_000;
   const cache = new Map<string, { result: APIGatewayAuthorizerResult; expires: number }>();
   const stats = { authorizerCalls: 0, cacheHits: 0 };
 
@@ -357,8 +360,11 @@ export function createLocalGateway(options: LocalGatewayOptions) {
       }
       result = shaped as APIGatewayAuthorizerResult;
       // Only decisions are cached; a 401 or a failure asks again next time.
-      if (authorizer.ttlSeconds > 0)
+      if (authorizer.ttlSeconds > 0) {
+        // Bounded, like any cache an attacker can fill with made-up tokens: the oldest entry goes first.
+        if (cache.size >= maxCachedDecisions) cache.delete(cache.keys().next().value as string);
         cache.set(key, { result, expires: now() + authorizer.ttlSeconds * 1000 });
+      }
     }
     const decision = policyDecision(result.policyDocument, methodArn);
     if (decision !== 'allow') {

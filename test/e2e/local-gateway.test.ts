@@ -151,11 +151,17 @@ const template = (resources: Record<string, CfnResource>): CfnTemplate => ({
 let server: Server | undefined;
 afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
 
-async function serve(t: CfnTemplate, functions: Record<string, LambdaHandler>, now: () => number = Date.now) {
+async function serve(
+  t: CfnTemplate,
+  functions: Record<string, LambdaHandler>,
+  now: () => number = Date.now,
+  maxCachedDecisions?: number,
+) {
   const gateway = createLocalGateway({
     api: readApiModel(t),
     functions: new Map(Object.entries(functions)),
     now,
+    maxCachedDecisions,
   });
   server = createServer((req, res) => void gateway.handle(req, res));
   await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
@@ -308,6 +314,17 @@ describe('the TOKEN authorizer', () => {
     clock += 2_000;
     await get('Bearer a.b.c');
     expect(arns).toEqual([`${ARN}/GET/items`, `${ARN}/GET/items`, `${ARN}/GET/items`]);
+  });
+
+  it('keeps a bounded number of decisions, dropping the oldest first', async () => {
+    const { call, gateway } = await serve(guardedApi(300), { AuthFn: allowAll, Backend: echo }, Date.now, 2);
+    for (const t of ['a', 'b', 'c', 'b', 'c', 'a']) {
+      expect((await call('/items', { headers: { authorization: `Bearer ${t}.${t}.${t}` } })).status).toBe(
+        200,
+      );
+    }
+    // a, b, c asked; b and c still held; a was dropped when c came, so it is asked again.
+    expect(gateway.stats).toEqual({ authorizerCalls: 4, cacheHits: 2 });
   });
 
   it('evaluates a cached policy against each method ARN', async () => {
