@@ -50,7 +50,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  await new Promise<void>((done) => server.listen(options.port, '127.0.0.1', done));
+  // A busy or forbidden port rejects with Node's error (code EADDRINUSE, EACCES, ...) for the caller to word.
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', fail);
+      done();
+    });
+  });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // The issuer answers first, so the authorizer's key fetch at init finds it.
   const issuer = createLocalIssuer({ key, baseUrl: url });
@@ -69,7 +76,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'INFO',
     POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
   });
-  const authorizer = (await import('../../lambda/authorizer/handler.js')).handler as AuthorizerHandler;
+  const authorizerModule = await import('../../lambda/authorizer/handler.js');
+  // Ready to answer once the cold-start key fetch has settled, so that its log line comes first.
+  await authorizerModule.ready;
+  const authorizer = authorizerModule.handler as AuthorizerHandler;
   const backends = new Map(
     await Promise.all(
       SAMPLE_ROUTES.map(async (route) => {
@@ -102,11 +112,4 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         server.close(() => done());
       }),
   };
-}
-
-export function localPort(env: NodeJS.ProcessEnv = process.env): number {
-  const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`PORT must be a port number; got "${env.PORT}"`);
-  return port;
 }
