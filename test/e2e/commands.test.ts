@@ -288,6 +288,21 @@ describe.concurrent('the commands, used wrongly', () => {
     );
   });
 
+  it('cdk synth: a malformed -c value is one line naming the key, with a placeholder example, exit 1', async () => {
+    const run = await finish(
+      spawn('npx', ['cdk', 'synth', '--quiet', '-c', 'tenantId=contoso', '-c', `clientId=${API}`], {
+        cwd: ROOT,
+        env: terminalEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    expect(run.code).toBe(1);
+    expectOneLine(
+      run,
+      /^context key tenantId must be a tenant GUID, "organizations" or "common"; got "contoso": pass it as: npx cdk deploy -c tenantId=00000000-0000-0000-0000-000000000000$/,
+    );
+  });
+
   it('npm run token: a misspelt flag prints the nearest flag and the usage, exit 2', async () => {
     const run = await npm(['run', '-s', 'token', '--', '--scope', 'x']);
     expect(run.code).toBe(2);
