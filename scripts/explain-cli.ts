@@ -163,9 +163,11 @@ if (!isSet(ENV.audiences)) {
 
 // A token of the local issuer: its keys are served by `npm start`, found by the same PORT rule as npm run token.
 let localKeys: { url?: string; missing?: string } | undefined;
-if (tid === LOCAL_TENANT_ID && !isSet(ENV.jwksUri)) {
-  localKeys = await findLocalKeySet();
-  if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
+if (tid === LOCAL_TENANT_ID) {
+  if (!isSet(ENV.jwksUri)) {
+    localKeys = await findLocalKeySet();
+    if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
+  }
   if (!isSet(ENV.requiredScopes) && !isSet(ENV.requiredRoles) && !isSet(ENV.routePermissions)) {
     env[ENV.requiredScopes] = LOCAL_SCOPE;
     assumed.push(`${ENV.requiredScopes}=${LOCAL_SCOPE} (what npm start requires)`);

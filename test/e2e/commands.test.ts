@@ -177,7 +177,11 @@ describe('npm start, and the commands against it', () => {
     expect(line.trim()).toMatch(
       new RegExp(`^PORT=${port} npm run -s token \\| PORT=${port} npm run -s explain +# why a token`),
     );
-    const run = await sh(line);
+    const env = `PORT=${port} `;
+    const [run, app] = await Promise.all([
+      sh(line),
+      sh(`${env}npm run -s token -- --app | ${env}npm run -s explain -- --route "GET /whoami"`),
+    ]);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain(
       `note: a token of the local issuer (tenant ${LOCAL_TENANT_ID}, from npm run token): checking it against the key set of npm start on port ${port}, ${url}/login/${LOCAL_TENANT_ID}/discovery/v2.0/keys`,
@@ -185,6 +189,13 @@ describe('npm start, and the commands against it', () => {
     expect(run.stdout).toMatch(/Signature\n {2}verified: RS256 signature verified/);
     expect(run.stdout).toMatch(/Decision\n {2}Allow \(200\)/);
     expect(run.code).toBe(0);
+    // Judged as npm start judges it: the app-only token is valid, and refused for want of the scope.
+    expect(app.stdout).toContain(
+      'note: assuming AZURE_REQUIRED_SCOPES=access_as_user (what npm start requires)',
+    );
+    expect(app.stdout).toMatch(/Signature\n {2}verified: /);
+    expect(app.stdout).toMatch(/Decision\n {2}Deny \(403\), reason insufficient_permission/);
+    expect(app.code).toBe(1);
   });
 
   it('explains a token that arrives on stdin well after it started (a slow pipe)', async () => {
@@ -243,6 +254,9 @@ describe('npm start, and the commands against it', () => {
         PORT: String(await freePort()),
       });
       expect(run.stdout).not.toContain('local issuer');
+      expect(run.stdout).toContain(
+        'note: assuming AZURE_REQUIRED_SCOPES=access_as_user (what npm start requires)',
+      );
       expect(run.stdout).toContain(
         `verified: RS256 signature verified with key ${claimsKid(token)} from ${keysUrl}`,
       );
