@@ -124,3 +124,14 @@ export function parseOrExit<T>(command: string, usage: string, parse: () => T): 
     throw err;
   }
 }
+
+/**
+ * A reader that stops early (`| head -n 1`) closes the pipe: the rest of the output has nobody to go to,
+ * which is no error of the command's, so it ends quietly as Unix tools do instead of with an EPIPE trace.
+ */
+export function endQuietlyWhenStdoutCloses(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}

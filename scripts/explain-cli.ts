@@ -8,10 +8,11 @@ import { type ExplainReport, explainToken } from '../lambda/authorizer/explain.j
 import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
 import { REASONS } from '../lambda/authorizer/reasons.js';
-import { checkArgs, parseOrExit, UsageError } from './cli-args.js';
+import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
 import { isGraphAudience, microsoftApiOf } from './microsoft-apis.js';
 
 const COMMAND = 'npm run explain';
+endQuietlyWhenStdoutCloses();
 const usage = `npm run explain -- [options] <token>      (or the token on stdin)
 
 Explains what the authorizer would decide about an access token, check by check, with a hint. It reads the

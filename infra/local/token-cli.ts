@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { checkArgs, parseOrExit, UsageError } from '../../scripts/cli-args.js';
+import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from '../../scripts/cli-args.js';
 import {
   ISSUER_PREFIX,
   LOCAL_APP_ROLE,
@@ -11,6 +11,7 @@ import {
 import { localPort, PortError, portPrefix } from './port.js';
 
 const MAX_LIFETIME_SECONDS = 86_400;
+endQuietlyWhenStdoutCloses();
 
 const usage = `npm run token -- [--scopes a,b] [--roles x,y] [--app] [--v1] [--expires-in <seconds>]
 

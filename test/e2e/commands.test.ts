@@ -140,7 +140,7 @@ describe('npm start, and the commands against it', () => {
     serverPid = Number(/kill (\d+)\)/.exec(out)?.[1]);
   });
   afterAll(() => {
-    if (start.exitCode === null) start.kill('SIGINT');
+    if (start.exitCode === null) start.kill('SIGTERM');
   });
 
   it('prints the banner once the server is ready: after the first key fetch, naming the pid that stops it', () => {
@@ -224,6 +224,10 @@ describe('npm start, and the commands against it', () => {
     expect(claimsOf(token).scp).toBeUndefined();
     const res = await fetch(`${url}/whoami`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(403);
+    // A reader that stops after the summary closes the pipe early: no EPIPE trace.
+    const head = await sh(`PORT=${port} npm run -s token -- --app | head -n 1`);
+    expect(head.stdout).toBe(`${lines[0]}\n`);
+    expect(head.stderr).toBe('');
   });
 
   it('--expires-in -600, with a space as with =, gives an expired token that is a 401', async () => {
