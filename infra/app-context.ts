@@ -32,7 +32,7 @@ export function readAppContext(
   const tenant = tenantId.toLowerCase();
   if (!isGuid(tenant) && tenant !== 'organizations' && tenant !== 'common') {
     throw new ContextError(
-      `context key tenantId must be a tenant GUID, "organizations" or "common"; got "${tenantId}": ${how('tenantId', '72f988bf-86f1-41af-91ab-2d7cd011db47')}`,
+      `context key tenantId must be a tenant GUID, "organizations" or "common"; got "${tenantId}": ${how('tenantId', '00000000-0000-0000-0000-000000000000')}`,
     );
   }
   if (typeof clientId !== 'string' || clientId === '') {
@@ -42,7 +42,7 @@ export function readAppContext(
   }
   if (!isGuid(clientId.toLowerCase())) {
     throw new ContextError(
-      `context key clientId must be the application (client) id GUID; got "${clientId}": ${how('clientId', '6e74172b-be56-4843-9ff4-e66a39bb12e3')}`,
+      `context key clientId must be the application (client) id GUID; got "${clientId}": ${how('clientId', '00000000-0000-0000-0000-000000000000')}`,
     );
   }
   const allowedTenants = list(get('allowedTenants'));

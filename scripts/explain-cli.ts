@@ -1,15 +1,26 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ENV, loadConfig } from '../lambda/authorizer/config.js';
+import { ISSUER_PREFIX, LOCAL_SCOPE, LOCAL_TENANT_ID } from '../infra/local/issuer.js';
+import { localPort, PortError, portPrefix } from '../infra/local/port.js';
+import { extractBearerToken } from '../lambda/authorizer/bearer.js';
+import { ENV, isGuid, loadConfig } from '../lambda/authorizer/config.js';
+import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import { type ExplainReport, explainToken } from '../lambda/authorizer/explain.js';
+import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
+import { REASONS } from '../lambda/authorizer/reasons.js';
+import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
+import { isGraphAudience, microsoftApiOf } from './microsoft-apis.js';
 
+const COMMAND = 'npm run explain';
+endQuietlyWhenStdoutCloses();
 const usage = `npm run explain -- [options] <token>      (or the token on stdin)
 
 Explains what the authorizer would decide about an access token, check by check, with a hint. It reads the
 same AZURE_* variables as the Lambda; flags override them. Without a tenant or audience it assumes the
-token's own (and says so). The token is only decoded and checked here, never sent anywhere: only the key
-set is fetched, to verify the signature.
+token's own (and says so), except an audience of Microsoft's own APIs (Graph, Azure Resource Manager, ...).
+A token of the local issuer (\`npm run token\`) is checked against the key set of \`npm start\` on PORT
+(default 3000) when it runs there. The token is only decoded and checked here, never sent anywhere: only the
+key set is fetched, to verify the signature.
   --tenant <guid|organizations|common>   AZURE_TENANT_ID
   --allowed-tenants <a,b|*>              AZURE_ALLOWED_TENANTS
   --audience <a,b>                       AZURE_AUDIENCES
@@ -18,45 +29,85 @@ set is fetched, to verify the signature.
   --jwks-uri <url>  --authority-host <h> AZURE_JWKS_URI / AZURE_AUTHORITY_HOST
   --route "GET /items"                   the route to judge (default GET /)
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
-  --json                                 the report as JSON`;
+  --json                                 the report as JSON
+Exit status: 0 Allow, 1 any other decision, 2 a mistake in the command or the configuration.`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    tenant: { type: 'string' },
-    'allowed-tenants': { type: 'string' },
-    audience: { type: 'string' },
-    scopes: { type: 'string' },
-    roles: { type: 'string' },
-    routes: { type: 'string' },
-    'jwks-uri': { type: 'string' },
-    'authority-host': { type: 'string' },
-    route: { type: 'string' },
-    at: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
+/** More than any Authorization header API Gateway passes on; the rest of a runaway pipe is not read. */
+const MAX_INPUT_BYTES = 1024 * 1024;
+
+const options = {
+  tenant: { type: 'string' },
+  'allowed-tenants': { type: 'string' },
+  audience: { type: 'string' },
+  scopes: { type: 'string' },
+  roles: { type: 'string' },
+  routes: { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  'authority-host': { type: 'string' },
+  route: { type: 'string' },
+  at: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+function fail(line: string): never {
+  console.error(`${COMMAND}: ${line}`);
+  process.exit(2);
+}
+
+const { values, positionals } = parseOrExit(COMMAND, usage, () => {
+  const parsed = parseArgs({
+    args: checkArgs(process.argv.slice(2), options, { positionals: true }),
+    options,
+    allowPositionals: true,
+  });
+  if (parsed.positionals.length > 1) {
+    throw new UsageError(
+      `expected one token; got ${parsed.positionals.length} arguments (a token has no spaces: quote the variable, "$TOKEN")`,
+    );
+  }
+  if (parsed.values.route !== undefined && !/^[A-Za-z]+ \/\S*$/.test(parsed.values.route)) {
+    throw new UsageError(
+      `--route: expected a method and a path, as in "GET /items"; got "${parsed.values.route}"`,
+    );
+  }
+  return parsed;
 });
 if (values.help) {
   console.log(usage);
   process.exit(0);
 }
 
-const token = (positionals[0] ?? (process.stdin.isTTY ? '' : readFileSync(0, 'utf8'))).trim();
+const notes: string[] = [];
+const input = positionals[0] ?? (process.stdin.isTTY ? '' : await readStdin());
+const token = tokenFrom(input);
 if (token === '') {
-  console.error(usage);
+  console.error(`${COMMAND}: no token: give it as an argument or on stdin\n\n${usage}`);
   process.exit(2);
 }
+const bearer = /^bearer /i.test(token) ? token : `Bearer ${token}`;
 
-const peek = (() => {
-  try {
-    const part = token.replace(/^bearer /i, '').split('.')[1] ?? '';
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
-  } catch {
-    return {};
-  }
-})();
-const assumed: string[] = [];
+// The token's shape comes first: something that is not a JWT is refused whatever the configuration says.
+let jwt: DecodedJwt;
+try {
+  // The JWT's own message first ("three parts", "base64url"), then the header rule (size, characters).
+  jwt = decodeJwt(bearer.slice(7));
+  extractBearerToken(bearer);
+} catch (err) {
+  if (!(err instanceof TokenRejectedError)) throw err;
+  notAJwt(err.message);
+}
+
+const audiences = audiencesOf(jwt.payload.aud);
+const graphAudience = audiences.find(isGraphAudience);
+if (graphAudience !== undefined || 'nonce' in jwt.header) {
+  const which =
+    graphAudience !== undefined
+      ? `${microsoftApiOf(graphAudience)} (aud ${graphAudience})`
+      : 'Microsoft Graph (it carries a nonce in its header)';
+  notes.push(`this token is for ${which}, never for your API: request a token for your API's scope instead`);
+}
+
 const env: Record<string, string | undefined> = {
   ...process.env,
   ...(values.tenant !== undefined ? { [ENV.tenantId]: values.tenant } : {}),
@@ -68,30 +119,73 @@ const env: Record<string, string | undefined> = {
   ...(values['jwks-uri'] !== undefined ? { [ENV.jwksUri]: values['jwks-uri'] } : {}),
   ...(values['authority-host'] !== undefined ? { [ENV.authorityHost]: values['authority-host'] } : {}),
 };
-if (!env[ENV.tenantId] && typeof peek.tid === 'string') {
-  env[ENV.tenantId] = peek.tid;
-  assumed.push(`${ENV.tenantId}=${peek.tid} (the token's own tenant)`);
+const isSet = (name: string) => (env[name] ?? '').trim() !== '';
+
+// A Graph audience in the configuration would let Graph's tokens through: that is never what anyone means.
+const configuredGraph = (env[ENV.audiences] ?? '')
+  .split(',')
+  .map((a) => a.trim())
+  .find(isGraphAudience);
+if (configuredGraph !== undefined) {
+  fail(
+    `${values.audience !== undefined ? '--audience' : ENV.audiences} lists ${configuredGraph}, the audience of ${microsoftApiOf(configuredGraph)}: tokens for it are never for your API. List your API's client id or App ID URI`,
+  );
 }
-if (!env[ENV.audiences] && typeof peek.aud === 'string') {
-  env[ENV.audiences] = peek.aud;
-  assumed.push(`${ENV.audiences}=${peek.aud} (the token's own audience)`);
+
+const assumed: string[] = [];
+const tid = typeof jwt.payload.tid === 'string' ? jwt.payload.tid : undefined;
+if (!isSet(ENV.tenantId)) {
+  if (tid !== undefined && isGuid(tid)) {
+    env[ENV.tenantId] = tid;
+    assumed.push(`${ENV.tenantId}=${tid} (the token's own tenant)`);
+  } else {
+    // No tenant to take: judge it as a multi-tenant API open to every tenant would, which still needs one.
+    env[ENV.tenantId] = 'organizations';
+    env[ENV.allowedTenants] = '*';
+    assumed.push(`${ENV.tenantId}=organizations ${ENV.allowedTenants}=* (the token has no tenant GUID)`);
+  }
+}
+if (!isSet(ENV.audiences)) {
+  const own = audiences.length === 1 ? audiences[0] : undefined;
+  const api = own === undefined ? undefined : microsoftApiOf(own);
+  if (own !== undefined && api === undefined) {
+    env[ENV.audiences] = own;
+    assumed.push(`${ENV.audiences}=${own} (the token's own audience)`);
+  } else {
+    // Nothing a token can carry: the audience check fails and says what the token was meant for.
+    env[ENV.audiences] = 'api://<your client id>';
+    if (api !== undefined && !isGraphAudience(own as string)) {
+      notes.push(
+        `not assuming the token's own audience ${own}: it belongs to ${api}, not to your API${api === 'Azure Resource Manager' ? ' (what az account get-access-token gives without --scope)' : ''}. Ask for a token with --scope api://<your client id>/<scope>, or set ${ENV.audiences}`,
+      );
+    }
+  }
+}
+
+// A token of the local issuer: its keys are served by `npm start`, found by the same PORT rule as npm run token.
+let localKeys: { url?: string; missing?: string } | undefined;
+if (tid === LOCAL_TENANT_ID) {
+  if (!isSet(ENV.jwksUri)) {
+    localKeys = await findLocalKeySet();
+    if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
+  }
+  if (!isSet(ENV.requiredScopes) && !isSet(ENV.requiredRoles) && !isSet(ENV.routePermissions)) {
+    env[ENV.requiredScopes] = LOCAL_SCOPE;
+    assumed.push(`${ENV.requiredScopes}=${LOCAL_SCOPE} (what npm start requires)`);
+  }
 }
 
 let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig(env);
 } catch (err) {
-  console.error(`configuration: ${(err as Error).message}`);
-  process.exit(2);
+  fail(`configuration: ${(err as Error).message}`);
 }
 
 let nowSeconds: number | undefined;
 if (values.at !== undefined) {
   const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : Date.parse(values.at) / 1000;
-  if (!Number.isFinite(at)) {
-    console.error(`--at: expected an ISO time or epoch seconds; got "${values.at}"`);
-    process.exit(2);
-  }
+  if (!Number.isFinite(at)) fail(`--at: expected an ISO time or epoch seconds; got "${values.at}"`);
   nowSeconds = at;
   // aws-jwt-verify reads the clock itself: judge everything as of --at.
   const offset = at * 1000 - Date.now();
@@ -100,24 +194,142 @@ if (values.at !== undefined) {
 }
 
 const [method, path] = (values.route ?? 'GET /').split(' ');
-const report = await explainToken(token, {
+const explained = await explainToken(bearer, {
   config,
   keys: new EntraJwksCache(),
   route: { method: (method ?? 'GET').toUpperCase(), path: path ?? '/' },
   ...(nowSeconds !== undefined ? { now: () => Date.now() / 1000 } : {}),
 });
+const report: ExplainReport =
+  localKeys?.missing !== undefined && explained.decision.reason === 'keys_unavailable'
+    ? { ...explained, hint: localKeys.missing }
+    : explained;
 
 if (values.json) {
-  console.log(JSON.stringify({ assumed, ...report }, null, 2));
+  console.log(JSON.stringify({ assumed, notes, ...report }, null, 2));
 } else {
-  console.log(render(report, assumed));
+  console.log(render(report));
 }
 process.exit(report.decision.status === 200 ? 0 : 1);
 
-function render(r: ExplainReport, notes: string[]): string {
+async function readStdin(): Promise<string> {
+  // A stream, not readFileSync(0): a pipe whose writer is still at work (az, npm run token) is not an error.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size > MAX_INPUT_BYTES) break;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The token in what was given: the bare JWT, `Bearer <jwt>`, the whole output of `npm run token` (its `#`
+ * summary lines are skipped), or the JSON of `az account get-access-token` or of a token endpoint.
+ */
+function tokenFrom(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    try {
+      const json = JSON.parse(trimmed) as { accessToken?: unknown; access_token?: unknown };
+      const found = json.accessToken ?? json.access_token;
+      if (typeof found === 'string') {
+        notes.push(
+          `read the ${json.accessToken !== undefined ? 'accessToken' : 'access_token'} field of the JSON given`,
+        );
+        return found.trim();
+      }
+    } catch {
+      // not JSON after all: judged as given below
+    }
+  }
+  const lines = trimmed
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length > 1) fail(`expected one token; got ${lines.length} lines`);
+  return lines[0] ?? '';
+}
+
+function audiencesOf(aud: unknown): string[] {
+  if (typeof aud === 'string') return [aud];
+  return Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
+}
+
+function notAJwt(detail: string): never {
+  const hint = REASONS.malformed.hint;
+  if (values.json) {
+    const report: ExplainReport = {
+      times: [],
+      checks: [
+        { check: 'a compact JWT (header.payload.signature, canonical base64url)', outcome: 'fail', detail },
+      ],
+      signature: { status: 'not_checked', detail: 'the token could not be decoded' },
+      decision: { status: 401, outcome: 'unauthorized', reason: 'malformed', detail },
+      hint,
+    };
+    console.log(JSON.stringify({ assumed: [], notes, ...report }, null, 2));
+  } else {
+    console.log(
+      `Not a JWT: ${detail}. The authorizer answers 401 (malformed), whatever its configuration. Hint: ${hint}`,
+    );
+  }
+  process.exit(1);
+}
+
+async function findLocalKeySet(): Promise<{ url?: string; missing?: string }> {
+  const tenant = `tenant ${LOCAL_TENANT_ID}, from npm run token`;
+  let port: number;
+  try {
+    port = localPort();
+  } catch (err) {
+    if (!(err instanceof PortError)) throw err;
+    return {
+      missing: noteMissing(
+        `a token of the local issuer (${tenant}), but ${err.message}: pass --jwks-uri <key set URL>`,
+      ),
+    };
+  }
+  if (port === 0) {
+    return {
+      missing: noteMissing(
+        `a token of the local issuer (${tenant}); with PORT=0 its npm start could be anywhere: give its PORT, or pass --jwks-uri <key set URL>`,
+      ),
+    };
+  }
+  const url = `http://127.0.0.1:${port}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/discovery/v2.0/keys`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { keys?: unknown };
+    if (res.ok && Array.isArray(body.keys)) {
+      notes.push(
+        `a token of the local issuer (${tenant}): checking it against the key set of npm start on port ${port}, ${url}`,
+      );
+      return { url };
+    }
+  } catch {
+    // nothing, or something else, answers there
+  }
+  return {
+    // Pointing at the local URL anyway keeps a local token's key fetch away from the real login host.
+    url,
+    missing: noteMissing(
+      `a token of the local issuer (${tenant}), whose keys only npm start serves, and it is not running on port ${port}: start it with \`${portPrefix(port)}npm start\` (npm run token and explain read the same PORT), or pass --jwks-uri <URL of a saved copy of its key set>`,
+    ),
+  };
+}
+
+function noteMissing(line: string): string {
+  notes.push(line);
+  return line;
+}
+
+function render(r: ExplainReport): string {
   const lines: string[] = [];
   const mark = { pass: '✓', fail: '✗', skipped: '-' } as const;
-  for (const note of notes) lines.push(`note: assuming ${note}`);
+  for (const note of assumed) lines.push(`note: assuming ${note}`);
+  for (const note of notes) lines.push(`note: ${note}`);
   if (r.header !== undefined) {
     lines.push('', 'Header', `  ${JSON.stringify(r.header)}`, '', 'Claims');
     const width = Math.max(...Object.keys(r.payload ?? {}).map((k) => k.length));

@@ -15,6 +15,11 @@ import {
 export const LOCAL_TENANT_ID = '4c0ca1e5-5e1f-4a11-8e5d-10ca1e55ce5e';
 export const LOCAL_CLIENT_ID = DEMO_CLIENT_ID;
 export const LOCAL_SCOPE = 'access_as_user';
+/**
+ * The app role `npm run token -- --app` asks for by default: a role the demo API does not require, so the
+ * app-only token is valid and refused with a 403 at GET /whoami (which needs the scope above).
+ */
+export const LOCAL_APP_ROLE = 'Items.Read.All';
 /** Where the issuer lives on the local server: `/login/{tenant}/...`, as `login.microsoftonline.com/{tenant}/...`. */
 export const ISSUER_PREFIX = '/login';
 /** The extension grant for a delegated (user) token; a real client would use the auth code flow. */

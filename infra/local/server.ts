@@ -51,8 +51,14 @@ async function importHandler(
   const saved = new Map(Object.keys(env).map((name) => [name, process.env[name]]));
   Object.assign(process.env, env);
   try {
-    const module = (await import(`${pathToFileURL(source).href}?local=${instance}`)) as { handler?: unknown };
+    const module = (await import(`${pathToFileURL(source).href}?local=${instance}`)) as {
+      handler?: unknown;
+      ready?: unknown;
+    };
     if (typeof module.handler !== 'function') throw new Error(`${source} exports no handler function`);
+    // The authorizer exports its cold-start key fetch: ready to answer once it has settled, so that its
+    // log line comes before the banner.
+    if (module.ready instanceof Promise) await module.ready;
     return module.handler as LambdaHandler;
   } finally {
     for (const [name, value] of saved) {
@@ -91,7 +97,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       else res.destroy();
     });
   });
-  await new Promise<void>((done) => server.listen(options.port, '127.0.0.1', done));
+  // A busy or forbidden port rejects with Node's error (code EADDRINUSE, EACCES, ...) for the caller to word.
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(options.port, '127.0.0.1', () => {
+      server.off('error', fail);
+      done();
+    });
+  });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // The issuer answers first, so the authorizer's key fetch at init finds it.
   const issuer = createLocalIssuer({ key, baseUrl: url });
@@ -135,11 +148,4 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         server.close(() => done());
       }),
   };
-}
-
-export function localPort(env: NodeJS.ProcessEnv = process.env): number {
-  const port = Number(env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`PORT must be a port number; got "${env.PORT}"`);
-  return port;
 }

@@ -315,7 +315,9 @@ describe('the commands', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ctrl-C stops it/);
     const url = /local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] as string;
-    expect(out).toContain(`curl -i -H "Authorization: Bearer $(npm run -s token | tail -n 1)" ${url}/whoami`);
+    expect(out).toContain(
+      `curl -i -H "Authorization: Bearer $(PORT=${new URL(url).port} npm run -s token | tail -n 1)" ${url}/whoami`,
+    );
     expect((await fetch(`${url}/whoami`)).status).toBe(401);
     // Each curl line of the banner, run as printed, answers the status it promises.
     const curls = out.split('\n').filter((line) => line.trimStart().startsWith('curl '));

@@ -1,0 +1,77 @@
+import { GRAPH_AUDIENCES } from '../lambda/authorizer/entra.js';
+
+/**
+ * Audiences of Microsoft's own APIs. A token for one of them was requested for Microsoft, not for the
+ * caller's API (the classic: `az account get-access-token` without `--scope` gives an Azure Resource
+ * Manager token), so `npm run explain` never takes such an audience as the one to judge against.
+ */
+const NAMED: ReadonlyArray<readonly [name: string, audiences: readonly string[]]> = [
+  ['Microsoft Graph', ['00000003-0000-0000-c000-000000000000', 'https://graph.microsoft.com']],
+  ['Azure AD Graph (retired)', ['00000002-0000-0000-c000-000000000000', 'https://graph.windows.net']],
+  [
+    'Azure Resource Manager',
+    [
+      '797f4846-ba00-4fd7-ba43-dac1f8f63013',
+      'https://management.azure.com',
+      'https://management.core.windows.net',
+    ],
+  ],
+  ['Azure Key Vault', ['cfa8b339-82a2-471a-a3c9-0fc0be7a4093', 'https://vault.azure.net']],
+  ['Azure Storage', ['e406a681-f3d4-42a8-90b6-c2b029497af1', 'https://storage.azure.com']],
+  ['Azure SQL Database', ['022907d3-0f1b-48f7-badc-1ba6abab6d66', 'https://database.windows.net']],
+  ['Azure DevOps', ['499b84ac-1321-427f-aa17-267ca6975798']],
+  [
+    'Exchange Online',
+    ['00000002-0000-0ff1-ce00-000000000000', 'https://outlook.office365.com', 'https://outlook.office.com'],
+  ],
+  ['SharePoint Online', ['00000003-0000-0ff1-ce00-000000000000']],
+];
+
+/** Microsoft's first-party application ids follow these two patterns. */
+const FIRST_PARTY_ID = /^0000000[0-9a-f]-0000-0(?:000-c000|ff1-ce00)-000000000000$/;
+
+/**
+ * Hosts of Microsoft services. A customer's App ID URI is `api://...` or on a domain verified in its own
+ * tenant (`*.onmicrosoft.com` included), never on these.
+ */
+const MICROSOFT_HOSTS = [
+  'microsoft.com',
+  'microsoftonline.com',
+  'windows.net',
+  'azure.com',
+  'azure.net',
+  'azure.us',
+  'usgovcloudapi.net',
+  'chinacloudapi.cn',
+  'office.com',
+  'office365.com',
+  'sharepoint.com',
+  'dynamics.com',
+  'powerbi.com',
+  'loganalytics.io',
+  'visualstudio.com',
+];
+
+const normalise = (aud: string) => aud.trim().toLowerCase().replace(/\/+$/, '');
+
+/** True for the audiences of Microsoft Graph and the retired Azure AD Graph, as the authorizer knows them. */
+export function isGraphAudience(aud: string): boolean {
+  return GRAPH_AUDIENCES.has(aud) || GRAPH_AUDIENCES.has(normalise(aud));
+}
+
+/** Which Microsoft API an audience belongs to ("a Microsoft API" when only its shape says so), if any. */
+export function microsoftApiOf(aud: string): string | undefined {
+  const value = normalise(aud);
+  for (const [name, audiences] of NAMED) {
+    if (audiences.some((a) => value === a || value.startsWith(`${a}/`))) return name;
+  }
+  if (isGraphAudience(aud)) return 'Microsoft Graph';
+  if (FIRST_PARTY_ID.test(value)) return 'a Microsoft API';
+  let host: string;
+  try {
+    host = new URL(value).hostname;
+  } catch {
+    return undefined;
+  }
+  return MICROSOFT_HOSTS.some((h) => host === h || host.endsWith(`.${h}`)) ? 'a Microsoft API' : undefined;
+}
