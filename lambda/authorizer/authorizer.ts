@@ -10,7 +10,7 @@ import {
   type MethodArn,
   parseMethodArn,
   requestResource,
-  routeResource,
+  routeResources,
   stageResource,
 } from './policy.js';
 import type { HintFacts, Reason } from './reasons.js';
@@ -54,21 +54,22 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
     const resources =
       authorization.routes === 'stage'
         ? [stageResource(arn)]
-        : authorization.routes.map((r) => routeResource(arn, r));
+        : authorization.routes.flatMap((r) => routeResources(arn, r));
     return {
       outcome: 'allow',
       reason: 'allowed',
-      detail: authorization.routes === 'stage' ? 'stage' : `${resources.length} routes`,
+      detail: authorization.routes === 'stage' ? 'stage' : `${authorization.routes.length} routes`,
       result: buildPolicy(principalId, { allow: resources, deny: [] }, context),
     };
   }
   // Listing the routes the caller may call keeps a cached answer right for them; the explicit Deny of this
-  // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched.
-  const result = buildPolicy(
-    principalId,
-    { allow: authorization.routes.map((r) => routeResource(arn, r)), deny: [requestResource(arn)] },
-    context,
-  );
+  // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched. A
+  // request path IAM would read as a pattern (`/items/*`) is not denied by name, which would deny other
+  // paths too; when the caller may call nothing at all, denying the whole stage is exact.
+  const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
+  const own = requestResource(arn);
+  const deny = own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : [];
+  const result = buildPolicy(principalId, { allow, deny }, context);
   return { outcome: 'deny', reason: 'insufficient_permission', detail: authorization.missing, result };
 }
 

@@ -415,6 +415,38 @@ describe('route permissions', () => {
     });
   });
 
+  it('list a route declared with method * once per method, so its policy covers that path only', async () => {
+    const { handler, records } = build({
+      [ENV.routePermissions]: JSON.stringify({
+        '* /items': {},
+        '* /items/*': {},
+        'GET /admin/items': { roles: ['Admin'] },
+      }),
+    });
+    const result = await handler(event(`Bearer ${token()}`, `${base}/GET/items`));
+    const allowed = result.policyDocument.Statement[0] as { Resource: string[] };
+    expect(allowed.Resource).toHaveLength(14);
+    expect(allowed.Resource).toContain(`${base}/DELETE/items/*`);
+    expect(allowed.Resource.every((r) => !r.startsWith(`${base}/*`))).toBe(true);
+    for (const request of ['GET/admin/items', 'DELETE/admin/items/9']) {
+      await handler(event(`Bearer ${token()}`, `${base}/${request}`));
+      expect(records.at(-1)?.decision.reason).toBe('insufficient_permission');
+    }
+  });
+
+  it('deny by name a request whose path holds no wildcard, and the whole stage when nothing is granted', async () => {
+    const { handler } = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items/*': {} }) });
+    const starred = await handler(event(`Bearer ${token()}`, `${base}/POST/items/*`));
+    expect(starred.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${base}/GET/items/*`] },
+    ]);
+    const none = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items': { roles: ['x'] } }) });
+    const nothing = await none.handler(event(`Bearer ${token()}`, `${base}/GET/a?b`));
+    expect(nothing.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*`] },
+    ]);
+  });
+
   it('deny a route that is not declared at all', async () => {
     const { handler } = build({
       [ENV.routePermissions]: JSON.stringify({ 'GET /items': { scopes: ['Items.Read'] } }),
