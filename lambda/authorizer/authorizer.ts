@@ -70,7 +70,7 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
   const own = requestResource(arn);
   const deny = own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : [];
   const result = buildPolicy(principalId, { allow, deny }, context);
-  return { outcome: 'deny', reason: 'insufficient_permission', detail: authorization.missing, result };
+  return { outcome: 'deny', reason: authorization.reason, detail: authorization.missing, result };
 }
 
 function failure(err: unknown): Decision {

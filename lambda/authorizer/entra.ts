@@ -98,6 +98,7 @@ interface Findings {
   version?: TokenVersion;
   aud?: string;
   exp?: number;
+  appId?: string;
   scopes?: string[];
   roles?: string[];
 }
@@ -235,21 +236,33 @@ export const ENTRA_RULES: readonly EntraRule[] = [
     },
   },
   {
-    name: 'scp or roles present (an access token, not an id token)',
+    name: 'azp (v2) or appid (v1) present: an access token, not an id token',
+    check: ({ jwt, found }) => {
+      // Entra puts azp (v2) or appid (v1) into every access token and never into an id token; scp or roles
+      // cannot tell them apart, since id tokens carry the user's app roles too.
+      const version = needs(found.version, 'a valid iss');
+      const claim = version === '2.0' ? 'azp' : 'appid';
+      const client = optionalString(jwt.payload, claim);
+      if (client === undefined || client === '') {
+        reject(
+          'not_an_access_token',
+          `the token has no ${claim} (ver ${version}): an id token, not an access token`,
+        );
+      }
+      found.appId = client;
+    },
+  },
+  {
+    name: 'scp a space-separated string and roles an array of strings, if present',
     check: ({ jwt, found }) => {
       const scp = optionalString(jwt.payload, 'scp');
       const roles = jwt.payload.roles;
       if (roles !== undefined && (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string'))) {
         reject('malformed', 'claim roles is not an array of strings');
       }
+      // A token with neither is an access token all the same; it is refused with a 403 (no_scope_or_role).
       found.scopes = scp === undefined ? [] : scp.split(' ').filter((s) => s !== '');
-      found.roles = (roles as string[] | undefined) ?? [];
-      if (found.scopes.length === 0 && found.roles.length === 0) {
-        reject(
-          'not_an_access_token',
-          'the token has neither scp nor roles: an id token, not an access token',
-        );
-      }
+      found.roles = ((roles as string[] | undefined) ?? []).filter((r) => r !== '');
     },
   },
 ];
@@ -299,7 +312,7 @@ function readClaims(payload: JsonObject, found: Findings): EntraClaims {
     sub: optionalString(payload, 'sub'),
     scopes,
     roles: found.roles as string[],
-    appId: optionalString(payload, version === '1.0' ? 'appid' : 'azp') ?? optionalString(payload, 'appid'),
+    appId: found.appId,
     // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is an
     // application acting as itself.
     appOnly: idtyp !== undefined ? idtyp === 'app' : scopes.length === 0,

@@ -12,15 +12,23 @@ export interface RouteRequest {
   readonly path: string;
 }
 
+/** Why a valid token is refused (403). */
+export type DenyReason = 'insufficient_permission' | 'no_scope_or_role';
+
 /**
  * May this caller call this route? `routes` is what the caller may call anywhere on the stage, because API
  * Gateway caches one answer per token and reuses it for every route.
  */
 export type Authorization =
   | { readonly allowed: true; readonly routes: 'stage' | readonly RoutePermission[] }
-  | { readonly allowed: false; readonly routes: readonly RoutePermission[]; readonly missing: string };
+  | {
+      readonly allowed: false;
+      readonly reason: DenyReason;
+      readonly routes: readonly RoutePermission[];
+      readonly missing: string;
+    };
 
-/** The scope-or-role rule: an empty rule admits any valid access token. */
+/** The scope-or-role rule: an empty rule admits any valid access token that carries a scope or a role. */
 export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
   if (rule.scopes.length === 0 && rule.roles.length === 0) return true;
   return (
@@ -71,7 +79,10 @@ const REST_METHOD_SET: ReadonlySet<string> = new Set(REST_METHODS);
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
-/** Builds the 403 rules once per container: the required scopes/roles, then the route table. */
+/**
+ * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
+ * scopes/roles, then the route table.
+ */
 export function createRouteAuthorizer(
   config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
 ): RouteAuthorizer {
@@ -84,9 +95,20 @@ export function createRouteAuthorizer(
       : entry.route.method === request.method) && entry.path.test(request.path);
 
   return (grantee, request) => {
+    if (grantee.scopes.length === 0 && grantee.roles.length === 0) {
+      // Any app in the tenant can get such a token for the API (client credentials, no role assigned), so
+      // no configuration, not even an empty rule, admits it.
+      return {
+        allowed: false,
+        reason: 'no_scope_or_role',
+        routes: [],
+        missing: 'the token carries neither scp nor roles',
+      };
+    }
     if (!satisfies(required, grantee)) {
       return {
         allowed: false,
+        reason: 'insufficient_permission',
         routes: [],
         missing: `the API requires ${describe(required)}`,
       };
@@ -99,6 +121,7 @@ export function createRouteAuthorizer(
     const declared = compiled.filter((entry) => matches(entry, request));
     return {
       allowed: false,
+      reason: 'insufficient_permission',
       routes: granted.map((entry) => entry.route),
       missing:
         declared.length === 0

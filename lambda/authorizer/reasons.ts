@@ -45,7 +45,7 @@ export const REASONS = {
   },
   not_an_access_token: {
     outcome: 'unauthorized',
-    hint: 'id token: it has no scp or roles. Send an access token requested for your API scope',
+    hint: 'id token: it has no azp (v2) or appid (v1), which every Entra access token carries; roles do not make it one. Send an access token requested for your API scope',
   },
   unknown_key: {
     outcome: 'unauthorized',
@@ -62,6 +62,10 @@ export const REASONS = {
   insufficient_permission: {
     outcome: 'deny',
     hint: 'the token is valid but lacks a required scope (scp) or app role (roles) for this route',
+  },
+  no_scope_or_role: {
+    outcome: 'deny',
+    hint: 'the token carries neither scp nor roles, typically an app-only (client credentials) token of an app with no app role: assign an app role of this API to the calling app, or set "Assignment required" on the API\'s enterprise application',
   },
   keys_unavailable: {
     outcome: 'error',
@@ -196,8 +200,19 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
         ? REASONS.not_yet_valid.hint
         : `nbf is ${new Date(nbf * 1000).toISOString()} (${relativeTime(nbf, facts.nowSeconds)}), beyond the ${facts.config.clockSkewSeconds}s skew: check the clocks`;
     }
-    case 'not_an_access_token':
-      return `id token: it has no scp or roles. Send an access token requested for your API's scope (e.g. ${facts.config.audiences[0]}/.default)`;
+    case 'not_an_access_token': {
+      const claim = p.ver === '1.0' ? 'appid' : 'azp';
+      const roles =
+        Array.isArray(p.roles) && p.roles.length > 0 ? '; its roles do not make it an access token' : '';
+      return `id token (ver ${str(p.ver) ?? '?'}, no ${claim}${roles}): the client sent its id token; it must send the access token it requested for your API's scope (e.g. ${facts.config.audiences[0]}/.default)`;
+    }
+    case 'no_scope_or_role': {
+      const app = str(p.azp) ?? str(p.appid) ?? '<client id>';
+      if (p.idtyp !== undefined && p.idtyp !== 'app') {
+        return `a delegated token without scp: the client app ${app} must request a scope of this API (e.g. ${facts.config.audiences[0]}/<scope>)`;
+      }
+      return `app-only token of app ${app} with no roles: any app in the tenant can get one unless assignment is required. Assign an app role of this API to app ${app} (its API permissions > Application permissions, then admin consent), or set "Assignment required" on this API's enterprise application`;
+    }
     case 'unknown_key': {
       const kid = str(h.kid) ?? str(h.x5t);
       if (kid === undefined) return 'the header names no key (kid or x5t)';

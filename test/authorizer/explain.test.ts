@@ -74,10 +74,16 @@ const cases: HintCase[] = [
     hint: /^this is a Microsoft Graph token \(aud https:\/\/graph\.microsoft\.com\)/,
   },
   {
-    name: 'an id token',
-    token: () => signed(header(), { ...claims(), scp: undefined }),
+    name: 'an id token with app roles',
+    token: () => signed(header(), { ...claims(), azp: undefined, scp: undefined, roles: ['Admin'] }),
     reason: 'not_an_access_token',
-    hint: /^id token: it has no scp or roles/,
+    hint: /^id token \(ver 2\.0, no azp; its roles do not make it an access token\): the client sent its id token/,
+  },
+  {
+    name: 'an app-only token without roles',
+    token: () => token({ appOnly: true }),
+    reason: 'no_scope_or_role',
+    hint: /^app-only token of app 11111111-2222-4333-8444-555555555555 with no roles: .*Assign an app role/,
   },
   {
     name: 'another tenant on a single-tenant API',
@@ -241,7 +247,9 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
     ]) {
       const { handler, records, token: t } = judge(file, {});
       await handler(event(`Bearer ${t}`)).catch(() => {});
-      expect(records.at(-1)?.hint).toMatch(/^id token: it has no scp or roles/);
+      expect(records.at(-1)?.hint).toMatch(
+        /^id token \(ver (1|2)\.0, no (appid|azp)\): the client sent its id token/,
+      );
     }
   });
 
@@ -274,7 +282,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
   it('explains an id token: signature verified, but not an access token', async () => {
     const report = await explainFixture('jose4j.v2-id-token.2016-08-02.txt');
     expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
-      'scp or roles present (an access token, not an id token)',
+      'azp (v2) or appid (v1) present: an access token, not an id token',
     ]);
     expect(report.signature.status).toBe('verified');
     expect(report.decision).toMatchObject({ status: 401, reason: 'not_an_access_token' });
