@@ -2,6 +2,7 @@ import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { type DecodedJwt, headerKeyId, type JsonObject } from './jwt.js';
 import type { RejectionReason } from './reasons.js';
+import { preview } from './safe-text.js';
 
 /** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
 export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
@@ -79,6 +80,9 @@ function optionalString(payload: JsonObject, claim: string): string | undefined 
   return value as string;
 }
 
+/** The NumericDates a JavaScript date can hold (±8.64e15 ms); no genuine token comes near either end. */
+export const MAX_NUMERIC_DATE = 8.64e12;
+
 function numericDate(payload: JsonObject, claim: string, required: boolean): number | undefined {
   const value = payload[claim];
   if (value === undefined && !required) return undefined;
@@ -87,6 +91,10 @@ function numericDate(payload: JsonObject, claim: string, required: boolean): num
       'malformed',
       `claim ${claim} is ${value === undefined ? 'missing' : typeof value}; expected a NumericDate`,
     );
+  }
+  // Past this, the token is forged, and date arithmetic downstream (aws-jwt-verify's messages) would throw.
+  if (Math.abs(value as number) > MAX_NUMERIC_DATE) {
+    reject('malformed', `claim ${claim} is ${value}; no date lies that far from 1970`);
   }
   return value as number;
 }
@@ -128,7 +136,7 @@ export const ENTRA_RULES: readonly EntraRule[] = [
     name: 'alg is RS256',
     check: ({ jwt }) => {
       if (jwt.header.alg !== 'RS256')
-        reject('unsupported_alg', `alg is ${JSON.stringify(jwt.header.alg)}; expected "RS256"`);
+        reject('unsupported_alg', `alg is ${preview(jwt.header.alg)}; expected "RS256"`);
     },
   },
   {
@@ -164,14 +172,14 @@ export const ENTRA_RULES: readonly EntraRule[] = [
       const iss = optionalString(jwt.payload, 'iss');
       const tid = optionalString(jwt.payload, 'tid');
       if (tid === undefined || !isGuid(tid))
-        reject('wrong_issuer', `tid is ${JSON.stringify(tid)}; expected a tenant GUID`);
+        reject('wrong_issuer', `tid is ${preview(tid)}; expected a tenant GUID`);
       const tenantId = tid as string;
       found.tid = tenantId;
       const v2 = v2Issuer(tenantId, rules.authorityHost);
       const v1 = v1Issuer(tenantId, rules.v1IssuerHost);
       if (iss === v2) found.version = '2.0';
       else if (iss === v1) found.version = '1.0';
-      else reject('wrong_issuer', `iss is ${JSON.stringify(iss)}; expected ${v2} or ${v1}`);
+      else reject('wrong_issuer', `iss is ${preview(iss)}; expected ${v2} or ${v1}`);
     },
   },
   {
@@ -203,7 +211,7 @@ export const ENTRA_RULES: readonly EntraRule[] = [
         const graph = (audiences as string[]).some((a) => GRAPH_AUDIENCES.has(a));
         reject(
           graph ? 'graph_token' : 'wrong_audience',
-          `aud is ${JSON.stringify(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,
+          `aud is ${preview(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,
         );
       }
       found.aud = matched;

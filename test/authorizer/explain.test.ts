@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
@@ -332,6 +333,27 @@ describe('explainToken', () => {
       outcome: 'fail',
       check: 'may call GET /items (required scopes or roles, route permissions)',
     });
+  });
+
+  it('gives a report that prints whatever the token holds', async () => {
+    server.jwks = publishedKeySet();
+    // A claim nested 6,000 levels deep (JSON.stringify overflows the stack on it), written as text.
+    const payload = JSON.stringify({ ...claims(), nbf: 1e300 }).replace(
+      /}$/,
+      `,"deep":${'['.repeat(6000)}${']'.repeat(6000)}}`,
+    );
+    const input = `${Buffer.from(JSON.stringify(header())).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const signature = createSign('RSA-SHA256')
+      .update(input)
+      .sign(testKeys().main.privateKey)
+      .toString('base64url');
+    const report = await explainToken(`${input}.${signature}`, {
+      config: config(),
+      keys: new EntraJwksCache(),
+    });
+    expect(report.times.find((t) => t.claim === 'nbf')?.iso).toBe('1e+300 (not a representable date)');
+    const printed = JSON.stringify(report);
+    expect(printed).toContain('[nested deeper than 16 levels]');
   });
 
   it('says so when it cannot reach the key set', async () => {
