@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { redactUrl } from './safe-text.js';
 
 /**
  * The authorizer's whole configuration surface. The CDK construct imports these names, so a variable is
@@ -180,15 +181,17 @@ function readHost(env: Env, name: EnvName, fallback: string): string {
 function readJwksUri(env: Env, tenantId: string, authorityHost: string): string {
   const raw = value(env, ENV.jwksUri);
   if (raw === undefined) return defaultJwksUri(tenantId, authorityHost);
+  // The message reaches the cold-start log and the synth output: credentials in the URL stay out of it.
+  const shown = redactUrl(raw);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(ENV.jwksUri, raw, 'an absolute https URL');
+    throw new ConfigError(ENV.jwksUri, shown, 'an absolute https URL');
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return url.href;
-  throw new ConfigError(ENV.jwksUri, raw, 'an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
+  throw new ConfigError(ENV.jwksUri, shown, 'an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
 }
 
 /** Plain HTTP is tolerated only where nobody else can sit on the wire: local runs and tests. */

@@ -8,7 +8,7 @@ import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
 import { createRouteAuthorizer } from './permissions.js';
 import { createHinter, type Outcome, type Reason, relativeTime } from './reasons.js';
-import { boundedJson, isoTime } from './safe-text.js';
+import { boundedJson, isoTime, redactUrl } from './safe-text.js';
 import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
 
 export interface ExplainCheck {
@@ -181,7 +181,7 @@ async function checkSignature(
         status: 'not_checked',
         detail: unreachable
           ? `the key set could not be fetched, so the signature was not verified: ${(err as Error).message}`
-          : `no key for this token in ${config.jwksUri}: ${(err as Error).message}`,
+          : `no key for this token in ${redactUrl(config.jwksUri)}: ${(err as Error).message}`,
       },
       checks: [
         { check: keyCheck, outcome: unreachable ? 'skipped' : 'fail', detail: (err as Error).message },
@@ -195,7 +195,7 @@ async function checkSignature(
     result: valid
       ? {
           status: 'verified',
-          detail: `RS256 signature verified with key ${key.kid} from ${config.jwksUri}`,
+          detail: `RS256 signature verified with key ${key.kid} from ${redactUrl(config.jwksUri)}`,
         }
       : {
           status: 'invalid',

@@ -1,5 +1,5 @@
 import { CONSUMERS_TENANT_ID } from './entra.js';
-import { clip, isoTime, LOG_LIMITS, preview } from './safe-text.js';
+import { clip, isoTime, LOG_LIMITS, preview, redactUrl } from './safe-text.js';
 
 /**
  * The fixed set of decision reasons. Logs, metrics and `npm run explain` all speak these codes, so an
@@ -176,7 +176,7 @@ function hostOf(uri: string): string {
 /**
  * The one-line hint for the operator: which configuration or client mistake this rejection points at, and
  * how to fix it. Built from the token's claims, never containing the token; every claim it shows is
- * clipped.
+ * clipped, and the key URL is shown without user-info or query.
  */
 export function hintFor(reason: Reason, facts: HintFacts): string {
   const p = facts.payload ?? {};
@@ -237,7 +237,7 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       const kid = str(h.kid) ?? str(h.x5t);
       if (kid === undefined) return 'the header names no key (kid or x5t)';
       const appId = str(p.appid) ?? str(p.azp);
-      return `kid ${shown(kid, 60)} is not in the key set at ${facts.config.jwksUri}: the token is from another cloud or tenant, or the app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${appId === undefined ? '<client id>' : shown(appId, 60)})`;
+      return `kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or the app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${appId === undefined ? '<client id>' : shown(appId, 60)})`;
     }
     case 'key_issuer_mismatch':
       return `${facts.detail === undefined ? 'the signing key belongs to another issuer' : clip(facts.detail, 200)}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`;
@@ -249,7 +249,7 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail === undefined ? 'a required scope or role is missing' : clip(facts.detail, 200)}: grant and consent the scope, or assign the app role`;
     }
     case 'keys_unavailable':
-      return `the key set at ${facts.config.jwksUri} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`;
+      return `the key set at ${redactUrl(facts.config.jwksUri)} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`;
     default:
       return REASONS[reason].hint;
   }

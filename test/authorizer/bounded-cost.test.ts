@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { CLIENT_ID, claims, event, header, publishedKeySet, signed, TENANT } from '../helpers/setup.js';
+import {
+  CLIENT_ID,
+  claims,
+  event,
+  header,
+  publishedKeySet,
+  signed,
+  TENANT,
+  testKeys,
+} from '../helpers/setup.js';
 
 /** The real composition root, loaded fresh as a cold start would, with stdout and stderr captured. */
 async function coldStart(env: Record<string, string>) {
@@ -80,6 +89,8 @@ describe('the log lines of the real handler module, whatever the input', () => {
     vi.unstubAllEnvs();
     vi.restoreAllMocks();
   });
+  const secretUri = () =>
+    server.url.replace('http://', 'http://keyuser:s3cr3t-pass@').concat('?code=t0ps3cret');
   const env = (jwksUri: string) => ({
     [ENV.tenantId]: TENANT,
     [ENV.audiences]: CLIENT_ID,
@@ -116,8 +127,8 @@ describe('the log lines of the real handler module, whatever the input', () => {
     ['an app-only token without roles', `Bearer ${signed(header(), claims({ appOnly: true }))}`, METHOD_ARN],
   ];
 
-  it('keeps every log line under 4 KiB', async () => {
-    const { handler, lines, restore } = await coldStart(env(server.url));
+  it('keeps every log line under 4 KiB and the key URL credentials out of it', async () => {
+    const { handler, lines, restore } = await coldStart(env(secretUri()));
     const answers: string[] = [];
     for (const [, authorization, methodArn] of requests) {
       answers.push(
@@ -144,5 +155,34 @@ describe('the log lines of the real handler module, whatever the input', () => {
       .filter((l) => l !== '');
     const longest = Math.max(...all.map((l) => l.length));
     expect(longest).toBeLessThan(4096);
+    const text = all.join('\n');
+    expect(text).not.toContain('s3cr3t');
+    expect(text).not.toContain('keyuser');
+    expect(text).not.toContain('t0ps3cret');
+    expect(text).toContain('http://***@127.0.0.1:');
+  });
+
+  it('redacts the key URL in failed fetches, their errors and the keys_unavailable hint', async () => {
+    const down = await KeyServer.start();
+    down.mode = 'status-503';
+    const uri = down.url.replace('http://', 'http://keyuser:s3cr3t-pass@').concat('?code=t0ps3cret');
+    try {
+      const { handler, lines, restore } = await coldStart(env(uri));
+      await handler(event(`Bearer ${signed(header(), claims())}`)).catch(() => {});
+      await handler(event(`Bearer ${signed(header({ kid: 'other' }), claims(), testKeys().second)}`)).catch(
+        () => {},
+      );
+      restore();
+      const text = lines.join('');
+      expect(text).toContain('signing key fetch failed');
+      expect(text).toMatch(
+        /"hint":"the key set at http:\/\/\*\*\*@127\.0\.0\.1:\d+\/tenant\/discovery\/v2\.0\/keys\?\*\*\* could not be fetched/,
+      );
+      expect(text).not.toContain('s3cr3t');
+      expect(text).not.toContain('keyuser');
+      expect(text).not.toContain('t0ps3cret');
+    } finally {
+      await down.stop();
+    }
   });
 });

@@ -335,8 +335,13 @@ describe('explainToken', () => {
     });
   });
 
-  it('gives a report that prints whatever the token holds', async () => {
+  it('shows the key URL without credentials, and a report that prints whatever the token holds', async () => {
     server.jwks = publishedKeySet();
+    const withSecret = loadConfig({
+      [ENV.tenantId]: TENANT,
+      [ENV.audiences]: CLIENT_ID,
+      [ENV.jwksUri]: server.url.replace('http://', 'http://keyuser:s3cr3t@').concat('?code=t0ps3cret'),
+    });
     // A claim nested 6,000 levels deep (JSON.stringify overflows the stack on it), written as text.
     const payload = JSON.stringify({ ...claims(), nbf: 1e300 }).replace(
       /}$/,
@@ -348,12 +353,16 @@ describe('explainToken', () => {
       .sign(testKeys().main.privateKey)
       .toString('base64url');
     const report = await explainToken(`${input}.${signature}`, {
-      config: config(),
+      config: withSecret,
       keys: new EntraJwksCache(),
     });
+    expect(report.signature.detail).toMatch(
+      /^RS256 signature verified with key main-key from http:\/\/\*\*\*@127\.0\.0\.1:\d+\/\S+\?\*\*\*$/,
+    );
     expect(report.times.find((t) => t.claim === 'nbf')?.iso).toBe('1e+300 (not a representable date)');
     const printed = JSON.stringify(report);
     expect(printed).toContain('[nested deeper than 16 levels]');
+    expect(printed).not.toMatch(/keyuser|s3cr3t|t0ps3cret/);
   });
 
   it('says so when it cannot reach the key set', async () => {

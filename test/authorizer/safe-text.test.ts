@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { KeyFetchError } from '../../lambda/authorizer/errors.js';
 import { boundedJson, clip, isoTime, preview, redactUrl } from '../../lambda/authorizer/safe-text.js';
 
 describe('clip', () => {
@@ -71,6 +73,21 @@ describe('redactUrl', () => {
     ['https://u:p@[bad/k?s', 'https://***@[bad/k?***'],
   ])('%s -> %s', (uri, shown) => {
     expect(redactUrl(uri)).toBe(shown);
+  });
+
+  it('is what key fetch errors and configuration errors carry', () => {
+    const error = new KeyFetchError('https://user:s3cret@keys.example/k?code=x', 'status 500', true);
+    expect(error.message).toBe('https://***@keys.example/k?***: status 500');
+    expect(error.uri).toBe('https://***@keys.example/k?***');
+    expect(() =>
+      loadConfig({
+        [ENV.tenantId]: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+        [ENV.audiences]: 'api://x',
+        [ENV.jwksUri]: 'http://user:s3cret@keys.example/k?code=x',
+      }),
+    ).toThrow(
+      'AZURE_JWKS_URI: expected an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://***@keys.example/k?***"',
+    );
   });
 });
 
