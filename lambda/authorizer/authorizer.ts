@@ -10,13 +10,17 @@ import {
   type MethodArn,
   parseMethodArn,
   requestResource,
-  routeResource,
+  routeResources,
   stageResource,
 } from './policy.js';
 import type { HintFacts, Reason } from './reasons.js';
+import { clip, LOG_LIMITS } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
-/** Safe facts about one decision: never the token, never the header. */
+/**
+ * Safe facts about one decision: never the token, never the header. Every string in it is capped
+ * (LOG_LIMITS) where it is built, so whatever logger writes it, one line stays a few KiB.
+ */
 export interface DecisionRecord {
   readonly decision: Decision;
   readonly method?: string;
@@ -42,8 +46,13 @@ export interface AuthorizerDeps {
   readonly hint?: Hinter;
 }
 
-const MAX_DETAIL = 300;
-const clip = (text: string) => (text.length > MAX_DETAIL ? `${text.slice(0, MAX_DETAIL)}...` : text);
+function safeString(value: unknown): string {
+  try {
+    return value instanceof Error ? value.message : String(value);
+  } catch {
+    return typeof value;
+  }
+}
 
 function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer): Decision {
   const { claims } = verified;
@@ -54,34 +63,31 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
     const resources =
       authorization.routes === 'stage'
         ? [stageResource(arn)]
-        : authorization.routes.map((r) => routeResource(arn, r));
+        : authorization.routes.flatMap((r) => routeResources(arn, r));
     return {
       outcome: 'allow',
       reason: 'allowed',
-      detail: authorization.routes === 'stage' ? 'stage' : `${resources.length} routes`,
+      detail: authorization.routes === 'stage' ? 'stage' : `${authorization.routes.length} routes`,
       result: buildPolicy(principalId, { allow: resources, deny: [] }, context),
     };
   }
   // Listing the routes the caller may call keeps a cached answer right for them; the explicit Deny of this
-  // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched.
-  const result = buildPolicy(
-    principalId,
-    { allow: authorization.routes.map((r) => routeResource(arn, r)), deny: [requestResource(arn)] },
-    context,
-  );
-  return { outcome: 'deny', reason: 'insufficient_permission', detail: authorization.missing, result };
+  // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched. A
+  // request path IAM would read as a pattern (`/items/*`) is not denied by name, which would deny other
+  // paths too; when the caller may call nothing at all, denying the whole stage is exact.
+  const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
+  const own = requestResource(arn);
+  const deny = own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : [];
+  const result = buildPolicy(principalId, { allow, deny }, context);
+  return { outcome: 'deny', reason: authorization.reason, detail: authorization.missing, result };
 }
 
 function failure(err: unknown): Decision {
   if (err instanceof TokenRejectedError)
-    return { outcome: 'unauthorized', reason: err.reason, detail: clip(err.message) };
+    return { outcome: 'unauthorized', reason: err.reason, detail: err.message };
   if (err instanceof KeysUnavailableError)
-    return { outcome: 'error', reason: 'keys_unavailable', detail: clip(err.message) };
-  return {
-    outcome: 'error',
-    reason: 'internal_error',
-    detail: clip(err instanceof Error ? err.message : String(err)),
-  };
+    return { outcome: 'error', reason: 'keys_unavailable', detail: err.message };
+  return { outcome: 'error', reason: 'internal_error', detail: safeString(err) };
 }
 
 function hintFor(
@@ -89,25 +95,50 @@ function hintFor(
   decision: Decision,
   token: DecodedJwt | undefined,
 ): string | undefined {
-  return deps.hint?.(decision.reason, {
-    header: token?.header,
-    payload: token?.payload,
-    detail: decision.detail,
-  });
+  try {
+    return deps.hint?.(decision.reason, {
+      header: token?.header,
+      payload: token?.payload,
+      detail: decision.detail,
+    });
+  } catch {
+    // A hint is advice for the operator: failing to build one never changes the decision.
+    return undefined;
+  }
 }
 
-/**
- * Event -> bearer token -> verified Entra claims -> route permissions -> policy and context. Every path
- * that is not a verified, permitted token ends in a 401 or a 500 thrown by `respond`; none returns Allow.
- */
-export async function decide(
-  event: APIGatewayTokenAuthorizerEvent,
-  deps: AuthorizerDeps,
-): Promise<DecisionRecord> {
+/** An unexpected error as it may be logged: its name, and its message and stack capped. */
+function loggableError(err: unknown): Error {
+  const safe = new Error(clip(safeString(err), LOG_LIMITS.detail));
+  if (err instanceof Error) {
+    safe.name = clip(safeString(err.name), LOG_LIMITS.field);
+    safe.stack = clip(safeString(err.stack ?? ''), LOG_LIMITS.stack);
+  }
+  return safe;
+}
+
+/** The record with every string capped at LOG_LIMITS; absent fields stay absent. */
+function capped(record: DecisionRecord): DecisionRecord {
+  const { decision, hint, error, path, ...fields } = record;
+  const out: Record<string, unknown> = {
+    decision: { ...decision, detail: clip(decision.detail, LOG_LIMITS.detail) },
+  };
+  for (const [name, value] of Object.entries(fields)) {
+    if (typeof value === 'string') out[name] = clip(value, LOG_LIMITS.field);
+  }
+  if (path !== undefined) out.path = clip(path, LOG_LIMITS.path);
+  if (hint !== undefined) out.hint = clip(hint, LOG_LIMITS.hint);
+  if (error !== undefined) out.error = loggableError(error);
+  return out as unknown as DecisionRecord;
+}
+
+async function judge(event: APIGatewayTokenAuthorizerEvent, deps: AuthorizerDeps): Promise<DecisionRecord> {
   let arn: MethodArn;
   try {
     if (event?.type !== 'TOKEN')
-      throw new BadEventError(`event type is ${JSON.stringify(event?.type)}; expected "TOKEN"`);
+      throw new BadEventError(
+        `event type is ${JSON.stringify(clip(safeString(event?.type), 40))}; expected "TOKEN"`,
+      );
     arn = parseMethodArn(event.methodArn);
   } catch (err) {
     return { decision: failure(err), error: err };
@@ -132,12 +163,32 @@ export async function decide(
   }
 }
 
+/**
+ * Event -> bearer token -> verified Entra claims -> route permissions -> policy and context. Every path
+ * that is not a verified, permitted token ends in a 401 or a 500 thrown by `respond`; none returns Allow.
+ * Never throws: whatever happens, the answer is one capped record.
+ */
+export async function decide(
+  event: APIGatewayTokenAuthorizerEvent,
+  deps: AuthorizerDeps,
+): Promise<DecisionRecord> {
+  try {
+    return capped(await judge(event, deps));
+  } catch (err) {
+    return capped({ decision: failure(err), error: err });
+  }
+}
+
 export function createAuthorizer(
   deps: AuthorizerDeps,
 ): (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult> {
   return async (event) => {
     const record = await decide(event, deps);
-    deps.record?.(record);
+    try {
+      deps.record?.(record);
+    } catch {
+      // A logger that fails must not turn the decision into another answer.
+    }
     return respond(record.decision);
   };
 }

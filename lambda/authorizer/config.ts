@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { redactUrl } from './safe-text.js';
 
 /**
  * The authorizer's whole configuration surface. The CDK construct imports these names, so a variable is
@@ -27,7 +28,16 @@ export const DEFAULTS = {
 
 export const MAX_CLOCK_SKEW_SECONDS = 600;
 export const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', '*'] as const;
+/** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
+export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+/** What a route key may name: one method, or `*` for every one of REST_METHODS. */
+export const HTTP_METHODS = [...REST_METHODS, '*'] as const;
+/**
+ * Characters that mean something else in an IAM resource than in a route path: `?` matches any one
+ * character and `$` opens a policy variable (`${aws:username}`). A route path holding one would grant in
+ * the policy API Gateway caches more than the route matcher grants.
+ */
+export const POLICY_SPECIAL_CHARACTERS = /[?$]/;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/;
@@ -54,8 +64,9 @@ export interface PermissionRule {
 export interface RoutePermission extends PermissionRule {
   /** The key as written, e.g. `DELETE /items/*`. */
   readonly route: string;
+  /** One method, or `*`: every method of REST_METHODS (the policy lists them one by one). */
   readonly method: (typeof HTTP_METHODS)[number];
-  /** Starts with `/`; `*` matches any run of characters, as in an execute-api ARN. */
+  /** Starts with `/`; `*` matches any run of characters, as in an execute-api ARN; never `?` or `$`. */
   readonly path: string;
 }
 
@@ -170,15 +181,17 @@ function readHost(env: Env, name: EnvName, fallback: string): string {
 function readJwksUri(env: Env, tenantId: string, authorityHost: string): string {
   const raw = value(env, ENV.jwksUri);
   if (raw === undefined) return defaultJwksUri(tenantId, authorityHost);
+  // The message reaches the cold-start log and the synth output: credentials in the URL stay out of it.
+  const shown = redactUrl(raw);
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(ENV.jwksUri, raw, 'an absolute https URL');
+    throw new ConfigError(ENV.jwksUri, shown, 'an absolute https URL');
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return url.href;
-  throw new ConfigError(ENV.jwksUri, raw, 'an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
+  throw new ConfigError(ENV.jwksUri, shown, 'an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
 }
 
 /** Plain HTTP is tolerated only where nobody else can sit on the wire: local runs and tests. */
@@ -238,6 +251,14 @@ export function parseRoutePermissions(
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
       throw fail(
         `keys like "GET /items" or "* /items/*" (method one of ${HTTP_METHODS.join(', ')}); got key "${route}"`,
+      );
+    }
+    const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];
+    if (special !== undefined) {
+      throw fail(
+        special === '?'
+          ? `paths without "?" (the IAM policy would read it as "any one character", and method ARNs carry no query string); got key "${route}"`
+          : `paths without "$" (the IAM policy would read "\${...}" as a policy variable); got key "${route}"`,
       );
     }
     if (/[{}]/.test(path)) {

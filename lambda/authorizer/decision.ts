@@ -7,7 +7,7 @@ export const UNAUTHORIZED = 'Unauthorized';
 export type Decision =
   | {
       readonly outcome: 'allow' | 'deny';
-      readonly reason: Extract<Reason, 'allowed' | 'insufficient_permission'>;
+      readonly reason: Extract<Reason, 'allowed' | 'insufficient_permission' | 'no_scope_or_role'>;
       readonly detail: string;
       readonly result: APIGatewayAuthorizerResult;
     }

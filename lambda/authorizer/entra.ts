@@ -2,6 +2,7 @@ import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { type DecodedJwt, headerKeyId, type JsonObject } from './jwt.js';
 import type { RejectionReason } from './reasons.js';
+import { preview } from './safe-text.js';
 
 /** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
 export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
@@ -79,6 +80,9 @@ function optionalString(payload: JsonObject, claim: string): string | undefined 
   return value as string;
 }
 
+/** The NumericDates a JavaScript date can hold (±8.64e15 ms); no genuine token comes near either end. */
+export const MAX_NUMERIC_DATE = 8.64e12;
+
 function numericDate(payload: JsonObject, claim: string, required: boolean): number | undefined {
   const value = payload[claim];
   if (value === undefined && !required) return undefined;
@@ -87,6 +91,10 @@ function numericDate(payload: JsonObject, claim: string, required: boolean): num
       'malformed',
       `claim ${claim} is ${value === undefined ? 'missing' : typeof value}; expected a NumericDate`,
     );
+  }
+  // Past this, the token is forged, and date arithmetic downstream (aws-jwt-verify's messages) would throw.
+  if (Math.abs(value as number) > MAX_NUMERIC_DATE) {
+    reject('malformed', `claim ${claim} is ${value}; no date lies that far from 1970`);
   }
   return value as number;
 }
@@ -98,6 +106,7 @@ interface Findings {
   version?: TokenVersion;
   aud?: string;
   exp?: number;
+  appId?: string;
   scopes?: string[];
   roles?: string[];
 }
@@ -127,7 +136,7 @@ export const ENTRA_RULES: readonly EntraRule[] = [
     name: 'alg is RS256',
     check: ({ jwt }) => {
       if (jwt.header.alg !== 'RS256')
-        reject('unsupported_alg', `alg is ${JSON.stringify(jwt.header.alg)}; expected "RS256"`);
+        reject('unsupported_alg', `alg is ${preview(jwt.header.alg)}; expected "RS256"`);
     },
   },
   {
@@ -163,14 +172,14 @@ export const ENTRA_RULES: readonly EntraRule[] = [
       const iss = optionalString(jwt.payload, 'iss');
       const tid = optionalString(jwt.payload, 'tid');
       if (tid === undefined || !isGuid(tid))
-        reject('wrong_issuer', `tid is ${JSON.stringify(tid)}; expected a tenant GUID`);
+        reject('wrong_issuer', `tid is ${preview(tid)}; expected a tenant GUID`);
       const tenantId = tid as string;
       found.tid = tenantId;
       const v2 = v2Issuer(tenantId, rules.authorityHost);
       const v1 = v1Issuer(tenantId, rules.v1IssuerHost);
       if (iss === v2) found.version = '2.0';
       else if (iss === v1) found.version = '1.0';
-      else reject('wrong_issuer', `iss is ${JSON.stringify(iss)}; expected ${v2} or ${v1}`);
+      else reject('wrong_issuer', `iss is ${preview(iss)}; expected ${v2} or ${v1}`);
     },
   },
   {
@@ -202,7 +211,7 @@ export const ENTRA_RULES: readonly EntraRule[] = [
         const graph = (audiences as string[]).some((a) => GRAPH_AUDIENCES.has(a));
         reject(
           graph ? 'graph_token' : 'wrong_audience',
-          `aud is ${JSON.stringify(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,
+          `aud is ${preview(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,
         );
       }
       found.aud = matched;
@@ -235,21 +244,33 @@ export const ENTRA_RULES: readonly EntraRule[] = [
     },
   },
   {
-    name: 'scp or roles present (an access token, not an id token)',
+    name: 'azp (v2) or appid (v1) present: an access token, not an id token',
+    check: ({ jwt, found }) => {
+      // Entra puts azp (v2) or appid (v1) into every access token and never into an id token; scp or roles
+      // cannot tell them apart, since id tokens carry the user's app roles too.
+      const version = needs(found.version, 'a valid iss');
+      const claim = version === '2.0' ? 'azp' : 'appid';
+      const client = optionalString(jwt.payload, claim);
+      if (client === undefined || client === '') {
+        reject(
+          'not_an_access_token',
+          `the token has no ${claim} (ver ${version}): an id token, not an access token`,
+        );
+      }
+      found.appId = client;
+    },
+  },
+  {
+    name: 'scp a space-separated string and roles an array of strings, if present',
     check: ({ jwt, found }) => {
       const scp = optionalString(jwt.payload, 'scp');
       const roles = jwt.payload.roles;
       if (roles !== undefined && (!Array.isArray(roles) || roles.some((r) => typeof r !== 'string'))) {
         reject('malformed', 'claim roles is not an array of strings');
       }
+      // A token with neither is an access token all the same; it is refused with a 403 (no_scope_or_role).
       found.scopes = scp === undefined ? [] : scp.split(' ').filter((s) => s !== '');
-      found.roles = (roles as string[] | undefined) ?? [];
-      if (found.scopes.length === 0 && found.roles.length === 0) {
-        reject(
-          'not_an_access_token',
-          'the token has neither scp nor roles: an id token, not an access token',
-        );
-      }
+      found.roles = ((roles as string[] | undefined) ?? []).filter((r) => r !== '');
     },
   },
 ];
@@ -299,7 +320,7 @@ function readClaims(payload: JsonObject, found: Findings): EntraClaims {
     sub: optionalString(payload, 'sub'),
     scopes,
     roles: found.roles as string[],
-    appId: optionalString(payload, version === '1.0' ? 'appid' : 'azp') ?? optionalString(payload, 'appid'),
+    appId: found.appId,
     // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is an
     // application acting as itself.
     appOnly: idtyp !== undefined ? idtyp === 'app' : scopes.length === 0,

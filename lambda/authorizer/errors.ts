@@ -1,5 +1,6 @@
 import type { DecodedJwt } from './jwt.js';
 import type { RejectionReason } from './reasons.js';
+import { redactUrl } from './safe-text.js';
 
 /** A configuration variable is missing or wrong: thrown at cold start so the deployment fails loudly. */
 export class ConfigError extends Error {
@@ -36,13 +37,17 @@ export class KeysUnavailableError extends Error {
 /** The key endpoint answered, but not with something we accept (status, redirect, size, time). */
 export class KeyFetchError extends Error {
   override readonly name = 'KeyFetchError';
+  /** The key URL with user-info and query redacted: this error's message is logged. */
+  readonly uri: string;
   constructor(
-    readonly uri: string,
+    uri: string,
     message: string,
     readonly retryable: boolean,
     readonly status?: number,
   ) {
-    super(`${uri}: ${message}`);
+    const shown = redactUrl(uri);
+    super(`${shown}: ${message}`);
+    this.uri = shown;
   }
 }
 

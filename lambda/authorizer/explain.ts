@@ -8,6 +8,7 @@ import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
 import { createRouteAuthorizer } from './permissions.js';
 import { createHinter, type Outcome, type Reason, relativeTime } from './reasons.js';
+import { boundedJson, isoTime, redactUrl } from './safe-text.js';
 import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
 
 export interface ExplainCheck {
@@ -108,7 +109,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
       return {
         claim,
         epoch,
-        iso: new Date(epoch * 1000).toISOString(),
+        iso: isoTime(epoch),
         relative: relativeTime(epoch, nowSeconds),
       };
     });
@@ -130,8 +131,9 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     });
   }
   return {
-    header: jwt.header,
-    payload: jwt.payload,
+    // Cut off deep down, so that printing the report (JSON.stringify recurses) cannot overflow the stack.
+    header: boundedJson(jwt.header) as ExplainReport['header'],
+    payload: boundedJson(jwt.payload) as ExplainReport['payload'],
     times,
     checks,
     signature: signature.result,
@@ -179,7 +181,7 @@ async function checkSignature(
         status: 'not_checked',
         detail: unreachable
           ? `the key set could not be fetched, so the signature was not verified: ${(err as Error).message}`
-          : `no key for this token in ${config.jwksUri}: ${(err as Error).message}`,
+          : `no key for this token in ${redactUrl(config.jwksUri)}: ${(err as Error).message}`,
       },
       checks: [
         { check: keyCheck, outcome: unreachable ? 'skipped' : 'fail', detail: (err as Error).message },
@@ -191,7 +193,10 @@ async function checkSignature(
   const valid = createSignatureChecker(config.jwksUri, keys)(jwt, iss);
   return {
     result: valid
-      ? { status: 'verified', detail: `RS256 signature verified with key ${key.kid} from ${config.jwksUri}` }
+      ? {
+          status: 'verified',
+          detail: `RS256 signature verified with key ${key.kid} from ${redactUrl(config.jwksUri)}`,
+        }
       : {
           status: 'invalid',
           detail: `the RS256 signature does not verify with key ${key.kid}: altered or forged`,

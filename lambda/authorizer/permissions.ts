@@ -1,4 +1,4 @@
-import type { AuthorizerConfig, PermissionRule, RoutePermission } from './config.js';
+import { type AuthorizerConfig, type PermissionRule, REST_METHODS, type RoutePermission } from './config.js';
 
 /** The caller's grants, as far as the token can show them. */
 export interface Grantee {
@@ -12,15 +12,23 @@ export interface RouteRequest {
   readonly path: string;
 }
 
+/** Why a valid token is refused (403). */
+export type DenyReason = 'insufficient_permission' | 'no_scope_or_role';
+
 /**
  * May this caller call this route? `routes` is what the caller may call anywhere on the stage, because API
  * Gateway caches one answer per token and reuses it for every route.
  */
 export type Authorization =
   | { readonly allowed: true; readonly routes: 'stage' | readonly RoutePermission[] }
-  | { readonly allowed: false; readonly routes: readonly RoutePermission[]; readonly missing: string };
+  | {
+      readonly allowed: false;
+      readonly reason: DenyReason;
+      readonly routes: readonly RoutePermission[];
+      readonly missing: string;
+    };
 
-/** The scope-or-role rule: an empty rule admits any valid access token. */
+/** The scope-or-role rule: an empty rule admits any valid access token that carries a scope or a role. */
 export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
   if (rule.scopes.length === 0 && rule.roles.length === 0) return true;
   return (
@@ -35,29 +43,75 @@ function describe(rule: PermissionRule): string {
   return parts.join(', or ');
 }
 
-/** `*` matches any run of characters, `/` included, as in an execute-api resource ARN. */
-export function compileRoutePath(path: string): RegExp {
-  const source = path
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`);
+/** A route path compiled once: does a request path match it? */
+export interface RoutePathMatcher {
+  test(path: string): boolean;
 }
+
+/**
+ * `*` matches any run of characters, `/` included, as in an execute-api ARN; everything else is literal.
+ * The literal runs between the `*`s are found left to right, each at its first place after the previous
+ * one, which is exact for `*`-only globs and never backtracks: the cost is linear in the request path for
+ * a given pattern, however many `*`s it has.
+ */
+export function compileRoutePath(pattern: string): RoutePathMatcher {
+  const parts = pattern.split('*');
+  if (parts.length === 1) return { test: (path) => path === pattern };
+  const head = parts[0] as string;
+  const tail = parts[parts.length - 1] as string;
+  const middle = parts.slice(1, -1).filter((part) => part !== '');
+  return {
+    test(path) {
+      if (!path.startsWith(head) || !path.endsWith(tail)) return false;
+      const end = path.length - tail.length;
+      let at = head.length;
+      for (const part of middle) {
+        const found = path.indexOf(part, at);
+        if (found === -1 || found + part.length > end) return false;
+        at = found + part.length;
+      }
+      return at <= end;
+    },
+  };
+}
+
+const REST_METHOD_SET: ReadonlySet<string> = new Set(REST_METHODS);
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
-/** Builds the 403 rules once per container: the required scopes/roles, then the route table. */
+/**
+ * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
+ * scopes/roles, then the route table.
+ */
 export function createRouteAuthorizer(
   config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
 ): RouteAuthorizer {
   const { required, routePermissions } = config;
   const compiled = (routePermissions ?? []).map((route) => ({ route, path: compileRoutePath(route.path) }));
+  // A `*` route stands for exactly the methods its policy resources list, so the two never disagree.
   const matches = (entry: (typeof compiled)[number], request: RouteRequest) =>
-    (entry.route.method === '*' || entry.route.method === request.method) && entry.path.test(request.path);
+    (entry.route.method === '*'
+      ? REST_METHOD_SET.has(request.method)
+      : entry.route.method === request.method) && entry.path.test(request.path);
 
   return (grantee, request) => {
+    if (grantee.scopes.length === 0 && grantee.roles.length === 0) {
+      // Any app in the tenant can get such a token for the API (client credentials, no role assigned), so
+      // no configuration, not even an empty rule, admits it.
+      return {
+        allowed: false,
+        reason: 'no_scope_or_role',
+        routes: [],
+        missing: 'the token carries neither scp nor roles',
+      };
+    }
     if (!satisfies(required, grantee)) {
-      return { allowed: false, routes: [], missing: `the API requires ${describe(required)}` };
+      return {
+        allowed: false,
+        reason: 'insufficient_permission',
+        routes: [],
+        missing: `the API requires ${describe(required)}`,
+      };
     }
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const granted = compiled.filter((entry) => satisfies(entry.route, grantee));
@@ -67,6 +121,7 @@ export function createRouteAuthorizer(
     const declared = compiled.filter((entry) => matches(entry, request));
     return {
       allowed: false,
+      reason: 'insufficient_permission',
       routes: granted.map((entry) => entry.route),
       missing:
         declared.length === 0

@@ -1,6 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext } from 'aws-lambda';
-import type { RoutePermission } from './config.js';
+import { REST_METHODS, type RoutePermission } from './config.js';
 import { BadEventError } from './errors.js';
+import { preview } from './safe-text.js';
 
 export interface MethodArn {
   readonly partition: string;
@@ -11,17 +12,35 @@ export interface MethodArn {
   readonly method: string;
   /** Starts with `/`; `/` for the root resource. */
   readonly path: string;
+  /** The method ARN exactly as API Gateway (or an emulator) sent it. */
+  readonly arn: string;
 }
 
-const METHOD_ARN =
-  /^arn:(aws[a-z-]*):execute-api:([a-z0-9-]+):(\d{12}):([A-Za-z0-9]+)\/([^/]+)\/([A-Z*]+)\/(.*)$/;
+/**
+ * `arn:{partition}:execute-api:{region}:{account}:{api id}/{stage}/{METHOD}/{path}`. Local emulators put
+ * placeholders where AWS puts ids (serverless-offline `random-account-id` and `random-api-id`, with the
+ * region `undefined` when none is configured; SAM CLI `123456789012` and `1234567890`; LocalStack
+ * `000000000000` and custom API ids such as `my-api`), so a segment need only be non-empty and free of the
+ * separators around it: no `:` or `/` up to the API id, no `/` in the stage or method. The path may hold
+ * anything. serverless-offline sends no path at all for its stage root.
+ */
+const METHOD_ARN = /^arn:([^:/]+):execute-api:([^:/]+):([^:/]+):([^:/]+)\/([^/]+)\/([^/]+)(?:\/(.*))?$/s;
+
+/** `*` and `?` are wildcards in an IAM resource and `${` opens a policy variable. */
+const POLICY_SPECIAL = /[*?$]/;
 
 /** `arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items/42` -> its parts. */
-export function parseMethodArn(arn: string): MethodArn {
-  const m = METHOD_ARN.exec(arn);
-  if (m === null)
-    throw new BadEventError(`methodArn is not an execute-api method ARN: ${JSON.stringify(arn)}`);
-  const [, partition, region, accountId, apiId, stage, method, path] = m as unknown as [string, ...string[]];
+export function parseMethodArn(arn: unknown): MethodArn {
+  const m = typeof arn === 'string' ? METHOD_ARN.exec(arn) : null;
+  if (m === null) throw new BadEventError(`methodArn is not an execute-api method ARN: ${preview(arn, 200)}`);
+  const [, partition, region, accountId, apiId, stage, method, path] = m as unknown as string[];
+  const prefix = [partition, region, accountId, apiId, stage, method];
+  if (prefix.some((segment) => POLICY_SPECIAL.test(segment as string))) {
+    // Echoed into the policy, a wildcard here would extend an Allow to other APIs, stages or methods.
+    throw new BadEventError(
+      `methodArn has a policy wildcard (*, ?) or variable ($) before its path: ${preview(arn, 200)}`,
+    );
+  }
   return {
     partition: partition as string,
     region: region as string,
@@ -29,10 +48,12 @@ export function parseMethodArn(arn: string): MethodArn {
     apiId: apiId as string,
     stage: stage as string,
     method: method as string,
-    path: `/${path}`,
+    path: `/${path ?? ''}`,
+    arn: arn as string,
   };
 }
 
+/** The ARN up to the stage, as it was sent. */
 function stagePrefix(arn: MethodArn): string {
   return `arn:${arn.partition}:execute-api:${arn.region}:${arn.accountId}:${arn.apiId}/${arn.stage}`;
 }
@@ -42,12 +63,21 @@ export function stageResource(arn: MethodArn): string {
   return `${stagePrefix(arn)}/*`;
 }
 
-export function routeResource(arn: MethodArn, route: Pick<RoutePermission, 'method' | 'path'>): string {
-  return `${stagePrefix(arn)}/${route.method}${route.path}`;
+/**
+ * The resources of one route: a method `*` becomes each method of REST_METHODS, because in the policy a `*`
+ * matches across `/`: a `*` method before the path `/items` would also match `GET/admin/items`.
+ */
+export function routeResources(arn: MethodArn, route: Pick<RoutePermission, 'method' | 'path'>): string[] {
+  const methods = route.method === '*' ? REST_METHODS : [route.method];
+  return methods.map((method) => `${stagePrefix(arn)}/${method}${route.path}`);
 }
 
-export function requestResource(arn: MethodArn): string {
-  return `${stagePrefix(arn)}/${arn.method}${arn.path}`;
+/**
+ * This request's own resource, as it was sent; undefined when its path holds a character IAM would read
+ * as a wildcard or variable (a request for `/items/*`), since denying that would deny other paths too.
+ */
+export function requestResource(arn: MethodArn): string | undefined {
+  return POLICY_SPECIAL.test(arn.path) ? undefined : arn.arn;
 }
 
 /** The resources a policy allows and denies; an explicit Deny wins over any Allow in API Gateway. */

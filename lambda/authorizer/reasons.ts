@@ -1,4 +1,5 @@
 import { CONSUMERS_TENANT_ID } from './entra.js';
+import { clip, isoTime, LOG_LIMITS, preview, redactUrl } from './safe-text.js';
 
 /**
  * The fixed set of decision reasons. Logs, metrics and `npm run explain` all speak these codes, so an
@@ -45,7 +46,7 @@ export const REASONS = {
   },
   not_an_access_token: {
     outcome: 'unauthorized',
-    hint: 'id token: it has no scp or roles. Send an access token requested for your API scope',
+    hint: 'id token: it has no azp (v2) or appid (v1), which every Entra access token carries; roles do not make it one. Send an access token requested for your API scope',
   },
   unknown_key: {
     outcome: 'unauthorized',
@@ -62,6 +63,10 @@ export const REASONS = {
   insufficient_permission: {
     outcome: 'deny',
     hint: 'the token is valid but lacks a required scope (scp) or app role (roles) for this route',
+  },
+  no_scope_or_role: {
+    outcome: 'deny',
+    hint: 'the token carries neither scp nor roles, typically an app-only (client credentials) token of an app with no app role: assign an app role of this API to the calling app, or set "Assignment required" on the API\'s enterprise application',
   },
   keys_unavailable: {
     outcome: 'error',
@@ -98,10 +103,13 @@ export interface HintFacts {
 
 const GUID_IN = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** An untrusted claim as a hint shows it: a string clipped, anything else previewed. */
+const shown = (v: unknown, max = 100): string => (typeof v === 'string' ? clip(v, max) : preview(v, max));
 
 /** "3 hours ago" / "in 5 minutes": for hints and `npm run explain`. */
 export function relativeTime(seconds: number, nowSeconds: number): string {
   const delta = Math.round(seconds - nowSeconds);
+  if (!Number.isFinite(delta)) return delta < 0 ? 'in the infinite past' : 'in the infinite future';
   const abs = Math.abs(delta);
   const units: [number, string][] = [
     [365 * 86400, 'year'],
@@ -118,8 +126,8 @@ export function relativeTime(seconds: number, nowSeconds: number): string {
 }
 
 function audienceHint(facts: HintFacts): string {
-  const aud = str(facts.payload?.aud) ?? JSON.stringify(facts.payload?.aud);
-  const ver = str(facts.payload?.ver) ?? '?';
+  const aud = shown(facts.payload?.aud);
+  const ver = shown(facts.payload?.ver ?? '?', 10);
   const configured = facts.config.audiences.join(', ');
   const base = `token aud is ${aud} (ver ${ver}); configured audiences are ${configured}`;
   const guid = GUID_IN.exec(aud)?.[0]?.toLowerCase();
@@ -135,46 +143,62 @@ function issuerHint(facts: HintFacts): string {
   const iss = str(facts.payload?.iss);
   const tid = str(facts.payload?.tid);
   if (tid === undefined) {
-    return `the token has no tid: personal Microsoft account (consumers) or non-Entra tokens are not accepted; iss is ${iss}`;
+    return `the token has no tid: personal Microsoft account (consumers) or non-Entra tokens are not accepted; iss is ${shown(iss)}`;
   }
   if (iss === undefined) return 'the token has no iss claim';
   let host: string | undefined;
   try {
     host = new URL(iss).host;
   } catch {
-    return `iss ${JSON.stringify(iss)} is not a URL`;
+    return `iss ${shown(iss)} is not a URL`;
   }
   if (iss.includes('{tenantid}'))
     return 'iss is the {tenantid} template itself: no Entra token carries it, this one is forged';
   if (host.endsWith('b2clogin.com') || host.endsWith('ciamlogin.com')) {
-    return `iss ${iss} is an Azure AD B2C / External ID issuer, not an Entra ID workforce tenant`;
+    return `iss ${shown(iss)} is an Azure AD B2C / External ID issuer, not an Entra ID workforce tenant`;
   }
   if (!iss.toLowerCase().includes(tid.toLowerCase()))
-    return `iss names another tenant than tid ${tid}: forged or mis-minted`;
+    return `iss names another tenant than tid ${shown(tid)}: forged or mis-minted`;
   if (host !== facts.config.authorityHost && host !== 'sts.windows.net') {
-    return `iss host is ${host}: for a sovereign cloud set AZURE_AUTHORITY_HOST=${host} (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
+    return `iss host is ${shown(host)}: for a sovereign cloud set AZURE_AUTHORITY_HOST=${shown(host)} (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
   }
-  return `iss is ${iss}; expected https://${facts.config.authorityHost}/${tid}/v2.0 or the v1 issuer of tid ${tid}`;
+  return `iss is ${shown(iss)}; expected https://${facts.config.authorityHost}/${tid}/v2.0 or the v1 issuer of tid ${tid}`;
+}
+
+function hostOf(uri: string): string {
+  try {
+    return new URL(uri).host;
+  } catch {
+    return 'the key host';
+  }
 }
 
 /**
  * The one-line hint for the operator: which configuration or client mistake this rejection points at, and
- * how to fix it. Built from the token's claims, never containing the token.
+ * how to fix it. Built from the token's claims, never containing the token; every claim it shows is
+ * clipped, and the key URL is shown without user-info or query.
  */
 export function hintFor(reason: Reason, facts: HintFacts): string {
   const p = facts.payload ?? {};
   const h = facts.header ?? {};
+  const example = `${facts.config.audiences[0]}/.default`;
   switch (reason) {
+    case 'malformed':
+      // The claim rules name the claim; anything else is the header or the JWT's encoding.
+      return facts.detail?.startsWith('claim ')
+        ? `${clip(facts.detail, 200)}: Entra ID never issues such a token; it is forged or corrupted`
+        : REASONS.malformed.hint;
     case 'unsupported_alg':
-      return `alg is ${JSON.stringify(h.alg)}: Entra ID signs access tokens with RS256; anything else is forged or not from Entra`;
+      return `alg is ${preview(h.alg, 40)}: Entra ID signs access tokens with RS256; anything else is forged or not from Entra`;
     case 'graph_token': {
-      const why = 'nonce' in h ? `nonce header, aud ${str(p.aud) ?? '?'}` : `aud ${str(p.aud) ?? '?'}`;
-      return `this is a Microsoft Graph token (${why}): request a token for your API's scope (e.g. ${facts.config.audiences[0]}/.default) instead`;
+      const aud = shown(str(p.aud) ?? '?');
+      const why = 'nonce' in h ? `nonce header, aud ${aud}` : `aud ${aud}`;
+      return `this is a Microsoft Graph token (${why}): request a token for your API's scope (e.g. ${example}) instead`;
     }
     case 'wrong_issuer':
       return issuerHint(facts);
     case 'tenant_not_allowed': {
-      const tid = str(p.tid);
+      const tid = shown(str(p.tid));
       if (tid === CONSUMERS_TENANT_ID && facts.config.tenant.mode === 'multi') {
         return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common to admit personal accounts too';
       }
@@ -188,40 +212,64 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       const exp = typeof p.exp === 'number' ? p.exp : undefined;
       return exp === undefined
         ? REASONS.expired.hint
-        : `the token expired at ${new Date(exp * 1000).toISOString()} (${relativeTime(exp, facts.nowSeconds)}, ${facts.config.clockSkewSeconds}s skew allowed): the client must get a new one`;
+        : `the token expired at ${isoTime(exp)} (${relativeTime(exp, facts.nowSeconds)}, ${facts.config.clockSkewSeconds}s skew allowed): the client must get a new one`;
     }
     case 'not_yet_valid': {
       const nbf = typeof p.nbf === 'number' ? p.nbf : undefined;
       return nbf === undefined
         ? REASONS.not_yet_valid.hint
-        : `nbf is ${new Date(nbf * 1000).toISOString()} (${relativeTime(nbf, facts.nowSeconds)}), beyond the ${facts.config.clockSkewSeconds}s skew: check the clocks`;
+        : `nbf is ${isoTime(nbf)} (${relativeTime(nbf, facts.nowSeconds)}), beyond the ${facts.config.clockSkewSeconds}s skew: check the clocks`;
     }
-    case 'not_an_access_token':
-      return `id token: it has no scp or roles. Send an access token requested for your API's scope (e.g. ${facts.config.audiences[0]}/.default)`;
+    case 'not_an_access_token': {
+      const claim = p.ver === '1.0' ? 'appid' : 'azp';
+      const roles =
+        Array.isArray(p.roles) && p.roles.length > 0 ? '; its roles do not make it an access token' : '';
+      return `id token (ver ${shown(p.ver ?? '?', 10)}, no ${claim}${roles}): the client sent its id token; it must send the access token it requested for your API's scope (e.g. ${example})`;
+    }
+    case 'no_scope_or_role': {
+      const app = shown(str(p.azp) ?? str(p.appid) ?? '<client id>');
+      if (p.idtyp !== undefined && p.idtyp !== 'app') {
+        return `a delegated token without scp: the client app ${app} must request a scope of this API (e.g. ${facts.config.audiences[0]}/<scope>)`;
+      }
+      return `app-only token of app ${app} with no roles: any app in the tenant can get one unless assignment is required. Assign an app role of this API to app ${app} (its API permissions > Application permissions, then admin consent), or set "Assignment required" on this API's enterprise application`;
+    }
     case 'unknown_key': {
       const kid = str(h.kid) ?? str(h.x5t);
       if (kid === undefined) return 'the header names no key (kid or x5t)';
       const appId = str(p.appid) ?? str(p.azp);
-      return `kid ${kid} is not in the key set at ${facts.config.jwksUri}: the token is from another cloud or tenant, or the app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${appId ?? '<client id>'})`;
+      return `kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or the app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${appId === undefined ? '<client id>' : shown(appId, 60)})`;
     }
     case 'key_issuer_mismatch':
-      return `${facts.detail ?? 'the signing key belongs to another issuer'}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`;
+      return `${facts.detail === undefined ? 'the signing key belongs to another issuer' : clip(facts.detail, 200)}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`;
     case 'insufficient_permission': {
-      const scp = str(p.scp) ?? '';
-      const roles = Array.isArray(p.roles) ? p.roles.join(' ') : '';
-      return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail ?? 'a required scope or role is missing'}: grant and consent the scope, or assign the app role`;
+      const scp = clip(str(p.scp) ?? '', 100);
+      const roles = Array.isArray(p.roles)
+        ? clip(p.roles.filter((r) => typeof r === 'string').join(' '), 100)
+        : '';
+      return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail === undefined ? 'a required scope or role is missing' : clip(facts.detail, 200)}: grant and consent the scope, or assign the app role`;
     }
     case 'keys_unavailable':
-      return `the key set at ${facts.config.jwksUri} could not be fetched: check egress (NAT, proxy) to ${new URL(facts.config.jwksUri).host}`;
+      return `the key set at ${redactUrl(facts.config.jwksUri)} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`;
     default:
       return REASONS[reason].hint;
   }
 }
 
-/** The hint function the authorizer takes, bound to one configuration and a clock (seconds). */
+/**
+ * The hint function the authorizer takes, bound to one configuration and a clock (seconds). It never
+ * throws and never exceeds LOG_LIMITS.hint: a hint that cannot be built falls back to the reason's own.
+ */
 export function createHinter(
   config: HintFacts['config'],
   now: () => number = () => Date.now() / 1000,
 ): (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string {
-  return (reason, facts) => hintFor(reason, { ...facts, config, nowSeconds: now() });
+  return (reason, facts) => {
+    let hint: string;
+    try {
+      hint = hintFor(reason, { ...facts, config, nowSeconds: now() });
+    } catch {
+      hint = REASONS[reason]?.hint ?? REASONS.internal_error.hint;
+    }
+    return clip(hint, LOG_LIMITS.hint);
+  };
 }

@@ -162,8 +162,9 @@ export function createTokenVerifier({
 }
 
 /**
- * For `npm run explain`: does the signature verify with this key, whatever the claims say? aws-jwt-verify
- * checks the signature before any claim, so a claim error means the signature held.
+ * For `npm run explain`: does the signature verify with this key, whatever the claims say? The signature
+ * covers the encoded parts, so the claims handed to aws-jwt-verify are cut down to `iss`: no time or
+ * audience check can fail (or choke on a time no date can hold), and a claim error means the signature held.
  */
 export function createSignatureChecker(
   jwksUri: string,
@@ -172,7 +173,10 @@ export function createSignatureChecker(
   const jwtVerifier = new EntraJwtVerifier(jwksUri, keys);
   return (jwt, iss) => {
     try {
-      jwtVerifier.verifyDecoded(jwt, { issuer: iss, audience: null as unknown as string[], graceSeconds: 0 });
+      jwtVerifier.verifyDecoded(
+        { ...jwt, payload: { iss } },
+        { issuer: iss, audience: null as unknown as string[], graceSeconds: 0 },
+      );
       return true;
     } catch (err) {
       if (err instanceof JwtInvalidSignatureError) return false;

@@ -102,6 +102,25 @@ interface RejectCase {
 const bearer = (t: string) => `Bearer ${t}`;
 const valid = () => claims();
 
+/**
+ * An id token as Entra issues it for a client that shares its app registration with the API (aud = the
+ * client id): the user's claims, a nonce, and no azp (v2) or appid (v1), which only access tokens carry.
+ */
+function idToken(version: '1.0' | '2.0'): Record<string, unknown> {
+  const {
+    azp: _azp,
+    azpacr: _azpacr,
+    appid: _appid,
+    appidacr: _appidacr,
+    scp: _scp,
+    ...rest
+  } = claims({
+    version,
+    audience: CLIENT_ID,
+  });
+  return { ...rest, nonce: 'n0nce', aud: CLIENT_ID };
+}
+
 const rejectCases: RejectCase[] = [
   { name: 'no Authorization header', header: () => undefined, reason: 'missing_token' },
   { name: 'an empty header', header: () => '', reason: 'missing_token' },
@@ -317,9 +336,45 @@ const rejectCases: RejectCase[] = [
     reason: 'wrong_issuer',
   },
   {
-    name: 'an id token (no scp, no roles)',
-    header: () => bearer(signed(header(), { ...valid(), scp: undefined, nonce: 'n' })),
+    name: 'a v2 id token (no azp)',
+    header: () => bearer(signed(header(), idToken('2.0'))),
     reason: 'not_an_access_token',
+  },
+  {
+    name: "a v2 id token carrying the user's app roles",
+    header: () => bearer(signed(header(), { ...idToken('2.0'), roles: ['Items.Admin'] })),
+    reason: 'not_an_access_token',
+  },
+  {
+    name: "a v1 id token carrying the user's app roles",
+    header: () => bearer(signed(header(), { ...idToken('1.0'), roles: ['Items.Admin'] })),
+    reason: 'not_an_access_token',
+  },
+  {
+    name: 'a v1 token with azp instead of appid',
+    header: () => {
+      const { appid, ...rest } = claims({ version: '1.0', audience: APP_ID_URI });
+      return bearer(signed(header(), { ...rest, azp: appid }));
+    },
+    reason: 'not_an_access_token',
+  },
+  {
+    name: 'a v2 token with appid instead of azp',
+    header: () => {
+      const { azp, ...rest } = valid();
+      return bearer(signed(header(), { ...rest, appid: azp }));
+    },
+    reason: 'not_an_access_token',
+  },
+  {
+    name: 'an empty azp',
+    header: () => bearer(signed(header(), { ...valid(), azp: '' })),
+    reason: 'not_an_access_token',
+  },
+  {
+    name: 'azp as a number',
+    header: () => bearer(signed(header(), { ...valid(), azp: 42 })),
+    reason: 'malformed',
   },
   {
     name: 'a key that signs only for personal accounts',
@@ -368,6 +423,41 @@ describe('a valid token without the needed permission', () => {
   });
 });
 
+describe('a valid access token with neither scopes nor roles', () => {
+  const appOnlyWithoutRoles = () => token({ appOnly: true });
+
+  it.each([
+    ['no permission configured', {}],
+    ['an empty route rule', { [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': {} }) }],
+    ['a required role it lacks', { [ENV.requiredRoles]: 'Items.Admin' }],
+  ])('is a 403 (no_scope_or_role), not a 401, with %s', async (_, env) => {
+    const { handler, records } = build(env);
+    const result = await handler(event(`Bearer ${appOnlyWithoutRoles()}`));
+    expect(result.principalId).toBe(claims({ appOnly: true }).oid);
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [METHOD_ARN] },
+    ]);
+    expect(records.at(-1)).toMatchObject({
+      decision: { outcome: 'deny', reason: 'no_scope_or_role' },
+      appId: claims({ appOnly: true }).azp,
+      hint: expect.stringMatching(
+        /^app-only token of app \S+ with no roles: .*Assign an app role of this API to app .*"Assignment required"/,
+      ),
+    });
+  });
+
+  it('is a 403 as a delegated token with an empty scp too', async () => {
+    const { handler, records } = build();
+    const t = signed(header(), { ...claims(), scp: ' ', idtyp: 'user' });
+    const result = await handler(event(`Bearer ${t}`));
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [METHOD_ARN] },
+    ]);
+    expect(records.at(-1)?.decision.reason).toBe('no_scope_or_role');
+    expect(records.at(-1)?.hint).toMatch(/^a delegated token without scp/);
+  });
+});
+
 describe('route permissions', () => {
   const routes = JSON.stringify({
     'GET /whoami': {},
@@ -413,6 +503,38 @@ describe('route permissions', () => {
       Effect: 'Allow',
       Resource: [`${base}/GET/whoami`, `${base}/DELETE/items/*`],
     });
+  });
+
+  it('list a route declared with method * once per method, so its policy covers that path only', async () => {
+    const { handler, records } = build({
+      [ENV.routePermissions]: JSON.stringify({
+        '* /items': {},
+        '* /items/*': {},
+        'GET /admin/items': { roles: ['Admin'] },
+      }),
+    });
+    const result = await handler(event(`Bearer ${token()}`, `${base}/GET/items`));
+    const allowed = result.policyDocument.Statement[0] as { Resource: string[] };
+    expect(allowed.Resource).toHaveLength(14);
+    expect(allowed.Resource).toContain(`${base}/DELETE/items/*`);
+    expect(allowed.Resource.every((r) => !r.startsWith(`${base}/*`))).toBe(true);
+    for (const request of ['GET/admin/items', 'DELETE/admin/items/9']) {
+      await handler(event(`Bearer ${token()}`, `${base}/${request}`));
+      expect(records.at(-1)?.decision.reason).toBe('insufficient_permission');
+    }
+  });
+
+  it('deny by name a request whose path holds no wildcard, and the whole stage when nothing is granted', async () => {
+    const { handler } = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items/*': {} }) });
+    const starred = await handler(event(`Bearer ${token()}`, `${base}/POST/items/*`));
+    expect(starred.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${base}/GET/items/*`] },
+    ]);
+    const none = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items': { roles: ['x'] } }) });
+    const nothing = await none.handler(event(`Bearer ${token()}`, `${base}/GET/a?b`));
+    expect(nothing.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*`] },
+    ]);
   });
 
   it('deny a route that is not declared at all', async () => {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
@@ -74,10 +75,16 @@ const cases: HintCase[] = [
     hint: /^this is a Microsoft Graph token \(aud https:\/\/graph\.microsoft\.com\)/,
   },
   {
-    name: 'an id token',
-    token: () => signed(header(), { ...claims(), scp: undefined }),
+    name: 'an id token with app roles',
+    token: () => signed(header(), { ...claims(), azp: undefined, scp: undefined, roles: ['Admin'] }),
     reason: 'not_an_access_token',
-    hint: /^id token: it has no scp or roles/,
+    hint: /^id token \(ver 2\.0, no azp; its roles do not make it an access token\): the client sent its id token/,
+  },
+  {
+    name: 'an app-only token without roles',
+    token: () => token({ appOnly: true }),
+    reason: 'no_scope_or_role',
+    hint: /^app-only token of app 11111111-2222-4333-8444-555555555555 with no roles: .*Assign an app role/,
   },
   {
     name: 'another tenant on a single-tenant API',
@@ -241,7 +248,9 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
     ]) {
       const { handler, records, token: t } = judge(file, {});
       await handler(event(`Bearer ${t}`)).catch(() => {});
-      expect(records.at(-1)?.hint).toMatch(/^id token: it has no scp or roles/);
+      expect(records.at(-1)?.hint).toMatch(
+        /^id token \(ver (1|2)\.0, no (appid|azp)\): the client sent its id token/,
+      );
     }
   });
 
@@ -274,7 +283,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
   it('explains an id token: signature verified, but not an access token', async () => {
     const report = await explainFixture('jose4j.v2-id-token.2016-08-02.txt');
     expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
-      'scp or roles present (an access token, not an id token)',
+      'azp (v2) or appid (v1) present: an access token, not an id token',
     ]);
     expect(report.signature.status).toBe('verified');
     expect(report.decision).toMatchObject({ status: 401, reason: 'not_an_access_token' });
@@ -324,6 +333,36 @@ describe('explainToken', () => {
       outcome: 'fail',
       check: 'may call GET /items (required scopes or roles, route permissions)',
     });
+  });
+
+  it('shows the key URL without credentials, and a report that prints whatever the token holds', async () => {
+    server.jwks = publishedKeySet();
+    const withSecret = loadConfig({
+      [ENV.tenantId]: TENANT,
+      [ENV.audiences]: CLIENT_ID,
+      [ENV.jwksUri]: server.url.replace('http://', 'http://keyuser:s3cr3t@').concat('?code=t0ps3cret'),
+    });
+    // A claim nested 6,000 levels deep (JSON.stringify overflows the stack on it), written as text.
+    const payload = JSON.stringify({ ...claims(), nbf: 1e300 }).replace(
+      /}$/,
+      `,"deep":${'['.repeat(6000)}${']'.repeat(6000)}}`,
+    );
+    const input = `${Buffer.from(JSON.stringify(header())).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`;
+    const signature = createSign('RSA-SHA256')
+      .update(input)
+      .sign(testKeys().main.privateKey)
+      .toString('base64url');
+    const report = await explainToken(`${input}.${signature}`, {
+      config: withSecret,
+      keys: new EntraJwksCache(),
+    });
+    expect(report.signature.detail).toMatch(
+      /^RS256 signature verified with key main-key from http:\/\/\*\*\*@127\.0\.0\.1:\d+\/\S+\?\*\*\*$/,
+    );
+    expect(report.times.find((t) => t.claim === 'nbf')?.iso).toBe('1e+300 (not a representable date)');
+    const printed = JSON.stringify(report);
+    expect(printed).toContain('[nested deeper than 16 levels]');
+    expect(printed).not.toMatch(/keyuser|s3cr3t|t0ps3cret/);
   });
 
   it('says so when it cannot reach the key set', async () => {

@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoutePermissions } from '../../lambda/authorizer/config.js';
+import { parseRoutePermissions, REST_METHODS } from '../../lambda/authorizer/config.js';
 import { BadEventError } from '../../lambda/authorizer/errors.js';
 import { compileRoutePath, createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
-import { parseMethodArn, routeResource, stageResource } from '../../lambda/authorizer/policy.js';
+import {
+  parseMethodArn,
+  requestResource,
+  routeResources,
+  stageResource,
+} from '../../lambda/authorizer/policy.js';
+
+/** An IAM policy variable, `${aws:username}` once written into a policy. */
+const POLICY_VARIABLE = ['$', '{aws:username}'].join('');
 
 describe('parseMethodArn', () => {
   it('splits an execute-api method ARN, including other partitions and the root path', () => {
-    expect(parseMethodArn('arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3/v1/GET/')).toEqual({
+    const arn = 'arn:aws-us-gov:execute-api:us-gov-west-1:123456789012:a1b2c3/v1/GET/';
+    expect(parseMethodArn(arn)).toEqual({
       partition: 'aws-us-gov',
       region: 'us-gov-west-1',
       accountId: '123456789012',
@@ -14,23 +23,95 @@ describe('parseMethodArn', () => {
       stage: 'v1',
       method: 'GET',
       path: '/',
+      arn,
     });
+  });
+
+  // What each emulator puts where AWS puts ids, from their sources: serverless-offline
+  // (src/events/http/createAuthScheme.js), SAM CLI (LocalApigwService._create_method_arn), LocalStack
+  // (default account 000000000000, API ids random or set with the _custom_id_ tag).
+  const emulators: [string, string, Partial<ReturnType<typeof parseMethodArn>>][] = [
+    [
+      'serverless-offline',
+      'arn:aws:execute-api:us-east-1:random-account-id:random-api-id/dev/GET/items/42',
+      { accountId: 'random-account-id', apiId: 'random-api-id', stage: 'dev', path: '/items/42' },
+    ],
+    [
+      'serverless-offline without a region',
+      'arn:aws:execute-api:undefined:random-account-id:random-api-id/undefined/POST/items',
+      { region: 'undefined', stage: 'undefined', method: 'POST', path: '/items' },
+    ],
+    [
+      'serverless-offline at the stage root (no path at all)',
+      'arn:aws:execute-api:eu-west-1:random-account-id:random-api-id/dev/GET',
+      { method: 'GET', path: '/' },
+    ],
+    [
+      'SAM CLI',
+      'arn:aws:execute-api:us-east-1:123456789012:1234567890/Prod/GET/whoami',
+      { accountId: '123456789012', apiId: '1234567890', stage: 'Prod', path: '/whoami' },
+    ],
+    [
+      'SAM CLI without a stage name',
+      'arn:aws:execute-api:us-east-1:123456789012:1234567890/None/DELETE/items/1',
+      { stage: 'None', method: 'DELETE' },
+    ],
+    [
+      'LocalStack',
+      'arn:aws:execute-api:us-east-1:000000000000:a1b2c3d4e5/local/GET/whoami',
+      { accountId: '000000000000', apiId: 'a1b2c3d4e5', stage: 'local' },
+    ],
+    [
+      'LocalStack with a custom API id',
+      'arn:aws:execute-api:eu-central-1:000000000000:my-api_v2/dev_stage/PATCH/items/a:b',
+      { apiId: 'my-api_v2', stage: 'dev_stage', path: '/items/a:b' },
+    ],
+  ];
+  it.each(emulators)('accepts the method ARN %s sends and echoes its prefix as given', (_, arn, parts) => {
+    const parsed = parseMethodArn(arn);
+    expect(parsed).toMatchObject({ ...parts, arn });
+    const prefix = arn.slice(0, arn.indexOf('/', arn.indexOf('/') + 1));
+    expect(stageResource(parsed)).toBe(`${prefix}/*`);
+    expect(routeResources(parsed, { method: 'GET', path: '/items' })).toEqual([`${prefix}/GET/items`]);
+    expect(requestResource(parsed)).toBe(arn);
   });
 
   it.each([
     '',
     'arn:aws:lambda:eu-west-1:123456789012:function:x',
-    'arn:aws:execute-api:eu-west-1:123:a/b/GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:abc/prod',
+    'arn:aws:execute-api:eu-west-1::abc/prod/GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:/prod/GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:abc//GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:abc/prod//x',
+    'arn:aws:execute-api:eu:west:123456789012:abc/prod/GET/x',
+    'arn:aws:execute-api:eu-west-1:123/456:abc/prod/GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:*/prod/GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:abc/*/GET/x',
+    'arn:aws:execute-api:eu-west-1:123456789012:abc/pr?d/GET/x',
+    `arn:aws:execute-api:eu-west-1:123456789012:abc/${POLICY_VARIABLE}/GET/x`,
+    'arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*/x',
   ])('refuses %j as our failure (500)', (arn) => {
     expect(() => parseMethodArn(arn)).toThrow(BadEventError);
   });
 
-  it('scopes a stage-wide Allow to this API and stage only', () => {
+  it.each([undefined, null, 42, {}])('refuses a methodArn of %j', (arn) => {
+    expect(() => parseMethodArn(arn)).toThrow(BadEventError);
+  });
+
+  it('scopes a stage-wide Allow to this API and stage only, and lists every method for a route with *', () => {
     const arn = parseMethodArn('arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/items/1');
     expect(stageResource(arn)).toBe('arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*');
-    expect(routeResource(arn, { method: '*', path: '/items/*' })).toBe(
-      'arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*/items/*',
+    expect(routeResources(arn, { method: '*', path: '/items/*' })).toEqual(
+      REST_METHODS.map((m) => `arn:aws:execute-api:eu-west-1:123456789012:abc/prod/${m}/items/*`),
     );
+  });
+
+  it('names no request resource for a path IAM would read as a pattern', () => {
+    const base = 'arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET';
+    expect(requestResource(parseMethodArn(`${base}/items/1`))).toBe(`${base}/items/1`);
+    for (const path of ['/items/*', '/a?b', '/$x', `/${POLICY_VARIABLE}`])
+      expect(requestResource(parseMethodArn(`${base}${path}`))).toBeUndefined();
   });
 });
 

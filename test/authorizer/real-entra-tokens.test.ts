@@ -9,7 +9,7 @@ import {
   HAVE_ENTRA_FIXTURES,
 } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { buildAuthorizer, event } from '../helpers/setup.js';
+import { buildAuthorizer, event, header, publishedKeySet, signed } from '../helpers/setup.js';
 
 if (!HAVE_ENTRA_FIXTURES) {
   console.warn(`real Entra ID fixtures not found at ${ENTRA_FIXTURES}: this suite is skipped`);
@@ -108,6 +108,49 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
     expect(records.at(-1)?.decision.reason).toBe('malformed');
     expect(server.requests).toBe(before);
+  });
+
+  /**
+   * A real token's claims, changed and signed again with the test key (kid main-key), judged as of the
+   * token's own time against the test key set: the shapes of Entra's token kinds, beyond the few kinds the
+   * public fixtures hold.
+   */
+  function reshaped(tokenFile: string, change: (claims: Record<string, unknown>) => Record<string, unknown>) {
+    const setup = setUp(tokenFile, {});
+    server.jwks = publishedKeySet();
+    const claims = JSON.parse(Buffer.from(setup.token.split('.')[1] as string, 'base64url').toString('utf8'));
+    return { ...setup, token: signed(header(), change(claims)) };
+  }
+
+  it.each([
+    ['passport.v1-id-token.2016-08-16.txt'],
+    ['jose4j.v2-id-token.2016-08-02.txt'],
+    ['dfinity-ii.v2-id-token-org.2025-09-02.txt'],
+  ])("refuses the id token %s with the user's app roles added as not an access token", async (file) => {
+    const { handler, token, records } = reshaped(file, (c) => ({ ...c, roles: ['Items.Admin'] }));
+    await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(records.at(-1)?.decision.reason).toBe('not_an_access_token');
+  });
+
+  it('denies (403) the v1 access token of an app acting as itself without roles, and allows it with a role', async () => {
+    const appOnly = (c: Record<string, unknown>) => {
+      const { scp: _scp, name: _name, upn: _upn, unique_name: _unique, ...rest } = c;
+      return { ...rest, sub: c.oid, idtyp: 'app' };
+    };
+    const bare = reshaped('passport.v1-access-token.2016-06-30.txt', appOnly);
+    const denied = await bare.handler(event(`Bearer ${bare.token}`));
+    expect(denied.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+    expect(bare.records.at(-1)).toMatchObject({
+      decision: { reason: 'no_scope_or_role' },
+      appId: 'bebfad57-efd7-419b-b74b-4b9dab7bd470',
+    });
+    const withRole = reshaped('passport.v1-access-token.2016-06-30.txt', (c) => ({
+      ...appOnly(c),
+      roles: ['Items.Reader'],
+    }));
+    const allowed = await withRole.handler(event(`Bearer ${withRole.token}`));
+    expect(allowed.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
+    expect(allowed.context).toMatchObject({ appOnly: true, roles: 'Items.Reader', scp: '' });
   });
 
   const idTokens = fixturePairs().filter(

@@ -225,3 +225,40 @@ describe('the key fetcher', () => {
     expect(server.requests - before).toBe(1);
   });
 });
+
+describe('a key URL with credentials or a query', () => {
+  const secretUri = () => server.url.replace('http://', 'http://keyuser:s3cr3t@').concat('?code=t0ps3cret');
+  const shown = () => `${server.url.replace('http://', 'http://***@')}?***`;
+
+  it('is redacted in every fetch event, fetch error, rejection detail and hint', async () => {
+    const events: KeyCacheEvent[] = [];
+    const authorizer = buildAuthorizer(
+      { [ENV.jwksUri]: secretUri() },
+      { cooldownSeconds: 0.3, onEvent: (e) => events.push(e) },
+    );
+    const decide = (t: string) => authorizer.handler(event(`Bearer ${t}`)).catch(() => undefined);
+    await decide(token());
+    await decide(madeUpKid(1));
+    server.mode = 'status-503';
+    await sleep(350);
+    await decide(madeUpKid(2));
+    expect(events.map((e) => [e.type, e.uri])).toEqual([
+      ['fetched', shown()],
+      ['fetched', shown()],
+      ['fetch_failed', shown()],
+    ]);
+    expect(events.at(-1)).toMatchObject({ error: `${shown()}: status 503, expected 200` });
+    expect(authorizer.records.map((r) => r.decision.reason)).toEqual([
+      'allowed',
+      'unknown_key',
+      'keys_unavailable',
+    ]);
+    expect(authorizer.records[1]?.hint).toContain(`is not in the key set at ${shown()}:`);
+    expect(authorizer.records[2]?.hint).toContain(`the key set at ${shown()} could not be fetched`);
+    const logged = JSON.stringify([
+      events,
+      authorizer.records.map(({ decision, hint }) => [decision.detail, hint]),
+    ]);
+    expect(logged).not.toMatch(/keyuser|s3cr3t|t0ps3cret/);
+  });
+});

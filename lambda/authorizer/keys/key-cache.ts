@@ -14,6 +14,7 @@ import {
 import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
 import { KeyFetchError, KeysUnavailableError } from '../errors.js';
 import { headerKeyId } from '../jwt.js';
+import { redactUrl } from '../safe-text.js';
 import { KeyFetcher } from './fetcher.js';
 import { parseKeySet, type SigningJwk, toJwks, usableKeys } from './key-set.js';
 
@@ -26,6 +27,7 @@ export const KEY_CACHE_DEFAULTS = {
   cooldownSeconds: 10,
 } as const;
 
+/** What the cache reports; `uri` and every message carry the key URL without user-info or query. */
 export type KeyCacheEvent =
   | {
       readonly type: 'fetched';
@@ -79,6 +81,11 @@ function keyIdOf(header: JwtHeader): string {
   return id;
 }
 
+/** A message that may quote the key URL (a plugged-in fetcher's error, say), with the URL redacted. */
+function redacted(uri: string, message: string): string {
+  return message.replaceAll(uri, redactUrl(uri));
+}
+
 function index(keys: readonly SigningJwk[]): Map<string, SigningJwk> {
   const byId = new Map<string, SigningJwk>();
   for (const key of keys) {
@@ -127,7 +134,7 @@ export class EntraJwksCache implements JwksCache {
   getCachedJwk(uri: string, jwt: DecomposedJwtLike): JwkWithKid {
     const entry = this.usableEntry(uri);
     if (entry === undefined)
-      throw new JwksNotAvailableInCacheError(`JWKS for ${uri} not yet available in cache`);
+      throw new JwksNotAvailableInCacheError(`JWKS for ${redactUrl(uri)} not yet available in cache`);
     const keyId = keyIdOf(jwt.header);
     const jwk = entry.byId.get(keyId);
     if (jwk === undefined) throw new KidNotFoundInJwksError(`JWK for kid "${keyId}" not found in the JWKS`);
@@ -153,7 +160,7 @@ export class EntraJwksCache implements JwksCache {
         );
       }
       throw new KeysUnavailableError(
-        `no signing keys for ${uri}: the last fetch failed and retries are cooling down`,
+        `no signing keys for ${redactUrl(uri)}: the last fetch failed and retries are cooling down`,
       );
     }
 
@@ -163,7 +170,7 @@ export class EntraJwksCache implements JwksCache {
       this.penaltyBox.registerFailedAttempt(uri, keyId);
       if (heldKey !== undefined) return this.serveStale(uri, heldKey, held);
       throw new KeysUnavailableError(
-        `signing keys for kid "${keyId}" unobtainable: ${(err as Error).message}`,
+        `signing keys for kid "${keyId}" unobtainable: ${redacted(uri, (err as Error).message)}`,
       );
     }
     const jwk = this.entries.get(uri)?.byId.get(keyId);
@@ -197,7 +204,7 @@ export class EntraJwksCache implements JwksCache {
       this.lastFetchFailed.delete(uri);
       this.onEvent({
         type: 'fetched',
-        uri,
+        uri: redactUrl(uri),
         status: 200,
         durationMs: this.now() - started,
         keyCount: keys.length,
@@ -208,10 +215,10 @@ export class EntraJwksCache implements JwksCache {
       this.lastFetchFailed.add(uri);
       this.onEvent({
         type: 'fetch_failed',
-        uri,
+        uri: redactUrl(uri),
         status: err instanceof KeyFetchError ? err.status : undefined,
         durationMs: this.now() - started,
-        error: (err as Error).message,
+        error: redacted(uri, (err as Error).message),
       });
       throw err;
     }
@@ -236,7 +243,7 @@ export class EntraJwksCache implements JwksCache {
   private serveStale(uri: string, key: SigningJwk, entry: Entry | undefined): SigningJwk {
     const ageMs = entry === undefined ? 0 : this.now() - entry.fetchedAt;
     if (ageMs > this.maxAgeMs)
-      this.onEvent({ type: 'serving_stale', uri, ageSeconds: Math.round(ageMs / 1000) });
+      this.onEvent({ type: 'serving_stale', uri: redactUrl(uri), ageSeconds: Math.round(ageMs / 1000) });
     return key;
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * Text built from untrusted input for logs, hints and `npm run explain`: bounded in size, never recursing
+ * without bound, never throwing, and never carrying credentials from a URL.
+ */
+
+/**
+ * The most any one logged field may hold, counted as JSON writes it (a control character takes six), so
+ * that one decision line stays under 4 KiB.
+ */
+export const LOG_LIMITS = {
+  /** `detail`: the rejection or the missing permission. */
+  detail: 300,
+  /** `hint`: the operator hint. */
+  hint: 600,
+  /** `path`: the request path from the method ARN. */
+  path: 256,
+  /** `method`, `tid`, `oid`, `appId`, `kid`. */
+  field: 128,
+  /** The stack of an unexpected error (its message counts as a detail). */
+  stack: 1200,
+} as const;
+
+/** How many characters JSON.stringify writes for the character at `i` (0 for the second half of a pair). */
+function jsonCost(text: string, i: number): number {
+  const c = text.charCodeAt(i);
+  if (c === 0x22 || c === 0x5c) return 2;
+  if (c < 0x20) return c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6;
+  if (c >= 0xd800 && c <= 0xdbff) {
+    const next = text.charCodeAt(i + 1);
+    return next >= 0xdc00 && next <= 0xdfff ? 2 : 6;
+  }
+  if (c >= 0xdc00 && c <= 0xdfff) {
+    const previous = text.charCodeAt(i - 1);
+    return previous >= 0xd800 && previous <= 0xdbff ? 0 : 6;
+  }
+  return 1;
+}
+
+/**
+ * At most `max` characters as JSON writes them, then `...`; a surrogate pair is never split. Costs at most
+ * `max` steps, whatever the length of `text`.
+ */
+export function clip(text: string, max: number): string {
+  if (text.length * 6 <= max) return text;
+  let cost = 0;
+  for (let i = 0; i < text.length; i++) {
+    cost += jsonCost(text, i);
+    // A pair costs its all at its first half, so cutting here never splits one.
+    if (cost > max) return `${text.slice(0, i)}...`;
+  }
+  return text;
+}
+
+const PREVIEW_DEPTH = 2;
+const PREVIEW_ITEMS = 3;
+
+function render(value: unknown, max: number, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(clip(value, max));
+    case 'number':
+    case 'boolean':
+      return String(value);
+    case 'undefined':
+      return 'undefined';
+    case 'object': {
+      if (value === null) return 'null';
+      // Depth is bounded here, so a value nested thousands of levels deep costs a few calls.
+      if (Array.isArray(value)) {
+        if (depth >= PREVIEW_DEPTH) return `[array of ${value.length}]`;
+        const items = value.slice(0, PREVIEW_ITEMS).map((v) => render(v, max, depth + 1));
+        if (value.length > PREVIEW_ITEMS) items.push(`... ${value.length - PREVIEW_ITEMS} more`);
+        return `[${items.join(',')}]`;
+      }
+      const keys = Object.keys(value);
+      if (depth >= PREVIEW_DEPTH) return `{object of ${keys.length} keys}`;
+      const entries = keys
+        .slice(0, PREVIEW_ITEMS)
+        .map(
+          (k) =>
+            `${JSON.stringify(clip(k, 40))}:${render((value as Record<string, unknown>)[k], max, depth + 1)}`,
+        );
+      if (keys.length > PREVIEW_ITEMS) entries.push(`... ${keys.length - PREVIEW_ITEMS} more`);
+      return `{${entries.join(',')}}`;
+    }
+    default:
+      return typeof value;
+  }
+}
+
+/**
+ * A short, JSON-like rendering of an untrusted value (`"RS256"`, `42`, `[["..."]]`): strings clipped to
+ * `max`, at most two levels and three items per level shown, then the whole clipped again.
+ */
+export function preview(value: unknown, max = 80): string {
+  return clip(render(value, max, 0), max * 2);
+}
+
+/** ISO time of a NumericDate, or a plain statement when it lies outside what a JavaScript date can hold. */
+export function isoTime(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? `${seconds} (not a representable date)` : date.toISOString();
+}
+
+/**
+ * A URL as it may be logged: user-info and query (and fragment) replaced by `***`, so credentials or
+ * tokens in a key URL never reach a log. Works on strings that do not parse as URLs too.
+ */
+export function redactUrl(uri: string): string {
+  try {
+    const url = new URL(uri);
+    const userinfo = url.username !== '' || url.password !== '' ? '***@' : '';
+    return `${url.protocol}//${userinfo}${url.host}${url.pathname}${url.search !== '' ? '?***' : ''}${url.hash !== '' ? '#***' : ''}`;
+  } catch {
+    return uri
+      .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^/\\?#]*@/i, '$1***@')
+      .replace(/\?[^#]*/, '?***')
+      .replace(/#.*$/s, '#***');
+  }
+}
+
+/**
+ * A copy of an untrusted JSON value cut off below `maxDepth` levels, for output that is serialized again
+ * (`npm run explain --json`): serializers recurse, so a value nested thousands of levels deep would overflow
+ * the stack. The walk itself is iterative.
+ */
+export function boundedJson(value: unknown, maxDepth = 16): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  const root: unknown = Array.isArray(value) ? [] : {};
+  const stack: { from: object; to: Record<string, unknown> | unknown[]; depth: number }[] = [
+    { from: value, to: root as Record<string, unknown>, depth: 1 },
+  ];
+  while (stack.length > 0) {
+    const { from, to, depth } = stack.pop() as (typeof stack)[number];
+    for (const [key, child] of Object.entries(from)) {
+      let copy: unknown = child;
+      if (typeof child === 'object' && child !== null) {
+        if (depth >= maxDepth) copy = `[nested deeper than ${maxDepth} levels]`;
+        else {
+          copy = Array.isArray(child) ? [] : {};
+          stack.push({ from: child, to: copy as Record<string, unknown>, depth: depth + 1 });
+        }
+      }
+      if (Array.isArray(to)) to.push(copy);
+      else
+        Object.defineProperty(to, key, { value: copy, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return root;
+}
