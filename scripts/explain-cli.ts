@@ -7,9 +7,9 @@ import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import { type ExplainReport, explainToken } from '../lambda/authorizer/explain.js';
 import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
+import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-apis.js';
 import { REASONS } from '../lambda/authorizer/reasons.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
-import { isGraphAudience, microsoftApiOf } from './microsoft-apis.js';
 
 const COMMAND = 'npm run explain';
 endQuietlyWhenStdoutCloses();
@@ -120,17 +120,6 @@ const env: Record<string, string | undefined> = {
   ...(values['authority-host'] !== undefined ? { [ENV.authorityHost]: values['authority-host'] } : {}),
 };
 const isSet = (name: string) => (env[name] ?? '').trim() !== '';
-
-// A Graph audience in the configuration would let Graph's tokens through: that is never what anyone means.
-const configuredGraph = (env[ENV.audiences] ?? '')
-  .split(',')
-  .map((a) => a.trim())
-  .find(isGraphAudience);
-if (configuredGraph !== undefined) {
-  fail(
-    `${values.audience !== undefined ? '--audience' : ENV.audiences} lists ${configuredGraph}, the audience of ${microsoftApiOf(configuredGraph)}: tokens for it are never for your API. List your API's client id or App ID URI`,
-  );
-}
 
 const assumed: string[] = [];
 const tid = typeof jwt.payload.tid === 'string' ? jwt.payload.tid : undefined;

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { microsoftApiOf } from './microsoft-apis.js';
 import { redactUrl } from './safe-text.js';
 
 /**
@@ -96,6 +97,17 @@ export function loadConfig(env: Env): AuthorizerConfig {
       env[ENV.audiences],
       'at least one audience (client id or App ID URI)',
     );
+  }
+  // Every token Microsoft issues for its own APIs would pass the audience check: never what anyone means.
+  for (const audience of audiences) {
+    const api = microsoftApiOf(audience);
+    if (api !== undefined) {
+      throw new ConfigError(
+        ENV.audiences,
+        env[ENV.audiences],
+        `your API's client id or App ID URI; ${audience} is the audience of ${api}, whose tokens are never for your API`,
+      );
+    }
   }
   const jwksUri = readJwksUri(env, tenant.tenantId, authorityHost);
   return Object.freeze({

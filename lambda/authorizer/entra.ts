@@ -1,18 +1,9 @@
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { type DecodedJwt, headerKeyId, type JsonObject } from './jwt.js';
+import { isGraphAudience } from './microsoft-apis.js';
 import type { RejectionReason } from './reasons.js';
 import { preview } from './safe-text.js';
-
-/** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
-export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
-  '00000003-0000-0000-c000-000000000000',
-  'https://graph.microsoft.com',
-  'https://graph.microsoft.com/',
-  '00000002-0000-0000-c000-000000000000',
-  'https://graph.windows.net',
-  'https://graph.windows.net/',
-]);
 
 /** Header parameters that point at a key: honouring any of them lets the token choose its own key. */
 export const KEY_CARRYING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
@@ -208,7 +199,7 @@ export const ENTRA_RULES: readonly EntraRule[] = [
       }
       const matched = (audiences as string[]).find((a) => rules.audiences.includes(a));
       if (matched === undefined) {
-        const graph = (audiences as string[]).some((a) => GRAPH_AUDIENCES.has(a));
+        const graph = (audiences as string[]).some(isGraphAudience);
         reject(
           graph ? 'graph_token' : 'wrong_audience',
           `aud is ${preview(aud)}; expected one of ${JSON.stringify(rules.audiences)}`,

@@ -79,6 +79,21 @@ describe('loadConfig', () => {
     ],
     ['an allow-list on a single tenant', { [ENV.allowedTenants]: TENANT }, ENV.allowedTenants],
     ['no audience', { [ENV.audiences]: ' , ' }, ENV.audiences],
+    [
+      'Microsoft Graph as an audience',
+      { [ENV.audiences]: 'api://x,https://graph.microsoft.com' },
+      ENV.audiences,
+    ],
+    [
+      'Azure AD Graph as an audience',
+      { [ENV.audiences]: '00000002-0000-0000-c000-000000000000' },
+      ENV.audiences,
+    ],
+    [
+      'Azure Resource Manager as an audience',
+      { [ENV.audiences]: 'https://management.azure.com/' },
+      ENV.audiences,
+    ],
     ['a plain http key URL', { [ENV.jwksUri]: 'http://keys.example/keys' }, ENV.jwksUri],
     ['a key URL that is not a URL', { [ENV.jwksUri]: 'keys' }, ENV.jwksUri],
     ['a negative skew', { [ENV.clockSkewSeconds]: '-1' }, ENV.clockSkewSeconds],

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import { decodeJwt } from '../../lambda/authorizer/jwt.js';
+import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { createSignatureChecker } from '../../lambda/authorizer/verifier.js';
 import {
   atFixture,
   ENTRA_FIXTURES,
@@ -92,14 +95,29 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     expect(records.at(-1)?.decision.reason).toBe('bad_signature');
   });
 
-  it('verifies a legacy v1 token that names its key by x5t only (AAD Graph audience configured)', async () => {
-    const { handler, token } = setUp('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt', {});
-    const result = await handler(event(`Bearer ${token}`));
-    expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
-    expect(result.context).toMatchObject({
-      scp: 'UserProfile.Read',
-      appId: '118e170f-cf26-400f-a0e9-96910b31187e',
-    });
+  it('refuses the real Azure AD Graph access token as a Graph token, before any key is used', async () => {
+    // Its audience (https://graph.windows.net) cannot even be configured: no API may accept Graph's tokens.
+    const { handler, token, records } = setUp(
+      'identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt',
+      {
+        [ENV.audiences]: 'api://some-api',
+      },
+    );
+    const before = server.requests;
+    await expect(handler(event(`Bearer ${token}`))).rejects.toThrow(UNAUTHORIZED);
+    expect(records.at(-1)?.decision.reason).toBe('graph_token');
+    expect(server.requests).toBe(before);
+  });
+
+  it('finds the key of a legacy v1 token that names it by x5t only, and its signature verifies', async () => {
+    const pair = fixturePair('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt');
+    const token = atFixture(pair, server);
+    const jwt = decodeJwt(token);
+    expect(jwt.header.kid).toBeUndefined();
+    const keys = new EntraJwksCache();
+    const key = await keys.getJwk(server.url, jwt as never);
+    expect(key.kid).toBe(jwt.header.x5t);
+    expect(createSignatureChecker(server.url, keys)(jwt, pair.iss)).toBe(true);
   });
 
   it('refuses the tampered id token before any key is used (its altered last character is not canonical base64url)', async () => {

@@ -7,9 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_APP_ROLE, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { createSigningKey, entraAccessTokenClaims, signJwt } from '../../infra/local/mint.js';
 import { DEFAULT_PORT, localPort, PortError, portPrefix } from '../../infra/local/port.js';
-import { GRAPH_AUDIENCES } from '../../lambda/authorizer/entra.js';
+import { GRAPH_AUDIENCES, isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
 import { checkArgs, UsageError } from '../../scripts/cli-args.js';
-import { isGraphAudience, microsoftApiOf } from '../../scripts/microsoft-apis.js';
 import { KeyServer } from '../helpers/key-server.js';
 
 // Every command here runs as a person runs it: through npm, with pipes where a person would pipe.
@@ -450,7 +449,7 @@ describe.concurrent("npm run explain and Microsoft's own API tokens", () => {
     expect(run.code).toBe(2);
     expectOneLine(
       run,
-      /^npm run explain: AZURE_AUDIENCES lists https:\/\/graph\.microsoft\.com, the audience of Microsoft Graph: tokens for it are never for your API/,
+      /^npm run explain: configuration: AZURE_AUDIENCES: expected your API's client id or App ID URI; https:\/\/graph\.microsoft\.com is the audience of Microsoft Graph, whose tokens are never for your API/,
     );
     expect(run.stdout).toBe('');
   });

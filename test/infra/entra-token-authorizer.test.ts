@@ -96,6 +96,11 @@ describe('EntraTokenAuthorizer', () => {
       /resultsCacheTtl must be at most 1 hour/,
     ],
     ['an http key URL', { jwksUri: 'http://keys.example/k' }, /AZURE_JWKS_URI: expected an https URL/],
+    [
+      'Microsoft Graph as an audience',
+      { audiences: ['https://graph.microsoft.com'] },
+      /https:\/\/graph\.microsoft\.com is the audience of Microsoft Graph/,
+    ],
   ];
   it.each(bad)('refuses %s, naming the prop', (_, props, message) => {
     expect(() => build(props)).toThrow(message);

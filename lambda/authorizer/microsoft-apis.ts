@@ -1,9 +1,17 @@
-import { GRAPH_AUDIENCES } from '../lambda/authorizer/entra.js';
+/** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
+export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
+  '00000003-0000-0000-c000-000000000000',
+  'https://graph.microsoft.com',
+  'https://graph.microsoft.com/',
+  '00000002-0000-0000-c000-000000000000',
+  'https://graph.windows.net',
+  'https://graph.windows.net/',
+]);
 
 /**
  * Audiences of Microsoft's own APIs. A token for one of them was requested for Microsoft, not for the
  * caller's API (the classic: `az account get-access-token` without `--scope` gives an Azure Resource
- * Manager token), so `npm run explain` never takes such an audience as the one to judge against.
+ * Manager token): the configuration refuses them as audiences, and `npm run explain` never assumes one.
  */
 const NAMED: ReadonlyArray<readonly [name: string, audiences: readonly string[]]> = [
   ['Microsoft Graph', ['00000003-0000-0000-c000-000000000000', 'https://graph.microsoft.com']],
