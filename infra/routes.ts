@@ -14,6 +14,9 @@ export interface RouteDefinition {
   readonly permission: RouteRule;
 }
 
+/** The delegated scope the sample API exposes (Expose an API > Add a scope); the local issuer's default. */
+export const SAMPLE_SCOPE = 'access_as_user';
+
 export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
   {
     method: 'GET',
@@ -21,7 +24,7 @@ export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
     entry: 'lambda/whoami/handler.ts',
     id: 'Whoami',
     // Deployed and local alike: a token for the API without this delegated scope gets a 403.
-    permission: { scopes: ['access_as_user'] },
+    permission: { scopes: [SAMPLE_SCOPE] },
   },
 ];
 

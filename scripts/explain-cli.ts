@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { ISSUER_PREFIX, LOCAL_SCOPE, LOCAL_TENANT_ID } from '../infra/local/issuer.js';
+import { ISSUER_PREFIX, LOCAL_TENANT_ID } from '../infra/local/issuer.js';
 import { localPort, PortError, portPrefix } from '../infra/local/port.js';
+import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
 import { ENV, isGuid, loadConfig } from '../lambda/authorizer/config.js';
 import { TokenRejectedError } from '../lambda/authorizer/errors.js';
@@ -153,14 +154,18 @@ if (!isSet(ENV.audiences)) {
 
 // A token of the local issuer: its keys are served by `npm start`, found by the same PORT rule as npm run token.
 let localKeys: { url?: string; missing?: string } | undefined;
+let defaultRoute = 'GET /';
 if (tid === LOCAL_TENANT_ID) {
   if (!isSet(ENV.jwksUri)) {
     localKeys = await findLocalKeySet();
     if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
   }
   if (!isSet(ENV.requiredScopes) && !isSet(ENV.requiredRoles) && !isSet(ENV.routePermissions)) {
-    env[ENV.requiredScopes] = LOCAL_SCOPE;
-    assumed.push(`${ENV.requiredScopes}=${LOCAL_SCOPE} (what npm start requires)`);
+    // Judged as npm start judges it: the sample's route table, and its first route unless --route says.
+    const routes = routePermissionsOf(SAMPLE_ROUTES);
+    env[ENV.routePermissions] = JSON.stringify(routes);
+    assumed.push(`${ENV.routePermissions}=${env[ENV.routePermissions]} (the routes npm start serves)`);
+    defaultRoute = Object.keys(routes)[0] ?? defaultRoute;
   }
 }
 
@@ -182,7 +187,7 @@ if (values.at !== undefined) {
   Date.now = () => realNow() + offset;
 }
 
-const [method, path] = (values.route ?? 'GET /').split(' ');
+const [method, path] = (values.route ?? defaultRoute).split(' ');
 const explained = await explainToken(bearer, {
   config,
   keys: new EntraJwksCache(),

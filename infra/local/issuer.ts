@@ -2,6 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } fr
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { SAMPLE_SCOPE } from '../routes.js';
 import { selfSignedCertificate } from './certificate.js';
 import {
   DEMO_CLIENT_ID,
@@ -14,7 +15,7 @@ import {
 /** The local tenant and the demo API's client id: made-up GUIDs, recognisable in tokens and logs. */
 export const LOCAL_TENANT_ID = '4c0ca1e5-5e1f-4a11-8e5d-10ca1e55ce5e';
 export const LOCAL_CLIENT_ID = DEMO_CLIENT_ID;
-export const LOCAL_SCOPE = 'access_as_user';
+export const LOCAL_SCOPE = SAMPLE_SCOPE;
 /**
  * The app role `npm run token -- --app` asks for by default: a role the demo API does not require, so the
  * app-only token is valid and refused with a 403 at GET /whoami (which needs the scope above).

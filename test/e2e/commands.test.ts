@@ -179,7 +179,7 @@ describe('npm start, and the commands against it', () => {
     const env = `PORT=${port} `;
     const [run, app] = await Promise.all([
       sh(line),
-      sh(`${env}npm run -s token -- --app | ${env}npm run -s explain -- --route "GET /whoami"`),
+      sh(`${env}npm run -s token -- --app | ${env}npm run -s explain`),
     ]);
     expect(run.stderr).toBe('');
     expect(run.stdout).toContain(
@@ -190,7 +190,7 @@ describe('npm start, and the commands against it', () => {
     expect(run.code).toBe(0);
     // Judged as npm start judges it: the app-only token is valid, and refused for want of the scope.
     expect(app.stdout).toContain(
-      'note: assuming AZURE_REQUIRED_SCOPES=access_as_user (what npm start requires)',
+      'note: assuming AZURE_ROUTE_PERMISSIONS={"GET /whoami":{"scopes":["access_as_user"]}} (the routes npm start serves)',
     );
     expect(app.stdout).toMatch(/Signature\n {2}verified: /);
     expect(app.stdout).toMatch(/Decision\n {2}Deny \(403\), reason insufficient_permission/);
@@ -258,7 +258,7 @@ describe('npm start, and the commands against it', () => {
       });
       expect(run.stdout).not.toContain('local issuer');
       expect(run.stdout).toContain(
-        'note: assuming AZURE_REQUIRED_SCOPES=access_as_user (what npm start requires)',
+        'note: assuming AZURE_ROUTE_PERMISSIONS={"GET /whoami":{"scopes":["access_as_user"]}} (the routes npm start serves)',
       );
       expect(run.stdout).toContain(
         `verified: RS256 signature verified with key ${claimsKid(token)} from ${keysUrl}`,
