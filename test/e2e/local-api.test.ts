@@ -302,7 +302,7 @@ describe('the commands', () => {
     expect(await res.json()).toMatchObject({ scopes: ['access_as_user', 'Items.Read'] });
   });
 
-  it('npm start prints what it serves and a curl line, and stops cleanly on Ctrl-C', async () => {
+  it('npm start answers once its banner is out, and stops cleanly on Ctrl-C', async () => {
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'infra/local/start.ts'], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', POWERTOOLS_LOG_LEVEL: 'SILENT' },
@@ -315,25 +315,8 @@ describe('the commands', () => {
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await expect.poll(() => out, { timeout: 20_000 }).toMatch(/Ctrl-C stops it/);
     const url = /local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] as string;
-    expect(out).toContain(
-      `curl -i -H "Authorization: Bearer $(PORT=${new URL(url).port} npm run -s token | tail -n 1)" ${url}/whoami`,
-    );
+    // (test/e2e/commands.test.ts runs each banner line as printed.)
     expect((await fetch(`${url}/whoami`)).status).toBe(401);
-    // Each curl line of the banner, run as printed, answers the status it promises.
-    const curls = out.split('\n').filter((line) => line.trimStart().startsWith('curl '));
-    expect(curls).toHaveLength(3);
-    const statuses = await Promise.all(
-      curls.map(async (line) => {
-        const [command = '', promise = '200'] = line.trim().split(/\s+#\s*/);
-        const { stdout } = await promisify(execFile)(
-          'bash',
-          ['-c', `${command.replace(/^curl -i /, 'curl -s -o /dev/null -w "%{http_code}" ')}`],
-          { cwd: ROOT, env: { ...process.env, PORT: new URL(url).port } },
-        );
-        return [stdout, promise.slice(0, 3)];
-      }),
-    );
-    for (const [got, promised] of statuses) expect(got).toBe(promised);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
   });
