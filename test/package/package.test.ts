@@ -282,8 +282,12 @@ describe('npm pack', () => {
     const shipped = join(appDir('commonjs'), 'node_modules', 'entra-authorizer', 'dist');
     for (const entry of readdirSync(shipped, { recursive: true, encoding: 'utf8' })) {
       if (!entry.endsWith('.d.ts')) continue;
-      for (const [, from] of readFileSync(join(shipped, entry), 'utf8').matchAll(/from '([^']+)'/g)) {
-        if (!from?.startsWith('.')) declared.add(from?.split('/')[0] as string);
+      const text = readFileSync(join(shipped, entry), 'utf8');
+      for (const [, a, b] of text.matchAll(
+        /(?:from |import\()['"]([^'"]+)['"]|<reference types="([^"]+)"/g,
+      )) {
+        const from = (a ?? b) as string;
+        if (!from.startsWith('.')) declared.add(from.split('/')[0] as string);
       }
     }
     expect([...declared].sort()).toEqual(['aws-cdk-lib', 'constructs']);
@@ -407,7 +411,7 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
       ResponseType: 'AUTHORIZER_FAILURE',
       StatusCode: '500',
     });
-  });
+  }, 120_000);
 
   it('reads the caller with entra-authorizer/identity from plain Node', async () => {
     const script =
@@ -441,9 +445,9 @@ describe('both module systems', () => {
       readFileSync(join(appDir(format), 'cdk.out', 'ItemsStack.template.json'), 'utf8'),
     );
     expect(cjs).toBe(esm);
-  });
+  }, 120_000);
 
   it('typecheck a TypeScript consumer against the shipped declarations (import, require, node10)', async () => {
     await expect(typecheck).resolves.toBeUndefined();
-  });
+  }, 120_000);
 });
