@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { IdentitySource, type RestApi, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import type { Role } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
@@ -16,8 +14,9 @@ import {
   MULTI_TENANT_AUTHORITIES,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
+import { authorizerFunction } from './authorizer-function.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
-import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
+import { functionLogging } from './lambda-defaults.js';
 
 /** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token. */
 export interface RouteRule {
@@ -124,8 +123,6 @@ export interface EntraTokenAuthorizerProps {
   readonly logRemovalPolicy?: RemovalPolicy;
 }
 
-const HANDLER_ENTRY = fileURLToPath(new URL('../lambda/authorizer/handler.ts', import.meta.url));
-
 function fail(prop: string, expected: string, actual: unknown): never {
   throw new Error(`EntraTokenAuthorizer: ${prop} must be ${expected}; got ${JSON.stringify(actual)}`);
 }
@@ -206,7 +203,8 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
  * caches decisions per token. Use `authorizer` on your methods.
  */
 export class EntraTokenAuthorizer extends Construct {
-  public readonly function: NodejsFunction;
+  /** The authorizer Lambda (from the packaged bundle; a NodejsFunction when built from this repository's source). */
+  public readonly function: LambdaFunction;
   public readonly authorizer: TokenAuthorizer;
   public readonly logGroup: LogGroup;
   public readonly role: Role;
@@ -230,9 +228,7 @@ export class EntraTokenAuthorizer extends Construct {
     this.logGroup = logGroup;
     this.role = role;
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: HANDLER_ENTRY,
-      handler: 'handler',
+    this.function = authorizerFunction(this, 'Function', {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -247,7 +243,6 @@ export class EntraTokenAuthorizer extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'EntraAuthorizer',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: NODE22_BUNDLING,
     });
 
     // The authorizer points at a published version: any change of the function (configuration included)

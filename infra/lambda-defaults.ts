@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -6,7 +7,11 @@ import type { Construct } from 'constructs';
 
 /**
  * How this project's Lambdas are bundled: the local esbuild (no Docker), ESM for Node.js 22, minified. Every
- * dependency ships ESM, so no `require` shim is needed (a test runs the bundle to keep that true).
+ * dependency ships ESM, so no `require` shim is needed (a test runs the bundle to keep that true). The AWS SDK
+ * is left to the runtime whatever the app's feature flags say (none of our Lambdas imports it).
+ *
+ * The one description of a bundle: NodejsFunction takes it as is when bundling from source, and
+ * {@link esbuildOptions} turns it into the esbuild call that builds the bundle the package ships.
  */
 export const NODE22_BUNDLING: BundlingOptions = {
   format: OutputFormat.ESM,
@@ -15,8 +20,72 @@ export const NODE22_BUNDLING: BundlingOptions = {
   sourceMap: true,
   sourcesContent: false,
   mainFields: ['module', 'main'],
+  externalModules: ['@aws-sdk/*', '@smithy/*'],
   forceDockerBundling: false,
 };
+
+/** The file a bundle is written to and the Lambda loads: NodejsFunction's naming (`index.mjs` for ESM). */
+export function bundleFileName(bundling: BundlingOptions): 'index.mjs' | 'index.js' {
+  return bundling.format === OutputFormat.ESM ? 'index.mjs' : 'index.js';
+}
+
+/**
+ * esbuild's build options, written structurally so that the package's type declarations do not need esbuild
+ * (a consumer does not install it).
+ */
+export interface EsbuildOptions {
+  readonly entryPoints: string[];
+  readonly outfile: string;
+  readonly bundle: true;
+  readonly platform: 'node';
+  readonly format: 'esm' | 'cjs';
+  readonly target: string;
+  readonly minify: boolean;
+  readonly sourcemap: boolean;
+  readonly sourcesContent: boolean;
+  readonly mainFields: string[] | undefined;
+  readonly external: string[];
+}
+
+/** The keys of BundlingOptions that {@link esbuildOptions} translates; `forceDockerBundling` means nothing to esbuild. */
+const TRANSLATED = new Set([
+  'format',
+  'target',
+  'minify',
+  'sourceMap',
+  'sourcesContent',
+  'mainFields',
+  'externalModules',
+  'forceDockerBundling',
+]);
+
+/**
+ * The esbuild call NodejsFunction makes for `bundling` (the flags of aws-cdk-lib's `Bundling`), to build the
+ * same bundle of `entry` into `outdir` without a stack. Any option it cannot translate fails here, so the two
+ * ways of bundling cannot silently part (a test also compares their output byte for byte).
+ */
+export function esbuildOptions(bundling: BundlingOptions, entry: string, outdir: string): EsbuildOptions {
+  const untranslated = Object.keys(bundling).filter((key) => !TRANSLATED.has(key));
+  if (untranslated.length > 0) {
+    throw new Error(`esbuildOptions: no translation for bundling option(s) ${untranslated.join(', ')}`);
+  }
+  if (bundling.target === undefined || bundling.format === undefined) {
+    throw new Error('esbuildOptions: bundling must set target and format (NodejsFunction would derive them)');
+  }
+  return {
+    entryPoints: [entry],
+    outfile: join(outdir, bundleFileName(bundling)),
+    bundle: true,
+    platform: 'node',
+    format: bundling.format === OutputFormat.ESM ? 'esm' : 'cjs',
+    target: bundling.target,
+    minify: bundling.minify ?? false,
+    sourcemap: bundling.sourceMap ?? false,
+    sourcesContent: bundling.sourcesContent ?? true,
+    mainFields: bundling.mainFields,
+    external: [...(bundling.externalModules ?? [])],
+  };
+}
 
 /**
  * An explicit log group with retention (not `logRetention`'s custom resource) and a role that may write to

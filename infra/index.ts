@@ -1,0 +1,8 @@
+/** The package root, `entra-authorizer`: the construct and the types its props and methods take. */
+export {
+  EntraTokenAuthorizer,
+  type EntraTokenAuthorizerProps,
+  type LogLevel,
+  type RouteRule,
+} from './entra-token-authorizer.js';
+export type { GatewayResponseOptions } from './gateway-responses.js';

@@ -1,0 +1,112 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Stack } from 'aws-cdk-lib';
+import { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { locateAuthorizerCode } from '../../infra/authorizer-function.js';
+import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
+import { esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
+import { testApp } from '../helpers/cdk.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** A package laid out as `npm pack` ships it, with or without the authorizer bundle. */
+function packageLayout(withBundle: boolean): string {
+  const root = mkdtempSync(join(tmpdir(), 'layout-'));
+  for (const format of ['esm', 'cjs']) mkdirSync(join(root, 'dist', format, 'infra'), { recursive: true });
+  if (withBundle) {
+    mkdirSync(join(root, 'dist', 'authorizer'));
+    writeFileSync(join(root, 'dist', 'authorizer', 'index.mjs'), 'export const handler = () => {};\n');
+  }
+  return root;
+}
+
+describe('where the authorizer code comes from', () => {
+  it('is the source, bundled by NodejsFunction, when the construct runs as TypeScript', () => {
+    const code = locateAuthorizerCode(pathToFileURL(join(ROOT, 'infra', 'authorizer-function.ts')).href);
+    expect(code).toEqual({
+      kind: 'source',
+      entry: join(ROOT, 'lambda', 'authorizer', 'handler.ts'),
+      projectRoot: ROOT,
+      depsLockFilePath: join(ROOT, 'package-lock.json'),
+    });
+    if (code.kind === 'source') expect(statSync(code.entry).isFile()).toBe(true);
+  });
+
+  it.each(['esm', 'cjs'])('is the packaged bundle when the construct runs compiled (%s)', (format) => {
+    const root = packageLayout(true);
+    const url = pathToFileURL(join(root, 'dist', format, 'infra', 'authorizer-function.js')).href;
+    expect(locateAuthorizerCode(url)).toEqual({
+      kind: 'bundle',
+      dir: join(root, 'dist', 'authorizer'),
+      handler: 'index.handler',
+    });
+  });
+
+  it('fails with the path and a way out when the packaged bundle is missing', () => {
+    const root = packageLayout(false);
+    const url = pathToFileURL(join(root, 'dist', 'cjs', 'infra', 'authorizer-function.js')).href;
+    expect(() => locateAuthorizerCode(url)).toThrow(
+      `the packaged authorizer bundle ${join(root, 'dist', 'authorizer', 'index.mjs')} is missing; reinstall`,
+    );
+  });
+
+  it('gives the construct, from source, a NodejsFunction whatever the working directory', () => {
+    const cwd = process.cwd();
+    process.chdir(tmpdir());
+    try {
+      const stack = new Stack(testApp(), 'S');
+      const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
+      expect(entra.function).toBeInstanceOf(NodejsFunction);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+});
+
+describe('NODE22_BUNDLING in esbuild terms', () => {
+  it('builds byte for byte the bundle NodejsFunction makes from source', async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-bundle-'));
+    const app = testApp({ bundle: true, outdir });
+    const stack = new Stack(app, 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
+    new RestApi(stack, 'Api').root.addMethod('GET', undefined, { authorizer: entra.authorizer });
+    app.synth();
+    const [asset] = readdirSync(outdir)
+      .filter((d) => d.startsWith('asset.'))
+      .map((d) => join(outdir, d));
+    expect(asset).toBeDefined();
+
+    const prebuilt = mkdtempSync(join(tmpdir(), 'prebuilt-'));
+    const options = esbuildOptions(
+      NODE22_BUNDLING,
+      join(ROOT, 'lambda', 'authorizer', 'handler.ts'),
+      prebuilt,
+    );
+    await build({ ...options, absWorkingDir: ROOT, logLevel: 'silent' });
+
+    expect(readdirSync(prebuilt).sort()).toEqual(readdirSync(asset as string).sort());
+    expect(
+      readFileSync(join(prebuilt, 'index.mjs')).equals(readFileSync(join(asset as string, 'index.mjs'))),
+    ).toBe(true);
+    // The maps differ only in where their sources are, relative to two different output folders.
+    const map = (dir: string) => {
+      const { sources: _sources, ...rest } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8'));
+      return rest;
+    };
+    expect(map(prebuilt)).toEqual(map(asset as string));
+  });
+
+  it('refuses a bundling option it does not translate, naming it', () => {
+    expect(() => esbuildOptions({ ...NODE22_BUNDLING, banner: '/* x */' }, 'entry.ts', 'out')).toThrow(
+      'no translation for bundling option(s) banner',
+    );
+    expect(() => esbuildOptions({ minify: true }, 'entry.ts', 'out')).toThrow(/must set target and format/);
+  });
+});
