@@ -18,7 +18,7 @@ import { authorizerFunction } from './authorizer-function.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { functionLogging } from './lambda-defaults.js';
 
-/** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token. */
+/** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a scope or a role. */
 export interface RouteRule {
   readonly scopes?: readonly string[];
   readonly roles?: readonly string[];
@@ -51,7 +51,7 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly requiredScopes?: readonly string[];
   /**
-   * ... or one of these app roles (`roles`). With neither, any valid access token may call.
+   * ... or one of these app roles (`roles`). With neither, any valid access token that carries a scope or a role may call.
    * @default - none
    */
   readonly requiredRoles?: readonly string[];
