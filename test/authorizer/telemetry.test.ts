@@ -388,8 +388,8 @@ describe('other lines', () => {
       write: (_chunk, _encoding, done) => done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' })),
     });
     const telemetry = createTelemetry(readTelemetryConfig({}), {
-      out: lineWriter(broken),
-      err: lineWriter(broken),
+      out: lineWriter(() => broken),
+      err: lineWriter(() => broken),
     });
     telemetry.decision(allowed);
     telemetry.decision(allowed);
@@ -397,7 +397,7 @@ describe('other lines', () => {
     await new Promise((done) => setImmediate(done));
     expect(broken.destroyed).toBe(true);
     expect(broken.listenerCount('error')).toBe(1);
-    lineWriter(broken);
+    lineWriter(() => broken)('again');
     expect(broken.listenerCount('error')).toBe(1);
   });
 
