@@ -364,6 +364,7 @@ const report = {
 mkdirSync(resolve(ROOT, 'bench-results'), { recursive: true });
 writeFileSync(resolve(ROOT, 'bench-results/bench.json'), `${JSON.stringify(report, null, 2)}\n`);
 
+const sum = (entries: [string, number][]) => entries.reduce((total, [, t]) => total + t, 0);
 const us = (x: number) => `${Math.round(x)} µs`;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 const spread = (r: WarmRow) => `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`;
@@ -402,6 +403,8 @@ lines.push(
   ...Object.entries(cold.breakdownMs).map(
     ([step, t]) => `| ${step.startsWith('node:') ? `\`${step}\`` : step} | ${t.toFixed(2)} |`,
   ),
+  `| of which Node's own modules | ${sum(Object.entries(cold.breakdownMs).filter(([s]) => s.startsWith('node:'))).toFixed(2)} |`,
+  `| sum of the steps | ${sum(Object.entries(cold.breakdownMs)).toFixed(2)} |`,
   '',
   '| memory | heap growth |',
   '|---|---|',
