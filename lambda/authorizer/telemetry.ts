@@ -174,9 +174,12 @@ export const RESERVED_KEYS = [
   DECISION_METRIC.name,
 ] as const;
 type ReservedKey = (typeof RESERVED_KEYS)[number];
-// A DecisionRecord field named like a key above would appear twice in one JSON line: refuse it at compile
-// time (if this fails to compile, a field of DecisionRecord needs another name).
-const noReservedRecordField: [Extract<Exclude<keyof DecisionRecord, 'error'>, ReservedKey>] extends [never]
+// A DecisionRecord field named like a key above, or like the decision's own outcome, reason and detail,
+// would appear twice in one JSON line: refuse it at compile time (if this fails to compile, a field of
+// DecisionRecord needs another name).
+const noReservedRecordField: [
+  Extract<Exclude<keyof DecisionRecord, 'error'>, ReservedKey | 'outcome' | 'reason' | 'detail'>,
+] extends [never]
   ? true
   : never = true;
 void noReservedRecordField;
