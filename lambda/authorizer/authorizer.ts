@@ -34,16 +34,21 @@ export interface DecisionRecord {
   readonly error?: unknown;
 }
 
-export type DecisionRecorder = (record: DecisionRecord) => void;
+/** Writes one decision; `invocation` is what Lambda passes as the handler's context (opaque here). */
+export type DecisionRecorder<I = unknown> = (record: DecisionRecord, invocation?: I) => void;
 
 /** Builds the operator hint of a rejection (see `hintFor`); only called off the Allow path. */
 export type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
 
-export interface AuthorizerDeps {
+/** What a decision needs. */
+export interface DecisionDeps {
   readonly verifier: TokenVerifier;
   readonly routes: RouteAuthorizer;
-  readonly record?: DecisionRecorder;
   readonly hint?: Hinter;
+}
+
+export interface AuthorizerDeps<I = unknown> extends DecisionDeps {
+  readonly record?: DecisionRecorder<I>;
 }
 
 function safeString(value: unknown): string {
@@ -90,11 +95,7 @@ function failure(err: unknown): Decision {
   return { outcome: 'error', reason: 'internal_error', detail: safeString(err) };
 }
 
-function hintFor(
-  deps: AuthorizerDeps,
-  decision: Decision,
-  token: DecodedJwt | undefined,
-): string | undefined {
+function hintFor(deps: DecisionDeps, decision: Decision, token: DecodedJwt | undefined): string | undefined {
   try {
     return deps.hint?.(decision.reason, {
       header: token?.header,
@@ -132,7 +133,7 @@ function capped(record: DecisionRecord): DecisionRecord {
   return out as unknown as DecisionRecord;
 }
 
-async function judge(event: APIGatewayTokenAuthorizerEvent, deps: AuthorizerDeps): Promise<DecisionRecord> {
+async function judge(event: APIGatewayTokenAuthorizerEvent, deps: DecisionDeps): Promise<DecisionRecord> {
   let arn: MethodArn;
   try {
     if (event?.type !== 'TOKEN')
@@ -170,7 +171,7 @@ async function judge(event: APIGatewayTokenAuthorizerEvent, deps: AuthorizerDeps
  */
 export async function decide(
   event: APIGatewayTokenAuthorizerEvent,
-  deps: AuthorizerDeps,
+  deps: DecisionDeps,
 ): Promise<DecisionRecord> {
   try {
     return capped(await judge(event, deps));
@@ -179,13 +180,13 @@ export async function decide(
   }
 }
 
-export function createAuthorizer(
-  deps: AuthorizerDeps,
-): (event: APIGatewayTokenAuthorizerEvent) => Promise<APIGatewayAuthorizerResult> {
-  return async (event) => {
+export function createAuthorizer<I = unknown>(
+  deps: AuthorizerDeps<I>,
+): (event: APIGatewayTokenAuthorizerEvent, invocation?: I) => Promise<APIGatewayAuthorizerResult> {
+  return async (event, invocation) => {
     const record = await decide(event, deps);
     try {
-      deps.record?.(record);
+      deps.record?.(record, invocation);
     } catch {
       // A logger that fails must not turn the decision into another answer.
     }

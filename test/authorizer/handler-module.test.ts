@@ -1,25 +1,55 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
+import { emfViolations } from '../helpers/emf.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/setup.js';
 
-/** The real composition root, loaded fresh as a cold start would, with stdout captured. */
+const HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
+
+/** The real composition root, loaded fresh as a cold start would, with stdout and stderr captured. */
 async function coldStart(env: Record<string, string>) {
   vi.resetModules();
   for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  const lines: string[] = [];
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    lines.push(String(chunk));
-    return true;
-  });
+  const out: string[] = [];
+  const err: string[] = [];
+  const spies = [
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    }),
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      err.push(String(chunk));
+      return true;
+    }),
+  ];
+  const restore = () => {
+    for (const spy of spies) spy.mockRestore();
+  };
   try {
     const module = await import('../../lambda/authorizer/handler.js');
-    return { handler: module.handler, lines, restore: () => write.mockRestore() };
-  } catch (err) {
-    write.mockRestore();
-    throw err;
+    await module.ready;
+    return { handler: module.handler, out, err, restore };
+  } catch (e) {
+    restore();
+    throw e;
   }
 }
+
+const records = (chunks: string[]) =>
+  chunks
+    .join('')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+const context = (awsRequestId: string) => ({
+  awsRequestId,
+  functionName: 'entra-authorizer',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:entra-authorizer:3',
+  memoryLimitInMB: '512',
+});
 
 describe('the Lambda handler module', () => {
   const server = KeyServer.forSuite(publishedKeySet);
@@ -40,6 +70,9 @@ describe('the Lambda handler module', () => {
     await expect(coldStart({ ...env(), [ENV.tenantId]: 'contoso' })).rejects.toThrow(
       /^AZURE_TENANT_ID: expected/,
     );
+    await expect(coldStart({ ...env(), POWERTOOLS_LOG_LEVEL: 'VERBOSE' })).rejects.toThrow(
+      /^POWERTOOLS_LOG_LEVEL: expected/,
+    );
   });
 
   it('starts the key fetch at init, so the first request finds the keys', async () => {
@@ -51,18 +84,26 @@ describe('the Lambda handler module', () => {
     expect(server.requests).toBe(before + 1);
   });
 
-  it('logs one JSON line per decision with reason and safe claims, a metric per outcome, and never the token', async () => {
-    const { handler, lines, restore } = await coldStart(env());
+  it('writes one JSON line per decision: the reason, safe claims, hint, Lambda context and the metric, as valid EMF', async () => {
+    const { handler, out, err, restore } = await coldStart({
+      ...env(),
+      POWERTOOLS_METRICS_NAMESPACE: 'Checkout',
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    });
     const good = token();
     const bad = token({ audience: 'api://other' });
-    await handler(event(`Bearer ${good}`));
-    await handler(event(`Bearer ${bad}`)).catch(() => {});
+    await handler(event(`Bearer ${good}`), context('req-1'));
+    await handler(event(`Bearer ${bad}`), context('req-2')).catch(() => {});
     restore();
-    const records = lines
-      .flatMap((l) => l.split('\n'))
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l));
-    const decisions = records.filter((r) => r.message === 'authorizer decision');
+    expect(err).toEqual([]);
+    const lines = records(out);
+    expect(lines.map((r) => r.message)).toEqual([
+      'signing keys fetched',
+      'authorizer decision',
+      'authorizer decision',
+    ]);
+    const decisions = lines.filter((r) => r.message === 'authorizer decision');
+    for (const d of decisions) expect(emfViolations(JSON.stringify(d))).toEqual([]);
     expect(decisions).toEqual([
       expect.objectContaining({
         level: 'INFO',
@@ -70,16 +111,90 @@ describe('the Lambda handler module', () => {
         reason: 'allowed',
         tid: TENANT,
         kid: 'main-key',
+        cold_start: true,
+        function_request_id: 'req-1',
+        function_name: 'entra-authorizer',
+        Decisions: 1,
       }),
-      expect.objectContaining({ level: 'INFO', outcome: 'unauthorized', reason: 'wrong_audience' }),
+      expect.objectContaining({
+        level: 'INFO',
+        outcome: 'unauthorized',
+        reason: 'wrong_audience',
+        hint: expect.stringContaining('api://other'),
+        cold_start: false,
+        function_request_id: 'req-2',
+        Decisions: 1,
+      }),
     ]);
-    expect(records.some((r) => r.message === 'signing keys fetched' && r.keyCount === 3)).toBe(true);
-    const emf = records.filter((r) => r._aws !== undefined);
-    expect(emf.map((r) => [r.outcome, r.reason, r.Decisions])).toEqual([
-      ['allow', 'allowed', 1],
-      ['unauthorized', 'wrong_audience', 1],
+    expect(decisions[0]?._aws).toMatchObject({ CloudWatchMetrics: [{ Namespace: 'Checkout' }] });
+    expect(lines[0]).toMatchObject({ keyCount: 3 });
+    expect(lines[0]).not.toHaveProperty('_aws');
+    const all = out.join('');
+    for (const t of [good, bad]) {
+      expect(all).not.toContain(t.split('.')[2]);
+      expect(all).not.toContain(t.split('.')[1]);
+    }
+  });
+
+  it('logs without the metric when metrics are disabled, and writes the metric alone when the level is SILENT', async () => {
+    const noMetrics = await coldStart({ ...env(), POWERTOOLS_METRICS_DISABLED: 'true' });
+    await noMetrics.handler(event(`Bearer ${token()}`));
+    noMetrics.restore();
+    const [decision] = records(noMetrics.out).filter((r) => r.message === 'authorizer decision');
+    expect(decision).toMatchObject({ outcome: 'allow', reason: 'allowed' });
+    expect(decision).not.toHaveProperty('_aws');
+
+    const silent = await coldStart({ ...env(), POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    await silent.handler(event('Bearer not-a-jwt')).catch(() => {});
+    silent.restore();
+    expect(records(silent.out)).toEqual([
+      {
+        _aws: expect.any(Object),
+        service: 'entra-authorizer',
+        outcome: 'unauthorized',
+        reason: 'malformed',
+        Decisions: 1,
+      },
     ]);
-    const all = lines.join('');
-    for (const t of [good, bad]) expect(all).not.toContain(t.split('.')[2]);
+    expect(emfViolations(silent.out.join('').trim())).toEqual([]);
+  });
+
+  it('writes exactly one line per decision to a real stdout pipe, in a process of its own', async () => {
+    const tokens = [token(), token({ audience: 'api://other' }), token(), 'not-a-jwt'];
+    const script = `
+      const { handler } = await import(${JSON.stringify(HANDLER)});
+      const tokens = ${JSON.stringify(tokens)};
+      for (const [i, t] of tokens.entries()) {
+        await handler({ type: 'TOKEN', methodArn: ${JSON.stringify(event('').methodArn)}, authorizationToken: 'Bearer ' + t },
+          { awsRequestId: 'r' + i, functionName: 'f', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:1:function:f', memoryLimitInMB: '256' }).catch(() => {});
+        await new Promise((done) => setImmediate(done));
+      }`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, ...env() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    const code = await new Promise((done) => child.on('close', done));
+    expect(code, stderr).toBe(0);
+    // Refusals and Allows are INFO lines: nothing of ours on stderr (Node may warn there, that is not ours).
+    expect(stderr.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);
+    const lines = stdout.split('\n').filter((l) => l !== '');
+    const decisions = lines.map((l) => JSON.parse(l)).filter((r) => r.message === 'authorizer decision');
+    expect(lines).toHaveLength(tokens.length + 1);
+    expect(decisions.map((d) => [d.function_request_id, d.reason])).toEqual([
+      ['r0', 'allowed'],
+      ['r1', 'wrong_audience'],
+      ['r2', 'allowed'],
+      ['r3', 'malformed'],
+    ]);
+    for (const line of lines.filter((l) => l.includes('"authorizer decision"')))
+      expect(emfViolations(line)).toEqual([]);
   });
 });

@@ -1,0 +1,49 @@
+/** What run.ts and its child warm.ts agree on: the token's tenant and audience, and the report's shape. */
+export const BENCH_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+export const BENCH_CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+export const BENCH_ISSUER = `https://login.microsoftonline.com/${BENCH_TENANT}/v2.0`;
+export const BENCH_METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/whoami';
+
+/** The telemetry configuration the construct deploys: INFO decision lines and the Decisions metric. */
+export const PRODUCTION_ENV = {
+  POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
+  POWERTOOLS_LOG_LEVEL: 'INFO',
+  POWERTOOLS_METRICS_NAMESPACE: 'EntraAuthorizer',
+  POWERTOOLS_METRICS_DISABLED: 'false',
+} as const;
+
+/** The size of the line the `floor+line` candidate writes: about a decision line's. */
+export const FLOOR_LINE_BYTES = 640;
+
+export const CANDIDATES = {
+  floor: 'floor: base64url-decode + `JSON.parse` of header and payload + one `node:crypto` RS256 verify',
+  'floor+line': `floor + writing one ${FLOOR_LINE_BYTES}-byte line to the same stdout pipe (a logged decision's floor)`,
+  'aws-jwt-verify': 'bare aws-jwt-verify `verify()`',
+  jose: 'jose `jwtVerify` with a local key set',
+  jsonwebtoken: 'jsonwebtoken with jwks-rsa',
+  silenced: 'entra-authorizer full decision, telemetry off (no log line, no metric)',
+  production:
+    '**entra-authorizer full decision as deployed**: INFO decision line + `Decisions` metric, written to a stdout pipe',
+} as const;
+export type CandidateName = keyof typeof CANDIDATES;
+
+export interface Candidate {
+  readonly name: CandidateName;
+  readonly run: (token: string, index: number) => unknown;
+}
+
+export interface WarmReport {
+  readonly tokens: number;
+  readonly rounds: number;
+  /** Per candidate, per round, the time of each decision in microseconds. */
+  readonly samples: Record<string, number[][]>;
+  /** Decisions per candidate, warm-up included, to count the lines on stdout against. */
+  readonly calls: Record<string, number>;
+  readonly memory: {
+    readonly gcExposed: boolean;
+    readonly heapBeforeBytes: number;
+    readonly growthAfter100kDecisionsBytes: number;
+    readonly growthAfter20kForgedBytes: number;
+    readonly forgedRefused: number;
+  };
+}

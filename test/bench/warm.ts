@@ -1,0 +1,244 @@
+/**
+ * The warm half of `npm run bench`, started by run.ts as `node warm.ts | wc -l -c`: the production candidate
+ * writes its log lines to a real pipe, as in Lambda, not to a no-op sink. Floor, peers and ours run here, in
+ * one process, in interleaved rounds; then the memory check. The results go to fd 3, a file run.ts reads.
+ */
+import { createPublicKey, createVerify, randomBytes, randomUUID } from 'node:crypto';
+import { writeSync } from 'node:fs';
+import { JwtVerifier } from 'aws-jwt-verify';
+import type { APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import jsonwebtoken from 'jsonwebtoken';
+import { JwksClient } from 'jwks-rsa';
+import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
+import { createAuthorizer } from '../../lambda/authorizer/authorizer.js';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
+import { KeyServer } from '../helpers/key-server.js';
+import {
+  BENCH_CLIENT,
+  BENCH_ISSUER,
+  BENCH_METHOD_ARN,
+  BENCH_TENANT,
+  type Candidate,
+  FLOOR_LINE_BYTES,
+  PRODUCTION_ENV,
+  type WarmReport,
+} from './shared.js';
+
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 3000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WARMUP = Math.min(500, TOKENS);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const key = createSigningKey({
+  kid: 'bench-key',
+  issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0',
+});
+const jwks = { keys: [key.publicJwk] };
+log(`minting ${TOKENS} distinct RS256 tokens...`);
+const tokens = Array.from({ length: TOKENS }, () =>
+  mintEntraAccessToken(key, { tenantId: BENCH_TENANT, audience: BENCH_CLIENT }),
+);
+
+const server = await KeyServer.start();
+server.jwks = jwks;
+const env = {
+  [ENV.tenantId]: BENCH_TENANT,
+  [ENV.audiences]: `${BENCH_CLIENT},api://${BENCH_CLIENT}`,
+  [ENV.requiredScopes]: 'access_as_user',
+  [ENV.jwksUri]: server.url,
+};
+
+// --- the candidates -------------------------------------------------------------------------------------
+
+const floorKey = createPublicKey({ key: key.publicJwk as never, format: 'jwk' });
+function floor(token: string) {
+  const [h, p, s] = token.split('.') as [string, string, string];
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+  const payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+  const ok = createVerify('RSA-SHA256').update(`${h}.${p}`).verify(floorKey, s, 'base64url');
+  if (!ok || header.alg !== 'RS256') throw new Error('floor: invalid');
+  return payload;
+}
+
+const awsJwtVerify = JwtVerifier.create({
+  issuer: BENCH_ISSUER,
+  audience: BENCH_CLIENT,
+  jwksUri: server.url,
+});
+awsJwtVerify.cacheJwks(jwks);
+
+const joseKeys = createLocalJWKSet(jwks as never);
+
+const jwksClient = new JwksClient({ jwksUri: server.url, cache: true, rateLimit: false });
+const getKey: jsonwebtoken.GetPublicKeyOrSecret = (header, callback) => {
+  jwksClient.getSigningKey(header.kid).then(
+    (k) => callback(null, k.getPublicKey()),
+    (err) => callback(err),
+  );
+};
+const jsonwebtokenVerify = (token: string) =>
+  new Promise((done, fail) =>
+    jsonwebtoken.verify(
+      token,
+      getKey,
+      { algorithms: ['RS256'], issuer: BENCH_ISSUER, audience: BENCH_CLIENT },
+      (err, decoded) => (err ? fail(err) : done(decoded)),
+    ),
+  );
+
+const config = loadConfig(env);
+const keys = new EntraJwksCache();
+await keys.getJwks(config.jwksUri);
+const silenced = createAuthorizer({
+  verifier: createTokenVerifier({ config, keys }),
+  routes: createRouteAuthorizer(config),
+});
+const event = (token: string) =>
+  ({
+    type: 'TOKEN',
+    methodArn: BENCH_METHOD_ARN,
+    authorizationToken: `Bearer ${token}`,
+  }) as APIGatewayTokenAuthorizerEvent;
+
+// The real composition root as deployed: INFO decision line and the Decisions metric, to this process's
+// stdout, which is a pipe. Each call gets its own Lambda context, made before the clock starts.
+Object.assign(process.env, env, PRODUCTION_ENV);
+const { handler: production, ready } = await import('../../lambda/authorizer/handler.js');
+await ready;
+const lambdaContext = (): Context => ({
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: 'entra-authorizer-bench',
+  functionVersion: '1',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:entra-authorizer-bench:1',
+  memoryLimitInMB: '512',
+  awsRequestId: randomUUID(),
+  logGroupName: '/aws/lambda/entra-authorizer-bench',
+  logStreamName: '2026/01/01/[1]0123456789abcdef0123456789abcdef',
+  getRemainingTimeInMillis: () => 5000,
+  done: () => {},
+  fail: () => {},
+  succeed: () => {},
+});
+const contexts = tokens.map(lambdaContext);
+// The handler may take (event) or (event, context): call it with both, as Lambda does.
+const productionHandler = production as (
+  event: APIGatewayTokenAuthorizerEvent,
+  context: Context,
+) => Promise<unknown>;
+
+// The physical floor of a logged decision: the floor, then one line of a decision line's size written to
+// the same stdout pipe (what any logging authorizer pays at least, whatever it formats).
+const LINE = `${'x'.repeat(FLOOR_LINE_BYTES - 1)}\n`;
+const floorAndLine = (token: string) => {
+  const payload = floor(token);
+  process.stdout.write(LINE);
+  return payload;
+};
+
+const candidates: Candidate[] = [
+  { name: 'floor', run: (t) => floor(t) },
+  { name: 'floor+line', run: (t) => floorAndLine(t) },
+  { name: 'aws-jwt-verify', run: (t) => awsJwtVerify.verify(t) },
+  {
+    name: 'jose',
+    run: (t) => jwtVerify(t, joseKeys, { issuer: BENCH_ISSUER, audience: BENCH_CLIENT }),
+  },
+  { name: 'jsonwebtoken', run: (t) => jsonwebtokenVerify(t) },
+  { name: 'silenced', run: (t) => silenced(event(t)) },
+  { name: 'production', run: (t, i) => productionHandler(event(t), contexts[i] as Context) },
+];
+
+// --- warm decisions -------------------------------------------------------------------------------------
+
+/** Yields to the event loop: between two Lambda invocations the runtime does I/O, so a write's completion
+ * callback runs, and the next write meets an idle stream (no batching of lines across decisions). */
+const turn = () => new Promise<void>((done) => setImmediate(done));
+
+async function batch(c: Candidate, count: number, times?: number[]): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const token = tokens[i] as string;
+    const started = process.hrtime.bigint();
+    await c.run(token, i);
+    const elapsed = process.hrtime.bigint() - started;
+    times?.push(Number(elapsed) / 1000);
+    await turn();
+  }
+}
+
+/** Decisions per candidate (warm-up included), to count the lines on stdout against. */
+const calls: Record<string, number> = {};
+log(`warming up, then ${ROUNDS} rounds x ${TOKENS} tokens per candidate, interleaved...`);
+for (const c of candidates) {
+  await batch(c, WARMUP);
+  calls[c.name] = (calls[c.name] ?? 0) + WARMUP;
+}
+// Rounds of one batch per candidate, in turn, the order rotating each round: each runs hot as it would in a
+// container, and drift on a shared machine falls on every candidate alike.
+const samples: Record<string, number[][]> = Object.fromEntries(candidates.map((c) => [c.name, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (let k = 0; k < candidates.length; k++) {
+    const c = candidates[(k + round) % candidates.length] as Candidate;
+    const times: number[] = [];
+    await batch(c, TOKENS, times);
+    samples[c.name]?.push(times);
+    calls[c.name] = (calls[c.name] ?? 0) + TOKENS;
+  }
+}
+
+// --- memory ---------------------------------------------------------------------------------------------
+
+log('memory: 100,000 decisions and 20,000 forged tokens...');
+const gc = (globalThis as { gc?: () => void }).gc;
+const heap = () => {
+  gc?.();
+  gc?.();
+  return process.memoryUsage().heapUsed;
+};
+const anyTenant = loadConfig({ ...env, [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+const memKeys = new EntraJwksCache();
+await memKeys.getJwks(anyTenant.jwksUri);
+const memAuthorizer = createAuthorizer({
+  verifier: createTokenVerifier({ config: anyTenant, keys: memKeys }),
+  routes: createRouteAuthorizer(anyTenant),
+});
+const [h, ,] = (tokens[0] as string).split('.') as [string, string, string];
+const forged = (i: number) => {
+  const tid = randomUUID();
+  const payload = {
+    ...JSON.parse(
+      Buffer.from((tokens[i % TOKENS] as string).split('.')[1] as string, 'base64url').toString(),
+    ),
+    tid,
+    iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+  };
+  return `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${randomBytes(256).toString('base64url')}`;
+};
+for (let i = 0; i < 2000; i++) await memAuthorizer(event(tokens[i % TOKENS] as string));
+const heapBefore = heap();
+for (let i = 0; i < 100_000; i++) await memAuthorizer(event(tokens[i % TOKENS] as string));
+const heapAfterDecisions = heap();
+let refused = 0;
+for (let i = 0; i < 20_000; i++) await memAuthorizer(event(forged(i))).catch(() => refused++);
+const heapAfterForged = heap();
+
+await server.stop();
+
+const report: WarmReport = {
+  tokens: TOKENS,
+  rounds: ROUNDS,
+  samples,
+  calls,
+  memory: {
+    gcExposed: gc !== undefined,
+    heapBeforeBytes: heapBefore,
+    growthAfter100kDecisionsBytes: heapAfterDecisions - heapBefore,
+    growthAfter20kForgedBytes: heapAfterForged - heapBefore,
+    forgedRefused: refused,
+  },
+};
+// fd 3 is the report file run.ts opened; stdout belongs to the decision lines.
+writeSync(3, JSON.stringify(report));
