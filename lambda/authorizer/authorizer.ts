@@ -12,6 +12,7 @@ import {
   requestResource,
   routeResources,
   stageResource,
+  trailingSlashResource,
 } from './policy.js';
 import type { HintFacts, Reason } from './reasons.js';
 import { clip, LOG_LIMITS } from './safe-text.js';
@@ -73,7 +74,12 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
       outcome: 'allow',
       reason: 'allowed',
       detail: authorization.routes === 'stage' ? 'stage' : `${authorization.routes.length} routes`,
-      result: buildPolicy(principalId, { allow: resources, deny: [] }, context),
+      // A route-based Allow is cached for every path; paths ending in `/` would alias other routes.
+      result: buildPolicy(
+        principalId,
+        { allow: resources, deny: authorization.routes === 'stage' ? [] : [trailingSlashResource(arn)] },
+        context,
+      ),
     };
   }
   // Listing the routes the caller may call keeps a cached answer right for them; the explicit Deny of this
@@ -82,7 +88,11 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
   // paths too; when the caller may call nothing at all, denying the whole stage is exact.
   const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
   const own = requestResource(arn);
-  const deny = own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : [];
+  const deny = [
+    ...(own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : []),
+    // Whatever is allowed must not reach another route through a path ending in `/`.
+    ...(allow.length > 0 ? [trailingSlashResource(arn)] : []),
+  ];
   const result = buildPolicy(principalId, { allow, deny }, context);
   return { outcome: 'deny', reason: authorization.reason, detail: authorization.missing, result };
 }

@@ -273,6 +273,10 @@ export function parseRoutePermissions(
           : `paths without "$" (the IAM policy would read "\${...}" as a policy variable); got key "${route}"`,
       );
     }
+    if (path.length > 1 && path.endsWith('/')) {
+      // API Gateway serves `/items/` from the resource `/items`: a key for one would be judged as the other.
+      throw fail(`paths without a trailing "/" ("GET /items", not "GET /items/"); got key "${route}"`);
+    }
     if (/[{}]/.test(path)) {
       // Method ARNs carry the request's real path, so a {param} template would never match: the policy
       // would grant nothing, or, widened by hand, more than meant.

@@ -77,6 +77,16 @@ export function compileRoutePath(pattern: string): RoutePathMatcher {
 
 const REST_METHOD_SET: ReadonlySet<string> = new Set(REST_METHODS);
 
+/**
+ * A path other than the root that ends in `/`. API Gateway serves `/items/` from the resource `/items`, but
+ * the method ARN keeps the slash, where `/items/*` (its `*` matching nothing) would admit it: a caller
+ * granted `/items/*` alone would reach `/items`. Under route permissions such paths are refused, fresh and
+ * cached alike (see `trailingSlashResource`).
+ */
+export function isTrailingSlashPath(path: string): boolean {
+  return path.length > 1 && path.endsWith('/');
+}
+
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
 /**
@@ -115,6 +125,14 @@ export function createRouteAuthorizer(
     }
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const granted = compiled.filter((entry) => satisfies(entry.route, grantee));
+    if (isTrailingSlashPath(request.path)) {
+      return {
+        allowed: false,
+        reason: 'insufficient_permission',
+        routes: granted.map((entry) => entry.route),
+        missing: `${request.method} ${request.path} ends in "/", which route permissions refuse: API Gateway serves it from the resource without the slash, which a pattern such as /items/* would otherwise admit`,
+      };
+    }
     if (granted.some((entry) => matches(entry, request))) {
       return { allowed: true, routes: granted.map((entry) => entry.route) };
     }

@@ -73,6 +73,14 @@ export function routeResources(arn: MethodArn, route: Pick<RoutePermission, 'met
 }
 
 /**
+ * Every path but the root that ends in `/`, whatever the method: denied in every policy built from route
+ * permissions (see `isTrailingSlashPath`). `*\/*\/` cannot match the root's `GET/`, which has one `/`.
+ */
+export function trailingSlashResource(arn: MethodArn): string {
+  return `${stagePrefix(arn)}/*/*/`;
+}
+
+/**
  * This request's own resource, as it was sent; undefined when its path holds a character IAM would read
  * as a wildcard or variable (a request for `/items/*`), since denying that would deny other paths too.
  */

@@ -475,6 +475,8 @@ describe('route permissions', () => {
         Effect: 'Allow',
         Resource: [`${base}/GET/whoami`, `${base}/GET/items`],
       },
+      // API Gateway serves /items/ from the resource /items: no path ending in / reaches a route by alias.
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*/*/`] },
     ]);
   });
 
@@ -489,7 +491,7 @@ describe('route permissions', () => {
         Effect: 'Allow',
         Resource: [`${base}/GET/whoami`, `${base}/GET/items`],
       },
-      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/DELETE/items/42`] },
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/DELETE/items/42`, `${base}/*/*/`] },
     ]);
     expect(records.at(-1)?.decision).toMatchObject({ outcome: 'deny', reason: 'insufficient_permission' });
   });
@@ -529,12 +531,37 @@ describe('route permissions', () => {
     const starred = await handler(event(`Bearer ${token()}`, `${base}/POST/items/*`));
     expect(starred.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${base}/GET/items/*`] },
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*/*/`] },
     ]);
     const none = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items': { roles: ['x'] } }) });
     const nothing = await none.handler(event(`Bearer ${token()}`, `${base}/GET/a?b`));
     expect(nothing.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*`] },
     ]);
+  });
+
+  it('refuse a path ending in /, which API Gateway serves from the resource without it, fresh and cached', async () => {
+    const { handler, records } = build({
+      [ENV.routePermissions]: JSON.stringify({
+        'GET /items': { roles: ['Items.Admin'] },
+        'GET /items/*': {},
+      }),
+    });
+    const reader = `Bearer ${token({ scopes: ['Items.Read'] })}`;
+    // Without the rule, `GET /items/*` (its * matching nothing) would admit /items/, served by GET /items.
+    await handler(event(reader, `${base}/GET/items/`));
+    expect(records.at(-1)?.decision).toMatchObject({ outcome: 'deny', reason: 'insufficient_permission' });
+    expect(records.at(-1)?.decision.detail).toMatch(/ends in "\/"/);
+    const cached = await handler(event(reader, `${base}/GET/items/42`));
+    expect(cached.policyDocument.Statement).toContainEqual({
+      Action: 'execute-api:Invoke',
+      Effect: 'Deny',
+      Resource: [`${base}/*/*/`],
+    });
+    // The root keeps its one slash and is not caught by the deny.
+    const root = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /': {} }) });
+    const atRoot = await root.handler(event(reader, `${base}/GET/`));
+    expect(atRoot.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow', Resource: [`${base}/GET/`] });
   });
 
   it('deny a route that is not declared at all', async () => {

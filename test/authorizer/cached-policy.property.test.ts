@@ -40,6 +40,12 @@ function iamMatches(pattern: string, text: string): boolean {
   return row[text.length] as boolean;
 }
 
+/**
+ * The resource path API Gateway serves a request from: a trailing `/` (but the root's) names the same
+ * resource as the path without it, while the method ARN keeps the slash.
+ */
+const servedFrom = (path: string) => (path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+
 /** The whole policy judged as IAM does: an explicit Deny wins, then any Allow, else an implicit deny. */
 function iamAllows(result: APIGatewayAuthorizerResult, methodArn: string): boolean {
   let allowed = false;
@@ -124,7 +130,11 @@ const PREFIXES = [
 ];
 
 const patternSegment = fc.constantFrom('a', 'b', 'ab', '*', 'a*', '*b', 'a*b', '.', '');
-const routePath = fc.array(patternSegment, { maxLength: 3 }).map((segments) => `/${segments.join('/')}`);
+const routePath = fc
+  .array(patternSegment, { maxLength: 3 })
+  .map((segments) => `/${segments.join('/')}`)
+  // Keys ending in `/` are refused at cold start (API Gateway serves `/a/` from the resource `/a`).
+  .filter((path) => path === '/' || !path.endsWith('/'));
 const routeMethod = fc.constantFrom('GET', 'POST', 'DELETE', '*');
 const rule = fc.constantFrom({}, { scopes: ['s1'] }, { roles: ['r1'] }, { scopes: ['s2'], roles: ['r1'] });
 const routeTable = fc
@@ -160,6 +170,7 @@ const scenario = routeTable.chain((table) => {
     randomPath,
     pathFrom(table),
     pathFrom(table).map((p) => `/admin${p}`),
+    pathFrom(table).map((p) => `${p}/`),
   );
   const request = fc.tuple(requestMethod, path);
   return fc.record({
@@ -189,14 +200,22 @@ describe('the policy API Gateway caches for a token', () => {
         }
         // The cached answer is right for the request that produced it ...
         expect(iamAllows(cached.result, arnOf(a))).toBe(cached.outcome === 'allow');
-        // ... and admits no other request that a fresh decision would refuse.
+        // ... and admits no other request that a fresh decision would refuse, neither for the request as
+        // sent nor for the route API Gateway serves it from.
         for (const b of others) {
           if (!iamAllows(cached.result, arnOf(b))) continue;
           const fresh = await decide(arnOf(b));
-          expect({ cachedFrom: arnOf(a), admits: arnOf(b), fresh: fresh.outcome }).toEqual({
+          const served = await decide(arnOf([b[0], servedFrom(b[1])]));
+          expect({
+            cachedFrom: arnOf(a),
+            admits: arnOf(b),
+            fresh: fresh.outcome,
+            served: served.outcome,
+          }).toEqual({
             cachedFrom: arnOf(a),
             admits: arnOf(b),
             fresh: 'allow',
+            served: 'allow',
           });
         }
       }),

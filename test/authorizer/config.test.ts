@@ -112,6 +112,7 @@ describe('loadConfig', () => {
       { [ENV.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
       ENV.routePermissions,
     ],
+    ['a route key ending in /', { [ENV.routePermissions]: '{"GET /items/": {}}' }, ENV.routePermissions],
     [
       'a route with a {param} template',
       { [ENV.routePermissions]: '{"GET /items/{id}": {}}' },
