@@ -58,13 +58,32 @@ const ERROR_TYPES: Partial<Record<GatewayResponseType, string>> = {
   BAD_REQUEST_PARAMETERS: 'BadRequestException',
 };
 
-/** IAM's wildcards: `*` any run of characters, `?` one character. */
-function wildcard(pattern: string, flags = ''): RegExp {
-  const source = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replaceAll('*', '.*')
-    .replaceAll('?', '.');
-  return new RegExp(`^${source}$`, flags);
+/**
+ * IAM's wildcards: `*` any run of characters, `?` one character. Greedy, going back only to the last `*`:
+ * at worst pattern length x text length steps, never the exponential backtracking of a regular expression
+ * (a policy of several `*` against a long path would otherwise stall the server).
+ */
+export function wildcardMatches(pattern: string, text: string, ignoreCase = false): boolean {
+  const p = ignoreCase ? pattern.toLowerCase() : pattern;
+  const t = ignoreCase ? text.toLowerCase() : text;
+  let i = 0;
+  let j = 0;
+  let star = -1;
+  let resume = 0;
+  while (j < t.length) {
+    if (i < p.length && (p[i] === '?' || (p[i] !== '*' && p[i] === t[j]))) {
+      i++;
+      j++;
+    } else if (i < p.length && p[i] === '*') {
+      star = i++;
+      resume = j;
+    } else if (star !== -1) {
+      i = star + 1;
+      j = ++resume;
+    } else return false;
+  }
+  while (p[i] === '*') i++;
+  return i === p.length;
 }
 
 export type PolicyDecision = 'allow' | 'explicit-deny' | 'implicit-deny';
@@ -82,9 +101,9 @@ export function policyDecision(
   for (const statement of policy?.Statement ?? []) {
     const s = statement as { Effect?: unknown; Action?: unknown; Resource?: unknown };
     const actions = [s.Action ?? []].flat().filter((a): a is string => typeof a === 'string');
-    if (!actions.some((a) => wildcard(a, 'i').test('execute-api:Invoke'))) continue;
+    if (!actions.some((a) => wildcardMatches(a, 'execute-api:Invoke', true))) continue;
     const resources = [s.Resource ?? []].flat().filter((r): r is string => typeof r === 'string');
-    if (!resources.some((r) => wildcard(r).test(methodArn))) continue;
+    if (!resources.some((r) => wildcardMatches(r, methodArn))) continue;
     if (s.Effect === 'Deny') return 'explicit-deny';
     if (s.Effect === 'Allow') allowed = true;
   }
@@ -154,11 +173,28 @@ class GatewayError extends Error {
   }
 }
 
+interface RequestTarget {
+  readonly pathname: string;
+  readonly searchParams: URLSearchParams;
+}
+
+/** `/path?query` (or an absolute-form `http://host/path?query`) split as sent. */
+function requestTarget(raw: string): RequestTarget {
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(raw);
+  const target = absolute === null ? raw : raw.slice(absolute[0].length) || '/';
+  const query = target.indexOf('?');
+  return {
+    pathname: query === -1 ? target : target.slice(0, query),
+    searchParams: new URLSearchParams(query === -1 ? '' : target.slice(query + 1)),
+  };
+}
+
 interface RequestState {
   readonly requestId: string;
   readonly startedAt: number;
   readonly method: string;
-  readonly url: URL;
+  /** The request target as sent: no dot-segment or percent normalisation, which API Gateway does not do. */
+  readonly url: RequestTarget;
   readonly headers: Record<string, string[]>;
   readonly rawHeaderNames: Map<string, string>;
   readonly sourceIp: string;
@@ -322,7 +358,8 @@ export function createLocalGateway(options: LocalGatewayOptions) {
     authorizer: TokenAuthorizerModel,
     methodArn: string,
   ): Promise<void> => {
-    const token = state.headers[authorizer.identityHeader.toLowerCase()]?.[0];
+    // The same value the backend's `headers` gets: with the header sent twice, the last one.
+    const token = state.headers[authorizer.identityHeader.toLowerCase()]?.at(-1);
     // A missing or empty identity source, or one the validation expression refuses, is a 401 without a call.
     if (token === undefined || token === '') throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
     if (authorizer.validation !== undefined && !authorizer.validation.test(token)) {
@@ -545,7 +582,7 @@ export function createLocalGateway(options: LocalGatewayOptions) {
       requestId: randomUUID(),
       startedAt: now(),
       method: req.method ?? 'GET',
-      url: new URL(req.url ?? '/', 'http://local'),
+      url: requestTarget(req.url ?? '/'),
       headers,
       rawHeaderNames,
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',

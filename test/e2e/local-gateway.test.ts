@@ -70,6 +70,16 @@ describe('policy evaluation as API Gateway does it', () => {
     expect(evaluatePolicy(document, arn)).toBe(allowed);
   });
 
+  it('matches many * against a long path in bounded time, as IAM does (no backtracking blow-up)', () => {
+    const path = `${ARN}/GET/${'a/'.repeat(600)}`;
+    const document = policy(['Allow', [`${ARN}/*/*/*/*/*/*/*/*/edit`, `${ARN}/GET/*a*a*a*a*a*a*a*b`]]);
+    const started = performance.now();
+    expect(evaluatePolicy(document, path)).toBe(false);
+    // A regular expression took over 18 s for this; the matcher takes well under a millisecond.
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(evaluatePolicy(document, `${path}edit`)).toBe(true);
+  });
+
   it('tells an explicit Deny from no matching Allow', () => {
     expect(policyDecision(policy(['Deny', [`${ARN}/*`]]), `${ARN}/GET/x`)).toBe('explicit-deny');
     expect(policyDecision(policy(['Allow', [`${ARN}/POST/x`]]), `${ARN}/GET/x`)).toBe('implicit-deny');
@@ -230,6 +240,26 @@ describe('routing as API Gateway does it', () => {
     expect((await call('/items')).status).toBe(200);
   });
 
+  it('routes the path as sent: no dot segments or percent-escapes resolved the way a browser would', async () => {
+    const { call } = await serve(
+      template({ Items: resource(ROOT, 'items'), ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend') }),
+      { Backend: echo },
+    );
+    const { request } = await import('node:http');
+    const port = new URL((await call('/items')).url).port;
+    const status = (path: string) =>
+      new Promise<number>((done, fail) => {
+        const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
+          res.resume();
+          done(res.statusCode ?? 0);
+        });
+        req.on('error', fail);
+        req.end();
+      });
+    for (const path of ['/x/../items', '/./items', '/%2e/items']) expect(await status(path)).toBe(403);
+    expect(await status('/items?x=1')).toBe(200);
+  });
+
   it('lets ANY answer the methods not declared on their own', async () => {
     const { call } = await serve(
       template({
@@ -325,6 +355,35 @@ describe('the TOKEN authorizer', () => {
     }
     // a, b, c asked; b and c still held; a was dropped when c came, so it is asked again.
     expect(gateway.stats).toEqual({ authorizerCalls: 4, cacheHits: 2 });
+  });
+
+  it('judges and hands on the same token when Authorization is sent twice: the last, as the proxy event has it', async () => {
+    const seen: string[] = [];
+    const { call } = await serve(guardedApi(0), {
+      AuthFn: async (e: { methodArn: string; authorizationToken: string }) => {
+        seen.push(e.authorizationToken);
+        return allowAll(e);
+      },
+      Backend: echo,
+    });
+    // fetch joins repeated headers; a raw request keeps them apart, as a client may send them.
+    const { request } = await import('node:http');
+    const url = new URL((await call('/items')).url);
+    const body = await new Promise<string>((done, fail) => {
+      const req = request({ host: url.hostname, port: url.port, path: '/items', method: 'GET' }, (res) => {
+        let text = '';
+        res.on('data', (c) => {
+          text += c;
+        });
+        res.on('end', () => done(text));
+      });
+      req.on('error', fail);
+      req.setHeader('Authorization', ['Bearer first.token.x', 'Bearer last.token.y']);
+      req.end();
+    });
+    const event = JSON.parse(body) as APIGatewayProxyEvent;
+    expect(seen).toEqual(['Bearer last.token.y']);
+    expect(event.headers.Authorization).toBe('Bearer last.token.y');
   });
 
   it('evaluates a cached policy against each method ARN', async () => {
