@@ -8,6 +8,7 @@ import type { RouteRule } from './entra-token-authorizer.js';
  */
 export interface RouteDefinition {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The resource path, path parameters included (`/items/{id}`). */
   readonly path: `/${string}`;
   readonly entry: string;
   readonly id: string;
@@ -28,9 +29,14 @@ export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
-/** The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. */
+/**
+ * The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. A resource path parameter (`{id}`,
+ * `{proxy+}`) becomes `*`: method ARNs carry the request's real path, which `*` matches.
+ */
 export function routePermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
-  return Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.permission]));
+  return Object.fromEntries(
+    routes.map((r) => [`${r.method} ${r.path.replace(/\{[^{}/]+\}/g, '*')}`, r.permission]),
+  );
 }
 
 /** A route rule in words, e.g. `scope access_as_user` or `any valid token`. */

@@ -74,8 +74,10 @@ export class SampleApiStack extends Stack {
     });
     this.api = new RestApi(this, 'Api', {
       description: 'Sample API guarded by the Entra ID token authorizer',
+      // Execution logs need API Gateway's account-level CloudWatch role, which every REST API of the account
+      // and region shares: it stays when this stack is destroyed.
       cloudWatchRole: true,
-      cloudWatchRoleRemovalPolicy: RemovalPolicy.DESTROY,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: props.stageName ?? 'prod',
         accessLogDestination: new LogGroupLogDestination(accessLogs),

@@ -8,6 +8,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
+import { SAMPLE_ROUTES } from '../../infra/routes.js';
 import { SampleApiStack } from '../../infra/sample-api-stack.js';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
 import { ENV } from '../../lambda/authorizer/config.js';
@@ -223,6 +224,18 @@ describe('the sample stack', () => {
     });
   });
 
+  it("retains API Gateway's account-level CloudWatch role, which other APIs of the account share", () => {
+    const account = template.findResources('AWS::ApiGateway::Account');
+    expect(Object.keys(account)).toHaveLength(1);
+    const roles = Object.values(template.findResources('AWS::IAM::Role')).filter((r) =>
+      JSON.stringify(r).includes('AmazonAPIGatewayPushToCloudWatchLogs'),
+    ) as { DeletionPolicy?: string }[];
+    expect(roles.map((r) => r.DeletionPolicy)).toEqual(['Retain']);
+    expect(Object.values(account).map((a) => (a as { DeletionPolicy?: string }).DeletionPolicy)).toEqual([
+      'Retain',
+    ]);
+  });
+
   it('reports no warnings or errors', () => {
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
     expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
@@ -292,5 +305,36 @@ console.log(JSON.stringify(r));`;
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('a route table with path parameters', () => {
+  it('builds {param} resources and hands the authorizer * in their place', () => {
+    const app = testApp();
+    const stack = new SampleApiStack(app, 'Params', {
+      entra: { tenantId: TENANT, clientId: CLIENT },
+      routes: [
+        ...SAMPLE_ROUTES,
+        {
+          method: 'GET',
+          path: '/items/{id}',
+          entry: SAMPLE_ROUTES[0]?.entry as string,
+          id: 'Item',
+          permission: {},
+        },
+        {
+          method: 'PUT',
+          path: '/files/{path+}',
+          entry: SAMPLE_ROUTES[0]?.entry as string,
+          id: 'File',
+          permission: {},
+        },
+      ],
+    });
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{id}' });
+    template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{path+}' });
+    const env = stack.entraAuthorizer.environment[ENV.routePermissions] as string;
+    expect(Object.keys(JSON.parse(env))).toEqual(['GET /whoami', 'GET /items/*', 'PUT /files/*']);
   });
 });
