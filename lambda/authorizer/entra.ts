@@ -260,8 +260,9 @@ export const ENTRA_RULES: readonly EntraRule[] = [
         reject('malformed', 'claim roles is not an array of strings');
       }
       // A token with neither is an access token all the same; it is refused with a 403 (no_scope_or_role).
-      found.scopes = scp === undefined ? [] : scp.split(' ').filter((s) => s !== '');
-      found.roles = ((roles as string[] | undefined) ?? []).filter((r) => r !== '');
+      // Blank names (a tab, a no-break space) grant nothing: they must not count as "has a scope or role".
+      found.scopes = scp === undefined ? [] : scp.split(/\s+/).filter((s) => s !== '');
+      found.roles = ((roles as string[] | undefined) ?? []).filter((r) => r.trim() !== '');
     },
   },
 ];

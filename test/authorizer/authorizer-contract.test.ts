@@ -446,9 +446,13 @@ describe('a valid access token with neither scopes nor roles', () => {
     });
   });
 
-  it('is a 403 as a delegated token with an empty scp too', async () => {
+  it.each([
+    ['a space', { scp: ' ' }],
+    ['a tab and a no-break space', { scp: '\t\u00a0' }],
+    ['blank roles beside it', { scp: ' ', roles: [' ', '\t'] }],
+  ])('is a 403 as a delegated token whose scp is blank (%s) too', async (_, blank) => {
     const { handler, records } = build();
-    const t = signed(header(), { ...claims(), scp: ' ', idtyp: 'user' });
+    const t = signed(header(), { ...claims(), ...blank, idtyp: 'user' });
     const result = await handler(event(`Bearer ${t}`));
     expect(result.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [METHOD_ARN] },
