@@ -178,8 +178,12 @@ try {
 
 let nowSeconds: number | undefined;
 if (values.at !== undefined) {
-  const at = /^\d+(\.\d+)?$/.test(values.at) ? Number(values.at) : Date.parse(values.at) / 1000;
-  if (!Number.isFinite(at)) fail(`--at: expected an ISO time or epoch seconds; got "${values.at}"`);
+  const at = parseInstant(values.at);
+  if (at === undefined) {
+    fail(
+      `--at: expected an ISO time such as 2016-06-30T18:28:28Z or epoch seconds (10 digits); got "${values.at}"`,
+    );
+  }
   nowSeconds = at;
   // aws-jwt-verify reads the clock itself: judge everything as of --at.
   const offset = at * 1000 - Date.now();
@@ -351,4 +355,16 @@ function render(r: ExplainReport): string {
     `  ${r.hint}`,
   );
   return lines.join('\n');
+}
+
+/**
+ * An ISO 8601 date or date-time, or epoch seconds from 2001 on (10 digits or more): `Date.parse` alone
+ * would take `-5` or `foo 2020` for some date, and a year such as `2016` is surely not meant as seconds.
+ */
+function parseInstant(text: string): number | undefined {
+  if (/^\d{10,}(\.\d+)?$/.test(text)) return Number(text);
+  const iso = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+  if (!iso.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms / 1000 : undefined;
 }

@@ -354,6 +354,30 @@ describe.concurrent('the commands, used wrongly', () => {
     expectOneLine(run, /^npm run explain: unknown flag --tenant-id \(did you mean --tenant\?\)$/);
   });
 
+  it('npm run explain: an --at that is no ISO time nor epoch seconds is one line, exit 2', async () => {
+    const runs = await Promise.all(
+      ['-5', '2016', 'foo 2020'].map((at) =>
+        npm([
+          'run',
+          '-s',
+          'explain',
+          '--',
+          '--tenant',
+          TENANT,
+          '--audience',
+          'api://x',
+          '--at',
+          at,
+          'eyJhbGciOiJSUzI1NiJ9.eyJ4IjoxfQ.c2ln',
+        ]),
+      ),
+    );
+    for (const run of runs) {
+      expect(run.code).toBe(2);
+      expectOneLine(run, /^npm run explain: --at: expected an ISO time such as .* or epoch seconds/);
+    }
+  });
+
   it('npm run explain: something that is not a JWT is reported as such, whatever AZURE_* says', async () => {
     const expected =
       /^Not a JWT: JWT does not have exactly three non-empty parts\. The authorizer answers 401 \(malformed\), whatever its configuration\./;
