@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { isGraphAudience } from '../../lambda/authorizer/microsoft-apis.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { coldStartHandler } from '../helpers/cold-start.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
   CLIENT_ID,
@@ -14,30 +15,7 @@ import {
   testKeys,
 } from '../helpers/setup.js';
 
-/** The real composition root, loaded fresh as a cold start would, with stdout and stderr captured. */
-async function coldStart(env: Record<string, string>) {
-  vi.resetModules();
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  const lines: string[] = [];
-  // INFO goes to stdout, WARN and above to stderr.
-  const writes = [process.stdout, process.stderr].map((stream) =>
-    vi.spyOn(stream, 'write').mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    }),
-  );
-  const restore = () => {
-    for (const write of writes) write.mockRestore();
-  };
-  try {
-    const module = await import('../../lambda/authorizer/handler.js');
-    await module.ready;
-    return { handler: module.handler, lines, restore };
-  } catch (err) {
-    restore();
-    throw err;
-  }
-}
+const coldStart = coldStartHandler;
 
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/whoami';
 const milliseconds = (run: () => void) => {

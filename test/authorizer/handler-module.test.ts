@@ -2,40 +2,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
+import { coldStartHandler } from '../helpers/cold-start.js';
 import { emfViolations } from '../helpers/emf.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/setup.js';
 
 const HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
 
-/** The real composition root, loaded fresh as a cold start would, with stdout and stderr captured. */
-async function coldStart(env: Record<string, string>) {
-  vi.resetModules();
-  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
-  const out: string[] = [];
-  const err: string[] = [];
-  const spies = [
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-      out.push(String(chunk));
-      return true;
-    }),
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-      err.push(String(chunk));
-      return true;
-    }),
-  ];
-  const restore = () => {
-    for (const spy of spies) spy.mockRestore();
-  };
-  try {
-    const module = await import('../../lambda/authorizer/handler.js');
-    await module.ready;
-    return { handler: module.handler, out, err, restore };
-  } catch (e) {
-    restore();
-    throw e;
-  }
-}
+const coldStart = coldStartHandler;
 
 const records = (chunks: string[]) =>
   chunks
