@@ -15,8 +15,6 @@ import {
   testKeys,
 } from '../helpers/setup.js';
 
-const coldStart = coldStartHandler;
-
 const METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/whoami';
 const milliseconds = (run: () => void) => {
   const started = performance.now();
@@ -121,7 +119,7 @@ describe('the log lines of the real handler module, whatever the input', () => {
   ];
 
   it('keeps every log line under 4 KiB and the key URL credentials out of it', async () => {
-    const { handler, lines, restore } = await coldStart(env(secretUri()));
+    const { handler, lines, restore } = await coldStartHandler(env(secretUri()));
     const answers: string[] = [];
     for (const [, authorization, methodArn] of requests) {
       answers.push(
@@ -160,7 +158,7 @@ describe('the log lines of the real handler module, whatever the input', () => {
     down.mode = 'status-503';
     const uri = down.url.replace('http://', 'http://keyuser:s3cr3t-pass@').concat('?code=t0ps3cret');
     try {
-      const { handler, lines, restore } = await coldStart(env(uri));
+      const { handler, lines, restore } = await coldStartHandler(env(uri));
       await handler(event(`Bearer ${signed(header(), claims())}`)).catch(() => {});
       await handler(event(`Bearer ${signed(header({ kid: 'other' }), claims(), testKeys().second)}`)).catch(
         () => {},

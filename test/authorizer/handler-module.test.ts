@@ -9,8 +9,6 @@ import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/set
 
 const HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
 
-const coldStart = coldStartHandler;
-
 const records = (chunks: string[]) =>
   chunks
     .join('')
@@ -41,17 +39,17 @@ describe('the Lambda handler module', () => {
   });
 
   it('fails the cold start with a message naming the bad variable', async () => {
-    await expect(coldStart({ ...env(), [ENV.tenantId]: 'contoso' })).rejects.toThrow(
+    await expect(coldStartHandler({ ...env(), [ENV.tenantId]: 'contoso' })).rejects.toThrow(
       /^AZURE_TENANT_ID: expected/,
     );
-    await expect(coldStart({ ...env(), POWERTOOLS_LOG_LEVEL: 'VERBOSE' })).rejects.toThrow(
+    await expect(coldStartHandler({ ...env(), POWERTOOLS_LOG_LEVEL: 'VERBOSE' })).rejects.toThrow(
       /^POWERTOOLS_LOG_LEVEL: expected/,
     );
   });
 
   it('starts the key fetch at init, so the first request finds the keys', async () => {
     const before = server.requests;
-    const { handler, restore } = await coldStart(env());
+    const { handler, restore } = await coldStartHandler(env());
     await vi.waitFor(() => expect(server.requests).toBe(before + 1));
     await handler(event(`Bearer ${token()}`));
     restore();
@@ -59,7 +57,7 @@ describe('the Lambda handler module', () => {
   });
 
   it('writes one JSON line per decision: the reason, safe claims, hint, Lambda context and the metric, as valid EMF', async () => {
-    const { handler, out, err, restore } = await coldStart({
+    const { handler, out, err, restore } = await coldStartHandler({
       ...env(),
       POWERTOOLS_METRICS_NAMESPACE: 'Checkout',
       AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
@@ -111,14 +109,14 @@ describe('the Lambda handler module', () => {
   });
 
   it('logs without the metric when metrics are disabled, and writes the metric alone when the level is SILENT', async () => {
-    const noMetrics = await coldStart({ ...env(), POWERTOOLS_METRICS_DISABLED: 'true' });
+    const noMetrics = await coldStartHandler({ ...env(), POWERTOOLS_METRICS_DISABLED: 'true' });
     await noMetrics.handler(event(`Bearer ${token()}`));
     noMetrics.restore();
     const [decision] = records(noMetrics.out).filter((r) => r.message === 'authorizer decision');
     expect(decision).toMatchObject({ outcome: 'allow', reason: 'allowed' });
     expect(decision).not.toHaveProperty('_aws');
 
-    const silent = await coldStart({ ...env(), POWERTOOLS_LOG_LEVEL: 'SILENT' });
+    const silent = await coldStartHandler({ ...env(), POWERTOOLS_LOG_LEVEL: 'SILENT' });
     await silent.handler(event('Bearer not-a-jwt')).catch(() => {});
     silent.restore();
     expect(records(silent.out)).toEqual([
