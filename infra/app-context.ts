@@ -1,4 +1,5 @@
 import { isGuid } from '../lambda/authorizer/config.js';
+import { isAllowOrigin } from '../lambda/shared/cors.js';
 import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
 
 export class ContextError extends Error {
@@ -59,4 +60,27 @@ export function readAppContext(
     requiredRoles: list(get('requiredRoles')),
     allowedTenants,
   };
+}
+
+/** The keys `readAppContext` and `readAllowOrigin` read: a prop of the same name is set from each. */
+export const CONTEXT_KEYS = [
+  'tenantId',
+  'clientId',
+  'audiences',
+  'requiredScopes',
+  'requiredRoles',
+  'allowedTenants',
+  'allowOrigin',
+] as const;
+
+/** `-c allowOrigin=https://app.example.com`: the one origin browser scripts may call from (default `*`). */
+export function readAllowOrigin(get: (key: string) => unknown): string | undefined {
+  const value = get('allowOrigin');
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !isAllowOrigin(value)) {
+    throw new ContextError(
+      `context key allowOrigin must be "*" or one origin as a browser sends it (lower case, no path, no default port); got "${String(value)}": pass it as: npx cdk deploy -c allowOrigin=https://app.example.com`,
+    );
+  }
+  return value;
 }

@@ -8,13 +8,16 @@ import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
 import {
   DEFAULTS,
   ENV,
+  type EnvName,
   isGuid,
   loadConfig,
   MAX_CLOCK_SKEW_SECONDS,
   MULTI_TENANT_AUTHORITIES,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
+import { ConfigError } from '../lambda/authorizer/errors.js';
 import { authorizerFunction } from './authorizer-function.js';
+import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { functionLogging } from './lambda-defaults.js';
 
@@ -124,8 +127,22 @@ export interface EntraTokenAuthorizerProps {
 }
 
 function fail(prop: string, expected: string, actual: unknown): never {
-  throw new Error(`EntraTokenAuthorizer: ${prop} must be ${expected}; got ${JSON.stringify(actual)}`);
+  throw new PropsError('EntraTokenAuthorizer', prop, expected, actual);
 }
+
+/** The prop each Lambda variable comes from, so the loader's verdict names what the author wrote. */
+const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps>> = {
+  [ENV.tenantId]: 'tenantId',
+  [ENV.allowedTenants]: 'allowedTenants',
+  [ENV.audiences]: 'audiences',
+  [ENV.requiredScopes]: 'requiredScopes',
+  [ENV.requiredRoles]: 'requiredRoles',
+  [ENV.routePermissions]: 'routePermissions',
+  [ENV.jwksUri]: 'jwksUri',
+  [ENV.clockSkewSeconds]: 'clockSkew',
+  [ENV.authorityHost]: 'authorityHost',
+  [ENV.v1IssuerHost]: 'v1IssuerHost',
+};
 
 function checkNames(prop: string, names: readonly string[] | undefined): string[] {
   const list = [...(names ?? [])];
@@ -169,7 +186,8 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.routePermissions !== undefined) {
     parseRoutePermissions(
       props.routePermissions,
-      (expected) => new Error(`EntraTokenAuthorizer: routePermissions must be ${expected}`),
+      (expected) =>
+        new PropsError('EntraTokenAuthorizer', 'routePermissions', expected, props.routePermissions),
     );
   }
 
@@ -192,7 +210,10 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   try {
     loadConfig(env);
   } catch (err) {
-    throw new Error(`EntraTokenAuthorizer: ${(err as Error).message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    const prop = PROP_OF_VARIABLE[err.variable as EnvName] ?? err.variable;
+    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted.
+    fail(prop, err.expected, err.actual);
   }
   return env;
 }

@@ -1,5 +1,7 @@
+import { Token } from 'aws-cdk-lib';
 import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { isAllowOrigin } from '../lambda/shared/cors.js';
+import { PropsError } from './errors.js';
 
 export interface GatewayResponseOptions {
   /**
@@ -39,11 +41,8 @@ const ANSWERS = [
 
 /** API Gateway takes header values as mapping expressions: a literal is written in single quotes. */
 function literal(option: string, value: string): string {
-  if (value.includes("'")) {
-    throw new Error(
-      `addGatewayResponses: ${option} cannot contain a single quote; got ${JSON.stringify(value)}`,
-    );
-  }
+  if (value.includes("'"))
+    throw new PropsError('addGatewayResponses', option, 'without a single quote', value);
   return `'${value}'`;
 }
 
@@ -54,15 +53,23 @@ function literal(option: string, value: string): string {
  */
 export function addEntraGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
   const realm = options.realm ?? api.restApiName;
-  if (!/^[\x20-\x7e]+$/.test(realm) || /["\\]/.test(realm)) {
-    throw new Error(
-      `addGatewayResponses: realm must be printable ASCII without quotes or backslashes; got ${JSON.stringify(realm)}`,
+  if (Token.isUnresolved(realm) || !/^[\x20-\x7e]+$/.test(realm) || /["\\]/.test(realm)) {
+    throw new PropsError(
+      'addGatewayResponses',
+      options.realm === undefined
+        ? 'realm (by default the API name, which cannot serve here: pass { realm })'
+        : 'realm',
+      'printable ASCII without quotes or backslashes, known at synth',
+      realm,
     );
   }
   const allowOrigin = options.allowOrigin ?? '*';
   if (!isAllowOrigin(allowOrigin)) {
-    throw new Error(
-      `addGatewayResponses: allowOrigin must be "*" or one origin such as https://app.example.com; got ${JSON.stringify(allowOrigin)}`,
+    throw new PropsError(
+      'addGatewayResponses',
+      'allowOrigin',
+      '"*" or one origin such as https://app.example.com',
+      allowOrigin,
     );
   }
   // A named origin makes the answer depend on the request's Origin, which caches must know.

@@ -5,4 +5,5 @@ export {
   type LogLevel,
   type RouteRule,
 } from './entra-token-authorizer.js';
+export { PropsError } from './errors.js';
 export type { GatewayResponseOptions } from './gateway-responses.js';

@@ -15,6 +15,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { CORS_ALLOW_ORIGIN_ENV, isAllowOrigin } from '../lambda/shared/cors.js';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { PropsError } from './errors.js';
 import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
 import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
 
@@ -58,8 +59,11 @@ export class SampleApiStack extends Stack {
     const routes = props.routes ?? SAMPLE_ROUTES;
     this.allowOrigin = props.allowOrigin ?? '*';
     if (!isAllowOrigin(this.allowOrigin)) {
-      throw new Error(
-        `SampleApiStack: allowOrigin must be "*" or one origin such as https://app.example.com; got ${JSON.stringify(props.allowOrigin)}`,
+      throw new PropsError(
+        'SampleApiStack',
+        'allowOrigin',
+        '"*" or one origin as a browser sends it, such as https://app.example.com',
+        props.allowOrigin,
       );
     }
 

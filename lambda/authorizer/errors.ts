@@ -8,7 +8,7 @@ export class ConfigError extends Error {
   constructor(
     readonly variable: string,
     readonly actual: string | undefined,
-    expected: string,
+    readonly expected: string,
   ) {
     super(
       `${variable}: expected ${expected}; got ${actual === undefined ? 'nothing' : JSON.stringify(actual)}`,

@@ -57,10 +57,9 @@ export function corsHeaders(options: CorsOptions): Record<string, string> {
  * The proxy result with the CORS headers added. A header the backend set itself wins, whatever the case
  * of its name (HTTP header names are case-insensitive).
  */
-export function withCors<T extends { headers?: Record<string, string | number | boolean> }>(
-  result: T,
-  options: CorsOptions,
-): T {
+export function withCors<
+  T extends { readonly statusCode: number; readonly headers?: Record<string, string | number | boolean> },
+>(result: T, options: CorsOptions): T & { headers: Record<string, string | number | boolean> } {
   const own = new Set(Object.keys(result.headers ?? {}).map((name) => name.toLowerCase()));
   const added = Object.entries(corsHeaders(options)).filter(([name]) => !own.has(name.toLowerCase()));
   return { ...result, headers: { ...Object.fromEntries(added), ...result.headers } };

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_APP_ROLE, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
@@ -107,6 +109,9 @@ async function refused(url: string): Promise<boolean> {
 }
 
 /** Exactly one line on stderr, and no stack trace anywhere. */
+/** A cloud assembly folder of its own: concurrent synths in one folder wait on each other's lock. */
+const synthOut = () => mkdtempSync(join(tmpdir(), 'synth-'));
+
 function expectOneLine(run: Finished, line: RegExp) {
   expect(run.stdout + run.stderr).not.toMatch(STACK_FRAME);
   expect(run.stderr.trim().split('\n')[0]).toMatch(line);
@@ -307,16 +312,56 @@ describe.concurrent('the commands, used wrongly', () => {
 
   it('cdk synth: a malformed -c value is one line naming the key, with a placeholder example, exit 1', async () => {
     const run = await finish(
-      spawn('npx', ['cdk', 'synth', '--quiet', '-c', 'tenantId=contoso', '-c', `clientId=${API}`], {
-        cwd: ROOT,
-        env: terminalEnv(),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
+      spawn(
+        'npx',
+        ['cdk', 'synth', '--quiet', '-o', synthOut(), '-c', 'tenantId=contoso', '-c', `clientId=${API}`],
+        {
+          cwd: ROOT,
+          env: terminalEnv(),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      ),
     );
     expect(run.code).toBe(1);
     expectOneLine(
       run,
       /^context key tenantId must be a tenant GUID, "organizations" or "common"; got "contoso": pass it as: npx cdk deploy -c tenantId=00000000-0000-0000-0000-000000000000$/,
+    );
+  });
+
+  it('cdk synth: a value the stack or the construct refuses is one line naming the context key, exit 1', async () => {
+    const synth = (extra: string) =>
+      finish(
+        spawn(
+          'npx',
+          [
+            'cdk',
+            'synth',
+            '--quiet',
+            '-o',
+            synthOut(),
+            '-c',
+            `tenantId=${TENANT}`,
+            '-c',
+            `clientId=${API}`,
+            '-c',
+            extra,
+          ],
+          { cwd: ROOT, env: terminalEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+    const [origin, tenants] = await Promise.all([
+      synth('allowOrigin=https://App.example.com/'),
+      synth('allowedTenants=foo'),
+    ]);
+    for (const run of [origin, tenants]) expect(run.code).toBe(1);
+    expectOneLine(
+      origin,
+      /^context key allowOrigin must be "\*" or one origin .*got "https:\/\/App\.example\.com\/"/,
+    );
+    expectOneLine(
+      tenants,
+      /^EntraTokenAuthorizer: allowedTenants must be empty for a single-tenant tenantId; got \["foo"\] \(context key allowedTenants\)$/,
     );
   });
 

@@ -95,11 +95,15 @@ describe('EntraTokenAuthorizer', () => {
       { resultsCacheTtl: Duration.hours(2) },
       /resultsCacheTtl must be at most 1 hour/,
     ],
-    ['an http key URL', { jwksUri: 'http://keys.example/k' }, /AZURE_JWKS_URI: expected an https URL/],
+    [
+      'an http key URL',
+      { jwksUri: 'http://keys.example/k' },
+      /^EntraTokenAuthorizer: jwksUri must be an https URL/,
+    ],
     [
       'Microsoft Graph as an audience',
       { audiences: ['https://graph.microsoft.com'] },
-      /https:\/\/graph\.microsoft\.com is the audience of Microsoft Graph/,
+      /^EntraTokenAuthorizer: audiences must be your API's client id or App ID URI; https:\/\/graph\.microsoft\.com is the audience of Microsoft Graph/,
     ],
   ];
   it.each(bad)('refuses %s, naming the prop', (_, props, message) => {

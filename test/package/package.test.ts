@@ -103,7 +103,14 @@ const TS_CONSUMER = `import { App, Duration, Stack } from 'aws-cdk-lib';
 import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from 'entra-authorizer';
-import { type CallerIdentity, hasScopeOrRole, MissingIdentityError, readIdentity } from 'entra-authorizer/identity';
+import {
+  type CallerIdentity,
+  hasScopeOrRole,
+  MissingIdentityError,
+  readCorsOptions,
+  readIdentity,
+  withCors,
+} from 'entra-authorizer/identity';
 
 const props: EntraTokenAuthorizerProps = { tenantId: 't', clientId: 'c', resultsCacheTtl: Duration.minutes(1) };
 const stack = new Stack(new App(), 'S');
@@ -117,6 +124,12 @@ const allowed: boolean = hasScopeOrRole(caller, 'Items.Read');
 // @ts-expect-error scopes are strings
 const wrong: number[] = caller.scopes;
 const error: Error = new MissingIdentityError('x');
+// The README's backend, as written there (a Lambda project has @types/node; this one only needs env).
+declare const process: { env: Record<string, string | undefined> };
+const cors = readCorsOptions(process.env);
+const handler = async () => withCors({ statusCode: 200, body: '{}' }, cors);
+// @ts-expect-error a proxy result has a status code
+withCors({ body: '{}' }, cors);
 `;
 
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -196,9 +209,9 @@ async function typecheckConsumer(): Promise<void> {
   // Inside the CommonJS app, so that the packages resolve from its node_modules, as in the user's project.
   const ts = join(appDir('commonjs'), 'typescript');
   mkdirSync(ts);
-  writeFileSync(join(ts, 'consumer.mts'), `${TS_CONSUMER}export { allowed, error, fn, wrong };\n`);
-  writeFileSync(join(ts, 'consumer.cts'), `${TS_CONSUMER}export = { allowed, error, fn, wrong };\n`);
-  writeFileSync(join(ts, 'node10.ts'), `${TS_CONSUMER}export { allowed, error, fn, wrong };\n`);
+  writeFileSync(join(ts, 'consumer.mts'), `${TS_CONSUMER}export { allowed, error, fn, handler, wrong };\n`);
+  writeFileSync(join(ts, 'consumer.cts'), `${TS_CONSUMER}export = { allowed, error, fn, handler, wrong };\n`);
+  writeFileSync(join(ts, 'node10.ts'), `${TS_CONSUMER}export { allowed, error, fn, handler, wrong };\n`);
   const options = { target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] };
   writeFileSync(
     join(ts, 'tsconfig.json'),
@@ -313,7 +326,10 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
 
   it('guards its own API: the packaged bundle as the Lambda code, the authorizer on both methods', async () => {
     const dir = appDir(format);
-    expect(JSON.parse(await synths[format])).toEqual({ exports: ['EntraTokenAuthorizer'], prebuilt: true });
+    expect(JSON.parse(await synths[format])).toEqual({
+      exports: ['EntraTokenAuthorizer', 'PropsError'],
+      prebuilt: true,
+    });
     const out = join(dir, 'cdk.out');
     const template = Template.fromJSON(
       JSON.parse(readFileSync(join(out, 'ItemsStack.template.json'), 'utf8')),

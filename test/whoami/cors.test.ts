@@ -1,4 +1,3 @@
-import type { APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -71,9 +70,12 @@ describe('withCors', () => {
   it('adds Access-Control-Allow-Origin, and Vary: Origin for a named origin', () => {
     expect(corsHeaders({ allowOrigin: '*' })).toEqual({ 'Access-Control-Allow-Origin': '*' });
     expect(
-      withCors({ statusCode: 200, body: '' } as APIGatewayProxyResult, {
-        allowOrigin: 'https://app.example.com',
-      }).headers,
+      withCors(
+        { statusCode: 200, body: '' },
+        {
+          allowOrigin: 'https://app.example.com',
+        },
+      ).headers,
     ).toEqual({
       'Access-Control-Allow-Origin': 'https://app.example.com',
       Vary: 'Origin',
