@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { ENV } from '../../lambda/authorizer/config.js';
+import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
 import { readApiModel } from './api-template.js';
 import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gateway.js';
 import {
@@ -43,12 +44,21 @@ let instances = 0;
  * composition root reads its configuration once, at load. Each local server gets its own instance of the
  * module (a distinct URL), so two servers in one process do not share configuration.
  */
+/**
+ * Variables of the shell that a Lambda of this project could read: while a handler loads, those its
+ * function's template does not set are hidden, so an `AZURE_REQUIRED_ROLES` exported for `npm run explain`
+ * does not quietly change the local API (the only overrides are the documented POWERTOOLS_* ones).
+ */
+const LAMBDA_VARIABLE = new RegExp(`^(AZURE_|POWERTOOLS_|AWS_LAMBDA_|LOG_LEVEL$|${CORS_ALLOW_ORIGIN_ENV}$)`);
+
 async function importHandler(
   source: string,
   env: Record<string, string>,
   instance: number,
 ): Promise<LambdaHandler> {
-  const saved = new Map(Object.keys(env).map((name) => [name, process.env[name]]));
+  const hidden = Object.keys(process.env).filter((name) => LAMBDA_VARIABLE.test(name) && !(name in env));
+  const saved = new Map([...Object.keys(env), ...hidden].map((name) => [name, process.env[name]]));
+  for (const name of hidden) delete process.env[name];
   Object.assign(process.env, env);
   try {
     const module = (await import(`${pathToFileURL(source).href}?local=${instance}`)) as {

@@ -213,6 +213,39 @@ describe('npm start answers as the deployed template says', () => {
     expect(corsAndChallenge(res)).toEqual({ 'access-control-allow-origin': origin });
   });
 
+  it("runs the Lambdas with their template's environment, not the shell's AZURE_* or CORS settings", async () => {
+    const shell = {
+      AZURE_REQUIRED_ROLES: 'Foo',
+      AZURE_ALLOWED_TENANTS: '*',
+      CORS_ALLOW_ORIGIN: 'https://x.example',
+    };
+    Object.assign(process.env, shell);
+    let other: Awaited<ReturnType<typeof startLocalServer>> | undefined;
+    try {
+      other = await startLocalServer({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'entra-local-')) });
+    } finally {
+      for (const name of Object.keys(shell)) delete process.env[name];
+    }
+    try {
+      const token = (await (
+        await fetch(other.tokenEndpoint, {
+          method: 'POST',
+          body: new URLSearchParams({
+            grant_type: LOCAL_USER_GRANT,
+            scope: `api://${LOCAL_CLIENT_ID}/access_as_user`,
+          }),
+        })
+      ).json()) as { access_token: string };
+      const res = await fetch(`${other.url}/whoami`, {
+        headers: { authorization: `Bearer ${token.access_token}` },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    } finally {
+      await other.stop();
+    }
+  });
+
   it('serves another allowed origin from the stack setting alone, backend included', async () => {
     const origin = 'http://127.0.0.1:5173';
     const other = await startLocalServer({
