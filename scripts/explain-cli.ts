@@ -156,6 +156,19 @@ if (!isSet(ENV.audiences)) {
 let localKeys: { url?: string; missing?: string } | undefined;
 let defaultRoute = 'GET /';
 if (tid === LOCAL_TENANT_ID) {
+  const tenant = (env[ENV.tenantId] ?? '').trim().toLowerCase();
+  const audiences = (env[ENV.audiences] ?? '').split(',').map((a) => a.trim());
+  const mismatch = [
+    ...(tenant !== LOCAL_TENANT_ID ? [`${ENV.tenantId}=${env[ENV.tenantId]}`] : []),
+    ...(audiences.some((a) => audiencesOf(jwt.payload.aud).includes(a))
+      ? []
+      : [`${ENV.audiences}=${env[ENV.audiences]}`]),
+  ];
+  if (mismatch.length > 0) {
+    notes.push(
+      `a token of the local issuer (from npm run token), judged here with ${mismatch.join(' and ')} from your environment or flags, not as npm start judges it: unset them (or drop --tenant/--audience) to see npm start's decision`,
+    );
+  }
   if (!isSet(ENV.jwksUri)) {
     localKeys = await findLocalKeySet();
     if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;

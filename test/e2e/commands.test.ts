@@ -445,7 +445,15 @@ describe.concurrent('the commands, used wrongly', () => {
       key.privateKey,
     );
     const free = await freePort();
-    const run = await npm(['run', '-s', 'explain'], { PORT: String(free) }, `${token}\n`);
+    const [run, configured] = await Promise.all([
+      npm(['run', '-s', 'explain'], { PORT: String(free) }, `${token}\n`),
+      // An AZURE_TENANT_ID exported for your own API: the note says this is not npm start's judgement.
+      npm(['run', '-s', 'explain'], { PORT: String(free), AZURE_TENANT_ID: TENANT }, `${token}\n`),
+    ]);
+    expect(run.stdout).not.toContain('not as npm start judges it');
+    expect(configured.stdout).toContain(
+      `note: a token of the local issuer (from npm run token), judged here with AZURE_TENANT_ID=${TENANT} from your environment or flags, not as npm start judges it`,
+    );
     const missing = `a token of the local issuer (tenant ${LOCAL_TENANT_ID}, from npm run token), whose keys only npm start serves, and it is not running on port ${free}: start it with \`PORT=${free} npm start\` (npm run token and explain read the same PORT), or pass --jwks-uri <URL of a saved copy of its key set>`;
     expect(run.stdout).toContain(`note: ${missing}`);
     expect(run.stdout.trim()).toMatch(new RegExp(`Hint\\n {2}${literally(missing)}$`));
