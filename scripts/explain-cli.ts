@@ -28,7 +28,8 @@ key set is fetched, to verify the signature.
   --scopes <a,b>   --roles <x,y>         AZURE_REQUIRED_SCOPES / AZURE_REQUIRED_ROLES
   --routes <json>                        AZURE_ROUTE_PERMISSIONS
   --jwks-uri <url>  --authority-host <h> AZURE_JWKS_URI / AZURE_AUTHORITY_HOST
-  --route "GET /items"                   the route to judge (default GET /)
+  --route "GET /items"                   the route to judge (default GET /; for a token of npm run token,
+                                         the first route npm start serves)
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
   --json                                 the report as JSON
 Exit status: 0 Allow, 1 any other decision, 2 a mistake in the command or the configuration.`;

@@ -73,7 +73,10 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
     return {
       outcome: 'allow',
       reason: 'allowed',
-      detail: authorization.routes === 'stage' ? 'stage' : `${authorization.routes.length} routes`,
+      detail:
+        authorization.routes === 'stage'
+          ? 'stage'
+          : `${authorization.routes.length} route${authorization.routes.length === 1 ? '' : 's'}`,
       // A route-based Allow is cached for every path; paths ending in `/` would alias other routes.
       result: buildPolicy(
         principalId,

@@ -206,7 +206,10 @@ async function checkSignature(
       {
         check: 'the key signs for the token issuer',
         outcome: issuerOk ? 'pass' : 'fail',
-        detail: key.issuer === undefined ? 'the key names no issuer' : `key issuer ${key.issuer}`,
+        detail:
+          key.issuer === undefined
+            ? 'the key names no issuer'
+            : `key issuer ${key.issuer}${issuerOk && claims.iss !== key.issuer.replaceAll('{tenantid}', claims.tid) ? ' (a v2 key serves the same tenant v1 tokens too)' : ''}`,
       },
       { check: 'the RS256 signature verifies', outcome: valid ? 'pass' : 'fail' },
     ],

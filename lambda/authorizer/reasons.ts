@@ -246,7 +246,12 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       const roles = Array.isArray(p.roles)
         ? clip(p.roles.filter((r) => typeof r === 'string').join(' '), 100)
         : '';
-      return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail === undefined ? 'a required scope or role is missing' : clip(facts.detail, 200)}: grant and consent the scope, or assign the app role`;
+      // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
+      const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
+      const fix = appOnly
+        ? 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)'
+        : 'grant and consent the scope, or assign the app role to the user';
+      return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail === undefined ? 'a required scope or role is missing' : clip(facts.detail, 200)}: ${fix}`;
     }
     case 'keys_unavailable':
       return `the key set at ${redactUrl(facts.config.jwksUri)} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`;
