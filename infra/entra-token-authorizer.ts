@@ -16,6 +16,7 @@ import {
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
+import type { LogLevel as TelemetryLogLevel } from '../lambda/authorizer/telemetry.js';
 import { authorizerFunction } from './authorizer-function.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
@@ -27,7 +28,8 @@ export interface RouteRule {
   readonly roles?: readonly string[];
 }
 
-export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+/** The authorizer's log levels (`POWERTOOLS_LOG_LEVEL`): a line is written at its level and above. */
+export type LogLevel = TelemetryLogLevel;
 
 export interface EntraTokenAuthorizerProps {
   /** The tenant GUID, or `organizations` / `common` for a multi-tenant API (then set `allowedTenants`). */
@@ -96,6 +98,8 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly logRetention?: RetentionDays;
   /**
+   * The level of the authorizer's log lines: decisions are INFO (our own failures ERROR); WARN hides them
+   * from the log, but the `Decisions` metric is still written.
    * @default 'INFO'
    */
   readonly logLevel?: LogLevel;
