@@ -111,6 +111,30 @@ describe('EntraTokenAuthorizer', () => {
   });
 });
 
+describe('addGatewayResponses', () => {
+  const api = (restApiName: string) => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
+    const rest = new RestApi(stack, 'Api', { restApiName });
+    rest.root.addMethod('GET', undefined, { authorizer: entra.authorizer });
+    return { entra, api: rest };
+  };
+
+  it('takes the realm from the API name, and says to pass one when the name cannot serve', () => {
+    const ok = api('Items');
+    ok.entra.addGatewayResponses(ok.api);
+    const responses = Template.fromStack(Stack.of(ok.api)).findResources('AWS::ApiGateway::GatewayResponse');
+    expect(JSON.stringify(responses)).toContain(`'Bearer realm=\\"Items\\"'`);
+    for (const name of ['My API "v2"', 'Café']) {
+      const bad = api(name);
+      expect(() => bad.entra.addGatewayResponses(bad.api)).toThrow(
+        /^addGatewayResponses: realm \(by default the API name, which cannot serve here: pass \{ realm \}\) must be printable ASCII/,
+      );
+      expect(() => bad.entra.addGatewayResponses(bad.api, { realm: 'Items' })).not.toThrow();
+    }
+  });
+});
+
 describe('cdk deploy context', () => {
   const get = (values: Record<string, string>) => (key: string) => values[key];
 
