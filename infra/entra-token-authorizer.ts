@@ -16,7 +16,7 @@ import {
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
-import type { LogLevel as TelemetryLogLevel } from '../lambda/authorizer/telemetry.js';
+import type { LogLevel as TelemetryLogLevel } from '../lambda/authorizer/log-levels.js';
 import { authorizerFunction } from './authorizer-function.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';

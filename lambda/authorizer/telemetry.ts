@@ -1,6 +1,7 @@
 import type { DecisionRecord } from './authorizer.js';
 import type { Env } from './config.js';
 import { ConfigError } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 /**
  * The authorizer's log lines and its `Decisions` metric, in the shape Powertools for AWS Lambda writes them
@@ -9,17 +10,6 @@ import { ConfigError } from './errors.js';
  * both the log entry and the metric.
  */
 
-/** Powertools' numeric levels: a line is written when its level is at least the configured one. */
-export const LOG_LEVELS = {
-  TRACE: 6,
-  DEBUG: 8,
-  INFO: 12,
-  WARN: 16,
-  ERROR: 20,
-  CRITICAL: 24,
-  SILENT: 28,
-} as const;
-export type LogLevel = keyof typeof LOG_LEVELS;
 type LineLevel = Exclude<LogLevel, 'SILENT'>;
 
 export const TELEMETRY_ENV = {
