@@ -38,6 +38,7 @@ import {
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
+const NULL_SINK_ENV = { BENCH_CANDIDATES: 'floor,floor+line,silenced,production', BENCH_MEMORY: 'off' };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // --- warm decisions, in a child whose stdout is a pipe ------------------------------------------------
@@ -68,7 +69,9 @@ function exited(child: ChildProcess): Promise<number | null> {
  * log collector is, rather than a JavaScript reader whose own work on each line would land on the timings.
  * The child reports on fd 3, a file.
  */
-async function runWarm(): Promise<{ report: WarmReport; stdout: { bytes: number; lines: number } }> {
+async function runWarm(
+  sink: 'pipe' | 'null' = 'pipe',
+): Promise<{ report: WarmReport; stdout: { bytes: number; lines: number } }> {
   const dir = mkdtempSync(join(tmpdir(), 'entra-bench-warm-'));
   const reportFile = join(dir, 'warm.json');
   const reportFd = openSync(reportFile, 'w');
@@ -77,12 +80,17 @@ async function runWarm(): Promise<{ report: WarmReport; stdout: { bytes: number;
       'sh',
       [
         '-c',
-        '"$0" "$@" | wc -l -c',
+        sink === 'pipe' ? '"$0" "$@" | wc -l -c' : '"$0" "$@" > /dev/null && echo 0 0',
         process.execPath,
         ...process.execArgv,
         fileURLToPath(new URL('./warm.ts', import.meta.url)),
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit', reportFd] },
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit', reportFd],
+        // The second run: the logged decision and its floors only, lines to /dev/null (no reader to wake).
+        env: sink === 'pipe' ? process.env : { ...process.env, ...NULL_SINK_ENV },
+      },
     );
     let counted = '';
     child.stdout?.on('data', (c) => {
@@ -318,8 +326,11 @@ async function runCold(): Promise<ColdReport> {
 
 const { report: warm, stdout } = await runWarm();
 const rows = warmRows(warm);
+const { report: nullWarm } = await runWarm('null');
+const nullRows = warmRows(nullWarm).filter((r) => nullWarm.samples[r.name] !== undefined);
 const cold = await runCold();
 
+const memory = warm.memory as NonNullable<WarmReport['memory']>;
 const byName = (name: CandidateName) => rows.find((r) => r.name === name) as WarmRow;
 const production = byName('production');
 const silenced = byName('silenced');
@@ -342,14 +353,15 @@ const report = {
   tokens: warm.tokens,
   rounds: warm.rounds,
   warm: rows,
+  warmToDevNull: nullRows,
   productionStdout: productionStdout(),
   cold,
   memory: {
-    gcExposed: warm.memory.gcExposed,
-    heapBeforeMB: mb(warm.memory.heapBeforeBytes),
-    growthAfter100kDecisionsMB: mb(warm.memory.growthAfter100kDecisionsBytes),
-    growthAfter20kForgedMB: mb(warm.memory.growthAfter20kForgedBytes),
-    forgedRefused: warm.memory.forgedRefused,
+    gcExposed: memory.gcExposed,
+    heapBeforeMB: mb(memory.heapBeforeBytes),
+    growthAfter100kDecisionsMB: mb(memory.growthAfter100kDecisionsBytes),
+    growthAfter20kForgedMB: mb(memory.growthAfter20kForgedBytes),
+    forgedRefused: memory.forgedRefused,
   },
   targets: {
     productionDecisionAtMost1_5xFloor: production.ratioToFloor <= 1.5,
@@ -357,8 +369,7 @@ const report = {
     bundleAtMost100KB: cold.bundleBytes <= 100 * 1024,
     moduleLoadAtMost15ms: cold.moduleLoadMs <= 15,
     heapGrowthUnder5MB:
-      warm.memory.growthAfter20kForgedBytes < 5 * 2 ** 20 &&
-      warm.memory.growthAfter100kDecisionsBytes < 5 * 2 ** 20,
+      memory.growthAfter20kForgedBytes < 5 * 2 ** 20 && memory.growthAfter100kDecisionsBytes < 5 * 2 ** 20,
   },
 };
 mkdirSync(resolve(ROOT, 'bench-results'), { recursive: true });
@@ -382,6 +393,10 @@ for (const r of [production, silenced, ...rows.filter((r) => r !== production &&
   );
 }
 lines.push(
+  '',
+  `The same decisions in a second run whose stdout is /dev/null (a write, but no reader to wake): ${nullRows
+    .map((r) => `${r.name} ${r.ratioToFloor.toFixed(2)} (${spread(r)})`)
+    .join(', ')}.`,
   '',
   `As deployed, the decisions wrote ${report.productionStdout.lines} lines for ${report.productionStdout.decisions} decisions (${report.productionStdout.linesPerDecision} per decision, ${report.productionStdout.bytesPerLine} bytes each).`,
   '',

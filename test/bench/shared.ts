@@ -39,7 +39,8 @@ export interface WarmReport {
   readonly samples: Record<string, number[][]>;
   /** Decisions per candidate, warm-up included, to count the lines on stdout against. */
   readonly calls: Record<string, number>;
-  readonly memory: {
+  /** Absent when BENCH_MEMORY=off (the /dev/null run). */
+  readonly memory?: {
     readonly gcExposed: boolean;
     readonly heapBeforeBytes: number;
     readonly growthAfter100kDecisionsBytes: number;

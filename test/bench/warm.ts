@@ -139,7 +139,9 @@ const floorAndLine = (token: string) => {
   return payload;
 };
 
-const candidates: Candidate[] = [
+/** `BENCH_CANDIDATES=floor,production`: only these (the second, /dev/null run of run.ts); else all. */
+const only = process.env.BENCH_CANDIDATES?.split(',');
+const allCandidates: Candidate[] = [
   { name: 'floor', run: (t) => floor(t) },
   { name: 'floor+line', run: (t) => floorAndLine(t) },
   { name: 'aws-jwt-verify', run: (t) => awsJwtVerify.verify(t) },
@@ -151,6 +153,7 @@ const candidates: Candidate[] = [
   { name: 'silenced', run: (t) => silenced(event(t)) },
   { name: 'production', run: (t, i) => productionHandler(event(t), contexts[i] as Context) },
 ];
+const candidates = allCandidates.filter((c) => only === undefined || only.includes(c.name));
 
 // --- warm decisions -------------------------------------------------------------------------------------
 
@@ -191,54 +194,54 @@ for (let round = 0; round < ROUNDS; round++) {
 
 // --- memory ---------------------------------------------------------------------------------------------
 
-log('memory: 100,000 decisions and 20,000 forged tokens...');
-const gc = (globalThis as { gc?: () => void }).gc;
-const heap = () => {
-  gc?.();
-  gc?.();
-  return process.memoryUsage().heapUsed;
-};
-const anyTenant = loadConfig({ ...env, [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
-const memKeys = new EntraJwksCache();
-await memKeys.getJwks(anyTenant.jwksUri);
-const memAuthorizer = createAuthorizer({
-  verifier: createTokenVerifier({ config: anyTenant, keys: memKeys }),
-  routes: createRouteAuthorizer(anyTenant),
-});
-const [h, ,] = (tokens[0] as string).split('.') as [string, string, string];
-const forged = (i: number) => {
-  const tid = randomUUID();
-  const payload = {
-    ...JSON.parse(
-      Buffer.from((tokens[i % TOKENS] as string).split('.')[1] as string, 'base64url').toString(),
-    ),
-    tid,
-    iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+const measureMemory = process.env.BENCH_MEMORY !== 'off';
+if (measureMemory) log('memory: 100,000 decisions and 20,000 forged tokens...');
+/** Heap growth over 100,000 decisions, then 20,000 forged tokens with random tenants under `*`. */
+async function memoryGrowth(): Promise<WarmReport['memory']> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const heap = () => {
+    gc?.();
+    gc?.();
+    return process.memoryUsage().heapUsed;
   };
-  return `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${randomBytes(256).toString('base64url')}`;
-};
-for (let i = 0; i < 2000; i++) await memAuthorizer(event(tokens[i % TOKENS] as string));
-const heapBefore = heap();
-for (let i = 0; i < 100_000; i++) await memAuthorizer(event(tokens[i % TOKENS] as string));
-const heapAfterDecisions = heap();
-let refused = 0;
-for (let i = 0; i < 20_000; i++) await memAuthorizer(event(forged(i))).catch(() => refused++);
-const heapAfterForged = heap();
-
-await server.stop();
-
-const report: WarmReport = {
-  tokens: TOKENS,
-  rounds: ROUNDS,
-  samples,
-  calls,
-  memory: {
+  const anyTenant = loadConfig({ ...env, [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+  const memKeys = new EntraJwksCache();
+  await memKeys.getJwks(anyTenant.jwksUri);
+  const memAuthorizer = createAuthorizer({
+    verifier: createTokenVerifier({ config: anyTenant, keys: memKeys }),
+    routes: createRouteAuthorizer(anyTenant),
+  });
+  const [h, ,] = (tokens[0] as string).split('.') as [string, string, string];
+  const forged = (i: number) => {
+    const tid = randomUUID();
+    const payload = {
+      ...JSON.parse(
+        Buffer.from((tokens[i % TOKENS] as string).split('.')[1] as string, 'base64url').toString(),
+      ),
+      tid,
+      iss: `https://login.microsoftonline.com/${tid}/v2.0`,
+    };
+    return `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${randomBytes(256).toString('base64url')}`;
+  };
+  for (let i = 0; i < 2000; i++) await memAuthorizer(event(tokens[i % TOKENS] as string));
+  const heapBefore = heap();
+  for (let i = 0; i < 100_000; i++) await memAuthorizer(event(tokens[i % TOKENS] as string));
+  const heapAfterDecisions = heap();
+  let refused = 0;
+  for (let i = 0; i < 20_000; i++) await memAuthorizer(event(forged(i))).catch(() => refused++);
+  const heapAfterForged = heap();
+  return {
     gcExposed: gc !== undefined,
     heapBeforeBytes: heapBefore,
     growthAfter100kDecisionsBytes: heapAfterDecisions - heapBefore,
     growthAfter20kForgedBytes: heapAfterForged - heapBefore,
     forgedRefused: refused,
-  },
-};
+  };
+}
+const memory = measureMemory ? await memoryGrowth() : undefined;
+
+await server.stop();
+
+const report: WarmReport = { tokens: TOKENS, rounds: ROUNDS, samples, calls, memory };
 // fd 3 is the report file run.ts opened; stdout belongs to the decision lines.
 writeSync(3, JSON.stringify(report));
