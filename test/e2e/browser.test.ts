@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CLIENT_ID, LOCAL_USER_GRANT } from '../../infra/local/issuer.js';
+import { LOCAL_CLIENT_ID } from '../../infra/local/issuer.js';
 import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
+import { localToken } from '../helpers/local-token.js';
 
 // Debian's chromium, driven by playwright-core: no browser is downloaded. CI installs it (.ci/run).
 const CHROMIUM = '/usr/bin/chromium';
@@ -64,17 +65,7 @@ describe.skipIf(!hasChromium)('a page on another origin calling npm start’s AP
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function token(params: Record<string, string> = {}): Promise<string> {
-    const res = await fetch(api.tokenEndpoint, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: LOCAL_USER_GRANT,
-        scope: `api://${LOCAL_CLIENT_ID}/access_as_user`,
-        ...params,
-      }),
-    });
-    return ((await res.json()) as { access_token: string }).access_token;
-  }
+  const token = (params: Record<string, string> = {}) => localToken(api.tokenEndpoint, params);
 
   /** `fetch` from a script of the page, as a single-page app would call the API. */
   async function fetchFromPage(url: string, authorization?: string): Promise<Answer> {

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID, LOCAL_USER_GRANT } from '../../infra/local/issuer.js';
+import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
 import { SAMPLE_STACK_NAME, SampleApiStack } from '../../infra/sample-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
+import { localToken } from '../helpers/local-token.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 let local: LocalServer;
@@ -22,18 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => local.stop());
 
-async function getToken(params: Record<string, string> = {}): Promise<string> {
-  const res = await fetch(local.tokenEndpoint, {
-    method: 'POST',
-    body: new URLSearchParams({
-      grant_type: LOCAL_USER_GRANT,
-      scope: `api://${LOCAL_CLIENT_ID}/access_as_user`,
-      ...params,
-    }),
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
+const getToken = (params: Record<string, string> = {}) => localToken(local.tokenEndpoint, params);
 
 const whoami = (authorization?: string) =>
   fetch(`${local.url}/whoami`, { headers: authorization === undefined ? {} : { authorization } });
@@ -227,17 +217,9 @@ describe('npm start answers as the deployed template says', () => {
       for (const name of Object.keys(shell)) delete process.env[name];
     }
     try {
-      const token = (await (
-        await fetch(other.tokenEndpoint, {
-          method: 'POST',
-          body: new URLSearchParams({
-            grant_type: LOCAL_USER_GRANT,
-            scope: `api://${LOCAL_CLIENT_ID}/access_as_user`,
-          }),
-        })
-      ).json()) as { access_token: string };
+      const token = await localToken(other.tokenEndpoint);
       const res = await fetch(`${other.url}/whoami`, {
-        headers: { authorization: `Bearer ${token.access_token}` },
+        headers: { authorization: `Bearer ${token}` },
       });
       expect(res.status).toBe(200);
       expect(res.headers.get('access-control-allow-origin')).toBe('*');
@@ -254,17 +236,9 @@ describe('npm start answers as the deployed template says', () => {
       allowOrigin: origin,
     });
     try {
-      const token = await (
-        await fetch(other.tokenEndpoint, {
-          method: 'POST',
-          body: new URLSearchParams({
-            grant_type: LOCAL_USER_GRANT,
-            scope: `api://${LOCAL_CLIENT_ID}/access_as_user`,
-          }),
-        })
-      ).json();
+      const token = await localToken(other.tokenEndpoint);
       const ok = await fetch(`${other.url}/whoami`, {
-        headers: { authorization: `Bearer ${(token as { access_token: string }).access_token}` },
+        headers: { authorization: `Bearer ${token}` },
       });
       expect(ok.status).toBe(200);
       expect(corsAndChallenge(ok)).toEqual({ 'access-control-allow-origin': origin, vary: 'Origin' });
