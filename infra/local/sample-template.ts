@@ -18,8 +18,8 @@ export interface SynthesizedSample {
   readonly sources: ReadonlyMap<string, string>;
 }
 
-/** The feature flags of cdk.json, so the local synth is the one `cdk synth` makes. */
-function cdkJsonContext(): Record<string, unknown> {
+/** The feature flags of cdk.json, so the local synth (and the tests') is the one `cdk synth` makes. */
+export function cdkJsonContext(): Record<string, unknown> {
   return (JSON.parse(readFileSync(resolve(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
     .context;
 }

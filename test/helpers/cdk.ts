@@ -1,13 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
-
-/** The feature flags of cdk.json, so tests synthesize what `cdk synth` does. */
-export function cdkJsonContext(): Record<string, unknown> {
-  const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
-    context: Record<string, unknown>;
-  };
-  return cdkJson.context;
-}
+import { cdkJsonContext } from '../../infra/local/sample-template.js';
 
 /** An App like the CLI's, without bundling (the slow part) unless asked for. */
 export function testApp(options: { bundle?: boolean; outdir?: string } = {}): App {

@@ -5,8 +5,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readApiModel, TemplateError } from '../../infra/local/api-template.js';
 import { checkMapping, type MappingPlace } from '../../infra/local/mapping-expression.js';
+import { cdkJsonContext } from '../../infra/local/sample-template.js';
 import { SampleApiStack } from '../../infra/sample-api-stack.js';
-import { cdkJsonContext } from '../helpers/cdk.js';
 
 /*
  * The oracle: API Gateway's mapping expression rules, written here from the REST API developer guide and
