@@ -121,12 +121,22 @@ function hintFor(deps: DecisionDeps, decision: Decision, token: DecodedJwt | und
   }
 }
 
-/** An unexpected error as it may be logged: its name, and its message and stack capped. */
-function loggableError(err: unknown): Error {
+/**
+ * An unexpected error as it may be logged: its name, message and stack capped, and its direct cause (often
+ * what really failed: a socket, a parser) kept the same way with a shorter stack.
+ */
+function loggableError(err: unknown, depth = 0): Error {
   const safe = new Error(clip(safeString(err), LOG_LIMITS.detail));
   if (err instanceof Error) {
     safe.name = clip(safeString(err.name), LOG_LIMITS.field);
-    safe.stack = clip(safeString(err.stack ?? ''), LOG_LIMITS.stack);
+    safe.stack = clip(safeString(err.stack ?? ''), depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
+    let cause: unknown;
+    try {
+      cause = err.cause;
+    } catch {
+      cause = undefined;
+    }
+    if (depth === 0 && cause !== undefined) safe.cause = loggableError(cause, 1);
   }
   return safe;
 }

@@ -2,6 +2,7 @@ import type { DecisionRecord } from './authorizer.js';
 import type { Env } from './config.js';
 import { ConfigError } from './errors.js';
 import { LOG_LEVELS, type LogLevel } from './log-levels.js';
+import { clip, LOG_LIMITS } from './safe-text.js';
 
 /**
  * The authorizer's log lines and its `Decisions` metric, in the shape Powertools for AWS Lambda writes them
@@ -174,20 +175,16 @@ const noReservedRecordField: [
   : never = true;
 void noReservedRecordField;
 
-const MAX_ERROR_TEXT = 2048;
-const capText = (text: string) =>
-  text.length > MAX_ERROR_TEXT ? `${text.slice(0, MAX_ERROR_TEXT)}...` : text;
-
-/** Powertools' error shape: name, location (first stack frame), message, stack, cause; capped. */
+/** Powertools' error shape: name, location (first stack frame), message, stack, cause; capped as records are. */
 export function formatError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error)) return capText(String(error));
-  const stack = capText(typeof error.stack === 'string' ? error.stack : '');
+  if (!(error instanceof Error)) return clip(String(error), LOG_LIMITS.detail);
+  const stack = clip(typeof error.stack === 'string' ? error.stack : '', LOG_LIMITS.stack);
   // The first frame, "at fn (file:line:col)" or "at file:line:col".
   const frame = /^\s*at (?:.*\()?([^()\s]+?):(\d+):\d+\)?$/m.exec(stack);
   return {
     name: error.name,
     location: frame ? `${frame[1]}:${frame[2]}` : '',
-    message: capText(error.message),
+    message: clip(error.message, LOG_LIMITS.detail),
     stack,
     ...(error.cause !== undefined && depth < 3 ? { cause: formatError(error.cause, depth + 1) } : {}),
   };

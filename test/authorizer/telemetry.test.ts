@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import type { Decision } from '../../lambda/authorizer/decision.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import {
@@ -176,6 +176,30 @@ describe('one line per decision', () => {
       detail: 'aud is "api://other"',
       hint: refused.hint,
       Decisions: 1,
+    });
+  });
+
+  it('logs an internal error with its cause when the error comes through the authorizer', async () => {
+    const { telemetry, errors } = capture();
+    const authorize = createAuthorizer({
+      verifier: {
+        verify: async () => {
+          throw new Error('boom', { cause: new Error('socket hang up') });
+        },
+      },
+      routes: () => ({ allowed: true, routes: 'stage' }),
+      record: (record) => telemetry.decision(record),
+    });
+    await expect(
+      authorize({
+        type: 'TOKEN',
+        authorizationToken: 'Bearer a.b.c',
+        methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/x',
+      }),
+    ).rejects.toThrow('Authorizer failure (internal_error)');
+    expect(errors()[0]).toMatchObject({
+      reason: 'internal_error',
+      error: { message: 'boom', cause: { message: 'socket hang up' } },
     });
   });
 
