@@ -16,7 +16,12 @@ import {
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
-import type { LogLevel as TelemetryLogLevel } from '../lambda/authorizer/log-levels.js';
+import {
+  readTelemetryConfig,
+  TELEMETRY_DEFAULTS,
+  TELEMETRY_ENV,
+  type LogLevel as TelemetryLogLevel,
+} from '../lambda/authorizer/telemetry-config.js';
 import { authorizerFunction } from './authorizer-function.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
@@ -223,6 +228,32 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
 }
 
 /**
+ * The telemetry variables of the Lambda (Powertools' names), checked at synth by the reader its cold start
+ * uses: a namespace CloudWatch would refuse fails here, naming the prop.
+ */
+export function telemetryEnvironment(
+  props: Pick<EntraTokenAuthorizerProps, 'serviceName' | 'logLevel' | 'metricsNamespace'>,
+): Record<string, string> {
+  const env = {
+    [TELEMETRY_ENV.serviceName]: props.serviceName ?? TELEMETRY_DEFAULTS.serviceName,
+    [TELEMETRY_ENV.logLevel]: props.logLevel ?? 'INFO',
+    [TELEMETRY_ENV.metricsNamespace]: props.metricsNamespace ?? TELEMETRY_DEFAULTS.metricsNamespace,
+  };
+  const propOf: Record<string, string> = {
+    [TELEMETRY_ENV.serviceName]: 'serviceName',
+    [TELEMETRY_ENV.logLevel]: 'logLevel',
+    [TELEMETRY_ENV.metricsNamespace]: 'metricsNamespace',
+  };
+  try {
+    readTelemetryConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    fail(propOf[err.variable] ?? err.variable, err.expected, err.actual);
+  }
+  return env;
+}
+
+/**
  * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
  * authorizer that reads `Authorization`, turns away anything but `Bearer <jwt>` before invoking it, and
  * caches decisions per token. Use `authorizer` on your methods.
@@ -244,7 +275,6 @@ export class EntraTokenAuthorizer extends Construct {
       fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
     const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
     if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
-    const serviceName = props.serviceName ?? 'entra-authorizer';
 
     const { logGroup, role } = functionLogging(this, '', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -263,9 +293,7 @@ export class EntraTokenAuthorizer extends Construct {
       description: 'Entra ID access token authorizer',
       environment: {
         ...this.environment,
-        POWERTOOLS_SERVICE_NAME: serviceName,
-        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'EntraAuthorizer',
+        ...telemetryEnvironment(props),
         NODE_OPTIONS: '--enable-source-maps',
       },
     });

@@ -4,7 +4,8 @@ import { loadConfig } from './config.js';
 import { EntraJwksCache } from './keys/key-cache.js';
 import { createRouteAuthorizer } from './permissions.js';
 import { createHinter } from './reasons.js';
-import { createTelemetry, type InvocationContext, readTelemetryConfig } from './telemetry.js';
+import { createTelemetry, type InvocationContext } from './telemetry.js';
+import { readTelemetryConfig } from './telemetry-config.js';
 import { createTokenVerifier } from './verifier.js';
 
 // The composition root: configuration, telemetry and the key cache live here, in module scope, so a warm

@@ -10,9 +10,9 @@ import {
   isoTimestamp,
   lineWriter,
   RESERVED_KEYS,
-  readTelemetryConfig,
   type TelemetryDeps,
 } from '../../lambda/authorizer/telemetry.js';
+import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
 import { EMF_LIMITS, emfViolations } from '../helpers/emf.js';
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 67);

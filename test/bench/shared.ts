@@ -1,3 +1,5 @@
+import { TELEMETRY_DEFAULTS, TELEMETRY_ENV } from '../../lambda/authorizer/telemetry-config.js';
+
 /** What run.ts and its child warm.ts agree on: the token's tenant and audience, and the report's shape. */
 export const BENCH_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const BENCH_CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
@@ -6,11 +8,11 @@ export const BENCH_METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc1
 
 /** The telemetry configuration the construct deploys: INFO decision lines and the Decisions metric. */
 export const PRODUCTION_ENV = {
-  POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
-  POWERTOOLS_LOG_LEVEL: 'INFO',
-  POWERTOOLS_METRICS_NAMESPACE: 'EntraAuthorizer',
-  POWERTOOLS_METRICS_DISABLED: 'false',
-} as const;
+  [TELEMETRY_ENV.serviceName]: TELEMETRY_DEFAULTS.serviceName,
+  [TELEMETRY_ENV.logLevel]: 'INFO',
+  [TELEMETRY_ENV.metricsNamespace]: TELEMETRY_DEFAULTS.metricsNamespace,
+  [TELEMETRY_ENV.metricsDisabled]: 'false',
+};
 
 /** The size of the line the `floor+line` candidate writes: about a decision line's. */
 export const FLOOR_LINE_BYTES = 640;

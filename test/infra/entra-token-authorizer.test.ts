@@ -101,6 +101,16 @@ describe('EntraTokenAuthorizer', () => {
       /^EntraTokenAuthorizer: jwksUri must be an https URL/,
     ],
     [
+      'a metrics namespace CloudWatch reserves',
+      { metricsNamespace: 'AWS/Lambda' },
+      /^EntraTokenAuthorizer: metricsNamespace must be a namespace that starts with neither ":" nor "AWS\/"/,
+    ],
+    [
+      'a log level the Lambda does not know',
+      { logLevel: 'VERBOSE' as never },
+      /^EntraTokenAuthorizer: logLevel must be one of TRACE/,
+    ],
+    [
       'Microsoft Graph as an audience',
       { audiences: ['https://graph.microsoft.com'] },
       /^EntraTokenAuthorizer: audiences must be your API's client id or App ID URI; https:\/\/graph\.microsoft\.com is the audience of Microsoft Graph/,
