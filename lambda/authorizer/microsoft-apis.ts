@@ -1,13 +1,3 @@
-/** Audiences of Microsoft Graph (and the retired Azure AD Graph): a token for them was never meant for this API. */
-export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set([
-  '00000003-0000-0000-c000-000000000000',
-  'https://graph.microsoft.com',
-  'https://graph.microsoft.com/',
-  '00000002-0000-0000-c000-000000000000',
-  'https://graph.windows.net',
-  'https://graph.windows.net/',
-]);
-
 /**
  * Audiences of Microsoft's own APIs. A token for one of them was requested for Microsoft, not for the
  * caller's API (the classic: `az account get-access-token` without `--scope` gives an Azure Resource
@@ -68,9 +58,14 @@ function normalise(aud: string): string {
   return value.slice(0, end);
 }
 
-/** True for the audiences of Microsoft Graph and the retired Azure AD Graph, as the authorizer knows them. */
+/** Audiences of Microsoft Graph and the retired Azure AD Graph (normalised): never meant for this API. */
+export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set(
+  NAMED.filter(([name]) => name.includes('Graph')).flatMap(([, audiences]) => audiences),
+);
+
+/** True for the audiences of Microsoft Graph and the retired Azure AD Graph, whatever the case or trailing slash. */
 export function isGraphAudience(aud: string): boolean {
-  return GRAPH_AUDIENCES.has(aud) || GRAPH_AUDIENCES.has(normalise(aud));
+  return GRAPH_AUDIENCES.has(normalise(aud));
 }
 
 /** Which Microsoft API an audience belongs to ("a Microsoft API" when only its shape says so), if any. */
@@ -79,7 +74,6 @@ export function microsoftApiOf(aud: string): string | undefined {
   for (const [name, audiences] of NAMED) {
     if (audiences.some((a) => value === a || value.startsWith(`${a}/`))) return name;
   }
-  if (isGraphAudience(aud)) return 'Microsoft Graph';
   if (FIRST_PARTY_ID.test(value)) return 'a Microsoft API';
   let host: string;
   try {
