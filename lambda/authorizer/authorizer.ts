@@ -14,7 +14,7 @@ import {
   stageResource,
   trailingSlashResource,
 } from './policy.js';
-import type { HintFacts, Reason } from './reasons.js';
+import { type HintFacts, REASONS, type Reason } from './reasons.js';
 import { clip, LOG_LIMITS } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
@@ -116,8 +116,9 @@ function hintFor(deps: DecisionDeps, decision: Decision, token: DecodedJwt | und
       detail: decision.detail,
     });
   } catch {
-    // A hint is advice for the operator: failing to build one never changes the decision.
-    return undefined;
+    // A hint is advice for the operator: failing to build one never changes the decision; the reason's own
+    // hint stands in.
+    return REASONS[decision.reason].hint;
   }
 }
 

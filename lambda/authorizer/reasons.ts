@@ -1,5 +1,5 @@
 import { CONSUMERS_TENANT_ID } from './entra.js';
-import { clip, isoTime, LOG_LIMITS, preview, redactUrl } from './safe-text.js';
+import { clip, isoTime, preview, redactUrl } from './safe-text.js';
 
 /**
  * The fixed set of decision reasons. Logs, metrics and `npm run explain` all speak these codes, so an
@@ -261,20 +261,12 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
 }
 
 /**
- * The hint function the authorizer takes, bound to one configuration and a clock (seconds). It never
- * throws and never exceeds LOG_LIMITS.hint: a hint that cannot be built falls back to the reason's own.
+ * The hint function the authorizer takes, bound to one configuration and a clock (seconds). The authorizer
+ * guards and caps what it returns (see `decide`), as it does for any hinter it is given.
  */
 export function createHinter(
   config: HintFacts['config'],
   now: () => number = () => Date.now() / 1000,
 ): (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string {
-  return (reason, facts) => {
-    let hint: string;
-    try {
-      hint = hintFor(reason, { ...facts, config, nowSeconds: now() });
-    } catch {
-      hint = REASONS[reason]?.hint ?? REASONS.internal_error.hint;
-    }
-    return clip(hint, LOG_LIMITS.hint);
-  };
+  return (reason, facts) => hintFor(reason, { ...facts, config, nowSeconds: now() });
 }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { REASONS } from '../../lambda/authorizer/reasons.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
@@ -679,5 +681,43 @@ describe('audiences', () => {
     const { handler } = build({ [ENV.audiences]: CLIENT_ID });
     await expect(handler(event(`Bearer ${token({ audience: CLIENT_ID })}`))).resolves.toBeDefined();
     await expect(handler(event(`Bearer ${token({ audience: APP_ID_URI })}`))).rejects.toThrow(UNAUTHORIZED);
+  });
+});
+
+describe('pluggable pieces that fail', () => {
+  const rejecting = {
+    verify: async () => {
+      throw new TokenRejectedError('wrong_audience', 'aud is "x"');
+    },
+  };
+  const routes = () => ({ allowed: true as const, routes: 'stage' as const });
+
+  it("keeps the decision when the hinter throws, with the reason's own hint", async () => {
+    const records: DecisionRecord[] = [];
+    const handler = createAuthorizer({
+      verifier: rejecting,
+      routes,
+      hint: () => {
+        throw new RangeError('Invalid time value');
+      },
+      record: (r) => records.push(r),
+    });
+    await expect(handler(event('Bearer a.b.c'))).rejects.toThrow(UNAUTHORIZED);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      decision: { outcome: 'unauthorized', reason: 'wrong_audience' },
+      hint: REASONS.wrong_audience.hint,
+    });
+  });
+
+  it('keeps the answer when the recorder throws', async () => {
+    const handler = createAuthorizer({
+      verifier: rejecting,
+      routes,
+      record: () => {
+        throw new Error('EPIPE');
+      },
+    });
+    await expect(handler(event('Bearer a.b.c'))).rejects.toThrow(new RegExp(`^${UNAUTHORIZED}$`));
   });
 });
