@@ -22,6 +22,9 @@ export type AuthorizerCode =
       readonly depsLockFilePath: string;
     };
 
+/** The authorizer's composition root, relative to the project root: what every bundle of it is built from. */
+export const AUTHORIZER_ENTRY = 'lambda/authorizer/handler.ts';
+
 /** The handler module's export; NodejsFunction names the Lambda handler `index.<export>`, so does the bundle. */
 const HANDLER_EXPORT = 'handler';
 
@@ -36,7 +39,7 @@ export function locateAuthorizerCode(moduleUrl: string): AuthorizerCode {
     const projectRoot = dirname(moduleDir);
     return {
       kind: 'source',
-      entry: join(projectRoot, 'lambda', 'authorizer', 'handler.ts'),
+      entry: join(projectRoot, AUTHORIZER_ENTRY),
       projectRoot,
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
     };

@@ -15,6 +15,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build, transform } from 'esbuild';
+import { AUTHORIZER_ENTRY } from '../infra/authorizer-function.js';
 import { esbuildOptions, NODE22_BUNDLING } from '../infra/lambda-defaults.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -77,7 +78,7 @@ async function commonjs(): Promise<void> {
 
 /** The authorizer Lambda, bundled with exactly the options NodejsFunction gets from NODE22_BUNDLING. */
 async function bundleAuthorizer(): Promise<void> {
-  const entry = join(ROOT, 'lambda', 'authorizer', 'handler.ts');
+  const entry = join(ROOT, AUTHORIZER_ENTRY);
   await build({
     ...esbuildOptions(NODE22_BUNDLING, entry, AUTHORIZER),
     absWorkingDir: ROOT,

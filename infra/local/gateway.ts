@@ -1,11 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type {
-  APIGatewayAuthorizerResult,
-  APIGatewayProxyEvent,
-  APIGatewayProxyResult,
-  APIGatewayTokenAuthorizerEvent,
-} from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent } from 'aws-lambda';
 import {
   type ApiModel,
   GATEWAY_RESPONSE_STATUS,
@@ -17,10 +12,6 @@ import {
 } from './api-template.js';
 import { evaluateMapping, type MappingInputs } from './mapping-expression.js';
 
-export type AuthorizerHandler = (
-  event: APIGatewayTokenAuthorizerEvent,
-) => Promise<APIGatewayAuthorizerResult>;
-export type BackendHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 // biome-ignore lint/suspicious/noExplicitAny: a Lambda handler takes the event of its trigger
 export type LambdaHandler = (event: any) => Promise<unknown>;
 
@@ -108,13 +99,6 @@ export function policyDecision(
     if (s.Effect === 'Allow') allowed = true;
   }
   return allowed ? 'allow' : 'implicit-deny';
-}
-
-export function evaluatePolicy(
-  policy: APIGatewayAuthorizerResult['policyDocument'],
-  methodArn: string,
-): boolean {
-  return policyDecision(policy, methodArn) === 'allow';
 }
 
 interface Route {

@@ -4,12 +4,13 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { AUTHORIZER_ENTRY } from '../authorizer-function.js';
 import { SAMPLE_STACK_NAME, SampleApiStack, type SampleApiStackProps } from '../sample-api-stack.js';
 import type { CfnTemplate } from './api-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The authorizer's composition root: what its bundle is built from. */
-const AUTHORIZER_SOURCE = resolve(ROOT, 'lambda/authorizer/handler.ts');
+const AUTHORIZER_SOURCE = resolve(ROOT, AUTHORIZER_ENTRY);
 
 export interface SynthesizedSample {
   /** What `cdk deploy` would send to CloudFormation for these props. */

@@ -31,6 +31,8 @@ export interface LocalServerOptions {
 
 export interface LocalServer {
   readonly url: string;
+  /** The port it listens on (the one asked for, or the one picked for 0). */
+  readonly port: number;
   readonly issuerUrl: string;
   readonly tokenEndpoint: string;
   readonly stats: GatewayStats;
@@ -149,6 +151,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
 
   return {
     url,
+    port: (server.address() as AddressInfo).port,
     issuerUrl: `${url}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/v2.0`,
     tokenEndpoint: `${url}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/oauth2/v2.0/token`,
     stats: gateway.stats,

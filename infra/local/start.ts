@@ -40,9 +40,8 @@ try {
   throw err;
 }
 
-const actualPort = Number(/:(\d+)$/.exec(server.url)?.[1] ?? port);
 // The curl lines call `npm run token`, which finds the issuer through the same PORT rule.
-const env = portPrefix(actualPort);
+const env = portPrefix(server.port);
 const lines = [
   `entra-authorizer local API on ${server.url}`,
   '',

@@ -40,6 +40,15 @@ export const HTTP_METHODS = [...REST_METHODS, '*'] as const;
  */
 export const POLICY_SPECIAL_CHARACTERS = /[?$]/;
 
+/**
+ * A path other than the root that ends in `/`. API Gateway serves `/items/` from the resource `/items`, but
+ * the method ARN keeps the slash, where `/items/*` (its `*` matching nothing) would admit it: such paths are
+ * refused as route keys and, under route permissions, as requests (see `trailingSlashResource`).
+ */
+export function isTrailingSlashPath(path: string): boolean {
+  return path.length > 1 && path.endsWith('/');
+}
+
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/;
 
@@ -273,7 +282,7 @@ export function parseRoutePermissions(
           : `paths without "$" (the IAM policy would read "\${...}" as a policy variable); got key "${route}"`,
       );
     }
-    if (path.length > 1 && path.endsWith('/')) {
+    if (isTrailingSlashPath(path)) {
       // API Gateway serves `/items/` from the resource `/items`: a key for one would be judged as the other.
       throw fail(`paths without a trailing "/" ("GET /items", not "GET /items/"); got key "${route}"`);
     }

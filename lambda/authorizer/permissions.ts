@@ -1,4 +1,10 @@
-import { type AuthorizerConfig, type PermissionRule, REST_METHODS, type RoutePermission } from './config.js';
+import {
+  type AuthorizerConfig,
+  isTrailingSlashPath,
+  type PermissionRule,
+  REST_METHODS,
+  type RoutePermission,
+} from './config.js';
 
 /** The caller's grants, as far as the token can show them. */
 export interface Grantee {
@@ -76,16 +82,6 @@ export function compileRoutePath(pattern: string): RoutePathMatcher {
 }
 
 const REST_METHOD_SET: ReadonlySet<string> = new Set(REST_METHODS);
-
-/**
- * A path other than the root that ends in `/`. API Gateway serves `/items/` from the resource `/items`, but
- * the method ARN keeps the slash, where `/items/*` (its `*` matching nothing) would admit it: a caller
- * granted `/items/*` alone would reach `/items`. Under route permissions such paths are refused, fresh and
- * cached alike (see `trailingSlashResource`).
- */
-export function isTrailingSlashPath(path: string): boolean {
-  return path.length > 1 && path.endsWith('/');
-}
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext } from 'aws-lambda';
-import { REST_METHODS, type RoutePermission } from './config.js';
+import { POLICY_SPECIAL_CHARACTERS, REST_METHODS, type RoutePermission } from './config.js';
 import { BadEventError } from './errors.js';
 import { preview } from './safe-text.js';
 
@@ -26,8 +26,8 @@ export interface MethodArn {
  */
 const METHOD_ARN = /^arn:([^:/]+):execute-api:([^:/]+):([^:/]+):([^:/]+)\/([^/]+)\/([^/]+)(?:\/(.*))?$/s;
 
-/** `*` and `?` are wildcards in an IAM resource and `${` opens a policy variable. */
-const POLICY_SPECIAL = /[*?$]/;
+/** In an IAM resource `*` is a wildcard too, besides the characters route keys may not hold. */
+const POLICY_SPECIAL = new RegExp(`[*]|${POLICY_SPECIAL_CHARACTERS.source}`);
 
 /** `arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items/42` -> its parts. */
 export function parseMethodArn(arn: unknown): MethodArn {
