@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { ISSUER_PREFIX, LOCAL_TENANT_ID } from '../infra/local/issuer.js';
+import { LOCAL_TENANT_ID, localIssuerUrls } from '../infra/local/issuer.js';
 import { localPort, PortError, portPrefix } from '../infra/local/port.js';
 import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
@@ -310,7 +310,7 @@ async function findLocalKeySet(): Promise<{ url?: string; missing?: string }> {
       ),
     };
   }
-  const url = `http://127.0.0.1:${port}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/discovery/v2.0/keys`;
+  const url = localIssuerUrls(`http://127.0.0.1:${port}`).jwksUri;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     const body = (await res.json()) as { keys?: unknown };

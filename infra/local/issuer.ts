@@ -53,6 +53,21 @@ export async function loadOrCreateIssuerKey(dir: string): Promise<IssuerKey> {
   return { ...signingKeyFrom(privateKey, createPublicKey(privateKey), { kid }), x5c: stored.certificate };
 }
 
+/**
+ * The local issuer's addresses on a server at `baseUrl` (`http://127.0.0.1:3000`), as Entra's are on
+ * login.microsoftonline.com: what the server, `npm run token` and `npm run explain` all call.
+ */
+export function localIssuerUrls(baseUrl: string, tenantId: string = LOCAL_TENANT_ID) {
+  const base = `${baseUrl}${ISSUER_PREFIX}/${tenantId}`;
+  return {
+    base,
+    /** The v2 issuer's discovery root (append `/.well-known/openid-configuration`). */
+    issuer: `${base}/v2.0`,
+    jwksUri: `${base}/discovery/v2.0/keys`,
+    tokenEndpoint: `${base}/oauth2/v2.0/token`,
+  } as const;
+}
+
 export interface LocalIssuerOptions {
   readonly key: IssuerKey;
   /** e.g. http://127.0.0.1:3000 */
@@ -95,7 +110,7 @@ function scopeNames(scope: string, clientId: string): string[] {
 export function createLocalIssuer(options: LocalIssuerOptions) {
   const tenantId = options.tenantId ?? LOCAL_TENANT_ID;
   const clientId = options.clientId ?? LOCAL_CLIENT_ID;
-  const base = `${options.baseUrl}${ISSUER_PREFIX}/${tenantId}`;
+  const { base } = localIssuerUrls(options.baseUrl, tenantId);
   const jwk = (withIssuer: boolean) => ({
     kty: 'RSA',
     use: 'sig',

@@ -9,10 +9,10 @@ import { readApiModel } from './api-template.js';
 import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gateway.js';
 import {
   createLocalIssuer,
-  ISSUER_PREFIX,
   LOCAL_CLIENT_ID,
   LOCAL_TENANT_ID,
   loadOrCreateIssuerKey,
+  localIssuerUrls,
 } from './issuer.js';
 import { synthesizeSample } from './sample-template.js';
 
@@ -139,7 +139,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const { NODE_OPTIONS: _, ...environment } = fn.environment;
     const env: Record<string, string> = { ...environment, ...local };
     if (env[ENV.tenantId] !== undefined) {
-      env[ENV.jwksUri] = `${url}${ISSUER_PREFIX}/${env[ENV.tenantId]}/discovery/v2.0/keys`;
+      env[ENV.jwksUri] = localIssuerUrls(url, env[ENV.tenantId]).jwksUri;
     }
     functions.set(fn.logicalId, await importHandler(source, env, instance));
   }
@@ -152,8 +152,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   return {
     url,
     port: (server.address() as AddressInfo).port,
-    issuerUrl: `${url}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/v2.0`,
-    tokenEndpoint: `${url}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/oauth2/v2.0/token`,
+    issuerUrl: localIssuerUrls(url).issuer,
+    tokenEndpoint: localIssuerUrls(url).tokenEndpoint,
     stats: gateway.stats,
     stop: () =>
       new Promise<void>((done) => {

@@ -1,13 +1,6 @@
 import { parseArgs } from 'node:util';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from '../../scripts/cli-args.js';
-import {
-  ISSUER_PREFIX,
-  LOCAL_APP_ROLE,
-  LOCAL_CLIENT_ID,
-  LOCAL_SCOPE,
-  LOCAL_TENANT_ID,
-  LOCAL_USER_GRANT,
-} from './issuer.js';
+import { LOCAL_APP_ROLE, LOCAL_CLIENT_ID, LOCAL_SCOPE, LOCAL_USER_GRANT, localIssuerUrls } from './issuer.js';
 import { localPort, PortError, portPrefix } from './port.js';
 
 const MAX_LIFETIME_SECONDS = 86_400;
@@ -89,7 +82,7 @@ const form = new URLSearchParams({
   expires_in: request.expiresIn,
   ...(request.roles.length > 0 ? { roles: request.roles.join(',') } : {}),
 });
-const endpoint = `http://127.0.0.1:${port}${ISSUER_PREFIX}/${LOCAL_TENANT_ID}/oauth2/v2.0/token`;
+const endpoint = localIssuerUrls(`http://127.0.0.1:${port}`).tokenEndpoint;
 function noIssuer(what: string): never {
   console.error(
     `npm run token: ${what} on 127.0.0.1:${port}: run \`${portPrefix(port)}npm start\` first (npm run token reads the same PORT).`,
