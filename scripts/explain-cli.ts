@@ -5,11 +5,10 @@ import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
 import { ENV, isGuid, loadConfig } from '../lambda/authorizer/config.js';
 import { TokenRejectedError } from '../lambda/authorizer/errors.js';
-import { type ExplainReport, explainToken } from '../lambda/authorizer/explain.js';
+import { type ExplainReport, explainToken, notAJwtReport } from '../lambda/authorizer/explain.js';
 import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
 import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-apis.js';
-import { REASONS } from '../lambda/authorizer/reasons.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
 
 const COMMAND = 'npm run explain';
@@ -270,19 +269,11 @@ function audiencesOf(aud: unknown): string[] {
 }
 
 function notAJwt(detail: string): never {
-  const hint = REASONS.malformed.hint;
+  const report = notAJwtReport(detail);
   if (values.json) {
-    const report: ExplainReport = {
-      times: [],
-      checks: [
-        { check: 'a compact JWT (header.payload.signature, canonical base64url)', outcome: 'fail', detail },
-      ],
-      signature: { status: 'not_checked', detail: 'the token could not be decoded' },
-      decision: { status: 401, outcome: 'unauthorized', reason: 'malformed', detail },
-      hint,
-    };
     console.log(JSON.stringify({ assumed: [], notes, ...report }, null, 2));
   } else {
+    const { hint } = report;
     console.log(
       `Not a JWT: ${detail}. The authorizer answers 401 (malformed), whatever its configuration. Hint: ${hint}`,
     );

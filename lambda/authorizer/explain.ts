@@ -7,7 +7,7 @@ import { type DecodedJwt, decodeJwt } from './jwt.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
 import { createRouteAuthorizer } from './permissions.js';
-import { createHinter, type Outcome, type Reason, relativeTime } from './reasons.js';
+import { createHinter, type Outcome, REASONS, type Reason, relativeTime } from './reasons.js';
 import { boundedJson, isoTime, redactUrl } from './safe-text.js';
 import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
 
@@ -45,6 +45,19 @@ export interface ExplainOptions {
   readonly route?: { readonly method: string; readonly path: string };
   /** Seconds since the epoch. @default Date.now()/1000 */
   readonly now?: () => number;
+}
+
+/** The report on something that is not a compact JWT: refused (401, malformed) whatever the configuration. */
+export function notAJwtReport(detail: string, hint: string = REASONS.malformed.hint): ExplainReport {
+  return {
+    times: [],
+    checks: [
+      { check: 'a compact JWT (header.payload.signature, canonical base64url)', outcome: 'fail', detail },
+    ],
+    signature: { status: 'not_checked', detail: 'the token could not be decoded' },
+    decision: { status: 401, outcome: 'unauthorized', reason: 'malformed', detail },
+    hint,
+  };
 }
 
 const STATUS = { allow: 200, deny: 403, unauthorized: 401, error: 500 } as const;
@@ -86,19 +99,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   try {
     jwt = decodeJwt(header.slice(7));
   } catch (err) {
-    return {
-      times: [],
-      checks: [
-        {
-          check: 'a compact JWT (header.payload.signature, canonical base64url)',
-          outcome: 'fail',
-          detail: (err as Error).message,
-        },
-      ],
-      signature: { status: 'not_checked', detail: 'the token could not be decoded' },
-      decision: decisionPart,
-      hint: record.hint ?? '',
-    };
+    return { ...notAJwtReport((err as Error).message, record.hint), decision: decisionPart };
   }
 
   const nowSeconds = now();
