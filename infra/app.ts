@@ -1,12 +1,19 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CONTEXT_KEYS, ContextError, readAllowOrigin, readAppContext } from './app-context.js';
+import {
+  CONTEXT_KEYS,
+  ContextError,
+  checkContextKeys,
+  readAllowOrigin,
+  readAppContext,
+} from './app-context.js';
 import { PropsError } from './errors.js';
 import { SAMPLE_STACK_NAME, SampleApiStack } from './sample-api-stack.js';
 
 const app = new App();
 try {
   const context = (key: string) => app.node.tryGetContext(key);
+  checkContextKeys(Object.keys(app.node.getAllContext()));
   new SampleApiStack(app, SAMPLE_STACK_NAME, {
     entra: readAppContext(context),
     allowOrigin: readAllowOrigin(context),

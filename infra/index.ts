@@ -1,4 +1,11 @@
 /** The package root, `entra-authorizer`: the construct and the types its props and methods take. */
+export type {
+  AuthorizerAlarmOptions,
+  AuthorizerAlarms,
+  DecisionMetricOptions,
+  DecisionOutcome,
+  DecisionReason,
+} from './decision-metrics.js';
 export {
   EntraTokenAuthorizer,
   type EntraTokenAuthorizerProps,

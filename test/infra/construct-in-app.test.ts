@@ -13,7 +13,9 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, checkContextKeys } from '../../infra/app-context.js';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
+import { cdkJsonContext } from '../../infra/local/sample-template.js';
 import { routeKeyCovers } from '../../infra/route-coverage.js';
 import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import type { Decision } from '../../lambda/authorizer/decision.js';
@@ -358,5 +360,21 @@ describe('metrics and alarms over what the authorizer writes', () => {
       Threshold: 100,
     });
     expect(Object.keys(alarms).sort()).toEqual(['errors', 'throttles', 'unauthorized']);
+  });
+});
+
+describe('the sample app refuses a context key that looks like one of its own', () => {
+  it('names the key it meant', () => {
+    expect(() => checkContextKeys(['requiredScope'])).toThrow(
+      "context key requiredScope is not one of this app's keys (did you mean requiredScopes?): pass it as: npx cdk deploy -c requiredScopes=...",
+    );
+    expect(() => checkContextKeys(['tenantid'])).toThrow(/did you mean tenantId\?/);
+    expect(() => checkContextKeys(['allowOrigins'])).toThrow(/did you mean allowOrigin\?/);
+  });
+
+  it("passes its own keys, cdk.json's context (feature flags) and keys unlike its own", () => {
+    expect(() =>
+      checkContextKeys([...CONTEXT_KEYS, ...Object.keys(cdkJsonContext()), 'stage', 'vpcId']),
+    ).not.toThrow();
   });
 });
