@@ -296,7 +296,8 @@ export class EntraTokenAuthorizer extends Construct {
   readonly #unlistedMethods: 'error' | 'deny';
   readonly #telemetry: Readonly<Record<string, string>>;
   #alarms: AuthorizerAlarms | undefined;
-  #authorizerSettings: Readonly<Record<string, unknown>> = {};
+  #authorizerSettings: Readonly<Record<string, unknown>>;
+  readonly #bound: ApiBoundTokenAuthorizer;
 
   constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
     super(scope, id);
@@ -329,26 +330,33 @@ export class EntraTokenAuthorizer extends Construct {
       description: 'Entra ID access token authorizer',
       environment: {
         ...this.environment,
-        ...this.#telemetry,
+        ...telemetryEnvironment(props),
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
 
     // The authorizer points at a published version: any change of the function (configuration included)
-    // changes the authorizer, and with it the API deployment, so the stage is redeployed and its cache of
-    // decisions flushed.
-    const authorizerProps = {
-      handler: this.function.currentVersion,
-      identitySource: IdentitySource.header('Authorization'),
+    // changes the authorizer, and redeployOnChange folds it into the API deployment, so the stage is
+    // redeployed and its cache of decisions flushed.
+    const authorizerName = `${Stack.of(this).stackName}-${id}`.slice(0, 128);
+    this.#authorizerSettings = {
+      authorizerName,
       validationRegex: BEARER_HEADER_PATTERN,
-      resultsCacheTtl: ttl,
-      authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+      resultsCacheTtlSeconds: ttl.toSeconds(),
     };
-    const { handler: _, resultsCacheTtl: __, ...named } = authorizerProps;
-    this.#authorizerSettings = { ...named, resultsCacheTtlSeconds: ttl.toSeconds() };
-    this.authorizer = new ApiBoundTokenAuthorizer(this, 'Authorizer', authorizerProps, (api) =>
-      this.redeployOnChange(api),
+    this.#bound = new ApiBoundTokenAuthorizer(
+      this,
+      'Authorizer',
+      {
+        handler: this.function.currentVersion,
+        identitySource: IdentitySource.header('Authorization'),
+        validationRegex: BEARER_HEADER_PATTERN,
+        resultsCacheTtl: ttl,
+        authorizerName,
+      },
+      (api) => this.redeployOnChange(api),
     );
+    this.authorizer = this.#bound;
     this.node.addValidation({ validate: () => this.routeProblems() });
   }
 
@@ -393,7 +401,7 @@ export class EntraTokenAuthorizer extends Construct {
   private routeProblems(): string[] {
     const routes = this.#routes;
     if (routes === undefined || Object.keys(routes).length === 0) return [];
-    const methods = (this.authorizer as ApiBoundTokenAuthorizer).guardedMethods();
+    const methods = this.#bound.guardedMethods();
     // A SpecRestApi's methods live in its OpenAPI document, out of sight: nothing to check against.
     if (methods.length === 0) return [];
     return routeCoverageProblems(Object.keys(routes), methods, this.#unlistedMethods).map(
