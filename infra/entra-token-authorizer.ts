@@ -13,6 +13,7 @@ import {
   loadConfig,
   MAX_CLOCK_SKEW_SECONDS,
   MULTI_TENANT_AUTHORITIES,
+  microsoftAudienceProblem,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
@@ -27,10 +28,14 @@ import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { functionLogging } from './lambda-defaults.js';
 
-/** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a scope or a role. */
+/**
+ * A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a
+ * scope or a role. With `clientApps`, only tokens of those client applications (`azp`/`appid`) may call it.
+ */
 export interface RouteRule {
   readonly scopes?: readonly string[];
   readonly roles?: readonly string[];
+  readonly clientApps?: readonly string[];
 }
 
 /** The authorizer's log levels (`POWERTOOLS_LOG_LEVEL`): a line is written at its level and above. */
@@ -65,6 +70,13 @@ export interface EntraTokenAuthorizerProps {
    * @default - none
    */
   readonly requiredRoles?: readonly string[];
+  /**
+   * The client applications (application ids) whose tokens may call the API: the caller is `azp` in v2
+   * tokens and `appid` in v1. Any other client's token gets a 403 (`client_app_not_allowed`). A route rule's
+   * `clientApps` narrows it per route.
+   * @default - any client app
+   */
+  readonly allowedClientApps?: readonly string[];
   /**
    * Per-route rules, e.g. `{ 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/*': { roles: ['Items.Admin'] } }`.
    * Unlisted routes are refused (403).
@@ -151,14 +163,15 @@ const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps
   [ENV.clockSkewSeconds]: 'clockSkew',
   [ENV.authorityHost]: 'authorityHost',
   [ENV.v1IssuerHost]: 'v1IssuerHost',
+  [ENV.allowedClientApps]: 'allowedClientApps',
 };
 
-function checkNames(prop: string, names: readonly string[] | undefined): string[] {
-  const list = [...(names ?? [])];
-  for (const name of list) {
-    if (typeof name !== 'string' || name === '' || /[\s,]/.test(name))
-      fail(prop, 'names without spaces or commas', list);
-  }
+/** A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently. */
+function checkNames(prop: string, names: readonly string[] | undefined, omitted: string): string[] {
+  if (names === undefined) return [];
+  const list = [...names];
+  if (list.length === 0 || list.some((name) => typeof name !== 'string' || name === '' || /[\s,]/.test(name)))
+    fail(prop, `a non-empty list of names without spaces or commas (leave it out for ${omitted})`, list);
   return list;
 }
 
@@ -168,7 +181,7 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
   if (!multi && !isGuid(tenantId ?? ''))
     fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
-  const allowed = checkNames('allowedTenants', props.allowedTenants);
+  const allowed = checkNames('allowedTenants', props.allowedTenants, 'a single tenant');
   if (multi && allowed.length === 0)
     fail('allowedTenants', `set for tenantId "${tenantId}" (tenant GUIDs, or ['*'])`, props.allowedTenants);
   if (!multi && allowed.length > 0)
@@ -180,14 +193,21 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.clientId !== undefined && !isGuid(props.clientId.toLowerCase())) {
     fail('clientId', 'the application (client) id GUID', props.clientId);
   }
+  const microsoftApi = props.clientId === undefined ? undefined : microsoftAudienceProblem(props.clientId);
+  if (microsoftApi !== undefined) fail('clientId', microsoftApi, props.clientId);
   const audiences = [
     ...(props.clientId !== undefined
       ? [props.clientId.toLowerCase(), `api://${props.clientId.toLowerCase()}`]
       : []),
-    ...checkNames('audiences', props.audiences),
+    ...checkNames('audiences', props.audiences, 'only the audiences of clientId'),
   ];
   if (audiences.length === 0)
-    fail('clientId or audiences', 'given (at least one accepted audience)', undefined);
+    fail(
+      'clientId or audiences',
+      "given: your API's client id, or the audiences its tokens carry",
+      undefined,
+    );
+  const clientApps = checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
   const skew = props.clockSkew?.toSeconds() ?? DEFAULTS.clockSkewSeconds;
   if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
     fail('clockSkew', `whole seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`, `${skew}s`);
@@ -195,8 +215,13 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.routePermissions !== undefined) {
     parseRoutePermissions(
       props.routePermissions,
-      (expected) =>
-        new PropsError('EntraTokenAuthorizer', 'routePermissions', expected, props.routePermissions),
+      ({ at, expected, actual }) =>
+        new PropsError(
+          'EntraTokenAuthorizer',
+          `routePermissions${at === 'keys' ? ' keys' : at}`,
+          expected,
+          actual,
+        ),
     );
   }
 
@@ -206,10 +231,11 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
     [ENV.clockSkewSeconds]: String(skew),
   };
   if (allowed.length > 0) env[ENV.allowedTenants] = allowed.join(',');
-  const scopes = checkNames('requiredScopes', props.requiredScopes);
-  const roles = checkNames('requiredRoles', props.requiredRoles);
+  const scopes = checkNames('requiredScopes', props.requiredScopes, 'no required scope');
+  const roles = checkNames('requiredRoles', props.requiredRoles, 'no required role');
   if (scopes.length > 0) env[ENV.requiredScopes] = scopes.join(',');
   if (roles.length > 0) env[ENV.requiredRoles] = roles.join(',');
+  if (clientApps.length > 0) env[ENV.allowedClientApps] = clientApps.join(',');
   if (props.routePermissions !== undefined)
     env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
   if (props.jwksUri !== undefined) env[ENV.jwksUri] = props.jwksUri;
@@ -221,8 +247,13 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const prop = PROP_OF_VARIABLE[err.variable as EnvName] ?? err.variable;
-    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted.
-    fail(prop, err.expected, err.actual);
+    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted; the
+    // variables it speaks of named as the props that set them.
+    const expected = Object.entries(PROP_OF_VARIABLE).reduce(
+      (text, [variable, name]) => text.replaceAll(variable, name),
+      err.expected,
+    );
+    fail(prop, expected, err.actual);
   }
   return env;
 }

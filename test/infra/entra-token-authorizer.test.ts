@@ -74,11 +74,15 @@ describe('EntraTokenAuthorizer', () => {
       /clientId must be the application \(client\) id GUID; got "my-api"/,
     ],
     ['no audience at all', { clientId: undefined }, /clientId or audiences must be given/],
-    ['a scope with a space', { requiredScopes: ['a b'] }, /requiredScopes must be names without spaces/],
+    [
+      'a scope with a space',
+      { requiredScopes: ['a b'] },
+      /requiredScopes must be a non-empty list of names without spaces/,
+    ],
     [
       'a bad route key',
       { routePermissions: { '/items': {} } },
-      /routePermissions must be keys like "GET \/items"/,
+      /routePermissions keys must be "METHOD \/path", such as "GET \/items"/,
     ],
     [
       'a skew over ten minutes',
