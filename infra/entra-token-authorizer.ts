@@ -181,11 +181,21 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
   if (!multi && !isGuid(tenantId ?? ''))
     fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
+  if (multi && (props.allowedTenants ?? []).length === 0) {
+    fail(
+      'allowedTenants',
+      `tenant GUIDs, or ['*'] for any tenant, because tenantId is "${tenantId}"`,
+      props.allowedTenants,
+    );
+  }
+  if (!multi && props.allowedTenants !== undefined) {
+    fail(
+      'allowedTenants',
+      `left out for the single tenant ${tenantId}: it applies only when tenantId is "organizations" or "common"`,
+      props.allowedTenants,
+    );
+  }
   const allowed = checkNames('allowedTenants', props.allowedTenants, 'a single tenant');
-  if (multi && allowed.length === 0)
-    fail('allowedTenants', `set for tenantId "${tenantId}" (tenant GUIDs, or ['*'])`, props.allowedTenants);
-  if (!multi && allowed.length > 0)
-    fail('allowedTenants', 'empty for a single-tenant tenantId', props.allowedTenants);
   if (allowed.length > 1 && allowed.includes('*'))
     fail('allowedTenants', "tenant GUIDs or exactly ['*']", allowed);
   if (allowed.some((t) => t !== '*' && !isGuid(t.toLowerCase())))
@@ -193,8 +203,13 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.clientId !== undefined && !isGuid(props.clientId.toLowerCase())) {
     fail('clientId', 'the application (client) id GUID', props.clientId);
   }
-  const microsoftApi = props.clientId === undefined ? undefined : microsoftAudienceProblem(props.clientId);
+  const microsoftApi =
+    props.clientId === undefined ? undefined : microsoftAudienceProblem(props.clientId, 'client id');
   if (microsoftApi !== undefined) fail('clientId', microsoftApi, props.clientId);
+  for (const audience of props.audiences ?? []) {
+    const problem = typeof audience === 'string' ? microsoftAudienceProblem(audience) : undefined;
+    if (problem !== undefined) fail('audiences', problem, props.audiences);
+  }
   const audiences = [
     ...(props.clientId !== undefined
       ? [props.clientId.toLowerCase(), `api://${props.clientId.toLowerCase()}`]
@@ -208,7 +223,10 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
       undefined,
     );
   const clientApps = checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
-  const skew = props.clockSkew?.toSeconds() ?? DEFAULTS.clockSkewSeconds;
+  if (clientApps.some((app) => !isGuid(app.toLowerCase())))
+    fail('allowedClientApps', 'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1', clientApps);
+  // Not integral: a fraction of a second is refused here, naming the prop, not by Duration's own error.
+  const skew = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
   if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
     fail('clockSkew', `whole seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`, `${skew}s`);
   }
@@ -302,10 +320,16 @@ export class EntraTokenAuthorizer extends Construct {
     super(scope, id);
     this.environment = authorizerEnvironment(props);
     const timeout = props.timeout ?? Duration.seconds(10);
-    if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
-      fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+    const seconds = timeout.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
+      fail('timeout', 'whole seconds from 3 to 10', `${seconds}s`);
     const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-    if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+    const ttlSeconds = ttl.toSeconds({ integral: false });
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds > 3600)
+      fail('resultsCacheTtl', 'whole seconds, at most 1 hour', `${ttlSeconds}s`);
+    const memorySize = props.memorySize ?? 512;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
+      fail('memorySize', 'whole megabytes from 128 to 10240 (what Lambda accepts)', memorySize);
 
     const { logGroup, role } = functionLogging(this, '', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -317,7 +341,7 @@ export class EntraTokenAuthorizer extends Construct {
     this.function = authorizerFunction(this, 'Function', {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      memorySize,
       timeout,
       role: this.role,
       logGroup: this.logGroup,

@@ -93,6 +93,6 @@ export function v2IssuerOf(tid: string, authorityHost: string): string {
     : `https://${authorityHost}/${tid}/v2.0`;
 }
 
-/** The one line B2C gets, at synth, at cold start and in a hint. */
+/** What B2C gets, at synth, at cold start and in a hint. */
 export const B2C_REFUSAL =
-  'Azure AD B2C (b2clogin.com) is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, whose login host is <tenant>.ciamlogin.com';
+  'Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com';

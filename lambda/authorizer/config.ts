@@ -155,11 +155,15 @@ export function loadConfig(env: Env): AuthorizerConfig {
  * What an audience of one of Microsoft's own APIs must be instead (for the message that refuses it), or
  * undefined for an audience an API of yours may have.
  */
-export function microsoftAudienceProblem(audience: string): string | undefined {
+export function microsoftAudienceProblem(
+  audience: string,
+  as: 'audience' | 'client id' = 'audience',
+): string | undefined {
   const api = microsoftApiOf(audience);
-  return api === undefined
-    ? undefined
-    : `your API's client id or App ID URI; ${audience} is the audience of ${api}, whose tokens are never for your API`;
+  if (api === undefined) return undefined;
+  return as === 'audience'
+    ? `your API's client id or App ID URI; ${audience} is the audience of ${api}, whose tokens are never for your API`
+    : `your API's application (client) id; ${audience} is the application id of ${api}, whose tokens are never for your API`;
 }
 
 /** The default key URL for a tenant (or `organizations`/`common`) on an authority host. */
@@ -224,7 +228,7 @@ function readHost(env: Env, name: EnvName, fallback: string): string {
   if (raw === undefined) return fallback;
   const host = raw.toLowerCase();
   if (!HOST.test(host)) throw new ConfigError(name, raw, 'a host name such as login.microsoftonline.us');
-  if (isB2cHost(host)) throw new ConfigError(name, raw, `a Microsoft Entra login host. ${B2C_REFUSAL}`);
+  if (isB2cHost(host)) throw new ConfigError(name, raw, `a Microsoft Entra login host (${B2C_REFUSAL})`);
   return host;
 }
 
@@ -243,7 +247,7 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
       throw new ConfigError(
         ENV.v1IssuerHost,
         raw,
-        `nothing, because ${ENV.authorityHost} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
+        `unset, because ${ENV.authorityHost} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
       );
     }
     return undefined;
@@ -254,7 +258,7 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
       throw new ConfigError(
         ENV.v1IssuerHost,
         raw,
-        `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, which is not one Microsoft documents (${KNOWN_AUTHORITY_HOSTS}, or an External ID <tenant>.ciamlogin.com); its v1 discovery document names it`,
+        `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, a host Microsoft does not document (it does ${KNOWN_AUTHORITY_HOSTS}, and <tenant>.ciamlogin.com for External ID); https://${authorityHost}/{tenant}/.well-known/openid-configuration names it`,
       );
     }
     return given;
@@ -264,7 +268,7 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
     throw new ConfigError(
       ENV.v1IssuerHost,
       raw,
-      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${ENV.authorityHost}), or nothing${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${ENV.authorityHost} to that cloud's login host instead` : ''}`,
+      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${ENV.authorityHost}), or unset${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${ENV.authorityHost} to ${owners.length === 1 ? "that cloud's login host" : 'the login host of one of them'} instead` : ''}`,
     );
   }
   return cloud.v1IssuerHost;
@@ -278,7 +282,7 @@ function readClientApps(env: Env): string[] {
     throw new ConfigError(
       ENV.allowedClientApps,
       env[ENV.allowedClientApps],
-      `application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1); ${bad} is not one`,
+      'application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1)',
     );
   }
   return apps;
@@ -296,7 +300,7 @@ function readJwksUri(env: Env, tenantId: string, authorityHost: string): string 
     throw new ConfigError(ENV.jwksUri, shown, 'an absolute https URL');
   }
   if (isB2cHost(url.hostname)) {
-    throw new ConfigError(ENV.jwksUri, shown, `the key URL of a Microsoft Entra tenant. ${B2C_REFUSAL}`);
+    throw new ConfigError(ENV.jwksUri, shown, `the key URL of a Microsoft Entra tenant (${B2C_REFUSAL})`);
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return url.href;
@@ -382,7 +386,7 @@ export function parseRoutePermissions(
     const path = match?.[2];
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
       throw keyProblem(
-        `"METHOD /path", such as "GET /items" or "* /items/*", with a method of ${HTTP_METHODS.join(', ')}`,
+        `"METHOD /path", such as "GET /items" or "* /items/*", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')} or *`,
       );
     }
     const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];

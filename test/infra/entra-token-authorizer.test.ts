@@ -60,9 +60,9 @@ describe('EntraTokenAuthorizer', () => {
     [
       'multi-tenant without allowedTenants',
       { tenantId: 'common' },
-      /allowedTenants must be set for tenantId "common"/,
+      /allowedTenants must be tenant GUIDs, or \['\*'\] for any tenant, because tenantId is "common"/,
     ],
-    ['allowedTenants on a single tenant', { allowedTenants: [TENANT] }, /allowedTenants must be empty/],
+    ['allowedTenants on a single tenant', { allowedTenants: [TENANT] }, /allowedTenants must be left out for the single tenant/],
     [
       'allowedTenants mixing * and GUIDs',
       { tenantId: 'common', allowedTenants: ['*', TENANT] },
@@ -92,12 +92,12 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a timeout over 10 s',
       { timeout: Duration.seconds(30) },
-      /timeout must be from 3 to 10 seconds; got "30s"/,
+      /timeout must be whole seconds from 3 to 10; got "30s"/,
     ],
     [
       'a cache TTL over an hour',
       { resultsCacheTtl: Duration.hours(2) },
-      /resultsCacheTtl must be at most 1 hour/,
+      /resultsCacheTtl must be whole seconds, at most 1 hour/,
     ],
     [
       'an http key URL',
