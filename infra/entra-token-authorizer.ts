@@ -224,7 +224,11 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
     );
   const clientApps = checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
   if (clientApps.some((app) => !isGuid(app.toLowerCase())))
-    fail('allowedClientApps', 'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1', clientApps);
+    fail(
+      'allowedClientApps',
+      'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1',
+      clientApps,
+    );
   // Not integral: a fraction of a second is refused here, naming the prop, not by Duration's own error.
   const skew = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
   if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {

@@ -62,7 +62,11 @@ describe('EntraTokenAuthorizer', () => {
       { tenantId: 'common' },
       /allowedTenants must be tenant GUIDs, or \['\*'\] for any tenant, because tenantId is "common"/,
     ],
-    ['allowedTenants on a single tenant', { allowedTenants: [TENANT] }, /allowedTenants must be left out for the single tenant/],
+    [
+      'allowedTenants on a single tenant',
+      { allowedTenants: [TENANT] },
+      /allowedTenants must be left out for the single tenant/,
+    ],
     [
       'allowedTenants mixing * and GUIDs',
       { tenantId: 'common', allowedTenants: ['*', TENANT] },

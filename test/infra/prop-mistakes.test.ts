@@ -152,7 +152,7 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
   [
     'a route key with $',
     { routePermissions: { 'GET /a$b': {} } },
-    'routePermissions keys must be paths without "$" (the IAM policy would read "${...}" as a policy variable); got "GET /a$b"',
+    `routePermissions keys must be paths without "$" (the IAM policy would read "\${...}" as a policy variable); got "GET /a$b"`,
   ],
   [
     'a route key ending in /',
