@@ -8,9 +8,10 @@
  * - authority hosts: https://learn.microsoft.com/entra/identity-platform/authentication-national-cloud
  *   (login.microsoftonline.us, login.partner.microsoftonline.cn) and
  *   https://learn.microsoft.com/graph/deployments (login.chinacloudapi.cn for Azure operated by 21Vianet);
- * - v1 issuer hosts: https://learn.microsoft.com/answers/questions/1190472/what-are-the-token-issuers-for-the-sovereign-cloud
+ * - issuer hosts: https://learn.microsoft.com/answers/questions/1190472/what-are-the-token-issuers-for-the-sovereign-cloud
  *   (Microsoft's answer: v1 sts.windows.net for the global cloud and Azure Government, sts.chinacloudapi.cn
- *   for 21Vianet);
+ *   for 21Vianet; v2 login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn,
+ *   whichever of a cloud's login hosts the token was asked from);
  * - Graph: https://learn.microsoft.com/graph/deployments (graph.microsoft.us, dod-graph.microsoft.us,
  *   microsoftgraph.chinacloudapi.cn); Azure AD Graph in 21Vianet (graph.chinacloudapi.cn):
  *   https://learn.microsoft.com/previous-versions/office/office-365-api/api/o365-china-endpoints;
@@ -21,6 +22,7 @@ export const CLOUDS = [
   {
     name: 'the global Azure cloud',
     authorityHosts: ['login.microsoftonline.com'],
+    v2IssuerHost: 'login.microsoftonline.com',
     v1IssuerHost: 'sts.windows.net',
     graph: ['https://graph.microsoft.com'],
     azureAdGraph: ['https://graph.windows.net'],
@@ -29,6 +31,7 @@ export const CLOUDS = [
   {
     name: 'Azure Government',
     authorityHosts: ['login.microsoftonline.us'],
+    v2IssuerHost: 'login.microsoftonline.us',
     v1IssuerHost: 'sts.windows.net',
     graph: ['https://graph.microsoft.us', 'https://dod-graph.microsoft.us'],
     azureAdGraph: [],
@@ -37,6 +40,7 @@ export const CLOUDS = [
   {
     name: 'Azure operated by 21Vianet',
     authorityHosts: ['login.partner.microsoftonline.cn', 'login.chinacloudapi.cn'],
+    v2IssuerHost: 'login.partner.microsoftonline.cn',
     v1IssuerHost: 'sts.chinacloudapi.cn',
     graph: ['https://microsoftgraph.chinacloudapi.cn'],
     azureAdGraph: ['https://graph.chinacloudapi.cn'],
@@ -45,6 +49,7 @@ export const CLOUDS = [
 ] as const satisfies readonly {
   readonly name: string;
   readonly authorityHosts: readonly string[];
+  readonly v2IssuerHost: string;
   readonly v1IssuerHost: string;
   readonly graph: readonly string[];
   readonly azureAdGraph: readonly string[];
@@ -86,11 +91,13 @@ export function isB2cHost(host: string): boolean {
   return under(host, B2C_DOMAIN);
 }
 
-/** The v2 issuer of a tenant on a login host: `https://{host}/{tid}/v2.0`, or External ID's own shape. */
+/**
+ * The v2 issuer of a tenant on a login host: `https://{v2 issuer host}/{tid}/v2.0` for a documented cloud,
+ * `https://{host}/{tid}/v2.0` for another, or External ID's own shape.
+ */
 export function v2IssuerOf(tid: string, authorityHost: string): string {
-  return isExternalIdHost(authorityHost)
-    ? `https://${tid}.${EXTERNAL_ID_DOMAIN}/${tid}/v2.0`
-    : `https://${authorityHost}/${tid}/v2.0`;
+  if (isExternalIdHost(authorityHost)) return `https://${tid}.${EXTERNAL_ID_DOMAIN}/${tid}/v2.0`;
+  return `https://${cloudOfAuthority(authorityHost)?.v2IssuerHost ?? authorityHost}/${tid}/v2.0`;
 }
 
 /** What B2C gets, at synth, at cold start and in a hint. */

@@ -168,11 +168,15 @@ function issuerHint(facts: HintFacts): string {
   }
   if (!iss.toLowerCase().includes(tid.toLowerCase()))
     return `iss names another tenant than tid ${shown(tid)}: forged or mis-minted`;
-  const cloud = cloudOfAuthority(host) ?? cloudsOfV1Issuer(host)[0];
-  if (cloud !== undefined && cloudOfAuthority(facts.config.authorityHost) !== cloud) {
-    return `iss host ${shown(host)} is ${cloud.name}'s: set AZURE_AUTHORITY_HOST=${cloud.authorityHosts[0]} (its v1 issuer host follows)`;
+  // The clouds whose issuer this host is (sts.windows.net is two clouds' v1 issuer host).
+  const authority = cloudOfAuthority(host);
+  const owners = authority !== undefined ? [authority] : cloudsOfV1Issuer(host);
+  const configured = cloudOfAuthority(facts.config.authorityHost);
+  const owner = owners[0];
+  if (owner !== undefined && !owners.some((c) => c === configured)) {
+    return `iss host ${shown(host)} is ${owner.name}'s: set AZURE_AUTHORITY_HOST=${owner.authorityHosts[0]} (its v1 issuer host follows)`;
   }
-  if (host !== facts.config.authorityHost && cloud === undefined) {
+  if (owner === undefined && host !== facts.config.authorityHost) {
     return `iss host is ${shown(host)}, not a login host Microsoft documents: for another cloud set AZURE_AUTHORITY_HOST=${shown(host)} and AZURE_V1_ISSUER_HOST to its v1 issuer host`;
   }
   return `iss is ${shown(iss)}; expected https://${facts.config.authorityHost}/${tid}/v2.0 or the v1 issuer of tid ${tid}`;
