@@ -1,31 +1,13 @@
-import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
+import { runScript } from '../helpers/run-script.js';
 import { CLIENT_ID, claims, header, publishedKeySet, signed, TENANT, testKeys } from '../helpers/setup.js';
 
 const server = KeyServer.forSuite(publishedKeySet);
-const ROOT = new URL('../../', import.meta.url).pathname;
 const OTHER_APP = '0a0a0a0a-1111-4222-8333-444444444444';
 
-/** `npm run explain` as tsx runs it, with none of the AZURE_* variables of whoever runs the tests. */
-function explain(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('AZURE_') && k !== 'PORT'),
-  );
-  return new Promise((resolve) => {
-    const child = spawn('npx', ['tsx', 'scripts/explain-cli.ts', ...args], { cwd: ROOT, env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const explain = (args: string[]) => runScript('scripts/explain-cli.ts', args);
 
 /** A v1 token whose issuer is on `v1Host`, signed by a key that names no issuer. */
 const v1Token = (v1Host: string) =>

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +19,7 @@ import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createHinter } from '../../lambda/authorizer/reasons.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { localToken } from '../helpers/local-token.js';
+import { runScript } from '../helpers/run-script.js';
 
 // Microsoft Entra External ID: "This endpoint returns an issuer value https://{tenantid}.ciamlogin.com/{tenantid}/v2.0"
 // (https://learn.microsoft.com/entra/identity-platform/security-tokens). Written here from that page.
@@ -126,22 +126,7 @@ describe('an External ID tenant, end to end against the local issuer', () => {
   });
 
   it('npm run token -- --external-id prints one, with the command that judges it', async () => {
-    const run = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn('npx', ['tsx', 'infra/local/token-cli.ts', ...args], {
-          cwd: new URL('../../', import.meta.url).pathname,
-          env: { ...process.env, PORT: String(port) },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (c) => {
-          stdout += c;
-        });
-        child.stderr.on('data', (c) => {
-          stderr += c;
-        });
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+    const run = (args: string[]) => runScript('infra/local/token-cli.ts', args, { PORT: String(port) });
     const ok = await run(['--external-id']);
     expect(ok.code).toBe(0);
     const lines = ok.stdout.trim().split('\n');
