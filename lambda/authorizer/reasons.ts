@@ -246,10 +246,12 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
     case 'client_app_not_allowed': {
       const v1 = p.ver === '1.0';
       const app = shown(str(v1 ? p.appid : p.azp) ?? '<none>', 60);
-      const where = facts.detail?.includes('route clientApps')
+      // The route's rule said no when the decision's detail names it (see createRouteAuthorizer).
+      const onRoute = facts.detail?.includes('route clientApps') === true;
+      const where = onRoute
         ? "that route's clientApps in the route permissions"
         : 'AZURE_ALLOWED_CLIENT_APPS (the construct prop allowedClientApps, -c allowedClientApps)';
-      return `the calling app is ${app} (claim ${v1 ? 'appid' : 'azp'}, ver ${shown(p.ver ?? '?', 10)}), which may not call this ${where.startsWith('that') ? 'route' : 'API'}: if it should, add ${app} to ${where}`;
+      return `the calling app is ${app} (claim ${v1 ? 'appid' : 'azp'}, ver ${shown(p.ver ?? '?', 10)}), which may not call this ${onRoute ? 'route' : 'API'}: if it should, add ${app} to ${where}`;
     }
     case 'no_scope_or_role': {
       const app = shown(str(p.azp) ?? str(p.appid) ?? '<client id>');
