@@ -1,5 +1,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { readAppContext } from '../../infra/app-context.js';
 import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
 import { PropsError } from '../../infra/errors.js';
 import { testApp } from '../helpers/cdk.js';
@@ -313,5 +314,24 @@ describe('every prop mistake fails the synth with its exact message', () => {
     expect((error as Error).message).toBe(`EntraTokenAuthorizer: ${message}`);
     // One "got", at the end: what the prop was given.
     expect((error as Error).message.match(/; got /g)).toHaveLength(1);
+  });
+});
+
+describe('-c allowedClientApps', () => {
+  const get = (values: Record<string, string>) => (key: string) =>
+    ({ tenantId: TENANT, clientId: CLIENT, ...values })[key];
+  const APP = 'bacc0ff1-1111-4222-8333-444444444444';
+
+  it('reaches the construct and the Lambda as AZURE_ALLOWED_CLIENT_APPS', () => {
+    const props = readAppContext(get({ allowedClientApps: ` ${APP.toUpperCase()} ,${CLIENT}` }));
+    expect(props.allowedClientApps).toEqual([APP.toUpperCase(), CLIENT]);
+    const entra = new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', props);
+    expect(entra.environment.AZURE_ALLOWED_CLIENT_APPS).toBe(`${APP.toUpperCase()},${CLIENT}`);
+  });
+
+  it('is refused, naming the key, when it holds a name', () => {
+    expect(() => readAppContext(get({ allowedClientApps: 'frontend' }))).toThrow(
+      'context key allowedClientApps must be application (client) id GUIDs; got "frontend": pass it as: npx cdk deploy -c allowedClientApps=<client app GUID>,<client app GUID>',
+    );
   });
 });
