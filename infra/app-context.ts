@@ -17,7 +17,7 @@ const list = (value: unknown): string[] | undefined =>
 
 /**
  * `cdk deploy -c tenantId=<guid> -c clientId=<guid> [-c audiences=a,b] [-c requiredScopes=...]
- * [-c requiredRoles=...] [-c allowedTenants=...]` -> authorizer props. A missing or malformed value fails the
+ * [-c requiredRoles=...] [-c allowedTenants=...] [-c allowedClientApps=<guid>,<guid>]` -> authorizer props. A missing or malformed value fails the
  * synth naming the key and showing how to pass it.
  */
 export function readAppContext(
@@ -53,6 +53,13 @@ export function readAppContext(
       `context key allowedTenants is required when tenantId is "${tenant}": ${how('allowedTenants', '<guid>,<guid>')} (or -c allowedTenants='*')`,
     );
   }
+  const allowedClientApps = list(get('allowedClientApps'));
+  const badApp = allowedClientApps?.find((app) => !isGuid(app.toLowerCase()));
+  if (badApp !== undefined) {
+    throw new ContextError(
+      `context key allowedClientApps must be application (client) id GUIDs; got "${badApp}": ${how('allowedClientApps', '<client app GUID>,<client app GUID>')}`,
+    );
+  }
   return {
     tenantId: tenant,
     clientId: clientId.toLowerCase(),
@@ -60,6 +67,7 @@ export function readAppContext(
     requiredScopes: list(get('requiredScopes')),
     requiredRoles: list(get('requiredRoles')),
     allowedTenants,
+    ...(allowedClientApps !== undefined ? { allowedClientApps } : {}),
   };
 }
 
@@ -71,6 +79,7 @@ export const CONTEXT_KEYS = [
   'requiredScopes',
   'requiredRoles',
   'allowedTenants',
+  'allowedClientApps',
   'allowOrigin',
 ] as const;
 

@@ -23,6 +23,7 @@ import {
   loadConfig,
   MAX_CLOCK_SKEW_SECONDS,
   MULTI_TENANT_AUTHORITIES,
+  microsoftAudienceProblem,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
@@ -46,10 +47,14 @@ import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway
 import { functionLogging } from './lambda-defaults.js';
 import { routeCoverageProblems, routeKeyFor } from './route-coverage.js';
 
-/** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a scope or a role. */
+/**
+ * A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a
+ * scope or a role. With `clientApps`, only tokens of those client applications (`azp`/`appid`) may call it.
+ */
 export interface RouteRule {
   readonly scopes?: readonly string[];
   readonly roles?: readonly string[];
+  readonly clientApps?: readonly string[];
 }
 
 /** The authorizer's log levels (`POWERTOOLS_LOG_LEVEL`): a line is written at its level and above. */
@@ -84,6 +89,13 @@ export interface EntraTokenAuthorizerProps {
    * @default - none
    */
   readonly requiredRoles?: readonly string[];
+  /**
+   * The client applications (application ids) whose tokens may call the API: the caller is `azp` in v2
+   * tokens and `appid` in v1. Any other client's token gets a 403 (`client_app_not_allowed`). A route rule's
+   * `clientApps` narrows it per route.
+   * @default - any client app
+   */
+  readonly allowedClientApps?: readonly string[];
   /**
    * Per-route rules, e.g. `{ 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/*': { roles: ['Items.Admin'] } }`.
    * Unlisted routes are refused (403).
@@ -176,14 +188,15 @@ const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps
   [ENV.clockSkewSeconds]: 'clockSkew',
   [ENV.authorityHost]: 'authorityHost',
   [ENV.v1IssuerHost]: 'v1IssuerHost',
+  [ENV.allowedClientApps]: 'allowedClientApps',
 };
 
-function checkNames(prop: string, names: readonly string[] | undefined): string[] {
-  const list = [...(names ?? [])];
-  for (const name of list) {
-    if (typeof name !== 'string' || name === '' || /[\s,]/.test(name))
-      fail(prop, 'names without spaces or commas', list);
-  }
+/** A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently. */
+function checkNames(prop: string, names: readonly string[] | undefined, omitted: string): string[] {
+  if (names === undefined) return [];
+  const list = [...names];
+  if (list.length === 0 || list.some((name) => typeof name !== 'string' || name === '' || /[\s,]/.test(name)))
+    fail(prop, `a non-empty list of names without spaces or commas (leave it out for ${omitted})`, list);
   return list;
 }
 
@@ -193,11 +206,21 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
   if (!multi && !isGuid(tenantId ?? ''))
     fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
-  const allowed = checkNames('allowedTenants', props.allowedTenants);
-  if (multi && allowed.length === 0)
-    fail('allowedTenants', `set for tenantId "${tenantId}" (tenant GUIDs, or ['*'])`, props.allowedTenants);
-  if (!multi && allowed.length > 0)
-    fail('allowedTenants', 'empty for a single-tenant tenantId', props.allowedTenants);
+  if (multi && (props.allowedTenants ?? []).length === 0) {
+    fail(
+      'allowedTenants',
+      `tenant GUIDs, or ['*'] for any tenant, because tenantId is "${tenantId}"`,
+      props.allowedTenants,
+    );
+  }
+  if (!multi && props.allowedTenants !== undefined) {
+    fail(
+      'allowedTenants',
+      `left out for the single tenant ${tenantId}: it applies only when tenantId is "organizations" or "common"`,
+      props.allowedTenants,
+    );
+  }
+  const allowed = checkNames('allowedTenants', props.allowedTenants, 'a single tenant');
   if (allowed.length > 1 && allowed.includes('*'))
     fail('allowedTenants', "tenant GUIDs or exactly ['*']", allowed);
   if (allowed.some((t) => t !== '*' && !isGuid(t.toLowerCase())))
@@ -205,23 +228,47 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.clientId !== undefined && !isGuid(props.clientId.toLowerCase())) {
     fail('clientId', 'the application (client) id GUID', props.clientId);
   }
+  const microsoftApi =
+    props.clientId === undefined ? undefined : microsoftAudienceProblem(props.clientId, 'client id');
+  if (microsoftApi !== undefined) fail('clientId', microsoftApi, props.clientId);
+  for (const audience of props.audiences ?? []) {
+    const problem = typeof audience === 'string' ? microsoftAudienceProblem(audience) : undefined;
+    if (problem !== undefined) fail('audiences', problem, props.audiences);
+  }
   const audiences = [
     ...(props.clientId !== undefined
       ? [props.clientId.toLowerCase(), `api://${props.clientId.toLowerCase()}`]
       : []),
-    ...checkNames('audiences', props.audiences),
+    ...checkNames('audiences', props.audiences, 'only the audiences of clientId'),
   ];
   if (audiences.length === 0)
-    fail('clientId or audiences', 'given (at least one accepted audience)', undefined);
-  const skew = props.clockSkew?.toSeconds() ?? DEFAULTS.clockSkewSeconds;
+    fail(
+      'clientId or audiences',
+      "given: your API's client id, or the audiences its tokens carry",
+      undefined,
+    );
+  const clientApps = checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
+  if (clientApps.some((app) => !isGuid(app.toLowerCase())))
+    fail(
+      'allowedClientApps',
+      'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1',
+      clientApps,
+    );
+  // Not integral: a fraction of a second is refused here, naming the prop, not by Duration's own error.
+  const skew = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
   if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
     fail('clockSkew', `whole seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`, `${skew}s`);
   }
   if (props.routePermissions !== undefined) {
     parseRoutePermissions(
       props.routePermissions,
-      (expected) =>
-        new PropsError('EntraTokenAuthorizer', 'routePermissions', expected, props.routePermissions),
+      ({ at, expected, actual }) =>
+        new PropsError(
+          'EntraTokenAuthorizer',
+          `routePermissions${at === 'keys' ? ' keys' : at}`,
+          expected,
+          actual,
+        ),
     );
   }
 
@@ -231,10 +278,11 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
     [ENV.clockSkewSeconds]: String(skew),
   };
   if (allowed.length > 0) env[ENV.allowedTenants] = allowed.join(',');
-  const scopes = checkNames('requiredScopes', props.requiredScopes);
-  const roles = checkNames('requiredRoles', props.requiredRoles);
+  const scopes = checkNames('requiredScopes', props.requiredScopes, 'no required scope');
+  const roles = checkNames('requiredRoles', props.requiredRoles, 'no required role');
   if (scopes.length > 0) env[ENV.requiredScopes] = scopes.join(',');
   if (roles.length > 0) env[ENV.requiredRoles] = roles.join(',');
+  if (clientApps.length > 0) env[ENV.allowedClientApps] = clientApps.join(',');
   if (props.routePermissions !== undefined)
     env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
   if (props.jwksUri !== undefined) env[ENV.jwksUri] = props.jwksUri;
@@ -246,8 +294,13 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const prop = PROP_OF_VARIABLE[err.variable as EnvName] ?? err.variable;
-    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted.
-    fail(prop, err.expected, err.actual);
+    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted; the
+    // variables it speaks of named as the props that set them.
+    const expected = Object.entries(PROP_OF_VARIABLE).reduce(
+      (text, [variable, name]) => text.replaceAll(variable, name),
+      err.expected,
+    );
+    fail(prop, expected, err.actual);
   }
   return env;
 }
@@ -308,10 +361,16 @@ export class EntraTokenAuthorizer extends Construct {
       fail('unlistedMethods', "'error' or 'deny'", props.unlistedMethods);
     this.#telemetry = telemetryEnvironment(props);
     const timeout = props.timeout ?? Duration.seconds(10);
-    if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
-      fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+    const seconds = timeout.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
+      fail('timeout', 'whole seconds from 3 to 10', `${seconds}s`);
     const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-    if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+    const ttlSeconds = ttl.toSeconds({ integral: false });
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds > 3600)
+      fail('resultsCacheTtl', 'whole seconds, at most 1 hour', `${ttlSeconds}s`);
+    const memorySize = props.memorySize ?? 512;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
+      fail('memorySize', 'whole megabytes from 128 to 10240 (what Lambda accepts)', memorySize);
 
     const { logGroup, role } = functionLogging(this, '', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -323,7 +382,7 @@ export class EntraTokenAuthorizer extends Construct {
     this.function = authorizerFunction(this, 'Function', {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      memorySize,
       timeout,
       role: this.role,
       logGroup: this.logGroup,
@@ -386,7 +445,16 @@ export class EntraTokenAuthorizer extends Construct {
       );
     }
     const table = { ...routes, [key]: rule };
-    parseRoutePermissions(table, (expected) => new PropsError('addMethod', 'rule', expected, rule));
+    parseRoutePermissions(
+      table,
+      ({ at, expected, actual }) =>
+        new PropsError(
+          'addMethod',
+          at === 'keys' ? 'the route key' : `rule${at.replace(/^\[[^\]]*\]/, '')}`,
+          expected,
+          actual,
+        ),
+    );
     this.#routes = table;
     const json = JSON.stringify(table);
     (this.environment as Record<string, string>)[ENV.routePermissions] = json;

@@ -41,5 +41,6 @@ export function describeRule(rule: RouteRule): string {
     ...(rule.scopes?.length ? [`scope ${rule.scopes.join(' or ')}`] : []),
     ...(rule.roles?.length ? [`app role ${rule.roles.join(' or ')}`] : []),
   ];
-  return parts.length === 0 ? 'any valid token' : parts.join(', or ');
+  const from = rule.clientApps?.length ? `, from client app ${rule.clientApps.join(' or ')}` : '';
+  return `${parts.length === 0 ? 'any valid token' : parts.join(', or ')}${from}`;
 }

@@ -3,7 +3,7 @@ import { LOCAL_TENANT_ID, localIssuerUrls } from '../infra/local/issuer.js';
 import { localPort, PortError, portPrefix } from '../infra/local/port.js';
 import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
-import { ENV, isGuid, loadConfig } from '../lambda/authorizer/config.js';
+import { ENV, type EnvName, isGuid, loadConfig } from '../lambda/authorizer/config.js';
 import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import { type ExplainReport, explainToken, notAJwtReport } from '../lambda/authorizer/explain.js';
 import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
@@ -26,7 +26,10 @@ key set is fetched, to verify the signature.
   --audience <a,b>                       AZURE_AUDIENCES
   --scopes <a,b>   --roles <x,y>         AZURE_REQUIRED_SCOPES / AZURE_REQUIRED_ROLES
   --routes <json>                        AZURE_ROUTE_PERMISSIONS
+  --allowed-client-apps <a,b>            AZURE_ALLOWED_CLIENT_APPS
   --jwks-uri <url>  --authority-host <h> AZURE_JWKS_URI / AZURE_AUTHORITY_HOST
+  --v1-issuer-host <h>                   AZURE_V1_ISSUER_HOST
+  --clock-skew <seconds>                 AZURE_CLOCK_SKEW_SECONDS
   --route "GET /items"                   the route to judge (default GET /; for a token of npm run token,
                                          the first route npm start serves)
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
@@ -45,6 +48,9 @@ const options = {
   routes: { type: 'string' },
   'jwks-uri': { type: 'string' },
   'authority-host': { type: 'string' },
+  'v1-issuer-host': { type: 'string' },
+  'allowed-client-apps': { type: 'string' },
+  'clock-skew': { type: 'string' },
   route: { type: 'string' },
   at: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -109,17 +115,29 @@ if (graphAudience !== undefined || 'nonce' in jwt.header) {
   notes.push(`this token is for ${which}, never for your API: request a token for your API's scope instead`);
 }
 
-const env: Record<string, string | undefined> = {
-  ...process.env,
-  ...(values.tenant !== undefined ? { [ENV.tenantId]: values.tenant } : {}),
-  ...(values['allowed-tenants'] !== undefined ? { [ENV.allowedTenants]: values['allowed-tenants'] } : {}),
-  ...(values.audience !== undefined ? { [ENV.audiences]: values.audience } : {}),
-  ...(values.scopes !== undefined ? { [ENV.requiredScopes]: values.scopes } : {}),
-  ...(values.roles !== undefined ? { [ENV.requiredRoles]: values.roles } : {}),
-  ...(values.routes !== undefined ? { [ENV.routePermissions]: values.routes } : {}),
-  ...(values['jwks-uri'] !== undefined ? { [ENV.jwksUri]: values['jwks-uri'] } : {}),
-  ...(values['authority-host'] !== undefined ? { [ENV.authorityHost]: values['authority-host'] } : {}),
-};
+/**
+ * The flag that sets each variable the Lambda's configuration reads (typed over every one of them, so a new
+ * variable without a flag fails the typecheck).
+ */
+const FLAG_OF_VARIABLE = {
+  [ENV.tenantId]: 'tenant',
+  [ENV.allowedTenants]: 'allowed-tenants',
+  [ENV.audiences]: 'audience',
+  [ENV.requiredScopes]: 'scopes',
+  [ENV.requiredRoles]: 'roles',
+  [ENV.routePermissions]: 'routes',
+  [ENV.jwksUri]: 'jwks-uri',
+  [ENV.clockSkewSeconds]: 'clock-skew',
+  [ENV.authorityHost]: 'authority-host',
+  [ENV.v1IssuerHost]: 'v1-issuer-host',
+  [ENV.allowedClientApps]: 'allowed-client-apps',
+} as const satisfies Record<EnvName, keyof typeof options>;
+
+const env: Record<string, string | undefined> = { ...process.env };
+for (const [variable, flag] of Object.entries(FLAG_OF_VARIABLE)) {
+  const given = values[flag];
+  if (typeof given === 'string') env[variable] = given;
+}
 const isSet = (name: string) => (env[name] ?? '').trim() !== '';
 
 const assumed: string[] = [];

@@ -1,12 +1,20 @@
 import { parseArgs } from 'node:util';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from '../../scripts/cli-args.js';
-import { LOCAL_APP_ROLE, LOCAL_CLIENT_ID, LOCAL_SCOPE, LOCAL_USER_GRANT, localIssuerUrls } from './issuer.js';
+import {
+  LOCAL_APP_ROLE,
+  LOCAL_CLIENT_ID,
+  LOCAL_EXTERNAL_ID_HOST,
+  LOCAL_SCOPE,
+  LOCAL_TENANT_ID,
+  LOCAL_USER_GRANT,
+  localIssuerUrls,
+} from './issuer.js';
 import { localPort, PortError, portPrefix } from './port.js';
 
 const MAX_LIFETIME_SECONDS = 86_400;
 endQuietlyWhenStdoutCloses();
 
-const usage = `npm run token -- [--scopes a,b] [--roles x,y] [--app] [--v1] [--expires-in <seconds>]
+const usage = `npm run token -- [--scopes a,b] [--roles x,y] [--app] [--v1 | --external-id] [--expires-in <seconds>]
 
 Asks the local issuer of \`npm start\` (on PORT, default 3000) for an access token and prints it:
 a summary of its claims, then the bare JWT as the last line.
@@ -14,6 +22,8 @@ a summary of its claims, then the bare JWT as the last line.
   --roles x,y           app roles (default: none; with --app, ${LOCAL_APP_ROLE})
   --app                 app-only token (client credentials: roles, no scp); GET /whoami answers it 403
   --v1                  a v1.0 token (iss sts.windows.net, aud api://<client id>)
+  --external-id         a Microsoft Entra External ID token (iss https://{tid}.ciamlogin.com/{tid}/v2.0);
+                        npm start judges workforce tokens, so it answers it 401: see npm run explain
   --expires-in <s>      lifetime in seconds, -${MAX_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS} (default 3600);
                         an expired one: --expires-in -600`;
 
@@ -22,6 +32,7 @@ const options = {
   roles: { type: 'string' },
   app: { type: 'boolean', default: false },
   v1: { type: 'boolean', default: false },
+  'external-id': { type: 'boolean', default: false },
   'expires-in': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -45,13 +56,16 @@ const request = parseOrExit('npm run token', usage, () => {
       `--expires-in: expected whole seconds from -${MAX_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS}; got "${expiresIn}"`,
     );
   }
+  if (values.v1 && values['external-id']) {
+    throw new UsageError('--v1 and --external-id: External ID documents only v2 access tokens');
+  }
   if (values.app && values.scopes !== undefined) {
     throw new UsageError('--scopes is for delegated tokens: an app-only token (--app) carries --roles');
   }
   const scopes = names(values.scopes ?? LOCAL_SCOPE, '--scopes');
   if (!values.app && scopes.length === 0) throw new UsageError('--scopes: give at least one scope');
   const roles = names(values.roles ?? (values.app ? LOCAL_APP_ROLE : ''), '--roles');
-  return { app: values.app, v1: values.v1, expiresIn, scopes, roles };
+  return { app: values.app, v1: values.v1, externalId: values['external-id'], expiresIn, scopes, roles };
 });
 if (request === undefined) {
   console.log(usage);
@@ -82,7 +96,8 @@ const form = new URLSearchParams({
   expires_in: request.expiresIn,
   ...(request.roles.length > 0 ? { roles: request.roles.join(',') } : {}),
 });
-const endpoint = localIssuerUrls(`http://127.0.0.1:${port}`).tokenEndpoint;
+const urls = localIssuerUrls(`http://127.0.0.1:${port}`);
+const endpoint = request.externalId ? urls.externalId.tokenEndpoint : urls.tokenEndpoint;
 function noIssuer(what: string): never {
   console.error(
     `npm run token: ${what} on 127.0.0.1:${port}: run \`${portPrefix(port)}npm start\` first (npm run token reads the same PORT).`,
@@ -114,6 +129,11 @@ if (request.app) {
   const roles = request.roles.length > 0 ? `roles ${request.roles.join(', ')}` : 'no roles';
   console.log(
     `# app-only token (client credentials): ${roles}, no scp. GET /whoami needs the scope ${LOCAL_SCOPE}, so it answers 403`,
+  );
+}
+if (request.externalId) {
+  console.log(
+    `# External ID token (iss ${claims.iss}): npm start judges workforce tokens and answers it 401. Judge it with: npm run -s explain -- --tenant ${LOCAL_TENANT_ID} --authority-host ${LOCAL_EXTERNAL_ID_HOST} --jwks-uri ${urls.externalId.jwksUri} "$TOKEN"`,
   );
 }
 console.log(`# ${summary.join(' ')}`);

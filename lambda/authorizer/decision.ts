@@ -7,7 +7,10 @@ export const UNAUTHORIZED = 'Unauthorized';
 export type Decision =
   | {
       readonly outcome: 'allow' | 'deny';
-      readonly reason: Extract<Reason, 'allowed' | 'insufficient_permission' | 'no_scope_or_role'>;
+      readonly reason: Extract<
+        Reason,
+        'allowed' | 'insufficient_permission' | 'no_scope_or_role' | 'client_app_not_allowed'
+      >;
       readonly detail: string;
       readonly result: APIGatewayAuthorizerResult;
     }

@@ -1,5 +1,6 @@
 import {
   type AuthorizerConfig,
+  ENV,
   isTrailingSlashPath,
   type PermissionRule,
   REST_METHODS,
@@ -10,6 +11,8 @@ import {
 export interface Grantee {
   readonly scopes: readonly string[];
   readonly roles: readonly string[];
+  /** The calling client application: `azp` (v2) or `appid` (v1). */
+  readonly appId?: string | undefined;
 }
 
 export interface RouteRequest {
@@ -19,7 +22,7 @@ export interface RouteRequest {
 }
 
 /** Why a valid token is refused (403). */
-export type DenyReason = 'insufficient_permission' | 'no_scope_or_role';
+export type DenyReason = 'insufficient_permission' | 'no_scope_or_role' | 'client_app_not_allowed';
 
 /**
  * May this caller call this route? `routes` is what the caller may call anywhere on the stage, because API
@@ -34,8 +37,18 @@ export type Authorization =
       readonly missing: string;
     };
 
-/** The scope-or-role rule: an empty rule admits any valid access token that carries a scope or a role. */
+/** The rule's client apps, if it names any, include the caller's application id. */
+export function clientAllowed(rule: PermissionRule, grantee: Grantee): boolean {
+  const apps = rule.clientApps ?? [];
+  return apps.length === 0 || (grantee.appId !== undefined && apps.includes(grantee.appId.toLowerCase()));
+}
+
+/**
+ * The scope-or-role rule, from an allowed client app: an empty rule admits any valid access token that
+ * carries a scope or a role.
+ */
 export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
+  if (!clientAllowed(rule, grantee)) return false;
   if (rule.scopes.length === 0 && rule.roles.length === 0) return true;
   return (
     rule.scopes.some((s) => grantee.scopes.includes(s)) || rule.roles.some((r) => grantee.roles.includes(r))
@@ -112,12 +125,19 @@ export function createRouteAuthorizer(
       };
     }
     if (!satisfies(required, grantee)) {
-      return {
-        allowed: false,
-        reason: 'insufficient_permission',
-        routes: [],
-        missing: `the API requires ${describe(required)}`,
-      };
+      return clientAllowed(required, grantee)
+        ? {
+            allowed: false,
+            reason: 'insufficient_permission',
+            routes: [],
+            missing: `the API requires ${describe(required)}`,
+          }
+        : {
+            allowed: false,
+            reason: 'client_app_not_allowed',
+            routes: [],
+            missing: `client app ${grantee.appId ?? '(none)'} is not among the API's allowed client apps (${ENV.allowedClientApps})`,
+          };
     }
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const granted = compiled.filter((entry) => satisfies(entry.route, grantee));
@@ -133,6 +153,14 @@ export function createRouteAuthorizer(
       return { allowed: true, routes: granted.map((entry) => entry.route) };
     }
     const declared = compiled.filter((entry) => matches(entry, request));
+    if (declared.length > 0 && !declared.some((d) => clientAllowed(d.route, grantee))) {
+      return {
+        allowed: false,
+        reason: 'client_app_not_allowed',
+        routes: granted.map((entry) => entry.route),
+        missing: `${request.method} ${request.path} admits only the client apps ${[...new Set(declared.flatMap((d) => d.route.clientApps ?? []))].join(', ')} (route clientApps); the token's client app is ${grantee.appId ?? '(none)'}`,
+      };
+    }
     return {
       allowed: false,
       reason: 'insufficient_permission',

@@ -74,7 +74,11 @@ describe('the IAM matcher of these tests', () => {
   });
 });
 
-const grantee = (scopes: string[], roles: string[]): EntraClaims => ({
+/** Two client applications: route rules and AZURE_ALLOWED_CLIENT_APPS may name one of them. */
+const APP_A = '11111111-2222-4333-8444-555555555555';
+const APP_B = 'b0b0b0b0-2222-4333-8444-555555555555';
+
+const grantee = (scopes: string[], roles: string[], appId = APP_A): EntraClaims => ({
   iss: `https://login.microsoftonline.com/${TENANT}/v2.0`,
   tid: TENANT,
   aud: CLIENT_ID,
@@ -84,19 +88,25 @@ const grantee = (scopes: string[], roles: string[]): EntraClaims => ({
   sub: 'sub',
   scopes,
   roles,
-  appId: '11111111-2222-4333-8444-555555555555',
+  appId,
   appOnly: scopes.length === 0,
   name: undefined,
   preferredUsername: undefined,
 });
 
 /** The real authorizer with a stub verifier that hands it these grants: the property is about policies. */
-function authorizerFor(table: Record<string, unknown>, required: string, claims: EntraClaims) {
+function authorizerFor(
+  table: Record<string, unknown>,
+  required: string,
+  claims: EntraClaims,
+  allowedClientApps = '',
+) {
   const config = loadConfig({
     [ENV.tenantId]: TENANT,
     [ENV.audiences]: CLIENT_ID,
     [ENV.routePermissions]: JSON.stringify(table),
     [ENV.requiredScopes]: required,
+    [ENV.allowedClientApps]: allowedClientApps,
   });
   const verifier: TokenVerifier = {
     verify: async () => ({
@@ -123,6 +133,38 @@ function authorizerFor(table: Record<string, unknown>, required: string, claims:
   };
 }
 
+/**
+ * A fresh decision as the README's rules state it, written independently of the production code: a token
+ * needs a scope or a role, its client app on the allowed list (if any), a required scope (if any), and a
+ * route whose method and pattern match the request and whose rule it meets: the rule's client apps (if
+ * any) name its app, and it carries one of the rule's scopes or roles (or the rule names none). Paths ending
+ * in `/` (not the root) are refused.
+ */
+function oracleAllows(
+  table: Record<string, unknown>,
+  required: string,
+  allowedClientApps: string,
+  claims: EntraClaims,
+  [method, path]: [string, string],
+): boolean {
+  const has = (names: string[] | undefined, held: readonly string[]) =>
+    (names ?? []).some((n) => held.includes(n));
+  if (claims.scopes.length === 0 && claims.roles.length === 0) return false;
+  const apps = allowedClientApps.split(',').filter((a) => a !== '');
+  if (apps.length > 0 && !apps.includes(claims.appId as string)) return false;
+  if (required !== '' && !claims.scopes.includes(required)) return false;
+  if (path.length > 1 && path.endsWith('/')) return false;
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+  return Object.entries(table).some(([key, written]) => {
+    const rule = written as { scopes?: string[]; roles?: string[]; clientApps?: string[] };
+    const [m, p] = key.split(' ') as [string, string];
+    if (!(m === '*' ? methods.includes(method) : m === method) || !iamMatches(p, path)) return false;
+    if (rule.clientApps !== undefined && !rule.clientApps.includes(claims.appId as string)) return false;
+    const named = (rule.scopes?.length ?? 0) + (rule.roles?.length ?? 0) > 0;
+    return !named || has(rule.scopes, claims.scopes) || has(rule.roles, claims.roles);
+  });
+}
+
 const PREFIXES = [
   'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod',
   'arn:aws:execute-api:us-east-1:random-account-id:random-api-id/dev',
@@ -136,7 +178,16 @@ const routePath = fc
   // Keys ending in `/` are refused at cold start (API Gateway serves `/a/` from the resource `/a`).
   .filter((path) => path === '/' || !path.endsWith('/'));
 const routeMethod = fc.constantFrom('GET', 'POST', 'DELETE', '*');
-const rule = fc.constantFrom({}, { scopes: ['s1'] }, { roles: ['r1'] }, { scopes: ['s2'], roles: ['r1'] });
+const rule = fc.constantFrom(
+  {},
+  { scopes: ['s1'] },
+  { roles: ['r1'] },
+  { scopes: ['s2'], roles: ['r1'] },
+  // Per-route client rules must narrow the cached policy exactly as per-route scope rules do.
+  { clientApps: [APP_B] },
+  { scopes: ['s1'], clientApps: [APP_A] },
+  { roles: ['r1'], clientApps: [APP_A, APP_B] },
+);
 const routeTable = fc
   .uniqueArray(fc.tuple(routeMethod, routePath), {
     minLength: 1,
@@ -178,6 +229,8 @@ const scenario = routeTable.chain((table) => {
     required: fc.constantFrom('', 's1'),
     scopes: fc.subarray(['s1', 's2']),
     roles: fc.subarray(['r1']),
+    app: fc.constantFrom(APP_A, APP_B),
+    allowedClientApps: fc.constantFrom('', APP_A, `${APP_A},${APP_B}`),
     prefix: fc.constantFrom(...PREFIXES),
     a: request,
     others: fc.array(request, { minLength: 1, maxLength: 8 }),
@@ -187,8 +240,9 @@ const scenario = routeTable.chain((table) => {
 describe('the policy API Gateway caches for a token', () => {
   it('never admits a request that a decision of its own would refuse', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ table, required, scopes, roles, prefix, a, others }) => {
-        const decide = authorizerFor(table, required, grantee(scopes, roles));
+      fc.asyncProperty(scenario, async (s) => {
+        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
+        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
         const arnOf = ([method, path]: [string, string]) => `${prefix}/${method}${path}`;
         const cached = await decide(arnOf(a));
         const resources = cached.result.policyDocument.Statement.flatMap((s) => [
@@ -202,8 +256,11 @@ describe('the policy API Gateway caches for a token', () => {
         expect(iamAllows(cached.result, arnOf(a))).toBe(cached.outcome === 'allow');
         // ... and admits no other request that a fresh decision would refuse, neither for the request as
         // sent nor for the route API Gateway serves it from.
+        const claims = grantee(scopes, roles, app);
         for (const b of others) {
           if (!iamAllows(cached.result, arnOf(b))) continue;
+          // The README's rules, judged apart from the code, admit it (client apps, scopes and roles alike).
+          expect(oracleAllows(table, required, allowedClientApps, claims, b)).toBe(true);
           const fresh = await decide(arnOf(b));
           const served = await decide(arnOf([b[0], servedFrom(b[1])]));
           expect({
@@ -225,8 +282,9 @@ describe('the policy API Gateway caches for a token', () => {
 
   it('admits every request a fresh decision allows, when built for an allowed request', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ table, required, scopes, roles, prefix, a, others }) => {
-        const decide = authorizerFor(table, required, grantee(scopes, roles));
+      fc.asyncProperty(scenario, async (s) => {
+        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
+        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
         const arnOf = ([method, path]: [string, string]) => `${prefix}/${method}${path}`;
         const cached = await decide(arnOf(a));
         fc.pre(cached.outcome === 'allow');
@@ -289,7 +347,7 @@ describe('route keys with characters that mean something else in a policy', () =
             clientId: CLIENT_ID,
             routePermissions: { [key]: {} },
           }),
-      ).toThrow(/^EntraTokenAuthorizer: routePermissions must be paths without "[?$]"/);
+      ).toThrow(/^EntraTokenAuthorizer: routePermissions keys must be paths without "[?$]"/);
     },
   );
 });

@@ -151,6 +151,13 @@ const cases: HintCase[] = [
     hint: /^the token has scp "access_as_user" and roles ""; the API requires scope Items\.Read: grant and consent/,
   },
   {
+    name: 'a client app not on the allowed list',
+    env: { [ENV.allowedClientApps]: '0a0a0a0a-1111-4222-8333-444444444444' },
+    token: () => token({ clientId: '5ca1ab1e-1111-4222-8333-444444444444' }),
+    reason: 'client_app_not_allowed',
+    hint: /^the calling app is 5ca1ab1e-1111-4222-8333-444444444444 \(claim azp, ver 2\.0\), which may not call this API: if it should, add 5ca1ab1e-1111-4222-8333-444444444444 to AZURE_ALLOWED_CLIENT_APPS/,
+  },
+  {
     name: 'HS256',
     token: () => signed(header({ alg: 'HS256' }), claims()),
     reason: 'unsupported_alg',
@@ -331,7 +338,7 @@ describe('explainToken', () => {
     expect(denied.decision).toMatchObject({ status: 403, reason: 'insufficient_permission' });
     expect(denied.checks.at(-1)).toMatchObject({
       outcome: 'fail',
-      check: 'may call GET /items (required scopes or roles, route permissions)',
+      check: 'may call GET /items (allowed client apps, required scopes or roles, route permissions)',
     });
   });
 

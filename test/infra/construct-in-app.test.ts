@@ -179,7 +179,7 @@ describe('route rules checked against the API at synth', () => {
     );
     expect(() =>
       entra.addMethod(items, 'POST', new MockIntegration(), { scopes: ['has space'] } as never),
-    ).toThrow(/addMethod: rule must be .*array of names without spaces/);
+    ).toThrow(/addMethod: rule\.scopes must be .*array of names without spaces/);
   });
 });
 
