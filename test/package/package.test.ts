@@ -265,13 +265,13 @@ describe('npm pack', () => {
     const paths = packed.files.map((f) => f.path);
     for (const path of paths) {
       expect(path).toMatch(
-        /^(package\.json|README\.md|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.mjs(\.map)?$/,
+        /^(package\.json|README\.md|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.js(\.map)?$/,
       );
     }
     expect(paths).toEqual(
       expect.arrayContaining([
-        'dist/authorizer/index.mjs',
-        'dist/authorizer/index.mjs.map',
+        'dist/authorizer/index.js',
+        'dist/authorizer/index.js.map',
         'dist/esm/infra/index.js',
         'dist/esm/infra/index.d.ts',
         'dist/cjs/infra/index.js',
@@ -369,8 +369,8 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
     expect(assets.files[hash]?.source).toEqual({ path: `asset.${hash}`, packaging: 'zip' });
     const staged = join(out, `asset.${hash}`);
     const packagedBundle = join(dir, 'node_modules', 'entra-authorizer', 'dist', 'authorizer');
-    expect(readdirSync(staged).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-    for (const file of ['index.mjs', 'index.mjs.map']) {
+    expect(readdirSync(staged).sort()).toEqual(['index.js', 'index.js.map']);
+    for (const file of ['index.js', 'index.js.map']) {
       expect(readFileSync(join(staged, file)).equals(readFileSync(join(packagedBundle, file)))).toBe(true);
       expect(
         readFileSync(join(staged, file)).equals(readFileSync(join(ROOT, 'dist', 'authorizer', file))),
