@@ -6,9 +6,9 @@
  *
  * Assumptions, stated in the README with the table: one core of the bench machine does what one Lambda vCPU
  * does; the work is single-threaded and CPU-bound, so its time scales with 1,769 MB / memory (never below
- * its time on one vCPU); a warm decision is billed as its own time rounded up to 1 ms (the runtime's own
- * per-invocation work is not in the figures); the key fetch's network wait, the same at any size, is left
- * out of the cold start.
+ * its time on one vCPU); a warm decision is billed as its median time rounded up to 1 ms (the runtime's own
+ * per-invocation work is not in the figures, and the slow tail on a shared machine is its scheduler's, not
+ * the decision's); the key fetch's network wait, the same at any size, is left out of the cold start.
  */
 
 export const LAMBDA_COST = {
@@ -27,7 +27,7 @@ export interface CostRow {
   readonly cpuShare: number;
   /** A warm decision's median time at this size, in ms. */
   readonly warmDecisionMs: number;
-  /** Billed ms per warm decision, averaged over every measured decision (each rounded up to 1 ms). */
+  /** Billed ms of a warm decision: its median time at this size, rounded up to 1 ms. */
   readonly billedMsPerDecision: number;
   readonly usdPerMillionDecisions: number;
   /** The cold start's CPU, process start to first decision, at this size. */
@@ -36,18 +36,14 @@ export interface CostRow {
 }
 
 /**
- * The model's rows: `warmDecisionUs`, every measured warm decision (µs, one vCPU); `coldStartCpuMs`, the CPU
- * of a cold start from process start to the first decision (one vCPU).
+ * The model's rows: `medianUs`, a warm decision's median time (µs, one vCPU); `coldStartCpuMs`, the CPU of a
+ * cold start from process start to the first decision (one vCPU).
  */
-export function costModel(warmDecisionUs: readonly number[], coldStartCpuMs: number): CostRow[] {
-  if (warmDecisionUs.length === 0) throw new Error('costModel: no warm decisions');
-  const sortedUs = [...warmDecisionUs].sort((a, b) => a - b);
-  const medianUs = sortedUs[Math.floor(sortedUs.length / 2)] as number;
+export function costModel(medianUs: number, coldStartCpuMs: number): CostRow[] {
   return MODEL_MEMORY_SIZES.map((memoryMb) => {
     const cpuShare = Math.min(1, memoryMb / LAMBDA_COST.mbPerVcpu);
     const gb = memoryMb / 1024;
-    const billed =
-      sortedUs.reduce((sum, us) => sum + Math.max(1, Math.ceil(us / 1000 / cpuShare)), 0) / sortedUs.length;
+    const billed = Math.max(1, Math.ceil(medianUs / 1000 / cpuShare));
     const coldStartMs = coldStartCpuMs / cpuShare;
     return {
       memoryMb,

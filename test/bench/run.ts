@@ -149,12 +149,12 @@ try {
   bundle.remove();
 }
 const cold = colds[0] as ColdReport;
-const model = costModel(warm.samples.production?.flat() ?? [], cold.cpuToFirstDecisionMs);
 
 const memory = warm.memory as NonNullable<WarmReport['memory']>;
 const byName = (name: CandidateName) => rows.find((r) => r.name === name) as WarmRow;
 const production = byName('production');
 const silenced = byName('silenced');
+const model = costModel(production.medianUs, cold.cpuToFirstDecisionMs);
 const mb = (bytes: number) => round2(bytes / 2 ** 20);
 /** The warm child's stdout, less the floor+line candidate's lines: what the production decisions wrote. */
 function productionStdout() {
@@ -255,7 +255,7 @@ lines.push(
   '|---|---|---|---|---|---|---|',
   ...model.map(
     (r) =>
-      `| ${r.memoryMb} MB | ${r.cpuShare.toFixed(3)} vCPU | ${r.warmDecisionMs.toFixed(2)} ms | ${r.billedMsPerDecision.toFixed(3)} ms | $${r.usdPerMillionDecisions.toFixed(4)} | ${Math.round(r.coldStartMs)} ms | $${r.usdPerThousandColdStarts.toFixed(5)} |`,
+      `| ${r.memoryMb} MB | ${r.cpuShare.toFixed(3)} vCPU | ${r.warmDecisionMs.toFixed(2)} ms | ${r.billedMsPerDecision} ms | $${r.usdPerMillionDecisions.toFixed(4)} | ${Math.round(r.coldStartMs)} ms | $${r.usdPerThousandColdStarts.toFixed(5)} |`,
   ),
   '',
   '| memory | heap growth |',

@@ -347,7 +347,7 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
       Handler: 'index.handler',
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: 256,
       Timeout: 10,
       Environment: {
         Variables: {
@@ -355,10 +355,10 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
           [ENV.audiences]: `${CLIENT},api://${CLIENT}`,
           [ENV.routePermissions]: JSON.stringify(ROUTES),
           POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });
+    expect(fn.Properties.Environment).not.toHaveProperty('Variables.NODE_OPTIONS');
 
     // The Lambda's code is the asset staged from the installed package's bundle, byte for byte.
     const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
