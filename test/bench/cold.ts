@@ -33,10 +33,11 @@ const RUNNER = `import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 const [file, mode, token] = process.argv.slice(2);
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
+const c0 = cpu();
 const t0 = performance.now();
 const mod = file.endsWith('.mjs') ? await import(file) : createRequire(import.meta.url)(file);
 const loaded = performance.now();
-const report = { moduleLoadMs: loaded - t0 };
+const report = { moduleLoadMs: loaded - t0, moduleLoadCpuMs: cpu() - c0 };
 if (mode !== 'load') {
   const { handler, ready } = mod;
   let keysSettled = NaN;
@@ -114,9 +115,16 @@ export interface ColdReport {
   readonly builtinsRequiredMs: number;
   /** The same builtins `import`ed from an ES module: what an ESM bundle pays for them. */
   readonly builtinsImportedMs: number;
-  /** Median over iterations of (bundle load / floor load in the same iteration). */
+  /** Median over iterations of (bundle load / floor load in the same iteration), wall clock. */
   readonly moduleLoadToFloor: number;
   readonly moduleLoadToFloorSpread: readonly [number, number];
+  /**
+   * The same with each load's process CPU time (all threads) instead of its wall time: on a shared machine a
+   * load that is preempted stretches in wall time but not in CPU time.
+   */
+  readonly moduleLoadCpuMs: number;
+  readonly builtinsRequiredCpuMs: number;
+  readonly moduleLoadCpuToFloor: number;
   readonly moduleLoadWithSourceMapsMs: number;
   readonly firstDecisionMs: number;
   readonly keysSettledMs: number;
@@ -224,6 +232,9 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
       add('builtinsRequiredMs', floor.result.moduleLoadMs);
       add('moduleLoadMs', cold.result.moduleLoadMs);
       add('ratio', (cold.result.moduleLoadMs as number) / (floor.result.moduleLoadMs as number));
+      add('moduleLoadCpuMs', cold.result.moduleLoadCpuMs);
+      add('builtinsRequiredCpuMs', floor.result.moduleLoadCpuMs);
+      add('cpuRatio', (cold.result.moduleLoadCpuMs as number) / (floor.result.moduleLoadCpuMs as number));
       for (const k of [
         'firstDecisionMs',
         'keysSettledMs',
@@ -265,6 +276,9 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
     builtinsImportedMs: m('builtinsImportedMs'),
     moduleLoadToFloor: m('ratio'),
     moduleLoadToFloorSpread: spread('ratio'),
+    moduleLoadCpuMs: m('moduleLoadCpuMs'),
+    builtinsRequiredCpuMs: m('builtinsRequiredCpuMs'),
+    moduleLoadCpuToFloor: m('cpuRatio'),
     moduleLoadWithSourceMapsMs: m('moduleLoadWithSourceMapsMs'),
     firstDecisionMs: m('firstDecisionMs'),
     keysSettledMs: m('keysSettledMs'),
