@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type Metafile } from 'esbuild';
 import { AUTHORIZER_ENTRY } from '../../infra/authorizer-function.js';
 import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
@@ -61,7 +62,8 @@ if (mode !== 'load') {
 writeSync(3, JSON.stringify(report));
 `;
 
-function exited(child: ChildProcess): Promise<number | null> {
+/** A child's exit code, once its stdio has closed. */
+export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((done, fail) => {
     child.on('error', fail);
     child.on('close', done);
@@ -115,6 +117,9 @@ export interface ColdReport {
   readonly builtinsRequiredMs: number;
   /** The same builtins `import`ed from an ES module: what an ESM bundle pays for them. */
   readonly builtinsImportedMs: number;
+  /** The same sources bundled as an ES module, and its load / floor in the same iteration. */
+  readonly esmModuleLoadMs: number;
+  readonly esmModuleLoadToFloor: number;
   /** Median over iterations of (bundle load / floor load in the same iteration), wall clock. */
   readonly moduleLoadToFloor: number;
   readonly moduleLoadToFloorSpread: readonly [number, number];
@@ -144,6 +149,8 @@ export interface ColdReport {
 export interface ColdBundle {
   readonly dir: string;
   readonly file: string;
+  /** The same sources bundled as an ES module (`index.mjs`), the format the bundle had before, for comparison. */
+  readonly esmFile: string;
   readonly bytes: number;
   readonly mapBytes: number;
   readonly bytesByPackage: Record<string, number>;
@@ -166,6 +173,14 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
     logLevel: 'silent',
   });
   const file = join(dir, bundleFileName(NODE22_BUNDLING));
+  const asEsm = { ...NODE22_BUNDLING, format: OutputFormat.ESM };
+  const esmDir = join(dir, 'esm');
+  await build({
+    ...esbuildOptions(asEsm, join(root, AUTHORIZER_ENTRY), esmDir),
+    absWorkingDir: root,
+    logLevel: 'silent',
+  });
+  const esmFile = join(esmDir, bundleFileName(asEsm));
   const output = Object.entries(built.metafile.outputs).find(([f]) => !f.endsWith('.map'))?.[1] as
     | Metafile['outputs'][string]
     | undefined;
@@ -186,6 +201,7 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
   return {
     dir,
     file,
+    esmFile,
     bytes: statSync(file).size,
     mapBytes: statSync(`${file}.map`, { throwIfNoEntry: false })?.size ?? 0,
     bytesByPackage,
@@ -274,6 +290,8 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
     moduleLoadSpreadMs: spread('moduleLoadMs'),
     builtinsRequiredMs: m('builtinsRequiredMs'),
     builtinsImportedMs: m('builtinsImportedMs'),
+    esmModuleLoadMs: m('esmModuleLoadMs'),
+    esmModuleLoadToFloor: m('esmRatio'),
     moduleLoadToFloor: m('ratio'),
     moduleLoadToFloorSpread: spread('ratio'),
     moduleLoadCpuMs: m('moduleLoadCpuMs'),

@@ -9,13 +9,20 @@
  * stdout pipe) on the deployed runtime. Targets: module load of the shipped bundle under Node.js 22 <= 1.3x
  * its builtins' floor, bundle <= 100 KB, heap growth < 5 MB.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEPLOYED_NODE_MAJOR, ensureDeployedNode } from '../../scripts/node22.js';
-import { buildColdBundle, type ColdReport, type Runtime, runCold, stackNamesSources } from './cold.js';
+import {
+  buildColdBundle,
+  type ColdReport,
+  exited,
+  type Runtime,
+  runCold,
+  stackNamesSources,
+} from './cold.js';
 import { costModel, LAMBDA_COST } from './cost-model.js';
 import { CANDIDATES, type CandidateName, FLOOR_LINE_BYTES, type WarmReport } from './shared.js';
 
@@ -25,13 +32,6 @@ const NULL_SINK_ENV = { BENCH_CANDIDATES: 'floor,floor+line,silenced,production'
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // --- warm decisions, in a child whose stdout is a pipe ------------------------------------------------
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((done, fail) => {
-    child.on('error', fail);
-    child.on('close', done);
-  });
-}
 
 /**
  * The warm child's stdout is a pipe(2) that `wc` reads: a native reader blocked on the pipe, as Lambda's
@@ -245,6 +245,7 @@ lines.push(
   `| **bundle / floor**, same iteration (p10–p90) |${cell((c) => `**${c.moduleLoadToFloor.toFixed(2)}** (${c.moduleLoadToFloorSpread[0].toFixed(2)}–${c.moduleLoadToFloorSpread[1].toFixed(2)})`)}`,
   `| the same in CPU time (all threads): bundle; floor; **bundle / floor** |${cell((c) => `${ms(c.moduleLoadCpuMs)}; ${ms(c.builtinsRequiredCpuMs)}; **${c.moduleLoadCpuToFloor.toFixed(2)}**`)}`,
   `| the same builtins \`import\`ed from an ES module |${cell((c) => ms(c.builtinsImportedMs))}`,
+  `| the same sources bundled as an ES module (\`index.mjs\`): load; / floor |${cell((c) => `${ms(c.esmModuleLoadMs)}; ${c.esmModuleLoadToFloor.toFixed(2)}`)}`,
   `| module load with \`--enable-source-maps\` |${cell((c) => ms(c.moduleLoadWithSourceMapsMs))}`,
   `| first decision, handed over as the load returns (joins the key fetch from 127.0.0.1) |${cell((c) => `${ms(c.firstDecisionMs)}; keys in ${ms(c.keysSettledMs)}`)}`,
   `| first decision that logs an ERROR with its stack, without / with \`--enable-source-maps\` |${cell((c) => `${ms(c.loggedErrorMs)} / ${ms(c.loggedErrorWithSourceMapsMs)}`)}`,
