@@ -264,6 +264,9 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
         'builtinsImportedMs',
         (await run([], join(bundle.dir, 'builtins.mjs'), 'load')).result.moduleLoadMs,
       );
+      const esm = (await run([], bundle.esmFile, 'load')).result.moduleLoadMs as number;
+      add('esmModuleLoadMs', esm);
+      add('esmRatio', esm / (floor.result.moduleLoadMs as number));
       add('moduleLoadWithSourceMapsMs', (await run(maps, bundle.file, 'allow')).result.moduleLoadMs);
       const failed = await run([], bundle.file, 'error');
       add('loggedErrorMs', failed.result.firstDecisionMs);
