@@ -9,9 +9,9 @@ import type { Construct } from 'constructs';
  * How this project's Lambdas are bundled: the local esbuild (no Docker), CommonJS for Node.js 22, minified,
  * with a source map beside the bundle. CommonJS because it is the cheapest cold start the bench measured on
  * Node.js 22: an ES module's `import` of `node:http` builds the builtin's ESM facade, whose export
- * enumeration loads undici (some 15 ms of every cold start for nothing the authorizer uses), while
- * `require` does not; Lambda `require`s an `index.js` whose folder has no `"type": "module"`. The AWS SDK is
- * left to the runtime whatever the app's feature flags say (none of our Lambdas imports it).
+ * enumeration loads undici (several times the load of the builtins themselves, for nothing the authorizer
+ * uses), while `require` does not; Lambda `require`s an `index.js` whose folder has no `"type": "module"`.
+ * The AWS SDK is left to the runtime whatever the app's feature flags say (none of our Lambdas imports it).
  *
  * The one description of a bundle: NodejsFunction takes it as is when bundling from source, and
  * {@link esbuildOptions} turns it into the esbuild call that builds the bundle the package ships.
