@@ -318,7 +318,10 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     const p = r.Properties ?? {};
     const owner = describe(id, String(p.Type));
     if (p.Type !== 'TOKEN') {
-      unsupportedAuthorizers.set(id, `the ${String(p.Type)} authorizer ${id} is not emulated locally (only TOKEN)`);
+      unsupportedAuthorizers.set(
+        id,
+        `the ${String(p.Type)} authorizer ${id} is not emulated locally (only TOKEN)`,
+      );
       continue;
     }
     const header = /^method\.request\.header\.([A-Za-z0-9._$-]+)$/.exec(String(p.IdentitySource));

@@ -86,8 +86,9 @@ export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
       if (r.Type !== 'AWS::ApiGateway::Authorizer' || p.Type !== 'TOKEN') continue;
       if (!JSON.stringify(p.RestApiId ?? '').includes(`"${restApiId}"`)) continue;
       const fnId = authorizerFunctionOf(stack.template, p);
-      const variables = (resources[fnId ?? '']?.Properties?.Environment as { Variables?: unknown } | undefined)
-        ?.Variables as Record<string, unknown> | undefined;
+      const variables = (
+        resources[fnId ?? '']?.Properties?.Environment as { Variables?: unknown } | undefined
+      )?.Variables as Record<string, unknown> | undefined;
       if (fnId === undefined || typeof variables?.[ENV.tenantId] !== 'string') continue;
       const authorizerEnvironment = Object.fromEntries(
         Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
@@ -127,7 +128,9 @@ export function pickGuardedApi(stacks: readonly AssemblyStack[], choice: ApiChoi
   if (apis.length === 0) {
     throw new AssemblyError(`no guarded REST API ${choice.api}; pick one of:\n${choices(all)}`);
   }
-  throw new AssemblyError(`${apis.length} REST APIs are guarded by an EntraTokenAuthorizer; pick one:\n${choices(apis)}`);
+  throw new AssemblyError(
+    `${apis.length} REST APIs are guarded by an EntraTokenAuthorizer; pick one:\n${choices(apis)}`,
+  );
 }
 
 /** The folder a function's code was staged in: its `aws:asset:path`, else the asset manifest's entry for its S3 key. */
@@ -136,7 +139,10 @@ export function assetFolderOf(stack: AssemblyStack, fn: FunctionModel): string |
   if (fn.s3Key === undefined) return undefined;
   for (const file of readdirSync(stack.dir).filter((f) => f.endsWith('.assets.json'))) {
     const manifest = JSON.parse(readFileSync(join(stack.dir, file), 'utf8')) as {
-      files?: Record<string, { source?: { path?: string }; destinations?: Record<string, { objectKey?: string }> }>;
+      files?: Record<
+        string,
+        { source?: { path?: string }; destinations?: Record<string, { objectKey?: string }> }
+      >;
     };
     for (const asset of Object.values(manifest.files ?? {})) {
       const keys = Object.values(asset.destinations ?? {}).map((d) => d.objectKey);

@@ -90,7 +90,8 @@ loadHandler().then(
     parentPort.on('message', ({ id, event }) => {
       invoke(handler, event, id).then(
         // Lambda serializes the answer as JSON.
-        (result) => parentPort.postMessage({ id, ok: true, result: JSON.parse(JSON.stringify(result ?? null)) }),
+        (result) =>
+          parentPort.postMessage({ id, ok: true, result: JSON.parse(JSON.stringify(result ?? null)) }),
         (err) => parentPort.postMessage({ id, ok: false, error: errorOf(err) }),
       );
     });
