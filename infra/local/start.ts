@@ -93,7 +93,11 @@ async function openServer(): Promise<ApiServer | AssemblyServer> {
     api: flags.api,
     port,
     // Outside the user's project, so no key lands in their repository; kept, so tokens survive restarts.
-    dataDir: join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'entra-authorizer', 'local-issuer'),
+    dataDir: join(
+      process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+      'entra-authorizer',
+      'local-issuer',
+    ),
     envFile: flags.env === undefined ? undefined : readEnvFile(flags.env),
   });
 }
