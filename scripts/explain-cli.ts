@@ -122,7 +122,7 @@ if (graphAudience !== undefined || 'nonce' in jwt.header) {
 }
 
 // Outside this repository: the served authorizer's own configuration, from the template, and its issuer's keys.
-const served = names.sample ? undefined : servedOrExit();
+const served = names.sample && values.app === undefined ? undefined : servedOrExit();
 let defaultRoute = served?.defaultRoute ?? 'GET /';
 const env: Record<string, string | undefined> = {
   ...process.env,

@@ -51,14 +51,14 @@ interface StartFlags {
   readonly env?: string;
   readonly help?: boolean;
 }
-// npm start takes no flags: it serves the sample, on PORT.
-const flags: StartFlags = names.sample
-  ? {}
-  : parseOrExit(
-      COMMAND,
-      usage,
-      () => parseArgs({ args: checkArgs(process.argv.slice(2), options), options }).values,
-    );
+const flags: StartFlags = parseOrExit(
+  COMMAND,
+  usage,
+  () => parseArgs({ args: checkArgs(process.argv.slice(2), options), options }).values,
+);
+// In this repository, npm start serves the sample stack unless the flags name an assembly.
+const serveSample =
+  names.sample && flags.app === undefined && flags.stack === undefined && flags.api === undefined;
 if (flags.help) {
   console.log(usage);
   process.exit(0);
@@ -74,7 +74,7 @@ try {
 
 /** The sample stack in this process (npm start), or the user's cloud assembly on worker threads. */
 async function openServer(): Promise<ApiServer | AssemblyServer> {
-  if (names.sample) {
+  if (serveSample) {
     // Through a computed URL: the package's bundle leaves the sample (and aws-cdk-lib) out, as it has no sample.
     const sampleServer = new URL('./server.js', import.meta.url).href;
     const { startLocalServer } = (await import(sampleServer)) as typeof import('./server.js');

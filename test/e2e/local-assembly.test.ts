@@ -157,6 +157,9 @@ function writeAssembly(name: string, stacks: Record<string, CfnTemplate>): strin
 describe('a served assembly', () => {
   let server: AssemblyServer;
   const call = (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, init);
+  /** What the backend or the gateway answered, as JSON. */
+  const seen = async (res: Response | Promise<Response>) =>
+    (await (await res).json()) as { calls: number; message: string };
   const good = { headers: { Authorization: 'Bearer good' } };
 
   beforeAll(async () => {
@@ -189,11 +192,11 @@ describe('a served assembly', () => {
   ])('answers %s /items (not emulated) 501, saying why', async (verb, why) => {
     const res = await call('/items', { method: verb, ...good });
     expect(res.status).toBe(501);
-    expect((await res.json()).message).toContain(`Not emulated locally: ${why}`);
+    expect((await seen(res)).message).toContain(`Not emulated locally: ${why}`);
   });
 
   it("runs each function from its asset folder with the template's environment, the --env values, and nothing of the shell's", async () => {
-    const items = await (await call('/items', good)).json();
+    const items = await seen(call('/items', good));
     expect(items).toMatchObject({
       name: 'Backend',
       color: 'blue',
@@ -201,13 +204,13 @@ describe('a served assembly', () => {
       shell: null,
       oid: 'oid-1',
     });
-    const other = await (await call('/')).json();
+    const other = await seen(call('/'));
     expect(other).toMatchObject({ name: 'Other', color: 'green', table: null, shell: null, oid: null });
-    const item = await (await call('/items/42')).json();
+    const item = await seen(call('/items/42'));
     expect(item).toMatchObject({ name: 'Backend', id: '42' });
     // Module state is each function's own: the same code counts apart in Backend and Other.
     expect(item.calls).toBe(items.calls + 1);
-    expect((await (await call('/')).json()).calls).toBe(other.calls + 1);
+    expect((await seen(call('/'))).calls).toBe(other.calls + 1);
   });
 
   it("keeps the authorizer's contract: 401 for Unauthorized, 500 for its own failure", async () => {
@@ -230,7 +233,7 @@ describe('a served assembly', () => {
   it('starts a fresh environment after a function timed out (its module state is gone)', async () => {
     await call('/items/1');
     expect((await call('/items/1?mode=spin')).status).toBe(502);
-    expect((await (await call('/items/1')).json()).calls).toBe(1);
+    expect((await seen(call('/items/1'))).calls).toBe(1);
   }, 20_000);
 
   it('answers a backend past the integration timeout 504 Endpoint request timed out', async () => {
