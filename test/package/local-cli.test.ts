@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockClosure, lockedVersion, type PackResult, ROOT, run, userEnv } from './consumer-app.js';
+import { type PackResult, ROOT, run, userEnv } from './consumer-app.js';
+import { writeConsumerManifest } from './consumer-manifest.js';
 
 /**
  * Your own API, locally, as a user gets it: a fresh CommonJS CDK app installs the tarball (with aws-cdk-lib,
@@ -77,38 +78,8 @@ const npx = (args: readonly string[]) => run('npx', ['--no-install', ...args], {
 function createApp(packed: PackResult): void {
   app = join(work, 'orders');
   mkdirSync(app);
-  const spec = `file:../${packed.filename}`;
   const tools = ['aws-cdk-lib', 'constructs', 'aws-cdk', 'esbuild'];
-  const dependencies = {
-    ...Object.fromEntries(tools.map((name) => [name, lockedVersion(name)])),
-    'entra-authorizer': spec,
-  };
-  const ours = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-    peerDependencies: Record<string, string>;
-    engines: Record<string, string>;
-    bin: Record<string, string>;
-  };
-  const manifest = { name: 'orders-app', version: '1.0.0', private: true, type: 'commonjs', dependencies };
-  const lock = {
-    name: manifest.name,
-    version: manifest.version,
-    lockfileVersion: 3,
-    requires: true,
-    packages: {
-      '': { name: manifest.name, version: manifest.version, dependencies },
-      ...lockClosure(tools),
-      'node_modules/entra-authorizer': {
-        version: packed.version,
-        resolved: spec,
-        integrity: packed.integrity,
-        engines: ours.engines,
-        peerDependencies: ours.peerDependencies,
-        bin: ours.bin,
-      },
-    },
-  };
-  writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(join(app, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+  writeConsumerManifest(app, { name: 'orders-app', type: 'commonjs', packed, tools });
   writeFileSync(join(app, 'cdk.json'), JSON.stringify({ app: 'node app.js', versionReporting: false }));
   writeFileSync(join(app, 'app.js'), APP);
   writeFileSync(join(app, 'backend.js'), BACKEND);
