@@ -9,7 +9,11 @@ import {
   pickGuardedApi,
   readAssemblyStacks,
 } from '../../infra/local/assembly.js';
-import { type AssemblyServer, startAssemblyServer } from '../../infra/local/assembly-server.js';
+import {
+  type AssemblyServer,
+  issuerSettingsOf,
+  startAssemblyServer,
+} from '../../infra/local/assembly-server.js';
 
 /**
  * `entra-authorizer start` on hand-made cloud assemblies, in process: functions run from their asset
@@ -288,5 +292,33 @@ describe('choosing what to serve', () => {
     const later = new Date(Date.now() + 60_000);
     utimesSync(source, later, later);
     expect(newerSourceThan(dir)).toBe('app.js');
+  });
+});
+
+describe("the local issuer's settings, from the authorizer's template", () => {
+  const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+  it('issues for its tenant and client id, with every scope its configuration requires', () => {
+    expect(
+      issuerSettingsOf({
+        AZURE_TENANT_ID: TENANT,
+        AZURE_AUDIENCES: `api://${CLIENT},${CLIENT}`,
+        AZURE_REQUIRED_SCOPES: 'A.Read',
+        AZURE_ROUTE_PERMISSIONS: JSON.stringify({
+          'GET /x': { scopes: ['B.Read'] },
+          'POST /x': { roles: ['R'] },
+        }),
+      }),
+    ).toEqual({ tenantId: TENANT, clientId: CLIENT, defaultScopes: ['A.Read', 'B.Read'], anyTenant: true });
+  });
+
+  it('takes an allowed tenant of a multi-tenant authorizer, and an App ID URI as the audience', () => {
+    const other = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+    expect(
+      issuerSettingsOf({
+        AZURE_TENANT_ID: 'organizations',
+        AZURE_ALLOWED_TENANTS: `*,${other}`,
+        AZURE_AUDIENCES: 'api://orders',
+      }),
+    ).toMatchObject({ tenantId: other, audience: 'api://orders' });
   });
 });
