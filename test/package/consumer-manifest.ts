@@ -1,6 +1,31 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lockClosure, lockedVersion, type PackResult, ROOT } from './consumer-app.js';
+import { lockClosure, lockedVersion, type PackResult, ROOT, run } from './consumer-app.js';
+
+/** What `npm pack` builds the package from. */
+const PACKAGE_SOURCES = [
+  'package.json',
+  'package-lock.json',
+  'README.md',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'infra',
+  'lambda',
+  'scripts',
+];
+
+/**
+ * `npm pack` of a copy of this repository's sources in `work` (its node_modules linked): the build writes the
+ * copy's dist/, so another test file packing the repository itself at the same time does not race it.
+ */
+export async function packFromCopy(work: string): Promise<PackResult> {
+  const copy = join(work, 'source');
+  mkdirSync(copy);
+  for (const entry of PACKAGE_SOURCES) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'), 'dir');
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: copy });
+  return (JSON.parse(stdout) as PackResult[])[0] as PackResult;
+}
 
 /**
  * A user's app folder's package.json and package-lock.json: the tarball, and `tools` (aws-cdk-lib,

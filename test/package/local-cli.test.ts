@@ -4,8 +4,8 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PackResult, ROOT, run, userEnv } from './consumer-app.js';
-import { writeConsumerManifest } from './consumer-manifest.js';
+import { type PackResult, run, userEnv } from './consumer-app.js';
+import { packFromCopy, writeConsumerManifest } from './consumer-manifest.js';
 
 /**
  * Your own API, locally, as a user gets it: a fresh CommonJS CDK app installs the tarball (with aws-cdk-lib,
@@ -117,9 +117,7 @@ const call = (path: string, jwt?: string, method = 'GET') =>
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'entra-local-cli-'));
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT });
-  const [packed] = JSON.parse(stdout) as [PackResult];
-  createApp(packed);
+  createApp(await packFromCopy(work));
   await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, env: env() });
   await npx(['cdk', 'synth', '--quiet', '--no-notices']);
   banner = await startServer();
