@@ -103,6 +103,7 @@ function apiResources(prefix = ''): Record<string, CfnResource> {
       Environment: { Variables: { COLOR: 'blue', TABLE: { Ref: 'Table' } } },
     }),
     Other: lambda('asset.backend', { Environment: { Variables: { COLOR: 'green' } } }),
+    Broken: lambda('asset.broken'),
     Slow: lambda('asset.backend', { Timeout: 60 }),
     Python: {
       Type: 'AWS::Lambda::Function',
@@ -129,6 +130,11 @@ function apiResources(prefix = ''): Record<string, CfnResource> {
     ItemsGet: method({ Ref: 'Items' }, 'GET', { ...guarded, ...proxy('Backend') }),
     ItemGet: method({ Ref: 'Item' }, 'GET', proxy('Backend')),
     OtherGet: method(ROOT, 'GET', proxy('Other')),
+    BrokenResource: {
+      Type: 'AWS::ApiGateway::Resource',
+      Properties: { RestApiId: api, ParentId: ROOT, PathPart: 'broken' },
+    },
+    BrokenGet: method({ Ref: 'BrokenResource' }, 'GET', proxy('Broken')),
     // Runs past a 1 s integration timeout; the function's own 60 s would let it go on.
     SlowPost: method(ROOT, 'POST', proxy('Slow', { TimeoutInMillis: 1000 })),
     PythonGet: method({ Ref: 'Items' }, 'PUT', { ...guarded, ...proxy('Python') }),
@@ -146,6 +152,8 @@ function writeAssembly(name: string, stacks: Record<string, CfnTemplate>): strin
   mkdirSync(join(dir, 'asset.backend'), { recursive: true });
   writeFileSync(join(dir, 'asset.auth', 'index.js'), AUTHORIZER_CODE);
   writeFileSync(join(dir, 'asset.backend', 'index.js'), BACKEND_CODE);
+  mkdirSync(join(dir, 'asset.broken'), { recursive: true });
+  writeFileSync(join(dir, 'asset.broken', 'index.js'), "throw new Error('no TABLE_NAME');");
   const artifacts: Record<string, unknown> = {};
   for (const [stack, template] of Object.entries(stacks)) {
     writeFileSync(join(dir, `${stack}.template.json`), JSON.stringify(template));
@@ -186,7 +194,14 @@ describe('a served assembly', () => {
       'PUT /items: Python: Lambda runtime python3.12 is not emulated locally (only Node.js): answered 501',
       'POST /items: Integration.Type HTTP_PROXY is not emulated locally: answered 501',
       'DELETE /items: API keys and usage plans are not emulated locally: answered 501',
+      'Broken: init failed (Error: no TABLE_NAME); its calls answer 502',
     ]);
+  });
+
+  it('answers a function whose init fails 502, as Lambda and API Gateway do', async () => {
+    const res = await call('/broken');
+    expect(res.status).toBe(502);
+    expect(await seen(res)).toEqual({ message: 'Internal server error' });
   });
 
   it.each([
