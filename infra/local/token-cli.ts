@@ -18,7 +18,7 @@ Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an acces
 a summary of its claims, then the bare JWT as the last line. Its tenant and audience are those the served
 authorizer declares unless --tenant or --audience say otherwise.
   --scopes a,b          delegated scopes (default ${SCOPES_DEFAULT})
-  --roles x,y           app roles (default: none; with --app-only, ${LOCAL_APP_ROLE})
+  --roles x,y           app roles (default: none${names.sample ? `; with --app-only, ${LOCAL_APP_ROLE}` : ''})
   --app-only, --app     app-only token (client credentials: roles, no scp)${names.sample ? '; GET /whoami answers it 403' : ''}
   --v1                  a v1.0 token (iss sts.windows.net, aud api://<client id>)
   --tenant <guid>       another tenant than the authorizer's (its tokens are refused unless allowed)
@@ -70,7 +70,8 @@ const request = parseOrExit(COMMAND, usage, () => {
   if (!app && values.scopes !== undefined && scopes.length === 0) {
     throw new UsageError('--scopes: give at least one scope');
   }
-  const roles = nameList(values.roles ?? (app ? LOCAL_APP_ROLE : ''), '--roles');
+  // The sample's app-only token carries a role its API does not require (so GET /whoami answers 403).
+  const roles = nameList(values.roles ?? (app && names.sample ? LOCAL_APP_ROLE : ''), '--roles');
   return {
     app,
     v1: values.v1,
