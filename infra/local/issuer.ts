@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { v2IssuerOf } from '../../lambda/authorizer/clouds.js';
+import { isGuid } from '../../lambda/authorizer/config.js';
 import { SAMPLE_SCOPE } from '../routes.js';
 import { selfSignedCertificate } from './certificate.js';
 import {
@@ -91,6 +92,12 @@ export interface LocalIssuerOptions {
   readonly baseUrl: string;
   readonly tenantId?: string;
   readonly clientId?: string;
+  /** The audience of its tokens (both versions); by default the client id (v2) or api://<client id> (v1). */
+  readonly audience?: string;
+  /** The scopes of a delegated token that asks for none. @default [LOCAL_SCOPE] */
+  readonly defaultScopes?: readonly string[];
+  /** Also issue for any other tenant GUID in the path (`token --tenant G`). @default false */
+  readonly anyTenant?: boolean;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -108,8 +115,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /** Scopes as a client asks for them (`api://<id>/access_as_user`) -> names in `scp`. */
-function scopeNames(scope: string, clientId: string): string[] {
-  const prefixes = [`api://${clientId}/`, `${clientId}/`];
+function scopeNames(scope: string, clientId: string, audience?: string): string[] {
+  const prefixes = [
+    `api://${clientId}/`,
+    `${clientId}/`,
+    ...(audience !== undefined ? [`${audience}/`] : []),
+  ];
   return scope
     .split(' ')
     .filter((s) => s !== '')
@@ -180,6 +191,7 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     req: IncomingMessage,
     res: ServerResponse,
     defaultVersion: '1.0' | '2.0',
+    tokenTenant: string,
     externalId = false,
   ) => {
     const form = await readForm(req);
@@ -207,14 +219,19 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     }
     const roles = (form.get('roles') ?? '').split(',').filter((r) => r !== '');
     const appOnly = grant === 'client_credentials';
-    const scopes = scopeNames(
-      form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
-      clientId,
-    );
+    const audience = form.get('audience') ?? options.audience;
+    const scopes =
+      form.get('scope') === null && !appOnly && options.defaultScopes !== undefined
+        ? [...options.defaultScopes]
+        : scopeNames(
+            form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
+            clientId,
+            audience,
+          );
     const tokenOptions: EntraTokenOptions = {
-      tenantId,
+      tenantId: tokenTenant,
       // Entra puts the client id in v2 tokens and the App ID URI in v1 tokens.
-      audience: version === '2.0' ? clientId : `api://${clientId}`,
+      audience: audience ?? (version === '2.0' ? clientId : `api://${clientId}`),
       version,
       appOnly,
       scopes,
@@ -241,7 +258,8 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     const slash = rest.indexOf('/');
     const tenant = slash === -1 ? rest : rest.slice(0, slash);
     const endpoint = slash === -1 ? '' : rest.slice(slash);
-    if (tenant !== tenantId && tenant !== 'common' && tenant !== 'organizations') {
+    const otherTenant = options.anyTenant === true && isGuid(tenant);
+    if (tenant !== tenantId && tenant !== 'common' && tenant !== 'organizations' && !otherTenant) {
       json(res, 400, {
         error: 'invalid_tenant',
         error_description: `AADSTS90002: Tenant '${tenant}' not found.`,
@@ -264,10 +282,10 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
         json(res, 200, { keys: [jwk(false)] });
         return true;
       case 'POST /oauth2/v2.0/token':
-        await issueToken(req, res, '2.0', externalId);
+        await issueToken(req, res, '2.0', otherTenant ? tenant : tenantId, externalId);
         return true;
       case 'POST /oauth2/token':
-        await issueToken(req, res, '1.0', externalId);
+        await issueToken(req, res, '1.0', otherTenant ? tenant : tenantId, externalId);
         return true;
       default:
         json(res, 404, { error: 'not_found', error_description: `no issuer endpoint ${route}` });
