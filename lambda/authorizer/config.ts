@@ -311,7 +311,7 @@ export function parseRoutePermissions(
   return routes;
 }
 
-function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {
+export function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {
   if (input === undefined) return [];
   if (!Array.isArray(input) || input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))) {
     throw fail(`${where} to be an array of names without spaces; got ${JSON.stringify(input)}`);
