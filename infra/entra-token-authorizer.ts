@@ -1,8 +1,8 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { IdentitySource, type RestApi, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
 import type { Role } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
 import {
@@ -22,10 +22,9 @@ import {
   TELEMETRY_ENV,
   type LogLevel as TelemetryLogLevel,
 } from '../lambda/authorizer/telemetry-config.js';
-import { authorizerFunction } from './authorizer-function.js';
+import { createAuthorizerLambda } from './authorizer-lambda.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
-import { functionLogging } from './lambda-defaults.js';
 
 /** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a scope or a role. */
 export interface RouteRule {
@@ -253,6 +252,17 @@ export function telemetryEnvironment(
   return env;
 }
 
+/** The cache TTL API Gateway allows (at most an hour), 5 minutes unless the props say otherwise. */
+export function resultsCacheTtlOf(
+  construct: string,
+  props: Pick<EntraTokenAuthorizerProps, 'resultsCacheTtl'>,
+): Duration {
+  const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
+  if (ttl.toSeconds() > 3600)
+    throw new PropsError(construct, 'resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+  return ttl;
+}
+
 /**
  * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
  * authorizer that reads `Authorization`, turns away anything but `Bearer <jwt>` before invoking it, and
@@ -270,33 +280,14 @@ export class EntraTokenAuthorizer extends Construct {
   constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
     super(scope, id);
     this.environment = authorizerEnvironment(props);
-    const timeout = props.timeout ?? Duration.seconds(10);
-    if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
-      fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
-    const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-    if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
-
-    const { logGroup, role } = functionLogging(this, '', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    const ttl = resultsCacheTtlOf('EntraTokenAuthorizer', props);
+    const lambda = createAuthorizerLambda(this, 'EntraTokenAuthorizer', props, {
+      ...this.environment,
+      ...telemetryEnvironment(props),
     });
-    this.logGroup = logGroup;
-    this.role = role;
-
-    this.function = authorizerFunction(this, 'Function', {
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
-      timeout,
-      role: this.role,
-      logGroup: this.logGroup,
-      description: 'Entra ID access token authorizer',
-      environment: {
-        ...this.environment,
-        ...telemetryEnvironment(props),
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-    });
+    this.function = lambda.function;
+    this.logGroup = lambda.logGroup;
+    this.role = lambda.role;
 
     // The authorizer points at a published version: any change of the function (configuration included)
     // changes the authorizer, and with it the API deployment, so the stage is redeployed and its cache of
