@@ -25,7 +25,7 @@ export const HTTP_API_ROUTE_METHODS = [
 /** The catch-all route of an HTTP API. */
 export const DEFAULT_ROUTE_KEY = '$default';
 
-const SEGMENT = /^(?:\{[A-Za-z0-9._-]+\}|[^{}\s/]+)$/;
+const SEGMENT = /^(?:\{[A-Za-z0-9._-]+\}|[^{}\s/*?]+)$/;
 const GREEDY = /^\{[A-Za-z0-9._-]+\+\}$/;
 
 /** Is `key` an HTTP API route key as API Gateway writes it (`GET /items/{id}`, `$default`)? */
