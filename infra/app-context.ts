@@ -84,3 +84,13 @@ export function readAllowOrigin(get: (key: string) => unknown): string | undefin
   }
   return value;
 }
+
+/** `-c apiKind=http`: the sample on an HTTP API and a WebSocket API instead of the REST API (`rest`, the default). */
+export function readApiKind(get: (key: string) => unknown): 'rest' | 'http' {
+  const value = get('apiKind');
+  if (value === undefined || value === '' || value === 'rest') return 'rest';
+  if (value === 'http') return 'http';
+  throw new ContextError(
+    `context key apiKind must be "rest" or "http"; got "${String(value)}": pass it as: npx cdk deploy -c apiKind=http`,
+  );
+}
