@@ -62,8 +62,8 @@ export class SampleHttpApiStack extends Stack {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Sample HTTP API guarded by the Entra ID Lambda authorizer',
       defaultAuthorizer: this.httpAuthorizer,
-      // API Gateway answers the preflight itself, and adds these headers to every answer, its own 401, 403
-      // and 500 included (it then ignores CORS headers a backend returns).
+      // API Gateway answers the preflight itself and adds these headers to the integrations' answers
+      // (ignoring CORS headers a backend returns).
       corsPreflight: {
         allowOrigins: [allowOrigin],
         allowHeaders: ['Authorization', 'Content-Type'],
