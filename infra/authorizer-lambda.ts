@@ -2,9 +2,9 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 import { authorizerFunction } from './authorizer-function.js';
-import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './entra-token-authorizer.js';
 import { PropsError } from './errors.js';
 import { functionLogging } from './lambda-defaults.js';
 
@@ -62,5 +62,37 @@ export function asConstruct<T>(construct: string, check: () => T): T {
     const renamed = new PropsError(construct, err.prop, '', undefined);
     renamed.message = err.message.replace(`${err.construct}:`, `${construct}:`);
     throw renamed;
+  }
+}
+
+/**
+ * What the constructs of the HTTP and WebSocket kinds share: the authorizer Lambda, its log group and role,
+ * and its environment (the kind's own, checked by the subclass before it gets here, plus telemetry).
+ */
+export abstract class EntraAuthorizerLambdaConstruct extends Construct {
+  /** The authorizer Lambda (the packaged bundle; a NodejsFunction when built from this repository's source). */
+  public readonly function: LambdaFunction;
+  public readonly logGroup: LogGroup;
+  public readonly role: Role;
+  /** The Lambda environment: the `AZURE_*` contract, `AZURE_API_KIND` included. */
+  public readonly environment: Readonly<Record<string, string>>;
+
+  protected constructor(
+    scope: Construct,
+    id: string,
+    construct: string,
+    props: AuthorizerLambdaProps &
+      Pick<EntraTokenAuthorizerProps, 'serviceName' | 'logLevel' | 'metricsNamespace'>,
+    environment: Record<string, string>,
+  ) {
+    super(scope, id);
+    this.environment = environment;
+    const lambda = createAuthorizerLambda(this, construct, props, {
+      ...environment,
+      ...asConstruct(construct, () => telemetryEnvironment(props)),
+    });
+    this.function = lambda.function;
+    this.logGroup = lambda.logGroup;
+    this.role = lambda.role;
   }
 }

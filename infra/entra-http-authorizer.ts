@@ -5,20 +5,16 @@ import type {
   IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import type { Role } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import type { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import { API_ENV, loadApiConfig } from '../lambda/authorizer/api-kind.js';
 import { ENV } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
-import { asConstruct, createAuthorizerLambda } from './authorizer-lambda.js';
+import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
 import {
   authorizerEnvironment,
   type EntraTokenAuthorizerProps,
   type RouteRule,
   resultsCacheTtlOf,
-  telemetryEnvironment,
 } from './entra-token-authorizer.js';
 import { PropsError } from './errors.js';
 
@@ -67,27 +63,14 @@ export function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Reco
  * `$context.routeKey`, so each route gets its own decision; without them the decision is the same on every
  * route and the token alone is the key.
  */
-export class EntraHttpAuthorizer extends Construct implements IHttpRouteAuthorizer {
-  public readonly function: LambdaFunction;
-  public readonly logGroup: LogGroup;
-  public readonly role: Role;
-  /** The Lambda environment: the `AZURE_*` contract, with `AZURE_API_KIND=http`. */
-  public readonly environment: Readonly<Record<string, string>>;
+export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implements IHttpRouteAuthorizer {
   /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
   public readonly identitySource: readonly string[];
   private readonly authorizer: HttpLambdaAuthorizer;
 
   constructor(scope: Construct, id: string, props: EntraHttpAuthorizerProps) {
-    super(scope, id);
-    this.environment = httpAuthorizerEnvironment(props);
+    super(scope, id, CONSTRUCT, props, httpAuthorizerEnvironment(props));
     const ttl = resultsCacheTtlOf(CONSTRUCT, props);
-    const lambda = createAuthorizerLambda(this, CONSTRUCT, props, {
-      ...this.environment,
-      ...asConstruct(CONSTRUCT, () => telemetryEnvironment(props)),
-    });
-    this.function = lambda.function;
-    this.logGroup = lambda.logGroup;
-    this.role = lambda.role;
     const perRoute = props.routePermissions !== undefined && ttl.toSeconds() > 0;
     this.identitySource = [
       HTTP_IDENTITY_SOURCE.authorization,

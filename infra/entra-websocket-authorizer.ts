@@ -5,22 +5,15 @@ import type {
   WebSocketRouteAuthorizerConfig,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import type { Role } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import type { LogGroup } from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import type { Construct } from 'constructs';
 import {
   API_ENV,
   WEBSOCKET_TOKEN_NAME,
   WEBSOCKET_TOKEN_SOURCES,
   type WebSocketTokenSource,
 } from '../lambda/authorizer/api-kind.js';
-import { asConstruct, createAuthorizerLambda } from './authorizer-lambda.js';
-import {
-  authorizerEnvironment,
-  type EntraTokenAuthorizerProps,
-  telemetryEnvironment,
-} from './entra-token-authorizer.js';
+import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
+import { authorizerEnvironment, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
 import { PropsError } from './errors.js';
 
 const CONSTRUCT = 'EntraWebSocketAuthorizer';
@@ -72,25 +65,16 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
  * `Sec-WebSocket-Protocol`, answering with an IAM policy for the connect route that stays within
  * WebSocket's 8 KB limit on the authorizer's answer. Pass it as `connectRouteOptions.authorizer`.
  */
-export class EntraWebSocketAuthorizer extends Construct implements IWebSocketRouteAuthorizer {
-  public readonly function: LambdaFunction;
-  public readonly logGroup: LogGroup;
-  public readonly role: Role;
-  public readonly environment: Readonly<Record<string, string>>;
+export class EntraWebSocketAuthorizer
+  extends EntraAuthorizerLambdaConstruct
+  implements IWebSocketRouteAuthorizer
+{
   /** The identity source: a `$connect` without it is a 401 before the Lambda runs. */
   public readonly identitySource: string;
   private readonly authorizer: WebSocketLambdaAuthorizer;
 
   constructor(scope: Construct, id: string, props: EntraWebSocketAuthorizerProps) {
-    super(scope, id);
-    this.environment = webSocketAuthorizerEnvironment(props);
-    const lambda = createAuthorizerLambda(this, CONSTRUCT, props, {
-      ...this.environment,
-      ...asConstruct(CONSTRUCT, () => telemetryEnvironment(props)),
-    });
-    this.function = lambda.function;
-    this.logGroup = lambda.logGroup;
-    this.role = lambda.role;
+    super(scope, id, CONSTRUCT, props, webSocketAuthorizerEnvironment(props));
     this.identitySource = WEBSOCKET_IDENTITY_SOURCE[props.tokenSource ?? 'query'];
     this.authorizer = new WebSocketLambdaAuthorizer(id, this.function.currentVersion, {
       authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),

@@ -291,27 +291,38 @@ export function parseRoutePermissions(
       // would grant nothing, or, widened by hand, more than meant.
       throw fail(`paths with * for parameters ("GET /items/*"), not {param}; got key "${route}"`);
     }
-    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
-      throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
-    }
-    const unknown = Object.keys(rule).filter((k) => k !== 'scopes' && k !== 'roles');
-    if (unknown.length > 0)
-      throw fail(`only "scopes" and "roles" in "${route}"; got "${unknown.join('", "')}"`);
-    const { scopes, roles } = rule as { scopes?: unknown; roles?: unknown };
     routes.push(
       Object.freeze({
         route,
         method: method as RoutePermission['method'],
         path,
-        scopes: Object.freeze(readStringArray(scopes, `"${route}".scopes`, fail)),
-        roles: Object.freeze(readStringArray(roles, `"${route}".roles`, fail)),
+        ...readPermissionRule(route, rule, fail),
       }),
     );
   }
   return routes;
 }
 
-export function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {
+/** One route's rule, `{"scopes": [...], "roles": [...]}` (either may be absent), for every kind of route table. */
+export function readPermissionRule(
+  route: string,
+  rule: unknown,
+  fail: (expected: string) => Error,
+): PermissionRule {
+  if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
+    throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
+  }
+  const unknown = Object.keys(rule).filter((k) => k !== 'scopes' && k !== 'roles');
+  if (unknown.length > 0)
+    throw fail(`only "scopes" and "roles" in "${route}"; got "${unknown.join('", "')}"`);
+  const { scopes, roles } = rule as { scopes?: unknown; roles?: unknown };
+  return {
+    scopes: Object.freeze(readStringArray(scopes, `"${route}".scopes`, fail)),
+    roles: Object.freeze(readStringArray(roles, `"${route}".roles`, fail)),
+  };
+}
+
+function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {
   if (input === undefined) return [];
   if (!Array.isArray(input) || input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))) {
     throw fail(`${where} to be an array of names without spaces; got ${JSON.stringify(input)}`);

@@ -1,4 +1,4 @@
-import { type AuthorizerConfig, type PermissionRule, readStringArray } from './config.js';
+import { type AuthorizerConfig, type PermissionRule, readPermissionRule } from './config.js';
 import { createRouteAuthorizer, type DenyReason, describe, type Grantee, satisfies } from './permissions.js';
 
 /**
@@ -61,20 +61,7 @@ export function parseRouteKeyPermissions(
         `HTTP API route keys as declared on the API: "METHOD /path" with the method one of ${HTTP_API_ROUTE_METHODS.join(', ')} (upper case), path parameters as {name} and a last {name+}, or "${DEFAULT_ROUTE_KEY}"; got key "${route}"`,
       );
     }
-    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
-      throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
-    }
-    const unknown = Object.keys(rule).filter((k) => k !== 'scopes' && k !== 'roles');
-    if (unknown.length > 0)
-      throw fail(`only "scopes" and "roles" in "${route}"; got "${unknown.join('", "')}"`);
-    const { scopes, roles } = rule as { scopes?: unknown; roles?: unknown };
-    routes.push(
-      Object.freeze({
-        route,
-        scopes: Object.freeze(readStringArray(scopes, `"${route}".scopes`, fail)),
-        roles: Object.freeze(readStringArray(roles, `"${route}".roles`, fail)),
-      }),
-    );
+    routes.push(Object.freeze({ route, ...readPermissionRule(route, rule, fail) }));
   }
   return routes;
 }
