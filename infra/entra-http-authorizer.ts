@@ -1,7 +1,9 @@
 import { Stack } from 'aws-cdk-lib';
 import type {
+  CfnRoute,
   HttpRouteAuthorizerBindOptions,
   HttpRouteAuthorizerConfig,
+  IHttpRoute,
   IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -67,6 +69,7 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
   /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
   public readonly identitySource: readonly string[];
   private readonly authorizer: HttpLambdaAuthorizer;
+  private readonly guarded: IHttpRoute[] = [];
 
   constructor(scope: Construct, id: string, props: EntraHttpAuthorizerProps) {
     super(scope, id, CONSTRUCT, props, httpAuthorizerEnvironment(props));
@@ -83,9 +86,24 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
       resultsCacheTtl: ttl,
       responseTypes: [HttpLambdaResponseType.SIMPLE],
     });
+    const table = props.routePermissions;
+    if (table !== undefined) {
+      // A guarded route the table does not name would refuse every request: a mistake, found at synth.
+      this.node.addValidation({
+        validate: () =>
+          this.guarded
+            .map((route) => (route.node.defaultChild as CfnRoute | undefined)?.routeKey)
+            .filter((key): key is string => key !== undefined && !Object.hasOwn(table, key))
+            .map(
+              (key) =>
+                `${CONSTRUCT}: routePermissions must name every route it guards; "${key}" is not in it, so every request to it would be refused (403)`,
+            ),
+      });
+    }
   }
 
   public bind(options: HttpRouteAuthorizerBindOptions): HttpRouteAuthorizerConfig {
+    this.guarded.push(options.route);
     return this.authorizer.bind(options);
   }
 }

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { EntraHttpAuthorizer } from '../../infra/entra-http-authorizer.js';
@@ -217,6 +219,28 @@ describe('the constructs of the other two kinds', () => {
           }),
       ),
     ).toThrow(/^EntraWebSocketAuthorizer: logLevel must be/);
+  });
+
+  it('fail the synth when an HTTP API route they guard is missing from routePermissions (it would always be 403)', () => {
+    const guard = (methods: HttpMethod[]) => {
+      const stack = new Stack(testApp(), 'S');
+      const entra = new EntraHttpAuthorizer(stack, 'E', {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        routePermissions: { 'GET /items/{id}': {} },
+      });
+      const integration = new HttpUrlIntegration('Backend', 'https://backend.example');
+      new HttpApi(stack, 'Api', { defaultAuthorizer: entra }).addRoutes({
+        path: '/items/{id}',
+        methods,
+        integration,
+      });
+      return () => Template.fromStack(stack);
+    };
+    expect(guard([HttpMethod.GET])).not.toThrow();
+    expect(guard([HttpMethod.GET, HttpMethod.DELETE])).toThrow(
+      /EntraHttpAuthorizer: routePermissions must name every route it guards; "DELETE \/items\/\{id\}" is not in it/,
+    );
   });
 
   it('read the token from Sec-WebSocket-Protocol when told, with the identity source set to match', () => {
