@@ -57,15 +57,7 @@ export class SampleApiStack extends Stack {
   constructor(scope: Construct, id: string, props: SampleApiStackProps) {
     super(scope, id, props);
     const routes = props.routes ?? SAMPLE_ROUTES;
-    this.allowOrigin = props.allowOrigin ?? '*';
-    if (!isAllowOrigin(this.allowOrigin)) {
-      throw new PropsError(
-        'SampleApiStack',
-        'allowOrigin',
-        '"*" or one origin as a browser sends it, such as https://app.example.com',
-        props.allowOrigin,
-      );
-    }
+    this.allowOrigin = sampleAllowOrigin('SampleApiStack', props.allowOrigin);
 
     this.entraAuthorizer = new EntraTokenAuthorizer(this, 'EntraAuthorizer', {
       ...props.entra,
@@ -193,4 +185,18 @@ export function sampleBackend(scope: Construct, route: RouteDefinition, allowOri
     environment: { [CORS_ALLOW_ORIGIN_ENV]: allowOrigin },
     bundling: NODE22_BUNDLING,
   });
+}
+
+/** A sample stack's one allowed origin (`*` unless given), or a PropsError naming the stack's prop. */
+export function sampleAllowOrigin(stack: string, allowOrigin: string | undefined): string {
+  const origin = allowOrigin ?? '*';
+  if (!isAllowOrigin(origin)) {
+    throw new PropsError(
+      stack,
+      'allowOrigin',
+      '"*" or one origin as a browser sends it, such as https://app.example.com',
+      allowOrigin,
+    );
+  }
+  return origin;
 }

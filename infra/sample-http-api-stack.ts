@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import {
   type CfnStage,
   type CorsHttpMethod,
@@ -11,22 +11,13 @@ import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/a
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { isAllowOrigin } from '../lambda/shared/cors.js';
 import { EntraHttpAuthorizer } from './entra-http-authorizer.js';
-import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
 import { EntraWebSocketAuthorizer } from './entra-websocket-authorizer.js';
-import { PropsError } from './errors.js';
 import { type RouteDefinition, routeKeyPermissionsOf, SAMPLE_ROUTES, SAMPLE_SCOPE } from './routes.js';
-import { sampleBackend } from './sample-api-stack.js';
+import { type SampleApiStackProps, sampleAllowOrigin, sampleBackend } from './sample-api-stack.js';
 
-export interface SampleHttpApiStackProps extends StackProps {
-  /** The authorizer configuration; route permissions come from the route table. */
-  readonly entra: Omit<EntraTokenAuthorizerProps, 'routePermissions'>;
-  /** @default SAMPLE_ROUTES (GET /whoami) */
-  readonly routes?: readonly RouteDefinition[];
-  /** @default '*' */
-  readonly allowOrigin?: string;
-}
+/** The REST sample's props but its stage name: the HTTP API serves `$default`, the WebSocket API `prod`. */
+export type SampleHttpApiStackProps = Omit<SampleApiStackProps, 'stageName'>;
 
 /** The HTTP API variant's stack name (`cdk deploy -c apiKind=http`). */
 export const SAMPLE_HTTP_STACK_NAME = 'EntraAuthorizerSampleHttp';
@@ -46,15 +37,7 @@ export class SampleHttpApiStack extends Stack {
   constructor(scope: Construct, id: string, props: SampleHttpApiStackProps) {
     super(scope, id, props);
     const routes = props.routes ?? SAMPLE_ROUTES;
-    const allowOrigin = props.allowOrigin ?? '*';
-    if (!isAllowOrigin(allowOrigin)) {
-      throw new PropsError(
-        'SampleHttpApiStack',
-        'allowOrigin',
-        '"*" or one origin as a browser sends it, such as https://app.example.com',
-        props.allowOrigin,
-      );
-    }
+    const allowOrigin = sampleAllowOrigin('SampleHttpApiStack', props.allowOrigin);
     this.httpAuthorizer = new EntraHttpAuthorizer(this, 'EntraHttpAuthorizer', {
       ...props.entra,
       routePermissions: routeKeyPermissionsOf(routes),

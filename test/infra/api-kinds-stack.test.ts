@@ -176,50 +176,38 @@ describe.skipIf(cfnLint.status !== 0)('cfn-lint on the synthesized sample templa
 describe('the constructs of the other two kinds', () => {
   const make = <T>(build: (stack: Stack) => T) => build(new Stack(testApp(), 'S'));
 
-  it('fail the synth naming the construct and the prop', () => {
-    expect(() =>
-      make(
-        (s) =>
-          new EntraHttpAuthorizer(s, 'E', {
-            tenantId: TENANT,
-            clientId: CLIENT,
-            routePermissions: { 'GET /items/*': {} },
-          }),
-      ),
-    ).toThrow(/^EntraHttpAuthorizer: routePermissions must be HTTP API route keys/);
-    expect(() =>
-      make((s) => new EntraHttpAuthorizer(s, 'E', { tenantId: 'contoso', clientId: CLIENT })),
-    ).toThrow(/^EntraHttpAuthorizer: tenantId must be/);
-    expect(() =>
-      make(
-        (s) =>
-          new EntraWebSocketAuthorizer(s, 'E', {
-            tenantId: TENANT,
-            clientId: CLIENT,
-            tokenSource: 'cookie' as never,
-          }),
-      ),
-    ).toThrow(/^EntraWebSocketAuthorizer: tokenSource must be one of query, protocol/);
-    expect(() =>
-      make(
-        (s) =>
-          new EntraWebSocketAuthorizer(s, 'E', {
-            tenantId: TENANT,
-            clientId: CLIENT,
-            ...({ routePermissions: { 'GET /x': {} } } as object),
-          }),
-      ),
-    ).toThrow(/^EntraWebSocketAuthorizer: routePermissions must be absent/);
-    expect(() =>
-      make(
-        (s) =>
-          new EntraWebSocketAuthorizer(s, 'E', {
-            tenantId: TENANT,
-            clientId: CLIENT,
-            logLevel: 'LOUD' as never,
-          }),
-      ),
-    ).toThrow(/^EntraWebSocketAuthorizer: logLevel must be/);
+  const base = { tenantId: TENANT, clientId: CLIENT };
+  it.each([
+    [
+      () =>
+        make((s) => new EntraHttpAuthorizer(s, 'E', { ...base, routePermissions: { 'GET /items/*': {} } })),
+      /^EntraHttpAuthorizer: routePermissions must be HTTP API route keys/,
+    ],
+    [
+      () => make((s) => new EntraHttpAuthorizer(s, 'E', { ...base, tenantId: 'contoso' })),
+      /^EntraHttpAuthorizer: tenantId must be/,
+    ],
+    [
+      () => make((s) => new EntraWebSocketAuthorizer(s, 'E', { ...base, tokenSource: 'cookie' as never })),
+      /^EntraWebSocketAuthorizer: tokenSource must be one of query, protocol/,
+    ],
+    [
+      () =>
+        make(
+          (s) =>
+            new EntraWebSocketAuthorizer(s, 'E', {
+              ...base,
+              ...({ routePermissions: { 'GET /x': {} } } as object),
+            }),
+        ),
+      /^EntraWebSocketAuthorizer: routePermissions must be absent/,
+    ],
+    [
+      () => make((s) => new EntraWebSocketAuthorizer(s, 'E', { ...base, logLevel: 'LOUD' as never })),
+      /^EntraWebSocketAuthorizer: logLevel must be/,
+    ],
+  ])('fail the synth naming the construct and the prop (%#)', (build, message) => {
+    expect(build).toThrow(message);
   });
 
   it('fail the synth when an HTTP API route they guard is missing from routePermissions (it would always be 403)', () => {
