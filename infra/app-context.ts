@@ -1,6 +1,7 @@
 import { isGuid } from '../lambda/authorizer/config.js';
 import { isAllowOrigin } from '../lambda/shared/cors.js';
 import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { nearest } from './nearest.js';
 
 export class ContextError extends Error {
   override readonly name = 'ContextError';
@@ -71,6 +72,7 @@ export const CONTEXT_KEYS = [
   'requiredRoles',
   'allowedTenants',
   'allowOrigin',
+  'apiKind',
 ] as const;
 
 /** `-c allowOrigin=https://app.example.com`: the one origin browser scripts may call from (default `*`). */
@@ -93,4 +95,25 @@ export function readApiKind(get: (key: string) => unknown): 'rest' | 'http' {
   throw new ContextError(
     `context key apiKind must be "rest" or "http"; got "${String(value)}": pass it as: npx cdk deploy -c apiKind=http`,
   );
+}
+
+/**
+ * `-c requiredScope=x` (for requiredScopes) would be ignored in silence: a context key that is not one of
+ * CONTEXT_KEYS but is close to one fails the synth, naming the key it meant. Keys unlike ours (CDK's feature
+ * flags, `aws:cdk:...`, other tools' settings) pass.
+ */
+export function checkContextKeys(keys: readonly string[]): void {
+  for (const key of keys) {
+    if ((CONTEXT_KEYS as readonly string[]).includes(key) || /[:/@]/.test(key)) continue;
+    const meant = nearest(
+      key.toLowerCase(),
+      CONTEXT_KEYS.map((k) => k.toLowerCase()),
+    );
+    const known = CONTEXT_KEYS.find((k) => k.toLowerCase() === meant);
+    if (known !== undefined) {
+      throw new ContextError(
+        `context key ${key} is not one of this app's keys (did you mean ${known}?): pass it as: npx cdk deploy -c ${known}=...`,
+      );
+    }
+  }
 }

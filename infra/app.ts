@@ -1,6 +1,13 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { CONTEXT_KEYS, ContextError, readAllowOrigin, readApiKind, readAppContext } from './app-context.js';
+import {
+  CONTEXT_KEYS,
+  ContextError,
+  checkContextKeys,
+  readAllowOrigin,
+  readApiKind,
+  readAppContext,
+} from './app-context.js';
 import { PropsError } from './errors.js';
 import { SAMPLE_STACK_NAME, SampleApiStack } from './sample-api-stack.js';
 import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from './sample-http-api-stack.js';
@@ -8,6 +15,7 @@ import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from './sample-http-api-st
 const app = new App();
 try {
   const context = (key: string) => app.node.tryGetContext(key);
+  checkContextKeys(Object.keys(app.node.getAllContext()));
   const props = {
     entra: readAppContext(context),
     allowOrigin: readAllowOrigin(context),

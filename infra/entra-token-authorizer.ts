@@ -1,8 +1,18 @@
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { IdentitySource, type RestApi, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  AuthorizationType,
+  IdentitySource,
+  type Integration,
+  type IResource,
+  type IRestApi,
+  type Method,
+  type MethodOptions,
+  type TokenAuthorizer,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IMetric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Role } from 'aws-cdk-lib/aws-iam';
-import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
 import {
@@ -22,9 +32,19 @@ import {
   TELEMETRY_ENV,
   type LogLevel as TelemetryLogLevel,
 } from '../lambda/authorizer/telemetry-config.js';
-import { createAuthorizerLambda } from './authorizer-lambda.js';
+import { ApiBoundTokenAuthorizer } from './api-binding.js';
+import { authorizerFunction } from './authorizer-function.js';
+import {
+  type AuthorizerAlarmOptions,
+  type AuthorizerAlarms,
+  createAlarms,
+  type DecisionMetricOptions,
+  decisionMetric,
+} from './decision-metrics.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
+import { functionLogging } from './lambda-defaults.js';
+import { routeCoverageProblems, routeKeyFor } from './route-coverage.js';
 
 /** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a scope or a role. */
 export interface RouteRule {
@@ -132,6 +152,12 @@ export interface EntraTokenAuthorizerProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Under route permissions, a method guarded by this authorizer that no route key covers fails the synth
+   * (`'error'`), since every call to it would be a 403; `'deny'` says that is meant.
+   * @default 'error'
+   */
+  readonly unlistedMethods?: 'error' | 'deny';
 }
 
 function fail(prop: string, expected: string, actual: unknown): never {
@@ -276,28 +302,141 @@ export class EntraTokenAuthorizer extends Construct {
   public readonly role: Role;
   /** The Lambda environment: the `AZURE_*` contract of `lambda/authorizer/config.ts`. */
   public readonly environment: Readonly<Record<string, string>>;
+  /** The route table: the `routePermissions` prop and the rules of `addMethod`. */
+  #routes: Readonly<Record<string, RouteRule>> | undefined;
+  readonly #unlistedMethods: 'error' | 'deny';
+  readonly #telemetry: Readonly<Record<string, string>>;
+  #alarms: AuthorizerAlarms | undefined;
+  #authorizerSettings: Readonly<Record<string, unknown>>;
+  readonly #bound: ApiBoundTokenAuthorizer;
 
   constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
     super(scope, id);
     this.environment = authorizerEnvironment(props);
-    const ttl = resultsCacheTtlOf('EntraTokenAuthorizer', props);
-    const lambda = createAuthorizerLambda(this, 'EntraTokenAuthorizer', props, {
-      ...this.environment,
-      ...telemetryEnvironment(props),
+    this.#routes = props.routePermissions === undefined ? undefined : { ...props.routePermissions };
+    this.#unlistedMethods = props.unlistedMethods ?? 'error';
+    if (this.#unlistedMethods !== 'error' && this.#unlistedMethods !== 'deny')
+      fail('unlistedMethods', "'error' or 'deny'", props.unlistedMethods);
+    this.#telemetry = telemetryEnvironment(props);
+    const timeout = props.timeout ?? Duration.seconds(10);
+    if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
+      fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+    const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
+    if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+
+    const { logGroup, role } = functionLogging(this, '', {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
-    this.function = lambda.function;
-    this.logGroup = lambda.logGroup;
-    this.role = lambda.role;
+    this.logGroup = logGroup;
+    this.role = role;
+
+    this.function = authorizerFunction(this, 'Function', {
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      description: 'Entra ID access token authorizer',
+      environment: {
+        ...this.environment,
+        ...telemetryEnvironment(props),
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+    });
 
     // The authorizer points at a published version: any change of the function (configuration included)
-    // changes the authorizer, and with it the API deployment, so the stage is redeployed and its cache of
-    // decisions flushed.
-    this.authorizer = new TokenAuthorizer(this, 'Authorizer', {
-      handler: this.function.currentVersion,
-      identitySource: IdentitySource.header('Authorization'),
+    // changes the authorizer, and redeployOnChange folds it into the API deployment, so the stage is
+    // redeployed and its cache of decisions flushed.
+    const authorizerName = `${Stack.of(this).stackName}-${id}`.slice(0, 128);
+    this.#authorizerSettings = {
+      authorizerName,
       validationRegex: BEARER_HEADER_PATTERN,
-      resultsCacheTtl: ttl,
-      authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+      resultsCacheTtlSeconds: ttl.toSeconds(),
+    };
+    this.#bound = new ApiBoundTokenAuthorizer(
+      this,
+      'Authorizer',
+      {
+        handler: this.function.currentVersion,
+        identitySource: IdentitySource.header('Authorization'),
+        validationRegex: BEARER_HEADER_PATTERN,
+        resultsCacheTtl: ttl,
+        authorizerName,
+      },
+      (api) => this.redeployOnChange(api),
+    );
+    this.authorizer = this.#bound;
+    this.node.addValidation({ validate: () => this.routeProblems() });
+  }
+
+  // ---- Route rules against the API's methods (issue 18, part 1) ----
+
+  /**
+   * Adds a method guarded by this authorizer and its route rule in one call, so the rule cannot name a
+   * method that does not exist: `entra.addMethod(items, 'GET', integration, { scopes: ['Items.Read'] })`.
+   * The key is the method on the resource's path (`GET /items/*` for `/items/{id}`; `ANY` is `*`).
+   */
+  public addMethod(
+    resource: IResource,
+    httpMethod: string,
+    integration: Integration,
+    rule: RouteRule,
+    options: MethodOptions = {},
+  ): Method {
+    const key = routeKeyFor(httpMethod, resource.path);
+    const routes = this.#routes ?? {};
+    const existing = routes[key];
+    if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(rule)) {
+      throw new PropsError(
+        'addMethod',
+        'rule',
+        `the rule routePermissions already gives "${key}" (${JSON.stringify(existing)})`,
+        rule,
+      );
+    }
+    const table = { ...routes, [key]: rule };
+    parseRoutePermissions(table, (expected) => new PropsError('addMethod', 'rule', expected, rule));
+    this.#routes = table;
+    const json = JSON.stringify(table);
+    (this.environment as Record<string, string>)[ENV.routePermissions] = json;
+    this.function.addEnvironment(ENV.routePermissions, json);
+    return resource.addMethod(httpMethod, integration, {
+      ...options,
+      authorizer: this.authorizer,
+      authorizationType: AuthorizationType.CUSTOM,
+    });
+  }
+
+  private routeProblems(): string[] {
+    const routes = this.#routes;
+    if (routes === undefined || Object.keys(routes).length === 0) return [];
+    const methods = this.#bound.guardedMethods();
+    // A SpecRestApi's methods live in its OpenAPI document, out of sight: nothing to check against.
+    if (methods.length === 0) return [];
+    return routeCoverageProblems(Object.keys(routes), methods, this.#unlistedMethods).map(
+      (problem) => `EntraTokenAuthorizer: ${problem}`,
+    );
+  }
+
+  // ---- Every configuration change redeploys the stage (issue 18, part 2) ----
+
+  /**
+   * Folds the authorizer's published version and settings into the API's latest deployment, so any change of
+   * its configuration gives the deployment a new logical id and redeploys the stage, whatever the app's
+   * feature flags (`@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId` does it only when set).
+   */
+  private redeployOnChange(api: IRestApi): void {
+    api.latestDeployment?.addToLogicalId({
+      entraTokenAuthorizer: Lazy.any({
+        // The version's logical id carries the hash of the function's configuration and code.
+        produce: () => ({
+          version: this.function.currentVersion.functionArn,
+          environment: this.environment,
+          authorizer: this.#authorizerSettings,
+        }),
+      }),
     });
   }
 
@@ -307,7 +446,68 @@ export class EntraTokenAuthorizer extends Construct {
    * the gateway answers, so browsers see the real status. Pass the same `allowOrigin` as your CORS
    * preflight and your backends.
    */
-  public addGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
+  public addGatewayResponses(api: IRestApi, options: GatewayResponseOptions = {}): void {
     addEntraGatewayResponses(api, options);
+  }
+
+  // ---- Metrics and alarms (issue 18, part 4) ----
+
+  /**
+   * The `Decisions` metric the authorizer writes, summed over `period` (default 5 minutes): all decisions,
+   * or those of one `outcome` and/or `reason`. With a reason it is a plain `Metric`; otherwise a Metrics
+   * Insights query (a `MathExpression`) over the reasons of that outcome.
+   */
+  public metricDecisions(options: DecisionMetricOptions = {}): IMetric {
+    return decisionMetric(this.#metricSource(), options);
+  }
+
+  /** Decisions with outcome `error`: the 500s of the authorizer's own failures (`keys_unavailable`, ...). */
+  public metricErrors(options: MetricOptions = {}): IMetric {
+    return this.metricDecisions({ ...options, outcome: 'error' });
+  }
+
+  /** Decisions with outcome `deny`: valid tokens without the needed scope or role (403). */
+  public metricDenials(options: MetricOptions = {}): IMetric {
+    return this.metricDecisions({ ...options, outcome: 'deny' });
+  }
+
+  /** Decisions with outcome `unauthorized`: tokens refused (401) by the Lambda. */
+  public metricUnauthorized(options: MetricOptions = {}): IMetric {
+    return this.metricDecisions({ ...options, outcome: 'unauthorized' });
+  }
+
+  /** The authorizer function's duration (average over 5 minutes unless `options` say otherwise). */
+  public metricDuration(options: MetricOptions = {}): IMetric {
+    return this.function.metricDuration(options);
+  }
+
+  /** The authorizer function's throttled invocations (sum over 5 minutes unless `options` say otherwise). */
+  public metricThrottles(options: MetricOptions = {}): IMetric {
+    return this.function.metricThrottles(options);
+  }
+
+  /**
+   * The alarms an operator must hear about, each with `action` when given: any `error` decision (such as
+   * `keys_unavailable`) in a short window, any throttle, and an unusual number of 401s. See the README's
+   * runbook for what each means and what to check first.
+   */
+  public addAlarms(options: AuthorizerAlarmOptions = {}): AuthorizerAlarms {
+    if (this.#alarms !== undefined) {
+      throw new PropsError(
+        'addAlarms',
+        'call',
+        'made once per authorizer (it returned the alarms)',
+        'a second call',
+      );
+    }
+    this.#alarms = createAlarms(this, this.#metricSource(), this.function, options);
+    return this.#alarms;
+  }
+
+  #metricSource() {
+    return {
+      namespace: this.#telemetry[TELEMETRY_ENV.metricsNamespace] as string,
+      serviceName: this.#telemetry[TELEMETRY_ENV.serviceName] as string,
+    };
   }
 }

@@ -1,6 +1,13 @@
 /** The package root, `entra-authorizer`: the construct and the types its props and methods take. */
 
 export type { WebSocketTokenSource } from '../lambda/authorizer/api-kind.js';
+export type {
+  AuthorizerAlarmOptions,
+  AuthorizerAlarms,
+  DecisionMetricOptions,
+  DecisionOutcome,
+  DecisionReason,
+} from './decision-metrics.js';
 export {
   EntraHttpAuthorizer,
   type EntraHttpAuthorizerProps,

@@ -1,4 +1,5 @@
 import type { RouteRule } from './entra-token-authorizer.js';
+import { routeKeyFor } from './route-coverage.js';
 
 /**
  * The sample API's routes, the one place they and their permissions are declared: the CDK stack builds its
@@ -29,14 +30,9 @@ export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
-/**
- * The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. A resource path parameter (`{id}`,
- * `{proxy+}`) becomes `*`: method ARNs carry the request's real path, which `*` matches.
- */
+/** The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. */
 export function routePermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
-  return Object.fromEntries(
-    routes.map((r) => [`${r.method} ${r.path.replace(/\{[^{}/]+\}/g, '*')}`, r.permission]),
-  );
+  return Object.fromEntries(routes.map((r) => [routeKeyFor(r.method, r.path), r.permission]));
 }
 
 /** A route rule in words, e.g. `scope access_as_user` or `any valid token`. */

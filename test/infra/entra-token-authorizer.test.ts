@@ -18,8 +18,10 @@ function build(props: Partial<EntraTokenAuthorizerProps>) {
     clientId: CLIENT,
     ...props,
   });
-  // An authorizer must guard a method to be synthesized.
-  new RestApi(stack, 'Api').root.addMethod('GET', undefined, { authorizer: construct.authorizer });
+  // An authorizer must guard a method to be synthesized (and route keys must match one).
+  new RestApi(stack, 'Api').root
+    .addResource('items')
+    .addMethod('GET', undefined, { authorizer: construct.authorizer });
   return { construct, template: Template.fromStack(stack) };
 }
 

@@ -265,7 +265,7 @@ describe('npm pack', () => {
     const paths = packed.files.map((f) => f.path);
     for (const path of paths) {
       expect(path).toMatch(
-        /^(package\.json|README\.md|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.mjs(\.map)?$/,
+        /^(package\.json|README\.md|LICENSE|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.mjs(\.map)?$/,
       );
     }
     expect(paths).toEqual(
