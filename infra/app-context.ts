@@ -63,7 +63,7 @@ export function readAppContext(
   };
 }
 
-/** The keys `readAppContext` and `readAllowOrigin` read: a prop of the same name is set from each. */
+/** The keys `readAppContext`, `readAllowOrigin` and `readApiKind` read: a prop of the same name is set from each (but `apiKind`, which picks the stack). */
 export const CONTEXT_KEYS = [
   'tenantId',
   'clientId',
