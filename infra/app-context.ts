@@ -71,7 +71,7 @@ export function readAppContext(
   };
 }
 
-/** The keys `readAppContext` and `readAllowOrigin` read: a prop of the same name is set from each. */
+/** The keys `readAppContext`, `readAllowOrigin` and `readApiKind` read: a prop of the same name is set from each (but `apiKind`, which picks the stack). */
 export const CONTEXT_KEYS = [
   'tenantId',
   'clientId',
@@ -81,6 +81,7 @@ export const CONTEXT_KEYS = [
   'allowedTenants',
   'allowedClientApps',
   'allowOrigin',
+  'apiKind',
 ] as const;
 
 /** `-c allowOrigin=https://app.example.com`: the one origin browser scripts may call from (default `*`). */
@@ -93,6 +94,16 @@ export function readAllowOrigin(get: (key: string) => unknown): string | undefin
     );
   }
   return value;
+}
+
+/** `-c apiKind=http`: the sample on an HTTP API and a WebSocket API instead of the REST API (`rest`, the default). */
+export function readApiKind(get: (key: string) => unknown): 'rest' | 'http' {
+  const value = get('apiKind');
+  if (value === undefined || value === '' || value === 'rest') return 'rest';
+  if (value === 'http') return 'http';
+  throw new ContextError(
+    `context key apiKind must be "rest" or "http"; got "${String(value)}": pass it as: npx cdk deploy -c apiKind=http`,
+  );
 }
 
 /**

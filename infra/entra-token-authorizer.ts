@@ -333,6 +333,17 @@ export function telemetryEnvironment(
   return env;
 }
 
+/** The cache TTL API Gateway allows (at most an hour), 5 minutes unless the props say otherwise. */
+export function resultsCacheTtlOf(
+  construct: string,
+  props: Pick<EntraTokenAuthorizerProps, 'resultsCacheTtl'>,
+): Duration {
+  const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
+  if (ttl.toSeconds() > 3600)
+    throw new PropsError(construct, 'resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+  return ttl;
+}
+
 /**
  * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
  * authorizer that reads `Authorization`, turns away anything but `Bearer <jwt>` before invoking it, and

@@ -44,3 +44,11 @@ export function describeRule(rule: RouteRule): string {
   const from = rule.clientApps?.length ? `, from client app ${rule.clientApps.join(' or ')}` : '';
   return `${parts.length === 0 ? 'any valid token' : parts.join(', or ')}${from}`;
 }
+
+/**
+ * The route table for an HTTP API: keyed by route key (`GET /items/{id}`), which API Gateway puts in the
+ * authorizer's event as the route was declared, so the rules match routes exactly.
+ */
+export function routeKeyPermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
+  return Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.permission]));
+}

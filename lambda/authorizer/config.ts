@@ -406,27 +406,41 @@ export function parseRoutePermissions(
       // would grant nothing, or, widened by hand, more than meant.
       throw keyProblem('paths with * for parameters ("GET /items/*"), not {param}');
     }
-    const at = `[${JSON.stringify(route)}]`;
-    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
-      throw fail({ at, expected: 'an object such as {"scopes": ["Items.Read"]}, or {}', actual: rule });
-    }
-    if (Object.keys(rule).some((k) => !(ROUTE_FIELDS as readonly string[]).includes(k)))
-      throw fail({ at, expected: 'an object with only "scopes", "roles" and "clientApps"', actual: rule });
-    const { scopes, roles, clientApps } = rule as { scopes?: unknown; roles?: unknown; clientApps?: unknown };
     routes.push(
       Object.freeze({
         route,
         method: method as RoutePermission['method'],
         path,
-        scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, fail)),
-        roles: Object.freeze(readStringArray(roles, `${at}.roles`, fail)),
-        ...(clientApps === undefined
-          ? {}
-          : { clientApps: Object.freeze(readClientAppArray(clientApps, `${at}.clientApps`, fail)) }),
+        ...readPermissionRule(route, rule, fail),
       }),
     );
   }
   return routes;
+}
+
+/**
+ * One route's rule, `{"scopes": [...], "roles": [...], "clientApps": [...]}` (each may be absent), for every
+ * kind of route table.
+ */
+export function readPermissionRule(
+  route: string,
+  rule: unknown,
+  fail: (problem: RouteProblem) => Error,
+): PermissionRule {
+  const at = `[${JSON.stringify(route)}]`;
+  if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
+    throw fail({ at, expected: 'an object such as {"scopes": ["Items.Read"]}, or {}', actual: rule });
+  }
+  if (Object.keys(rule).some((k) => !(ROUTE_FIELDS as readonly string[]).includes(k)))
+    throw fail({ at, expected: 'an object with only "scopes", "roles" and "clientApps"', actual: rule });
+  const { scopes, roles, clientApps } = rule as { scopes?: unknown; roles?: unknown; clientApps?: unknown };
+  return {
+    scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, fail)),
+    roles: Object.freeze(readStringArray(roles, `${at}.roles`, fail)),
+    ...(clientApps === undefined
+      ? {}
+      : { clientApps: Object.freeze(readClientAppArray(clientApps, `${at}.clientApps`, fail)) }),
+  };
 }
 
 /** An empty list would silently mean "any": it is refused, and the message says what to write instead. */

@@ -55,7 +55,7 @@ export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
   );
 }
 
-function describe(rule: PermissionRule): string {
+export function describe(rule: PermissionRule): string {
   const parts = [];
   if (rule.scopes.length > 0) parts.push(`scope ${rule.scopes.join(' or ')}`);
   if (rule.roles.length > 0) parts.push(`role ${rule.roles.join(' or ')}`);

@@ -37,7 +37,7 @@ export type Fields = Readonly<Record<string, unknown>>;
 
 export interface Telemetry {
   /** One line per decision: INFO (ERROR for our own failures), with the EMF metric when metrics are on. */
-  decision(record: DecisionRecord, invocation?: InvocationContext): void;
+  decision(record: DecisionRecord<unknown>, invocation?: InvocationContext): void;
   debug(message: string, fields?: Fields): void;
   info(message: string, fields?: Fields): void;
   warn(message: string, fields?: Fields): void;

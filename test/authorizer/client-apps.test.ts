@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ENV } from '../../lambda/authorizer/config.js';
+import { createRouteKeyAuthorizer, parseRouteKeyPermissions } from '../../lambda/authorizer/route-keys.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { APP_ID_URI, buildAuthorizer, event, publishedKeySet, token } from '../helpers/setup.js';
 
@@ -126,5 +127,32 @@ describe('clientApps in a route rule', () => {
       ),
     );
     expect(records.at(-1)?.decision.reason).toBe('insufficient_permission');
+  });
+});
+
+describe('clientApps in an HTTP API route table', () => {
+  const routes = createRouteKeyAuthorizer({
+    required: { scopes: [], roles: [] },
+    routeKeys: parseRouteKeyPermissions({
+      'GET /items': { scopes: ['Items.Read'] },
+      'DELETE /items/{id}': { roles: ['Items.Admin'], clientApps: [BACKOFFICE.toUpperCase()] },
+    }),
+  });
+
+  it.each(shapes)('admits only the route clientApps on that route ($name)', (shape) => {
+    const caller = (appId: string) =>
+      shape.appOnly
+        ? { scopes: [], roles: ['Items.Admin'], appId }
+        : { scopes: ['Items.Read'], roles: ['Items.Admin'], appId };
+    expect(routes(caller(BACKOFFICE), 'DELETE /items/{id}')).toEqual({
+      allowed: true,
+      detail: 'route DELETE /items/{id}',
+    });
+    expect(routes(caller(FRONTEND), 'DELETE /items/{id}')).toMatchObject({
+      allowed: false,
+      reason: 'client_app_not_allowed',
+    });
+    // A route without clientApps admits any client app that has its scope or role.
+    expect(routes(caller(STRANGER), 'GET /items').allowed).toBe(!shape.appOnly);
   });
 });

@@ -327,7 +327,7 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
   it('guards its own API: the packaged bundle as the Lambda code, the authorizer on both methods', async () => {
     const dir = appDir(format);
     expect(JSON.parse(await synths[format])).toEqual({
-      exports: ['EntraTokenAuthorizer', 'PropsError'],
+      exports: ['EntraHttpAuthorizer', 'EntraTokenAuthorizer', 'EntraWebSocketAuthorizer', 'PropsError'],
       prebuilt: true,
     });
     const out = join(dir, 'cdk.out');
