@@ -679,7 +679,10 @@ describe('our own failure', () => {
 describe('audiences', () => {
   it('accept exactly the configured values', async () => {
     const { handler } = build({ [ENV.audiences]: CLIENT_ID });
-    await expect(handler(event(`Bearer ${token({ audience: CLIENT_ID })}`))).resolves.toBeDefined();
+    const accepted = await handler(event(`Bearer ${token({ audience: CLIENT_ID })}`));
+    expect(accepted.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },
+    ]);
     await expect(handler(event(`Bearer ${token({ audience: APP_ID_URI })}`))).rejects.toThrow(UNAUTHORIZED);
   });
 });

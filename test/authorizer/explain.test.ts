@@ -385,10 +385,11 @@ describe('npm run explain', () => {
       env: { ...process.env, [ENV.tenantId]: TENANT, [ENV.audiences]: CLIENT_ID, [ENV.jwksUri]: server.url },
     });
     child.child.stdin?.end(t);
-    const { stdout } = await child.catch((err: { stdout: string; code: number }) => {
-      expect(err.code).toBe(1);
-      return err;
-    });
+    const { stdout, code } = await child.then(
+      ({ stdout }) => ({ stdout, code: 0 }),
+      (err: { stdout: string; code: number }) => err,
+    );
+    expect(code).toBe(1);
     expect(stdout).toContain('✗ aud is one of the configured audiences');
     expect(stdout).toContain('verified: RS256 signature verified with key main-key');
     expect(stdout).toMatch(/Decision\n {2}Unauthorized \(401\), reason wrong_audience/);

@@ -6,7 +6,7 @@ import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { KeyFetchError } from '../../lambda/authorizer/errors.js';
 import { KeyFetcher } from '../../lambda/authorizer/keys/fetcher.js';
 import type { KeyCacheEvent, KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
-import { parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
+import { KeySetError, parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
 import { KeyServer, type KeyServerMode } from '../helpers/key-server.js';
 import { buildAuthorizer, event, publishedKeySet, testKeys, token } from '../helpers/setup.js';
 
@@ -198,8 +198,15 @@ describe('key set parsing', () => {
     expect(dropped).toBe(6);
   });
 
-  it.each(['<html>', '{"keys": {}}', '[]', 'null'])('refuses %j as a key set', (body) => {
-    expect(() => parseKeySet(body)).toThrow();
+  it.each([
+    ['<html>', 'key set is not JSON'],
+    ['{"keys": {}}', 'key set has no "keys" array'],
+    ['[]', 'key set has no "keys" array'],
+    ['null', 'key set has no "keys" array'],
+    ['{"keys": [{"kty": "EC"}]}', 'key set has no usable RS256 signing key (of 1)'],
+  ])('refuses %j as a key set', (body, message) => {
+    expect(() => parseKeySet(body)).toThrow(KeySetError);
+    expect(() => parseKeySet(body)).toThrow(new KeySetError(message));
   });
 });
 
