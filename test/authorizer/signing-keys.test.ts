@@ -60,16 +60,15 @@ describe('key rotation', () => {
     expect(server.requests - before).toBe(1);
   });
 
-  it('answers a flood of made-up kids with fast 401s and at most one refetch per cooldown', async () => {
+  // Speed is the bench's business: here, that no made-up kid waits on a fetch of its own.
+  it('answers a flood of made-up kids with 401s and at most one refetch per cooldown', async () => {
     const { decide } = setUp({ cooldownSeconds: 10 });
     expect(await decide(token())).toBe('Allow');
     const before = server.requests;
-    const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => decide(madeUpKid(i))));
     for (let i = 200; i < 400; i++) answers.push(await decide(madeUpKid(i)));
     expect(new Set(answers)).toEqual(new Set(['401']));
     expect(server.requests - before).toBe(1);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(await decide(token())).toBe('Allow');
   });
 
