@@ -20,6 +20,8 @@ const ORDER = [
   'mutation.property',
   'real-entra-tokens',
   'cached-policy.property',
+  'key-set.property',
+  'key-issuer.property',
   'signing-keys',
 ].map((name) => `test/authorizer/${name}.test.ts`);
 
