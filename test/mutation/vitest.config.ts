@@ -10,6 +10,7 @@ import base from '../../vitest.config.js';
 const ORDER = [
   'entra-rules.property',
   'bearer-and-jwt',
+  'bearer-and-jwt.property',
   'config',
   'config.property',
   'policy-and-permissions',
