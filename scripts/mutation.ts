@@ -119,10 +119,6 @@ export function scores(report: Report): FileScore[] {
 }
 
 function scoreTable(rows: readonly FileScore[]): string {
-  // The config's break threshold, applied to the whole report (also for --check-only).
-  const breakAt =
-    (JSON.parse(readFileSync(join(ROOT, CONFIG), 'utf8')) as { thresholds: { break: number } }).thresholds
-      .break / 100;
   const killed = rows.reduce((n, r) => n + r.killed, 0);
   const survived = rows.reduce((n, r) => n + r.survived, 0);
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
