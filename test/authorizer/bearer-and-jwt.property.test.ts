@@ -98,17 +98,25 @@ describe('a compact JWT', () => {
     );
   });
 
+  const PARTS = 'JWT does not have exactly three non-empty parts';
   it.each([
-    '.e30.sig',
-    'e30..sig',
-    'e30.e30.',
-    'e30.e30',
-    'e30.e30.sig.x',
-    'e30',
-    'bm90IGpzb24.e30.sig',
-    'e30.bm90IGpzb24.sig',
-  ])('refuses %s as malformed', (token) => {
+    ['.e30.sig', PARTS],
+    ['e30..sig', PARTS],
+    ['e30.e30.', PARTS],
+    ['e30.e30', PARTS],
+    ['e30.e30.sig.x', PARTS],
+    ['e30.e30.sig.', PARTS],
+    ['e30', PARTS],
+    ['e31.e30.sig', 'JWT part is not canonical base64url'],
+    ['e30.e31.sig', 'JWT part is not canonical base64url'],
+    ['e30.e30.sih', 'JWT part is not canonical base64url'],
+    ['bm90IGpzb24.e30.sig', 'JWT header is not base64url-encoded JSON'],
+    ['e30.bm90IGpzb24.sig', 'JWT payload is not base64url-encoded JSON'],
+    ['e30.W10.sig', 'JWT payload is not a JSON object'],
+    ['bnVsbA.e30.sig', 'JWT header is not a JSON object'],
+  ])('refuses %s as malformed: %s', (token, detail) => {
     expect(outcome(() => JSON.stringify(decodeJwt(token)))).toBe('malformed');
+    expect(() => decodeJwt(token)).toThrow(new TokenRejectedError('malformed', detail));
   });
 
   it('names its key by kid, or by x5t only when kid is absent, up to 128 characters', () => {
