@@ -1,11 +1,13 @@
 import { createSign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { LOG_LIMITS } from '../../lambda/authorizer/safe-text.js';
+import { entraVerdict } from '../helpers/entra-oracle.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
+  APP_ID_URI,
   buildAuthorizer,
   CLIENT_ID,
   claims,
@@ -122,9 +124,25 @@ const oddToken = fc
     roles: fc.boolean(),
   })
   .filter(({ header, payload }) => header.length + payload.length > 0)
-  .map(({ header: h, payload: p, roles }) =>
-    signText(objectText(header(), h), objectText(claims(roles ? { roles: ['Items.Read'] } : {}), p)),
-  );
+  .map(({ header: h, payload: p, roles }) => {
+    const headerText = objectText(header(), h);
+    const payloadText = objectText(claims(roles ? { roles: ['Items.Read'] } : {}), p);
+    return { token: signText(headerText, payloadText), headerText, payloadText };
+  });
+
+/**
+ * The second oracle: README's token rules (test/helpers/entra-oracle.ts), the header's size (at most 16 KiB),
+ * and the one the key set adds here: the token is signed with the published key `main-key` (its kid, or its
+ * x5t when kid is absent).
+ */
+function breaksARule(authorization: string, headerText: string, payloadText: string): boolean {
+  if (authorization.length > 16 * 1024) return true;
+  const h = JSON.parse(headerText) as Record<string, unknown>;
+  const p = JSON.parse(payloadText) as Record<string, unknown>;
+  const keyId = 'kid' in h ? h.kid : h.x5t;
+  const config = loadConfig({ [ENV.tenantId]: TENANT, [ENV.audiences]: `${CLIENT_ID},${APP_ID_URI}` });
+  return 'reason' in entraVerdict(config, h, p, Date.now() / 1000) || keyId !== 'main-key';
+}
 
 /** The answer as API Gateway sees it: a policy, a 401, or anything else (a 500). */
 async function answer(
@@ -155,9 +173,13 @@ describe('any JSON in any header field or claim', () => {
   it('ends in 401, 403 or Allow, never a 500, with exactly one capped decision record', async () => {
     const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
     await fc.assert(
-      fc.asyncProperty(oddToken, async (t) => {
+      fc.asyncProperty(oddToken, async ({ token: t, headerText, payloadText }) => {
         const before = records.length;
-        expect(['401', '403', 'Allow']).toContain(await answer(handler, `Bearer ${t}`));
+        const authorization = `Bearer ${t}`;
+        const result = await answer(handler, authorization);
+        expect(['401', '403', 'Allow']).toContain(result);
+        // A token that breaks a documented rule is never allowed; one that breaks none is never a 401.
+        expect(result === '401').toBe(breaksARule(authorization, headerText, payloadText));
         expectOneCappedRecord(records, before);
       }),
       { numRuns: 300 },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoutePermissions, REST_METHODS } from '../../lambda/authorizer/config.js';
+import { parseRoutePermissions } from '../../lambda/authorizer/config.js';
 import { BadEventError } from '../../lambda/authorizer/errors.js';
 import { compileRoutePath, createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import {
@@ -103,7 +103,10 @@ describe('parseMethodArn', () => {
     const arn = parseMethodArn('arn:aws:execute-api:eu-west-1:123456789012:abc/prod/GET/items/1');
     expect(stageResource(arn)).toBe('arn:aws:execute-api:eu-west-1:123456789012:abc/prod/*');
     expect(routeResources(arn, { method: '*', path: '/items/*' })).toEqual(
-      REST_METHODS.map((m) => `arn:aws:execute-api:eu-west-1:123456789012:abc/prod/${m}/items/*`),
+      // API Gateway's REST methods (ANY arrives as the request's own): one resource each.
+      ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map(
+        (m) => `arn:aws:execute-api:eu-west-1:123456789012:abc/prod/${m}/items/*`,
+      ),
     );
   });
 

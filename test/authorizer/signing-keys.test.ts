@@ -6,7 +6,7 @@ import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { KeyFetchError } from '../../lambda/authorizer/errors.js';
 import { KeyFetcher } from '../../lambda/authorizer/keys/fetcher.js';
 import type { KeyCacheEvent, KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
-import { parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
+import { KeySetError, parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
 import { KeyServer, type KeyServerMode } from '../helpers/key-server.js';
 import { buildAuthorizer, event, publishedKeySet, testKeys, token } from '../helpers/setup.js';
 
@@ -60,16 +60,15 @@ describe('key rotation', () => {
     expect(server.requests - before).toBe(1);
   });
 
-  it('answers a flood of made-up kids with fast 401s and at most one refetch per cooldown', async () => {
+  // Speed is the bench's business: here, that no made-up kid waits on a fetch of its own.
+  it('answers a flood of made-up kids with 401s and at most one refetch per cooldown', async () => {
     const { decide } = setUp({ cooldownSeconds: 10 });
     expect(await decide(token())).toBe('Allow');
     const before = server.requests;
-    const started = performance.now();
     const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => decide(madeUpKid(i))));
     for (let i = 200; i < 400; i++) answers.push(await decide(madeUpKid(i)));
     expect(new Set(answers)).toEqual(new Set(['401']));
     expect(server.requests - before).toBe(1);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(await decide(token())).toBe('Allow');
   });
 
@@ -198,8 +197,15 @@ describe('key set parsing', () => {
     expect(dropped).toBe(6);
   });
 
-  it.each(['<html>', '{"keys": {}}', '[]', 'null'])('refuses %j as a key set', (body) => {
-    expect(() => parseKeySet(body)).toThrow();
+  it.each([
+    ['<html>', 'key set is not JSON'],
+    ['{"keys": {}}', 'key set has no "keys" array'],
+    ['[]', 'key set has no "keys" array'],
+    ['null', 'key set has no "keys" array'],
+    ['{"keys": [{"kty": "EC"}]}', 'key set has no usable RS256 signing key (of 1)'],
+  ])('refuses %j as a key set', (body, message) => {
+    expect(() => parseKeySet(body)).toThrow(KeySetError);
+    expect(() => parseKeySet(body)).toThrow(new KeySetError(message));
   });
 });
 

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
+import { KeyServer } from '../helpers/key-server.js';
+import {
+  buildAuthorizer,
+  claims,
+  event,
+  header,
+  METHOD_ARN,
+  publishedKeySet,
+  STAGE_ARN,
+  signed,
+  TENANT,
+} from '../helpers/setup.js';
+
+/*
+ * The fields of an answer that API Gateway or a backend trusts, each pinned to its documented value: the
+ * policy language version (IAM's current one, "2012-10-17"), the Effect and Resource, and appOnly.
+ */
+
+const server = KeyServer.forSuite(publishedKeySet);
+const build = (env: Record<string, string> = {}) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+
+describe('the policy document', () => {
+  it('carries IAM policy language version 2012-10-17 on an Allow and on a Deny', async () => {
+    const allowed = await build().handler(event(`Bearer ${signed(header(), claims())}`));
+    expect(allowed.policyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] }],
+    });
+    const denied = await build({ [ENV.requiredScopes]: 'Items.Write' }).handler(
+      event(`Bearer ${signed(header(), claims())}`),
+    );
+    expect(denied.policyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [METHOD_ARN] }],
+    });
+  });
+});
+
+describe('appOnly in the context', () => {
+  // README: "appOnly is the idtyp claim when Entra sends it (idtyp=app), otherwise true for a token without scp".
+  const cases: { name: string; scp?: string; roles?: string[]; idtyp?: string; appOnly: boolean }[] = [
+    { name: 'roles, no scp, no idtyp', roles: ['Items.Read'], appOnly: true },
+    { name: 'roles, no scp, idtyp app', roles: ['Items.Read'], idtyp: 'app', appOnly: true },
+    { name: 'roles, no scp, idtyp user', roles: ['Items.Read'], idtyp: 'user', appOnly: false },
+    { name: 'scp, no idtyp', scp: 'access_as_user', appOnly: false },
+    { name: 'scp, idtyp user', scp: 'access_as_user', idtyp: 'user', appOnly: false },
+    { name: 'scp, idtyp app', scp: 'access_as_user', idtyp: 'app', appOnly: true },
+    { name: 'a blank scp, roles, no idtyp', scp: ' ', roles: ['Items.Read'], appOnly: true },
+  ];
+
+  it.each(cases)('is $appOnly for a token with $name', async ({ scp, roles, idtyp, appOnly }) => {
+    const { scp: _scp, ...base } = claims();
+    const payload = {
+      ...base,
+      ...(scp !== undefined && { scp }),
+      ...(roles !== undefined && { roles }),
+      ...(idtyp !== undefined && { idtyp }),
+    };
+    const result = await build().handler(event(`Bearer ${signed(header(), payload)}`));
+    expect(result.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },
+    ]);
+    expect(result.context?.appOnly).toBe(appOnly);
+  });
+});
+
+describe('a multi-tenant API', () => {
+  it.each(['contoso.onmicrosoft.com', TENANT.toUpperCase(), `${TENANT}x`, 'common'])(
+    'refuses the non-GUID tid %s even with "*" and an issuer that matches it',
+    async (tid) => {
+      const { handler, records } = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+      const payload = { ...claims(), tid, iss: `https://login.microsoftonline.com/${tid}/v2.0` };
+      await expect(handler(event(`Bearer ${signed(header(), payload)}`))).rejects.toThrow(
+        new RegExp(`^${UNAUTHORIZED}$`),
+      );
+      expect(records.at(-1)?.decision.reason).toBe('wrong_issuer');
+    },
+  );
+});
