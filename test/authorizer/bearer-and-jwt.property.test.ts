@@ -36,6 +36,8 @@ describe('the Authorization header', () => {
         junk,
         junk,
         (s, space, parts, before, after) => {
+          // "Bearer " + any scheme word glued to the token is itself a well-formed header of another token.
+          fc.pre(!(before === 'Bearer ' && space === ''));
           const token = parts.join('.');
           const header = `${before}${s}${space}${token}${after}`;
           const valid =
