@@ -21,7 +21,7 @@ export interface AuthorizerLambda {
 }
 
 /**
- * The authorizer Lambda of every kind of API (one bundle: Node.js 22, arm64, ESM, source maps), with its log
+ * The authorizer Lambda of every kind of API (one bundle: Node.js 22, arm64, CommonJS, its source map beside it), with its log
  * group and a role that may write to it only. `environment` is the whole configuration, checked already.
  */
 export function createAuthorizerLambda(
@@ -31,8 +31,18 @@ export function createAuthorizerLambda(
   environment: Record<string, string>,
 ): AuthorizerLambda {
   const timeout = props.timeout ?? Duration.seconds(10);
-  if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
-    throw new PropsError(construct, 'timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+  const seconds = timeout.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
+    throw new PropsError(construct, 'timeout', 'whole seconds from 3 to 10', `${seconds}s`);
+  // 256 MB: the smallest size whose warm decision is billed 1 ms (README, Performance: the cost model).
+  const memorySize = props.memorySize ?? 256;
+  if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
+    throw new PropsError(
+      construct,
+      'memorySize',
+      'whole megabytes from 128 to 10240 (what Lambda accepts)',
+      memorySize,
+    );
   const { logGroup, role } = functionLogging(scope, '', {
     retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
@@ -40,12 +50,14 @@ export function createAuthorizerLambda(
   const fn = authorizerFunction(scope, 'Function', {
     runtime: Runtime.NODEJS_22_X,
     architecture: Architecture.ARM_64,
-    memorySize: props.memorySize ?? 512,
+    memorySize,
     timeout,
     role,
     logGroup,
     description: 'Entra ID access token authorizer',
-    environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+    // No NODE_OPTIONS=--enable-source-maps: it costs every cold start and every logged stack more than it
+    // saves (README, Performance); the bundle's source map ships beside it for mapping a stack offline.
+    environment,
   });
   return { function: fn, logGroup, role };
 }

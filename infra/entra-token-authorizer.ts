@@ -1,4 +1,4 @@
-import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   IdentitySource,
@@ -11,8 +11,8 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { IMetric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Role } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
 import {
@@ -34,7 +34,7 @@ import {
   type LogLevel as TelemetryLogLevel,
 } from '../lambda/authorizer/telemetry-config.js';
 import { ApiBoundTokenAuthorizer } from './api-binding.js';
-import { authorizerFunction } from './authorizer-function.js';
+import { createAuthorizerLambda } from './authorizer-lambda.js';
 import {
   type AuthorizerAlarmOptions,
   type AuthorizerAlarms,
@@ -44,7 +44,6 @@ import {
 } from './decision-metrics.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
-import { functionLogging } from './lambda-defaults.js';
 import { routeCoverageProblems, routeKeyFor } from './route-coverage.js';
 
 /**
@@ -373,40 +372,18 @@ export class EntraTokenAuthorizer extends Construct {
     if (this.#unlistedMethods !== 'error' && this.#unlistedMethods !== 'deny')
       fail('unlistedMethods', "'error' or 'deny'", props.unlistedMethods);
     this.#telemetry = telemetryEnvironment(props);
-    const timeout = props.timeout ?? Duration.seconds(10);
-    const seconds = timeout.toSeconds({ integral: false });
-    if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
-      fail('timeout', 'whole seconds from 3 to 10', `${seconds}s`);
     const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
     const ttlSeconds = ttl.toSeconds({ integral: false });
     if (!Number.isInteger(ttlSeconds) || ttlSeconds > 3600)
       fail('resultsCacheTtl', 'whole seconds, at most 1 hour', `${ttlSeconds}s`);
-    const memorySize = props.memorySize ?? 256;
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
-      fail('memorySize', 'whole megabytes from 128 to 10240 (what Lambda accepts)', memorySize);
 
-    const { logGroup, role } = functionLogging(this, '', {
-      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+    const lambda = createAuthorizerLambda(this, 'EntraTokenAuthorizer', props, {
+      ...this.environment,
+      ...this.#telemetry,
     });
-    this.logGroup = logGroup;
-    this.role = role;
-
-    this.function = authorizerFunction(this, 'Function', {
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
-      memorySize,
-      timeout,
-      role: this.role,
-      logGroup: this.logGroup,
-      description: 'Entra ID access token authorizer',
-      // No NODE_OPTIONS=--enable-source-maps: it costs every cold start and every logged stack more than it
-      // saves (README, Performance); the bundle's source map ships beside it for mapping a stack offline.
-      environment: {
-        ...this.environment,
-        ...telemetryEnvironment(props),
-      },
-    });
+    this.function = lambda.function;
+    this.logGroup = lambda.logGroup;
+    this.role = lambda.role;
 
     // The authorizer points at a published version: any change of the function (configuration included)
     // changes the authorizer, and redeployOnChange folds it into the API deployment, so the stage is

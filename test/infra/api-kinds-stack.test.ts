@@ -232,6 +232,26 @@ describe('the constructs of the other two kinds', () => {
     );
   });
 
+  it.each([
+    ['EntraHttpAuthorizer', (s: Stack) => new EntraHttpAuthorizer(s, 'E', base)],
+    ['EntraWebSocketAuthorizer', (s: Stack) => new EntraWebSocketAuthorizer(s, 'E', base)],
+  ])(
+    "%s gives its Lambda the REST construct's settings: 256 MB, arm64, Node.js 22, no source-map loader",
+    (_, build) => {
+      const template = make((s) => {
+        build(s);
+        return Template.fromStack(s);
+      });
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        MemorySize: 256,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        Timeout: 10,
+        Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) },
+      });
+    },
+  );
+
   it('read the token from Sec-WebSocket-Protocol when told, with the identity source set to match', () => {
     const { authorizer, stack } = make((s) => ({
       stack: s,
