@@ -65,34 +65,35 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
   const principalId = principalIdOf(claims);
   const context = buildContext(claims);
   const authorization = routes(claims, arn);
-  if (authorization.allowed) {
-    const resources =
-      authorization.routes === 'stage'
-        ? [stageResource(arn)]
-        : authorization.routes.flatMap((r) => routeResources(arn, r));
+  if (authorization.allowed && authorization.routes === 'stage') {
     return {
       outcome: 'allow',
       reason: 'allowed',
-      detail:
-        authorization.routes === 'stage'
-          ? 'stage'
-          : `${authorization.routes.length} route${authorization.routes.length === 1 ? '' : 's'}`,
+      detail: 'stage',
+      result: buildPolicy(principalId, { allow: [stageResource(arn)], deny: [] }, context),
+    };
+  }
+  const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
+  // Declared routes a granted pattern would also admit (an IAM `*` crosses `/`) that this caller may not call.
+  const denied = authorization.denied.flatMap((r) => routeResources(arn, r));
+  if (authorization.allowed) {
+    const count = authorization.routes.length;
+    return {
+      outcome: 'allow',
+      reason: 'allowed',
+      detail: `${count} route${count === 1 ? '' : 's'}`,
       // A route-based Allow is cached for every path; paths ending in `/` would alias other routes.
-      result: buildPolicy(
-        principalId,
-        { allow: resources, deny: authorization.routes === 'stage' ? [] : [trailingSlashResource(arn)] },
-        context,
-      ),
+      result: buildPolicy(principalId, { allow, deny: [...denied, trailingSlashResource(arn)] }, context),
     };
   }
   // Listing the routes the caller may call keeps a cached answer right for them; the explicit Deny of this
   // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched. A
   // request path IAM would read as a pattern (`/items/*`) is not denied by name, which would deny other
   // paths too; when the caller may call nothing at all, denying the whole stage is exact.
-  const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
   const own = requestResource(arn);
   const deny = [
     ...(own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : []),
+    ...denied,
     // Whatever is allowed must not reach another route through a path ending in `/`.
     ...(allow.length > 0 ? [trailingSlashResource(arn)] : []),
   ];

@@ -31,8 +31,17 @@ export const MAX_CLOCK_SKEW_SECONDS = 600;
 export const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
 /** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
 export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-/** What a route key may name: one method, or `*` for every one of REST_METHODS. */
+/** What a route key may name: one method, or `*` (also spelled `ANY`) for every one of REST_METHODS. */
 export const HTTP_METHODS = [...REST_METHODS, '*'] as const;
+/**
+ * The longest route path a key may have, counted as written into the policy (`{id}` as `*`): API Gateway
+ * takes a policy Resource of at most 512 characters ("Output from an API Gateway Lambda authorizer"), and
+ * the longest ARN prefix before the path is 212: `arn:aws-iso-b:execute-api:`, a region, a 12-digit
+ * account, a 10-character API id, a stage of up to 128 characters and `/OPTIONS`.
+ */
+export const MAX_ROUTE_PATH = 300;
+/** A whole-segment path parameter as API Gateway writes it: `{id}`, or greedy `{proxy+}` (last only). */
+export const PATH_PARAMETER = /^\{[A-Za-z0-9._-]+\+?\}$/;
 /**
  * Characters that mean something else in an IAM resource than in a route path: `?` matches any one
  * character and `$` opens a policy variable (`${aws:username}`). A route path holding one would grant in
@@ -72,11 +81,15 @@ export interface PermissionRule {
 }
 
 export interface RoutePermission extends PermissionRule {
-  /** The key as written, e.g. `DELETE /items/*`. */
+  /** The key as written, e.g. `GET /items/{id}` or `DELETE /items/*`. */
   readonly route: string;
-  /** One method, or `*`: every method of REST_METHODS (the policy lists them one by one). */
+  /** One method, or `*` (`ANY`): every method of REST_METHODS (the policy lists them one by one). */
   readonly method: (typeof HTTP_METHODS)[number];
-  /** Starts with `/`; `*` matches any run of characters, as in an execute-api ARN; never `?` or `$`. */
+  /**
+   * Starts with `/`. Either API Gateway's resource path (`/items/{id}`, `/{proxy+}`: a parameter is one
+   * whole segment, a greedy one the last), or an IAM glob whose `*` matches any run of characters, `/`
+   * included (`/items/*`); never both, never `?` or `$`.
+   */
   readonly path: string;
 }
 
@@ -267,11 +280,12 @@ export function parseRoutePermissions(
   const routes: RoutePermission[] = [];
   for (const [route, rule] of Object.entries(input)) {
     const match = /^(\S+) (\/\S*)$/.exec(route);
-    const method = match?.[1]?.toUpperCase();
+    const written = match?.[1]?.toUpperCase();
+    const method = written === 'ANY' ? '*' : written;
     const path = match?.[2];
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
       throw fail(
-        `keys like "GET /items" or "* /items/*" (method one of ${HTTP_METHODS.join(', ')}); got key "${route}"`,
+        `keys like "GET /items/{id}", "ANY /{proxy+}" or "* /items/*" (method one of ${HTTP_METHODS.join(', ')} or ANY); got key "${route}"`,
       );
     }
     const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];
@@ -286,10 +300,19 @@ export function parseRoutePermissions(
       // API Gateway serves `/items/` from the resource `/items`: a key for one would be judged as the other.
       throw fail(`paths without a trailing "/" ("GET /items", not "GET /items/"); got key "${route}"`);
     }
-    if (/[{}]/.test(path)) {
-      // Method ARNs carry the request's real path, so a {param} template would never match: the policy
-      // would grant nothing, or, widened by hand, more than meant.
-      throw fail(`paths with * for parameters ("GET /items/*"), not {param}; got key "${route}"`);
+    const templateError = resourcePathError(path);
+    if (templateError !== undefined) throw fail(`${templateError}; got key "${route}"`);
+    if (policyPathOf(path).length > MAX_ROUTE_PATH) {
+      throw fail(
+        `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters); got key "${route}"`,
+      );
+    }
+    const shape = `${method} ${policyPathOf(path)}`;
+    const twin = path.includes('{')
+      ? routes.find((r) => `${r.method} ${policyPathOf(r.path)}` === shape && r.path.includes('{'))
+      : undefined;
+    if (twin !== undefined) {
+      throw fail(`one key per method and resource; "${twin.route}" and "${route}" name the same one`);
     }
     if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
       throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
@@ -309,6 +332,35 @@ export function parseRoutePermissions(
     );
   }
   return routes;
+}
+
+/** A route path as written into the policy: each `{param}` and `{proxy+}` segment becomes `*`. */
+export function policyPathOf(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (PATH_PARAMETER.test(segment) ? '*' : segment))
+    .join('/');
+}
+
+/**
+ * Why a path is neither an IAM glob nor an API Gateway resource path, or undefined. A `{`/`}` must make up
+ * a whole segment, a greedy `{name+}` only the last; a resource path has no empty segment and no `*`,
+ * which would make it a glob.
+ */
+function resourcePathError(path: string): string | undefined {
+  if (!/[{}]/.test(path)) return undefined;
+  const segments = path.split('/').slice(1);
+  if (segments.some((s) => /[{}]/.test(s) && !PATH_PARAMETER.test(s))) {
+    return 'path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-")';
+  }
+  if (segments.slice(0, -1).some((s) => s.endsWith('+}'))) {
+    return 'a greedy "{proxy+}" only as the last segment';
+  }
+  if (path.includes('*')) {
+    return 'either {param} segments or * wildcards in one key, not both';
+  }
+  if (segments.includes('')) return 'paths with parameters and no empty segment ("//")';
+  return undefined;
 }
 
 function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {

@@ -1,7 +1,9 @@
 import {
   type AuthorizerConfig,
   isTrailingSlashPath,
+  PATH_PARAMETER,
   type PermissionRule,
+  policyPathOf,
   REST_METHODS,
   type RoutePermission,
 } from './config.js';
@@ -26,13 +28,25 @@ export type DenyReason = 'insufficient_permission' | 'no_scope_or_role';
  * Gateway caches one answer per token and reuses it for every route.
  */
 export type Authorization =
-  | { readonly allowed: true; readonly routes: 'stage' | readonly RoutePermission[] }
+  | { readonly allowed: true; readonly routes: 'stage' }
+  | {
+      readonly allowed: true;
+      readonly routes: readonly RoutePermission[];
+      readonly denied: readonly PolicyRoute[];
+    }
   | {
       readonly allowed: false;
       readonly reason: DenyReason;
       readonly routes: readonly RoutePermission[];
+      readonly denied: readonly PolicyRoute[];
       readonly missing: string;
     };
+
+/** One method and a path as the policy writes them (`GET`, `/items/*`). */
+export interface PolicyRoute {
+  readonly method: (typeof REST_METHODS)[number];
+  readonly path: string;
+}
 
 /** The scope-or-role rule: an empty rule admits any valid access token that carries a scope or a role. */
 export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
@@ -83,22 +97,218 @@ export function compileRoutePath(pattern: string): RoutePathMatcher {
 
 const REST_METHOD_SET: ReadonlySet<string> = new Set(REST_METHODS);
 
+type Method = (typeof REST_METHODS)[number];
+
+/** A segment of an API Gateway resource path: literal text, `{param}` (one segment), `{proxy+}` (the rest). */
+type Segment = { readonly kind: 'literal'; readonly text: string } | { readonly kind: 'param' | 'greedy' };
+
+const RANK = { literal: 0, param: 1, greedy: 2 } as const;
+
+function segmentsOf(path: string): Segment[] {
+  if (path === '/') return [];
+  return path
+    .slice(1)
+    .split('/')
+    .map((text) =>
+      PATH_PARAMETER.test(text)
+        ? { kind: text.endsWith('+}') ? 'greedy' : 'param' }
+        : { kind: 'literal', text },
+    );
+}
+
+/** A request path's segments; undefined when one is empty (`//`), which no resource path names. */
+function requestSegments(path: string): string[] | undefined {
+  if (path === '/') return [];
+  const parts = path.slice(1).split('/');
+  return parts.includes('') ? undefined : parts;
+}
+
+/** `{param}` is exactly one non-empty segment, `{proxy+}` one or more, as API Gateway routes them. */
+function segmentsMatch(pattern: readonly Segment[], parts: readonly string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const segment = pattern[i] as Segment;
+    if (segment.kind === 'greedy') return parts.length > i;
+    if (i >= parts.length) return false;
+    if (segment.kind === 'literal' && segment.text !== parts[i]) return false;
+  }
+  return parts.length === pattern.length;
+}
+
+/**
+ * Which of two resource paths that both match a request API Gateway serves it from: at the first segment
+ * where they differ in kind, a literal before a `{param}` before a `{proxy+}`; on the same resource, the
+ * method named before `*` (ANY). Negative when `a` wins.
+ */
+function precedence(a: RoutePermission & { segments: readonly Segment[] }, b: typeof a): number {
+  for (let i = 0; i < Math.min(a.segments.length, b.segments.length); i++) {
+    const d = RANK[(a.segments[i] as Segment).kind] - RANK[(b.segments[i] as Segment).kind];
+    if (d !== 0) return d;
+  }
+  if (a.segments.length !== b.segments.length) return b.segments.length - a.segments.length;
+  return (a.method === '*' ? 1 : 0) - (b.method === '*' ? 1 : 0);
+}
+
+/**
+ * Does a route key cover this method and resource path? For an API Gateway resource path the key's own
+ * (`GET /items/{id}` covers `GET /items/{id}` and `GET /items/{itemId}`), for an IAM glob whatever it
+ * matches written as a path (`GET /items/*` covers `GET /items/{id}` and `GET /items/{id}/parts`). A
+ * method `*` (ANY) covers every method of REST_METHODS, and `ANY` stands for all of them. For checking a
+ * route table against the API's methods at synth.
+ */
+export function routeKeyCovers(
+  route: Pick<RoutePermission, 'method' | 'path'>,
+  method: string,
+  resourcePath: string,
+): boolean {
+  const wanted = method.toUpperCase() === 'ANY' ? '*' : method.toUpperCase();
+  if (route.method !== '*' && route.method !== wanted) return false;
+  if (route.path.includes('*')) return compileRoutePath(route.path).test(resourcePath);
+  return policyPathOf(route.path) === policyPathOf(resourcePath);
+}
+
+interface Entry extends RoutePermission {
+  readonly index: number;
+  /** An IAM glob (`*` crosses `/`) rather than an API Gateway resource path. */
+  readonly glob: boolean;
+  readonly segments: readonly Segment[];
+  readonly matcher: RoutePathMatcher;
+  readonly methods: readonly Method[];
+}
+
+/** More states than any real route table reaches: beyond it, every declared route counts as covered. */
+const MAX_EXPLORED = 20_000;
+
+/**
+ * The resource-path routes (per method) that API Gateway would serve some request from which the Allow
+ * of `granted` admits: the IAM resource `GET/items/*` of `GET /items/{id}` also admits
+ * `GET /items/42/secret`. Requests are explored a segment at a time (the literals of the table, and one
+ * segment that is none of them), tracking every route's match and the policy pattern's; a glob's pattern
+ * is widened to "one or more segments" from its first segment with a `*` on (a request path has no empty
+ * segment), which can only add routes.
+ */
+function coveredRoutes(granted: Entry, method: Method, table: readonly Entry[]): Set<number> {
+  const routes = table.filter((e) => !e.glob && e.methods.includes(method));
+  const pattern: ('star' | string)[] = [];
+  for (const s of granted.glob ? granted.path.slice(1).split('/') : granted.segments) {
+    if (typeof s === 'string') {
+      if (s.includes('*')) {
+        pattern.push('star');
+        break;
+      }
+      pattern.push(s);
+    } else pattern.push(s.kind === 'literal' ? s.text : 'star');
+  }
+  if (granted.path === '/') pattern.length = 0;
+  const alphabet = [
+    ...new Set(
+      [...routes, granted].flatMap((e) => e.segments.flatMap((s) => (s.kind === 'literal' ? [s.text] : []))),
+    ),
+    ...pattern.filter((p) => p !== 'star'),
+    undefined, // a segment no literal names
+  ];
+  // A route's state: how many segments it has matched; -1 dead; its length when complete (a greedy one stays).
+  const stepRoute = (e: Entry, at: number, symbol: string | undefined): number => {
+    if (at < 0) return -1;
+    const n = e.segments.length;
+    if (at >= n) return n > 0 && (e.segments[n - 1] as Segment).kind === 'greedy' ? n : -1;
+    const s = e.segments[at] as Segment;
+    if (s.kind === 'greedy') return n;
+    if (s.kind === 'literal') return symbol === s.text ? at + 1 : -1;
+    return at + 1;
+  };
+  // The pattern's states: 2i at element i, 2i+1 inside a `*` at element i (it has taken one segment).
+  const close = (states: Iterable<number>): number[] => {
+    const out = new Set<number>();
+    for (const st of states) {
+      out.add(st);
+      if (st % 2 === 1) out.add(st + 1);
+    }
+    return [...out].sort((a, b) => a - b);
+  };
+  const stepPattern = (states: readonly number[], symbol: string | undefined): number[] => {
+    const next: number[] = [];
+    for (const st of states) {
+      const element = pattern[Math.floor(st / 2)];
+      if (element === undefined) continue;
+      if (st % 2 === 1 || element === 'star') next.push(2 * Math.floor(st / 2) + 1);
+      else if (symbol === element) next.push(st + 2);
+    }
+    return close(next);
+  };
+  const end = 2 * pattern.length;
+  const covered = new Set<number>();
+  const seen = new Set<string>();
+  const queue: [number[], number[]][] = [[routes.map(() => 0), close([0])]];
+  while (queue.length > 0) {
+    const [at, states] = queue.pop() as [number[], number[]];
+    const key = `${at.join(',')}|${states.join(',')}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (seen.size > MAX_EXPLORED) return new Set(routes.map((e) => e.index));
+    if (states.includes(end)) {
+      const served = routes.filter((e, i) => at[i] === e.segments.length).sort(precedence)[0];
+      if (served !== undefined) covered.add(served.index);
+    }
+    for (const symbol of alphabet) {
+      const nextStates = stepPattern(states, symbol);
+      const nextAt = at.map((a, i) => stepRoute(routes[i] as Entry, a, symbol));
+      if (nextStates.length > 0 && nextAt.some((a) => a >= 0)) queue.push([nextAt, nextStates]);
+    }
+  }
+  return covered;
+}
+
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
 /**
  * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
- * scopes/roles, then the route table.
+ * scopes/roles, then the route table. A request is judged by the route API Gateway serves it from: the
+ * resource path that matches it best, else any glob that matches it. In the policy, every route granted is
+ * allowed, and every declared route a granted pattern would also admit (IAM's `*` crosses `/`) that this
+ * caller may not call is denied explicitly; a request such a Deny also covers is refused here too, so a
+ * cached policy and a fresh decision always agree.
  */
 export function createRouteAuthorizer(
   config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
 ): RouteAuthorizer {
   const { required, routePermissions } = config;
-  const compiled = (routePermissions ?? []).map((route) => ({ route, path: compileRoutePath(route.path) }));
-  // A `*` route stands for exactly the methods its policy resources list, so the two never disagree.
-  const matches = (entry: (typeof compiled)[number], request: RouteRequest) =>
-    (entry.route.method === '*'
-      ? REST_METHOD_SET.has(request.method)
-      : entry.route.method === request.method) && entry.path.test(request.path);
+  const table: Entry[] = (routePermissions ?? []).map((route, index) => {
+    // A path with an empty segment (`/a//b`) names no resource: it is matched as the literal glob it is.
+    const glob =
+      route.path.includes('*') || (route.path !== '/' && route.path.slice(1).split('/').includes(''));
+    return {
+      ...route,
+      index,
+      glob,
+      segments: glob ? [] : segmentsOf(route.path),
+      matcher: compileRoutePath(route.path),
+      // A `*` route stands for exactly the methods its policy resources list, so the two never disagree.
+      methods: route.method === '*' ? REST_METHODS : [route.method],
+    };
+  });
+  // Which declared routes each route's Allow admits, per method: fixed by the table, so computed once.
+  const covers = table.map((entry) => new Map(entry.methods.map((m) => [m, coveredRoutes(entry, m, table)])));
+  const denials = table.map((entry) => ({
+    entry,
+    byMethod: new Map(
+      entry.methods.map((m) => [m, compileRoutePath(`${m}${policyPathOf(entry.path)}`)] as const),
+    ),
+  }));
+
+  const served = (request: RouteRequest): { resource?: Entry; globs: Entry[] } => {
+    if (!REST_METHOD_SET.has(request.method)) return { globs: [] };
+    const method = request.method as Method;
+    const parts = requestSegments(request.path);
+    const resources =
+      parts === undefined
+        ? []
+        : table.filter((e) => !e.glob && e.methods.includes(method) && segmentsMatch(e.segments, parts));
+    const resource = resources.sort(precedence)[0];
+    if (resource !== undefined) return { resource, globs: [] };
+    return {
+      globs: table.filter((e) => e.glob && e.methods.includes(method) && e.matcher.test(request.path)),
+    };
+  };
 
   return (grantee, request) => {
     if (grantee.scopes.length === 0 && grantee.roles.length === 0) {
@@ -108,6 +318,7 @@ export function createRouteAuthorizer(
         allowed: false,
         reason: 'no_scope_or_role',
         routes: [],
+        denied: [],
         missing: 'the token carries neither scp nor roles',
       };
     }
@@ -116,31 +327,62 @@ export function createRouteAuthorizer(
         allowed: false,
         reason: 'insufficient_permission',
         routes: [],
+        denied: [],
         missing: `the API requires ${describe(required)}`,
       };
     }
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
-    const granted = compiled.filter((entry) => satisfies(entry.route, grantee));
-    if (isTrailingSlashPath(request.path)) {
-      return {
-        allowed: false,
-        reason: 'insufficient_permission',
-        routes: granted.map((entry) => entry.route),
-        missing: `${request.method} ${request.path} ends in "/", which route permissions refuse: API Gateway serves it from the resource without the slash, which a pattern such as /items/* would otherwise admit`,
-      };
+    const isGranted = table.map((entry) => satisfies(entry, grantee));
+    const granted = table.filter((entry) => isGranted[entry.index]);
+    const denied: { method: Method; path: string; by: Entry; covering: Entry }[] = [];
+    for (const entry of granted) {
+      for (const [method, routes] of covers[entry.index] as Map<Method, Set<number>>) {
+        for (const index of routes) {
+          if (isGranted[index]) continue;
+          const route = table[index] as Entry;
+          if (denied.some((d) => d.method === method && d.by === route)) continue;
+          denied.push({ method, path: policyPathOf(route.path), by: route, covering: entry });
+        }
+      }
     }
-    if (granted.some((entry) => matches(entry, request))) {
-      return { allowed: true, routes: granted.map((entry) => entry.route) };
-    }
-    const declared = compiled.filter((entry) => matches(entry, request));
-    return {
+    const policyDenied = denied.map(({ method, path }) => ({ method, path }));
+    const routes = granted.map(({ route, method, path, scopes, roles }) => ({
+      route,
+      method,
+      path,
+      scopes,
+      roles,
+    }));
+    const refuse = (missing: string): Authorization => ({
       allowed: false,
       reason: 'insufficient_permission',
-      routes: granted.map((entry) => entry.route),
-      missing:
-        declared.length === 0
+      routes,
+      denied: policyDenied,
+      missing,
+    });
+    if (isTrailingSlashPath(request.path)) {
+      return refuse(
+        `${request.method} ${request.path} ends in "/", which route permissions refuse: API Gateway serves it from the resource without the slash, which a pattern such as /items/* would otherwise admit`,
+      );
+    }
+    const { resource, globs } = served(request);
+    const by = resource !== undefined ? [resource] : globs;
+    const grantedBy = by.find((entry) => isGranted[entry.index]);
+    if (grantedBy === undefined) {
+      return refuse(
+        by.length === 0
           ? `${request.method} ${request.path} is not in the route permissions`
-          : `${request.method} ${request.path} requires ${declared.map((d) => describe(d.route)).join('; or ')}`,
-    };
+          : `${request.method} ${request.path} (${by.map((e) => e.route).join(', ')}) requires ${by.map((d) => describe(d)).join('; or ')}`,
+      );
+    }
+    const shadow = denied.find((d) =>
+      denials[d.by.index]?.byMethod.get(d.method)?.test(`${request.method}${request.path}`),
+    );
+    if (shadow !== undefined) {
+      return refuse(
+        `${request.method} ${request.path} is granted by "${grantedBy.route}", but the policy must deny ${shadow.method} ${shadow.path} for "${shadow.by.route}" (which requires ${describe(shadow.by)}), and that pattern covers this path too: in IAM a * crosses "/"`,
+      );
+    }
+    return { allowed: true, routes, denied: policyDenied };
   };
 }
