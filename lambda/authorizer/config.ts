@@ -307,9 +307,10 @@ export function parseRoutePermissions(
         `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters); got key "${route}"`,
       );
     }
-    const shape = `${method} ${policyPathOf(path)}`;
+    // `{id}` and `{itemId}` name the same resource; `{id}` and `{proxy+}` do not.
+    const shape = (p: string) => p.replace(/\{[^/]*?(\+?)\}/g, '{$1}');
     const twin = path.includes('{')
-      ? routes.find((r) => `${r.method} ${policyPathOf(r.path)}` === shape && r.path.includes('{'))
+      ? routes.find((r) => r.method === method && shape(r.path) === shape(path))
       : undefined;
     if (twin !== undefined) {
       throw fail(`one key per method and resource; "${twin.route}" and "${route}" name the same one`);

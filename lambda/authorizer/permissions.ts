@@ -340,8 +340,9 @@ export function createRouteAuthorizer(
         for (const index of routes) {
           if (isGranted[index]) continue;
           const route = table[index] as Entry;
-          if (denied.some((d) => d.method === method && d.by === route)) continue;
-          denied.push({ method, path: policyPathOf(route.path), by: route, covering: entry });
+          const path = policyPathOf(route.path);
+          if (denied.some((d) => d.method === method && d.path === path)) continue;
+          denied.push({ method, path, by: route, covering: entry });
         }
       }
     }

@@ -127,7 +127,7 @@ describe('loadConfig', () => {
           `a route ${key.slice(0, 40)} that is no resource path, or too long for a policy resource`,
           { [ENV.routePermissions]: JSON.stringify({ [key]: {} }) },
           ENV.routePermissions,
-        ] as const,
+        ] as [string, Record<string, string | undefined>, string],
     ),
     [
       'two keys for one method and resource',
