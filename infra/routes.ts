@@ -30,13 +30,11 @@ export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
 ];
 
 /**
- * The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. A resource path parameter (`{id}`,
- * `{proxy+}`) becomes `*`: method ARNs carry the request's real path, which `*` matches.
+ * The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape, the resource paths as declared:
+ * the authorizer matches `{id}` to exactly one segment and `{proxy+}` to one or more, as API Gateway does.
  */
 export function routePermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
-  return Object.fromEntries(
-    routes.map((r) => [`${r.method} ${r.path.replace(/\{[^{}/]+\}/g, '*')}`, r.permission]),
-  );
+  return Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.permission]));
 }
 
 /** A route rule in words, e.g. `scope access_as_user` or `any valid token`. */

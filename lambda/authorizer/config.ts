@@ -307,10 +307,8 @@ export function parseRoutePermissions(
         `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters); got key "${route}"`,
       );
     }
-    // `{id}` and `{itemId}` name the same resource; `{id}` and `{proxy+}` do not.
-    const shape = (p: string) => p.replace(/\{[^/]*?(\+?)\}/g, '{$1}');
     const twin = path.includes('{')
-      ? routes.find((r) => r.method === method && shape(r.path) === shape(path))
+      ? routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path))
       : undefined;
     if (twin !== undefined) {
       throw fail(`one key per method and resource; "${twin.route}" and "${route}" name the same one`);
@@ -341,6 +339,11 @@ export function policyPathOf(path: string): string {
     .split('/')
     .map((segment) => (PATH_PARAMETER.test(segment) ? '*' : segment))
     .join('/');
+}
+
+/** A resource path with its parameters unnamed: `{id}` and `{itemId}` name one resource, `{proxy+}` another. */
+export function resourceShape(path: string): string {
+  return path.replace(/\{[^/{}]*?(\+?)\}/g, '{$1}');
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   policyPathOf,
   REST_METHODS,
   type RoutePermission,
+  resourceShape,
 } from './config.js';
 
 /** The caller's grants, as far as the token can show them. */
@@ -163,7 +164,7 @@ export function routeKeyCovers(
   const wanted = method.toUpperCase() === 'ANY' ? '*' : method.toUpperCase();
   if (route.method !== '*' && route.method !== wanted) return false;
   if (route.path.includes('*')) return compileRoutePath(route.path).test(resourcePath);
-  return policyPathOf(route.path) === policyPathOf(resourcePath);
+  return resourceShape(route.path) === resourceShape(resourcePath);
 }
 
 interface Entry extends RoutePermission {
@@ -179,31 +180,59 @@ interface Entry extends RoutePermission {
 const MAX_EXPLORED = 20_000;
 
 /**
- * The resource-path routes (per method) that API Gateway would serve some request from which the Allow
- * of `granted` admits: the IAM resource `GET/items/*` of `GET /items/{id}` also admits
- * `GET /items/42/secret`. Requests are explored a segment at a time (the literals of the table, and one
- * segment that is none of them), tracking every route's match and the policy pattern's; a glob's pattern
- * is widened to "one or more segments" from its first segment with a `*` on (a request path has no empty
- * segment), which can only add routes.
+ * A path pattern a segment at a time: a literal segment, `one` segment, or a `star` of one or more (an IAM
+ * `*` in a policy path; a request path has no empty segment, so a `*` between two `/` takes at least one).
  */
-function coveredRoutes(granted: Entry, method: Method, table: readonly Entry[]): Set<number> {
-  const routes = table.filter((e) => !e.glob && e.methods.includes(method));
-  const pattern: ('star' | string)[] = [];
-  for (const s of granted.glob ? granted.path.slice(1).split('/') : granted.segments) {
-    if (typeof s === 'string') {
-      if (s.includes('*')) {
-        pattern.push('star');
-        break;
-      }
-      pattern.push(s);
-    } else pattern.push(s.kind === 'literal' ? s.text : 'star');
+type Token = string | { readonly one: true } | { readonly star: true };
+const ONE: Token = { one: true };
+const STAR: Token = { star: true };
+
+/** The policy resource of an entry as tokens; a glob widened to a `star` from its first `*` segment on. */
+function policyTokens(entry: Entry): Token[] {
+  if (entry.glob) {
+    const tokens: Token[] = [];
+    for (const s of entry.path.slice(1).split('/')) {
+      if (s.includes('*')) return [...tokens, STAR];
+      tokens.push(s);
+    }
+    return tokens;
   }
-  if (granted.path === '/') pattern.length = 0;
+  return entry.segments.map((s) => (s.kind === 'literal' ? s.text : STAR));
+}
+
+/** What an entry's route matches, as tokens (resource paths only). */
+function routeTokens(entry: Entry): Token[] {
+  return entry.segments.map((s) => (s.kind === 'literal' ? s.text : s.kind === 'param' ? ONE : STAR));
+}
+
+/**
+ * For each `{param}` of a resource path, its policy path with that `*` spanning two segments or more
+ * (`/items/*` of `/items/{id}` -> `/items/*\/*`): together, exactly what its policy resource admits beyond
+ * the route itself.
+ */
+function excessPatterns(entry: Entry): { path: string; tokens: Token[] }[] {
+  if (entry.glob) return [];
+  return entry.segments.flatMap((s, i) => {
+    if (s.kind !== 'param') return [];
+    const tokens = policyTokens(entry);
+    tokens.splice(i, 1, STAR, STAR);
+    const parts = policyPathOf(entry.path).split('/');
+    parts.splice(i + 1, 1, '*', '*');
+    return [{ path: parts.join('/'), tokens }];
+  });
+}
+
+/**
+ * The resource-path routes (for one method) that API Gateway would serve some request from that a pattern
+ * admits: the policy resource `GET/items/*` of `GET /items/{id}` also admits `GET /items/42/secret`.
+ * Requests are explored a segment at a time (each literal of the table, and one segment that is none of
+ * them), tracking every route's match and the pattern's.
+ */
+function reach(pattern: readonly Token[], method: Method, table: readonly Entry[]): Set<number> {
+  const routes = table.filter((e) => !e.glob && e.methods.includes(method));
+  const literals = (tokens: readonly Token[]) => tokens.filter((t): t is string => typeof t === 'string');
   const alphabet = [
-    ...new Set(
-      [...routes, granted].flatMap((e) => e.segments.flatMap((s) => (s.kind === 'literal' ? [s.text] : []))),
-    ),
-    ...pattern.filter((p) => p !== 'star'),
+    ...new Set([...routes.flatMap((e) => literals(routeTokens(e))), ...literals(pattern)]),
     undefined, // a segment no literal names
   ];
   // A route's state: how many segments it has matched; -1 dead; its length when complete (a greedy one stays).
@@ -216,7 +245,7 @@ function coveredRoutes(granted: Entry, method: Method, table: readonly Entry[]):
     if (s.kind === 'literal') return symbol === s.text ? at + 1 : -1;
     return at + 1;
   };
-  // The pattern's states: 2i at element i, 2i+1 inside a `*` at element i (it has taken one segment).
+  // The pattern's states: 2i at token i, 2i+1 inside a `star` at token i (it has taken a segment).
   const close = (states: Iterable<number>): number[] => {
     const out = new Set<number>();
     for (const st of states) {
@@ -228,15 +257,20 @@ function coveredRoutes(granted: Entry, method: Method, table: readonly Entry[]):
   const stepPattern = (states: readonly number[], symbol: string | undefined): number[] => {
     const next: number[] = [];
     for (const st of states) {
-      const element = pattern[Math.floor(st / 2)];
-      if (element === undefined) continue;
-      if (st % 2 === 1 || element === 'star') next.push(2 * Math.floor(st / 2) + 1);
-      else if (symbol === element) next.push(st + 2);
+      const token = pattern[Math.floor(st / 2)];
+      if (token === undefined) continue;
+      if (st % 2 === 1 || token === STAR) next.push(2 * Math.floor(st / 2) + 1);
+      else if (token === ONE || symbol === token) next.push(st + 2);
     }
     return close(next);
   };
   const end = 2 * pattern.length;
   const covered = new Set<number>();
+  // `/*` admits the root `/` too, its `*` matching nothing.
+  if (pattern.length === 1 && pattern[0] === STAR) {
+    const root = routes.filter((e) => e.segments.length === 0).sort(precedence)[0];
+    if (root !== undefined) covered.add(root.index);
+  }
   const seen = new Set<string>();
   const queue: [number[], number[]][] = [[routes.map(() => 0), close([0])]];
   while (queue.length > 0) {
@@ -256,6 +290,15 @@ function coveredRoutes(granted: Entry, method: Method, table: readonly Entry[]):
     }
   }
   return covered;
+}
+
+/** A Deny the policy carries, and why. */
+interface Denial extends PolicyRoute {
+  readonly why: string;
+}
+
+function union(sets: readonly Set<number>[]): Set<number> {
+  return new Set(sets.flatMap((set) => [...set]));
 }
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
@@ -286,14 +329,71 @@ export function createRouteAuthorizer(
       methods: route.method === '*' ? REST_METHODS : [route.method],
     };
   });
-  // Which declared routes each route's Allow admits, per method: fixed by the table, so computed once.
-  const covers = table.map((entry) => new Map(entry.methods.map((m) => [m, coveredRoutes(entry, m, table)])));
-  const denials = table.map((entry) => ({
-    entry,
-    byMethod: new Map(
-      entry.methods.map((m) => [m, compileRoutePath(`${m}${policyPathOf(entry.path)}`)] as const),
-    ),
-  }));
+  // Which declared routes each pattern admits, per method: fixed by the table, so computed once.
+  const perMethod = <T>(entry: Entry, f: (m: Method) => T) => new Map(entry.methods.map((m) => [m, f(m)]));
+  const admits = table.map((e) => perMethod(e, (m) => reach(policyTokens(e), m, table)));
+  const serves = table.map((e) =>
+    e.glob
+      ? (admits[e.index] as Map<Method, Set<number>>)
+      : perMethod(e, (m) => reach(routeTokens(e), m, table)),
+  );
+  const excess = table.map((e) => {
+    const patterns = excessPatterns(e);
+    return { patterns, admits: perMethod(e, (m) => union(patterns.map((p) => reach(p.tokens, m, table)))) };
+  });
+  const matchers = new Map<string, RoutePathMatcher>();
+  const matcherOf = (pattern: string) => {
+    const known = matchers.get(pattern);
+    if (known !== undefined) return known;
+    const matcher = compileRoutePath(pattern);
+    matchers.set(pattern, matcher);
+    return matcher;
+  };
+
+  /**
+   * The Denies that keep a caller's Allows off the declared routes it may not call. Per granted pattern
+   * and method: deny each such route it admits, by that route's own resource; or, for a resource path,
+   * deny what its resource admits beyond the route (a `*` spanning segments) and only the routes the route
+   * itself reaches, when that spares every route granted, which the first way may not (a `/{proxy+}` for
+   * admins would deny `GET/*`). Where a Deny still covers a granted path, the decision refuses it too.
+   */
+  const denialsFor = (isGranted: readonly boolean[]): Denial[] => {
+    const out: Denial[] = [];
+    const add = (denial: Denial) => {
+      if (!out.some((d) => d.method === denial.method && d.path === denial.path)) out.push(denial);
+    };
+    const hitsGranted = (sets: Iterable<Set<number> | undefined>) =>
+      [...sets].some((set) => [...(set ?? [])].some((i) => isGranted[i]));
+    const byRoute = (method: Method, i: number): Denial => {
+      const route = table[i] as Entry;
+      return {
+        method,
+        path: policyPathOf(route.path),
+        why: `"${route.route}" (which requires ${describe(route)})`,
+      };
+    };
+    for (const entry of table) {
+      if (!isGranted[entry.index]) continue;
+      for (const [method, admitted] of admits[entry.index] as Map<Method, Set<number>>) {
+        const refused = [...admitted].filter((i) => !isGranted[i]);
+        if (refused.length === 0) continue;
+        const own = [...((serves[entry.index] as Map<Method, Set<number>>).get(method) ?? [])].filter(
+          (i) => !isGranted[i],
+        );
+        const { patterns, admits: beyond } = excess[entry.index] as (typeof excess)[number];
+        const narrow =
+          patterns.length > 0 &&
+          !hitsGranted([beyond.get(method), ...own.map((i) => admits[i]?.get(method))]);
+        if (narrow) {
+          for (const i of own) add(byRoute(method, i));
+          for (const p of patterns) {
+            add({ method, path: p.path, why: `the paths below "${entry.route}" its * would also admit` });
+          }
+        } else for (const i of refused) add(byRoute(method, i));
+      }
+    }
+    return out;
+  };
 
   const served = (request: RouteRequest): { resource?: Entry; globs: Entry[] } => {
     if (!REST_METHOD_SET.has(request.method)) return { globs: [] };
@@ -334,18 +434,7 @@ export function createRouteAuthorizer(
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const isGranted = table.map((entry) => satisfies(entry, grantee));
     const granted = table.filter((entry) => isGranted[entry.index]);
-    const denied: { method: Method; path: string; by: Entry; covering: Entry }[] = [];
-    for (const entry of granted) {
-      for (const [method, routes] of covers[entry.index] as Map<Method, Set<number>>) {
-        for (const index of routes) {
-          if (isGranted[index]) continue;
-          const route = table[index] as Entry;
-          const path = policyPathOf(route.path);
-          if (denied.some((d) => d.method === method && d.path === path)) continue;
-          denied.push({ method, path, by: route, covering: entry });
-        }
-      }
-    }
+    const denied = denialsFor(isGranted);
     const policyDenied = denied.map(({ method, path }) => ({ method, path }));
     const routes = granted.map(({ route, method, path, scopes, roles }) => ({
       route,
@@ -377,11 +466,11 @@ export function createRouteAuthorizer(
       );
     }
     const shadow = denied.find((d) =>
-      denials[d.by.index]?.byMethod.get(d.method)?.test(`${request.method}${request.path}`),
+      matcherOf(`${d.method}${d.path}`).test(`${request.method}${request.path}`),
     );
     if (shadow !== undefined) {
       return refuse(
-        `${request.method} ${request.path} is granted by "${grantedBy.route}", but the policy must deny ${shadow.method} ${shadow.path} for "${shadow.by.route}" (which requires ${describe(shadow.by)}), and that pattern covers this path too: in IAM a * crosses "/"`,
+        `${request.method} ${request.path} is granted by "${grantedBy.route}", but the policy must deny ${shadow.method} ${shadow.path} for ${shadow.why}, and that pattern covers this path too: in IAM a * crosses "/"`,
       );
     }
     return { allowed: true, routes, denied: policyDenied };
