@@ -330,6 +330,17 @@ export function parseRoutePermissions(
       }),
     );
   }
+  // A table is judged either as API Gateway routes ({param} one segment) or as IAM globs (any matching key
+  // grants): mixed, a glob's wide match and a route's narrow one could not both hold in one policy.
+  const template = routes.find((r) => r.path.includes('{'));
+  const glob = routes.find(
+    (r) => r.path.includes('*') || (r.path !== '/' && r.path.slice(1).split('/').includes('')),
+  );
+  if (template !== undefined && glob !== undefined) {
+    throw fail(
+      `one form per table: {param} resource paths ("${template.route}") or * globs ("${glob.route}"), not both`,
+    );
+  }
   return routes;
 }
 
@@ -361,7 +372,7 @@ function resourcePathError(path: string): string | undefined {
     return 'a greedy "{proxy+}" only as the last segment';
   }
   if (path.includes('*')) {
-    return 'either {param} segments or * wildcards in one key, not both';
+    return 'either {param} segments or * wildcards, not both';
   }
   if (segments.includes('')) return 'paths with parameters and no empty segment ("//")';
   return undefined;

@@ -187,17 +187,9 @@ type Token = string | { readonly one: true } | { readonly star: true };
 const ONE: Token = { one: true };
 const STAR: Token = { star: true };
 
-/** The policy resource of an entry as tokens; a glob widened to a `star` from its first `*` segment on. */
+/** The policy resource of a resource path as tokens (a glob table has no resource paths). */
 function policyTokens(entry: Entry): Token[] {
-  if (entry.glob) {
-    const tokens: Token[] = [];
-    for (const s of entry.path.slice(1).split('/')) {
-      if (s.includes('*')) return [...tokens, STAR];
-      tokens.push(s);
-    }
-    return tokens;
-  }
-  return entry.segments.map((s) => (s.kind === 'literal' ? s.text : STAR));
+  return entry.glob ? [] : entry.segments.map((s) => (s.kind === 'literal' ? s.text : STAR));
 }
 
 /** What an entry's route matches, as tokens (resource paths only). */
@@ -306,7 +298,8 @@ export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Autho
 /**
  * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
  * scopes/roles, then the route table. A request is judged by the route API Gateway serves it from: the
- * resource path that matches it best, else any glob that matches it. In the policy, every route granted is
+ * resource path that matches it best; in a table without `{param}`, by any key whose glob matches it, as
+ * before. In the policy, every route granted is
  * allowed, and every declared route a granted pattern would also admit (IAM's `*` crosses `/`) that this
  * caller may not call is denied explicitly; a request such a Deny also covers is refused here too, so a
  * cached policy and a fresh decision always agree.
@@ -315,10 +308,10 @@ export function createRouteAuthorizer(
   config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
 ): RouteAuthorizer {
   const { required, routePermissions } = config;
+  const templates = (routePermissions ?? []).some((route) => route.path.includes('{'));
   const table: Entry[] = (routePermissions ?? []).map((route, index) => {
-    // A path with an empty segment (`/a//b`) names no resource: it is matched as the literal glob it is.
-    const glob =
-      route.path.includes('*') || (route.path !== '/' && route.path.slice(1).split('/').includes(''));
+    // A table without {param} is judged as IAM globs, as before: any key that matches grants.
+    const glob = !templates;
     return {
       ...route,
       index,

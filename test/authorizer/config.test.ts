@@ -130,6 +130,11 @@ describe('loadConfig', () => {
         ] as [string, Record<string, string | undefined>, string],
     ),
     [
+      'a table mixing {param} resource paths and * globs',
+      { [ENV.routePermissions]: '{"GET /items/{id}": {}, "GET /legacy/*": {}}' },
+      ENV.routePermissions,
+    ],
+    [
       'two keys for one method and resource',
       { [ENV.routePermissions]: '{"GET /items/{id}": {}, "get /items/{itemId}": {}}' },
       ENV.routePermissions,
