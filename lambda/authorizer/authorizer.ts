@@ -15,7 +15,7 @@ import {
   trailingSlashResource,
 } from './policy.js';
 import { type HintFacts, REASONS, type Reason } from './reasons.js';
-import { clip, LOG_LIMITS } from './safe-text.js';
+import { clip, LOG_LIMITS, printable } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
 /**
@@ -128,10 +128,15 @@ function hintFor(deps: DecisionDeps, decision: Decision, token: DecodedJwt | und
  * what really failed: a socket, a parser) kept the same way with a shorter stack.
  */
 function loggableError(err: unknown, depth = 0): Error {
-  const safe = new Error(clip(safeString(err), LOG_LIMITS.detail));
+  const safe = new Error(clip(printable(safeString(err)), LOG_LIMITS.detail));
   if (err instanceof Error) {
-    safe.name = clip(safeString(err.name), LOG_LIMITS.field);
-    safe.stack = clip(safeString(err.stack ?? ''), depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
+    safe.name = clip(printable(safeString(err.name)), LOG_LIMITS.field);
+    // Line by line: a message quoting a token or a path keeps no control character, the stack its lines.
+    const stack = safeString(err.stack ?? '')
+      .split('\n')
+      .map(printable)
+      .join('\n');
+    safe.stack = clip(stack, depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
     let cause: unknown;
     try {
       cause = err.cause;
@@ -143,17 +148,20 @@ function loggableError(err: unknown, depth = 0): Error {
   return safe;
 }
 
-/** The record with every string capped at LOG_LIMITS; absent fields stay absent. */
+/**
+ * The record with every string capped at LOG_LIMITS and free of control characters (text from a token
+ * could otherwise drive the terminal of whoever reads the log); absent fields stay absent.
+ */
 function capped(record: DecisionRecord): DecisionRecord {
   const { decision, hint, error, path, ...fields } = record;
   const out: Record<string, unknown> = {
-    decision: { ...decision, detail: clip(decision.detail, LOG_LIMITS.detail) },
+    decision: { ...decision, detail: clip(printable(decision.detail), LOG_LIMITS.detail) },
   };
   for (const [name, value] of Object.entries(fields)) {
-    if (typeof value === 'string') out[name] = clip(value, LOG_LIMITS.field);
+    if (typeof value === 'string') out[name] = clip(printable(value), LOG_LIMITS.field);
   }
-  if (path !== undefined) out.path = clip(path, LOG_LIMITS.path);
-  if (hint !== undefined) out.hint = clip(hint, LOG_LIMITS.hint);
+  if (path !== undefined) out.path = clip(printable(path), LOG_LIMITS.path);
+  if (hint !== undefined) out.hint = clip(printable(hint), LOG_LIMITS.hint);
   if (error !== undefined) out.error = loggableError(error);
   return out as unknown as DecisionRecord;
 }
