@@ -176,6 +176,9 @@ interface Entry extends RoutePermission {
   readonly methods: readonly Method[];
 }
 
+/** Distinct sets of granted routes whose Denies are kept (a cleared cache costs one recomputation each). */
+const MAX_GRANT_SETS = 256;
+
 /** More states than any real route table reaches: beyond it, every declared route counts as covered. */
 const MAX_EXPLORED = 20_000;
 
@@ -388,6 +391,8 @@ export function createRouteAuthorizer(
     return out;
   };
 
+  const deniedByGrants = new Map<string, Denial[]>();
+
   const served = (request: RouteRequest): { resource?: Entry; globs: Entry[] } => {
     if (!REST_METHOD_SET.has(request.method)) return { globs: [] };
     const method = request.method as Method;
@@ -427,7 +432,14 @@ export function createRouteAuthorizer(
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const isGranted = table.map((entry) => satisfies(entry, grantee));
     const granted = table.filter((entry) => isGranted[entry.index]);
-    const denied = denialsFor(isGranted);
+    // Callers share few sets of grants: the Denies of each are worked out once.
+    const grants = isGranted.map((g) => (g ? '1' : '0')).join('');
+    let denied = deniedByGrants.get(grants);
+    if (denied === undefined) {
+      if (deniedByGrants.size >= MAX_GRANT_SETS) deniedByGrants.clear();
+      denied = denialsFor(isGranted);
+      deniedByGrants.set(grants, denied);
+    }
     const policyDenied = denied.map(({ method, path }) => ({ method, path }));
     const routes = granted.map(({ route, method, path, scopes, roles }) => ({
       route,
