@@ -78,7 +78,7 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a bad route key',
       { routePermissions: { '/items': {} } },
-      /routePermissions must be keys like "GET \/items"/,
+      /routePermissions must be keys like "GET \/items\/{id}", "ANY \/{proxy\+}"/,
     ],
     [
       'a skew over ten minutes',
