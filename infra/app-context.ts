@@ -1,6 +1,7 @@
 import { isGuid } from '../lambda/authorizer/config.js';
 import { isAllowOrigin } from '../lambda/shared/cors.js';
 import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { nearest } from './nearest.js';
 
 export class ContextError extends Error {
   override readonly name = 'ContextError';
@@ -16,7 +17,7 @@ const list = (value: unknown): string[] | undefined =>
 
 /**
  * `cdk deploy -c tenantId=<guid> -c clientId=<guid> [-c audiences=a,b] [-c requiredScopes=...]
- * [-c requiredRoles=...] [-c allowedTenants=...]` -> authorizer props. A missing or malformed value fails the
+ * [-c requiredRoles=...] [-c allowedTenants=...] [-c allowedClientApps=<guid>,<guid>]` -> authorizer props. A missing or malformed value fails the
  * synth naming the key and showing how to pass it.
  */
 export function readAppContext(
@@ -52,6 +53,13 @@ export function readAppContext(
       `context key allowedTenants is required when tenantId is "${tenant}": ${how('allowedTenants', '<guid>,<guid>')} (or -c allowedTenants='*')`,
     );
   }
+  const allowedClientApps = list(get('allowedClientApps'));
+  const badApp = allowedClientApps?.find((app) => !isGuid(app.toLowerCase()));
+  if (badApp !== undefined) {
+    throw new ContextError(
+      `context key allowedClientApps must be application (client) id GUIDs; got "${badApp}": ${how('allowedClientApps', '<client app GUID>,<client app GUID>')}`,
+    );
+  }
   return {
     tenantId: tenant,
     clientId: clientId.toLowerCase(),
@@ -59,10 +67,11 @@ export function readAppContext(
     requiredScopes: list(get('requiredScopes')),
     requiredRoles: list(get('requiredRoles')),
     allowedTenants,
+    ...(allowedClientApps !== undefined ? { allowedClientApps } : {}),
   };
 }
 
-/** The keys `readAppContext` and `readAllowOrigin` read: a prop of the same name is set from each. */
+/** The keys `readAppContext`, `readAllowOrigin` and `readApiKind` read: a prop of the same name is set from each (but `apiKind`, which picks the stack). */
 export const CONTEXT_KEYS = [
   'tenantId',
   'clientId',
@@ -70,7 +79,9 @@ export const CONTEXT_KEYS = [
   'requiredScopes',
   'requiredRoles',
   'allowedTenants',
+  'allowedClientApps',
   'allowOrigin',
+  'apiKind',
 ] as const;
 
 /** `-c allowOrigin=https://app.example.com`: the one origin browser scripts may call from (default `*`). */
@@ -83,4 +94,35 @@ export function readAllowOrigin(get: (key: string) => unknown): string | undefin
     );
   }
   return value;
+}
+
+/** `-c apiKind=http`: the sample on an HTTP API and a WebSocket API instead of the REST API (`rest`, the default). */
+export function readApiKind(get: (key: string) => unknown): 'rest' | 'http' {
+  const value = get('apiKind');
+  if (value === undefined || value === '' || value === 'rest') return 'rest';
+  if (value === 'http') return 'http';
+  throw new ContextError(
+    `context key apiKind must be "rest" or "http"; got "${String(value)}": pass it as: npx cdk deploy -c apiKind=http`,
+  );
+}
+
+/**
+ * `-c requiredScope=x` (for requiredScopes) would be ignored in silence: a context key that is not one of
+ * CONTEXT_KEYS but is close to one fails the synth, naming the key it meant. Keys unlike ours (CDK's feature
+ * flags, `aws:cdk:...`, other tools' settings) pass.
+ */
+export function checkContextKeys(keys: readonly string[]): void {
+  for (const key of keys) {
+    if ((CONTEXT_KEYS as readonly string[]).includes(key) || /[:/@]/.test(key)) continue;
+    const meant = nearest(
+      key.toLowerCase(),
+      CONTEXT_KEYS.map((k) => k.toLowerCase()),
+    );
+    const known = CONTEXT_KEYS.find((k) => k.toLowerCase() === meant);
+    if (known !== undefined) {
+      throw new ContextError(
+        `context key ${key} is not one of this app's keys (did you mean ${known}?): pass it as: npx cdk deploy -c ${known}=...`,
+      );
+    }
+  }
 }

@@ -1,5 +1,15 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { IdentitySource, type RestApi, TokenAuthorizer } from 'aws-cdk-lib/aws-apigateway';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import {
+  AuthorizationType,
+  IdentitySource,
+  type Integration,
+  type IResource,
+  type IRestApi,
+  type Method,
+  type MethodOptions,
+  type TokenAuthorizer,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { IMetric, MetricOptions } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Role } from 'aws-cdk-lib/aws-iam';
 import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -13,6 +23,7 @@ import {
   loadConfig,
   MAX_CLOCK_SKEW_SECONDS,
   MULTI_TENANT_AUTHORITIES,
+  microsoftAudienceProblem,
   parseRoutePermissions,
 } from '../lambda/authorizer/config.js';
 import { ConfigError } from '../lambda/authorizer/errors.js';
@@ -22,15 +33,28 @@ import {
   TELEMETRY_ENV,
   type LogLevel as TelemetryLogLevel,
 } from '../lambda/authorizer/telemetry-config.js';
+import { ApiBoundTokenAuthorizer } from './api-binding.js';
 import { authorizerFunction } from './authorizer-function.js';
+import {
+  type AuthorizerAlarmOptions,
+  type AuthorizerAlarms,
+  createAlarms,
+  type DecisionMetricOptions,
+  decisionMetric,
+} from './decision-metrics.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { functionLogging } from './lambda-defaults.js';
+import { routeCoverageProblems, routeKeyFor } from './route-coverage.js';
 
-/** A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a scope or a role. */
+/**
+ * A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a
+ * scope or a role. With `clientApps`, only tokens of those client applications (`azp`/`appid`) may call it.
+ */
 export interface RouteRule {
   readonly scopes?: readonly string[];
   readonly roles?: readonly string[];
+  readonly clientApps?: readonly string[];
 }
 
 /** The authorizer's log levels (`POWERTOOLS_LOG_LEVEL`): a line is written at its level and above. */
@@ -65,6 +89,13 @@ export interface EntraTokenAuthorizerProps {
    * @default - none
    */
   readonly requiredRoles?: readonly string[];
+  /**
+   * The client applications (application ids) whose tokens may call the API: the caller is `azp` in v2
+   * tokens and `appid` in v1. Any other client's token gets a 403 (`client_app_not_allowed`). A route rule's
+   * `clientApps` narrows it per route.
+   * @default - any client app
+   */
+  readonly allowedClientApps?: readonly string[];
   /**
    * Per-route rules, e.g. `{ 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/*': { roles: ['Items.Admin'] } }`.
    * Unlisted routes are refused (403).
@@ -112,8 +143,10 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly logLevel?: LogLevel;
   /**
-   * Lambda memory; CPU, and so RS256 verification speed, scales with it.
-   * @default 512
+   * Lambda memory; CPU, and so cold start time, scales with it. The default is the smallest size whose warm
+   * decision is still billed 1 ms (the README's cost model); a larger size shortens cold starts for a little
+   * more per decision.
+   * @default 256
    */
   readonly memorySize?: number;
   /**
@@ -136,6 +169,12 @@ export interface EntraTokenAuthorizerProps {
    * @default RemovalPolicy.DESTROY
    */
   readonly logRemovalPolicy?: RemovalPolicy;
+  /**
+   * Under route permissions, a method guarded by this authorizer that no route key covers fails the synth
+   * (`'error'`), since every call to it would be a 403; `'deny'` says that is meant.
+   * @default 'error'
+   */
+  readonly unlistedMethods?: 'error' | 'deny';
 }
 
 function fail(prop: string, expected: string, actual: unknown): never {
@@ -154,14 +193,15 @@ const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps
   [ENV.clockSkewSeconds]: 'clockSkew',
   [ENV.authorityHost]: 'authorityHost',
   [ENV.v1IssuerHost]: 'v1IssuerHost',
+  [ENV.allowedClientApps]: 'allowedClientApps',
 };
 
-function checkNames(prop: string, names: readonly string[] | undefined): string[] {
-  const list = [...(names ?? [])];
-  for (const name of list) {
-    if (typeof name !== 'string' || name === '' || /[\s,]/.test(name))
-      fail(prop, 'names without spaces or commas', list);
-  }
+/** A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently. */
+function checkNames(prop: string, names: readonly string[] | undefined, omitted: string): string[] {
+  if (names === undefined) return [];
+  const list = [...names];
+  if (list.length === 0 || list.some((name) => typeof name !== 'string' || name === '' || /[\s,]/.test(name)))
+    fail(prop, `a non-empty list of names without spaces or commas (leave it out for ${omitted})`, list);
   return list;
 }
 
@@ -171,11 +211,21 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
   if (!multi && !isGuid(tenantId ?? ''))
     fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
-  const allowed = checkNames('allowedTenants', props.allowedTenants);
-  if (multi && allowed.length === 0)
-    fail('allowedTenants', `set for tenantId "${tenantId}" (tenant GUIDs, or ['*'])`, props.allowedTenants);
-  if (!multi && allowed.length > 0)
-    fail('allowedTenants', 'empty for a single-tenant tenantId', props.allowedTenants);
+  if (multi && (props.allowedTenants ?? []).length === 0) {
+    fail(
+      'allowedTenants',
+      `tenant GUIDs, or ['*'] for any tenant, because tenantId is "${tenantId}"`,
+      props.allowedTenants,
+    );
+  }
+  if (!multi && props.allowedTenants !== undefined) {
+    fail(
+      'allowedTenants',
+      `left out for the single tenant ${tenantId}: it applies only when tenantId is "organizations" or "common"`,
+      props.allowedTenants,
+    );
+  }
+  const allowed = checkNames('allowedTenants', props.allowedTenants, 'a single tenant');
   if (allowed.length > 1 && allowed.includes('*'))
     fail('allowedTenants', "tenant GUIDs or exactly ['*']", allowed);
   if (allowed.some((t) => t !== '*' && !isGuid(t.toLowerCase())))
@@ -183,23 +233,47 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.clientId !== undefined && !isGuid(props.clientId.toLowerCase())) {
     fail('clientId', 'the application (client) id GUID', props.clientId);
   }
+  const microsoftApi =
+    props.clientId === undefined ? undefined : microsoftAudienceProblem(props.clientId, 'client id');
+  if (microsoftApi !== undefined) fail('clientId', microsoftApi, props.clientId);
+  for (const audience of props.audiences ?? []) {
+    const problem = typeof audience === 'string' ? microsoftAudienceProblem(audience) : undefined;
+    if (problem !== undefined) fail('audiences', problem, props.audiences);
+  }
   const audiences = [
     ...(props.clientId !== undefined
       ? [props.clientId.toLowerCase(), `api://${props.clientId.toLowerCase()}`]
       : []),
-    ...checkNames('audiences', props.audiences),
+    ...checkNames('audiences', props.audiences, 'only the audiences of clientId'),
   ];
   if (audiences.length === 0)
-    fail('clientId or audiences', 'given (at least one accepted audience)', undefined);
-  const skew = props.clockSkew?.toSeconds() ?? DEFAULTS.clockSkewSeconds;
+    fail(
+      'clientId or audiences',
+      "given: your API's client id, or the audiences its tokens carry",
+      undefined,
+    );
+  const clientApps = checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
+  if (clientApps.some((app) => !isGuid(app.toLowerCase())))
+    fail(
+      'allowedClientApps',
+      'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1',
+      clientApps,
+    );
+  // Not integral: a fraction of a second is refused here, naming the prop, not by Duration's own error.
+  const skew = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
   if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
     fail('clockSkew', `whole seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`, `${skew}s`);
   }
   if (props.routePermissions !== undefined) {
     parseRoutePermissions(
       props.routePermissions,
-      (expected) =>
-        new PropsError('EntraTokenAuthorizer', 'routePermissions', expected, props.routePermissions),
+      ({ at, expected, actual }) =>
+        new PropsError(
+          'EntraTokenAuthorizer',
+          `routePermissions${at === 'keys' ? ' keys' : at}`,
+          expected,
+          actual,
+        ),
     );
   }
 
@@ -209,10 +283,11 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
     [ENV.clockSkewSeconds]: String(skew),
   };
   if (allowed.length > 0) env[ENV.allowedTenants] = allowed.join(',');
-  const scopes = checkNames('requiredScopes', props.requiredScopes);
-  const roles = checkNames('requiredRoles', props.requiredRoles);
+  const scopes = checkNames('requiredScopes', props.requiredScopes, 'no required scope');
+  const roles = checkNames('requiredRoles', props.requiredRoles, 'no required role');
   if (scopes.length > 0) env[ENV.requiredScopes] = scopes.join(',');
   if (roles.length > 0) env[ENV.requiredRoles] = roles.join(',');
+  if (clientApps.length > 0) env[ENV.allowedClientApps] = clientApps.join(',');
   if (props.routePermissions !== undefined)
     env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
   if (props.jwksUri !== undefined) env[ENV.jwksUri] = props.jwksUri;
@@ -224,8 +299,13 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const prop = PROP_OF_VARIABLE[err.variable as EnvName] ?? err.variable;
-    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted.
-    fail(prop, err.expected, err.actual);
+    // The loader's own view of the value: what the Lambda would get, a key URL's credentials redacted; the
+    // variables it speaks of named as the props that set them.
+    const expected = Object.entries(PROP_OF_VARIABLE).reduce(
+      (text, [variable, name]) => text.replaceAll(variable, name),
+      err.expected,
+    );
+    fail(prop, expected, err.actual);
   }
   return env;
 }
@@ -256,6 +336,17 @@ export function telemetryEnvironment(
   return env;
 }
 
+/** The cache TTL API Gateway allows (at most an hour), 5 minutes unless the props say otherwise. */
+export function resultsCacheTtlOf(
+  construct: string,
+  props: Pick<EntraTokenAuthorizerProps, 'resultsCacheTtl'>,
+): Duration {
+  const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
+  if (ttl.toSeconds() > 3600)
+    throw new PropsError(construct, 'resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+  return ttl;
+}
+
 /**
  * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
  * authorizer that reads `Authorization`, turns away anything but `Bearer <jwt>` before invoking it, and
@@ -269,15 +360,33 @@ export class EntraTokenAuthorizer extends Construct {
   public readonly role: Role;
   /** The Lambda environment: the `AZURE_*` contract of `lambda/authorizer/config.ts`. */
   public readonly environment: Readonly<Record<string, string>>;
+  /** The route table: the `routePermissions` prop and the rules of `addMethod`. */
+  #routes: Readonly<Record<string, RouteRule>> | undefined;
+  readonly #unlistedMethods: 'error' | 'deny';
+  readonly #telemetry: Readonly<Record<string, string>>;
+  #alarms: AuthorizerAlarms | undefined;
+  #authorizerSettings: Readonly<Record<string, unknown>>;
+  readonly #bound: ApiBoundTokenAuthorizer;
 
   constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
     super(scope, id);
     this.environment = authorizerEnvironment(props);
+    this.#routes = props.routePermissions === undefined ? undefined : { ...props.routePermissions };
+    this.#unlistedMethods = props.unlistedMethods ?? 'error';
+    if (this.#unlistedMethods !== 'error' && this.#unlistedMethods !== 'deny')
+      fail('unlistedMethods', "'error' or 'deny'", props.unlistedMethods);
+    this.#telemetry = telemetryEnvironment(props);
     const timeout = props.timeout ?? Duration.seconds(10);
-    if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
-      fail('timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+    const seconds = timeout.toSeconds({ integral: false });
+    if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
+      fail('timeout', 'whole seconds from 3 to 10', `${seconds}s`);
     const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-    if (ttl.toSeconds() > 3600) fail('resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+    const ttlSeconds = ttl.toSeconds({ integral: false });
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds > 3600)
+      fail('resultsCacheTtl', 'whole seconds, at most 1 hour', `${ttlSeconds}s`);
+    const memorySize = props.memorySize ?? 256;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
+      fail('memorySize', 'whole megabytes from 128 to 10240 (what Lambda accepts)', memorySize);
 
     const { logGroup, role } = functionLogging(this, '', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -289,27 +398,119 @@ export class EntraTokenAuthorizer extends Construct {
     this.function = authorizerFunction(this, 'Function', {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      memorySize,
       timeout,
       role: this.role,
       logGroup: this.logGroup,
       description: 'Entra ID access token authorizer',
+      // No NODE_OPTIONS=--enable-source-maps: it costs every cold start and every logged stack more than it
+      // saves (README, Performance); the bundle's source map ships beside it for mapping a stack offline.
       environment: {
         ...this.environment,
         ...telemetryEnvironment(props),
-        NODE_OPTIONS: '--enable-source-maps',
       },
     });
 
     // The authorizer points at a published version: any change of the function (configuration included)
-    // changes the authorizer, and with it the API deployment, so the stage is redeployed and its cache of
-    // decisions flushed.
-    this.authorizer = new TokenAuthorizer(this, 'Authorizer', {
-      handler: this.function.currentVersion,
-      identitySource: IdentitySource.header('Authorization'),
+    // changes the authorizer, and redeployOnChange folds it into the API deployment, so the stage is
+    // redeployed and its cache of decisions flushed.
+    const authorizerName = `${Stack.of(this).stackName}-${id}`.slice(0, 128);
+    this.#authorizerSettings = {
+      authorizerName,
       validationRegex: BEARER_HEADER_PATTERN,
-      resultsCacheTtl: ttl,
-      authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+      resultsCacheTtlSeconds: ttl.toSeconds(),
+    };
+    this.#bound = new ApiBoundTokenAuthorizer(
+      this,
+      'Authorizer',
+      {
+        handler: this.function.currentVersion,
+        identitySource: IdentitySource.header('Authorization'),
+        validationRegex: BEARER_HEADER_PATTERN,
+        resultsCacheTtl: ttl,
+        authorizerName,
+      },
+      (api) => this.redeployOnChange(api),
+    );
+    this.authorizer = this.#bound;
+    this.node.addValidation({ validate: () => this.routeProblems() });
+  }
+
+  // ---- Route rules against the API's methods (issue 18, part 1) ----
+
+  /**
+   * Adds a method guarded by this authorizer and its route rule in one call, so the rule cannot name a
+   * method that does not exist: `entra.addMethod(items, 'GET', integration, { scopes: ['Items.Read'] })`.
+   * The key is the method on the resource's path as declared (`GET /items/{id}`; `ANY` is `*`).
+   */
+  public addMethod(
+    resource: IResource,
+    httpMethod: string,
+    integration: Integration,
+    rule: RouteRule,
+    options: MethodOptions = {},
+  ): Method {
+    const key = routeKeyFor(httpMethod, resource.path);
+    const routes = this.#routes ?? {};
+    const existing = routes[key];
+    if (existing !== undefined && JSON.stringify(existing) !== JSON.stringify(rule)) {
+      throw new PropsError(
+        'addMethod',
+        'rule',
+        `the rule routePermissions already gives "${key}" (${JSON.stringify(existing)})`,
+        rule,
+      );
+    }
+    const table = { ...routes, [key]: rule };
+    parseRoutePermissions(
+      table,
+      ({ at, expected, actual }) =>
+        new PropsError(
+          'addMethod',
+          at === 'keys' ? 'the route key' : `rule${at.replace(/^\[[^\]]*\]/, '')}`,
+          expected,
+          actual,
+        ),
+    );
+    this.#routes = table;
+    const json = JSON.stringify(table);
+    (this.environment as Record<string, string>)[ENV.routePermissions] = json;
+    this.function.addEnvironment(ENV.routePermissions, json);
+    return resource.addMethod(httpMethod, integration, {
+      ...options,
+      authorizer: this.authorizer,
+      authorizationType: AuthorizationType.CUSTOM,
+    });
+  }
+
+  private routeProblems(): string[] {
+    const routes = this.#routes;
+    if (routes === undefined || Object.keys(routes).length === 0) return [];
+    const methods = this.#bound.guardedMethods();
+    // A SpecRestApi's methods live in its OpenAPI document, out of sight: nothing to check against.
+    if (methods.length === 0) return [];
+    return routeCoverageProblems(Object.keys(routes), methods, this.#unlistedMethods).map(
+      (problem) => `EntraTokenAuthorizer: ${problem}`,
+    );
+  }
+
+  // ---- Every configuration change redeploys the stage (issue 18, part 2) ----
+
+  /**
+   * Folds the authorizer's published version and settings into the API's latest deployment, so any change of
+   * its configuration gives the deployment a new logical id and redeploys the stage, whatever the app's
+   * feature flags (`@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId` does it only when set).
+   */
+  private redeployOnChange(api: IRestApi): void {
+    api.latestDeployment?.addToLogicalId({
+      entraTokenAuthorizer: Lazy.any({
+        // The version's logical id carries the hash of the function's configuration and code.
+        produce: () => ({
+          version: this.function.currentVersion.functionArn,
+          environment: this.environment,
+          authorizer: this.#authorizerSettings,
+        }),
+      }),
     });
   }
 
@@ -319,7 +520,68 @@ export class EntraTokenAuthorizer extends Construct {
    * the gateway answers, so browsers see the real status. Pass the same `allowOrigin` as your CORS
    * preflight and your backends.
    */
-  public addGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
+  public addGatewayResponses(api: IRestApi, options: GatewayResponseOptions = {}): void {
     addEntraGatewayResponses(api, options);
+  }
+
+  // ---- Metrics and alarms (issue 18, part 4) ----
+
+  /**
+   * The `Decisions` metric the authorizer writes, summed over `period` (default 5 minutes): all decisions,
+   * or those of one `outcome` and/or `reason`. With a reason it is a plain `Metric`; otherwise a Metrics
+   * Insights query (a `MathExpression`) over the reasons of that outcome.
+   */
+  public metricDecisions(options: DecisionMetricOptions = {}): IMetric {
+    return decisionMetric(this.#metricSource(), options);
+  }
+
+  /** Decisions with outcome `error`: the 500s of the authorizer's own failures (`keys_unavailable`, ...). */
+  public metricErrors(options: MetricOptions = {}): IMetric {
+    return this.metricDecisions({ ...options, outcome: 'error' });
+  }
+
+  /** Decisions with outcome `deny`: valid tokens without the needed scope or role (403). */
+  public metricDenials(options: MetricOptions = {}): IMetric {
+    return this.metricDecisions({ ...options, outcome: 'deny' });
+  }
+
+  /** Decisions with outcome `unauthorized`: tokens refused (401) by the Lambda. */
+  public metricUnauthorized(options: MetricOptions = {}): IMetric {
+    return this.metricDecisions({ ...options, outcome: 'unauthorized' });
+  }
+
+  /** The authorizer function's duration (average over 5 minutes unless `options` say otherwise). */
+  public metricDuration(options: MetricOptions = {}): IMetric {
+    return this.function.metricDuration(options);
+  }
+
+  /** The authorizer function's throttled invocations (sum over 5 minutes unless `options` say otherwise). */
+  public metricThrottles(options: MetricOptions = {}): IMetric {
+    return this.function.metricThrottles(options);
+  }
+
+  /**
+   * The alarms an operator must hear about, each with `action` when given: any `error` decision (such as
+   * `keys_unavailable`) in a short window, any throttle, and an unusual number of 401s. See the README's
+   * runbook for what each means and what to check first.
+   */
+  public addAlarms(options: AuthorizerAlarmOptions = {}): AuthorizerAlarms {
+    if (this.#alarms !== undefined) {
+      throw new PropsError(
+        'addAlarms',
+        'call',
+        'made once per authorizer (it returned the alarms)',
+        'a second call',
+      );
+    }
+    this.#alarms = createAlarms(this, this.#metricSource(), this.function, options);
+    return this.#alarms;
+  }
+
+  #metricSource() {
+    return {
+      namespace: this.#telemetry[TELEMETRY_ENV.metricsNamespace] as string,
+      serviceName: this.#telemetry[TELEMETRY_ENV.serviceName] as string,
+    };
   }
 }

@@ -16,6 +16,7 @@ export class PropsError extends Error {
 }
 
 function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

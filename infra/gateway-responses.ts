@@ -1,5 +1,6 @@
 import { Token } from 'aws-cdk-lib';
-import { ResponseType, type RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { GatewayResponse, type IRestApi, ResponseType } from 'aws-cdk-lib/aws-apigateway';
+import type { Construct } from 'constructs';
 import { isAllowOrigin } from '../lambda/shared/cors.js';
 import { PropsError } from './errors.js';
 
@@ -51,7 +52,24 @@ function literal(option: string, value: string): string {
  * 4XX/5XX the gateway answers (DEFAULT_4XX, DEFAULT_5XX: Missing Authentication Token, throttling, ...),
  * so a browser script sees the real status. 401 and 403 expose `WWW-Authenticate` to scripts.
  */
-export function addEntraGatewayResponses(api: RestApi, options: GatewayResponseOptions = {}): void {
+export function addEntraGatewayResponses(api: IRestApi, options: GatewayResponseOptions = {}): void {
+  // Any IRestApi: a RestApi, a SpecRestApi (a response declared here and one in its OpenAPI document under
+  // x-amazon-apigateway-gateway-responses for the same type would be two definitions: keep one) or an
+  // imported API. The responses are created beside its methods, as RestApi.addGatewayResponse does.
+  const scope = api as unknown as Construct;
+  const settings = JSON.stringify(options);
+  const earlier = ADDED.get(api);
+  if (earlier !== undefined) {
+    // Twice with the same options (two authorizers on one API, say) is once; different options would be
+    // two answers for one response type, which API Gateway cannot hold.
+    if (earlier === settings) return;
+    throw new PropsError(
+      'addGatewayResponses',
+      'options',
+      `those of its first call for ${api.node.path} (${earlier}): an API has one gateway response per type`,
+      options,
+    );
+  }
   const realm = options.realm ?? api.restApiName;
   if (Token.isUnresolved(realm) || !/^[\x20-\x7e]+$/.test(realm) || /["\\]/.test(realm)) {
     throw new PropsError(
@@ -88,13 +106,26 @@ export function addEntraGatewayResponses(api: RestApi, options: GatewayResponseO
             ),
             'Access-Control-Expose-Headers': "'WWW-Authenticate'",
           };
-    api.addGatewayResponse(answer.type, {
+    new GatewayResponse(scope, answer.type, {
+      restApi: api,
       type: ResponseType.of(answer.type),
       statusCode: answer.statusCode,
       responseHeaders: { ...cors, ...challenge },
       templates: { 'application/json': JSON.stringify({ message: answer.message }) },
     });
   }
-  api.addGatewayResponse('Default4xx', { type: ResponseType.DEFAULT_4XX, responseHeaders: cors });
-  api.addGatewayResponse('Default5xx', { type: ResponseType.DEFAULT_5XX, responseHeaders: cors });
+  new GatewayResponse(scope, 'Default4xx', {
+    restApi: api,
+    type: ResponseType.DEFAULT_4XX,
+    responseHeaders: cors,
+  });
+  new GatewayResponse(scope, 'Default5xx', {
+    restApi: api,
+    type: ResponseType.DEFAULT_5XX,
+    responseHeaders: cors,
+  });
+  ADDED.set(api, settings);
 }
+
+/** The options each API's responses were added with. */
+const ADDED = new WeakMap<IRestApi, string>();

@@ -1,4 +1,5 @@
 import type { RouteRule } from './entra-token-authorizer.js';
+import { routeKeyFor } from './route-coverage.js';
 
 /**
  * The sample API's routes, the one place they and their permissions are declared: the CDK stack builds its
@@ -34,7 +35,7 @@ export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
  * the authorizer matches `{id}` to exactly one segment and `{proxy+}` to one or more, as API Gateway does.
  */
 export function routePermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
-  return Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.permission]));
+  return Object.fromEntries(routes.map((r) => [routeKeyFor(r.method, r.path), r.permission]));
 }
 
 /** A route rule in words, e.g. `scope access_as_user` or `any valid token`. */
@@ -43,5 +44,14 @@ export function describeRule(rule: RouteRule): string {
     ...(rule.scopes?.length ? [`scope ${rule.scopes.join(' or ')}`] : []),
     ...(rule.roles?.length ? [`app role ${rule.roles.join(' or ')}`] : []),
   ];
-  return parts.length === 0 ? 'any valid token' : parts.join(', or ');
+  const from = rule.clientApps?.length ? `, from client app ${rule.clientApps.join(' or ')}` : '';
+  return `${parts.length === 0 ? 'any valid token' : parts.join(', or ')}${from}`;
+}
+
+/**
+ * The route table for an HTTP API: keyed by route key (`GET /items/{id}`), which API Gateway puts in the
+ * authorizer's event as the route was declared, so the rules match routes exactly.
+ */
+export function routeKeyPermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
+  return Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.permission]));
 }

@@ -57,15 +57,7 @@ export class SampleApiStack extends Stack {
   constructor(scope: Construct, id: string, props: SampleApiStackProps) {
     super(scope, id, props);
     const routes = props.routes ?? SAMPLE_ROUTES;
-    this.allowOrigin = props.allowOrigin ?? '*';
-    if (!isAllowOrigin(this.allowOrigin)) {
-      throw new PropsError(
-        'SampleApiStack',
-        'allowOrigin',
-        '"*" or one origin as a browser sends it, such as https://app.example.com',
-        props.allowOrigin,
-      );
-    }
+    this.allowOrigin = sampleAllowOrigin('SampleApiStack', props.allowOrigin);
 
     this.entraAuthorizer = new EntraTokenAuthorizer(this, 'EntraAuthorizer', {
       ...props.entra,
@@ -139,21 +131,7 @@ export class SampleApiStack extends Stack {
   }
 
   private backend(route: RouteDefinition): NodejsFunction {
-    const { logGroup, role } = functionLogging(this, route.id, { retention: RetentionDays.ONE_MONTH });
-    return new NodejsFunction(this, `${route.id}Function`, {
-      entry: `${ROOT}${route.entry}`,
-      handler: 'handler',
-      runtime: Runtime.NODEJS_22_X,
-      architecture: Architecture.ARM_64,
-      memorySize: 256,
-      timeout: Duration.seconds(10),
-      role,
-      logGroup,
-      // With a Lambda proxy integration the backend's answer reaches the browser as it is: the backend
-      // adds the CORS headers itself (lambda/shared/cors.ts reads this variable).
-      environment: { [CORS_ALLOW_ORIGIN_ENV]: this.allowOrigin },
-      bundling: NODE22_BUNDLING,
-    });
+    return sampleBackend(this, route, this.allowOrigin);
   }
 
   /** The cdk-nag findings this sample accepts, each with its reason. */
@@ -188,4 +166,37 @@ export class SampleApiStack extends Stack {
       acknowledge(method, 'AwsSolutions-APIG4', 'CORS preflight requests carry no credentials by design.');
     }
   }
+}
+
+/** A route's backend Lambda, as every sample stack builds it: Node.js 22, arm64, the one allowed origin. */
+export function sampleBackend(scope: Construct, route: RouteDefinition, allowOrigin: string): NodejsFunction {
+  const { logGroup, role } = functionLogging(scope, route.id, { retention: RetentionDays.ONE_MONTH });
+  return new NodejsFunction(scope, `${route.id}Function`, {
+    entry: `${ROOT}${route.entry}`,
+    handler: 'handler',
+    runtime: Runtime.NODEJS_22_X,
+    architecture: Architecture.ARM_64,
+    memorySize: 256,
+    timeout: Duration.seconds(10),
+    role,
+    logGroup,
+    // With a Lambda proxy integration the backend's answer reaches the browser as it is: the backend
+    // adds the CORS headers itself (lambda/shared/cors.ts reads this variable).
+    environment: { [CORS_ALLOW_ORIGIN_ENV]: allowOrigin },
+    bundling: NODE22_BUNDLING,
+  });
+}
+
+/** A sample stack's one allowed origin (`*` unless given), or a PropsError naming the stack's prop. */
+export function sampleAllowOrigin(stack: string, allowOrigin: string | undefined): string {
+  const origin = allowOrigin ?? '*';
+  if (!isAllowOrigin(origin)) {
+    throw new PropsError(
+      stack,
+      'allowOrigin',
+      '"*" or one origin as a browser sends it, such as https://app.example.com',
+      allowOrigin,
+    );
+  }
+  return origin;
 }

@@ -4,6 +4,7 @@
  *   dist/esm/        infra/ (the construct) and lambda/shared/ (the backend helpers) as ES modules, with .d.ts
  *   dist/cjs/        the same as CommonJS (its package.json says so), with the same .d.ts
  *   dist/authorizer/ the authorizer Lambda, bundled once as NodejsFunction would bundle it (NODE22_BUNDLING)
+ *   dist/cli/        the command line (`npx entra-authorizer start|token|explain`), bundled, and its worker
  *
  * `prepack` runs it before `npm pack`; `prepare` runs it for an install from git (with `--prepare`, it does
  * nothing under `npm pack` or `npm publish`, whose prepack has just built).
@@ -23,6 +24,7 @@ const DIST = join(ROOT, 'dist');
 const ESM = join(DIST, 'esm');
 const CJS = join(DIST, 'cjs');
 const AUTHORIZER = join(DIST, 'authorizer');
+const CLI = join(DIST, 'cli');
 
 /** What `import.meta.url` becomes in the CommonJS build, defined from `__filename` at the top of the module. */
 const IMPORT_META_URL = '__entraImportMetaUrl';
@@ -86,6 +88,27 @@ async function bundleAuthorizer(): Promise<void> {
   });
 }
 
+/**
+ * The command line (`npx entra-authorizer`), bundled with what it needs (aws-jwt-verify included) so that it
+ * runs with the package's peers only, and the worker script each served Lambda function runs on.
+ */
+async function bundleCli(): Promise<void> {
+  await build({
+    entryPoints: { 'entra-authorizer': join(ROOT, 'infra/local/cli.ts') },
+    outdir: CLI,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    external: ['aws-cdk-lib', 'constructs'],
+    absWorkingDir: ROOT,
+    logLevel: 'warning',
+  });
+  await copyFile(join(ROOT, 'infra/local/lambda-worker.cjs'), join(CLI, 'lambda-worker.cjs'));
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--prepare') && ['pack', 'publish'].includes(process.env.npm_command ?? '')) {
     console.error('build: skipped in prepare, prepack has built the package');
@@ -93,10 +116,10 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   await rm(DIST, { recursive: true, force: true });
-  await Promise.all([compile(), bundleAuthorizer()]);
+  await Promise.all([compile(), bundleAuthorizer(), bundleCli()]);
   await commonjs();
   const sizes = await Promise.all(
-    [ESM, CJS, AUTHORIZER].map(async (dir) => {
+    [ESM, CJS, AUTHORIZER, CLI].map(async (dir) => {
       const list = await files(dir);
       const bytes = (await Promise.all(list.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0);
       return `${relative(ROOT, dir)} ${list.length} files ${(bytes / 1024).toFixed(0)} KB`;

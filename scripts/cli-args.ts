@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
+import { nearest } from '../infra/nearest.js';
 
 /** A mistake on the command line: the message is one line for a person, shown above the usage. */
 export class UsageError extends Error {
@@ -72,39 +73,6 @@ export function checkArgs(
 
 function unexpected(arg: string): UsageError {
   return new UsageError(`unexpected argument ${JSON.stringify(arg)}: this command takes only flags`);
-}
-
-/** The known name closest to `name` (a prefix, or a few typos away), if any is close enough. */
-export function nearest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = Number.POSITIVE_INFINITY;
-  for (const candidate of known) {
-    const score =
-      name !== '' && (candidate.startsWith(name) || name.startsWith(candidate))
-        ? 0.5
-        : editDistance(name, candidate);
-    if (score < bestScore) {
-      best = candidate;
-      bestScore = score;
-    }
-  }
-  return bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(
-        (previous[j] as number) + 1,
-        (current[j - 1] as number) + 1,
-        (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }
 
 /**

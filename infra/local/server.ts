@@ -1,19 +1,12 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
-import { ENV } from '../../lambda/authorizer/config.js';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
+import { type ApiServer, startApiServer } from './api-server.js';
 import { readApiModel } from './api-template.js';
-import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gateway.js';
-import {
-  createLocalIssuer,
-  LOCAL_CLIENT_ID,
-  LOCAL_TENANT_ID,
-  loadOrCreateIssuerKey,
-  localIssuerUrls,
-} from './issuer.js';
+import type { LambdaHandler } from './gateway.js';
+import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
+import { localEnvironment } from './local-environment.js';
 import { synthesizeSample } from './sample-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,15 +22,7 @@ export interface LocalServerOptions {
   readonly allowOrigin?: string;
 }
 
-export interface LocalServer {
-  readonly url: string;
-  /** The port it listens on (the one asked for, or the one picked for 0). */
-  readonly port: number;
-  readonly issuerUrl: string;
-  readonly tokenEndpoint: string;
-  readonly stats: GatewayStats;
-  stop(): Promise<void>;
-}
+export type LocalServer = ApiServer;
 
 let instances = 0;
 
@@ -99,66 +84,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   });
   // A template API Gateway would refuse stops here, naming the resource and the parameter.
   const api = readApiModel(template);
-
-  let handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> = async (_req, res) => {
-    res.writeHead(503).end();
-  };
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end();
-      else res.destroy();
-    });
-  });
-  // A busy or forbidden port rejects with Node's error (code EADDRINUSE, EACCES, ...) for the caller to word.
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', fail);
-      done();
-    });
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // The issuer answers first, so the authorizer's key fetch at init finds it.
-  const issuer = createLocalIssuer({ key, baseUrl: url });
-  handle = async (req, res) => {
-    if (!(await issuer(req, res))) res.writeHead(503).end();
-  };
-
   const instance = ++instances;
-  const local = {
-    // Metrics go to CloudWatch in AWS; locally they are off unless asked for.
-    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-    ...(process.env.POWERTOOLS_LOG_LEVEL !== undefined
-      ? { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL }
-      : {}),
-  };
-  const functions = new Map<string, LambdaHandler>();
-  for (const fn of api.functions.values()) {
-    const source = sources.get(fn.logicalId);
-    if (source === undefined) throw new Error(`no source handler for the Lambda function ${fn.logicalId}`);
-    const { NODE_OPTIONS: _, ...environment } = fn.environment;
-    const env: Record<string, string> = { ...environment, ...local };
-    if (env[ENV.tenantId] !== undefined) {
-      env[ENV.jwksUri] = localIssuerUrls(url, env[ENV.tenantId]).jwksUri;
+  const importSources = async (url: string) => {
+    const functions = new Map<string, LambdaHandler>();
+    for (const fn of api.functions.values()) {
+      const source = sources.get(fn.logicalId);
+      if (source === undefined) throw new Error(`no source handler for the Lambda function ${fn.logicalId}`);
+      functions.set(
+        fn.logicalId,
+        await importHandler(source, localEnvironment(fn.environment, url), instance),
+      );
     }
-    functions.set(fn.logicalId, await importHandler(source, env, instance));
-  }
-  const gateway = createLocalGateway({ api, functions });
-  handle = async (req, res) => {
-    if (await issuer(req, res)) return;
-    await gateway.handle(req, res);
+    return functions;
   };
-
-  return {
-    url,
-    port: (server.address() as AddressInfo).port,
-    issuerUrl: localIssuerUrls(url).issuer,
-    tokenEndpoint: localIssuerUrls(url).tokenEndpoint,
-    stats: gateway.stats,
-    stop: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
+  return startApiServer({ port: options.port, api, issuer: { key }, functions: importSources });
 }

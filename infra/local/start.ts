@@ -1,38 +1,123 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { checkArgs, parseOrExit } from '../../scripts/cli-args.js';
 import { describeRule, SAMPLE_ROUTES } from '../routes.js';
+import type { ApiServer } from './api-server.js';
+import { TemplateError } from './api-template.js';
+import { AssemblyError, newerSourceThan } from './assembly.js';
+import { type AssemblyServer, readEnvFile, startAssemblyServer } from './assembly-server.js';
+import { commandNames } from './command-names.js';
 import { LOCAL_APP_ROLE, LOCAL_SCOPE } from './issuer.js';
 import { DEFAULT_PORT, freePortNear, localPort, PortError, portPrefix } from './port.js';
-import { type LocalServer, startLocalServer } from './server.js';
 
 // npm start: the sample API and a local Entra-shaped issuer on 127.0.0.1, no AWS account, no tenant.
+// npx entra-authorizer start: the same for the user's own synthesized CDK app (cdk.out).
+
+const names = commandNames();
+const COMMAND = names.start;
+
+const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE]
+
+Serves the REST API of your synthesized CDK app that an EntraTokenAuthorizer guards on 127.0.0.1, with a
+local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\` first. Its Lambda functions run from
+the asset folders cdk synth staged, each on a worker thread of its own.
+  --app <dir>        the cloud assembly (default cdk.out)
+  --stack <name>     the stack, when the assembly has several guarded APIs
+  --api <id>         the RestApi's logical id, when a stack has several
+  --port <N>         the port (default PORT, else ${DEFAULT_PORT}; 0 picks a free one)
+  --env <file>       values for variables the template holds as references:
+                     {"Parameters": {"NAME": "v"}, "<function logical id>": {"NAME": "v"}}`;
+
+const options = {
+  app: { type: 'string' },
+  stack: { type: 'string' },
+  api: { type: 'string' },
+  port: { type: 'string' },
+  env: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
 
 function fail(line: string, code: number): never {
-  console.error(`npm start: ${line}`);
+  console.error(`${COMMAND}: ${line}`);
   process.exit(code);
+}
+
+interface StartFlags {
+  readonly app?: string;
+  readonly stack?: string;
+  readonly api?: string;
+  readonly port?: string;
+  readonly env?: string;
+  readonly help?: boolean;
+}
+const flags: StartFlags = parseOrExit(
+  COMMAND,
+  usage,
+  () => parseArgs({ args: checkArgs(process.argv.slice(2), options), options }).values,
+);
+// In this repository, npm start serves the sample stack unless the flags name an assembly.
+const serveSample =
+  names.sample && flags.app === undefined && flags.stack === undefined && flags.api === undefined;
+if (flags.help) {
+  console.log(usage);
+  process.exit(0);
 }
 
 let port: number;
 try {
-  port = localPort();
+  port = localPort(flags.port !== undefined ? { PORT: flags.port } : process.env);
 } catch (err) {
   if (!(err instanceof PortError)) throw err;
-  fail(`${err.message}. Run, for example: PORT=${DEFAULT_PORT + 1} npm start`, 2);
+  fail(`${err.message}. Run, for example: PORT=${DEFAULT_PORT + 1} ${COMMAND}`, 2);
 }
 
-let server: LocalServer;
+/** The sample stack in this process (npm start), or the user's cloud assembly on worker threads. */
+async function openServer(): Promise<ApiServer | AssemblyServer> {
+  if (serveSample) {
+    // Through a computed URL: the package's bundle leaves the sample (and aws-cdk-lib) out, as it has no sample.
+    const sampleServer = new URL('./server.js', import.meta.url).href;
+    const { startLocalServer } = (await import(sampleServer)) as typeof import('./server.js');
+    return startLocalServer({ port });
+  }
+  const assemblyDir = resolve(flags.app ?? 'cdk.out');
+  const stale = newerSourceThan(assemblyDir);
+  if (stale !== undefined) {
+    console.error(
+      `${COMMAND}: ${stale} changed after the last synth: run \`cdk synth\` to serve the app as it is now`,
+    );
+  }
+  return startAssemblyServer({
+    assemblyDir,
+    stack: flags.stack,
+    api: flags.api,
+    port,
+    // Outside the user's project, so no key lands in their repository; kept, so tokens survive restarts.
+    dataDir: join(
+      process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'),
+      'entra-authorizer',
+      'local-issuer',
+    ),
+    envFile: flags.env === undefined ? undefined : readEnvFile(flags.env),
+  });
+}
+
+let server: ApiServer | AssemblyServer;
 try {
-  server = await startLocalServer({ port });
+  server = await openServer();
 } catch (err) {
+  if (err instanceof AssemblyError || err instanceof TemplateError) fail(err.message, 1);
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
     const other = (await freePortNear(port)) ?? '<other>';
     fail(
-      `port ${port} on 127.0.0.1 is already in use (another npm start?). Stop that, or run: PORT=${other} npm start`,
+      `port ${port} on 127.0.0.1 is already in use (another ${COMMAND}?). Stop that, or run: PORT=${other} ${COMMAND}`,
       1,
     );
   }
   if (code === 'EACCES') {
     fail(
-      `not allowed to listen on port ${port} of 127.0.0.1 (ports below 1024 need privileges). Run, for example: PORT=${DEFAULT_PORT} npm start`,
+      `not allowed to listen on port ${port} of 127.0.0.1 (ports below 1024 need privileges). Run, for example: PORT=${DEFAULT_PORT} ${COMMAND}`,
       1,
     );
   }
@@ -42,20 +127,52 @@ try {
 
 // The curl lines call `npm run token`, which finds the issuer through the same PORT rule.
 const env = portPrefix(server.port);
+function sampleLines(s: ApiServer): string[] {
+  return [
+    `entra-authorizer local API on ${s.url}`,
+    '',
+    `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
+    `  token endpoint         ${s.tokenEndpoint}`,
+    ...SAMPLE_ROUTES.map(
+      (r) => `  ${r.method.padEnd(6)} ${s.url}${r.path}   (needs ${describeRule(r.permission)})`,
+    ),
+    '',
+    'Try it:',
+    `  curl -i -H "Authorization: Bearer $(${env}npm run -s token | tail -n 1)" ${s.url}/whoami   # 200, your claims`,
+    `  curl -i ${s.url}/whoami   # 401`,
+    `  curl -i -H "Authorization: Bearer $(${env}npm run -s token -- --app | tail -n 1)" ${s.url}/whoami   # 403: app-only, roles ${LOCAL_APP_ROLE}, no scope ${LOCAL_SCOPE}`,
+    `  ${env}npm run -s token | ${env}npm run -s explain   # why a token is accepted or refused`,
+  ];
+}
+
+function assemblyLines(s: AssemblyServer): string[] {
+  const methods: string[] = [];
+  const visit = (node: AssemblyServer['api']['root']) => {
+    for (const [verb, m] of node.methods) {
+      const guard = m.authorizer !== undefined ? `authorizer ${m.authorizer.logicalId}` : 'no authorizer';
+      if (m.integration.type !== 'UNSUPPORTED')
+        methods.push(`  ${verb.padEnd(6)} ${s.url}${node.path}   (${guard})`);
+    }
+    for (const child of node.children) visit(child);
+  };
+  visit(s.api.root);
+  const token = `${env}${names.token}`;
+  return [
+    `entra-authorizer local API on ${s.url}: ${s.stackName}, REST API ${s.restApiId}`,
+    '',
+    `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
+    `  token endpoint         ${s.tokenEndpoint}`,
+    ...methods,
+    ...s.notes.map((n) => `  not as in AWS: ${n}`),
+    '',
+    'Try it:',
+    `  curl -i -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}/   # with your authorizer's tenant and audience`,
+    `  ${token} --scopes <a,b> | ${env}${names.explain} --route "GET /"   # why a token is accepted or refused`,
+  ];
+}
+
 const lines = [
-  `entra-authorizer local API on ${server.url}`,
-  '',
-  `  issuer (Entra-shaped)  ${server.issuerUrl}/.well-known/openid-configuration`,
-  `  token endpoint         ${server.tokenEndpoint}`,
-  ...SAMPLE_ROUTES.map(
-    (r) => `  ${r.method.padEnd(6)} ${server.url}${r.path}   (needs ${describeRule(r.permission)})`,
-  ),
-  '',
-  'Try it:',
-  `  curl -i -H "Authorization: Bearer $(${env}npm run -s token | tail -n 1)" ${server.url}/whoami   # 200, your claims`,
-  `  curl -i ${server.url}/whoami   # 401`,
-  `  curl -i -H "Authorization: Bearer $(${env}npm run -s token -- --app | tail -n 1)" ${server.url}/whoami   # 403: app-only, roles ${LOCAL_APP_ROLE}, no scope ${LOCAL_SCOPE}`,
-  `  ${env}npm run -s token | ${env}npm run -s explain   # why a token is accepted or refused`,
+  ...('notes' in server ? assemblyLines(server) : sampleLines(server)),
   '',
   `Ctrl-C stops it (from another shell: kill ${process.pid}).`,
 ];

@@ -1,19 +1,39 @@
 import { parseArgs } from 'node:util';
+import { isGuid } from '../../lambda/authorizer/config.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from '../../scripts/cli-args.js';
-import { LOCAL_APP_ROLE, LOCAL_CLIENT_ID, LOCAL_SCOPE, LOCAL_USER_GRANT, localIssuerUrls } from './issuer.js';
+import { commandNames } from './command-names.js';
+import {
+  LOCAL_APP_ROLE,
+  LOCAL_CLIENT_ID,
+  LOCAL_EXTERNAL_ID_HOST,
+  LOCAL_SCOPE,
+  LOCAL_TENANT_ID,
+  LOCAL_USER_GRANT,
+  localIssuerUrls,
+} from './issuer.js';
 import { localPort, PortError, portPrefix } from './port.js';
 
 const MAX_LIFETIME_SECONDS = 86_400;
 endQuietlyWhenStdoutCloses();
+const names = commandNames();
+const COMMAND = names.token;
+// The sample's token asks for the demo API's scope; elsewhere the issuer of `start` knows the template's.
+const SCOPES_DEFAULT = names.sample ? LOCAL_SCOPE : 'the scopes your authorizer requires';
 
-const usage = `npm run token -- [--scopes a,b] [--roles x,y] [--app] [--v1] [--expires-in <seconds>]
+const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app-only] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
 
-Asks the local issuer of \`npm start\` (on PORT, default 3000) for an access token and prints it:
-a summary of its claims, then the bare JWT as the last line.
-  --scopes a,b          delegated scopes (default ${LOCAL_SCOPE})
-  --roles x,y           app roles (default: none; with --app, ${LOCAL_APP_ROLE})
-  --app                 app-only token (client credentials: roles, no scp); GET /whoami answers it 403
+Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an access token and prints it:
+a summary of its claims, then the bare JWT as the last line. Its tenant and audience are those the served
+authorizer declares unless --tenant or --audience say otherwise.
+  --scopes a,b          delegated scopes (default ${SCOPES_DEFAULT})
+  --roles x,y           app roles (default: none${names.sample ? `; with --app-only, ${LOCAL_APP_ROLE}` : ''})
+  --app-only, --app     app-only token (client credentials: roles, no scp)${names.sample ? '; GET /whoami answers it 403' : ''}
   --v1                  a v1.0 token (iss sts.windows.net, aud api://<client id>)
+  --external-id         a Microsoft Entra External ID token (iss https://{tid}.ciamlogin.com/{tid}/v2.0);
+                        an authorizer for a workforce tenant answers it 401: see the explain line it prints
+  --tenant <guid>       another tenant than the authorizer's (its tokens are refused unless allowed)
+  --audience <aud>      another audience than the authorizer's
+  --port <N>            where \`${names.start}\` listens (default PORT, else 3000)
   --expires-in <s>      lifetime in seconds, -${MAX_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS} (default 3600);
                         an expired one: --expires-in -600`;
 
@@ -21,12 +41,17 @@ const options = {
   scopes: { type: 'string' },
   roles: { type: 'string' },
   app: { type: 'boolean', default: false },
+  'app-only': { type: 'boolean', default: false },
+  tenant: { type: 'string' },
+  audience: { type: 'string' },
+  port: { type: 'string' },
   v1: { type: 'boolean', default: false },
+  'external-id': { type: 'boolean', default: false },
   'expires-in': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-const names = (list: string, flag: string): string[] => {
+const nameList = (list: string, flag: string): string[] => {
   const items = list
     .split(',')
     .map((s) => s.trim())
@@ -36,22 +61,42 @@ const names = (list: string, flag: string): string[] => {
   return items;
 };
 
-const request = parseOrExit('npm run token', usage, () => {
+const request = parseOrExit(COMMAND, usage, () => {
   const { values } = parseArgs({ args: checkArgs(process.argv.slice(2), options), options });
   if (values.help) return undefined;
+  const app = values.app || values['app-only'];
+  if (values.tenant !== undefined && !isGuid(values.tenant)) {
+    throw new UsageError(`--tenant: expected a tenant GUID; got "${values.tenant}"`);
+  }
   const expiresIn = values['expires-in'] ?? '3600';
   if (!/^-?\d+$/.test(expiresIn) || Math.abs(Number(expiresIn)) > MAX_LIFETIME_SECONDS) {
     throw new UsageError(
       `--expires-in: expected whole seconds from -${MAX_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS}; got "${expiresIn}"`,
     );
   }
-  if (values.app && values.scopes !== undefined) {
-    throw new UsageError('--scopes is for delegated tokens: an app-only token (--app) carries --roles');
+  if (values.v1 && values['external-id']) {
+    throw new UsageError('--v1 and --external-id: External ID documents only v2 access tokens');
   }
-  const scopes = names(values.scopes ?? LOCAL_SCOPE, '--scopes');
-  if (!values.app && scopes.length === 0) throw new UsageError('--scopes: give at least one scope');
-  const roles = names(values.roles ?? (values.app ? LOCAL_APP_ROLE : ''), '--roles');
-  return { app: values.app, v1: values.v1, expiresIn, scopes, roles };
+  if (app && values.scopes !== undefined) {
+    throw new UsageError('--scopes is for delegated tokens: an app-only token (--app-only) carries --roles');
+  }
+  const scopes = nameList(values.scopes ?? (names.sample ? LOCAL_SCOPE : ''), '--scopes');
+  if (!app && values.scopes !== undefined && scopes.length === 0) {
+    throw new UsageError('--scopes: give at least one scope');
+  }
+  // The sample's app-only token carries a role its API does not require (so GET /whoami answers 403).
+  const roles = nameList(values.roles ?? (app && names.sample ? LOCAL_APP_ROLE : ''), '--roles');
+  return {
+    app,
+    v1: values.v1,
+    externalId: values['external-id'],
+    expiresIn,
+    scopes,
+    roles,
+    tenant: values.tenant,
+    audience: values.audience,
+    port: values.port,
+  };
 });
 if (request === undefined) {
   console.log(usage);
@@ -60,32 +105,39 @@ if (request === undefined) {
 
 let port: number;
 try {
-  port = localPort();
+  port = localPort(request.port !== undefined ? { PORT: request.port } : process.env);
 } catch (err) {
   if (!(err instanceof PortError)) throw err;
-  console.error(`npm run token: ${err.message}`);
+  console.error(`${COMMAND}: ${err.message}`);
   process.exit(2);
 }
 if (port === 0) {
   console.error(
-    'npm run token: PORT=0 lets `npm start` pick a free port; give the port it printed, as in PORT=<port> npm run -s token',
+    `${COMMAND}: PORT=0 lets \`${names.start}\` pick a free port; give the port it printed, as in PORT=<port> ${names.sample ? 'npm run -s token' : COMMAND}`,
   );
   process.exit(2);
 }
 
 const form = new URLSearchParams({
   grant_type: request.app ? 'client_credentials' : LOCAL_USER_GRANT,
-  scope: request.app
-    ? `api://${LOCAL_CLIENT_ID}/.default`
-    : request.scopes.map((s) => `api://${LOCAL_CLIENT_ID}/${s}`).join(' '),
+  // Without scopes, the issuer of `start` gives those the served authorizer requires.
+  ...(request.app || request.scopes.length > 0 ? { scope: scopeRequest() } : {}),
   token_version: request.v1 ? '1' : '2',
   expires_in: request.expiresIn,
   ...(request.roles.length > 0 ? { roles: request.roles.join(',') } : {}),
+  ...(request.audience !== undefined ? { audience: request.audience } : {}),
 });
-const endpoint = localIssuerUrls(`http://127.0.0.1:${port}`).tokenEndpoint;
+function scopeRequest(): string {
+  const prefix = names.sample ? `api://${LOCAL_CLIENT_ID}/` : '';
+  return request?.app ? `${prefix}.default` : (request?.scopes ?? []).map((s) => `${prefix}${s}`).join(' ');
+}
+// The served authorizer's own tenant, unless --tenant names another: the issuer knows it.
+const tenantPath = request.tenant ?? (names.sample ? undefined : 'organizations');
+const urls = localIssuerUrls(`http://127.0.0.1:${port}`, tenantPath);
+const endpoint = request.externalId ? urls.externalId.tokenEndpoint : urls.tokenEndpoint;
 function noIssuer(what: string): never {
   console.error(
-    `npm run token: ${what} on 127.0.0.1:${port}: run \`${portPrefix(port)}npm start\` first (npm run token reads the same PORT).`,
+    `${COMMAND}: ${what} on 127.0.0.1:${port}: run \`${portPrefix(port)}${names.start}\` first (${COMMAND} reads the same PORT).`,
   );
   process.exit(1);
 }
@@ -102,7 +154,7 @@ try {
   noIssuer(`something other than the local issuer answers (HTTP ${response.status})`);
 }
 if (!response.ok || typeof answer.access_token !== 'string') {
-  console.error(`npm run token: the local issuer refused: ${answer.error_description ?? response.status}`);
+  console.error(`${COMMAND}: the local issuer refused: ${answer.error_description ?? response.status}`);
   process.exit(1);
 }
 const token = answer.access_token;
@@ -110,10 +162,15 @@ const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url'
 const summary = ['ver', 'aud', 'tid', 'oid', 'scp', 'roles', 'idtyp', 'exp']
   .filter((k) => claims[k] !== undefined)
   .map((k) => `${k}=${k === 'exp' ? new Date(claims[k] * 1000).toISOString() : JSON.stringify(claims[k])}`);
-if (request.app) {
+if (request.app && names.sample) {
   const roles = request.roles.length > 0 ? `roles ${request.roles.join(', ')}` : 'no roles';
   console.log(
     `# app-only token (client credentials): ${roles}, no scp. GET /whoami needs the scope ${LOCAL_SCOPE}, so it answers 403`,
+  );
+}
+if (request.externalId) {
+  console.log(
+    `# External ID token (iss ${claims.iss}): ${names.start} judges workforce tokens and answers it 401. Judge it with: ${names.sample ? 'npm run -s explain --' : names.explain} --tenant ${tenantPath ?? LOCAL_TENANT_ID} --authority-host ${LOCAL_EXTERNAL_ID_HOST} --jwks-uri ${urls.externalId.jwksUri} "$TOKEN"`,
   );
 }
 console.log(`# ${summary.join(' ')}`);

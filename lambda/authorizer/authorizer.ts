@@ -22,8 +22,8 @@ import type { TokenVerifier, VerifiedToken } from './verifier.js';
  * Safe facts about one decision: never the token, never the header. Every string in it is capped
  * (LOG_LIMITS) where it is built, so whatever logger writes it, one line stays a few KiB.
  */
-export interface DecisionRecord {
-  readonly decision: Decision;
+export interface DecisionRecord<R = APIGatewayAuthorizerResult> {
+  readonly decision: Decision<R>;
   readonly method?: string;
   readonly path?: string;
   readonly tid?: string;
@@ -36,20 +36,45 @@ export interface DecisionRecord {
 }
 
 /** Writes one decision; `invocation` is what Lambda passes as the handler's context (opaque here). */
-export type DecisionRecorder<I = unknown> = (record: DecisionRecord, invocation?: I) => void;
+export type DecisionRecorder<I = unknown, R = APIGatewayAuthorizerResult> = (
+  record: DecisionRecord<R>,
+  invocation?: I,
+) => void;
 
 /** Builds the operator hint of a rejection (see `hintFor`); only called off the Allow path. */
 export type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
 
-/** What a decision needs. */
-export interface DecisionDeps {
+/** What authenticating a token needs, whatever the kind of API. */
+export interface VerifyDeps {
   readonly verifier: TokenVerifier;
-  readonly routes: RouteAuthorizer;
   readonly hint?: Hinter;
+}
+
+/** What a REST (TOKEN) decision needs. */
+export interface DecisionDeps extends VerifyDeps {
+  readonly routes: RouteAuthorizer;
 }
 
 export interface AuthorizerDeps<I = unknown> extends DecisionDeps {
   readonly record?: DecisionRecorder<I>;
+}
+
+/** Where a request goes, for the decision record (never the token, never a query string). */
+export interface RequestPlace {
+  readonly method: string;
+  readonly path: string;
+}
+
+/**
+ * One kind of API Gateway event (REST TOKEN, HTTP API REQUEST 2.0, WebSocket `$connect` REQUEST): how its
+ * facts are read and how a verified token becomes its Allow or Deny. Authentication (the 401s) stays in the
+ * shared core; each kind only reads its event and answers in its own shape.
+ */
+export interface EventKind<E, T, R> {
+  /** The request's facts; throws (a BadEventError) for an event of another kind: our failure, a 500. */
+  read(event: E): { readonly where: RequestPlace; readonly target: T; token(): string };
+  /** Allow or Deny (403) for a verified token. */
+  permit(target: T, verified: VerifiedToken): Decision<R>;
 }
 
 function safeString(value: unknown): string {
@@ -101,7 +126,7 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
   return { outcome: 'deny', reason: authorization.reason, detail: authorization.missing, result };
 }
 
-function failure(err: unknown): Decision {
+function failure(err: unknown): Decision<never> {
   if (err instanceof TokenRejectedError)
     return { outcome: 'unauthorized', reason: err.reason, detail: err.message };
   if (err instanceof KeysUnavailableError)
@@ -109,7 +134,11 @@ function failure(err: unknown): Decision {
   return { outcome: 'error', reason: 'internal_error', detail: safeString(err) };
 }
 
-function hintFor(deps: DecisionDeps, decision: Decision, token: DecodedJwt | undefined): string | undefined {
+function hintFor(
+  deps: VerifyDeps,
+  decision: Decision<unknown>,
+  token: DecodedJwt | undefined,
+): string | undefined {
   try {
     return deps.hint?.(decision.reason, {
       header: token?.header,
@@ -152,7 +181,7 @@ function loggableError(err: unknown, depth = 0): Error {
  * The record with every string capped at LOG_LIMITS and free of control characters (text from a token
  * could otherwise drive the terminal of whoever reads the log); absent fields stay absent.
  */
-function capped(record: DecisionRecord): DecisionRecord {
+function capped<R>(record: DecisionRecord<R>): DecisionRecord<R> {
   const { decision, hint, error, path, ...fields } = record;
   const out: Record<string, unknown> = {
     decision: { ...decision, detail: clip(printable(decision.detail), LOG_LIMITS.detail) },
@@ -163,24 +192,45 @@ function capped(record: DecisionRecord): DecisionRecord {
   if (path !== undefined) out.path = clip(printable(path), LOG_LIMITS.path);
   if (hint !== undefined) out.hint = clip(printable(hint), LOG_LIMITS.hint);
   if (error !== undefined) out.error = loggableError(error);
-  return out as unknown as DecisionRecord;
+  return out as unknown as DecisionRecord<R>;
 }
 
-async function judge(event: APIGatewayTokenAuthorizerEvent, deps: DecisionDeps): Promise<DecisionRecord> {
-  let arn: MethodArn;
+/** The REST API's TOKEN event: the method ARN, the `Authorization` header, and an IAM policy as the answer. */
+export function tokenEventKind(
+  routes: RouteAuthorizer,
+): EventKind<APIGatewayTokenAuthorizerEvent, MethodArn, APIGatewayAuthorizerResult> {
+  return {
+    read(event) {
+      if (event?.type !== 'TOKEN')
+        throw new BadEventError(
+          `event type is ${JSON.stringify(clip(safeString(event?.type), 40))}; expected "TOKEN"`,
+        );
+      const arn = parseMethodArn(event.methodArn);
+      return {
+        where: { method: arn.method, path: arn.path },
+        target: arn,
+        token: () => extractBearerToken(event.authorizationToken),
+      };
+    },
+    permit: (arn, verified) => permit(arn, verified, routes),
+  };
+}
+
+async function judge<E, T, R>(
+  kind: EventKind<E, T, R>,
+  event: E,
+  deps: VerifyDeps,
+): Promise<DecisionRecord<R>> {
+  let request: ReturnType<EventKind<E, T, R>['read']>;
   try {
-    if (event?.type !== 'TOKEN')
-      throw new BadEventError(
-        `event type is ${JSON.stringify(clip(safeString(event?.type), 40))}; expected "TOKEN"`,
-      );
-    arn = parseMethodArn(event.methodArn);
+    request = kind.read(event);
   } catch (err) {
     return { decision: failure(err), error: err };
   }
-  const where = { method: arn.method, path: arn.path };
+  const where = { method: request.where.method, path: request.where.path };
   let verified: VerifiedToken;
   try {
-    verified = await deps.verifier.verify(extractBearerToken(event.authorizationToken));
+    verified = await deps.verifier.verify(request.token());
   } catch (err) {
     const decision = failure(err);
     const hint = hintFor(deps, decision, err instanceof TokenRejectedError ? err.token : undefined);
@@ -189,7 +239,7 @@ async function judge(event: APIGatewayTokenAuthorizerEvent, deps: DecisionDeps):
   const { claims, keyId, jwt } = verified;
   const safe = { tid: claims.tid, oid: claims.oid, appId: claims.appId, kid: keyId };
   try {
-    const decision = permit(arn, verified, deps.routes);
+    const decision = kind.permit(request.target, verified);
     if (decision.outcome === 'allow') return { decision, ...where, ...safe };
     return { decision, ...where, ...safe, hint: hintFor(deps, decision, jwt) };
   } catch (err) {
@@ -198,26 +248,29 @@ async function judge(event: APIGatewayTokenAuthorizerEvent, deps: DecisionDeps):
 }
 
 /**
- * Event -> bearer token -> verified Entra claims -> route permissions -> policy and context. Every path
- * that is not a verified, permitted token ends in a 401 or a 500 thrown by `respond`; none returns Allow.
- * Never throws: whatever happens, the answer is one capped record.
+ * Event -> bearer token -> verified Entra claims -> this kind's Allow or Deny. Every path that is not a
+ * verified, permitted token ends in a 401 or a 500 thrown by `respond`; none returns Allow. Never throws:
+ * whatever happens, the answer is one capped record.
  */
-export async function decide(
-  event: APIGatewayTokenAuthorizerEvent,
-  deps: DecisionDeps,
-): Promise<DecisionRecord> {
+export async function decideWith<E, T, R>(
+  kind: EventKind<E, T, R>,
+  event: E,
+  deps: VerifyDeps,
+): Promise<DecisionRecord<R>> {
   try {
-    return capped(await judge(event, deps));
+    return capped(await judge(kind, event, deps));
   } catch (err) {
-    return capped({ decision: failure(err), error: err });
+    return capped<R>({ decision: failure(err), error: err });
   }
 }
 
-export function createAuthorizer<I = unknown>(
-  deps: AuthorizerDeps<I>,
-): (event: APIGatewayTokenAuthorizerEvent, invocation?: I) => Promise<APIGatewayAuthorizerResult> {
+/** A Lambda handler for one kind of event: one decision, one record, one answer. */
+export function createAuthorizerWith<E, T, R, I = unknown>(
+  kind: EventKind<E, T, R>,
+  deps: VerifyDeps & { readonly record?: DecisionRecorder<I, R> },
+): (event: E, invocation?: I) => Promise<R> {
   return async (event, invocation) => {
-    const record = await decide(event, deps);
+    const record = await decideWith(kind, event, deps);
     try {
       deps.record?.(record, invocation);
     } catch {
@@ -225,4 +278,18 @@ export function createAuthorizer<I = unknown>(
     }
     return respond(record.decision);
   };
+}
+
+/** The REST TOKEN decision: `decideWith` for the TOKEN event and the route permissions in `deps`. */
+export async function decide(
+  event: APIGatewayTokenAuthorizerEvent,
+  deps: DecisionDeps,
+): Promise<DecisionRecord> {
+  return decideWith(tokenEventKind(deps.routes), event, deps);
+}
+
+export function createAuthorizer<I = unknown>(
+  deps: AuthorizerDeps<I>,
+): (event: APIGatewayTokenAuthorizerEvent, invocation?: I) => Promise<APIGatewayAuthorizerResult> {
+  return createAuthorizerWith(tokenEventKind(deps.routes), deps);
 }

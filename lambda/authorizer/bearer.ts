@@ -9,6 +9,8 @@ const SEGMENT = '[A-Za-z0-9_-]+';
  */
 export const BEARER_HEADER_PATTERN = `^[Bb][Ee][Aa][Rr][Ee][Rr] ${SEGMENT}\\.${SEGMENT}\\.${SEGMENT}$`;
 const BEARER = new RegExp(BEARER_HEADER_PATTERN);
+/** A bare compact JWT, as a WebSocket client sends it (query string or subprotocol), with the same rule. */
+export const COMPACT_JWT = new RegExp(`^${SEGMENT}\\.${SEGMENT}\\.${SEGMENT}$`);
 
 /** `Authorization` header -> compact JWT, or a 401 rejection. The header itself is never echoed. */
 export function extractBearerToken(header: string | undefined): string {

@@ -1,3 +1,11 @@
+import {
+  B2C_REFUSAL,
+  CLOUDS,
+  cloudOfAuthority,
+  cloudsOfV1Issuer,
+  isB2cHost,
+  isExternalIdHost,
+} from './clouds.js';
 import { ConfigError } from './errors.js';
 import { microsoftApiOf } from './microsoft-apis.js';
 import { redactUrl } from './safe-text.js';
@@ -17,6 +25,7 @@ export const ENV = {
   clockSkewSeconds: 'AZURE_CLOCK_SKEW_SECONDS',
   authorityHost: 'AZURE_AUTHORITY_HOST',
   v1IssuerHost: 'AZURE_V1_ISSUER_HOST',
+  allowedClientApps: 'AZURE_ALLOWED_CLIENT_APPS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -78,6 +87,11 @@ export type TenantConfig =
 export interface PermissionRule {
   readonly scopes: readonly string[];
   readonly roles: readonly string[];
+  /**
+   * The client applications (lower-case application ids: `azp` in v2 tokens, `appid` in v1) that may call;
+   * empty means any. Absent in rules written before it existed: the same as empty.
+   */
+  readonly clientApps?: readonly string[];
 }
 
 export interface RoutePermission extends PermissionRule {
@@ -102,7 +116,8 @@ export interface AuthorizerConfig {
   readonly jwksUri: string;
   readonly clockSkewSeconds: number;
   readonly authorityHost: string;
-  readonly v1IssuerHost: string;
+  /** Undefined for External ID tenants, whose only documented issuer is v2 (see clouds.ts). */
+  readonly v1IssuerHost: string | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -110,8 +125,15 @@ export type Env = Readonly<Record<string, string | undefined>>;
 /** Reads and validates the environment once; every error names the variable and shows the bad value. */
 export function loadConfig(env: Env): AuthorizerConfig {
   const authorityHost = readHost(env, ENV.authorityHost, DEFAULTS.authorityHost);
-  const v1IssuerHost = readHost(env, ENV.v1IssuerHost, DEFAULTS.v1IssuerHost);
+  const v1IssuerHost = readV1IssuerHost(env, authorityHost);
   const tenant = readTenant(env);
+  if (isExternalIdHost(authorityHost) && tenant.mode === 'multi') {
+    throw new ConfigError(
+      ENV.tenantId,
+      env[ENV.tenantId],
+      `the External ID tenant's GUID, because ${ENV.authorityHost} is ${authorityHost}: an External ID API serves its own tenant's customers`,
+    );
+  }
   const audiences = readList(env, ENV.audiences);
   if (audiences.length === 0) {
     throw new ConfigError(
@@ -122,14 +144,8 @@ export function loadConfig(env: Env): AuthorizerConfig {
   }
   // Every token Microsoft issues for its own APIs would pass the audience check: never what anyone means.
   for (const audience of audiences) {
-    const api = microsoftApiOf(audience);
-    if (api !== undefined) {
-      throw new ConfigError(
-        ENV.audiences,
-        env[ENV.audiences],
-        `your API's client id or App ID URI; ${audience} is the audience of ${api}, whose tokens are never for your API`,
-      );
-    }
+    const problem = microsoftAudienceProblem(audience);
+    if (problem !== undefined) throw new ConfigError(ENV.audiences, env[ENV.audiences], problem);
   }
   const jwksUri = readJwksUri(env, tenant.tenantId, authorityHost);
   return Object.freeze({
@@ -138,6 +154,7 @@ export function loadConfig(env: Env): AuthorizerConfig {
     required: Object.freeze({
       scopes: Object.freeze(readList(env, ENV.requiredScopes)),
       roles: Object.freeze(readList(env, ENV.requiredRoles)),
+      clientApps: Object.freeze(readClientApps(env)),
     }),
     routePermissions: readRoutePermissions(env),
     jwksUri,
@@ -145,6 +162,21 @@ export function loadConfig(env: Env): AuthorizerConfig {
     authorityHost,
     v1IssuerHost,
   });
+}
+
+/**
+ * What an audience of one of Microsoft's own APIs must be instead (for the message that refuses it), or
+ * undefined for an audience an API of yours may have.
+ */
+export function microsoftAudienceProblem(
+  audience: string,
+  as: 'audience' | 'client id' = 'audience',
+): string | undefined {
+  const api = microsoftApiOf(audience);
+  if (api === undefined) return undefined;
+  return as === 'audience'
+    ? `your API's client id or App ID URI; ${audience} is the audience of ${api}, whose tokens are never for your API`
+    : `your API's application (client) id; ${audience} is the application id of ${api}, whose tokens are never for your API`;
 }
 
 /** The default key URL for a tenant (or `organizations`/`common`) on an authority host. */
@@ -209,7 +241,64 @@ function readHost(env: Env, name: EnvName, fallback: string): string {
   if (raw === undefined) return fallback;
   const host = raw.toLowerCase();
   if (!HOST.test(host)) throw new ConfigError(name, raw, 'a host name such as login.microsoftonline.us');
+  if (isB2cHost(host)) throw new ConfigError(name, raw, `a Microsoft Entra login host (${B2C_REFUSAL})`);
   return host;
+}
+
+const KNOWN_AUTHORITY_HOSTS = CLOUDS.flatMap((cloud) => cloud.authorityHosts).join(', ');
+
+/**
+ * The v1 issuer host follows from the authority host for every cloud Microsoft documents (clouds.ts), so it
+ * is needed only for a login host not in that table; a value that contradicts the table is refused, since
+ * every v1 token would then fail as wrong_issuer.
+ */
+function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
+  const raw = value(env, ENV.v1IssuerHost);
+  const given = raw === undefined ? undefined : readHost(env, ENV.v1IssuerHost, '');
+  if (isExternalIdHost(authorityHost)) {
+    if (given !== undefined) {
+      throw new ConfigError(
+        ENV.v1IssuerHost,
+        raw,
+        `unset, because ${ENV.authorityHost} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
+      );
+    }
+    return undefined;
+  }
+  const cloud = cloudOfAuthority(authorityHost);
+  if (cloud === undefined) {
+    if (given === undefined) {
+      throw new ConfigError(
+        ENV.v1IssuerHost,
+        raw,
+        `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, a host Microsoft does not document (it does ${KNOWN_AUTHORITY_HOSTS}, and <tenant>.ciamlogin.com for External ID); https://${authorityHost}/{tenant}/.well-known/openid-configuration names it`,
+      );
+    }
+    return given;
+  }
+  if (given !== undefined && given !== cloud.v1IssuerHost) {
+    const owners = cloudsOfV1Issuer(given).map((c) => c.name);
+    throw new ConfigError(
+      ENV.v1IssuerHost,
+      raw,
+      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${ENV.authorityHost}), or unset${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${ENV.authorityHost} to ${owners.length === 1 ? "that cloud's login host" : 'the login host of one of them'} instead` : ''}`,
+    );
+  }
+  return cloud.v1IssuerHost;
+}
+
+/** `AZURE_ALLOWED_CLIENT_APPS`: application ids (GUIDs), lower-cased as Entra writes them in azp and appid. */
+function readClientApps(env: Env): string[] {
+  const apps = readList(env, ENV.allowedClientApps).map((app) => app.toLowerCase());
+  const bad = apps.find((app) => !isGuid(app));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      ENV.allowedClientApps,
+      env[ENV.allowedClientApps],
+      'application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1)',
+    );
+  }
+  return apps;
 }
 
 function readJwksUri(env: Env, tenantId: string, authorityHost: string): string {
@@ -222,6 +311,9 @@ function readJwksUri(env: Env, tenantId: string, authorityHost: string): string 
     url = new URL(raw);
   } catch {
     throw new ConfigError(ENV.jwksUri, shown, 'an absolute https URL');
+  }
+  if (isB2cHost(url.hostname)) {
+    throw new ConfigError(ENV.jwksUri, shown, `the key URL of a Microsoft Entra tenant (${B2C_REFUSAL})`);
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return url.href;
@@ -262,9 +354,26 @@ function readRoutePermissions(env: Env): readonly RoutePermission[] | undefined 
     );
   }
   return Object.freeze(
-    parseRoutePermissions(parsed, (detail) => new ConfigError(ENV.routePermissions, raw, detail)),
+    parseRoutePermissions(
+      parsed,
+      ({ at, expected, actual }) =>
+        new ConfigError(ENV.routePermissions, actual, at === '' ? expected : `${at} to be ${expected}`),
+    ),
   );
 }
+
+/**
+ * A mistake in a route table: `at` is where, below the table (`keys`, `["GET /items"]`,
+ * `["GET /items"].roles`; empty for the table itself), `expected` what it must be, `actual` what it is.
+ * The cold start and the construct each phrase it once, with what they got.
+ */
+export interface RouteProblem {
+  readonly at: string;
+  readonly expected: string;
+  readonly actual: unknown;
+}
+
+const ROUTE_FIELDS = ['scopes', 'roles', 'clientApps'] as const;
 
 /**
  * Validates the route table shape shared by the environment variable and the CDK construct props, so that
@@ -272,61 +381,59 @@ function readRoutePermissions(env: Env): readonly RoutePermission[] | undefined 
  */
 export function parseRoutePermissions(
   input: unknown,
-  fail: (expected: string) => Error = (expected) => new Error(`route permissions: expected ${expected}`),
+  fail: (problem: RouteProblem) => Error = ({ at, expected }) =>
+    new Error(`route permissions: expected ${at === '' ? '' : `${at} to be `}${expected}`),
 ): RoutePermission[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw fail('a JSON object keyed by "METHOD /path"');
+    throw fail({
+      at: '',
+      expected: 'an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}',
+      actual: input,
+    });
   }
   const routes: RoutePermission[] = [];
   for (const [route, rule] of Object.entries(input)) {
+    const keyProblem = (expected: string) => fail({ at: 'keys', expected, actual: route });
     const match = /^(\S+) (\/\S*)$/.exec(route);
     const written = match?.[1]?.toUpperCase();
     const method = written === 'ANY' ? '*' : written;
     const path = match?.[2];
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
-      throw fail(
-        `keys like "GET /items/{id}", "ANY /{proxy+}" or "* /items/*" (method one of ${HTTP_METHODS.join(', ')} or ANY); got key "${route}"`,
+      throw keyProblem(
+        `"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')}, ANY or *`,
       );
     }
     const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];
     if (special !== undefined) {
-      throw fail(
+      throw keyProblem(
         special === '?'
-          ? `paths without "?" (the IAM policy would read it as "any one character", and method ARNs carry no query string); got key "${route}"`
-          : `paths without "$" (the IAM policy would read "\${...}" as a policy variable); got key "${route}"`,
+          ? 'paths without "?" (the IAM policy would read it as "any one character", and method ARNs carry no query string)'
+          : `paths without "$" (the IAM policy would read "\${...}" as a policy variable)`,
       );
     }
     if (isTrailingSlashPath(path)) {
       // API Gateway serves `/items/` from the resource `/items`: a key for one would be judged as the other.
-      throw fail(`paths without a trailing "/" ("GET /items", not "GET /items/"); got key "${route}"`);
+      throw keyProblem('paths without a trailing "/" ("GET /items", not "GET /items/")');
     }
     const templateError = resourcePathError(path);
-    if (templateError !== undefined) throw fail(`${templateError}; got key "${route}"`);
+    if (templateError !== undefined) throw keyProblem(templateError);
     if (policyPathOf(path).length > MAX_ROUTE_PATH) {
-      throw fail(
-        `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters); got key "${route}"`,
+      throw keyProblem(
+        `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters)`,
       );
     }
     const twin = path.includes('{')
       ? routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path))
       : undefined;
     if (twin !== undefined) {
-      throw fail(`one key per method and resource; "${twin.route}" and "${route}" name the same one`);
+      throw keyProblem(`one key per method and resource ("${twin.route}" names the same one)`);
     }
-    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
-      throw fail(`an object such as {"scopes": [...]} or {} for "${route}"`);
-    }
-    const unknown = Object.keys(rule).filter((k) => k !== 'scopes' && k !== 'roles');
-    if (unknown.length > 0)
-      throw fail(`only "scopes" and "roles" in "${route}"; got "${unknown.join('", "')}"`);
-    const { scopes, roles } = rule as { scopes?: unknown; roles?: unknown };
     routes.push(
       Object.freeze({
         route,
         method: method as RoutePermission['method'],
         path,
-        scopes: Object.freeze(readStringArray(scopes, `"${route}".scopes`, fail)),
-        roles: Object.freeze(readStringArray(roles, `"${route}".roles`, fail)),
+        ...readPermissionRule(route, rule, fail),
       }),
     );
   }
@@ -337,9 +444,11 @@ export function parseRoutePermissions(
     (r) => r.path.includes('*') || (r.path !== '/' && r.path.slice(1).split('/').includes('')),
   );
   if (template !== undefined && glob !== undefined) {
-    throw fail(
-      `one form per table: {param} resource paths ("${template.route}") or * globs ("${glob.route}"), not both`,
-    );
+    throw fail({
+      at: 'keys',
+      expected: `one form per table: {param} resource paths ("${template.route}") or * globs, not both`,
+      actual: glob.route,
+    });
   }
   return routes;
 }
@@ -378,10 +487,61 @@ function resourcePathError(path: string): string | undefined {
   return undefined;
 }
 
-function readStringArray(input: unknown, where: string, fail: (expected: string) => Error): string[] {
+/**
+ * One route's rule, `{"scopes": [...], "roles": [...], "clientApps": [...]}` (each may be absent), for every
+ * kind of route table.
+ */
+export function readPermissionRule(
+  route: string,
+  rule: unknown,
+  fail: (problem: RouteProblem) => Error,
+): PermissionRule {
+  const at = `[${JSON.stringify(route)}]`;
+  if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
+    throw fail({ at, expected: 'an object such as {"scopes": ["Items.Read"]}, or {}', actual: rule });
+  }
+  if (Object.keys(rule).some((k) => !(ROUTE_FIELDS as readonly string[]).includes(k)))
+    throw fail({ at, expected: 'an object with only "scopes", "roles" and "clientApps"', actual: rule });
+  const { scopes, roles, clientApps } = rule as { scopes?: unknown; roles?: unknown; clientApps?: unknown };
+  return {
+    scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, fail)),
+    roles: Object.freeze(readStringArray(roles, `${at}.roles`, fail)),
+    ...(clientApps === undefined
+      ? {}
+      : { clientApps: Object.freeze(readClientAppArray(clientApps, `${at}.clientApps`, fail)) }),
+  };
+}
+
+/** An empty list would silently mean "any": it is refused, and the message says what to write instead. */
+function readStringArray(input: unknown, at: string, fail: (problem: RouteProblem) => Error): string[] {
   if (input === undefined) return [];
-  if (!Array.isArray(input) || input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))) {
-    throw fail(`${where} to be an array of names without spaces; got ${JSON.stringify(input)}`);
+  if (
+    !Array.isArray(input) ||
+    input.length === 0 ||
+    input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))
+  ) {
+    throw fail({
+      at,
+      expected:
+        'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)',
+      actual: input,
+    });
   }
   return input as string[];
+}
+
+function readClientAppArray(input: unknown, at: string, fail: (problem: RouteProblem) => Error): string[] {
+  if (
+    !Array.isArray(input) ||
+    input.length === 0 ||
+    input.some((s) => typeof s !== 'string' || !isGuid(s.toLowerCase()))
+  ) {
+    throw fail({
+      at,
+      expected:
+        'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)',
+      actual: input,
+    });
+  }
+  return (input as string[]).map((app) => app.toLowerCase());
 }

@@ -4,12 +4,16 @@ import type { Reason, RejectionReason } from './reasons.js';
 /** The exact message API Gateway turns into a 401; any other thrown message becomes a 500. */
 export const UNAUTHORIZED = 'Unauthorized';
 
-export type Decision =
+/** `R` is the answer API Gateway gets for an Allow or a Deny: an IAM policy (REST, WebSocket) or a simple response (HTTP API). */
+export type Decision<R = APIGatewayAuthorizerResult> =
   | {
       readonly outcome: 'allow' | 'deny';
-      readonly reason: Extract<Reason, 'allowed' | 'insufficient_permission' | 'no_scope_or_role'>;
+      readonly reason: Extract<
+        Reason,
+        'allowed' | 'insufficient_permission' | 'no_scope_or_role' | 'client_app_not_allowed'
+      >;
       readonly detail: string;
-      readonly result: APIGatewayAuthorizerResult;
+      readonly result: R;
     }
   | { readonly outcome: 'unauthorized'; readonly reason: RejectionReason; readonly detail: string }
   | {
@@ -19,7 +23,7 @@ export type Decision =
     };
 
 /** The one place outcomes become API Gateway answers: a policy, a 401, or a 500. */
-export function respond(decision: Decision): APIGatewayAuthorizerResult {
+export function respond<R>(decision: Decision<R>): R {
   switch (decision.outcome) {
     case 'allow':
     case 'deny':

@@ -1,3 +1,4 @@
+import { v2IssuerOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { type DecodedJwt, headerKeyId, type JsonObject } from './jwt.js';
@@ -38,8 +39,9 @@ export type EntraRules = Pick<
   'tenant' | 'audiences' | 'clockSkewSeconds' | 'authorityHost' | 'v1IssuerHost'
 >;
 
+/** `https://{authorityHost}/{tid}/v2.0`, or for an External ID host its own shape (see clouds.ts). */
 export function v2Issuer(tid: string, authorityHost: string): string {
-  return `https://${authorityHost}/${tid}/v2.0`;
+  return v2IssuerOf(tid, authorityHost);
 }
 
 export function v1Issuer(tid: string, v1IssuerHost: string): string {
@@ -167,10 +169,14 @@ export const ENTRA_RULES: readonly EntraRule[] = [
       const tenantId = tid as string;
       found.tid = tenantId;
       const v2 = v2Issuer(tenantId, rules.authorityHost);
-      const v1 = v1Issuer(tenantId, rules.v1IssuerHost);
+      const v1 = rules.v1IssuerHost === undefined ? undefined : v1Issuer(tenantId, rules.v1IssuerHost);
       if (iss === v2) found.version = '2.0';
-      else if (iss === v1) found.version = '1.0';
-      else reject('wrong_issuer', `iss is ${preview(iss)}; expected ${v2} or ${v1}`);
+      else if (v1 !== undefined && iss === v1) found.version = '1.0';
+      else
+        reject(
+          'wrong_issuer',
+          `iss is ${preview(iss)}; expected ${v1 === undefined ? v2 : `${v2} or ${v1}`}`,
+        );
     },
   },
   {

@@ -7,7 +7,8 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
     readonly variable: string,
-    readonly actual: string | undefined,
+    /** The raw value, or (for a route table) the part of it that is wrong. */
+    readonly actual: unknown,
     readonly expected: string,
   ) {
     super(

@@ -126,7 +126,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   checks.push(...signature.checks);
   if (decision.outcome === 'allow' || decision.outcome === 'deny') {
     checks.push({
-      check: `may call ${route.method} ${route.path} (required scopes or roles, route permissions)`,
+      check: `may call ${route.method} ${route.path} (allowed client apps, required scopes or roles, route permissions)`,
       outcome: decision.outcome === 'allow' ? 'pass' : 'fail',
       detail: decision.outcome === 'deny' ? decision.detail : undefined,
     });

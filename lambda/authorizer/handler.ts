@@ -1,8 +1,6 @@
-import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { createAuthorizer } from './authorizer.js';
-import { loadConfig } from './config.js';
+import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer.js';
+import { loadApiConfig } from './api-kind.js';
 import { EntraJwksCache } from './keys/key-cache.js';
-import { createRouteAuthorizer } from './permissions.js';
 import { createHinter } from './reasons.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
@@ -11,7 +9,7 @@ import { createTokenVerifier } from './verifier.js';
 // The composition root: configuration, telemetry and the key cache live here, in module scope, so a warm
 // container reuses them; a bad variable fails the cold start with a message naming it.
 const telemetry = createTelemetry(readTelemetryConfig(process.env));
-const config = loadConfig(process.env);
+const config = loadApiConfig(process.env);
 
 const keys = new EntraJwksCache({
   onEvent: (event) => {
@@ -40,13 +38,15 @@ export const ready: Promise<void> = new Promise((settle) =>
   }),
 );
 
-/** Lambda's entry point; each decision's line carries the invocation's context (its request id). */
-export const handler: (
-  event: APIGatewayTokenAuthorizerEvent,
-  context?: InvocationContext,
-) => Promise<APIGatewayAuthorizerResult> = createAuthorizer<InvocationContext>({
-  verifier: createTokenVerifier({ config, keys }),
-  routes: createRouteAuthorizer(config),
-  hint: createHinter(config),
-  record: (record, context) => telemetry.decision(record, context),
-});
+/**
+ * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default); each decision's line
+ * carries the invocation's context (its request id).
+ */
+export const handler: ApiAuthorizerHandler<InvocationContext> = createApiAuthorizer<InvocationContext>(
+  config,
+  {
+    verifier: createTokenVerifier({ config, keys }),
+    hint: createHinter(config),
+    record: (record, context) => telemetry.decision(record, context),
+  },
+);

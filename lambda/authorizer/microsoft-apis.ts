@@ -1,18 +1,20 @@
+import { CLOUDS } from './clouds.js';
+
 /**
  * Audiences of Microsoft's own APIs. A token for one of them was requested for Microsoft, not for the
  * caller's API (the classic: `az account get-access-token` without `--scope` gives an Azure Resource
  * Manager token): the configuration refuses them as audiences, and `npm run explain` never assumes one.
  */
 const NAMED: ReadonlyArray<readonly [name: string, audiences: readonly string[]]> = [
-  ['Microsoft Graph', ['00000003-0000-0000-c000-000000000000', 'https://graph.microsoft.com']],
-  ['Azure AD Graph (retired)', ['00000002-0000-0000-c000-000000000000', 'https://graph.windows.net']],
+  // Graph and Resource Manager in every cloud, from the one table of clouds (with its sources).
+  ['Microsoft Graph', ['00000003-0000-0000-c000-000000000000', ...CLOUDS.flatMap((cloud) => cloud.graph)]],
+  [
+    'Azure AD Graph (retired)',
+    ['00000002-0000-0000-c000-000000000000', ...CLOUDS.flatMap((cloud) => cloud.azureAdGraph)],
+  ],
   [
     'Azure Resource Manager',
-    [
-      '797f4846-ba00-4fd7-ba43-dac1f8f63013',
-      'https://management.azure.com',
-      'https://management.core.windows.net',
-    ],
+    ['797f4846-ba00-4fd7-ba43-dac1f8f63013', ...CLOUDS.flatMap((cloud) => cloud.resourceManager)],
   ],
   ['Azure Key Vault', ['cfa8b339-82a2-471a-a3c9-0fc0be7a4093', 'https://vault.azure.net']],
   ['Azure Storage', ['e406a681-f3d4-42a8-90b6-c2b029497af1', 'https://storage.azure.com']],

@@ -1,18 +1,20 @@
 import {
   type AuthorizerConfig,
+  ENV,
   isTrailingSlashPath,
   PATH_PARAMETER,
   type PermissionRule,
   policyPathOf,
   REST_METHODS,
   type RoutePermission,
-  resourceShape,
 } from './config.js';
 
 /** The caller's grants, as far as the token can show them. */
 export interface Grantee {
   readonly scopes: readonly string[];
   readonly roles: readonly string[];
+  /** The calling client application: `azp` (v2) or `appid` (v1). */
+  readonly appId?: string | undefined;
 }
 
 export interface RouteRequest {
@@ -22,7 +24,7 @@ export interface RouteRequest {
 }
 
 /** Why a valid token is refused (403). */
-export type DenyReason = 'insufficient_permission' | 'no_scope_or_role';
+export type DenyReason = 'insufficient_permission' | 'no_scope_or_role' | 'client_app_not_allowed';
 
 /**
  * May this caller call this route? `routes` is what the caller may call anywhere on the stage, because API
@@ -49,15 +51,25 @@ export interface PolicyRoute {
   readonly path: string;
 }
 
-/** The scope-or-role rule: an empty rule admits any valid access token that carries a scope or a role. */
+/** The rule's client apps, if it names any, include the caller's application id. */
+export function clientAllowed(rule: PermissionRule, grantee: Grantee): boolean {
+  const apps = rule.clientApps ?? [];
+  return apps.length === 0 || (grantee.appId !== undefined && apps.includes(grantee.appId.toLowerCase()));
+}
+
+/**
+ * The scope-or-role rule, from an allowed client app: an empty rule admits any valid access token that
+ * carries a scope or a role.
+ */
 export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
+  if (!clientAllowed(rule, grantee)) return false;
   if (rule.scopes.length === 0 && rule.roles.length === 0) return true;
   return (
     rule.scopes.some((s) => grantee.scopes.includes(s)) || rule.roles.some((r) => grantee.roles.includes(r))
   );
 }
 
-function describe(rule: PermissionRule): string {
+export function describe(rule: PermissionRule): string {
   const parts = [];
   if (rule.scopes.length > 0) parts.push(`scope ${rule.scopes.join(' or ')}`);
   if (rule.roles.length > 0) parts.push(`role ${rule.roles.join(' or ')}`);
@@ -150,11 +162,73 @@ function precedence(a: RoutePermission & { segments: readonly Segment[] }, b: ty
 }
 
 /**
- * Does a route key cover this method and resource path? For an API Gateway resource path the key's own
- * (`GET /items/{id}` covers `GET /items/{id}` and `GET /items/{itemId}`), for an IAM glob whatever it
- * matches written as a path (`GET /items/*` covers `GET /items/{id}` and `GET /items/{id}/parts`). A
- * method `*` (ANY) covers every method of REST_METHODS, and `ANY` stands for all of them. For checking a
- * route table against the API's methods at synth.
+ * One character a path pattern consumes: a literal, any character but `/` (inside a `{param}`), or any
+ * character. `repeat` marks a part that may also consume nothing (a `*`, or the rest of a parameter).
+ */
+type Part =
+  | { readonly kind: 'literal'; readonly char: string; readonly repeat: false }
+  | { readonly kind: 'segment' | 'any'; readonly repeat: boolean };
+
+/**
+ * A path pattern as a sequence of parts. In a route key `*` is any run of characters, `/` included (the
+ * execute-api ARN glob); in both keys and resource paths `{name}` is one segment (one or more characters
+ * but `/`) and `{name+}` one or more characters, `/` included (API Gateway's greedy path variable).
+ */
+function parts(pattern: string, glob: boolean): Part[] {
+  const out: Part[] = [];
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] as string;
+    if (char === '{') {
+      const close = pattern.indexOf('}', i);
+      if (close > i) {
+        const kind = pattern[close - 1] === '+' ? 'any' : 'segment';
+        out.push({ kind, repeat: false }, { kind, repeat: true });
+        i = close;
+        continue;
+      }
+    }
+    if (glob && char === '*') out.push({ kind: 'any', repeat: true });
+    else out.push({ kind: 'literal', char, repeat: false });
+  }
+  return out;
+}
+
+/** Is there one character both parts accept? */
+function overlap(a: Part, b: Part): boolean {
+  if (a.kind === 'literal' && b.kind === 'literal') return a.char === b.char;
+  if (a.kind === 'literal') return b.kind === 'any' || a.char !== '/';
+  if (b.kind === 'literal') return a.kind === 'any' || b.char !== '/';
+  return true;
+}
+
+/** Does some path match both patterns? A search over pairs of positions: linear in their product. */
+function intersects(a: readonly Part[], b: readonly Part[]): boolean {
+  const seen = new Set<number>();
+  const stack: [number, number][] = [[0, 0]];
+  const width = b.length + 1;
+  while (stack.length > 0) {
+    const [i, j] = stack.pop() as [number, number];
+    if (seen.has(i * width + j)) continue;
+    seen.add(i * width + j);
+    if (i === a.length && j === b.length) return true;
+    const pa = a[i];
+    const pb = b[j];
+    // A repeating part may be left behind without consuming anything.
+    if (pa?.repeat) stack.push([i + 1, j]);
+    if (pb?.repeat) stack.push([i, j + 1]);
+    if (pa !== undefined && pb !== undefined && overlap(pa, pb)) {
+      stack.push([pa.repeat ? i : i + 1, pb.repeat ? j : j + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Does a route key admit some request to this method and API Gateway resource path, by the rules the
+ * decision applies: `{param}` one segment, `{proxy+}` one or more, an IAM glob's `*` any run of characters,
+ * `/` included (`GET /items/{id}` covers `GET /items/{itemId}`, `GET /items/*` covers
+ * `GET /items/{id}/parts`). A key's method `*` (ANY) covers each method of REST_METHODS and `ANY` itself;
+ * a single method does not cover `ANY`. For checking a route table against the API's methods at synth.
  */
 export function routeKeyCovers(
   route: Pick<RoutePermission, 'method' | 'path'>,
@@ -163,8 +237,7 @@ export function routeKeyCovers(
 ): boolean {
   const wanted = method.toUpperCase() === 'ANY' ? '*' : method.toUpperCase();
   if (route.method !== '*' && route.method !== wanted) return false;
-  if (route.path.includes('*')) return compileRoutePath(route.path).test(resourcePath);
-  return resourceShape(route.path) === resourceShape(resourcePath);
+  return intersects(parts(route.path, true), parts(resourcePath, false));
 }
 
 interface Entry extends RoutePermission {
@@ -365,7 +438,7 @@ export function createRouteAuthorizer(
       return {
         method,
         path: policyPathOf(route.path),
-        why: `"${route.route}" (which requires ${describe(route)})`,
+        why: `"${route.route}" (which requires ${[describe(route) || 'a scope or a role', ...(route.clientApps === undefined ? [] : [`client app ${route.clientApps.join(' or ')}`])].join(', and ')})`,
       };
     };
     for (const entry of table) {
@@ -421,13 +494,21 @@ export function createRouteAuthorizer(
       };
     }
     if (!satisfies(required, grantee)) {
-      return {
-        allowed: false,
-        reason: 'insufficient_permission',
-        routes: [],
-        denied: [],
-        missing: `the API requires ${describe(required)}`,
-      };
+      return clientAllowed(required, grantee)
+        ? {
+            allowed: false,
+            reason: 'insufficient_permission',
+            routes: [],
+            denied: [],
+            missing: `the API requires ${describe(required)}`,
+          }
+        : {
+            allowed: false,
+            reason: 'client_app_not_allowed',
+            routes: [],
+            denied: [],
+            missing: `client app ${grantee.appId ?? '(none)'} is not among the API's allowed client apps (${ENV.allowedClientApps})`,
+          };
     }
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const isGranted = table.map((entry) => satisfies(entry, grantee));
@@ -441,16 +522,17 @@ export function createRouteAuthorizer(
       deniedByGrants.set(grants, denied);
     }
     const policyDenied = denied.map(({ method, path }) => ({ method, path }));
-    const routes = granted.map(({ route, method, path, scopes, roles }) => ({
+    const routes = granted.map(({ route, method, path, scopes, roles, clientApps }) => ({
       route,
       method,
       path,
       scopes,
       roles,
+      ...(clientApps === undefined ? {} : { clientApps }),
     }));
-    const refuse = (missing: string): Authorization => ({
+    const refuse = (missing: string, reason: DenyReason = 'insufficient_permission'): Authorization => ({
       allowed: false,
-      reason: 'insufficient_permission',
+      reason,
       routes,
       denied: policyDenied,
       missing,
@@ -464,6 +546,12 @@ export function createRouteAuthorizer(
     const by = resource !== undefined ? [resource] : globs;
     const grantedBy = by.find((entry) => isGranted[entry.index]);
     if (grantedBy === undefined) {
+      if (by.length > 0 && !by.some((d) => clientAllowed(d, grantee))) {
+        return refuse(
+          `${request.method} ${request.path} admits only the client apps ${[...new Set(by.flatMap((d) => d.clientApps ?? []))].join(', ')} (route clientApps); the token's client app is ${grantee.appId ?? '(none)'}`,
+          'client_app_not_allowed',
+        );
+      }
       return refuse(
         by.length === 0
           ? `${request.method} ${request.path} is not in the route permissions`

@@ -1,3 +1,4 @@
+import { B2C_REFUSAL, cloudOfAuthority, cloudsOfV1Issuer, isB2cHost, isExternalIdHost } from './clouds.js';
 import { CONSUMERS_TENANT_ID } from './entra.js';
 import { clip, isoTime, preview, redactUrl } from './safe-text.js';
 
@@ -63,6 +64,10 @@ export const REASONS = {
   insufficient_permission: {
     outcome: 'deny',
     hint: 'the token is valid but lacks a required scope (scp) or app role (roles) for this route',
+  },
+  client_app_not_allowed: {
+    outcome: 'deny',
+    hint: "the calling client app (azp in v2 tokens, appid in v1) is not on AZURE_ALLOWED_CLIENT_APPS or the route's clientApps: add its application id there if it may call",
   },
   no_scope_or_role: {
     outcome: 'deny',
@@ -159,12 +164,25 @@ function issuerHint(facts: HintFacts): string {
   }
   if (iss.includes('{tenantid}'))
     return 'iss is the {tenantid} template itself: no Entra token carries it, this one is forged';
-  if (host.endsWith('b2clogin.com') || host.endsWith('ciamlogin.com')) {
-    return `iss ${shown(iss)} is an Azure AD B2C / External ID issuer, not an Entra ID workforce tenant`;
+  if (isB2cHost(host)) return `iss ${shown(iss)}: ${B2C_REFUSAL}`;
+  if (isExternalIdHost(host)) {
+    if (!iss.endsWith('/v2.0'))
+      return `iss ${shown(iss)} is a v1 issuer of an External ID tenant: External ID documents only v2 issuers; set "accessTokenAcceptedVersion": 2 in the API's app manifest`;
+    if (!isExternalIdHost(facts.config.authorityHost))
+      return `${UNVERIFIED} iss ${shown(iss)} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to its tenant ID as its admins give it, not as this token claims it)`;
   }
   if (!iss.toLowerCase().includes(tid.toLowerCase()))
     return `${UNVERIFIED} iss names another tenant than its tid ${shown(tid)}: forged or mis-minted`;
-  if (host !== facts.config.authorityHost && host !== 'sts.windows.net') {
+  // The clouds whose issuer this host is (sts.windows.net is two clouds' v1 issuer host).
+  const authority = cloudOfAuthority(host);
+  const owners = authority !== undefined ? [authority] : cloudsOfV1Issuer(host);
+  const configured = cloudOfAuthority(facts.config.authorityHost);
+  const owner = owners[0];
+  if (owner !== undefined && !owners.some((c) => c === configured)) {
+    // The host to set comes from Microsoft's documented list of clouds, not from the token.
+    return `${UNVERIFIED} iss host ${shown(host)} is ${owner.name}'s: set AZURE_AUTHORITY_HOST=${owner.authorityHosts[0]} (its v1 issuer host follows)`;
+  }
+  if (owner === undefined && host !== facts.config.authorityHost) {
     return `${UNVERIFIED} iss host is ${shown(host)}, not ${facts.config.authorityHost}: if your API is in a sovereign cloud, set AZURE_AUTHORITY_HOST to that cloud's login host as its documentation or discovery document gives it, not as this token claims it (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
   }
   return `${UNVERIFIED} iss is ${shown(iss)}; expected https://${facts.config.authorityHost}/<tid>/v2.0 or the v1 issuer of its tid ${shown(tid)}`;
@@ -230,6 +248,16 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       const roles =
         Array.isArray(p.roles) && p.roles.length > 0 ? '; its roles do not make it an access token' : '';
       return `id token (ver ${shown(p.ver ?? '?', 10)}, no ${claim}${roles}): the client sent its id token; it must send the access token it requested for your API's scope (e.g. ${example})`;
+    }
+    case 'client_app_not_allowed': {
+      const v1 = p.ver === '1.0';
+      const app = shown(str(v1 ? p.appid : p.azp) ?? '<none>', 60);
+      // The route's rule said no when the decision's detail names it (see createRouteAuthorizer).
+      const onRoute = facts.detail?.includes('route clientApps') === true;
+      const where = onRoute
+        ? "that route's clientApps in the route permissions"
+        : 'AZURE_ALLOWED_CLIENT_APPS (the construct prop allowedClientApps, -c allowedClientApps)';
+      return `the calling app is ${app} (claim ${v1 ? 'appid' : 'azp'}, ver ${shown(p.ver ?? '?', 10)}), which may not call this ${onRoute ? 'route' : 'API'}: if it should, add ${app} to ${where}`;
     }
     case 'no_scope_or_role': {
       const app = shown(str(p.azp) ?? str(p.appid) ?? '<client id>');

@@ -39,6 +39,16 @@ export const TELEMETRY_DEFAULTS = {
   metricsNamespace: 'EntraAuthorizer',
 } as const;
 
+/**
+ * The metric every decision emits, with these dimensions (root members of the same line): written by
+ * telemetry.ts, and read by the construct's `metricDecisions` and alarms, so the two cannot disagree.
+ */
+export const DECISION_METRIC = {
+  name: 'Decisions',
+  unit: 'Count',
+  dimensions: ['service', 'outcome', 'reason'],
+} as const;
+
 export interface TelemetryConfig {
   readonly serviceName: string;
   /** The level below which no line is written (Lambda's own level applied). */

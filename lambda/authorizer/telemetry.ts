@@ -1,6 +1,6 @@
 import type { DecisionRecord } from './authorizer.js';
 import { clip, LOG_LIMITS } from './safe-text.js';
-import { LOG_LEVELS, type LogLevel, type TelemetryConfig } from './telemetry-config.js';
+import { DECISION_METRIC, LOG_LEVELS, type LogLevel, type TelemetryConfig } from './telemetry-config.js';
 
 /**
  * The authorizer's log lines and its `Decisions` metric, in the shape Powertools for AWS Lambda writes them
@@ -10,13 +10,6 @@ import { LOG_LEVELS, type LogLevel, type TelemetryConfig } from './telemetry-con
  */
 
 type LineLevel = Exclude<LogLevel, 'SILENT'>;
-
-/** The metric every decision emits, with these dimensions (root members of the same line). */
-export const DECISION_METRIC = {
-  name: 'Decisions',
-  unit: 'Count',
-  dimensions: ['service', 'outcome', 'reason'],
-} as const;
 
 /** The part of Lambda's context a line carries (Powertools' names). */
 export interface InvocationContext {
@@ -44,7 +37,7 @@ export type Fields = Readonly<Record<string, unknown>>;
 
 export interface Telemetry {
   /** One line per decision: INFO (ERROR for our own failures), with the EMF metric when metrics are on. */
-  decision(record: DecisionRecord, invocation?: InvocationContext): void;
+  decision(record: DecisionRecord<unknown>, invocation?: InvocationContext): void;
   debug(message: string, fields?: Fields): void;
   info(message: string, fields?: Fields): void;
   warn(message: string, fields?: Fields): void;

@@ -1,6 +1,7 @@
 /**
  * For backend Lambdas behind the Entra authorizer: turns `event.requestContext.authorizer` back into typed
- * claims. API Gateway may hand numbers and booleans through as strings, so both forms are read.
+ * claims, from a REST or WebSocket API (the context itself) or an HTTP API (the context under `lambda`).
+ * API Gateway may hand numbers and booleans through as strings, so both forms are read.
  */
 export interface CallerIdentity {
   readonly principalId: string;
@@ -16,6 +17,11 @@ export interface CallerIdentity {
   readonly expiresAt: number | undefined;
   readonly name: string | undefined;
   readonly preferredUsername: string | undefined;
+  /**
+   * True when the authorizer left out claims to keep its answer within WebSocket's 8 KB limit: `name`,
+   * `preferredUsername`, and roles or scopes from the end of their lists. A check of a missing role refuses.
+   */
+  readonly claimsTruncated: boolean;
 }
 
 type AuthorizerContextLike = Readonly<Record<string, unknown>> | null | undefined;
@@ -36,8 +42,17 @@ export class MissingIdentityError extends Error {
   override readonly name = 'MissingIdentityError';
 }
 
-/** Reads the caller; throws MissingIdentityError when the method is not behind the Entra authorizer. */
-export function readIdentity(authorizer: AuthorizerContextLike): CallerIdentity {
+const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Reads the caller from `event.requestContext.authorizer` of a REST, HTTP or WebSocket API; throws
+ * MissingIdentityError when the route is not behind the Entra authorizer.
+ */
+export function readIdentity(context: AuthorizerContextLike): CallerIdentity {
+  // An HTTP API (payload 2.0) puts a Lambda authorizer's context under `lambda`.
+  const authorizer =
+    isRecord(context) && text(context.tid) === '' && isRecord(context.lambda) ? context.lambda : context;
   if (authorizer === null || authorizer === undefined || text(authorizer.tid) === '') {
     throw new MissingIdentityError('no Entra authorizer context on this request: is the method guarded?');
   }
@@ -55,6 +70,7 @@ export function readIdentity(authorizer: AuthorizerContextLike): CallerIdentity 
     expiresAt: Number.isFinite(exp) && exp > 0 ? exp : undefined,
     name: optional(authorizer.name),
     preferredUsername: optional(authorizer.preferredUsername),
+    claimsTruncated: authorizer.claimsTruncated === true || authorizer.claimsTruncated === 'true',
   };
 }
 

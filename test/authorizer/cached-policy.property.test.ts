@@ -6,7 +6,7 @@ import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 import { compileRoutePath } from '../../lambda/authorizer/permissions.js';
 import { testApp } from '../helpers/cdk.js';
-import { authorizerFor, grantee, iamAllows, iamMatches } from '../helpers/policy-oracle.js';
+import { APP_A, APP_B, authorizerFor, grantee, iamAllows, iamMatches } from '../helpers/policy-oracle.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
 /** An IAM policy variable, `${aws:username}` once written into a policy. */
@@ -39,7 +39,10 @@ const PREFIXES = [
   'arn:aws:execute-api:us-east-1:000000000000:my-api/local',
 ];
 
-type Table = Record<string, { scopes?: string[]; roles?: string[] }>;
+type Rule = { scopes?: string[]; roles?: string[]; clientApps?: string[] };
+type Table = Record<string, Rule>;
+/** The caller: its grants and client app, and the API-wide list of allowed client apps (comma-separated). */
+type Who = { scopes: string[]; roles: string[]; app: string; allowedClientApps: string };
 type Request = [method: string, path: string];
 
 /**
@@ -86,8 +89,12 @@ function servedBy(table: Table, [method, path]: Request): { resource?: string; g
   };
 }
 
-/** The rule in the README: a scope or a role the rule names, or any scope or role for an empty rule. */
-function ruleAdmits(rule: { scopes?: string[]; roles?: string[] }, scopes: string[], roles: string[]) {
+/**
+ * The rule in the README: the rule's client apps (if any) name the caller's app, and it carries a scope or a
+ * role the rule names, or any scope or role for a rule that names none.
+ */
+function ruleAdmits(rule: Rule, { scopes, roles, app }: Who) {
+  if (rule.clientApps !== undefined && !rule.clientApps.includes(app)) return false;
   const named = [...(rule.scopes ?? []), ...(rule.roles ?? [])];
   if (named.length === 0) return true;
   return (
@@ -95,15 +102,17 @@ function ruleAdmits(rule: { scopes?: string[]; roles?: string[] }, scopes: strin
   );
 }
 
-/** May a caller with these scopes and roles call this request, as the documentation says? */
-function specAllows(table: Table, required: string, scopes: string[], roles: string[], request: Request) {
-  if (scopes.length === 0 && roles.length === 0) return false;
-  if (required !== '' && !scopes.includes(required)) return false;
+/** May this caller call this request, as the documentation says? */
+function specAllows(table: Table, required: string, who: Who, request: Request) {
+  if (who.scopes.length === 0 && who.roles.length === 0) return false;
+  const apps = who.allowedClientApps.split(',').filter((a) => a !== '');
+  if (apps.length > 0 && !apps.includes(who.app)) return false;
+  if (required !== '' && !who.scopes.includes(required)) return false;
   const [, path] = request;
   if (path !== '/' && path.endsWith('/')) return false;
   const { resource, globs } = servedBy(table, request);
   const by = resource !== undefined ? [resource] : globs;
-  return by.some((key) => ruleAdmits(table[key] ?? {}, scopes, roles));
+  return by.some((key) => ruleAdmits(table[key] ?? {}, who));
 }
 
 /** Does API Gateway hold a resource for this request at all (else it answers without the authorizer)? */
@@ -124,11 +133,15 @@ const globPath = fc
   // Keys ending in `/` are refused at cold start (API Gateway serves `/a/` from the resource `/a`).
   .filter((path) => path === '/' || !path.endsWith('/'));
 const routeMethod = fc.constantFrom('GET', 'POST', 'DELETE', '*', 'ANY');
-const rule = fc.constantFrom<{ scopes?: string[]; roles?: string[] }>(
+const rule = fc.constantFrom<Rule>(
   {},
   { scopes: ['s1'] },
   { roles: ['r1'] },
   { scopes: ['s2'], roles: ['r1'] },
+  // Per-route client rules must narrow the cached policy exactly as per-route scope rules do.
+  { clientApps: [APP_B] },
+  { scopes: ['s1'], clientApps: [APP_A] },
+  { roles: ['r1'], clientApps: [APP_A, APP_B] },
 );
 /** Nested resource paths with {param} and {proxy+}; one table in five of the older * globs instead. */
 const routeTable = fc
@@ -194,6 +207,8 @@ const scenario = routeTable.chain((table) => {
     required: fc.constantFrom('', 's1'),
     scopes: fc.subarray(['s1', 's2']),
     roles: fc.subarray(['r1']),
+    app: fc.constantFrom(APP_A, APP_B),
+    allowedClientApps: fc.constantFrom('', APP_A, `${APP_A},${APP_B}`),
     prefix: fc.constantFrom(...PREFIXES),
     a: request,
     others: fc.array(request, { minLength: 1, maxLength: 8 }),
@@ -203,8 +218,10 @@ const scenario = routeTable.chain((table) => {
 describe('the policy API Gateway caches for a token', () => {
   it('never admits a declared request that the documented rules refuse, and is right for its own request', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ table, required, scopes, roles, prefix, a, others }) => {
-        const decide = authorizerFor(table, required, grantee(scopes, roles));
+      fc.asyncProperty(scenario, async (s) => {
+        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
+        const who: Who = { scopes, roles, app, allowedClientApps };
+        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
         const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
         const cached = await decide(arnOf(a));
         const resources = cached.result.policyDocument.Statement.flatMap((s) => [
@@ -218,15 +235,16 @@ describe('the policy API Gateway caches for a token', () => {
         // The cached answer is right for the request that produced it (one API Gateway holds a resource
         // for: an undeclared path with a literal * cannot be denied by name without denying others) ...
         if (declared(table, a)) expect(iamAllows(cached.result, arnOf(a))).toBe(cached.outcome === 'allow');
-        // ... and admits no declared request that the rules refuse, neither as sent nor as API Gateway
-        // serves it (a trailing slash dropped). Undeclared paths API Gateway answers itself.
+        // ... and admits no declared request that the rules refuse (client apps, scopes and roles alike),
+        // neither as sent nor as API Gateway serves it (a trailing slash dropped). Undeclared paths API
+        // Gateway answers itself.
         for (const b of [a, ...others]) {
           if (!declared(table, b) || !iamAllows(cached.result, arnOf(b))) continue;
           expect({
             cachedFrom: arnOf(a),
             admits: arnOf(b),
-            asSent: specAllows(table, required, scopes, roles, b),
-            served: specAllows(table, required, scopes, roles, [b[0], servedFrom(b[1])]),
+            asSent: specAllows(table, required, who, b),
+            served: specAllows(table, required, who, [b[0], servedFrom(b[1])]),
           }).toEqual({ cachedFrom: arnOf(a), admits: arnOf(b), asSent: true, served: true });
         }
       }),
@@ -236,12 +254,14 @@ describe('the policy API Gateway caches for a token', () => {
 
   it('decides as the documented rules do, refusing more only where the policy must deny a wider pattern', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ table, required, scopes, roles, prefix, a, others }) => {
-        const decide = authorizerFor(table, required, grantee(scopes, roles));
+      fc.asyncProperty(scenario, async (s) => {
+        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
+        const who: Who = { scopes, roles, app, allowedClientApps };
+        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
         const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
         for (const b of [a, ...others]) {
           const fresh = await decide(arnOf(b));
-          const expected = specAllows(table, required, scopes, roles, b);
+          const expected = specAllows(table, required, who, b);
           if (fresh.outcome === 'allow' || !expected) {
             expect({ request: arnOf(b), allowed: fresh.outcome === 'allow' }).toEqual({
               request: arnOf(b),
@@ -264,8 +284,9 @@ describe('the policy API Gateway caches for a token', () => {
 
   it('admits every request a fresh decision allows, when built for an allowed request', async () => {
     await fc.assert(
-      fc.asyncProperty(scenario, async ({ table, required, scopes, roles, prefix, a, others }) => {
-        const decide = authorizerFor(table, required, grantee(scopes, roles));
+      fc.asyncProperty(scenario, async (s) => {
+        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
+        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
         const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
         const cached = await decide(arnOf(a));
         fc.pre(cached.outcome === 'allow');
@@ -334,12 +355,15 @@ describe('route keys with characters that mean something else in a policy', () =
   });
 
   it.each([
-    ['GET /items?id=1', /^EntraTokenAuthorizer: routePermissions must be paths without "\?"/],
-    [`GET /users/${POLICY_VARIABLE}`, /^EntraTokenAuthorizer: routePermissions must be paths without "\$"/],
+    ['GET /items?id=1', /^EntraTokenAuthorizer: routePermissions keys must be paths without "\?"/],
+    [
+      `GET /users/${POLICY_VARIABLE}`,
+      /^EntraTokenAuthorizer: routePermissions keys must be paths without "\$"/,
+    ],
     // Its policy resource could exceed API Gateway's 512 characters.
     [
       `GET /${'a'.repeat(296)}/{id}/{proxy+}`,
-      /^EntraTokenAuthorizer: routePermissions must be paths of at most 300 characters/,
+      /^EntraTokenAuthorizer: routePermissions keys must be paths of at most 300 characters/,
     ],
   ])('refuse %j at synth, through the construct that shares the parser', (key, message) => {
     const stack = new Stack(testApp(), 'S');

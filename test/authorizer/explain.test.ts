@@ -107,7 +107,8 @@ const cases: HintCase[] = [
     name: 'a sovereign-cloud token on a public-cloud configuration',
     token: () => token({ authorityHost: 'login.microsoftonline.us' }),
     reason: 'wrong_issuer',
-    hint: /^the token's unverified iss host is login\.microsoftonline\.us, not login\.microsoftonline\.com: if your API is in a sovereign cloud, set AZURE_AUTHORITY_HOST to that cloud's login host .*not as this token claims it/,
+    // A documented cloud: the host to set is Microsoft's, from the clouds table, not the token's.
+    hint: /^the token's unverified iss host login\.microsoftonline\.us is Azure Government's: set AZURE_AUTHORITY_HOST=login\.microsoftonline\.us \(its v1 issuer host follows\)$/,
   },
   {
     name: 'the issuer template',
@@ -153,6 +154,13 @@ const cases: HintCase[] = [
     token: () => token(),
     reason: 'insufficient_permission',
     hint: /^the token has scp "access_as_user" and roles ""; the API requires scope Items\.Read: grant and consent/,
+  },
+  {
+    name: 'a client app not on the allowed list',
+    env: { [ENV.allowedClientApps]: '0a0a0a0a-1111-4222-8333-444444444444' },
+    token: () => token({ clientId: '5ca1ab1e-1111-4222-8333-444444444444' }),
+    reason: 'client_app_not_allowed',
+    hint: /^the calling app is 5ca1ab1e-1111-4222-8333-444444444444 \(claim azp, ver 2\.0\), which may not call this API: if it should, add 5ca1ab1e-1111-4222-8333-444444444444 to AZURE_ALLOWED_CLIENT_APPS/,
   },
   {
     name: 'HS256',
@@ -335,7 +343,7 @@ describe('explainToken', () => {
     expect(denied.decision).toMatchObject({ status: 403, reason: 'insufficient_permission' });
     expect(denied.checks.at(-1)).toMatchObject({
       outcome: 'fail',
-      check: 'may call GET /items (required scopes or roles, route permissions)',
+      check: 'may call GET /items (allowed client apps, required scopes or roles, route permissions)',
     });
   });
 

@@ -4,7 +4,7 @@ import { routePermissionsOf } from '../../infra/routes.js';
 import { parseRoutePermissions } from '../../lambda/authorizer/config.js';
 import { routeKeyCovers } from '../../lambda/authorizer/permissions.js';
 import { MAX_POLICY_RESOURCE } from '../../lambda/authorizer/policy.js';
-import { authorizerFor, grantee, iamAllows } from '../helpers/policy-oracle.js';
+import { APP_A, APP_B, authorizerFor, grantee, iamAllows } from '../helpers/policy-oracle.js';
 
 const BASE = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
 /** The longest prefix a real method ARN has: a 128-character stage, the longest partition. */
@@ -54,13 +54,45 @@ describe('route keys in API Gateway resource-path syntax', () => {
   });
 });
 
+describe('clientApps on {param} routes', () => {
+  const table = {
+    'GET /items/{id}': { scopes: ['Items.Read'] },
+    'GET /items/{id}/secret': { scopes: ['Items.Read'], clientApps: [APP_B] },
+    'DELETE /items/{id}': { roles: ['Items.Admin'] },
+  };
+
+  it('refuses the route serving the request as client_app_not_allowed, and denies it in the cached policy', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9._~-]{1,12}$/), async (id) => {
+        const fromA = authorizerFor(table, '', grantee(['Items.Read'], [], APP_A));
+        const secret = await fromA(`${BASE}/GET/items/${id}/secret`);
+        expect(secret.outcome).toBe('deny');
+        expect(secret.detail).toMatch(/admits only the client apps .*\(route clientApps\)/);
+        // The client may call the serving route but lacks the role: not a client-app refusal.
+        const del = await fromA(`${BASE}/DELETE/items/${id}`);
+        expect(del.outcome).toBe('deny');
+        expect(del.detail).toMatch(/requires role Items\.Admin/);
+        const cached = await fromA(`${BASE}/GET/items/${id}`);
+        expect(cached.outcome).toBe('allow');
+        expect(iamAllows(cached.result, `${BASE}/GET/items/${id}/secret`)).toBe(false);
+        const fromB = authorizerFor(table, '', grantee(['Items.Read'], [], APP_B));
+        expect((await fromB(`${BASE}/GET/items/${id}/secret`)).outcome).toBe('allow');
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
 describe('routeKeyCovers (for checking a route table against the API at synth)', () => {
   const key = (k: string) => parseRoutePermissions({ [k]: {} })[0] as Parameters<typeof routeKeyCovers>[0];
   it.each([
     ['GET /items/{id}', 'GET', '/items/{id}', true],
     ['GET /items/{id}', 'get', '/items/{itemId}', true],
     ['GET /items/{id}', 'POST', '/items/{id}', false],
-    ['GET /items/{id}', 'GET', '/items/{proxy+}', false],
+    // GET /items/42 is a request to both: the key admits some request API Gateway may serve from {proxy+}.
+    ['GET /items/{id}', 'GET', '/items/{proxy+}', true],
+    ['GET /items/{id}', 'GET', '/items/{id}/parts', false],
+    ['GET /items/{id}', 'GET', '/{proxy+}', true],
     ['GET /items/{id}', 'GET', '/items', false],
     ['ANY /{proxy+}', 'DELETE', '/{proxy+}', true],
     ['* /{proxy+}', 'ANY', '/{proxy+}', true],

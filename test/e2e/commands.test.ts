@@ -361,7 +361,7 @@ describe.concurrent('the commands, used wrongly', () => {
     );
     expectOneLine(
       tenants,
-      /^EntraTokenAuthorizer: allowedTenants must be empty for a single-tenant tenantId; got \["foo"\] \(context key allowedTenants\)$/,
+      /^EntraTokenAuthorizer: allowedTenants must be left out for the single tenant [0-9a-f-]{36}: it applies only when tenantId is "organizations" or "common"; got \["foo"\] \(context key allowedTenants\)$/,
     );
   });
 

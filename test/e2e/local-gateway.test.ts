@@ -757,21 +757,6 @@ describe('a template the local gateway refuses, naming the resource and the para
       },
       /Integration\.RequestParameters\["integration\.request\.header\.x"\]: method\.request\.header\.x is not declared/,
     ],
-    [
-      'an HTTP integration',
-      { M: proxyMethod(ROOT, 'GET', 'Backend', { Integration: { Type: 'HTTP_PROXY' } }) },
-      /Integration\.Type HTTP_PROXY is not emulated/,
-    ],
-    [
-      'IAM authorization',
-      { M: proxyMethod(ROOT, 'GET', 'Backend', { AuthorizationType: 'AWS_IAM' }) },
-      /AuthorizationType AWS_IAM is not emulated/,
-    ],
-    [
-      'a REQUEST authorizer',
-      { Auth: { ...authorizer(0), Properties: { ...authorizer(0).Properties, Type: 'REQUEST' } } },
-      /only TOKEN authorizers are emulated/,
-    ],
   ])('%s', (_, resources, message) => {
     expect(refuse(resources)).toThrow(TemplateError);
     expect(refuse(resources)).toThrow(message);

@@ -44,7 +44,11 @@ export function iamAllows(result: APIGatewayAuthorizerResult, methodArn: string)
   return allowed;
 }
 
-export const grantee = (scopes: string[], roles: string[]): EntraClaims => ({
+/** Two client applications: route rules and AZURE_ALLOWED_CLIENT_APPS may name one of them. */
+export const APP_A = '11111111-2222-4333-8444-555555555555';
+export const APP_B = 'b0b0b0b0-2222-4333-8444-555555555555';
+
+export const grantee = (scopes: string[], roles: string[], appId = APP_A): EntraClaims => ({
   iss: `https://login.microsoftonline.com/${TENANT}/v2.0`,
   tid: TENANT,
   aud: CLIENT_ID,
@@ -54,7 +58,7 @@ export const grantee = (scopes: string[], roles: string[]): EntraClaims => ({
   sub: 'sub',
   scopes,
   roles,
-  appId: '11111111-2222-4333-8444-555555555555',
+  appId,
   appOnly: scopes.length === 0,
   name: undefined,
   preferredUsername: undefined,
@@ -65,12 +69,14 @@ export function authorizerFor(
   table: Record<string, unknown> | undefined,
   required: string,
   claims: EntraClaims,
+  allowedClientApps = '',
 ) {
   const config = loadConfig({
     [ENV.tenantId]: TENANT,
     [ENV.audiences]: CLIENT_ID,
     ...(table !== undefined ? { [ENV.routePermissions]: JSON.stringify(table) } : {}),
     [ENV.requiredScopes]: required,
+    [ENV.allowedClientApps]: allowedClientApps,
   });
   const verifier: TokenVerifier = {
     verify: async () => ({
@@ -85,7 +91,7 @@ export function authorizerFor(
       },
     }),
   };
-  const records: DecisionRecord[] = [];
+  const records: DecisionRecord<APIGatewayAuthorizerResult>[] = [];
   const handler = createAuthorizer({
     verifier,
     routes: createRouteAuthorizer(config),

@@ -9,12 +9,13 @@ import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { locateAuthorizerCode } from '../../infra/authorizer-function.js';
 import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
-import { esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
+import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
 import { testApp } from '../helpers/cdk.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
 const ROOT = join(import.meta.dirname, '..', '..');
+const BUNDLE = bundleFileName(NODE22_BUNDLING);
 
 /** A package laid out as `npm pack` ships it, with or without the authorizer bundle. */
 function packageLayout(withBundle: boolean): string {
@@ -22,7 +23,7 @@ function packageLayout(withBundle: boolean): string {
   for (const format of ['esm', 'cjs']) mkdirSync(join(root, 'dist', format, 'infra'), { recursive: true });
   if (withBundle) {
     mkdirSync(join(root, 'dist', 'authorizer'));
-    writeFileSync(join(root, 'dist', 'authorizer', 'index.mjs'), 'export const handler = () => {};\n');
+    writeFileSync(join(root, 'dist', 'authorizer', BUNDLE), 'exports.handler = () => {};\n');
   }
   return root;
 }
@@ -53,7 +54,7 @@ describe('where the authorizer code comes from', () => {
     const root = packageLayout(false);
     const url = pathToFileURL(join(root, 'dist', 'cjs', 'infra', 'authorizer-function.js')).href;
     expect(() => locateAuthorizerCode(url)).toThrow(
-      `the packaged authorizer bundle ${join(root, 'dist', 'authorizer', 'index.mjs')} is missing; reinstall`,
+      `the packaged authorizer bundle ${join(root, 'dist', 'authorizer', BUNDLE)} is missing; reinstall`,
     );
   });
 
@@ -92,12 +93,12 @@ describe('NODE22_BUNDLING in esbuild terms', () => {
     await build({ ...options, absWorkingDir: ROOT, logLevel: 'silent' });
 
     expect(readdirSync(prebuilt).sort()).toEqual(readdirSync(asset as string).sort());
-    expect(
-      readFileSync(join(prebuilt, 'index.mjs')).equals(readFileSync(join(asset as string, 'index.mjs'))),
-    ).toBe(true);
+    expect(readFileSync(join(prebuilt, BUNDLE)).equals(readFileSync(join(asset as string, BUNDLE)))).toBe(
+      true,
+    );
     // The maps differ only in where their sources are, relative to two different output folders.
     const map = (dir: string) => {
-      const { sources: _sources, ...rest } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8'));
+      const { sources: _sources, ...rest } = JSON.parse(readFileSync(join(dir, `${BUNDLE}.map`), 'utf8'));
       return rest;
     };
     expect(map(prebuilt)).toEqual(map(asset as string));

@@ -18,8 +18,10 @@ function build(props: Partial<EntraTokenAuthorizerProps>) {
     clientId: CLIENT,
     ...props,
   });
-  // An authorizer must guard a method to be synthesized.
-  new RestApi(stack, 'Api').root.addMethod('GET', undefined, { authorizer: construct.authorizer });
+  // An authorizer must guard a method to be synthesized (and route keys must match one).
+  new RestApi(stack, 'Api').root
+    .addResource('items')
+    .addMethod('GET', undefined, { authorizer: construct.authorizer });
   return { construct, template: Template.fromStack(stack) };
 }
 
@@ -60,9 +62,13 @@ describe('EntraTokenAuthorizer', () => {
     [
       'multi-tenant without allowedTenants',
       { tenantId: 'common' },
-      /allowedTenants must be set for tenantId "common"/,
+      /allowedTenants must be tenant GUIDs, or \['\*'\] for any tenant, because tenantId is "common"/,
     ],
-    ['allowedTenants on a single tenant', { allowedTenants: [TENANT] }, /allowedTenants must be empty/],
+    [
+      'allowedTenants on a single tenant',
+      { allowedTenants: [TENANT] },
+      /allowedTenants must be left out for the single tenant/,
+    ],
     [
       'allowedTenants mixing * and GUIDs',
       { tenantId: 'common', allowedTenants: ['*', TENANT] },
@@ -74,11 +80,15 @@ describe('EntraTokenAuthorizer', () => {
       /clientId must be the application \(client\) id GUID; got "my-api"/,
     ],
     ['no audience at all', { clientId: undefined }, /clientId or audiences must be given/],
-    ['a scope with a space', { requiredScopes: ['a b'] }, /requiredScopes must be names without spaces/],
+    [
+      'a scope with a space',
+      { requiredScopes: ['a b'] },
+      /requiredScopes must be a non-empty list of names without spaces/,
+    ],
     [
       'a bad route key',
       { routePermissions: { '/items': {} } },
-      /routePermissions must be keys like "GET \/items\/{id}", "ANY \/{proxy\+}"/,
+      /routePermissions keys must be "METHOD \/path", such as "GET \/items\/{id}", "ANY \/{proxy\+}"/,
     ],
     [
       'a skew over ten minutes',
@@ -88,12 +98,12 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a timeout over 10 s',
       { timeout: Duration.seconds(30) },
-      /timeout must be from 3 to 10 seconds; got "30s"/,
+      /timeout must be whole seconds from 3 to 10; got "30s"/,
     ],
     [
       'a cache TTL over an hour',
       { resultsCacheTtl: Duration.hours(2) },
-      /resultsCacheTtl must be at most 1 hour/,
+      /resultsCacheTtl must be whole seconds, at most 1 hour/,
     ],
     [
       'an http key URL',

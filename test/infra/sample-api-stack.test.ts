@@ -7,6 +7,7 @@ import { Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { bundleFileName, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
 import { SAMPLE_ROUTES } from '../../infra/routes.js';
 import { SampleApiStack } from '../../infra/sample-api-stack.js';
@@ -265,14 +266,14 @@ describe('the sample stack', () => {
     expect(a).toEqual(a2);
   });
 
-  it('bundles the authorizer for real with the local esbuild into a small ESM file that runs', async () => {
+  it('bundles the authorizer for real with the local esbuild into a small file that runs', async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'bundle-'));
     const app = testApp({ bundle: true, outdir });
     new SampleApiStack(app, 'Sample', { entra: { tenantId: TENANT, clientId: CLIENT } });
     app.synth();
     const bundles = readdirSync(outdir)
       .filter((d) => d.startsWith('asset.'))
-      .map((d) => join(outdir, d, 'index.mjs'))
+      .map((d) => join(outdir, d, bundleFileName(NODE22_BUNDLING)))
       .filter((f) => statSync(f, { throwIfNoEntry: false }) !== undefined);
     const authorizer = bundles.find((f) => readFileSync(f, 'utf8').includes('AZURE_TENANT_ID')) as string;
     expect(authorizer).toBeDefined();

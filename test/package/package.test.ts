@@ -265,13 +265,13 @@ describe('npm pack', () => {
     const paths = packed.files.map((f) => f.path);
     for (const path of paths) {
       expect(path).toMatch(
-        /^(package\.json|README\.md|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.mjs(\.map)?$/,
+        /^(package\.json|README\.md|LICENSE|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.js(\.map)?$|^dist\/cli\/[\w-]+\.(mjs|cjs)$/,
       );
     }
     expect(paths).toEqual(
       expect.arrayContaining([
-        'dist/authorizer/index.mjs',
-        'dist/authorizer/index.mjs.map',
+        'dist/authorizer/index.js',
+        'dist/authorizer/index.js.map',
         'dist/esm/infra/index.js',
         'dist/esm/infra/index.d.ts',
         'dist/cjs/infra/index.js',
@@ -327,7 +327,7 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
   it('guards its own API: the packaged bundle as the Lambda code, the authorizer on both methods', async () => {
     const dir = appDir(format);
     expect(JSON.parse(await synths[format])).toEqual({
-      exports: ['EntraTokenAuthorizer', 'PropsError'],
+      exports: ['EntraHttpAuthorizer', 'EntraTokenAuthorizer', 'EntraWebSocketAuthorizer', 'PropsError'],
       prebuilt: true,
     });
     const out = join(dir, 'cdk.out');
@@ -347,7 +347,7 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
       Handler: 'index.handler',
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
-      MemorySize: 512,
+      MemorySize: 256,
       Timeout: 10,
       Environment: {
         Variables: {
@@ -355,10 +355,10 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
           [ENV.audiences]: `${CLIENT},api://${CLIENT}`,
           [ENV.routePermissions]: JSON.stringify(ROUTES),
           POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
-          NODE_OPTIONS: '--enable-source-maps',
         },
       },
     });
+    expect(fn.Properties.Environment).not.toHaveProperty('Variables.NODE_OPTIONS');
 
     // The Lambda's code is the asset staged from the installed package's bundle, byte for byte.
     const s3Key = (fn.Properties.Code as { S3Key: string }).S3Key;
@@ -369,8 +369,8 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
     expect(assets.files[hash]?.source).toEqual({ path: `asset.${hash}`, packaging: 'zip' });
     const staged = join(out, `asset.${hash}`);
     const packagedBundle = join(dir, 'node_modules', 'entra-authorizer', 'dist', 'authorizer');
-    expect(readdirSync(staged).sort()).toEqual(['index.mjs', 'index.mjs.map']);
-    for (const file of ['index.mjs', 'index.mjs.map']) {
+    expect(readdirSync(staged).sort()).toEqual(['index.js', 'index.js.map']);
+    for (const file of ['index.js', 'index.js.map']) {
       expect(readFileSync(join(staged, file)).equals(readFileSync(join(packagedBundle, file)))).toBe(true);
       expect(
         readFileSync(join(staged, file)).equals(readFileSync(join(ROOT, 'dist', 'authorizer', file))),

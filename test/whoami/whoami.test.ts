@@ -36,6 +36,7 @@ describe('readIdentity', () => {
       expiresAt: 1_900_000_000,
       name: 'Alice',
       preferredUsername: 'alice@contoso.example',
+      claimsTruncated: false,
     });
     expect(hasScopeOrRole(identity, 'R')).toBe(true);
     expect(hasScopeOrRole(identity, 'c')).toBe(false);
@@ -50,6 +51,13 @@ describe('readIdentity', () => {
       expiresAt: 1_900_000_000,
       scopes: ['a', 'b'],
     });
+  });
+
+  it("reads an HTTP API's context, which API Gateway puts under lambda, as it reads a REST API's", () => {
+    const context = buildContext(claims);
+    expect(readIdentity({ lambda: context })).toEqual({ ...readIdentity(context), principalId: 'o-1' });
+    expect(() => readIdentity({ lambda: { principalId: 'x' } })).toThrow(MissingIdentityError);
+    expect(() => readIdentity({ lambda: 'not an object' })).toThrow(MissingIdentityError);
   });
 
   it('refuses a request that did not pass the authorizer', () => {

@@ -1,0 +1,98 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { Role } from 'aws-cdk-lib/aws-iam';
+import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { authorizerFunction } from './authorizer-function.js';
+import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './entra-token-authorizer.js';
+import { PropsError } from './errors.js';
+import { functionLogging } from './lambda-defaults.js';
+
+/** The props every kind of Entra authorizer construct gives its Lambda. */
+export type AuthorizerLambdaProps = Pick<
+  EntraTokenAuthorizerProps,
+  'memorySize' | 'timeout' | 'logRetention' | 'logRemovalPolicy'
+>;
+
+export interface AuthorizerLambda {
+  readonly function: LambdaFunction;
+  readonly logGroup: LogGroup;
+  readonly role: Role;
+}
+
+/**
+ * The authorizer Lambda of every kind of API (one bundle: Node.js 22, arm64, ESM, source maps), with its log
+ * group and a role that may write to it only. `environment` is the whole configuration, checked already.
+ */
+export function createAuthorizerLambda(
+  scope: Construct,
+  construct: string,
+  props: AuthorizerLambdaProps,
+  environment: Record<string, string>,
+): AuthorizerLambda {
+  const timeout = props.timeout ?? Duration.seconds(10);
+  if (timeout.toSeconds() > 10 || timeout.toSeconds() < 3)
+    throw new PropsError(construct, 'timeout', 'from 3 to 10 seconds', `${timeout.toSeconds()}s`);
+  const { logGroup, role } = functionLogging(scope, '', {
+    retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
+  });
+  const fn = authorizerFunction(scope, 'Function', {
+    runtime: Runtime.NODEJS_22_X,
+    architecture: Architecture.ARM_64,
+    memorySize: props.memorySize ?? 512,
+    timeout,
+    role,
+    logGroup,
+    description: 'Entra ID access token authorizer',
+    environment: { ...environment, NODE_OPTIONS: '--enable-source-maps' },
+  });
+  return { function: fn, logGroup, role };
+}
+
+/**
+ * Runs a check written for EntraTokenAuthorizer's props on behalf of another construct, so its PropsError
+ * names the construct the author wrote.
+ */
+export function asConstruct<T>(construct: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (!(err instanceof PropsError) || err.construct === construct) throw err;
+    const renamed = new PropsError(construct, err.prop, '', undefined);
+    renamed.message = err.message.replace(`${err.construct}:`, `${construct}:`);
+    throw renamed;
+  }
+}
+
+/**
+ * What the constructs of the HTTP and WebSocket kinds share: the authorizer Lambda, its log group and role,
+ * and its environment (the kind's own, checked by the subclass before it gets here, plus telemetry).
+ */
+export abstract class EntraAuthorizerLambdaConstruct extends Construct {
+  /** The authorizer Lambda (the packaged bundle; a NodejsFunction when built from this repository's source). */
+  public readonly function: LambdaFunction;
+  public readonly logGroup: LogGroup;
+  public readonly role: Role;
+  /** The Lambda environment: the `AZURE_*` contract, `AZURE_API_KIND` included. */
+  public readonly environment: Readonly<Record<string, string>>;
+
+  protected constructor(
+    scope: Construct,
+    id: string,
+    construct: string,
+    props: AuthorizerLambdaProps &
+      Pick<EntraTokenAuthorizerProps, 'serviceName' | 'logLevel' | 'metricsNamespace'>,
+    environment: Record<string, string>,
+  ) {
+    super(scope, id);
+    this.environment = environment;
+    const lambda = createAuthorizerLambda(this, construct, props, {
+      ...environment,
+      ...asConstruct(construct, () => telemetryEnvironment(props)),
+    });
+    this.function = lambda.function;
+    this.logGroup = lambda.logGroup;
+    this.role = lambda.role;
+  }
+}

@@ -1,0 +1,109 @@
+import { Stack } from 'aws-cdk-lib';
+import type {
+  CfnRoute,
+  HttpRouteAuthorizerBindOptions,
+  HttpRouteAuthorizerConfig,
+  IHttpRoute,
+  IHttpRouteAuthorizer,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import type { Construct } from 'constructs';
+import { API_ENV, loadApiConfig } from '../lambda/authorizer/api-kind.js';
+import { ENV } from '../lambda/authorizer/config.js';
+import { ConfigError } from '../lambda/authorizer/errors.js';
+import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
+import {
+  authorizerEnvironment,
+  type EntraTokenAuthorizerProps,
+  type RouteRule,
+  resultsCacheTtlOf,
+} from './entra-token-authorizer.js';
+import { PropsError } from './errors.js';
+
+const CONSTRUCT = 'EntraHttpAuthorizer';
+
+/** The identity sources of an HTTP API Lambda authorizer: the header, and the route key when answers are per route. */
+export const HTTP_IDENTITY_SOURCE = {
+  authorization: '$request.header.Authorization',
+  routeKey: '$context.routeKey',
+} as const;
+
+export interface EntraHttpAuthorizerProps extends Omit<EntraTokenAuthorizerProps, 'routePermissions'> {
+  /**
+   * Per-route rules keyed by the HTTP API's route keys, exactly as the routes are declared:
+   * `{ 'GET /items/{id}': { scopes: ['Items.Read'] }, 'DELETE /items/{id}': { roles: ['Items.Admin'] } }`
+   * (`ANY /files/{proxy+}` and `$default` too). A guarded route not listed is refused (403).
+   * @default - one decision for every route
+   */
+  readonly routePermissions?: Readonly<Record<string, RouteRule>>;
+}
+
+/**
+ * The Lambda's environment for an HTTP API, checked by the loader its cold start uses; a mistake fails the
+ * synth naming the prop.
+ */
+export function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
+  const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
+  env[API_ENV.kind] = 'http';
+  if (props.routePermissions !== undefined)
+    env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
+  try {
+    loadApiConfig(env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new PropsError(CONSTRUCT, 'routePermissions', err.expected, props.routePermissions);
+  }
+  return env;
+}
+
+/**
+ * The Entra ID authorizer of an HTTP API (API Gateway v2): the same Lambda and the same rules as
+ * EntraTokenAuthorizer, as a Lambda REQUEST authorizer with payload format 2.0 and simple responses. Pass it
+ * as a route's `authorizer` (or the API's `defaultAuthorizer`); one instance serves one HttpApi.
+ *
+ * Caching never carries an answer across routes: with `routePermissions` the cache key is the token and
+ * `$context.routeKey`, so each route gets its own decision; without them the decision is the same on every
+ * route and the token alone is the key.
+ */
+export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implements IHttpRouteAuthorizer {
+  /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
+  public readonly identitySource: readonly string[];
+  private readonly authorizer: HttpLambdaAuthorizer;
+  private readonly guarded: IHttpRoute[] = [];
+
+  constructor(scope: Construct, id: string, props: EntraHttpAuthorizerProps) {
+    super(scope, id, CONSTRUCT, props, httpAuthorizerEnvironment(props));
+    const ttl = resultsCacheTtlOf(CONSTRUCT, props);
+    const perRoute = props.routePermissions !== undefined && ttl.toSeconds() > 0;
+    this.identitySource = [
+      HTTP_IDENTITY_SOURCE.authorization,
+      ...(perRoute ? [HTTP_IDENTITY_SOURCE.routeKey] : []),
+    ];
+    // A published version, as for REST: a change of the function changes the authorizer.
+    this.authorizer = new HttpLambdaAuthorizer(id, this.function.currentVersion, {
+      authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+      identitySource: [...this.identitySource],
+      resultsCacheTtl: ttl,
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+    });
+    const table = props.routePermissions;
+    if (table !== undefined) {
+      // A guarded route the table does not name would refuse every request: a mistake, found at synth.
+      this.node.addValidation({
+        validate: () =>
+          this.guarded
+            .map((route) => (route.node.defaultChild as CfnRoute | undefined)?.routeKey)
+            .filter((key): key is string => key !== undefined && !Object.hasOwn(table, key))
+            .map(
+              (key) =>
+                `${CONSTRUCT}: routePermissions must name every route it guards; "${key}" is not in it, so every request to it would be refused (403)`,
+            ),
+      });
+    }
+  }
+
+  public bind(options: HttpRouteAuthorizerBindOptions): HttpRouteAuthorizerConfig {
+    this.guarded.push(options.route);
+    return this.authorizer.bind(options);
+  }
+}

@@ -1,0 +1,88 @@
+import { Stack } from 'aws-cdk-lib';
+import type {
+  IWebSocketRouteAuthorizer,
+  WebSocketRouteAuthorizerBindOptions,
+  WebSocketRouteAuthorizerConfig,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import type { Construct } from 'constructs';
+import {
+  API_ENV,
+  WEBSOCKET_TOKEN_NAME,
+  WEBSOCKET_TOKEN_SOURCES,
+  type WebSocketTokenSource,
+} from '../lambda/authorizer/api-kind.js';
+import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
+import { authorizerEnvironment, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { PropsError } from './errors.js';
+
+const CONSTRUCT = 'EntraWebSocketAuthorizer';
+
+/** Where the token is, as a WebSocket API's identity source names it. */
+export const WEBSOCKET_IDENTITY_SOURCE: Readonly<Record<WebSocketTokenSource, string>> = {
+  query: `route.request.querystring.${WEBSOCKET_TOKEN_NAME}`,
+  protocol: 'route.request.header.Sec-WebSocket-Protocol',
+};
+
+export interface EntraWebSocketAuthorizerProps
+  extends Omit<EntraTokenAuthorizerProps, 'routePermissions' | 'resultsCacheTtl'> {
+  /**
+   * Where browsers put the token, since they cannot send `Authorization` on a WebSocket: `query`
+   * (`wss://.../prod?access_token=<jwt>`) or `protocol` (`new WebSocket(url, ['access_token', jwt])`, whose
+   * `$connect` integration must then answer `Sec-WebSocket-Protocol: access_token`).
+   * @default 'query'
+   */
+  readonly tokenSource?: WebSocketTokenSource;
+}
+
+/** The Lambda's environment for a WebSocket API, checked at synth; a mistake names the prop. */
+export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerProps): Record<string, string> {
+  const source = props.tokenSource ?? 'query';
+  if (!(WEBSOCKET_TOKEN_SOURCES as readonly string[]).includes(source))
+    throw new PropsError(
+      CONSTRUCT,
+      'tokenSource',
+      `one of ${WEBSOCKET_TOKEN_SOURCES.join(', ')}`,
+      props.tokenSource,
+    );
+  const unsupported = props as { routePermissions?: unknown; resultsCacheTtl?: unknown };
+  if (unsupported.routePermissions !== undefined)
+    throw new PropsError(
+      CONSTRUCT,
+      'routePermissions',
+      'absent: a WebSocket API authorizes $connect only (use requiredScopes or requiredRoles)',
+      unsupported.routePermissions,
+    );
+  const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
+  env[API_ENV.kind] = 'websocket';
+  env[API_ENV.webSocketTokenSource] = source;
+  return env;
+}
+
+/**
+ * The Entra ID authorizer of a WebSocket API's `$connect` route: the same Lambda and rules as
+ * EntraTokenAuthorizer, as a Lambda REQUEST authorizer reading the token from the query string or from
+ * `Sec-WebSocket-Protocol`, answering with an IAM policy for the connect route that stays within
+ * WebSocket's 8 KB limit on the authorizer's answer. Pass it as `connectRouteOptions.authorizer`.
+ */
+export class EntraWebSocketAuthorizer
+  extends EntraAuthorizerLambdaConstruct
+  implements IWebSocketRouteAuthorizer
+{
+  /** The identity source: a `$connect` without it is a 401 before the Lambda runs. */
+  public readonly identitySource: string;
+  private readonly authorizer: WebSocketLambdaAuthorizer;
+
+  constructor(scope: Construct, id: string, props: EntraWebSocketAuthorizerProps) {
+    super(scope, id, CONSTRUCT, props, webSocketAuthorizerEnvironment(props));
+    this.identitySource = WEBSOCKET_IDENTITY_SOURCE[props.tokenSource ?? 'query'];
+    this.authorizer = new WebSocketLambdaAuthorizer(id, this.function.currentVersion, {
+      authorizerName: `${Stack.of(this).stackName}-${id}`.slice(0, 128),
+      identitySource: [this.identitySource],
+    });
+  }
+
+  public bind(options: WebSocketRouteAuthorizerBindOptions): WebSocketRouteAuthorizerConfig {
+    return this.authorizer.bind(options);
+  }
+}

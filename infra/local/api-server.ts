@@ -1,0 +1,87 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ApiModel } from './api-template.js';
+import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gateway.js';
+import { createLocalIssuer, type LocalIssuerOptions, localIssuerUrls } from './issuer.js';
+
+/**
+ * The one local server of `npm start` and `entra-authorizer start`: the Entra-shaped issuer under /login and
+ * the REST API of a template on 127.0.0.1. Where the handlers come from (the sample's TypeScript sources in
+ * this process, or an assembly's bundles on worker threads) is the caller's part.
+ */
+
+type Handle = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface ApiServerOptions {
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly api: ApiModel;
+  /** The issuer's key, tenant, audience and default scopes (its base URL is the server's own). */
+  readonly issuer: Omit<LocalIssuerOptions, 'baseUrl'>;
+  /**
+   * Starts the API's Lambda functions once the issuer answers at `url` (the authorizer fetches its keys at
+   * init): their handlers by logical id.
+   */
+  readonly functions: (url: string) => Promise<ReadonlyMap<string, LambdaHandler>>;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  /** The port it listens on (the one asked for, or the one picked for 0). */
+  readonly port: number;
+  readonly issuerUrl: string;
+  readonly tokenEndpoint: string;
+  readonly stats: GatewayStats;
+  stop(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1; a busy or forbidden port rejects with Node's error (EADDRINUSE, EACCES, ...). */
+async function listen(port: number, handle: () => Handle) {
+  const server = createServer((req, res) => {
+    handle()(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', fail);
+      done();
+    });
+  });
+  return server;
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  let handle: Handle = async (_req, res) => {
+    res.writeHead(503).end();
+  };
+  const server = await listen(options.port, () => handle);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  const issuer = createLocalIssuer({ ...options.issuer, baseUrl: url });
+  // The issuer answers first, so the authorizer's key fetch at init finds it.
+  handle = async (req, res) => {
+    if (!(await issuer(req, res))) res.writeHead(503).end();
+  };
+  const stop = () =>
+    new Promise<void>((done) => {
+      server.closeAllConnections();
+      server.close(() => done());
+    });
+  let functions: ReadonlyMap<string, LambdaHandler>;
+  try {
+    functions = await options.functions(url);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const gateway = createLocalGateway({ api: options.api, functions });
+  handle = async (req, res) => {
+    if (await issuer(req, res)) return;
+    await gateway.handle(req, res);
+  };
+  const urls = localIssuerUrls(url, options.issuer.tenantId);
+  return { url, port, issuerUrl: urls.issuer, tokenEndpoint: urls.tokenEndpoint, stats: gateway.stats, stop };
+}

@@ -1,0 +1,204 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { ENV, isGuid } from '../../lambda/authorizer/config.js';
+import { type ApiServer, startApiServer } from './api-server.js';
+import { type ApiModel, type FunctionModel, readApiModel, unsupportedRuntime } from './api-template.js';
+import {
+  AssemblyError,
+  type AssemblyStack,
+  assetFolderOf,
+  type GuardedApi,
+  pickGuardedApi,
+  readAssemblyStacks,
+} from './assembly.js';
+import type { LambdaHandler } from './gateway.js';
+import { LOCAL_SCOPE, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
+import { type FunctionRunner, startFunctionRunner } from './lambda-runner.js';
+import { localEnvironment } from './local-environment.js';
+
+/**
+ * `entra-authorizer start`: a user's synthesized CDK app served locally. The REST API an EntraTokenAuthorizer
+ * guards, read from the cloud assembly's template; each Lambda function run from the asset folder `cdk synth`
+ * staged, on a worker thread of its own; the local issuer minting tokens for the tenant and audience the
+ * authorizer's template declares.
+ */
+
+export interface AssemblyServerOptions {
+  /** The cloud assembly folder (`cdk.out`). */
+  readonly assemblyDir: string;
+  readonly stack?: string | undefined;
+  readonly api?: string | undefined;
+  readonly port: number;
+  /** Where the issuer key is kept. */
+  readonly dataDir: string;
+  /** Variables for values the template holds as references, in `sam local`'s shape (see readEnvFile). */
+  readonly envFile?: EnvFile | undefined;
+}
+
+export interface AssemblyServer extends ApiServer {
+  readonly stackName: string;
+  readonly restApiId: string;
+  readonly api: ApiModel;
+  /** What the person should know: methods answered 501, variables left unset, functions that failed init. */
+  readonly notes: readonly string[];
+}
+
+/** `{ "Parameters": { all functions }, "<function logical id>": { that function } }`, as `sam local --env-vars`. */
+export type EnvFile = Readonly<Record<string, Readonly<Record<string, string>>>>;
+
+/** Reads an --env file; a mistake in it is one line. */
+export function readEnvFile(file: string): EnvFile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new AssemblyError(`--env ${file}: ${(err as Error).message}`);
+  }
+  const isMap = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (
+    !isMap(parsed) ||
+    !Object.values(parsed).every((m) => isMap(m) && Object.values(m).every((v) => typeof v === 'string'))
+  ) {
+    throw new AssemblyError(
+      `--env ${file}: expected {"Parameters": {"NAME": "value"}, "<function logical id>": {"NAME": "value"}}`,
+    );
+  }
+  return parsed as EnvFile;
+}
+
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/** The scopes the authorizer's configuration asks for anywhere: a token without --scopes carries them all. */
+function requiredScopes(env: Readonly<Record<string, string>>): string[] {
+  const scopes = new Set(list(env[ENV.requiredScopes]));
+  try {
+    const routes = JSON.parse(env[ENV.routePermissions] ?? '{}') as Record<string, { scopes?: unknown }>;
+    for (const rule of Object.values(routes)) {
+      for (const s of Array.isArray(rule?.scopes) ? rule.scopes : [])
+        if (typeof s === 'string') scopes.add(s);
+    }
+  } catch {
+    // the authorizer itself refuses such a configuration at init, and says why
+  }
+  return [...scopes];
+}
+
+/** The local issuer's settings from the authorizer's template: its tenant, its client id or audience. */
+export function issuerSettingsOf(env: Readonly<Record<string, string>>) {
+  const tenant = env[ENV.tenantId] ?? '';
+  const tenantId = isGuid(tenant) ? tenant : (list(env[ENV.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
+  const audiences = list(env[ENV.audiences]);
+  const clientId = audiences.find(isGuid);
+  const scopes = requiredScopes(env);
+  return {
+    tenantId,
+    ...(clientId !== undefined ? { clientId } : { audience: audiences[0] }),
+    defaultScopes: scopes.length > 0 ? scopes : [LOCAL_SCOPE],
+    anyTenant: true,
+  };
+}
+
+function memorySizeOf(stack: AssemblyStack, fn: FunctionModel): number {
+  const size = stack.template.Resources[fn.logicalId]?.Properties?.MemorySize;
+  return typeof size === 'number' ? size : 128;
+}
+
+/** The function's code folder and handler, or an AssemblyError saying to synthesize again. */
+function codeOf(stack: AssemblyStack, fn: FunctionModel): { dir: string; handler: string } {
+  const dir = assetFolderOf(stack, fn);
+  if (dir === undefined || !existsSync(dir)) {
+    throw new AssemblyError(
+      `the code of the Lambda function ${fn.logicalId} is not in the cloud assembly${dir === undefined ? '' : ` (${dir})`}: run \`cdk synth\` again`,
+    );
+  }
+  if (fn.handler === undefined) throw new AssemblyError(`the Lambda function ${fn.logicalId} has no Handler`);
+  return { dir, handler: fn.handler };
+}
+
+function environmentOf(
+  fn: FunctionModel,
+  envFile: EnvFile | undefined,
+  notes: string[],
+): Record<string, string> {
+  const given = { ...envFile?.Parameters, ...envFile?.[fn.logicalId] };
+  const unset = fn.unresolvedEnvironment.filter((name) => !(name in given));
+  if (unset.length > 0) {
+    notes.push(
+      `${fn.logicalId}: ${unset.join(', ')} ${unset.length === 1 ? 'is a reference' : 'are references'} in the template, left unset (give values with --env FILE)`,
+    );
+  }
+  const known = new Set([...Object.keys(fn.environment), ...fn.unresolvedEnvironment]);
+  return Object.fromEntries(
+    Object.entries({ ...fn.environment, ...given }).filter(([name]) => known.has(name)),
+  );
+}
+
+async function startRunners(
+  stack: AssemblyStack,
+  api: ApiModel,
+  options: AssemblyServerOptions,
+  url: string,
+  notes: string[],
+  runners: FunctionRunner[],
+): Promise<Map<string, LambdaHandler>> {
+  const functions = new Map<string, LambdaHandler>();
+  for (const fn of api.functions.values()) {
+    // Its methods are answered 501 and listed already.
+    if (unsupportedRuntime(fn) !== undefined) continue;
+    const runner = startFunctionRunner({
+      name: fn.logicalId,
+      ...codeOf(stack, fn),
+      environment: localEnvironment(environmentOf(fn, options.envFile, notes), url),
+      timeoutSeconds: fn.timeoutSeconds,
+      memorySize: memorySizeOf(stack, fn),
+    });
+    runners.push(runner);
+    functions.set(fn.logicalId, runner.invoke);
+  }
+  // Init runs at start, as Lambda's would on the first call; a failure is told now and met with 502s.
+  await Promise.all(
+    runners.map((runner, i) =>
+      runner.ready.catch((err: Error) => {
+        notes.push(
+          `${[...functions.keys()][i]}: init failed (${err.name}: ${err.message}); its calls answer 502`,
+        );
+      }),
+    ),
+  );
+  return functions;
+}
+
+export async function startAssemblyServer(options: AssemblyServerOptions): Promise<AssemblyServer> {
+  const guarded: GuardedApi = pickGuardedApi(readAssemblyStacks(options.assemblyDir), options);
+  const { stack, restApiId } = guarded;
+  const api = readApiModel(stack.template, { restApiId });
+  const notes: string[] = [...api.unsupported.map((line) => `${line}: answered 501`)];
+  const runners: FunctionRunner[] = [];
+  const key = await loadOrCreateIssuerKey(options.dataDir);
+  try {
+    const server = await startApiServer({
+      port: options.port,
+      api,
+      issuer: { key, ...issuerSettingsOf(guarded.authorizerEnvironment) },
+      functions: (url) => startRunners(stack, api, options, url, notes, runners),
+    });
+    return {
+      ...server,
+      stackName: stack.name,
+      restApiId,
+      api,
+      notes,
+      stop: async () => {
+        await Promise.all(runners.map((r) => r.stop()));
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await Promise.all(runners.map((r) => r.stop()));
+    throw err;
+  }
+}

@@ -1,0 +1,183 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { type CfnTemplate, type FunctionModel, restApiIds } from './api-template.js';
+
+/**
+ * A user's cloud assembly (`cdk.out` after `cdk synth`), read as the local server needs it: its stacks and
+ * templates, the REST APIs an EntraTokenAuthorizer guards, and the asset folder each Lambda function's code
+ * was staged in. Nothing here runs the app or needs aws-cdk-lib.
+ */
+
+/** A user mistake about the assembly: one line (or a short list of choices) for a person. */
+export class AssemblyError extends Error {
+  override readonly name = 'AssemblyError';
+}
+
+export interface AssemblyStack {
+  /** The artifact id, which `--stack` names (`ItemsStack`, `Stage/ItemsStack` in a stage). */
+  readonly name: string;
+  readonly template: CfnTemplate;
+  /** The folder of its (nested) assembly, against which asset paths are resolved. */
+  readonly dir: string;
+}
+
+export interface GuardedApi {
+  readonly stack: AssemblyStack;
+  readonly restApiId: string;
+  /** The logical id of the EntraTokenAuthorizer's Lambda function. */
+  readonly authorizerFunctionId: string;
+  /** Its environment as the template declares it (AZURE_TENANT_ID, AZURE_AUDIENCES, ...). */
+  readonly authorizerEnvironment: Readonly<Record<string, string>>;
+}
+
+interface Manifest {
+  readonly artifacts?: Readonly<
+    Record<string, { readonly type?: string; readonly properties?: Readonly<Record<string, unknown>> }>
+  >;
+}
+
+const SYNTH = 'run `cdk synth` in your CDK app first (or pass --app <path to its cdk.out>)';
+
+/** The stacks of the assembly in `dir`, nested stage assemblies included. */
+export function readAssemblyStacks(dir: string, prefix = ''): AssemblyStack[] {
+  const manifestFile = join(dir, 'manifest.json');
+  if (!existsSync(manifestFile)) {
+    throw new AssemblyError(`no cloud assembly at ${dir} (no manifest.json): ${SYNTH}`);
+  }
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+  const stacks: AssemblyStack[] = [];
+  for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
+    const props = artifact.properties ?? {};
+    if (artifact.type === 'aws:cloudformation:stack' && typeof props.templateFile === 'string') {
+      const file = join(dir, props.templateFile);
+      if (!existsSync(file)) throw new AssemblyError(`${file} is missing: ${SYNTH}`);
+      stacks.push({ name: `${prefix}${id}`, template: JSON.parse(readFileSync(file, 'utf8')), dir });
+    } else if (artifact.type === 'cdk:cloud-assembly' && typeof props.directoryName === 'string') {
+      stacks.push(...readAssemblyStacks(join(dir, props.directoryName), `${prefix}${id}/`));
+    }
+  }
+  return stacks;
+}
+
+/** The Lambda function a TOKEN authorizer invokes, through a version or an alias as CDK writes it. */
+function authorizerFunctionOf(template: CfnTemplate, authorizer: Readonly<Record<string, unknown>>) {
+  const text = JSON.stringify(authorizer.AuthorizerUri ?? '');
+  const resources = template.Resources;
+  for (const [id, r] of Object.entries(resources)) {
+    if (!text.includes(`"${id}"`)) continue;
+    if (r.Type === 'AWS::Lambda::Function') return id;
+    const target = JSON.stringify(r.Properties?.FunctionName ?? '');
+    const fn = Object.keys(resources).find(
+      (other) => resources[other]?.Type === 'AWS::Lambda::Function' && target.includes(`"${other}"`),
+    );
+    if (fn !== undefined) return fn;
+  }
+  return undefined;
+}
+
+/** The REST APIs of a stack that a TOKEN authorizer with the authorizer's environment (AZURE_TENANT_ID) guards. */
+export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
+  const resources = stack.template.Resources ?? {};
+  const found: GuardedApi[] = [];
+  for (const restApiId of restApiIds(stack.template)) {
+    for (const r of Object.values(resources)) {
+      const p = r.Properties ?? {};
+      if (r.Type !== 'AWS::ApiGateway::Authorizer' || p.Type !== 'TOKEN') continue;
+      if (!JSON.stringify(p.RestApiId ?? '').includes(`"${restApiId}"`)) continue;
+      const fnId = authorizerFunctionOf(stack.template, p);
+      const variables = (
+        resources[fnId ?? '']?.Properties?.Environment as { Variables?: unknown } | undefined
+      )?.Variables as Record<string, unknown> | undefined;
+      if (fnId === undefined || typeof variables?.[ENV.tenantId] !== 'string') continue;
+      const authorizerEnvironment = Object.fromEntries(
+        Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
+      );
+      found.push({ stack, restApiId, authorizerFunctionId: fnId, authorizerEnvironment });
+      break;
+    }
+  }
+  return found;
+}
+
+export interface ApiChoice {
+  readonly stack?: string | undefined;
+  readonly api?: string | undefined;
+}
+
+/** How to pick each API on the command line. */
+function choices(apis: readonly GuardedApi[]): string {
+  return apis.map((a) => `  --stack ${a.stack.name} --api ${a.restApiId}`).join('\n');
+}
+
+/** The one guarded REST API the flags pick; several or none is an AssemblyError that lists the choices. */
+export function pickGuardedApi(stacks: readonly AssemblyStack[], choice: ApiChoice): GuardedApi {
+  const named = choice.stack === undefined ? stacks : stacks.filter((s) => s.name === choice.stack);
+  if (named.length === 0) {
+    throw new AssemblyError(
+      `no stack ${choice.stack} in the cloud assembly; it has ${stacks.map((s) => s.name).join(', ') || 'none'}`,
+    );
+  }
+  const all = named.flatMap(guardedApisOf);
+  const apis = choice.api === undefined ? all : all.filter((a) => a.restApiId === choice.api);
+  if (apis.length === 1) return apis[0] as GuardedApi;
+  if (all.length === 0) {
+    const where = choice.stack === undefined ? 'the cloud assembly' : `the stack ${choice.stack}`;
+    throw new AssemblyError(`no REST API in ${where} is guarded by an EntraTokenAuthorizer`);
+  }
+  if (apis.length === 0) {
+    throw new AssemblyError(`no guarded REST API ${choice.api}; pick one of:\n${choices(all)}`);
+  }
+  throw new AssemblyError(
+    `${apis.length} REST APIs are guarded by an EntraTokenAuthorizer; pick one:\n${choices(apis)}`,
+  );
+}
+
+/** The folder a function's code was staged in: its `aws:asset:path`, else the asset manifest's entry for its S3 key. */
+export function assetFolderOf(stack: AssemblyStack, fn: FunctionModel): string | undefined {
+  if (fn.assetPath !== undefined) return resolve(stack.dir, fn.assetPath);
+  if (fn.s3Key === undefined) return undefined;
+  for (const file of readdirSync(stack.dir).filter((f) => f.endsWith('.assets.json'))) {
+    const manifest = JSON.parse(readFileSync(join(stack.dir, file), 'utf8')) as {
+      files?: Record<
+        string,
+        { source?: { path?: string }; destinations?: Record<string, { objectKey?: string }> }
+      >;
+    };
+    for (const asset of Object.values(manifest.files ?? {})) {
+      const keys = Object.values(asset.destinations ?? {}).map((d) => d.objectKey);
+      if (keys.includes(fn.s3Key) && asset.source?.path !== undefined) {
+        return isAbsolute(asset.source.path) ? asset.source.path : join(stack.dir, asset.source.path);
+      }
+    }
+  }
+  return undefined;
+}
+
+const SOURCE_FILE = /\.(ts|mts|cts|js|mjs|cjs|json)$/;
+const SKIPPED_FOLDER = /^(node_modules|cdk\.out|\..*)$/;
+
+/**
+ * A source file of the app beside `cdk.out` changed after the last synth, if any: the assembly would serve
+ * an older app. Looks a few folders deep at most, skipping node_modules and dot folders.
+ */
+export function newerSourceThan(assemblyDir: string): string | undefined {
+  const manifest = join(assemblyDir, 'manifest.json');
+  if (!existsSync(manifest)) return undefined;
+  const synthesized = statSync(manifest).mtimeMs;
+  const app = dirname(resolve(assemblyDir));
+  const visit = (dir: string, depth: number): string | undefined => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (resolve(path) === resolve(assemblyDir)) continue;
+      if (entry.isDirectory() && depth < 4 && !SKIPPED_FOLDER.test(entry.name)) {
+        const found = visit(path, depth + 1);
+        if (found !== undefined) return found;
+      } else if (entry.isFile() && SOURCE_FILE.test(entry.name) && statSync(path).mtimeMs > synthesized) {
+        return relative(app, path);
+      }
+    }
+    return undefined;
+  };
+  return visit(app, 0);
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import type { LambdaHandler } from './gateway.js';
+
+/**
+ * Each Lambda function of a served assembly runs on a worker thread of its own: its own process.env (the
+ * template's variables and the documented overrides, nothing of the shell's) and its own module state,
+ * apart from the server and the other functions. Worker threads rather than child processes: measured on
+ * this project's 2-core machine, a cold start costs about the same (about 0.2 s either way) while an
+ * invocation's round trip is some 0.2 ms against 0.6 ms, and a worker takes a fraction of the memory.
+ */
+
+/** The worker's script, plain CommonJS beside this module (in the package: beside the CLI bundle). */
+const WORKER_SCRIPT = new URL('./lambda-worker.cjs', import.meta.url);
+
+export interface FunctionSpec {
+  /** The function's logical id, its name locally. */
+  readonly name: string;
+  /** The asset folder its code was staged in. */
+  readonly dir: string;
+  /** `index.handler`, from the template. */
+  readonly handler: string;
+  readonly environment: Readonly<Record<string, string>>;
+  readonly timeoutSeconds: number;
+  readonly memorySize: number;
+}
+
+export interface FunctionRunner {
+  readonly invoke: LambdaHandler;
+  /** Settles once the handler module has loaded (the init phase); rejects with its error. */
+  readonly ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** What Lambda reports for a function that runs past its own timeout. */
+export class FunctionTimeoutError extends Error {
+  override readonly name = 'FunctionTimeoutError';
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: Error) => void;
+}
+
+type WorkerMessage =
+  | { readonly ready: true }
+  | { readonly ready: false; readonly error: { name: string; message: string } }
+  | { readonly id: string; readonly ok: true; readonly result: unknown }
+  | { readonly id: string; readonly ok: false; readonly error: { name: string; message: string } };
+
+function errorFrom({ name, message }: { name: string; message: string }): Error {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+/** The variables Lambda sets in every Node.js function's environment, before the function's own. */
+function lambdaEnvironment(spec: FunctionSpec): Record<string, string> {
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  return {
+    ...(process.env.PATH !== undefined ? { PATH: process.env.PATH } : {}),
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_LAMBDA_FUNCTION_NAME: spec.name,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs',
+    LAMBDA_TASK_ROOT: spec.dir,
+    _HANDLER: spec.handler,
+  };
+}
+
+/**
+ * A function's execution environment: started at once (so init errors show at start), restarted after a
+ * timeout or a crash, as Lambda replaces an environment that timed out.
+ */
+export function startFunctionRunner(spec: FunctionSpec): FunctionRunner {
+  let worker: Worker | undefined;
+  let ready: Promise<void> = Promise.resolve();
+  const pending = new Map<string, Pending>();
+
+  const failAll = (err: Error) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+
+  const start = (): Promise<void> => {
+    const current = new Worker(WORKER_SCRIPT, {
+      workerData: {
+        dir: spec.dir,
+        handler: spec.handler,
+        functionName: spec.name,
+        timeoutSeconds: spec.timeoutSeconds,
+        memorySize: spec.memorySize,
+      },
+      env: { ...lambdaEnvironment(spec), ...spec.environment },
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, spec.memorySize) },
+    });
+    worker = current;
+    return new Promise<void>((done, fail) => {
+      current.on('message', (message: WorkerMessage) => {
+        if ('ready' in message) {
+          if (message.ready) done();
+          else fail(errorFrom(message.error));
+          return;
+        }
+        const p = pending.get(message.id);
+        pending.delete(message.id);
+        if (message.ok) p?.resolve(message.result);
+        else p?.reject(errorFrom(message.error));
+      });
+      const lost = (err: Error) => {
+        if (worker === current) worker = undefined;
+        fail(err);
+        failAll(err);
+      };
+      current.on('error', lost);
+      current.on('exit', (code) => lost(new Error(`the function's runtime exited (code ${code})`)));
+    });
+  };
+
+  const restart = () => {
+    ready = start();
+    // A failed init is reported to whoever awaits it; an invocation retries with a fresh environment.
+    ready.catch(() => undefined);
+    return ready;
+  };
+  restart();
+
+  const invoke: LambdaHandler = async (event) => {
+    if (worker === undefined) await restart();
+    await ready;
+    const current = worker as Worker;
+    const id = randomUUID();
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id);
+        reject(new FunctionTimeoutError(`Task timed out after ${spec.timeoutSeconds.toFixed(2)} seconds`));
+        // The environment is lost with the timed-out invocation; the next one starts afresh.
+        if (worker === current) worker = undefined;
+        void current.terminate();
+      }, spec.timeoutSeconds * 1000);
+      pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      current.postMessage({ id, event });
+    });
+  };
+
+  return {
+    invoke,
+    get ready() {
+      return ready;
+    },
+    stop: async () => {
+      const current = worker;
+      worker = undefined;
+      failAll(new Error('stopped'));
+      await current?.terminate();
+    },
+  };
+}

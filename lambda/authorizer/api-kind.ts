@@ -1,0 +1,94 @@
+import { type AuthorizerConfig, ENV, type Env, loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { parseRouteKeyPermissions, type RouteKeyPermission } from './route-keys.js';
+
+/**
+ * Which kind of API Gateway API the authorizer serves, and the settings only that kind has. The construct
+ * of each kind sets these; the one bundle serves all three, each strict about its own event.
+ */
+export const API_ENV = {
+  kind: 'AZURE_API_KIND',
+  webSocketTokenSource: 'AZURE_WEBSOCKET_TOKEN_SOURCE',
+} as const;
+
+export const API_KINDS = ['rest', 'http', 'websocket'] as const;
+export type ApiKind = (typeof API_KINDS)[number];
+
+/**
+ * Where a WebSocket client puts its token: `?access_token=<jwt>` on the URL, or the subprotocol list
+ * (`new WebSocket(url, ['access_token', jwt])`), since a browser cannot send `Authorization`.
+ */
+export const WEBSOCKET_TOKEN_SOURCES = ['query', 'protocol'] as const;
+export type WebSocketTokenSource = (typeof WEBSOCKET_TOKEN_SOURCES)[number];
+
+/** The query parameter, and the subprotocol that precedes the token in `Sec-WebSocket-Protocol`. */
+export const WEBSOCKET_TOKEN_NAME = 'access_token';
+
+export type ApiSettings =
+  | { readonly kind: 'rest' }
+  | { readonly kind: 'http'; readonly routeKeys: readonly RouteKeyPermission[] | undefined }
+  | { readonly kind: 'websocket'; readonly tokenSource: WebSocketTokenSource };
+
+export interface ApiConfig extends AuthorizerConfig {
+  readonly api: ApiSettings;
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new ConfigError(name, raw, `one of ${allowed.join(', ')}`);
+  return raw as T;
+}
+
+/**
+ * `loadConfig` for the kind `AZURE_API_KIND` names (default `rest`). An HTTP API's route permissions are
+ * route keys (`GET /items/{id}`), matched exactly; a WebSocket API has one guarded route, `$connect`, so route
+ * permissions are refused there. Every error names its variable, at cold start and at synth alike.
+ */
+export function loadApiConfig(env: Env): ApiConfig {
+  const kind = oneOf(env, API_ENV.kind, API_KINDS, 'rest');
+  const rawRoutes = env[ENV.routePermissions]?.trim() || undefined;
+  const source = env[API_ENV.webSocketTokenSource]?.trim() || undefined;
+  if (kind !== 'websocket' && source !== undefined) {
+    throw new ConfigError(
+      API_ENV.webSocketTokenSource,
+      source,
+      `nothing: it applies only when ${API_ENV.kind} is "websocket"`,
+    );
+  }
+  if (kind === 'rest') return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind }) });
+  if (kind === 'websocket') {
+    if (rawRoutes !== undefined) {
+      throw new ConfigError(
+        ENV.routePermissions,
+        rawRoutes,
+        `nothing for a WebSocket API, whose one guarded route is $connect: use ${ENV.requiredScopes} or ${ENV.requiredRoles}`,
+      );
+    }
+    const tokenSource = oneOf(env, API_ENV.webSocketTokenSource, WEBSOCKET_TOKEN_SOURCES, 'query');
+    return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind, tokenSource }) });
+  }
+  const base = loadConfig({ ...env, [ENV.routePermissions]: undefined });
+  let routeKeys: RouteKeyPermission[] | undefined;
+  if (rawRoutes !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(rawRoutes);
+    } catch {
+      throw new ConfigError(
+        ENV.routePermissions,
+        rawRoutes,
+        'a JSON object such as {"GET /items/{id}": {"scopes": ["Items.Read"]}}',
+      );
+    }
+    routeKeys = parseRouteKeyPermissions(
+      parsed,
+      (expected) => new ConfigError(ENV.routePermissions, rawRoutes, expected),
+    );
+  }
+  return Object.freeze({
+    ...base,
+    api: Object.freeze({ kind, routeKeys: routeKeys === undefined ? undefined : Object.freeze(routeKeys) }),
+  });
+}

@@ -1,0 +1,127 @@
+import { type AuthorizerConfig, type PermissionRule, readPermissionRule } from './config.js';
+import {
+  clientAllowed,
+  createRouteAuthorizer,
+  type DenyReason,
+  describe,
+  type Grantee,
+  satisfies,
+} from './permissions.js';
+
+/**
+ * HTTP API route permissions: keyed by the route key API Gateway puts in the event (`GET /items/{id}`,
+ * `ANY /files/{proxy+}`, `$default`), matched exactly. The route key names the declared route, never the
+ * request's path, so there is no pattern to match and no IAM wildcard anywhere.
+ */
+export interface RouteKeyPermission extends PermissionRule {
+  readonly route: string;
+}
+
+/** The methods an HTTP API route key may name; `ANY` is a route of its own, matched as written. */
+export const HTTP_API_ROUTE_METHODS = [
+  'ANY',
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+] as const;
+
+/** The catch-all route of an HTTP API. */
+export const DEFAULT_ROUTE_KEY = '$default';
+
+const SEGMENT = /^(?:\{[A-Za-z0-9._-]+\}|[^{}\s/*?]+)$/;
+const GREEDY = /^\{[A-Za-z0-9._-]+\+\}$/;
+
+/** Is `key` an HTTP API route key as API Gateway writes it (`GET /items/{id}`, `$default`)? */
+export function isHttpRouteKey(key: string): boolean {
+  if (key === DEFAULT_ROUTE_KEY) return true;
+  const space = key.indexOf(' ');
+  const method = key.slice(0, space);
+  const path = key.slice(space + 1);
+  if (space < 0 || !(HTTP_API_ROUTE_METHODS as readonly string[]).includes(method)) return false;
+  if (path === '/') return true;
+  if (!path.startsWith('/')) return false;
+  const segments = path.slice(1).split('/');
+  return segments.every(
+    (segment, i) => SEGMENT.test(segment) || (i === segments.length - 1 && GREEDY.test(segment)),
+  );
+}
+
+/**
+ * Validates an HTTP API route table (the construct's prop and the Lambda's variable share it), so synth
+ * refuses what the cold start would refuse.
+ */
+export function parseRouteKeyPermissions(
+  input: unknown,
+  fail: (expected: string) => Error = (expected) => new Error(`route permissions: expected ${expected}`),
+): RouteKeyPermission[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw fail('a JSON object keyed by HTTP API route keys ("GET /items/{id}", "$default")');
+  }
+  const routes: RouteKeyPermission[] = [];
+  for (const [route, rule] of Object.entries(input)) {
+    if (!isHttpRouteKey(route)) {
+      throw fail(
+        `HTTP API route keys as declared on the API: "METHOD /path" with the method one of ${HTTP_API_ROUTE_METHODS.join(', ')} (upper case), path parameters as {name} and a last {name+}, or "${DEFAULT_ROUTE_KEY}"; got key "${route}"`,
+      );
+    }
+    routes.push(
+      Object.freeze({
+        route,
+        ...readPermissionRule(route, rule, ({ at, expected, actual }) =>
+          fail(`${at} to be ${expected}; got ${JSON.stringify(actual)}`),
+        ),
+      }),
+    );
+  }
+  return routes;
+}
+
+export type RouteKeyAuthorization =
+  | { readonly allowed: true; readonly detail: string }
+  | { readonly allowed: false; readonly reason: DenyReason; readonly missing: string };
+
+export type RouteKeyAuthorizer = (grantee: Grantee, routeKey: string) => RouteKeyAuthorization;
+
+/**
+ * The 403 rules of an HTTP API: the token-wide rules of every API kind (a scope or a role, then the
+ * required ones), then the rule of exactly this route key. With route keys, an answer holds for one route
+ * only, which is why the construct caches per route key.
+ */
+export function createRouteKeyAuthorizer(
+  config: Pick<AuthorizerConfig, 'required'> & {
+    readonly routeKeys: readonly RouteKeyPermission[] | undefined;
+  },
+): RouteKeyAuthorizer {
+  // Without route permissions the request is not looked at: the token-wide rules alone.
+  const tokenWide = createRouteAuthorizer({ required: config.required, routePermissions: undefined });
+  const table = new Map((config.routeKeys ?? []).map((entry) => [entry.route, entry]));
+  return (grantee, routeKey) => {
+    const base = tokenWide(grantee, { method: '', path: '/' });
+    if (!base.allowed) return { allowed: false, reason: base.reason, missing: base.missing };
+    if (config.routeKeys === undefined) return { allowed: true, detail: 'stage' };
+    const entry = table.get(routeKey);
+    if (entry === undefined)
+      return {
+        allowed: false,
+        reason: 'insufficient_permission',
+        missing: `route ${routeKey} is not in the route permissions`,
+      };
+    if (!clientAllowed(entry, grantee))
+      return {
+        allowed: false,
+        reason: 'client_app_not_allowed',
+        missing: `client app ${grantee.appId ?? '(none)'} is not among the client apps route ${routeKey} admits (route clientApps: ${(entry.clientApps ?? []).join(', ')})`,
+      };
+    if (!satisfies(entry, grantee))
+      return {
+        allowed: false,
+        reason: 'insufficient_permission',
+        missing: `route ${routeKey} requires ${describe(entry)}`,
+      };
+    return { allowed: true, detail: `route ${routeKey}` };
+  };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { ENV } from '../../lambda/authorizer/config.js';
+import { KeyServer } from '../helpers/key-server.js';
+import { runScript } from '../helpers/run-script.js';
+import { CLIENT_ID, claims, header, publishedKeySet, signed, TENANT, testKeys } from '../helpers/setup.js';
+
+const server = KeyServer.forSuite(publishedKeySet);
+const OTHER_APP = '0a0a0a0a-1111-4222-8333-444444444444';
+
+const explain = (args: string[]) => runScript('scripts/explain-cli.ts', args);
+
+/** A v1 token whose issuer is on `v1Host`, signed by a key that names no issuer. */
+const v1Token = (v1Host: string) =>
+  signed(
+    header({ kid: 'second-key' }),
+    { ...claims({ version: '1.0' }), iss: `https://${v1Host}/${TENANT}/` },
+    testKeys().second,
+  );
+
+describe('npm run explain takes every variable the Lambda reads', () => {
+  it('names a flag for each of them in its usage', async () => {
+    const { code, stdout } = await explain(['--help']);
+    expect(code).toBe(0);
+    for (const variable of Object.values(ENV)) expect(stdout).toContain(variable);
+  }, 30_000);
+
+  it('--authority-host, --v1-issuer-host and --allowed-client-apps judge as the Lambda would', async () => {
+    const common = ['--json', '--tenant', TENANT, '--audience', CLIENT_ID, '--jwks-uri', server.url];
+    const [china, otherApp, unknownCloud, unknownCloudPaired] = await Promise.all([
+      explain([...common, '--authority-host', 'login.chinacloudapi.cn', v1Token('sts.chinacloudapi.cn')]),
+      explain([
+        ...common,
+        '--authority-host',
+        'login.chinacloudapi.cn',
+        '--allowed-client-apps',
+        OTHER_APP,
+        v1Token('sts.chinacloudapi.cn'),
+      ]),
+      explain([...common, '--authority-host', 'login.sovcloud.example', v1Token('sts.sovcloud.example')]),
+      explain([
+        ...common,
+        '--authority-host',
+        'login.sovcloud.example',
+        '--v1-issuer-host',
+        'sts.sovcloud.example',
+        v1Token('sts.sovcloud.example'),
+      ]),
+    ]);
+    expect([china.code, JSON.parse(china.stdout).decision.reason]).toEqual([0, 'allowed']);
+    expect([otherApp.code, JSON.parse(otherApp.stdout).decision.reason]).toEqual([
+      1,
+      'client_app_not_allowed',
+    ]);
+    expect(unknownCloud.code).toBe(2);
+    expect(unknownCloud.stderr).toMatch(
+      /^npm run explain: configuration: AZURE_V1_ISSUER_HOST: expected the host of the v1 issuer/,
+    );
+    expect([unknownCloudPaired.code, JSON.parse(unknownCloudPaired.stdout).decision.reason]).toEqual([
+      0,
+      'allowed',
+    ]);
+  }, 60_000);
+});

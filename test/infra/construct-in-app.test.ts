@@ -1,0 +1,380 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import {
+  ApiDefinition,
+  AuthorizationType,
+  type IResource,
+  MockIntegration,
+  RestApi,
+  SpecRestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, checkContextKeys } from '../../infra/app-context.js';
+import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
+import { cdkJsonContext } from '../../infra/local/sample-template.js';
+import { routeKeyCovers } from '../../infra/route-coverage.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import type { Decision } from '../../lambda/authorizer/decision.js';
+import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
+import { createTelemetry } from '../../lambda/authorizer/telemetry.js';
+import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
+import { testApp } from '../helpers/cdk.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+const base = { tenantId: TENANT, clientId: CLIENT };
+
+/** A stack with an API whose methods (`GET /orders`, ...) the authorizer guards by default. */
+function apiWith(props: Partial<EntraTokenAuthorizerProps>, methods: readonly string[], app = testApp()) {
+  const stack = new Stack(app, 'S');
+  const entra = new EntraTokenAuthorizer(stack, 'Entra', { ...base, ...props });
+  const api = new RestApi(stack, 'Api', { defaultMethodOptions: { authorizer: entra.authorizer } });
+  for (const method of methods) {
+    const [httpMethod, path] = method.split(' ') as [string, string];
+    let resource: IResource = api.root;
+    for (const part of path.split('/').filter((p) => p !== '')) {
+      resource = resource.getResource(part) ?? resource.addResource(part);
+    }
+    resource.addMethod(httpMethod, new MockIntegration());
+  }
+  return { stack, entra, api };
+}
+
+const synthErrors = (stack: Stack): string => {
+  try {
+    Template.fromStack(stack);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  }
+};
+
+describe('routeKeyCovers, against an oracle of regular expressions written from the path rules', () => {
+  // API Gateway: {name} is one path segment, {name+} one or more (greedy); in a route key `*` is the
+  // execute-api ARN glob, any run of characters, `/` included. A key covers a method when some request
+  // path matches both.
+  const toRegex = (pattern: string, glob: boolean) =>
+    new RegExp(
+      `^${pattern
+        .split(/(\{[^}]+\}|\*)/)
+        .map((part) => {
+          if (part === '*' && glob) return '.*';
+          if (/^\{[^}]+\+\}$/.test(part)) return '.+';
+          if (/^\{[^}]+\}$/.test(part)) return '[^/]+';
+          return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        })
+        .join('')}$`,
+    );
+  // Every path over a, b and / up to 9 characters: a shortest common path of these short patterns is shorter.
+  const paths: string[] = [''];
+  for (let length = 1, frontier = ['']; length <= 9; length++) {
+    frontier = frontier.flatMap((p) => ['a', 'b', '/'].map((c) => p + c));
+    paths.push(...frontier);
+  }
+  const keyPath = fc
+    .array(fc.constantFrom('a', 'b', '/', '*', '{id}', '{proxy+}'), { maxLength: 4 })
+    .map((p) => `/${p.join('')}`);
+  const resourcePath = fc
+    .array(fc.constantFrom('a', 'b', '{id}', '{proxy+}'), { minLength: 0, maxLength: 3 })
+    .map((p) => `/${p.join('/')}`);
+
+  it('says a key covers a method exactly when some request path matches both', () => {
+    fc.assert(
+      fc.property(keyPath, resourcePath, (key, resource) => {
+        const k = toRegex(key, true);
+        const r = toRegex(resource, false);
+        const witness = paths.some((p) => k.test(`/${p}`) && r.test(`/${p}`));
+        expect(routeKeyCovers(`GET ${key}`, 'GET', resource)).toBe(witness);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matches methods: one method, or * (and ANY) for each', () => {
+    expect(routeKeyCovers('GET /items', 'GET', '/items')).toBe(true);
+    expect(routeKeyCovers('get /items', 'GET', '/items')).toBe(true);
+    expect(routeKeyCovers('POST /items', 'GET', '/items')).toBe(false);
+    expect(routeKeyCovers('* /items', 'DELETE', '/items')).toBe(true);
+    expect(routeKeyCovers('ANY /{proxy+}', 'PATCH', '/items/{id}')).toBe(true);
+    expect(routeKeyCovers('GET /items/*', 'GET', '/items')).toBe(false);
+    expect(routeKeyCovers('GET /items/*', 'GET', '/items/{id}')).toBe(true);
+    expect(routeKeyCovers('GET /orders/{id}', 'GET', '/orders/{orderId}/lines')).toBe(false);
+  });
+});
+
+describe('route rules checked against the API at synth', () => {
+  it('fails on a key that matches no method, naming the key and the nearest method', () => {
+    const { stack } = apiWith({ routePermissions: { 'GET /order': { scopes: ['Orders.Read'] } } }, [
+      'GET /orders',
+      'POST /orders',
+    ]);
+    const message = synthErrors(stack);
+    expect(message).toContain(
+      'EntraTokenAuthorizer: routePermissions key "GET /order" matches no method guarded by this authorizer; the nearest is GET /orders',
+    );
+  });
+
+  it('fails on a guarded method no key covers, naming it, unless unlistedMethods is deny', () => {
+    const routes = { 'GET /orders': { scopes: ['Orders.Read'] } };
+    const message = synthErrors(apiWith({ routePermissions: routes }, ['GET /orders', 'POST /orders']).stack);
+    expect(message).toContain(
+      'method POST /orders is guarded by this authorizer but no routePermissions key',
+    );
+    expect(message).not.toContain('GET /orders is guarded');
+    const deny = apiWith({ routePermissions: routes, unlistedMethods: 'deny' }, [
+      'GET /orders',
+      'POST /orders',
+    ]);
+    expect(synthErrors(deny.stack)).toBe('');
+  });
+
+  it('names what an ANY method serves that no key covers; a catch-all key covers everything', () => {
+    const partial = apiWith({ routePermissions: { 'GET /*': {} } }, ['ANY /{proxy+}']);
+    expect(synthErrors(partial.stack)).toContain(
+      'method ANY /{proxy+} (for POST, PUT, PATCH, DELETE, HEAD, OPTIONS) is guarded',
+    );
+    const all = apiWith({ routePermissions: { '* /*': { scopes: ['x'] } } }, ['ANY /{proxy+}', 'GET /']);
+    expect(synthErrors(all.stack)).toBe('');
+  });
+
+  it('checks nothing without route permissions, and ignores methods that do not use this authorizer', () => {
+    expect(synthErrors(apiWith({}, ['GET /a', 'POST /b']).stack)).toBe('');
+    const { stack, api } = apiWith({ routePermissions: { 'GET /a': {} } }, ['GET /a']);
+    const none = { authorizationType: AuthorizationType.NONE };
+    api.root
+      .addResource('public')
+      .addMethod('GET', new MockIntegration(), { ...none, authorizer: { ...none, authorizerId: '' } });
+    api.root.addResource('open').addCorsPreflight({ allowOrigins: ['*'] });
+    expect(synthErrors(stack)).toBe('');
+  });
+
+  it('addMethod adds the guarded method and records its rule, from the resource path', () => {
+    const { stack, entra, api } = apiWith({}, []);
+    const items = api.root.addResource('items');
+    entra.addMethod(items, 'GET', new MockIntegration(), { scopes: ['Items.Read'] });
+    entra.addMethod(items.addResource('{id}'), 'DELETE', new MockIntegration(), { roles: ['Items.Admin'] });
+    const expected = {
+      'GET /items': { scopes: ['Items.Read'] },
+      'DELETE /items/{id}': { roles: ['Items.Admin'] },
+    };
+    expect(JSON.parse(entra.environment.AZURE_ROUTE_PERMISSIONS as string)).toEqual(expected);
+    const template = Template.fromStack(stack);
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'Entra ID access token authorizer' },
+    });
+    const env = Object.values(functions)[0]?.Properties.Environment.Variables;
+    expect(JSON.parse(env.AZURE_ROUTE_PERMISSIONS)).toEqual(expected);
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'CUSTOM' }, 2);
+  });
+
+  it('addMethod refuses a second, different rule for the same key, and a rule the Lambda would refuse', () => {
+    const { entra, api } = apiWith({ routePermissions: { 'GET /items': { scopes: ['a'] } } }, []);
+    const items = api.root.addResource('items');
+    expect(() => entra.addMethod(items, 'GET', new MockIntegration(), { scopes: ['b'] })).toThrow(
+      /addMethod: rule must be the rule routePermissions already gives "GET \/items"/,
+    );
+    expect(() =>
+      entra.addMethod(items, 'POST', new MockIntegration(), { scopes: ['has space'] } as never),
+    ).toThrow(/addMethod: rule\.scopes must be .*array of names without spaces/);
+  });
+});
+
+describe('a configuration change redeploys the stage', () => {
+  const deploymentIds = (flag: boolean | undefined, scope: string): string[] => {
+    const context =
+      flag === undefined ? {} : { '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId': flag };
+    const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+    const { stack } = apiWith({ requiredScopes: [scope] }, ['GET /items'], app);
+    return Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'));
+  };
+
+  it.each([undefined, false, true])('changes the deployment logical id with a scope (flag %s)', (flag) => {
+    const before = deploymentIds(flag, 'Items.Read');
+    expect(before).toHaveLength(1);
+    expect(deploymentIds(flag, 'Items.Read')).toEqual(before);
+    expect(deploymentIds(flag, 'Items.Write')).not.toEqual(before);
+  });
+});
+
+describe('one authorizer, its APIs and gateway responses', () => {
+  it('refuses a second RestApi with a message saying what to do', () => {
+    const { stack, entra } = apiWith({}, ['GET /a']);
+    const other = new RestApi(stack, 'Other');
+    expect(() =>
+      other.root.addMethod('GET', new MockIntegration(), { authorizer: entra.authorizer }),
+    ).toThrow(
+      'EntraTokenAuthorizer: authorizer must be used on one RestApi only (an API Gateway authorizer belongs to one API, and S/Entra already guards S/Api): create one EntraTokenAuthorizer per API; got "a method of S/Other"',
+    );
+  });
+
+  it('adds the gateway responses once; the same call again is a no-op, other options a clear error', () => {
+    const { stack, entra, api } = apiWith({}, ['GET /a']);
+    entra.addGatewayResponses(api);
+    entra.addGatewayResponses(api);
+    expect(() => entra.addGatewayResponses(api, { allowOrigin: 'https://app.example.com' })).toThrow(
+      /addGatewayResponses: options must be those of its first call for S\/Api \(\{\}\): an API has one gateway response per type/,
+    );
+    Template.fromStack(stack).resourceCountIs('AWS::ApiGateway::GatewayResponse', 6);
+  });
+
+  it('gives a SpecRestApi (OpenAPI) the same gateway responses', () => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', base);
+    const api = new SpecRestApi(stack, 'Spec', {
+      apiDefinition: ApiDefinition.fromInline({
+        openapi: '3.0.2',
+        info: { title: 'x', version: '1' },
+        paths: {},
+      }),
+    });
+    // The construct's authorizer needs a method of the API (a TOKEN authorizer belongs to one API).
+    api.root.addResource('orders').addMethod('GET', new MockIntegration(), { authorizer: entra.authorizer });
+    entra.addGatewayResponses(api, { realm: 'orders' });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::ApiGateway::GatewayResponse', 6);
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'UNAUTHORIZED',
+      RestApiId: { Ref: stack.getLogicalId(api.node.defaultChild as never) },
+      ResponseParameters: { 'gatewayresponse.header.WWW-Authenticate': '\'Bearer realm="orders"\'' },
+    });
+  });
+});
+
+describe('metrics and alarms over what the authorizer writes', () => {
+  /** The decision line the Lambda writes for `reason`, with the environment the construct gave it. */
+  const lineFor = (env: Record<string, string>, reason: Reason) => {
+    const lines: string[] = [];
+    const telemetry = createTelemetry(readTelemetryConfig(env), {
+      out: (l) => lines.push(l),
+      err: (l) => lines.push(l),
+    });
+    const outcome = REASONS[reason].outcome;
+    const decision = (
+      outcome === 'allow' || outcome === 'deny'
+        ? {
+            outcome,
+            reason,
+            detail: 'd',
+            result: { principalId: 'p', policyDocument: { Version: '2012-10-17', Statement: [] } },
+          }
+        : { outcome, reason, detail: 'd' }
+    ) as Decision;
+    telemetry.decision({ decision } as DecisionRecord);
+    const line = JSON.parse(lines[0] as string);
+    const directive = line._aws.CloudWatchMetrics[0];
+    return {
+      namespace: directive.Namespace as string,
+      name: directive.Metrics[0].Name as string,
+      dimensions: Object.fromEntries((directive.Dimensions[0] as string[]).map((d) => [d, line[d]])),
+    };
+  };
+
+  const functionEnv = (stack: Stack): Record<string, string> => {
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'Entra ID access token authorizer' },
+    });
+    return Object.values(functions)[0]?.Properties.Environment.Variables;
+  };
+
+  it.each([{}, { metricsNamespace: 'Shop/Auth', serviceName: 'orders-api' }])(
+    'metricDecisions({ reason }) is the metric the Lambda writes for that reason (%o)',
+    (props) => {
+      const { stack, entra } = apiWith(props, ['GET /a']);
+      const reasons = Object.keys(REASONS) as Reason[];
+      reasons.forEach((reason, i) => {
+        new Alarm(stack, `A${i}`, {
+          metric: entra.metricDecisions({ reason }),
+          threshold: 1,
+          evaluationPeriods: 1,
+        });
+      });
+      const template = Template.fromStack(stack);
+      const env = functionEnv(stack);
+      for (const reason of reasons) {
+        const written = lineFor(env, reason);
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: written.namespace,
+          MetricName: written.name,
+          Statistic: 'Sum',
+          Dimensions: Object.entries(written.dimensions)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([Name, Value]) => ({ Name, Value })),
+        });
+      }
+    },
+  );
+
+  it('metricDecisions({ outcome }) queries that outcome over the metric the Lambda writes', () => {
+    const { stack, entra } = apiWith({ metricsNamespace: 'Shop/Auth' }, ['GET /a']);
+    const written = lineFor(functionEnv(stack), 'keys_unavailable');
+    const config = entra.metricErrors().toMetricConfig();
+    expect(config.mathExpression?.expression).toBe(
+      `SELECT SUM(${written.name}) FROM SCHEMA("${written.namespace}", ${Object.keys(written.dimensions).join(', ')}) WHERE service = '${written.dimensions.service}' AND outcome = 'error'`,
+    );
+    expect(entra.metricDecisions().toMetricConfig().mathExpression?.expression).toMatch(
+      /WHERE service = 'entra-authorizer'$/,
+    );
+    expect(() => entra.metricDecisions({ outcome: 'deny', reason: 'expired' })).toThrow(
+      /metricDecisions: outcome must be "unauthorized" for reason "expired", or unset; got "deny"/,
+    );
+    expect(entra.metricDuration().toMetricConfig().metricStat?.metricName).toBe('Duration');
+  });
+
+  it('addAlarms: errors and throttles in a minute, 401s over five, each with the action', () => {
+    const { stack, entra } = apiWith({}, ['GET /a']);
+    const topic = new Topic(stack, 'Pager');
+    const alarms = entra.addAlarms({ action: new SnsAction(topic) });
+    expect(() => entra.addAlarms()).toThrow(/addAlarms: call must be made once per authorizer/);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    const topicRef = { Ref: stack.getLogicalId(topic.node.defaultChild as never) };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [
+        {
+          Expression: `SELECT SUM(Decisions) FROM SCHEMA("EntraAuthorizer", service, outcome, reason) WHERE service = 'entra-authorizer' AND outcome = 'error'`,
+          Period: 60,
+          ReturnData: true,
+        },
+      ],
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topicRef],
+      OKActions: [topicRef],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Period: 60,
+      Statistic: 'Sum',
+      Threshold: 1,
+      AlarmActions: [topicRef],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [{ Expression: Match.stringLikeRegexp("outcome = 'unauthorized'$"), Period: 300 }],
+      Threshold: 100,
+    });
+    expect(Object.keys(alarms).sort()).toEqual(['errors', 'throttles', 'unauthorized']);
+  });
+});
+
+describe('the sample app refuses a context key that looks like one of its own', () => {
+  it('names the key it meant', () => {
+    expect(() => checkContextKeys(['requiredScope'])).toThrow(
+      "context key requiredScope is not one of this app's keys (did you mean requiredScopes?): pass it as: npx cdk deploy -c requiredScopes=...",
+    );
+    expect(() => checkContextKeys(['tenantid'])).toThrow(/did you mean tenantId\?/);
+    expect(() => checkContextKeys(['allowOrigins'])).toThrow(/did you mean allowOrigin\?/);
+  });
+
+  it("passes its own keys, cdk.json's context (feature flags) and keys unlike its own", () => {
+    expect(() =>
+      checkContextKeys([...CONTEXT_KEYS, ...Object.keys(cdkJsonContext()), 'stage', 'vpcId']),
+    ).not.toThrow();
+  });
+});

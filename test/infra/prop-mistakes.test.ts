@@ -1,0 +1,342 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { readAppContext } from '../../infra/app-context.js';
+import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
+import { PropsError } from '../../infra/errors.js';
+import { testApp } from '../helpers/cdk.js';
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+const GRAPH_APP = '00000003-0000-0000-c000-000000000000';
+const ARM_APP = '797f4846-ba00-4fd7-ba43-dac1f8f63013';
+const B2C =
+  'Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com';
+const NAMES = 'a non-empty list of names without spaces or commas';
+const ROUTE_NAMES =
+  'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)';
+const ROUTE_APPS =
+  'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
+const ROUTE_KEY =
+  '"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
+
+/**
+ * Every prop mistake and the exact line the synth fails with: it names the prop (or the part of it), says
+ * what it must be, and shows what it got, once.
+ */
+const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
+  [
+    'a tenant that is not a GUID',
+    { tenantId: 'contoso' },
+    'tenantId must be a tenant GUID, "organizations" or "common"; got "contoso"',
+  ],
+  [
+    'no tenant',
+    { tenantId: undefined },
+    'tenantId must be a tenant GUID, "organizations" or "common"; got nothing',
+  ],
+  [
+    'multi-tenant without allowedTenants',
+    { tenantId: 'common' },
+    `allowedTenants must be tenant GUIDs, or ['*'] for any tenant, because tenantId is "common"; got nothing`,
+  ],
+  [
+    'multi-tenant with allowedTenants []',
+    { tenantId: 'organizations', allowedTenants: [] },
+    `allowedTenants must be tenant GUIDs, or ['*'] for any tenant, because tenantId is "organizations"; got []`,
+  ],
+  [
+    'allowedTenants on a single tenant',
+    { allowedTenants: [TENANT] },
+    `allowedTenants must be left out for the single tenant ${TENANT}: it applies only when tenantId is "organizations" or "common"; got ["${TENANT}"]`,
+  ],
+  [
+    'allowedTenants mixing * and GUIDs',
+    { tenantId: 'common', allowedTenants: ['*', TENANT] },
+    `allowedTenants must be tenant GUIDs or exactly ['*']; got ["*","${TENANT}"]`,
+  ],
+  [
+    'allowedTenants with a domain name',
+    { tenantId: 'organizations', allowedTenants: ['contoso'] },
+    'allowedTenants must be tenant GUIDs; got ["contoso"]',
+  ],
+  [
+    'a client id that is not a GUID',
+    { clientId: 'my-api' },
+    'clientId must be the application (client) id GUID; got "my-api"',
+  ],
+  [
+    "Microsoft Graph's application id as clientId",
+    { clientId: GRAPH_APP },
+    `clientId must be your API's application (client) id; ${GRAPH_APP} is the application id of Microsoft Graph, whose tokens are never for your API; got "${GRAPH_APP}"`,
+  ],
+  [
+    "Azure Resource Manager's application id as clientId",
+    { clientId: ARM_APP },
+    `clientId must be your API's application (client) id; ${ARM_APP} is the application id of Azure Resource Manager, whose tokens are never for your API; got "${ARM_APP}"`,
+  ],
+  [
+    'neither clientId nor audiences',
+    { clientId: undefined },
+    "clientId or audiences must be given: your API's client id, or the audiences its tokens carry; got nothing",
+  ],
+  [
+    'audiences []',
+    { clientId: undefined, audiences: [] },
+    `audiences must be ${NAMES} (leave it out for only the audiences of clientId); got []`,
+  ],
+  [
+    'an audience with a space',
+    { audiences: ['api://a b'] },
+    `audiences must be ${NAMES} (leave it out for only the audiences of clientId); got ["api://a b"]`,
+  ],
+  ...(
+    [
+      ['https://graph.microsoft.com', 'Microsoft Graph'],
+      ['https://graph.microsoft.us', 'Microsoft Graph'],
+      ['https://dod-graph.microsoft.us', 'Microsoft Graph'],
+      ['https://microsoftgraph.chinacloudapi.cn', 'Microsoft Graph'],
+      ['https://graph.chinacloudapi.cn', 'Azure AD Graph (retired)'],
+      ['https://management.azure.com/', 'Azure Resource Manager'],
+      ['https://management.usgovcloudapi.net/', 'Azure Resource Manager'],
+      ['https://management.chinacloudapi.cn', 'Azure Resource Manager'],
+    ] as const
+  ).map(([audience, api]): [string, Partial<EntraTokenAuthorizerProps>, string] => [
+    `the audience of ${api} ${audience}`,
+    { audiences: [audience] },
+    `audiences must be your API's client id or App ID URI; ${audience} is the audience of ${api}, whose tokens are never for your API; got ["${audience}"]`,
+  ]),
+  [
+    'requiredScopes []',
+    { requiredScopes: [] },
+    `requiredScopes must be ${NAMES} (leave it out for no required scope); got []`,
+  ],
+  [
+    'a scope with a space',
+    { requiredScopes: ['a b'] },
+    `requiredScopes must be ${NAMES} (leave it out for no required scope); got ["a b"]`,
+  ],
+  [
+    'a role with a comma',
+    { requiredRoles: ['a,b'] },
+    `requiredRoles must be ${NAMES} (leave it out for no required role); got ["a,b"]`,
+  ],
+  [
+    'allowedClientApps []',
+    { allowedClientApps: [] },
+    `allowedClientApps must be ${NAMES} (leave it out for any client app); got []`,
+  ],
+  [
+    'a client app by name',
+    { allowedClientApps: ['frontend'] },
+    'allowedClientApps must be application (client) id GUIDs: the azp claim of v2 tokens, appid of v1; got ["frontend"]',
+  ],
+  [
+    'route permissions as an array',
+    { routePermissions: [] as never },
+    'routePermissions must be an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}; got []',
+  ],
+  [
+    'a route key without a method',
+    { routePermissions: { '/items': {} } },
+    `routePermissions keys must be ${ROUTE_KEY}; got "/items"`,
+  ],
+  [
+    'a route key with an unknown method',
+    { routePermissions: { 'FETCH /items': {} } },
+    `routePermissions keys must be ${ROUTE_KEY}; got "FETCH /items"`,
+  ],
+  [
+    'a route key with a query',
+    { routePermissions: { 'GET /items?id=1': {} } },
+    'routePermissions keys must be paths without "?" (the IAM policy would read it as "any one character", and method ARNs carry no query string); got "GET /items?id=1"',
+  ],
+  [
+    'a route key with $',
+    { routePermissions: { 'GET /a$b': {} } },
+    `routePermissions keys must be paths without "$" (the IAM policy would read "\${...}" as a policy variable); got "GET /a$b"`,
+  ],
+  [
+    'a route key ending in /',
+    { routePermissions: { 'GET /items/': {} } },
+    'routePermissions keys must be paths without a trailing "/" ("GET /items", not "GET /items/"); got "GET /items/"',
+  ],
+  [
+    'a route key with a {param} that is not a whole segment',
+    { routePermissions: { 'GET /items/x{id}': {} } },
+    'routePermissions keys must be path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-"); got "GET /items/x{id}"',
+  ],
+  [
+    'a table mixing {param} resource paths and * globs',
+    { routePermissions: { 'GET /items/{id}': {}, 'GET /orders/*': {} } },
+    'routePermissions keys must be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "GET /orders/*"',
+  ],
+  [
+    'a rule that is a string',
+    { routePermissions: { 'GET /items': 'Items.Read' as never } },
+    'routePermissions["GET /items"] must be an object such as {"scopes": ["Items.Read"]}, or {}; got "Items.Read"',
+  ],
+  [
+    'a rule with a misspelt field',
+    { routePermissions: { 'GET /items': { scope: ['a'] } as never } },
+    'routePermissions["GET /items"] must be an object with only "scopes", "roles" and "clientApps"; got {"scope":["a"]}',
+  ],
+  [
+    'route scopes as a string',
+    { routePermissions: { 'GET /items': { scopes: 'a' as never } } },
+    `routePermissions["GET /items"].scopes must be ${ROUTE_NAMES}; got "a"`,
+  ],
+  [
+    'route scopes []',
+    { routePermissions: { 'GET /items': { scopes: [] } } },
+    `routePermissions["GET /items"].scopes must be ${ROUTE_NAMES}; got []`,
+  ],
+  [
+    'route roles as a string',
+    { routePermissions: { 'GET /orders': { roles: 'Admin' as never } } },
+    `routePermissions["GET /orders"].roles must be ${ROUTE_NAMES}; got "Admin"`,
+  ],
+  [
+    'route clientApps by name',
+    { routePermissions: { 'DELETE /items/*': { clientApps: ['backoffice'] } } },
+    `routePermissions["DELETE /items/*"].clientApps must be ${ROUTE_APPS}; got ["backoffice"]`,
+  ],
+  [
+    'route clientApps []',
+    { routePermissions: { 'DELETE /items/*': { clientApps: [] } } },
+    `routePermissions["DELETE /items/*"].clientApps must be ${ROUTE_APPS}; got []`,
+  ],
+  [
+    'a plain http key URL',
+    { jwksUri: 'http://keys.example/k' },
+    'jwksUri must be an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://keys.example/k"',
+  ],
+  ['a key URL that is not a URL', { jwksUri: 'keys' }, 'jwksUri must be an absolute https URL; got "keys"'],
+  [
+    "a B2C tenant's key URL",
+    { jwksUri: 'https://contoso.b2clogin.com/contoso.onmicrosoft.com/discovery/v2.0/keys' },
+    `jwksUri must be the key URL of a Microsoft Entra tenant (${B2C}); got "https://contoso.b2clogin.com/contoso.onmicrosoft.com/discovery/v2.0/keys"`,
+  ],
+  [
+    'an authority host with a path',
+    { authorityHost: 'login.example/evil' },
+    'authorityHost must be a host name such as login.microsoftonline.us; got "login.example/evil"',
+  ],
+  [
+    'a B2C login host',
+    { authorityHost: 'contoso.b2clogin.com' },
+    `authorityHost must be a Microsoft Entra login host (${B2C}); got "contoso.b2clogin.com"`,
+  ],
+  [
+    'an undocumented login host without its v1 issuer host',
+    { authorityHost: 'login.example.org' },
+    'v1IssuerHost must be the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is login.example.org, a host Microsoft does not document (it does login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn, login.chinacloudapi.cn, and <tenant>.ciamlogin.com for External ID); https://login.example.org/{tenant}/.well-known/openid-configuration names it; got nothing',
+  ],
+  [
+    "21Vianet's login host with the global v1 issuer host",
+    { authorityHost: 'login.chinacloudapi.cn', v1IssuerHost: 'sts.windows.net' },
+    'v1IssuerHost must be sts.chinacloudapi.cn (the v1 issuer host of Azure operated by 21Vianet, whose login host login.chinacloudapi.cn is in authorityHost), or unset; sts.windows.net belongs to the global Azure cloud and Azure Government: set authorityHost to the login host of one of them instead; got "sts.windows.net"',
+  ],
+  [
+    "the global login host with 21Vianet's v1 issuer host",
+    { v1IssuerHost: 'sts.chinacloudapi.cn' },
+    'v1IssuerHost must be sts.windows.net (the v1 issuer host of the global Azure cloud, whose login host login.microsoftonline.com is in authorityHost), or unset; sts.chinacloudapi.cn belongs to Azure operated by 21Vianet: set authorityHost to that cloud\'s login host instead; got "sts.chinacloudapi.cn"',
+  ],
+  [
+    'an External ID login host with a v1 issuer host',
+    { authorityHost: 'contoso.ciamlogin.com', v1IssuerHost: 'sts.windows.net' },
+    'v1IssuerHost must be unset, because authorityHost is the External ID host contoso.ciamlogin.com: External ID documents only v2 issuers, so an External ID API takes v2 tokens only; got "sts.windows.net"',
+  ],
+  [
+    'an External ID login host for a multi-tenant API',
+    { tenantId: 'organizations', allowedTenants: ['*'], authorityHost: 'contoso.ciamlogin.com' },
+    'tenantId must be the External ID tenant\'s GUID, because authorityHost is contoso.ciamlogin.com: an External ID API serves its own tenant\'s customers; got "organizations"',
+  ],
+  [
+    'a skew over ten minutes',
+    { clockSkew: Duration.minutes(11) },
+    'clockSkew must be whole seconds from 0 to 600; got "660s"',
+  ],
+  [
+    'a skew of a fraction of a second',
+    { clockSkew: Duration.millis(1500) },
+    'clockSkew must be whole seconds from 0 to 600; got "1.5s"',
+  ],
+  [
+    'a timeout over 10 s',
+    { timeout: Duration.seconds(30) },
+    'timeout must be whole seconds from 3 to 10; got "30s"',
+  ],
+  [
+    'a timeout under 3 s',
+    { timeout: Duration.seconds(1) },
+    'timeout must be whole seconds from 3 to 10; got "1s"',
+  ],
+  [
+    'a timeout with a fraction',
+    { timeout: Duration.millis(3500) },
+    'timeout must be whole seconds from 3 to 10; got "3.5s"',
+  ],
+  [
+    'a cache TTL over an hour',
+    { resultsCacheTtl: Duration.hours(2) },
+    'resultsCacheTtl must be whole seconds, at most 1 hour; got "7200s"',
+  ],
+  [
+    'a cache TTL with a fraction',
+    { resultsCacheTtl: Duration.millis(1500) },
+    'resultsCacheTtl must be whole seconds, at most 1 hour; got "1.5s"',
+  ],
+  [
+    '64 MB of memory',
+    { memorySize: 64 },
+    'memorySize must be whole megabytes from 128 to 10240 (what Lambda accepts); got 64',
+  ],
+  [
+    'a metrics namespace CloudWatch reserves',
+    { metricsNamespace: 'AWS/Lambda' },
+    'metricsNamespace must be a namespace that starts with neither ":" nor "AWS/"; got "AWS/Lambda"',
+  ],
+  [
+    'a log level the Lambda does not know',
+    { logLevel: 'VERBOSE' as never },
+    'logLevel must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT; got "VERBOSE"',
+  ],
+];
+
+describe('every prop mistake fails the synth with its exact message', () => {
+  it.each(MISTAKES)('%s', (_, props, message) => {
+    let error: unknown;
+    try {
+      new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        ...props,
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PropsError);
+    expect((error as Error).message).toBe(`EntraTokenAuthorizer: ${message}`);
+    // One "got", at the end: what the prop was given.
+    expect((error as Error).message.match(/; got /g)).toHaveLength(1);
+  });
+});
+
+describe('-c allowedClientApps', () => {
+  const get = (values: Record<string, string>) => (key: string) =>
+    ({ tenantId: TENANT, clientId: CLIENT, ...values })[key];
+  const APP = 'bacc0ff1-1111-4222-8333-444444444444';
+
+  it('reaches the construct and the Lambda as AZURE_ALLOWED_CLIENT_APPS', () => {
+    const props = readAppContext(get({ allowedClientApps: ` ${APP.toUpperCase()} ,${CLIENT}` }));
+    expect(props.allowedClientApps).toEqual([APP.toUpperCase(), CLIENT]);
+    const entra = new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', props);
+    expect(entra.environment.AZURE_ALLOWED_CLIENT_APPS).toBe(`${APP.toUpperCase()},${CLIENT}`);
+  });
+
+  it('is refused, naming the key, when it holds a name', () => {
+    expect(() => readAppContext(get({ allowedClientApps: 'frontend' }))).toThrow(
+      'context key allowedClientApps must be application (client) id GUIDs; got "frontend": pass it as: npx cdk deploy -c allowedClientApps=<client app GUID>,<client app GUID>',
+    );
+  });
+});

@@ -1,0 +1,133 @@
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, run, userEnv } from './consumer-app.js';
+
+/**
+ * The README's TypeScript snippets and the example app (examples/) in an app laid out as `cdk init app
+ * --language typescript` makes one: its tsconfig (taken from the installed CDK CLI's own template, strict
+ * and noImplicitReturns), CommonJS, with aws-cdk-lib, constructs, the type packages and this package in its
+ * node_modules (linked to this repository's, the package to its built self).
+ */
+
+const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
+
+/** The README's ```ts blocks, in order. */
+function readmeSnippets(readme: string): string[] {
+  // A block inside a list item is indented: its lines lose that indentation.
+  return [...readme.matchAll(/^( *)```(?:ts|typescript)\n([\s\S]*?)^ *```$/gm)].map(([, indent, body]) =>
+    (body as string)
+      .split('\n')
+      .map((line) => (line.startsWith(indent as string) ? line.slice((indent as string).length) : line))
+      .join('\n'),
+  );
+}
+
+/**
+ * A snippet as a module: one that exports is a module already (a backend); the others are the body of a
+ * stack's constructor (`this` is the stack), their imports and `declare`s lifted to the top.
+ */
+function snippetModule(snippet: string): string {
+  if (/^export /m.test(snippet)) return snippet;
+  const statements = snippet.split(/\n(?=\S)/);
+  const top = statements.filter((s) => /^(import|declare) /.test(s));
+  const body = statements.filter((s) => !/^(import|declare) /.test(s));
+  return [
+    "import { Stack as SnippetStack } from 'aws-cdk-lib';",
+    "import type { Construct as SnippetScope } from 'constructs';",
+    ...top,
+    'export class Snippet extends SnippetStack {',
+    '  constructor(scope: SnippetScope, id: string) {',
+    '    super(scope, id);',
+    ...body,
+    '  }',
+    '}',
+  ].join('\n');
+}
+
+let work: string;
+let snippets: string[];
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'entra-examples-'));
+  mkdirSync(join(work, 'node_modules', '@types'), { recursive: true });
+  for (const name of ['aws-cdk-lib', 'constructs', '@types/node', '@types/aws-lambda']) {
+    symlinkSync(join(ROOT, 'node_modules', name), join(work, 'node_modules', name), 'dir');
+  }
+  symlinkSync(ROOT, join(work, 'node_modules', 'entra-authorizer'), 'dir');
+  writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'user-app', private: true }));
+  // NodejsFunction looks for a lock file even when bundling is skipped.
+  writeFileSync(join(work, 'package-lock.json'), JSON.stringify({ name: 'user-app', lockfileVersion: 3 }));
+  cpSync(join(ROOT, 'examples'), join(work, 'examples'), { recursive: true });
+  snippets = readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  mkdirSync(join(work, 'snippets'));
+  snippets.forEach((snippet, i) => {
+    writeFileSync(join(work, 'snippets', `readme-${i + 1}.ts`), snippetModule(snippet));
+  });
+  const init = JSON.parse(
+    readFileSync(join(ROOT, 'node_modules/aws-cdk/lib/init-templates/app/typescript/tsconfig.json'), 'utf8'),
+  ) as { compilerOptions: Record<string, unknown> };
+  // The template names jest's types, which its own package.json installs; nothing here needs them.
+  const compilerOptions = { ...init.compilerOptions, types: ['node'] };
+  writeFileSync(
+    join(work, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions, include: ['examples', 'snippets'] }),
+  );
+});
+
+afterAll(async () => {
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+describe("the README's snippets and the example app, in a cdk init app", () => {
+  it('has TypeScript snippets to check', () => {
+    expect(snippets.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it("compile under cdk init's tsconfig (strict, noImplicitReturns)", async () => {
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: work }).catch(
+      (err: Error) => err.message,
+    );
+    expect(typeof result === 'string' ? result : '').toBe('');
+  }, 180_000);
+
+  it('the example app synthesizes: two guarded methods with their rules, gateway responses, alarms', async () => {
+    const tsx = import.meta.resolve('tsx');
+    const out = join(work, 'cdk.out');
+    await run(process.execPath, ['--import', tsx, join('examples', 'items-api', 'app.ts')], {
+      cwd: work,
+      env: {
+        ...userEnv(),
+        CDK_OUTDIR: out,
+        CDK_CONTEXT_JSON: JSON.stringify({
+          tenantId: TENANT,
+          clientId: CLIENT,
+          'aws:cdk:bundling-stacks': [],
+        }),
+      },
+    });
+    const template = Template.fromJSON(
+      JSON.parse(readFileSync(join(out, 'ItemsStack.template.json'), 'utf8')),
+    );
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: 'Entra ID access token authorizer',
+      Environment: {
+        Variables: {
+          AZURE_TENANT_ID: TENANT,
+          AZURE_ROUTE_PERMISSIONS: JSON.stringify({
+            'GET /items': { scopes: ['Items.Read'] },
+            'DELETE /items/*': { roles: ['Items.Admin'] },
+          }),
+        },
+      },
+    });
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'CUSTOM' }, 2);
+    template.resourceCountIs('AWS::ApiGateway::GatewayResponse', 6);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  }, 180_000);
+});
