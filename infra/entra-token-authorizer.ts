@@ -117,13 +117,16 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly v1IssuerHost?: string;
   /**
-   * Tolerance for `exp` and `nbf`.
+   * Tolerance for `exp` and `nbf`. A token is accepted up to this long past its `exp`, and API Gateway may
+   * then cache that Allow for `resultsCacheTtl`: a token keeps working for up to `clockSkew` +
+   * `resultsCacheTtl` after `exp` (about 10 minutes with both defaults).
    * @default Duration.minutes(5)
    */
   readonly clockSkew?: Duration;
   /**
-   * How long API Gateway caches a decision per token (0 disables the cache). A cached Allow can outlive the
-   * token's `exp` by up to this long.
+   * How long API Gateway caches a decision per token (0 disables the cache). An Allow made just before the
+   * token's `exp` + `clockSkew` is cached this long, so a token keeps working for up to `clockSkew` + this
+   * after its `exp` (about 10 minutes with both defaults); lower either if that matters.
    * @default Duration.minutes(5)
    */
   readonly resultsCacheTtl?: Duration;
@@ -415,7 +418,7 @@ export class EntraTokenAuthorizer extends Construct {
   /**
    * Adds a method guarded by this authorizer and its route rule in one call, so the rule cannot name a
    * method that does not exist: `entra.addMethod(items, 'GET', integration, { scopes: ['Items.Read'] })`.
-   * The key is the method on the resource's path (`GET /items/*` for `/items/{id}`; `ANY` is `*`).
+   * The key is the method on the resource's path as declared (`GET /items/{id}`; `ANY` is `*`).
    */
   public addMethod(
     resource: IResource,

@@ -1,4 +1,5 @@
-import { REST_METHODS } from '../lambda/authorizer/config.js';
+import { REST_METHODS, type RoutePermission } from '../lambda/authorizer/config.js';
+import { routeKeyCovers as routeKeyCoversRoute } from '../lambda/authorizer/permissions.js';
 import { editDistance } from './nearest.js';
 
 /**
@@ -14,88 +15,25 @@ export interface ApiMethod {
 }
 
 /**
- * One character a path pattern consumes: a literal, any character but `/` (inside a `{param}`), or any
- * character. `repeat` marks a part that may also consume nothing (a `*`, or the rest of a parameter).
- */
-type Part =
-  | { readonly kind: 'literal'; readonly char: string; readonly repeat: false }
-  | { readonly kind: 'segment' | 'any'; readonly repeat: boolean };
-
-/**
- * A path pattern as a sequence of parts. In a route key `*` is any run of characters, `/` included (the
- * execute-api ARN glob); in both keys and resource paths `{name}` is one segment (one or more characters
- * but `/`) and `{name+}` one or more characters, `/` included (API Gateway's greedy path variable).
- */
-function parts(pattern: string, glob: boolean): Part[] {
-  const out: Part[] = [];
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern[i] as string;
-    if (char === '{') {
-      const close = pattern.indexOf('}', i);
-      if (close > i) {
-        const kind = pattern[close - 1] === '+' ? 'any' : 'segment';
-        out.push({ kind, repeat: false }, { kind, repeat: true });
-        i = close;
-        continue;
-      }
-    }
-    if (glob && char === '*') out.push({ kind: 'any', repeat: true });
-    else out.push({ kind: 'literal', char, repeat: false });
-  }
-  return out;
-}
-
-/** Is there one character both parts accept? */
-function overlap(a: Part, b: Part): boolean {
-  if (a.kind === 'literal' && b.kind === 'literal') return a.char === b.char;
-  if (a.kind === 'literal') return b.kind === 'any' || a.char !== '/';
-  if (b.kind === 'literal') return a.kind === 'any' || b.char !== '/';
-  return true;
-}
-
-/** Does some path match both patterns? A search over pairs of positions: linear in their product. */
-function intersects(a: readonly Part[], b: readonly Part[]): boolean {
-  const seen = new Set<number>();
-  const stack: [number, number][] = [[0, 0]];
-  const width = b.length + 1;
-  while (stack.length > 0) {
-    const [i, j] = stack.pop() as [number, number];
-    if (seen.has(i * width + j)) continue;
-    seen.add(i * width + j);
-    if (i === a.length && j === b.length) return true;
-    const pa = a[i];
-    const pb = b[j];
-    // A repeating part may be left behind without consuming anything.
-    if (pa?.repeat) stack.push([i + 1, j]);
-    if (pb?.repeat) stack.push([i, j + 1]);
-    if (pa !== undefined && pb !== undefined && overlap(pa, pb)) {
-      stack.push([pa.repeat ? i : i + 1, pb.repeat ? j : j + 1]);
-    }
-  }
-  return false;
-}
-
-/**
  * Does `routeKey` (`"GET /items/*"`, `"* /items"`, `"GET /orders/{id}"`, `"ANY /{proxy+}"`) admit some
  * request to a method `httpMethod` (one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS) on `resourcePath`?
- * A key's method `*` (or `ANY`) stands for each of those methods.
+ * The Lambda's own matcher answers, so synth and the decisions never disagree.
  */
 export function routeKeyCovers(routeKey: string, httpMethod: string, resourcePath: string): boolean {
   const space = routeKey.indexOf(' ');
-  const keyMethod = routeKey.slice(0, space).toUpperCase();
-  const keyPath = routeKey.slice(space + 1);
-  if (keyMethod !== '*' && keyMethod !== 'ANY' && keyMethod !== httpMethod.toUpperCase()) return false;
-  return intersects(parts(keyPath, true), parts(resourcePath, false));
+  const written = routeKey.slice(0, space).toUpperCase();
+  const method = (written === 'ANY' ? '*' : written) as RoutePermission['method'];
+  return routeKeyCoversRoute({ method, path: routeKey.slice(space + 1) }, httpMethod, resourcePath);
 }
 
 /**
  * The route key of a method declared on a resource path (`GET /items/{id}`): the one place a declared method
- * becomes a key of `AZURE_ROUTE_PERMISSIONS`. A resource path parameter (`{id}`, `{proxy+}`) becomes `*`:
- * method ARNs carry the request's real path, which `*` matches. API Gateway's `ANY` is the key method `*`.
+ * becomes a key of `AZURE_ROUTE_PERMISSIONS`. The resource path stays as declared: the authorizer matches
+ * `{id}` to exactly one segment and `{proxy+}` to one or more, as API Gateway does. `ANY` is the key method `*`.
  */
 export function routeKeyFor(httpMethod: string, resourcePath: string): string {
   const method = httpMethod.toUpperCase() === 'ANY' ? '*' : httpMethod.toUpperCase();
-  return `${method} ${resourcePath.replace(/\{[^{}/]+\}/g, '*')}`;
+  return `${method} ${resourcePath}`;
 }
 
 /** The methods a declared method serves: `ANY` is each of the methods a route key can name. */

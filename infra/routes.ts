@@ -30,7 +30,10 @@ export const SAMPLE_ROUTES: readonly RouteDefinition[] = [
   },
 ];
 
-/** The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape. */
+/**
+ * The route table in the authorizer's `AZURE_ROUTE_PERMISSIONS` shape, the resource paths as declared:
+ * the authorizer matches `{id}` to exactly one segment and `{proxy+}` to one or more, as API Gateway does.
+ */
 export function routePermissionsOf(routes: readonly RouteDefinition[]): Record<string, RouteRule> {
   return Object.fromEntries(routes.map((r) => [routeKeyFor(r.method, r.path), r.permission]));
 }

@@ -8,10 +8,16 @@ import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
 import { ENV, type EnvName, isGuid, loadConfig } from '../lambda/authorizer/config.js';
 import { TokenRejectedError } from '../lambda/authorizer/errors.js';
-import { type ExplainReport, explainToken, notAJwtReport } from '../lambda/authorizer/explain.js';
+import {
+  type ExplainReport,
+  explainToken,
+  notAJwtReport,
+  renderExplanation,
+} from '../lambda/authorizer/explain.js';
 import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
 import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-apis.js';
+import { printable, printableJson } from '../lambda/authorizer/safe-text.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
 
 const names = commandNames();
@@ -70,7 +76,8 @@ const options = {
 } as const;
 
 function fail(line: string): never {
-  console.error(`${COMMAND}: ${line}`);
+  // A configuration message may quote a value assumed from the token.
+  console.error(`${COMMAND}: ${printable(line)}`);
   process.exit(2);
 }
 
@@ -252,9 +259,9 @@ const report: ExplainReport =
     : explained;
 
 if (values.json) {
-  console.log(JSON.stringify({ assumed, notes, ...report }, null, 2));
+  console.log(printableJson(JSON.stringify({ assumed, notes, ...report }, null, 2)));
 } else {
-  console.log(render(report));
+  console.log(renderExplanation(report, { assumed, notes }));
 }
 process.exit(report.decision.status === 200 ? 0 : 1);
 
@@ -306,11 +313,13 @@ function audiencesOf(aud: unknown): string[] {
 function notAJwt(detail: string): never {
   const report = notAJwtReport(detail);
   if (values.json) {
-    console.log(JSON.stringify({ assumed: [], notes, ...report }, null, 2));
+    console.log(printableJson(JSON.stringify({ assumed: [], notes, ...report }, null, 2)));
   } else {
     const { hint } = report;
     console.log(
-      `Not a JWT: ${detail}. The authorizer answers 401 (malformed), whatever its configuration. Hint: ${hint}`,
+      printable(
+        `Not a JWT: ${detail}. The authorizer answers 401 (malformed), whatever its configuration. Hint: ${hint}`,
+      ),
     );
   }
   process.exit(1);
@@ -401,40 +410,6 @@ async function answersKeySet(url: string): Promise<boolean> {
 function noteMissing(line: string): string {
   notes.push(line);
   return line;
-}
-
-function render(r: ExplainReport): string {
-  const lines: string[] = [];
-  const mark = { pass: '✓', fail: '✗', skipped: '-' } as const;
-  for (const note of assumed) lines.push(`note: assuming ${note}`);
-  for (const note of notes) lines.push(`note: ${note}`);
-  if (r.header !== undefined) {
-    lines.push('', 'Header', `  ${JSON.stringify(r.header)}`, '', 'Claims');
-    const width = Math.max(...Object.keys(r.payload ?? {}).map((k) => k.length));
-    for (const [k, v] of Object.entries(r.payload ?? {})) {
-      const time = r.times.find((t) => t.claim === k);
-      const shown = time !== undefined ? `${v}  ${time.iso} (${time.relative})` : JSON.stringify(v);
-      lines.push(`  ${k.padEnd(width)}  ${shown.length > 150 ? `${shown.slice(0, 150)}...` : shown}`);
-    }
-  }
-  lines.push('', 'Checks');
-  for (const c of r.checks) lines.push(`  ${mark[c.outcome]} ${c.check}${c.detail ? `: ${c.detail}` : ''}`);
-  lines.push('', 'Signature', `  ${r.signature.status}: ${r.signature.detail}`);
-  const answer = {
-    200: 'Allow (200)',
-    401: 'Unauthorized (401)',
-    403: 'Deny (403)',
-    500: 'authorizer failure (500)',
-  }[r.decision.status];
-  lines.push(
-    '',
-    'Decision',
-    `  ${answer}, reason ${r.decision.reason}: ${r.decision.detail}`,
-    '',
-    'Hint',
-    `  ${r.hint}`,
-  );
-  return lines.join('\n');
 }
 
 /**

@@ -101,6 +101,26 @@ export function policyDecision(
   return allowed ? 'allow' : 'implicit-deny';
 }
 
+/**
+ * API Gateway's limit on a Resource in an authorizer's policy: "the resource ARN, as shown in the policy
+ * statement output by the authorizer, is currently limited to 512 characters" (Output from an API Gateway
+ * Lambda authorizer).
+ */
+export const MAX_POLICY_RESOURCE_CHARS = 512;
+
+/** Why API Gateway would refuse an authorizer's policy, answering 500, or undefined when it takes it. */
+export function policyProblem(policy: APIGatewayAuthorizerResult['policyDocument']): string | undefined {
+  for (const statement of policy?.Statement ?? []) {
+    const resources = [(statement as { Resource?: unknown }).Resource ?? []].flat();
+    // Counted in characters (code points), as the documentation states the limit.
+    const long = resources.find((r) => typeof r === 'string' && [...r].length > MAX_POLICY_RESOURCE_CHARS);
+    if (long !== undefined) {
+      return `a policy Resource of ${[...(long as string)].length} characters (at most ${MAX_POLICY_RESOURCE_CHARS})`;
+    }
+  }
+  return undefined;
+}
+
 interface Route {
   readonly resource: ResourceModel;
   readonly pathParameters: Record<string, string>;
@@ -375,7 +395,8 @@ export function createLocalGateway(options: LocalGatewayOptions) {
         shaped === null ||
         typeof shaped !== 'object' ||
         typeof shaped.policyDocument !== 'object' ||
-        !Array.isArray(shaped.policyDocument?.Statement)
+        !Array.isArray(shaped.policyDocument?.Statement) ||
+        policyProblem(shaped.policyDocument) !== undefined
       ) {
         throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
       }

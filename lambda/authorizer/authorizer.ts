@@ -15,7 +15,7 @@ import {
   trailingSlashResource,
 } from './policy.js';
 import { type HintFacts, REASONS, type Reason } from './reasons.js';
-import { clip, LOG_LIMITS } from './safe-text.js';
+import { clip, LOG_LIMITS, printable } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
 /**
@@ -90,34 +90,35 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
   const principalId = principalIdOf(claims);
   const context = buildContext(claims);
   const authorization = routes(claims, arn);
-  if (authorization.allowed) {
-    const resources =
-      authorization.routes === 'stage'
-        ? [stageResource(arn)]
-        : authorization.routes.flatMap((r) => routeResources(arn, r));
+  if (authorization.allowed && authorization.routes === 'stage') {
     return {
       outcome: 'allow',
       reason: 'allowed',
-      detail:
-        authorization.routes === 'stage'
-          ? 'stage'
-          : `${authorization.routes.length} route${authorization.routes.length === 1 ? '' : 's'}`,
+      detail: 'stage',
+      result: buildPolicy(principalId, { allow: [stageResource(arn)], deny: [] }, context),
+    };
+  }
+  const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
+  // Declared routes a granted pattern would also admit (an IAM `*` crosses `/`) that this caller may not call.
+  const denied = authorization.denied.flatMap((r) => routeResources(arn, r));
+  if (authorization.allowed) {
+    const count = authorization.routes.length;
+    return {
+      outcome: 'allow',
+      reason: 'allowed',
+      detail: `${count} route${count === 1 ? '' : 's'}`,
       // A route-based Allow is cached for every path; paths ending in `/` would alias other routes.
-      result: buildPolicy(
-        principalId,
-        { allow: resources, deny: authorization.routes === 'stage' ? [] : [trailingSlashResource(arn)] },
-        context,
-      ),
+      result: buildPolicy(principalId, { allow, deny: [...denied, trailingSlashResource(arn)] }, context),
     };
   }
   // Listing the routes the caller may call keeps a cached answer right for them; the explicit Deny of this
   // request makes API Gateway's 403 follow our decision even where a wildcard would also have matched. A
   // request path IAM would read as a pattern (`/items/*`) is not denied by name, which would deny other
   // paths too; when the caller may call nothing at all, denying the whole stage is exact.
-  const allow = authorization.routes.flatMap((r) => routeResources(arn, r));
   const own = requestResource(arn);
   const deny = [
     ...(own !== undefined ? [own] : allow.length === 0 ? [stageResource(arn)] : []),
+    ...denied,
     // Whatever is allowed must not reach another route through a path ending in `/`.
     ...(allow.length > 0 ? [trailingSlashResource(arn)] : []),
   ];
@@ -156,10 +157,15 @@ function hintFor(
  * what really failed: a socket, a parser) kept the same way with a shorter stack.
  */
 function loggableError(err: unknown, depth = 0): Error {
-  const safe = new Error(clip(safeString(err), LOG_LIMITS.detail));
+  const safe = new Error(clip(printable(safeString(err)), LOG_LIMITS.detail));
   if (err instanceof Error) {
-    safe.name = clip(safeString(err.name), LOG_LIMITS.field);
-    safe.stack = clip(safeString(err.stack ?? ''), depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
+    safe.name = clip(printable(safeString(err.name)), LOG_LIMITS.field);
+    // Line by line: a message quoting a token or a path keeps no control character, the stack its lines.
+    const stack = safeString(err.stack ?? '')
+      .split('\n')
+      .map(printable)
+      .join('\n');
+    safe.stack = clip(stack, depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
     let cause: unknown;
     try {
       cause = err.cause;
@@ -171,17 +177,20 @@ function loggableError(err: unknown, depth = 0): Error {
   return safe;
 }
 
-/** The record with every string capped at LOG_LIMITS; absent fields stay absent. */
+/**
+ * The record with every string capped at LOG_LIMITS and free of control characters (text from a token
+ * could otherwise drive the terminal of whoever reads the log); absent fields stay absent.
+ */
 function capped<R>(record: DecisionRecord<R>): DecisionRecord<R> {
   const { decision, hint, error, path, ...fields } = record;
   const out: Record<string, unknown> = {
-    decision: { ...decision, detail: clip(decision.detail, LOG_LIMITS.detail) },
+    decision: { ...decision, detail: clip(printable(decision.detail), LOG_LIMITS.detail) },
   };
   for (const [name, value] of Object.entries(fields)) {
-    if (typeof value === 'string') out[name] = clip(value, LOG_LIMITS.field);
+    if (typeof value === 'string') out[name] = clip(printable(value), LOG_LIMITS.field);
   }
-  if (path !== undefined) out.path = clip(path, LOG_LIMITS.path);
-  if (hint !== undefined) out.hint = clip(hint, LOG_LIMITS.hint);
+  if (path !== undefined) out.path = clip(printable(path), LOG_LIMITS.path);
+  if (hint !== undefined) out.hint = clip(printable(hint), LOG_LIMITS.hint);
   if (error !== undefined) out.error = loggableError(error);
   return out as unknown as DecisionRecord<R>;
 }

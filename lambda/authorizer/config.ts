@@ -40,8 +40,17 @@ export const MAX_CLOCK_SKEW_SECONDS = 600;
 export const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
 /** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
 export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-/** What a route key may name: one method, or `*` for every one of REST_METHODS. */
+/** What a route key may name: one method, or `*` (also spelled `ANY`) for every one of REST_METHODS. */
 export const HTTP_METHODS = [...REST_METHODS, '*'] as const;
+/**
+ * The longest route path a key may have, counted as written into the policy (`{id}` as `*`): API Gateway
+ * takes a policy Resource of at most 512 characters ("Output from an API Gateway Lambda authorizer"), and
+ * the longest ARN prefix before the path is 212: `arn:aws-iso-b:execute-api:`, a region, a 12-digit
+ * account, a 10-character API id, a stage of up to 128 characters and `/OPTIONS`.
+ */
+export const MAX_ROUTE_PATH = 300;
+/** A whole-segment path parameter as API Gateway writes it: `{id}`, or greedy `{proxy+}` (last only). */
+export const PATH_PARAMETER = /^\{[A-Za-z0-9._-]+\+?\}$/;
 /**
  * Characters that mean something else in an IAM resource than in a route path: `?` matches any one
  * character and `$` opens a policy variable (`${aws:username}`). A route path holding one would grant in
@@ -86,11 +95,15 @@ export interface PermissionRule {
 }
 
 export interface RoutePermission extends PermissionRule {
-  /** The key as written, e.g. `DELETE /items/*`. */
+  /** The key as written, e.g. `GET /items/{id}` or `DELETE /items/*`. */
   readonly route: string;
-  /** One method, or `*`: every method of REST_METHODS (the policy lists them one by one). */
+  /** One method, or `*` (`ANY`): every method of REST_METHODS (the policy lists them one by one). */
   readonly method: (typeof HTTP_METHODS)[number];
-  /** Starts with `/`; `*` matches any run of characters, as in an execute-api ARN; never `?` or `$`. */
+  /**
+   * Starts with `/`. Either API Gateway's resource path (`/items/{id}`, `/{proxy+}`: a parameter is one
+   * whole segment, a greedy one the last), or an IAM glob whose `*` matches any run of characters, `/`
+   * included (`/items/*`); never both, never `?` or `$`.
+   */
   readonly path: string;
 }
 
@@ -382,11 +395,12 @@ export function parseRoutePermissions(
   for (const [route, rule] of Object.entries(input)) {
     const keyProblem = (expected: string) => fail({ at: 'keys', expected, actual: route });
     const match = /^(\S+) (\/\S*)$/.exec(route);
-    const method = match?.[1]?.toUpperCase();
+    const written = match?.[1]?.toUpperCase();
+    const method = written === 'ANY' ? '*' : written;
     const path = match?.[2];
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
       throw keyProblem(
-        `"METHOD /path", such as "GET /items" or "* /items/*", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')} or *`,
+        `"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')}, ANY or *`,
       );
     }
     const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];
@@ -401,10 +415,18 @@ export function parseRoutePermissions(
       // API Gateway serves `/items/` from the resource `/items`: a key for one would be judged as the other.
       throw keyProblem('paths without a trailing "/" ("GET /items", not "GET /items/")');
     }
-    if (/[{}]/.test(path)) {
-      // Method ARNs carry the request's real path, so a {param} template would never match: the policy
-      // would grant nothing, or, widened by hand, more than meant.
-      throw keyProblem('paths with * for parameters ("GET /items/*"), not {param}');
+    const templateError = resourcePathError(path);
+    if (templateError !== undefined) throw keyProblem(templateError);
+    if (policyPathOf(path).length > MAX_ROUTE_PATH) {
+      throw keyProblem(
+        `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters)`,
+      );
+    }
+    const twin = path.includes('{')
+      ? routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path))
+      : undefined;
+    if (twin !== undefined) {
+      throw keyProblem(`one key per method and resource ("${twin.route}" names the same one)`);
     }
     routes.push(
       Object.freeze({
@@ -415,7 +437,54 @@ export function parseRoutePermissions(
       }),
     );
   }
+  // A table is judged either as API Gateway routes ({param} one segment) or as IAM globs (any matching key
+  // grants): mixed, a glob's wide match and a route's narrow one could not both hold in one policy.
+  const template = routes.find((r) => r.path.includes('{'));
+  const glob = routes.find(
+    (r) => r.path.includes('*') || (r.path !== '/' && r.path.slice(1).split('/').includes('')),
+  );
+  if (template !== undefined && glob !== undefined) {
+    throw fail({
+      at: 'keys',
+      expected: `one form per table: {param} resource paths ("${template.route}") or * globs, not both`,
+      actual: glob.route,
+    });
+  }
   return routes;
+}
+
+/** A route path as written into the policy: each `{param}` and `{proxy+}` segment becomes `*`. */
+export function policyPathOf(path: string): string {
+  return path
+    .split('/')
+    .map((segment) => (PATH_PARAMETER.test(segment) ? '*' : segment))
+    .join('/');
+}
+
+/** A resource path with its parameters unnamed: `{id}` and `{itemId}` name one resource, `{proxy+}` another. */
+export function resourceShape(path: string): string {
+  return path.replace(/\{[^/{}]*?(\+?)\}/g, '{$1}');
+}
+
+/**
+ * Why a path is neither an IAM glob nor an API Gateway resource path, or undefined. A `{`/`}` must make up
+ * a whole segment, a greedy `{name+}` only the last; a resource path has no empty segment and no `*`,
+ * which would make it a glob.
+ */
+function resourcePathError(path: string): string | undefined {
+  if (!/[{}]/.test(path)) return undefined;
+  const segments = path.split('/').slice(1);
+  if (segments.some((s) => /[{}]/.test(s) && !PATH_PARAMETER.test(s))) {
+    return 'path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-")';
+  }
+  if (segments.slice(0, -1).some((s) => s.endsWith('+}'))) {
+    return 'a greedy "{proxy+}" only as the last segment';
+  }
+  if (path.includes('*')) {
+    return 'either {param} segments or * wildcards, not both';
+  }
+  if (segments.includes('')) return 'paths with parameters and no empty segment ("//")';
+  return undefined;
 }
 
 /**

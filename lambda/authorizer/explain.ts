@@ -8,7 +8,7 @@ import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
 import { createRouteAuthorizer } from './permissions.js';
 import { createHinter, type Outcome, REASONS, type Reason, relativeTime } from './reasons.js';
-import { boundedJson, isoTime, redactUrl } from './safe-text.js';
+import { boundedJson, isoTime, printable, redactUrl } from './safe-text.js';
 import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
 
 export interface ExplainCheck {
@@ -215,4 +215,48 @@ async function checkSignature(
       { check: 'the RS256 signature verifies', outcome: valid ? 'pass' : 'fail' },
     ],
   };
+}
+
+/**
+ * The report as `npm run explain` prints it. Every line passes through `printable`: claim names and values,
+ * hints and details carry text from the token, whose control characters could clear the operator's
+ * screen, write the clipboard (OSC 52) or print a fake decision above the real one.
+ */
+export function renderExplanation(
+  r: ExplainReport,
+  { assumed, notes }: { readonly assumed: readonly string[]; readonly notes: readonly string[] },
+): string {
+  const lines: string[] = [];
+  const mark = { pass: '✓', fail: '✗', skipped: '-' } as const;
+  for (const note of assumed) lines.push(`note: assuming ${note}`);
+  for (const note of notes) lines.push(`note: ${note}`);
+  if (r.header !== undefined) {
+    lines.push('', 'Header', `  ${JSON.stringify(r.header)}`, '', 'Claims');
+    const width = Math.max(...Object.keys(r.payload ?? {}).map((k) => printable(k).length));
+    for (const [k, v] of Object.entries(r.payload ?? {})) {
+      const time = r.times.find((t) => t.claim === k);
+      const shown = time !== undefined ? `${v}  ${time.iso} (${time.relative})` : JSON.stringify(v);
+      lines.push(
+        `  ${printable(k).padEnd(width)}  ${shown.length > 150 ? `${shown.slice(0, 150)}...` : shown}`,
+      );
+    }
+  }
+  lines.push('', 'Checks');
+  for (const c of r.checks) lines.push(`  ${mark[c.outcome]} ${c.check}${c.detail ? `: ${c.detail}` : ''}`);
+  lines.push('', 'Signature', `  ${r.signature.status}: ${r.signature.detail}`);
+  const answer = {
+    200: 'Allow (200)',
+    401: 'Unauthorized (401)',
+    403: 'Deny (403)',
+    500: 'authorizer failure (500)',
+  }[r.decision.status];
+  lines.push(
+    '',
+    'Decision',
+    `  ${answer}, reason ${r.decision.reason}: ${r.decision.detail}`,
+    '',
+    'Hint',
+    `  ${r.hint}`,
+  );
+  return lines.map(printable).join('\n');
 }

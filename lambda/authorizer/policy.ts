@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayAuthorizerResultContext } from 'aws-lambda';
-import { POLICY_SPECIAL_CHARACTERS, REST_METHODS, type RoutePermission } from './config.js';
+import { POLICY_SPECIAL_CHARACTERS, policyPathOf, REST_METHODS, type RoutePermission } from './config.js';
 import { BadEventError } from './errors.js';
 import { preview } from './safe-text.js';
 
@@ -26,6 +26,16 @@ export interface MethodArn {
  */
 const METHOD_ARN = /^arn:([^:/]+):execute-api:([^:/]+):([^:/]+):([^:/]+)\/([^/]+)\/([^/]+)(?:\/(.*))?$/s;
 
+/**
+ * The longest Resource API Gateway takes in an authorizer's policy: "the resource ARN, as shown in the
+ * policy statement output by the authorizer, is currently limited to 512 characters" ("Output from an API
+ * Gateway Lambda authorizer"). A longer one turns the whole answer into a 500.
+ */
+export const MAX_POLICY_RESOURCE = 512;
+
+/** The longest ARN prefix up to the method accepted (see MAX_ROUTE_PATH): every route resource then fits. */
+const MAX_ARN_PREFIX = 212;
+
 /** In an IAM resource `*` is a wildcard too, besides the characters route keys may not hold. */
 const POLICY_SPECIAL = new RegExp(`[*]|${POLICY_SPECIAL_CHARACTERS.source}`);
 
@@ -39,6 +49,12 @@ export function parseMethodArn(arn: unknown): MethodArn {
     // Echoed into the policy, a wildcard here would extend an Allow to other APIs, stages or methods.
     throw new BadEventError(
       `methodArn has a policy wildcard (*, ?) or variable ($) before its path: ${preview(arn, 200)}`,
+    );
+  }
+  if ((arn as string).length - (path?.length ?? 0) > MAX_ARN_PREFIX) {
+    // Real ARNs stay far below (a stage name has at most 128 characters): a route's resource might not fit.
+    throw new BadEventError(
+      `methodArn has more than ${MAX_ARN_PREFIX} characters before its path: ${preview(arn, 200)}`,
     );
   }
   return {
@@ -69,7 +85,8 @@ export function stageResource(arn: MethodArn): string {
  */
 export function routeResources(arn: MethodArn, route: Pick<RoutePermission, 'method' | 'path'>): string[] {
   const methods = route.method === '*' ? REST_METHODS : [route.method];
-  return methods.map((method) => `${stagePrefix(arn)}/${method}${route.path}`);
+  // `{id}` and `{proxy+}` as `*`: the request's real path is in the method ARN.
+  return methods.map((method) => `${stagePrefix(arn)}/${method}${policyPathOf(route.path)}`);
 }
 
 /**
@@ -85,7 +102,14 @@ export function trailingSlashResource(arn: MethodArn): string {
  * as a wildcard or variable (a request for `/items/*`), since denying that would deny other paths too.
  */
 export function requestResource(arn: MethodArn): string | undefined {
-  return POLICY_SPECIAL.test(arn.path) ? undefined : arn.arn;
+  if (POLICY_SPECIAL.test(arn.path)) return undefined;
+  if (arn.arn.length <= MAX_POLICY_RESOURCE) return arn.arn;
+  // Too long for a policy (a path of hundreds of characters): the longest prefix that fits, then `*`,
+  // still covers the request, never cutting a surrogate pair.
+  let cut = MAX_POLICY_RESOURCE - 1;
+  const code = arn.arn.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--;
+  return `${arn.arn.slice(0, cut)}*`;
 }
 
 /** The resources a policy allows and denies; an explicit Deny wins over any Allow in API Gateway. */

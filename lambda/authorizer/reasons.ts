@@ -130,18 +130,23 @@ export function relativeTime(seconds: number, nowSeconds: number): string {
   return delta < 0 ? `${text} ago` : delta > 0 ? `in ${text}` : 'now';
 }
 
+/** How a hint names a claim the signature has not verified (every 401 hint): never as a value to trust. */
+const UNVERIFIED = "the token's unverified";
+
 function audienceHint(facts: HintFacts): string {
   const aud = shown(facts.payload?.aud);
   const ver = shown(facts.payload?.ver ?? '?', 10);
   const configured = facts.config.audiences.join(', ');
-  const base = `token aud is ${aud} (ver ${ver}); configured audiences are ${configured}`;
+  const base = `${UNVERIFIED} aud is ${aud} (ver ${ver}); configured audiences are ${configured}`;
   const guid = GUID_IN.exec(aud)?.[0]?.toLowerCase();
   const known = guid !== undefined && facts.config.audiences.some((a) => a.toLowerCase().includes(guid));
+  // Only forms of an audience already configured are named: the client id there is the operator's own.
   if (known && aud.startsWith('api://'))
-    return `${base}: add ${aud} or set accessTokenAcceptedVersion to 2 in the app manifest`;
-  if (known && aud.startsWith('spn:')) return `${base}: add ${aud} (the legacy v1 form of the client id)`;
-  if (known) return `${base}: add ${aud} (v2 tokens carry the client id as aud)`;
-  return `${base}: the client asked for a token for another API; it must request your API's scope (e.g. ${facts.config.audiences[0]}/.default), or add ${aud} if that is this API`;
+    return `${base}: a v1 token for this API carries api://<client id>: add api://${guid} or set accessTokenAcceptedVersion to 2 in the app manifest`;
+  if (known && aud.startsWith('spn:'))
+    return `${base}: add spn:${guid} (the legacy v1 form of the client id)`;
+  if (known) return `${base}: add ${guid} (v2 tokens carry the client id as aud)`;
+  return `${base}: the client asked for a token for another API; it must request your API's scope (e.g. ${facts.config.audiences[0]}/.default). If this is your API, add its App ID URI as its app registration shows it, not as this token claims it`;
 }
 
 function issuerHint(facts: HintFacts): string {
@@ -164,22 +169,23 @@ function issuerHint(facts: HintFacts): string {
     if (!iss.endsWith('/v2.0'))
       return `iss ${shown(iss)} is a v1 issuer of an External ID tenant: External ID documents only v2 issuers; set "accessTokenAcceptedVersion": 2 in the API's app manifest`;
     if (!isExternalIdHost(facts.config.authorityHost))
-      return `iss ${shown(iss)} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to ${shown(tid)})`;
+      return `${UNVERIFIED} iss ${shown(iss)} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to its tenant ID as its admins give it, not as this token claims it)`;
   }
   if (!iss.toLowerCase().includes(tid.toLowerCase()))
-    return `iss names another tenant than tid ${shown(tid)}: forged or mis-minted`;
+    return `${UNVERIFIED} iss names another tenant than its tid ${shown(tid)}: forged or mis-minted`;
   // The clouds whose issuer this host is (sts.windows.net is two clouds' v1 issuer host).
   const authority = cloudOfAuthority(host);
   const owners = authority !== undefined ? [authority] : cloudsOfV1Issuer(host);
   const configured = cloudOfAuthority(facts.config.authorityHost);
   const owner = owners[0];
   if (owner !== undefined && !owners.some((c) => c === configured)) {
-    return `iss host ${shown(host)} is ${owner.name}'s: set AZURE_AUTHORITY_HOST=${owner.authorityHosts[0]} (its v1 issuer host follows)`;
+    // The host to set comes from Microsoft's documented list of clouds, not from the token.
+    return `${UNVERIFIED} iss host ${shown(host)} is ${owner.name}'s: set AZURE_AUTHORITY_HOST=${owner.authorityHosts[0]} (its v1 issuer host follows)`;
   }
   if (owner === undefined && host !== facts.config.authorityHost) {
-    return `iss host is ${shown(host)}, not a login host Microsoft documents: for another cloud set AZURE_AUTHORITY_HOST=${shown(host)} and AZURE_V1_ISSUER_HOST to its v1 issuer host`;
+    return `${UNVERIFIED} iss host is ${shown(host)}, not ${facts.config.authorityHost}: if your API is in a sovereign cloud, set AZURE_AUTHORITY_HOST to that cloud's login host as its documentation or discovery document gives it, not as this token claims it (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
   }
-  return `iss is ${shown(iss)}; expected https://${facts.config.authorityHost}/${tid}/v2.0 or the v1 issuer of tid ${tid}`;
+  return `${UNVERIFIED} iss is ${shown(iss)}; expected https://${facts.config.authorityHost}/<tid>/v2.0 or the v1 issuer of its tid ${shown(tid)}`;
 }
 
 function hostOf(uri: string): string {
@@ -220,8 +226,8 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
         return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common to admit personal accounts too';
       }
       return facts.config.tenant.mode === 'single'
-        ? `token tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit ${tid}, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},${tid}`
-        : `token tid ${tid} is not on AZURE_ALLOWED_TENANTS: add it if that tenant should call`;
+        ? `${UNVERIFIED} tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},<that tenant's ID, as its admins give it, not as a token claims it>`
+        : `${UNVERIFIED} tid ${tid} is not on AZURE_ALLOWED_TENANTS: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
     }
     case 'wrong_audience':
       return audienceHint(facts);
@@ -263,8 +269,9 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
     case 'unknown_key': {
       const kid = str(h.kid) ?? str(h.x5t);
       if (kid === undefined) return 'the header names no key (kid or x5t)';
-      const appId = str(p.appid) ?? str(p.azp);
-      return `kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or the app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${appId === undefined ? '<client id>' : shown(appId, 60)})`;
+      // Custom signing keys are the API's own app's: its client id, never the caller's azp/appid.
+      const clientId = facts.config.audiences.map((a) => GUID_IN.exec(a)?.[0]).find((g) => g !== undefined);
+      return `${UNVERIFIED} kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or your API's app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${clientId?.toLowerCase() ?? "<your API's client id>"})`;
     }
     case 'key_issuer_mismatch':
       return `${facts.detail === undefined ? 'the signing key belongs to another issuer' : clip(facts.detail, 200)}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`;
@@ -273,12 +280,23 @@ export function hintFor(reason: Reason, facts: HintFacts): string {
       const roles = Array.isArray(p.roles)
         ? clip(p.roles.filter((r) => typeof r === 'string').join(' '), 100)
         : '';
+      const detail = facts.detail ?? '';
+      // The path, not the token, is the problem: no grant helps.
+      if (/ ends in "\/"/.test(detail)) {
+        return `${clip(detail.split(' ends in ')[0] ?? '', 200)} ends in "/": route permissions refuse such paths whatever the token carries; call it without the trailing slash`;
+      }
+      if (detail.includes('the policy must deny')) {
+        return `${clip(detail, 300)}: grant this caller that route too, or declare the routes so that no {param} route has a route this caller may not call below it`;
+      }
       // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
       const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
-      const fix = appOnly
-        ? 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)'
-        : 'grant and consent the scope, or assign the app role to the user';
-      return `the token has scp "${scp}" and roles "${roles}"; ${facts.detail === undefined ? 'a required scope or role is missing' : clip(facts.detail, 200)}: ${fix}`;
+      const needed = detail.split(' requires ').slice(1).join(' requires ');
+      const fix = !appOnly
+        ? 'grant and consent the scope, or assign the app role to the user'
+        : needed !== '' && !/\brole\b/.test(needed)
+          ? 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
+          : 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)';
+      return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
     }
     case 'keys_unavailable':
       return `the key set at ${redactUrl(facts.config.jwksUri)} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`;

@@ -51,6 +51,39 @@ export function clip(text: string, max: number): string {
   return text;
 }
 
+/** C0 controls (newline and tab included), DEL and C1 controls: what a terminal acts on rather than shows. */
+const isControl = (code: number) => code < 0x20 || (code >= 0x7f && code <= 0x9f);
+const isHighControl = (code: number) => code >= 0x7f && code <= 0x9f;
+
+function escapeWhere(text: string, test: (code: number) => boolean, written: (code: number) => string) {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!test(code)) continue;
+    out += text.slice(from, i) + written(code);
+    from = i + 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/**
+ * Text from a token as it may reach a terminal or a log line: each C0 or C1 control character (ESC, BEL,
+ * the 8-bit CSI and OSC, a newline that would start a fake line) written as `\xHH`. Everything else is
+ * kept.
+ */
+export function printable(text: string): string {
+  return escapeWhere(text, isControl, (code) => `\\x${code.toString(16).padStart(2, '0')}`);
+}
+
+/**
+ * JSON text as it may reach a terminal: JSON.stringify escapes C0 controls but writes DEL and C1 controls
+ * raw; these only occur inside strings, where `\u00HH` means the same character.
+ */
+export function printableJson(json: string): string {
+  return escapeWhere(json, isHighControl, (code) => `\\u00${code.toString(16)}`);
+}
+
 const PREVIEW_DEPTH = 2;
 const PREVIEW_ITEMS = 3;
 

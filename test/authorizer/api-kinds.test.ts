@@ -89,7 +89,7 @@ describe('the configuration of each kind', () => {
     );
   });
 
-  it('reads HTTP API route permissions as route keys, which REST would refuse', () => {
+  it('reads HTTP API route permissions as route keys; REST reads {param} keys as resource paths, not $default', () => {
     const config = loadApiConfig({
       ...baseEnv(),
       [API_ENV.kind]: 'http',
@@ -97,7 +97,18 @@ describe('the configuration of each kind', () => {
     });
     expect(config.api).toMatchObject({ kind: 'http', routeKeys: [{ route: 'GET /items/{id}' }, {}, {}] });
     expect(config.routePermissions).toBeUndefined();
-    expect(() => loadApiConfig({ ...baseEnv(), [ENV.routePermissions]: HTTP_ROUTES })).toThrow(ConfigError);
+    expect(
+      loadApiConfig({ ...baseEnv(), [ENV.routePermissions]: HTTP_ROUTES }).routePermissions,
+    ).toMatchObject([
+      { method: 'GET', path: '/items/{id}' },
+      { method: 'DELETE', path: '/items/{id}' },
+      { method: '*', path: '/files/{proxy+}' },
+    ]);
+    const withDefault = JSON.stringify({ $default: {} });
+    expect(() => loadApiConfig({ ...baseEnv(), [ENV.routePermissions]: withDefault })).toThrow(ConfigError);
+    expect(
+      loadApiConfig({ ...baseEnv(), [API_ENV.kind]: 'http', [ENV.routePermissions]: withDefault }).api,
+    ).toMatchObject({ kind: 'http', routeKeys: [{ route: '$default' }] });
   });
 
   it.each([

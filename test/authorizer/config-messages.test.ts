@@ -65,7 +65,7 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'a route key without a method',
     { [ENV.routePermissions]: '{"/items": {}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected keys to be "METHOD /path", such as "GET /items" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or *; got "/items"',
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be "METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *; got "/items"',
   ],
   [
     'route roles as a string',

@@ -113,9 +113,30 @@ describe('loadConfig', () => {
       ENV.routePermissions,
     ],
     ['a route key ending in /', { [ENV.routePermissions]: '{"GET /items/": {}}' }, ENV.routePermissions],
+    ...[
+      'GET /items/x{id}',
+      'GET /items/{}',
+      'GET /{proxy+}/a',
+      'GET /items/{id}/*',
+      'GET /a//{id}',
+      `GET /${'a'.repeat(300)}`,
+      `GET /${'a'.repeat(298)}/{id}`,
+    ].map(
+      (key) =>
+        [
+          `a route ${key.slice(0, 40)} that is no resource path, or too long for a policy resource`,
+          { [ENV.routePermissions]: JSON.stringify({ [key]: {} }) },
+          ENV.routePermissions,
+        ] as [string, Record<string, string | undefined>, string],
+    ),
     [
-      'a route with a {param} template',
-      { [ENV.routePermissions]: '{"GET /items/{id}": {}}' },
+      'a table mixing {param} resource paths and * globs',
+      { [ENV.routePermissions]: '{"GET /items/{id}": {}, "GET /legacy/*": {}}' },
+      ENV.routePermissions,
+    ],
+    [
+      'two keys for one method and resource',
+      { [ENV.routePermissions]: '{"GET /items/{id}": {}, "get /items/{itemId}": {}}' },
       ENV.routePermissions,
     ],
     [

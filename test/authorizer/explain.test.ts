@@ -45,7 +45,7 @@ const cases: HintCase[] = [
     token: () => token({ version: '1.0', audience: APP_ID_URI }),
     reason: 'wrong_audience',
     hint: new RegExp(
-      `^token aud is api://${CLIENT_ID} \\(ver 1\\.0\\); configured audiences are ${CLIENT_ID}: add api://${CLIENT_ID} or set accessTokenAcceptedVersion to 2`,
+      `^the token's unverified aud is api://${CLIENT_ID} \\(ver 1\\.0\\); configured audiences are ${CLIENT_ID}: a v1 token for this API carries api://<client id>: add api://${CLIENT_ID} or set accessTokenAcceptedVersion to 2`,
     ),
   },
   {
@@ -59,7 +59,7 @@ const cases: HintCase[] = [
     name: 'a token for another API',
     token: () => token({ audience: 'api://payroll' }),
     reason: 'wrong_audience',
-    hint: /token aud is api:\/\/payroll .*another API; it must request your API's scope/,
+    hint: /^the token's unverified aud is api:\/\/payroll .*another API; it must request your API's scope.*not as this token claims it$/,
   },
   {
     name: 'a Graph token (nonce header)',
@@ -91,7 +91,7 @@ const cases: HintCase[] = [
     token: () => token({ tenantId: OTHER_TENANT }),
     reason: 'tenant_not_allowed',
     hint: new RegExp(
-      `single-tenant for ${TENANT}: to admit ${OTHER_TENANT}, set AZURE_TENANT_ID=organizations`,
+      `^the token's unverified tid is ${OTHER_TENANT}; the API is single-tenant for ${TENANT}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${TENANT},<that tenant's ID, as its admins give it, not as a token claims it>$`,
     ),
   },
   {
@@ -99,13 +99,16 @@ const cases: HintCase[] = [
     env: { [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: TENANT },
     token: () => token({ tenantId: OTHER_TENANT }),
     reason: 'tenant_not_allowed',
-    hint: new RegExp(`token tid ${OTHER_TENANT} is not on AZURE_ALLOWED_TENANTS`),
+    hint: new RegExp(
+      `^the token's unverified tid ${OTHER_TENANT} is not on AZURE_ALLOWED_TENANTS: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it$`,
+    ),
   },
   {
     name: 'a sovereign-cloud token on a public-cloud configuration',
     token: () => token({ authorityHost: 'login.microsoftonline.us' }),
     reason: 'wrong_issuer',
-    hint: /AZURE_AUTHORITY_HOST=login\.microsoftonline\.us/,
+    // A documented cloud: the host to set is Microsoft's, from the clouds table, not the token's.
+    hint: /^the token's unverified iss host login\.microsoftonline\.us is Azure Government's: set AZURE_AUTHORITY_HOST=login\.microsoftonline\.us \(its v1 issuer host follows\)$/,
   },
   {
     name: 'the issuer template',
@@ -135,7 +138,9 @@ const cases: HintCase[] = [
     name: 'an unknown kid',
     token: () => signed(header({ kid: 'no-such-key' }), claims()),
     reason: 'unknown_key',
-    hint: /^kid no-such-key is not in the key set at http:\/\/127\.0\.0\.1:\d+\/.*\?appid=/,
+    hint: new RegExp(
+      `^the token's unverified kid no-such-key is not in the key set at http://127\\.0\\.0\\.1:\\d+/.*\\?appid=${CLIENT_ID}\\)$`,
+    ),
   },
   {
     name: 'a personal-account key',
@@ -243,7 +248,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
     });
     await handler(event(`Bearer ${t}`)).catch(() => {});
     expect(records.at(-1)?.hint).toBe(
-      'token aud is spn:6514a8ca-d9e4-4155-b292-65258398f3aa (ver 1.0); configured audiences are 6514a8ca-d9e4-4155-b292-65258398f3aa: add spn:6514a8ca-d9e4-4155-b292-65258398f3aa (the legacy v1 form of the client id)',
+      "the token's unverified aud is spn:6514a8ca-d9e4-4155-b292-65258398f3aa (ver 1.0); configured audiences are 6514a8ca-d9e4-4155-b292-65258398f3aa: add spn:6514a8ca-d9e4-4155-b292-65258398f3aa (the legacy v1 form of the client id)",
     );
   });
 
@@ -400,7 +405,7 @@ describe('npm run explain', () => {
     expect(stdout).toContain('✗ aud is one of the configured audiences');
     expect(stdout).toContain('verified: RS256 signature verified with key main-key');
     expect(stdout).toMatch(/Decision\n {2}Unauthorized \(401\), reason wrong_audience/);
-    expect(stdout).toMatch(/Hint\n {2}token aud is api:\/\/someone-else/);
+    expect(stdout).toMatch(/Hint\n {2}the token's unverified aud is api:\/\/someone-else/);
     expect(stdout).toMatch(/ exp +\d+ {2}\d{4}-\d\d-\d\dT.*\(in (59 minutes|1 hour)\)/);
   });
 

@@ -73,7 +73,7 @@ describe('sovereign clouds, from the authority host alone', () => {
       const record = await judge({}, cloudToken(iss, version));
       expect(record?.decision.reason).toBe('wrong_issuer');
       expect(record?.hint).toBe(
-        `iss host ${host} is ${cloud}'s: set AZURE_AUTHORITY_HOST=${authority} (its v1 issuer host follows)`,
+        `the token's unverified iss host ${host} is ${cloud}'s: set AZURE_AUTHORITY_HOST=${authority} (its v1 issuer host follows)`,
       );
     },
   );

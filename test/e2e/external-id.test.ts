@@ -104,7 +104,7 @@ describe('an External ID tenant, end to end against the local issuer', () => {
     const record = await authorizer({ [ENV.jwksUri]: urls.externalId.jwksUri })(token);
     expect(record.decision).toMatchObject({ outcome: 'unauthorized', reason: 'wrong_issuer' });
     expect(record.hint).toBe(
-      `iss ${EXTERNAL_ID_ISSUER} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to ${LOCAL_TENANT_ID})`,
+      `the token's unverified iss ${EXTERNAL_ID_ISSUER} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to its tenant ID as its admins give it, not as this token claims it)`,
     );
   });
 

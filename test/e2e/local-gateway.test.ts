@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayAuthorizerResult, APIGatewayProxyEvent } from 'aws-lambda';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CfnResource,
@@ -12,6 +13,7 @@ import {
   createLocalGateway,
   type LambdaHandler,
   policyDecision,
+  policyProblem,
   selectResource,
 } from '../../infra/local/gateway.js';
 
@@ -444,6 +446,32 @@ describe('the TOKEN authorizer', () => {
     ]);
     expect((await status('Bearer deny.deny.deny'))[0]).toBe(403);
     expect(calls).toBe(6);
+  });
+
+  it('answers 500, as API Gateway does, for a policy with a Resource over 512 characters, Allow or Deny', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 700 }),
+        fc.constantFrom('Allow', 'Deny'),
+        async (extra, effect) => {
+          const long = `${ARN}/GET/items/${'x'.repeat(extra)}`;
+          expect(policyProblem(policy([effect, [long]])) !== undefined).toBe(long.length > 512);
+          const { call } = await serve(guardedApi(0), {
+            AuthFn: async () => ({
+              principalId: 'p',
+              policyDocument: policy(['Allow', [`${ARN}/GET/items`]], [effect, [long]]),
+            }),
+            Backend: echo,
+          });
+          const res = await call('/items', { headers: { authorization: 'Bearer a.b.c' } });
+          await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+          server = undefined;
+          const expected = long.length > 512 ? 500 : effect === 'Deny' && extra === 0 ? 403 : 200;
+          expect(res.status).toBe(expected);
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('runs before request validation: a missing identity source is a 401, a missing parameter a 400', async () => {

@@ -159,7 +159,7 @@ describe('route rules checked against the API at synth', () => {
     entra.addMethod(items.addResource('{id}'), 'DELETE', new MockIntegration(), { roles: ['Items.Admin'] });
     const expected = {
       'GET /items': { scopes: ['Items.Read'] },
-      'DELETE /items/*': { roles: ['Items.Admin'] },
+      'DELETE /items/{id}': { roles: ['Items.Admin'] },
     };
     expect(JSON.parse(entra.environment.AZURE_ROUTE_PERMISSIONS as string)).toEqual(expected);
     const template = Template.fromStack(stack);

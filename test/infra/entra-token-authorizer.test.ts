@@ -88,7 +88,7 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a bad route key',
       { routePermissions: { '/items': {} } },
-      /routePermissions keys must be "METHOD \/path", such as "GET \/items"/,
+      /routePermissions keys must be "METHOD \/path", such as "GET \/items\/{id}", "ANY \/{proxy\+}"/,
     ],
     [
       'a skew over ten minutes',

@@ -17,7 +17,7 @@ const ROUTE_NAMES =
 const ROUTE_APPS =
   'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
 const ROUTE_KEY =
-  '"METHOD /path", such as "GET /items" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or *';
+  '"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
 
 /**
  * Every prop mistake and the exact line the synth fails with: it names the prop (or the part of it), says
@@ -161,9 +161,14 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'routePermissions keys must be paths without a trailing "/" ("GET /items", not "GET /items/"); got "GET /items/"',
   ],
   [
-    'a route key with a {param} template',
-    { routePermissions: { 'GET /items/{id}': {} } },
-    'routePermissions keys must be paths with * for parameters ("GET /items/*"), not {param}; got "GET /items/{id}"',
+    'a route key with a {param} that is not a whole segment',
+    { routePermissions: { 'GET /items/x{id}': {} } },
+    'routePermissions keys must be path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-"); got "GET /items/x{id}"',
+  ],
+  [
+    'a table mixing {param} resource paths and * globs',
+    { routePermissions: { 'GET /items/{id}': {}, 'GET /orders/*': {} } },
+    'routePermissions keys must be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "GET /orders/*"',
   ],
   [
     'a rule that is a string',

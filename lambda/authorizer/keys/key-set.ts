@@ -2,6 +2,8 @@ import type { Jwk, Jwks, JwkWithKid } from 'aws-jwt-verify/jwk';
 import { safeJsonParse } from 'aws-jwt-verify/safe-json-parse';
 
 export const MIN_RSA_BITS = 2048;
+/** Entra publishes `AQAB`; an exponent of 1 (`AQ`) "verifies" a signature that is just the padded hash. */
+export const MIN_RSA_EXPONENT = 65537n;
 
 /** A signing key as this project keeps it: RS256-capable, with the Entra `issuer` (if any) preserved. */
 export type SigningJwk = JwkWithKid & {
@@ -14,7 +16,7 @@ export type SigningJwk = JwkWithKid & {
 
 export interface ParsedKeySet {
   readonly keys: readonly SigningJwk[];
-  /** Entries that were present but unusable (wrong type, use, alg, size, fields). */
+  /** Entries that were present but unusable (wrong type, use, alg, size, exponent, fields). */
   readonly dropped: number;
 }
 
@@ -30,6 +32,15 @@ function modulusBits(n: string): number {
   return (bytes.length - i - 1) * 8 + (32 - Math.clz32(bytes[i] as number));
 }
 
+/** The public exponent, unless it is even or below 65537: no real issuer publishes such a key. */
+function usableExponent(e: string): boolean {
+  // At most 8 bytes: real exponents are 3 bytes, and no check should cost more on a made-up one.
+  const bytes = Buffer.from(e, 'base64url');
+  if (bytes.length > 8) return false;
+  const value = BigInt(`0x${bytes.toString('hex') || '0'}`);
+  return value >= MIN_RSA_EXPONENT && value % 2n === 1n;
+}
+
 function toSigningJwk(entry: unknown): SigningJwk | undefined {
   if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return undefined;
   const { kty, use, alg, kid, x5t, n, e, issuer } = entry as Record<string, unknown>;
@@ -40,6 +51,7 @@ function toSigningJwk(entry: unknown): SigningJwk | undefined {
   }
   if (!/^[A-Za-z0-9_-]+$/.test(n) || !/^[A-Za-z0-9_-]+$/.test(e) || modulusBits(n) < MIN_RSA_BITS)
     return undefined;
+  if (!usableExponent(e)) return undefined;
   const jwk: Record<string, string> = { kty, kid, n, e, use: 'sig' };
   if (typeof x5t === 'string' && x5t !== '') jwk.x5t = x5t;
   if (typeof issuer === 'string' && issuer !== '') jwk.issuer = issuer;

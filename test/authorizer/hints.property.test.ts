@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { hintFor } from '../../lambda/authorizer/reasons.js';
+import { CLIENT_ID, TENANT } from '../helpers/setup.js';
+
+const config = (env: Record<string, string> = {}) => {
+  const c = loadConfig({ [ENV.tenantId]: TENANT, [ENV.audiences]: CLIENT_ID, ...env });
+  return {
+    ...c,
+    tenant:
+      c.tenant.mode === 'single'
+        ? c.tenant
+        : { mode: 'multi' as const, allowedTenants: c.tenant.allowedTenants },
+  };
+};
+const facts = (
+  cfg: ReturnType<typeof config>,
+  payload: Record<string, unknown>,
+  header = {},
+  detail?: string,
+) => ({
+  payload,
+  header,
+  detail,
+  nowSeconds: 1_700_000_000,
+  config: cfg,
+});
+const guid = fc.uuid({ version: 4 });
+const claimText = fc.oneof(guid, fc.stringMatching(/^[a-z0-9.:/-]{3,30}$/));
+
+describe('hints never steer by unverified claims', () => {
+  it('unknown_key names the configured client id for custom keys, never the azp or appid of the token', () => {
+    // The calling client's id (a GUID), or a made-up value an unsigned token could carry.
+    const clientValue = fc.oneof(
+      guid,
+      fc.stringMatching(/^[a-z0-9]{4,12}$/).map((v) => `azp-${v}`),
+    );
+    fc.assert(
+      fc.property(clientValue, clientValue, fc.stringMatching(/^[A-Za-z0-9_-]{4,20}$/), (azp, appid, kid) => {
+        fc.pre(azp !== CLIENT_ID && appid !== CLIENT_ID);
+        const hint = hintFor('unknown_key', facts(config(), { azp, appid }, { kid }));
+        expect(hint).toContain(`?appid=${CLIENT_ID})`);
+        expect(hint).not.toContain(azp);
+        expect(hint).not.toContain(appid);
+        expect(hint).toMatch(/^the token's unverified kid /);
+      }),
+    );
+  });
+
+  it('names a tenant, audience or issuer host from the token only as its unverified claim, never as a value to set', () => {
+    const single = config();
+    const multi = config({
+      [ENV.tenantId]: 'organizations',
+      [ENV.allowedTenants]: '11111111-1111-4111-8111-111111111111',
+    });
+    fc.assert(
+      fc.property(
+        guid,
+        claimText,
+        fc.stringMatching(/^login\.[a-z]{2,12}\.(us|cn|de|fr)$/),
+        (tid, aud, host) => {
+          fc.pre(!CLIENT_ID.includes(aud) && tid !== TENANT);
+          const hints = [
+            hintFor('tenant_not_allowed', facts(single, { tid })),
+            hintFor('tenant_not_allowed', facts(multi, { tid })),
+            hintFor('wrong_audience', facts(single, { aud, ver: '2.0' })),
+            hintFor('wrong_issuer', facts(single, { tid, iss: `https://${host}/${tid}/v2.0` })),
+          ];
+          for (const hint of hints) {
+            expect(hint).toMatch(/the token's unverified (tid|aud|iss)/);
+            // The value may be shown, but never written as what to configure.
+            for (const value of [tid, aud, host]) {
+              expect(hint).not.toMatch(
+                new RegExp(`(=|,|add )${value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+              );
+            }
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe('403 hints name the real cause', () => {
+  const table = {
+    'GET /whoami': { scopes: ['access_as_user'] },
+    'GET /jobs/{id}': { scopes: ['Jobs.Read'], roles: ['Jobs.All'] },
+  };
+  const cfg = config({ [ENV.routePermissions]: JSON.stringify(table) });
+  const routes = createRouteAuthorizer(cfg);
+  const detailOf = (scopes: string[], roles: string[], method: string, path: string) => {
+    const answer = routes({ scopes, roles }, { method, path });
+    return answer.allowed ? undefined : answer.missing;
+  };
+
+  it('an app-only token on a route that needs a scope: no app role can help, and it can never carry a scope', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/), { minLength: 1, maxLength: 3 }),
+        (roles) => {
+          const payload = { idtyp: 'app', roles };
+          const onScopeRoute = hintFor(
+            'insufficient_permission',
+            facts(cfg, payload, {}, detailOf([], roles, 'GET', '/whoami')),
+          );
+          expect(onScopeRoute).toMatch(
+            /an app-only token never carries a scope, and this route admits no app role/,
+          );
+          expect(onScopeRoute).not.toMatch(/assign the app role/);
+          const onRoleRoute = hintFor(
+            'insufficient_permission',
+            facts(cfg, payload, {}, detailOf([], roles, 'GET', '/jobs/1')),
+          );
+          expect(onRoleRoute).toMatch(/assign the app role the route needs/);
+        },
+      ),
+    );
+  });
+
+  it('a path ending in "/" is the path, not a missing scope', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('/whoami/', '/jobs/1/', '/jobs/'), (path) => {
+        const detail = detailOf(['access_as_user', 'Jobs.Read'], [], 'GET', path);
+        const hint = hintFor(
+          'insufficient_permission',
+          facts(cfg, { scp: 'access_as_user Jobs.Read' }, {}, detail),
+        );
+        expect(hint).toBe(
+          `GET ${path} ends in "/": route permissions refuse such paths whatever the token carries; call it without the trailing slash`,
+        );
+      }),
+    );
+  });
+});

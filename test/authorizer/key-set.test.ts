@@ -1,0 +1,54 @@
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
+import { testKeys } from '../helpers/setup.js';
+
+/** A big-endian exponent as a JWK writes it (no leading zero bytes). */
+const exponent = (value: bigint) => {
+  const hex = value.toString(16);
+  return Buffer.from(hex.length % 2 === 1 ? `0${hex}` : hex, 'hex').toString('base64url');
+};
+
+describe('a key set keeps only keys a real issuer would publish', () => {
+  const good = testKeys().main.publicJwk;
+  const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+  // One entry per kind the README says is dropped, each next to a good key.
+  it.each([
+    ['not RSA', { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', kid: 'ec' }],
+    ['use enc', { ...good, kid: 'x', use: 'enc' }],
+    ['alg RS512', { ...good, kid: 'x', alg: 'RS512' }],
+    ['RSA under 2048 bits', { ...small, kid: 'x' }],
+    ['no n', { kty: 'RSA', kid: 'x', e: 'AQAB' }],
+    ['no e', { kty: 'RSA', kid: 'x', n: good.n }],
+    ['no kid', { ...good, kid: undefined }],
+    ['exponent 1 ("AQ")', { ...good, kid: 'x', e: 'AQ' }],
+    ['exponent 3', { ...good, kid: 'x', e: 'Aw' }],
+    ['an even exponent', { ...good, kid: 'x', e: exponent(65538n) }],
+    ['an exponent of 0', { ...good, kid: 'x', e: 'AA' }],
+    ['not an object', 'junk'],
+  ])('drops an entry with %s and counts it', (_, entry) => {
+    const { keys, dropped } = parseKeySet(JSON.stringify({ keys: [entry, good] }));
+    expect(keys.map((k) => k.kid)).toEqual([good.kid]);
+    expect(dropped).toBe(1);
+  });
+
+  it('keeps an RSA key exactly when its exponent is odd and at least 65537', () => {
+    const value = fc.oneof(
+      fc.bigInt({ min: 0n, max: 70_000n }),
+      fc.bigInt({ min: 65_530n, max: 65_540n }),
+      fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
+    );
+    fc.assert(
+      fc.property(value, (e) => {
+        const { keys, dropped } = parseKeySet(
+          JSON.stringify({ keys: [{ ...good, kid: 'candidate', e: exponent(e) }, good] }),
+        );
+        const kept = e >= 65537n && e % 2n === 1n;
+        expect(keys.some((k) => k.kid === 'candidate')).toBe(kept);
+        expect(dropped).toBe(kept ? 0 : 1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,153 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { routePermissionsOf } from '../../infra/routes.js';
+import { parseRoutePermissions } from '../../lambda/authorizer/config.js';
+import { routeKeyCovers } from '../../lambda/authorizer/permissions.js';
+import { MAX_POLICY_RESOURCE } from '../../lambda/authorizer/policy.js';
+import { APP_A, APP_B, authorizerFor, grantee, iamAllows } from '../helpers/policy-oracle.js';
+
+const BASE = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
+/** The longest prefix a real method ARN has: a 128-character stage, the longest partition. */
+const LONGEST = `arn:aws-iso-b:execute-api:us-isob-east-1:123456789012:abcdef1234/${'s'.repeat(128)}`;
+
+describe('route keys in API Gateway resource-path syntax', () => {
+  const routes = [
+    { method: 'GET', path: '/items/{id}', permission: { scopes: ['Items.Read'] } },
+    { method: 'GET', path: '/items/{id}/secret', permission: { roles: ['Items.Admin'] } },
+  ] as const;
+
+  it('reach the authorizer as declared: {id} stays one segment', () => {
+    const table = routePermissionsOf(routes.map((r) => ({ ...r, entry: 'x.ts', id: 'X' })));
+    expect(Object.keys(table)).toEqual(['GET /items/{id}', 'GET /items/{id}/secret']);
+  });
+
+  it('refuse a reader GET /items/{id}/secret, fresh and from the cached policy of GET /items/{id}', async () => {
+    const table = routePermissionsOf(routes.map((r) => ({ ...r, entry: 'x.ts', id: 'X' })));
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9._~%-]{1,12}$/), async (id) => {
+        const reader = authorizerFor(table, '', grantee(['Items.Read'], []));
+        expect((await reader(`${BASE}/GET/items/${id}/secret`)).outcome).toBe('deny');
+        const cached = await reader(`${BASE}/GET/items/${id}`);
+        expect(cached.outcome).toBe('allow');
+        expect(iamAllows(cached.result, `${BASE}/GET/items/${id}/secret`)).toBe(false);
+        const admin = authorizerFor(table, '', grantee([], ['Items.Admin']));
+        expect((await admin(`${BASE}/GET/items/${id}/secret`)).outcome).toBe('allow');
+        expect((await admin(`${BASE}/GET/items/${id}`)).outcome).toBe('deny');
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('match {proxy+} to one or more segments, below a more specific route', async () => {
+    const table = { 'ANY /{proxy+}': { roles: ['Admin'] }, 'GET /whoami': {}, 'GET /items/{id}': {} };
+    const user = authorizerFor(table, '', grantee(['user'], []));
+    expect((await user(`${BASE}/GET/whoami`)).outcome).toBe('allow');
+    expect((await user(`${BASE}/GET/items/1`)).outcome).toBe('allow');
+    const cached = await user(`${BASE}/GET/items/1`);
+    for (const path of ['/items/1/x', '/other', '/whoami/x', '/items']) {
+      expect((await user(`${BASE}/GET${path}`)).outcome).toBe('deny');
+      expect(iamAllows(cached.result, `${BASE}/GET${path}`)).toBe(false);
+    }
+    const admin = authorizerFor(table, '', grantee([], ['Admin']));
+    expect((await admin(`${BASE}/DELETE/a/b/c`)).outcome).toBe('allow');
+    expect((await admin(`${BASE}/DELETE/`)).outcome).toBe('deny');
+  });
+});
+
+describe('clientApps on {param} routes', () => {
+  const table = {
+    'GET /items/{id}': { scopes: ['Items.Read'] },
+    'GET /items/{id}/secret': { scopes: ['Items.Read'], clientApps: [APP_B] },
+    'DELETE /items/{id}': { roles: ['Items.Admin'] },
+  };
+
+  it('refuses the route serving the request as client_app_not_allowed, and denies it in the cached policy', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9._~-]{1,12}$/), async (id) => {
+        const fromA = authorizerFor(table, '', grantee(['Items.Read'], [], APP_A));
+        const secret = await fromA(`${BASE}/GET/items/${id}/secret`);
+        expect(secret.outcome).toBe('deny');
+        expect(secret.detail).toMatch(/admits only the client apps .*\(route clientApps\)/);
+        // The client may call the serving route but lacks the role: not a client-app refusal.
+        const del = await fromA(`${BASE}/DELETE/items/${id}`);
+        expect(del.outcome).toBe('deny');
+        expect(del.detail).toMatch(/requires role Items\.Admin/);
+        const cached = await fromA(`${BASE}/GET/items/${id}`);
+        expect(cached.outcome).toBe('allow');
+        expect(iamAllows(cached.result, `${BASE}/GET/items/${id}/secret`)).toBe(false);
+        const fromB = authorizerFor(table, '', grantee(['Items.Read'], [], APP_B));
+        expect((await fromB(`${BASE}/GET/items/${id}/secret`)).outcome).toBe('allow');
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
+
+describe('routeKeyCovers (for checking a route table against the API at synth)', () => {
+  const key = (k: string) => parseRoutePermissions({ [k]: {} })[0] as Parameters<typeof routeKeyCovers>[0];
+  it.each([
+    ['GET /items/{id}', 'GET', '/items/{id}', true],
+    ['GET /items/{id}', 'get', '/items/{itemId}', true],
+    ['GET /items/{id}', 'POST', '/items/{id}', false],
+    // GET /items/42 is a request to both: the key admits some request API Gateway may serve from {proxy+}.
+    ['GET /items/{id}', 'GET', '/items/{proxy+}', true],
+    ['GET /items/{id}', 'GET', '/items/{id}/parts', false],
+    ['GET /items/{id}', 'GET', '/{proxy+}', true],
+    ['GET /items/{id}', 'GET', '/items', false],
+    ['ANY /{proxy+}', 'DELETE', '/{proxy+}', true],
+    ['* /{proxy+}', 'ANY', '/{proxy+}', true],
+    ['GET /{proxy+}', 'ANY', '/{proxy+}', false],
+    ['GET /items/*', 'GET', '/items/{id}/parts', true],
+    ['GET /items/*', 'GET', '/items', false],
+  ] as const)('%s covers %s %s: %s', (k, method, path, expected) => {
+    expect(routeKeyCovers(key(k), method, path)).toBe(expected);
+  });
+});
+
+describe('every policy resource API Gateway receives fits its 512 characters', () => {
+  const longPath = fc
+    .array(fc.stringMatching(/^[A-Za-z0-9._~%-]{1,60}$/), { minLength: 1, maxLength: 30 })
+    .map((segments) => `/${segments.join('/')}`)
+    .filter((path) => path.length <= 1200);
+  const cases = [
+    ['route permissions', { 'GET /items/{id}': { roles: ['Items.Admin'] } }, ['Items.Read'], []],
+    ['route permissions, nothing granted', { 'GET /items': { roles: ['x'] } }, ['Items.Read'], []],
+    ['stage-wide, a required scope missing', undefined, ['Other'], []],
+    ['an app-only token without roles', { 'GET /items': {} }, [], []],
+  ] as const;
+
+  it.each(cases)(
+    '%s: a long path is denied with resources of at most 512 characters',
+    async (_, table, scopes, roles) => {
+      await fc.assert(
+        fc.asyncProperty(
+          longPath,
+          fc.constantFrom(BASE, LONGEST),
+          fc.constantFrom('DELETE', 'GET'),
+          async (path, prefix, method) => {
+            const required = table === undefined ? 'Items.Read' : '';
+            const decide = authorizerFor(table, required, grantee([...scopes], [...roles]));
+            const arn = `${prefix}/${method}${path}`;
+            const { result, outcome } = await decide(arn);
+            expect(outcome).toBe('deny');
+            for (const statement of result.policyDocument.Statement) {
+              for (const resource of [(statement as { Resource: string | string[] }).Resource].flat())
+                expect(resource.length).toBeLessThanOrEqual(MAX_POLICY_RESOURCE);
+            }
+            expect(iamAllows(result, arn)).toBe(false);
+          },
+        ),
+        { numRuns: 60 },
+      );
+    },
+  );
+
+  it('takes the longest real method ARN prefix with the longest route', async () => {
+    const path = `/${'a'.repeat(297)}/{id}`;
+    const decide = authorizerFor({ [`GET ${path}`]: {} }, '', grantee(['s'], []));
+    const { result, outcome } = await decide(`${LONGEST}/GET/${'a'.repeat(297)}/x`);
+    expect(outcome).toBe('allow');
+    const allow = result.policyDocument.Statement[0] as { Resource: string[] };
+    expect(allow.Resource[0]?.length).toBeLessThanOrEqual(MAX_POLICY_RESOURCE);
+  });
+});

@@ -1,0 +1,132 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { explainToken, renderExplanation } from '../../lambda/authorizer/explain.js';
+import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { printable, printableJson } from '../../lambda/authorizer/safe-text.js';
+import { KeyServer } from '../helpers/key-server.js';
+import {
+  buildAuthorizer,
+  CLIENT_ID,
+  claims,
+  event,
+  header,
+  publishedKeySet,
+  signed,
+  TENANT,
+} from '../helpers/setup.js';
+
+const server = KeyServer.forSuite(publishedKeySet);
+
+/** C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): what a terminal acts on. */
+const CONTROL_CODES = [...Array(0x20).keys(), ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i)];
+const isControl = (c: string) => CONTROL_CODES.includes(c.charCodeAt(0));
+const controlChar = fc.constantFrom(...CONTROL_CODES.map((c) => String.fromCharCode(c)));
+/** Text with control characters anywhere: ESC [2J (clear), OSC 52 (clipboard), a fake Decision block. */
+const hostile = fc
+  .array(
+    fc.oneof(
+      controlChar,
+      fc.constantFrom(
+        '\x1b[2J',
+        '\x1b]52;c;ZXZpbA==\x07',
+        '\n\nDecision\n  Allow (200)\n',
+        '\x9b2J',
+        'a',
+        'é',
+        ' ',
+      ),
+      fc.string({ maxLength: 3 }),
+    ),
+    { minLength: 1, maxLength: 8 },
+  )
+  .map((parts) => parts.join(''))
+  .filter((s) => [...s].some(isControl));
+
+const noControl = (text: string) => [...text].filter(isControl);
+
+describe('printable', () => {
+  it('leaves no control character, keeps every other one in order, and changes nothing else', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(controlChar, fc.string({ maxLength: 4 })), { maxLength: 10 }),
+        (parts) => {
+          const text = parts.join('').replaceAll('\\', '/');
+          const out = printable(text);
+          expect(noControl(out)).toEqual([]);
+          expect(out.replace(/\\x[0-9a-f]{2}/g, '')).toBe([...text].filter((c) => !isControl(c)).join(''));
+          expect(
+            out.replace(/\\x([0-9a-f]{2})/g, (_, hex: string) =>
+              String.fromCharCode(Number.parseInt(hex, 16)),
+            ),
+          ).toBe(text);
+        },
+      ),
+    );
+  });
+
+  it('printableJson leaves JSON that parses to the same value, with no raw DEL or C1 character', () => {
+    fc.assert(
+      fc.property(fc.dictionary(hostile, hostile, { maxKeys: 3 }), (value) => {
+        const json = printableJson(JSON.stringify(value, null, 2));
+        expect(noControl(json.replaceAll('\n', ''))).toEqual([]);
+        expect(JSON.parse(json)).toEqual(value);
+      }),
+    );
+  });
+});
+
+describe('text from a token never reaches a terminal or a log raw', () => {
+  /** A signed token whose claim names and values, audience, tenant and key id carry control characters. */
+  const hostileToken = fc
+    .record({
+      name: hostile,
+      value: hostile,
+      where: fc.constantFrom('aud', 'tid', 'iss', 'scp', 'kid', 'claim', 'azp'),
+    })
+    .map(({ name, value, where }) => {
+      const payload: Record<string, unknown> = { ...claims(), [name]: value };
+      if (where === 'aud' || where === 'tid' || where === 'iss' || where === 'scp' || where === 'azp')
+        payload[where] = value;
+      return signed(header(where === 'kid' ? { kid: value } : {}), payload);
+    });
+
+  it('npm run explain prints no control character but its own line breaks, and one Decision', async () => {
+    const config = loadConfig({
+      [ENV.tenantId]: TENANT,
+      [ENV.audiences]: CLIENT_ID,
+      [ENV.jwksUri]: server.url,
+    });
+    const keys = new EntraJwksCache();
+    await fc.assert(
+      fc.asyncProperty(hostileToken, async (token) => {
+        const report = await explainToken(token, { config, keys });
+        const text = renderExplanation(report, { assumed: [`${ENV.audiences}=\x1b[2J`], notes: ['\x9b'] });
+        expect(noControl(text.replaceAll('\n', ''))).toEqual([]);
+        expect(text.split('\n').filter((line) => line === 'Decision')).toHaveLength(1);
+        const json = printableJson(JSON.stringify(report, null, 2));
+        expect(noControl(json.replaceAll('\n', ''))).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('every field of the decision record is free of control characters', async () => {
+    const { handler, records } = buildAuthorizer({
+      [ENV.jwksUri]: server.url,
+      [ENV.routePermissions]: JSON.stringify({ 'GET /items/{id}': { roles: ['Admin'] } }),
+    });
+    await fc.assert(
+      fc.asyncProperty(hostileToken, hostile, async (token, path) => {
+        const arn = `arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/items/${path}`;
+        await handler(event(`Bearer ${token}`, arn)).catch(() => undefined);
+        const { decision, error, ...fields } = records.at(-1) ?? { decision: { detail: '' } };
+        for (const value of [decision.detail, ...Object.values(fields)]) {
+          if (typeof value === 'string') expect(noControl(value)).toEqual([]);
+        }
+        if (error instanceof Error) expect(noControl(error.message)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
