@@ -5,7 +5,8 @@ import { KeySetError, parseKeySet, usableKeys } from '../../lambda/authorizer/ke
 /*
  * Key set entries judged against README's key set table, not key-set.ts: an entry is kept only if it is an
  * RSA key (kty "RSA") for signatures (use absent or "sig"), for RS256 (alg absent or "RS256"), with a kid,
- * base64url n and e, and a modulus of at least 2048 bits (counted here with BigInt); kept keys carry kty,
+ * base64url n and e, a modulus of at least 2048 bits and an odd public exponent of at least 65537 (both
+ * counted here with BigInt); kept keys carry kty,
  * kid, n, e, use "sig", and x5t and issuer when they are non-empty strings.
  */
 
@@ -45,7 +46,8 @@ const entry = fc.record({
     { arbitrary: modulus, weight: 6 },
     { arbitrary: fc.constantFrom(ABSENT, '', 'a+b/', 'ab=', 5), weight: 1 },
   ),
-  e: mostly(fc.constantFrom('AQAB', 'Aw'), '', 'A+B', 3, ABSENT),
+  // 65537 as Entra publishes it, 2^32+1 (odd, larger), and the weak ones: 3, 1, 65536 (even), 65535.
+  e: mostly(fc.constantFrom('AQAB', 'AQAAAAE'), 'Aw', 'AQ', 'AQAA', 'AP__', '', 'A+B', 3, ABSENT),
   x5t: fc.constantFrom<unknown>(ABSENT, 'thumb', '', 7),
   issuer: fc.constantFrom<unknown>(ABSENT, 'https://login.microsoftonline.com/{tenantid}/v2.0', '', [
     'https://login.microsoftonline.com/{tenantid}/v2.0',
@@ -61,6 +63,11 @@ function toJson({ extra, ...fields }: Entry): Record<string, unknown> {
 }
 
 const isB64Url = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]+$/.test(v);
+const valueOf = (b64: string) => {
+  const hex = Buffer.from(b64, 'base64url').toString('hex');
+  return hex === '' ? 0n : BigInt(`0x${hex}`);
+};
+const strongExponent = (e: string) => valueOf(e) >= 65537n && valueOf(e) % 2n === 1n;
 const bitsOf = (n: string) => {
   const hex = Buffer.from(n, 'base64url').toString('hex');
   return hex === '' ? 0 : BigInt(`0x${hex}`).toString(2).replace(/^0+/, '').length;
@@ -72,6 +79,7 @@ function expectedKey(jwk: Record<string, unknown>): Record<string, unknown> | un
     return undefined;
   if (typeof kid !== 'string' || kid === '' || !isB64Url(n) || !isB64Url(e) || bitsOf(n) < 2048)
     return undefined;
+  if (!strongExponent(e)) return undefined;
   return {
     kty,
     kid,
