@@ -63,11 +63,11 @@ function toJson({ extra, ...fields }: Entry): Record<string, unknown> {
 }
 
 const isB64Url = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]+$/.test(v);
-const valueOf = (b64: string) => {
+const integerOf = (b64: string) => {
   const hex = Buffer.from(b64, 'base64url').toString('hex');
   return hex === '' ? 0n : BigInt(`0x${hex}`);
 };
-const strongExponent = (e: string) => valueOf(e) >= 65537n && valueOf(e) % 2n === 1n;
+const strongExponent = (e: string) => integerOf(e) >= 65537n && integerOf(e) % 2n === 1n;
 const bitsOf = (n: string) => {
   const hex = Buffer.from(n, 'base64url').toString('hex');
   return hex === '' ? 0 : BigInt(`0x${hex}`).toString(2).replace(/^0+/, '').length;
