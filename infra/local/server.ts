@@ -97,5 +97,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     return functions;
   };
-  return startApiServer({ port: options.port, api, issuer: { key }, functions: importSources });
+  // Any tenant GUID, as for an assembly: `npm run token -- --tenant <guid>` mints a token the authorizer refuses.
+  return startApiServer({
+    port: options.port,
+    api,
+    issuer: { key, anyTenant: true },
+    functions: importSources,
+  });
 }

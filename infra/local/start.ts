@@ -147,16 +147,26 @@ function sampleLines(s: ApiServer): string[] {
 
 function assemblyLines(s: AssemblyServer): string[] {
   const methods: string[] = [];
+  // The "Try it" lines name a method the API has (the first guarded GET, else the first guarded one), with
+  // its path parameters filled in, rather than a root the API may not declare.
+  let example: { verb: string; path: string } | undefined;
   const visit = (node: AssemblyServer['api']['root']) => {
     for (const [verb, m] of node.methods) {
       const guard = m.authorizer !== undefined ? `authorizer ${m.authorizer.logicalId}` : 'no authorizer';
-      if (m.integration.type !== 'UNSUPPORTED')
-        methods.push(`  ${verb.padEnd(6)} ${s.url}${node.path}   (${guard})`);
+      if (m.integration.type === 'UNSUPPORTED') continue;
+      methods.push(`  ${verb.padEnd(6)} ${s.url}${node.path}   (${guard})`);
+      if (m.authorizer !== undefined && (example === undefined || (example.verb !== 'GET' && verb === 'GET')))
+        example = {
+          verb: verb === 'ANY' ? 'GET' : verb,
+          path: node.path.replace(/\{[^}]+\+\}/g, 'x').replace(/\{[^}]+\}/g, '1'),
+        };
     }
     for (const child of node.children) visit(child);
   };
   visit(s.api.root);
   const token = `${env}${names.token}`;
+  const { verb, path } = example ?? { verb: 'GET', path: '/' };
+  const method = verb === 'GET' ? '' : ` -X ${verb}`;
   return [
     `entra-authorizer local API on ${s.url}: ${s.stackName}, REST API ${s.restApiId}`,
     '',
@@ -166,8 +176,8 @@ function assemblyLines(s: AssemblyServer): string[] {
     ...s.notes.map((n) => `  not as in AWS: ${n}`),
     '',
     'Try it:',
-    `  curl -i -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}/   # with your authorizer's tenant and audience`,
-    `  ${token} --scopes <a,b> | ${env}${names.explain} --route "GET /"   # why a token is accepted or refused`,
+    `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
+    `  ${token} | ${env}${names.explain} --route "${verb} ${path}"   # why a token is accepted or refused`,
   ];
 }
 
