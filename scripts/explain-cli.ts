@@ -1,7 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AssemblyError } from '../infra/local/assembly.js';
 import { commandNames } from '../infra/local/command-names.js';
-import { LOCAL_TENANT_ID, localIssuerUrls } from '../infra/local/issuer.js';
+import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from '../infra/local/issuer.js';
 import { localPort, PortError, portPrefix } from '../infra/local/port.js';
 import { servedAuthorizer } from '../infra/local/served-authorizer.js';
 import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
@@ -14,7 +15,7 @@ import {
   notAJwtReport,
   renderExplanation,
 } from '../lambda/authorizer/explain.js';
-import { type DecodedJwt, decodeJwt } from '../lambda/authorizer/jwt.js';
+import { type DecodedJwt, decodeJwt, headerKeyId } from '../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
 import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-apis.js';
 import { printable, printableJson } from '../lambda/authorizer/safe-text.js';
@@ -164,8 +165,19 @@ const isSet = (name: string) => (env[name] ?? '').trim() !== '';
 
 const assumed: string[] = [];
 const tid = typeof jwt.payload.tid === 'string' ? jwt.payload.tid : undefined;
+// A token of the local issuer, whatever tenant it names (npm run token -- --tenant <guid>): signed by the key
+// npm start keeps in .local/. It is judged as npm start judges it, in npm start's tenant.
+const localToken =
+  served === undefined &&
+  (tid === LOCAL_TENANT_ID ||
+    (headerKeyId(jwt.header) !== undefined &&
+      headerKeyId(jwt.header) ===
+        (await storedIssuerKeyId(fileURLToPath(new URL('../.local', import.meta.url))))));
 if (!isSet(ENV.tenantId)) {
-  if (tid !== undefined && isGuid(tid)) {
+  if (localToken) {
+    env[ENV.tenantId] = LOCAL_TENANT_ID;
+    assumed.push(`${ENV.tenantId}=${LOCAL_TENANT_ID} (npm start's tenant)`);
+  } else if (tid !== undefined && isGuid(tid)) {
     env[ENV.tenantId] = tid;
     assumed.push(`${ENV.tenantId}=${tid} (the token's own tenant)`);
   } else {
@@ -197,7 +209,7 @@ let localKeys: { url?: string; missing?: string } | undefined;
 if (served !== undefined && !isSet(ENV.jwksUri)) {
   localKeys = await findLocalKeySet(served.port, served.tenantPath);
   if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
-} else if (tid === LOCAL_TENANT_ID) {
+} else if (localToken) {
   const tenant = (env[ENV.tenantId] ?? '').trim().toLowerCase();
   const audiences = (env[ENV.audiences] ?? '').split(',').map((a) => a.trim());
   const mismatch = [

@@ -58,9 +58,28 @@ export async function loadOrCreateIssuerKey(dir: string): Promise<IssuerKey> {
     await writeFile(file, JSON.stringify(stored, null, 2), { mode: 0o600 });
   }
   const privateKey = createPrivateKey(stored.privateKeyPem);
-  // Entra's kid and x5t are the base64url SHA-1 thumbprint of the certificate.
-  const kid = createHash('sha1').update(Buffer.from(stored.certificate, 'base64')).digest('base64url');
+  const kid = thumbprintOf(stored.certificate);
   return { ...signingKeyFrom(privateKey, createPublicKey(privateKey), { kid }), x5c: stored.certificate };
+}
+
+/** Entra's kid and x5t: the base64url SHA-1 thumbprint of the certificate. */
+function thumbprintOf(certificate: string): string {
+  return createHash('sha1').update(Buffer.from(certificate, 'base64')).digest('base64url');
+}
+
+/**
+ * The kid of the key kept in `dir`, if there is one: how `npm run explain` knows a token of the local issuer
+ * whatever tenant it was minted for (`npm run token -- --tenant <guid>`).
+ */
+export async function storedIssuerKeyId(dir: string): Promise<string | undefined> {
+  try {
+    const stored = JSON.parse(await readFile(join(dir, 'issuer-key.json'), 'utf8')) as {
+      certificate?: unknown;
+    };
+    return typeof stored.certificate === 'string' ? thumbprintOf(stored.certificate) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -202,6 +202,24 @@ describe('npm start, and the commands against it', () => {
     expect(app.code).toBe(1);
   });
 
+  it("npm run token -- --tenant <guid>: a token of another tenant that explain, knowing the local key, judges in npm start's tenant (401)", async () => {
+    const other = '0e0e0e0e-1111-4222-8333-444444444444';
+    const env = `PORT=${port} `;
+    const [viaServer, viaExplain] = await Promise.all([
+      sh(`${env}npm run -s token -- --tenant ${other} | tail -n 1`).then((t) =>
+        fetch(`${url}/whoami`, { headers: { authorization: `Bearer ${t.stdout.trim()}` } }),
+      ),
+      sh(`${env}npm run -s token -- --tenant ${other} | ${env}npm run -s explain`),
+    ]);
+    expect(viaServer.status).toBe(401);
+    expect(viaExplain.stdout).toContain(
+      `note: assuming AZURE_TENANT_ID=${LOCAL_TENANT_ID} (npm start's tenant)`,
+    );
+    expect(viaExplain.stdout).toMatch(/Signature\n {2}verified: RS256 signature verified/);
+    expect(viaExplain.stdout).toMatch(/Decision\n {2}Unauthorized \(401\), reason tenant_not_allowed/);
+    expect(viaExplain.code).toBe(1);
+  });
+
   it('explains a token that arrives on stdin well after it started (a slow pipe)', async () => {
     const token = lastLine((await npm(['run', '-s', 'token'], { PORT: String(port) })).stdout);
     const writer = spawn(
