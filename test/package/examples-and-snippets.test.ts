@@ -121,7 +121,7 @@ describe("the README's snippets and the example app, in a cdk init app", () => {
           AZURE_TENANT_ID: TENANT,
           AZURE_ROUTE_PERMISSIONS: JSON.stringify({
             'GET /items': { scopes: ['Items.Read'] },
-            'DELETE /items/*': { roles: ['Items.Admin'] },
+            'DELETE /items/{id}': { roles: ['Items.Admin'] },
           }),
         },
       },

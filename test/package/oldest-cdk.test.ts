@@ -96,7 +96,7 @@ describe('the oldest aws-cdk-lib the package declares', () => {
         Variables: {
           AZURE_ROUTE_PERMISSIONS: JSON.stringify({
             'GET /items': { scopes: ['Items.Read'] },
-            'DELETE /items/*': { roles: ['Items.Admin'] },
+            'DELETE /items/{id}': { roles: ['Items.Admin'] },
           }),
         },
       },
