@@ -446,10 +446,17 @@ export function createRouteAuthorizer(
       for (const [method, admitted] of admits[entry.index] as Map<Method, Set<number>>) {
         const refused = [...admitted].filter((i) => !isGranted[i]);
         if (refused.length === 0) continue;
-        const own = [...((serves[entry.index] as Map<Method, Set<number>>).get(method) ?? [])].filter(
-          (i) => !isGranted[i],
-        );
         const { patterns, admits: beyond } = excess[entry.index] as (typeof excess)[number];
+        // Denied by name: the refused routes the route itself reaches, and any other its resource admits
+        // that the excess patterns do not (the root `/`, which `/*` admits with its `*` matching nothing).
+        const own = [
+          ...new Set([
+            ...[...((serves[entry.index] as Map<Method, Set<number>>).get(method) ?? [])].filter(
+              (i) => !isGranted[i],
+            ),
+            ...refused.filter((i) => !beyond.get(method)?.has(i)),
+          ]),
+        ];
         const narrow =
           patterns.length > 0 &&
           !hitsGranted([beyond.get(method), ...own.map((i) => admits[i]?.get(method))]);

@@ -151,3 +151,25 @@ describe('every policy resource API Gateway receives fits its 512 characters', (
     expect(allow.Resource[0]?.length).toBeLessThanOrEqual(MAX_POLICY_RESOURCE);
   });
 });
+
+describe('the root resource, which a top-level {param} route admits in IAM', () => {
+  // `GET/*` admits `GET/` (IAM's * matches nothing), so a caller granted `ANY /{id}` but refused `* /` needs
+  // the root denied for every method, not only the one it asked for (found by the cached-policy property).
+  it.each(['GET', 'POST', 'DELETE'])(
+    'a cached answer for %s / does not admit the root for other methods',
+    async (asked) => {
+      const table = {
+        '* /': { clientApps: [APP_B] },
+        'ANY /{id}': { roles: ['r1'] },
+        'GET /a/{id}': { roles: ['r1'] },
+      };
+      const decide = authorizerFor(table, '', grantee([], ['r1'], APP_A));
+      const { result, outcome } = await decide(`${BASE}/${asked}/`);
+      expect(outcome).toBe('deny');
+      for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']) {
+        expect(iamAllows(result, `${BASE}/${method}/`)).toBe(false);
+        expect(iamAllows(result, `${BASE}/${method}/42`)).toBe(true);
+      }
+    },
+  );
+});
