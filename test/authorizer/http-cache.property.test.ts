@@ -10,9 +10,9 @@ import { EntraHttpAuthorizer, type EntraHttpAuthorizerProps } from '../../infra/
 import { createApiAuthorizer } from '../../lambda/authorizer/api-authorizer.js';
 import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { ENV } from '../../lambda/authorizer/config.js';
-import type { EntraClaims } from '../../lambda/authorizer/entra.js';
 import type { TokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { testApp } from '../helpers/cdk.js';
+import { grantee } from '../helpers/policy-oracle.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
 type Rule = { readonly scopes?: readonly string[]; readonly roles?: readonly string[] };
@@ -89,21 +89,7 @@ function gateway(identitySource: readonly string[], env: Record<string, string>,
   const verifier: TokenVerifier = {
     verify: async (jwt) => {
       const g = grants[Number(jwt.split('.')[1])] as Grants;
-      const claims: EntraClaims = {
-        iss: `https://login.microsoftonline.com/${TENANT}/v2.0`,
-        tid: TENANT,
-        aud: CLIENT_ID,
-        exp: 4_000_000_000,
-        ver: '2.0',
-        oid: '00000000-0000-4000-8000-00000000a11c',
-        sub: 'sub',
-        scopes: [...g.scopes],
-        roles: [...g.roles],
-        appId: '11111111-2222-4333-8444-555555555555',
-        appOnly: g.scopes.length === 0,
-        name: undefined,
-        preferredUsername: undefined,
-      };
+      const claims = grantee([...g.scopes], [...g.roles]);
       return {
         claims,
         keyId: 'k',
