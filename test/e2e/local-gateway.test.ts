@@ -454,7 +454,8 @@ describe('the TOKEN authorizer', () => {
         fc.integer({ min: 0, max: 700 }),
         fc.constantFrom('Allow', 'Deny'),
         async (extra, effect) => {
-          const long = `${ARN}/GET/items/${'x'.repeat(extra)}`;
+          // A run of `*` matches what one does, so every length of this Resource names GET /items.
+          const long = `${ARN}/GET/${'*'.repeat(extra)}items`;
           expect(policyProblem(policy([effect, [long]])) !== undefined).toBe(long.length > 512);
           const { call } = await serve(guardedApi(0), {
             AuthFn: async () => ({
@@ -466,7 +467,7 @@ describe('the TOKEN authorizer', () => {
           const res = await call('/items', { headers: { authorization: 'Bearer a.b.c' } });
           await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
           server = undefined;
-          const expected = long.length > 512 ? 500 : effect === 'Deny' && extra === 0 ? 403 : 200;
+          const expected = long.length > 512 ? 500 : effect === 'Deny' ? 403 : 200;
           expect(res.status).toBe(expected);
         },
       ),
