@@ -1,6 +1,6 @@
 import { isGuid } from '../lambda/authorizer/config.js';
 import { isAllowOrigin } from '../lambda/shared/cors.js';
-import type { EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import type { EntraTokenAuthorizerProps } from './authorizer-props.js';
 import { nearest } from './nearest.js';
 
 export class ContextError extends Error {

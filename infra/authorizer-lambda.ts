@@ -4,7 +4,7 @@ import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { authorizerFunction } from './authorizer-function.js';
-import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './entra-token-authorizer.js';
+import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './authorizer-props.js';
 import { PropsError } from './errors.js';
 import { functionLogging } from './lambda-defaults.js';
 

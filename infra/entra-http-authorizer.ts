@@ -17,7 +17,7 @@ import {
   type EntraTokenAuthorizerProps,
   type RouteRule,
   resultsCacheTtlOf,
-} from './entra-token-authorizer.js';
+} from './authorizer-props.js';
 import { PropsError } from './errors.js';
 
 const CONSTRUCT = 'EntraHttpAuthorizer';

@@ -13,7 +13,7 @@ import {
   type WebSocketTokenSource,
 } from '../lambda/authorizer/api-kind.js';
 import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
-import { authorizerEnvironment, type EntraTokenAuthorizerProps } from './entra-token-authorizer.js';
+import { authorizerEnvironment, type EntraTokenAuthorizerProps } from './authorizer-props.js';
 import { PropsError } from './errors.js';
 
 const CONSTRUCT = 'EntraWebSocketAuthorizer';

@@ -1,6 +1,7 @@
 /** The package root, `entra-authorizer`: the construct and the types its props and methods take. */
 
 export type { WebSocketTokenSource } from '../lambda/authorizer/api-kind.js';
+export type { EntraTokenAuthorizerProps, LogLevel, RouteRule } from './authorizer-props.js';
 export type {
   AuthorizerAlarmOptions,
   AuthorizerAlarms,
@@ -12,12 +13,7 @@ export {
   EntraHttpAuthorizer,
   type EntraHttpAuthorizerProps,
 } from './entra-http-authorizer.js';
-export {
-  EntraTokenAuthorizer,
-  type EntraTokenAuthorizerProps,
-  type LogLevel,
-  type RouteRule,
-} from './entra-token-authorizer.js';
+export { EntraTokenAuthorizer } from './entra-token-authorizer.js';
 export {
   EntraWebSocketAuthorizer,
   type EntraWebSocketAuthorizerProps,

@@ -1,4 +1,4 @@
-import type { RouteRule } from './entra-token-authorizer.js';
+import type { RouteRule } from './authorizer-props.js';
 import { routeKeyFor } from './route-coverage.js';
 
 /**

@@ -15,7 +15,8 @@ import {
   notAJwtReport,
   renderExplanation,
 } from '../lambda/authorizer/explain.js';
-import { type DecodedJwt, decodeJwt, headerKeyId } from '../lambda/authorizer/jwt.js';
+import { decodeJwt, headerKeyId } from '../lambda/authorizer/jwt.js';
+import type { DecodedJwt } from '../lambda/authorizer/jwt-model.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
 import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-apis.js';
 import { printable, printableJson } from '../lambda/authorizer/safe-text.js';

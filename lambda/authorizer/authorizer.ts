@@ -3,7 +3,8 @@ import { extractBearerToken } from './bearer.js';
 import { buildContext, principalIdOf } from './context.js';
 import { type Decision, respond } from './decision.js';
 import { BadEventError, KeysUnavailableError, TokenRejectedError } from './errors.js';
-import type { DecodedJwt } from './jwt.js';
+import type { HintFacts } from './hints.js';
+import type { DecodedJwt } from './jwt-model.js';
 import type { RouteAuthorizer } from './permissions.js';
 import {
   buildPolicy,
@@ -14,7 +15,7 @@ import {
   stageResource,
   trailingSlashResource,
 } from './policy.js';
-import { type HintFacts, REASONS, type Reason } from './reasons.js';
+import { REASONS, type Reason } from './reasons.js';
 import { clip, LOG_LIMITS, printable } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 

@@ -1,10 +1,12 @@
 import { v2IssuerOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
-import { type DecodedJwt, headerKeyId, type JsonObject } from './jwt.js';
+import { headerKeyId } from './jwt.js';
+import type { DecodedJwt, JsonObject } from './jwt-model.js';
 import { isGraphAudience } from './microsoft-apis.js';
 import type { RejectionReason } from './reasons.js';
 import { preview } from './safe-text.js';
+import { CONSUMERS_TENANT_ID } from './tenants.js';
 
 /** Header parameters that point at a key: honouring any of them lets the token choose its own key. */
 export const KEY_CARRYING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
@@ -47,9 +49,6 @@ export function v2Issuer(tid: string, authorityHost: string): string {
 export function v1Issuer(tid: string, v1IssuerHost: string): string {
   return `https://${v1IssuerHost}/${tid}/`;
 }
-
-/** The tenant of personal Microsoft accounts: part of `common`, never of `organizations`. */
-export const CONSUMERS_TENANT_ID = '9188040d-6c67-4c5b-b112-36a304b66dad';
 
 export function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant']): boolean {
   if (tenant.mode === 'single') return tid === tenant.tenantId;

@@ -1,4 +1,4 @@
-import type { DecodedJwt } from './jwt.js';
+import type { DecodedJwt } from './jwt-model.js';
 import type { RejectionReason } from './reasons.js';
 import { redactUrl } from './safe-text.js';
 

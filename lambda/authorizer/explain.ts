@@ -3,11 +3,13 @@ import { decide } from './authorizer.js';
 import type { AuthorizerConfig } from './config.js';
 import { judgeEntraRules } from './entra.js';
 import { KeysUnavailableError } from './errors.js';
-import { type DecodedJwt, decodeJwt } from './jwt.js';
+import { createHinter, relativeTime } from './hints.js';
+import { decodeJwt } from './jwt.js';
+import type { DecodedJwt } from './jwt-model.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
 import { createRouteAuthorizer } from './permissions.js';
-import { createHinter, type Outcome, REASONS, type Reason, relativeTime } from './reasons.js';
+import { type Outcome, REASONS, type Reason } from './reasons.js';
 import { boundedJson, isoTime, printable, redactUrl } from './safe-text.js';
 import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
 

@@ -1,7 +1,7 @@
 import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer.js';
 import { loadApiConfig } from './api-kind.js';
+import { createHinter } from './hints.js';
 import { EntraJwksCache } from './keys/key-cache.js';
-import { createHinter } from './reasons.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
 import { createTokenVerifier } from './verifier.js';

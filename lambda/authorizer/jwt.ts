@@ -1,15 +1,5 @@
 import { TokenRejectedError } from './errors.js';
-
-export type JsonObject = { readonly [key: string]: unknown };
-
-/** A compact JWS split and parsed, not yet trusted. */
-export interface DecodedJwt {
-  readonly header: JsonObject;
-  readonly payload: JsonObject;
-  readonly headerB64: string;
-  readonly payloadB64: string;
-  readonly signatureB64: string;
-}
+import type { DecodedJwt, JsonObject } from './jwt-model.js';
 
 export const MAX_KEY_ID_LENGTH = 128;
 

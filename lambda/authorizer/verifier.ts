@@ -21,7 +21,8 @@ import {
 import type { AuthorizerConfig } from './config.js';
 import { checkEntraToken, type EntraClaims, type EntraRules, v2Issuer } from './entra.js';
 import { KeysUnavailableError, TokenRejectedError } from './errors.js';
-import { type DecodedJwt, decodeJwt } from './jwt.js';
+import { decodeJwt } from './jwt.js';
+import type { DecodedJwt } from './jwt-model.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
 

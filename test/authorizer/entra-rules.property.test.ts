@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type AuthorizerConfig, ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { checkEntraToken, judgeEntraRules } from '../../lambda/authorizer/entra.js';
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
-import type { DecodedJwt } from '../../lambda/authorizer/jwt.js';
+import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
 import { CONSUMERS, type EntraVerdict, entraVerdict, GRAPH_AUDIENCES } from '../helpers/entra-oracle.js';
 import { APP_ID_URI, CLIENT_ID, claims, header, OTHER_TENANT, TENANT } from '../helpers/setup.js';
 

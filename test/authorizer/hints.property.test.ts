@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { hintFor } from '../../lambda/authorizer/hints.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
-import { hintFor } from '../../lambda/authorizer/reasons.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
 const config = (env: Record<string, string> = {}) => {

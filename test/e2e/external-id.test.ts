@@ -14,9 +14,9 @@ import {
 } from '../../infra/local/issuer.js';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
-import { createHinter } from '../../lambda/authorizer/reasons.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { localToken } from '../helpers/local-token.js';
 import { runScript } from '../helpers/run-script.js';

@@ -8,9 +8,9 @@ import {
 } from '../../infra/local/mint.js';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache, type KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
-import { createHinter } from '../../lambda/authorizer/reasons.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 
 export const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';

@@ -4,7 +4,8 @@ import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import { readAppContext } from '../../infra/app-context.js';
-import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
+import type { EntraTokenAuthorizerProps } from '../../infra/authorizer-props.js';
+import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { testApp } from '../helpers/cdk.js';
 

@@ -1,7 +1,8 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { readAppContext } from '../../infra/app-context.js';
-import { EntraTokenAuthorizer, type EntraTokenAuthorizerProps } from '../../infra/entra-token-authorizer.js';
+import type { EntraTokenAuthorizerProps } from '../../infra/authorizer-props.js';
+import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
 import { PropsError } from '../../infra/errors.js';
 import { testApp } from '../helpers/cdk.js';
 
