@@ -42,7 +42,7 @@ export type DecisionRecorder<I = unknown, R = APIGatewayAuthorizerResult> = (
   invocation?: I,
 ) => void;
 
-/** Builds the operator hint of a rejection (see `hintFor`); only called off the Allow path. */
+/** Builds the operator hint of a rejection (see `hintFromFacts`); only called off the Allow path. */
 export type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
 
 /** What authenticating a token needs, whatever the kind of API. */
@@ -75,7 +75,7 @@ export interface EventKind<E, T, R> {
   /** The request's facts; throws (a BadEventError) for an event of another kind: our failure, a 500. */
   read(event: E): { readonly where: RequestPlace; readonly target: T; token(): string };
   /** Allow or Deny (403) for a verified token. */
-  permit(target: T, verified: VerifiedToken): Decision<R>;
+  authorize(target: T, verified: VerifiedToken): Decision<R>;
 }
 
 function safeString(value: unknown): string {
@@ -86,7 +86,7 @@ function safeString(value: unknown): string {
   }
 }
 
-function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer): Decision {
+function routeDecision(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer): Decision {
   const { claims } = verified;
   const principalId = principalIdOf(claims);
   const context = buildContext(claims);
@@ -127,7 +127,7 @@ function permit(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer
   return { outcome: 'deny', reason: authorization.reason, detail: authorization.missing, result };
 }
 
-function failure(err: unknown): Decision<never> {
+function decisionForError(err: unknown): Decision<never> {
   if (err instanceof TokenRejectedError)
     return { outcome: 'unauthorized', reason: err.reason, detail: err.message };
   if (err instanceof KeysUnavailableError)
@@ -135,7 +135,7 @@ function failure(err: unknown): Decision<never> {
   return { outcome: 'error', reason: 'internal_error', detail: safeString(err) };
 }
 
-function hintFor(
+function operatorHint(
   deps: VerifyDeps,
   decision: Decision<unknown>,
   token: DecodedJwt | undefined,
@@ -182,7 +182,7 @@ function loggableError(err: unknown, depth = 0): Error {
  * The record with every string capped at LOG_LIMITS and free of control characters (text from a token
  * could otherwise drive the terminal of whoever reads the log); absent fields stay absent.
  */
-function capped<R>(record: DecisionRecord<R>): DecisionRecord<R> {
+function capRecord<R>(record: DecisionRecord<R>): DecisionRecord<R> {
   const { decision, hint, error, path, ...fields } = record;
   const out: Record<string, unknown> = {
     decision: { ...decision, detail: clip(printable(decision.detail), LOG_LIMITS.detail) },
@@ -213,11 +213,11 @@ export function tokenEventKind(
         token: () => extractBearerToken(event.authorizationToken),
       };
     },
-    permit: (arn, verified) => permit(arn, verified, routes),
+    authorize: (arn, verified) => routeDecision(arn, verified, routes),
   };
 }
 
-async function judge<E, T, R>(
+async function reachDecision<E, T, R>(
   kind: EventKind<E, T, R>,
   event: E,
   deps: VerifyDeps,
@@ -226,25 +226,25 @@ async function judge<E, T, R>(
   try {
     request = kind.read(event);
   } catch (err) {
-    return { decision: failure(err), error: err };
+    return { decision: decisionForError(err), error: err };
   }
   const where = { method: request.where.method, path: request.where.path };
   let verified: VerifiedToken;
   try {
     verified = await deps.verifier.verify(request.token());
   } catch (err) {
-    const decision = failure(err);
-    const hint = hintFor(deps, decision, err instanceof TokenRejectedError ? err.token : undefined);
+    const decision = decisionForError(err);
+    const hint = operatorHint(deps, decision, err instanceof TokenRejectedError ? err.token : undefined);
     return { decision, ...where, hint, ...(decision.reason === 'internal_error' ? { error: err } : {}) };
   }
   const { claims, keyId, jwt } = verified;
   const safe = { tid: claims.tid, oid: claims.oid, appId: claims.appId, kid: keyId };
   try {
-    const decision = kind.permit(request.target, verified);
+    const decision = kind.authorize(request.target, verified);
     if (decision.outcome === 'allow') return { decision, ...where, ...safe };
-    return { decision, ...where, ...safe, hint: hintFor(deps, decision, jwt) };
+    return { decision, ...where, ...safe, hint: operatorHint(deps, decision, jwt) };
   } catch (err) {
-    return { decision: failure(err), ...where, ...safe, error: err };
+    return { decision: decisionForError(err), ...where, ...safe, error: err };
   }
 }
 
@@ -259,9 +259,9 @@ export async function decideWith<E, T, R>(
   deps: VerifyDeps,
 ): Promise<DecisionRecord<R>> {
   try {
-    return capped(await judge(kind, event, deps));
+    return capRecord(await reachDecision(kind, event, deps));
   } catch (err) {
-    return capped<R>({ decision: failure(err), error: err });
+    return capRecord<R>({ decision: decisionForError(err), error: err });
   }
 }
 

@@ -381,11 +381,11 @@ const ROUTE_FIELDS = ['scopes', 'roles', 'clientApps'] as const;
  */
 export function parseRoutePermissions(
   input: unknown,
-  fail: (problem: RouteProblem) => Error = ({ at, expected }) =>
+  errorOf: (problem: RouteProblem) => Error = ({ at, expected }) =>
     new Error(`route permissions: expected ${at === '' ? '' : `${at} to be `}${expected}`),
 ): RoutePermission[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw fail({
+    throw errorOf({
       at: '',
       expected: 'an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}',
       actual: input,
@@ -393,7 +393,7 @@ export function parseRoutePermissions(
   }
   const routes: RoutePermission[] = [];
   for (const [route, rule] of Object.entries(input)) {
-    const keyProblem = (expected: string) => fail({ at: 'keys', expected, actual: route });
+    const keyProblem = (expected: string) => errorOf({ at: 'keys', expected, actual: route });
     const match = /^(\S+) (\/\S*)$/.exec(route);
     const written = match?.[1]?.toUpperCase();
     const method = written === 'ANY' ? '*' : written;
@@ -433,7 +433,7 @@ export function parseRoutePermissions(
         route,
         method: method as RoutePermission['method'],
         path,
-        ...readPermissionRule(route, rule, fail),
+        ...readPermissionRule(route, rule, errorOf),
       }),
     );
   }
@@ -444,7 +444,7 @@ export function parseRoutePermissions(
     (r) => r.path.includes('*') || (r.path !== '/' && r.path.slice(1).split('/').includes('')),
   );
   if (template !== undefined && glob !== undefined) {
-    throw fail({
+    throw errorOf({
       at: 'keys',
       expected: `one form per table: {param} resource paths ("${template.route}") or * globs, not both`,
       actual: glob.route,
@@ -494,33 +494,33 @@ function resourcePathError(path: string): string | undefined {
 export function readPermissionRule(
   route: string,
   rule: unknown,
-  fail: (problem: RouteProblem) => Error,
+  errorOf: (problem: RouteProblem) => Error,
 ): PermissionRule {
   const at = `[${JSON.stringify(route)}]`;
   if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) {
-    throw fail({ at, expected: 'an object such as {"scopes": ["Items.Read"]}, or {}', actual: rule });
+    throw errorOf({ at, expected: 'an object such as {"scopes": ["Items.Read"]}, or {}', actual: rule });
   }
   if (Object.keys(rule).some((k) => !(ROUTE_FIELDS as readonly string[]).includes(k)))
-    throw fail({ at, expected: 'an object with only "scopes", "roles" and "clientApps"', actual: rule });
+    throw errorOf({ at, expected: 'an object with only "scopes", "roles" and "clientApps"', actual: rule });
   const { scopes, roles, clientApps } = rule as { scopes?: unknown; roles?: unknown; clientApps?: unknown };
   return {
-    scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, fail)),
-    roles: Object.freeze(readStringArray(roles, `${at}.roles`, fail)),
+    scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, errorOf)),
+    roles: Object.freeze(readStringArray(roles, `${at}.roles`, errorOf)),
     ...(clientApps === undefined
       ? {}
-      : { clientApps: Object.freeze(readClientAppArray(clientApps, `${at}.clientApps`, fail)) }),
+      : { clientApps: Object.freeze(readClientAppArray(clientApps, `${at}.clientApps`, errorOf)) }),
   };
 }
 
 /** An empty list would silently mean "any": it is refused, and the message says what to write instead. */
-function readStringArray(input: unknown, at: string, fail: (problem: RouteProblem) => Error): string[] {
+function readStringArray(input: unknown, at: string, errorOf: (problem: RouteProblem) => Error): string[] {
   if (input === undefined) return [];
   if (
     !Array.isArray(input) ||
     input.length === 0 ||
     input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))
   ) {
-    throw fail({
+    throw errorOf({
       at,
       expected:
         'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)',
@@ -530,13 +530,13 @@ function readStringArray(input: unknown, at: string, fail: (problem: RouteProble
   return input as string[];
 }
 
-function readClientAppArray(input: unknown, at: string, fail: (problem: RouteProblem) => Error): string[] {
+function readClientAppArray(input: unknown, at: string, errorOf: (problem: RouteProblem) => Error): string[] {
   if (
     !Array.isArray(input) ||
     input.length === 0 ||
     input.some((s) => typeof s !== 'string' || !isGuid(s.toLowerCase()))
   ) {
-    throw fail({
+    throw errorOf({
       at,
       expected:
         'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)',

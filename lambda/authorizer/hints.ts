@@ -110,113 +110,139 @@ function hostOf(uri: string): string {
   }
 }
 
+const payloadOf = (facts: HintFacts) => facts.payload ?? {};
+const headerOf = (facts: HintFacts) => facts.header ?? {};
+const exampleScope = (facts: HintFacts) => `${facts.config.audiences[0]}/.default`;
+
+function malformedHint(facts: HintFacts): string {
+  // The claim rules name the claim; anything else is the header or the JWT's encoding.
+  return facts.detail?.startsWith('claim ')
+    ? `${clip(facts.detail, 200)}: Entra ID never issues such a token; it is forged or corrupted`
+    : REASONS.malformed.hint;
+}
+
+function graphTokenHint(facts: HintFacts): string {
+  const aud = shown(str(payloadOf(facts).aud) ?? '?');
+  const why = 'nonce' in headerOf(facts) ? `nonce header, aud ${aud}` : `aud ${aud}`;
+  return `this is a Microsoft Graph token (${why}): request a token for your API's scope (e.g. ${exampleScope(facts)}) instead`;
+}
+
+function tenantHint(facts: HintFacts): string {
+  const tid = shown(str(payloadOf(facts).tid));
+  if (tid === CONSUMERS_TENANT_ID && facts.config.tenant.mode === 'multi') {
+    return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common to admit personal accounts too';
+  }
+  return facts.config.tenant.mode === 'single'
+    ? `${UNVERIFIED} tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},<that tenant's ID, as its admins give it, not as a token claims it>`
+    : `${UNVERIFIED} tid ${tid} is not on AZURE_ALLOWED_TENANTS: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
+}
+
+function expiredHint(facts: HintFacts): string {
+  const exp = payloadOf(facts).exp;
+  return typeof exp !== 'number'
+    ? REASONS.expired.hint
+    : `the token expired at ${isoTime(exp)} (${relativeTime(exp, facts.nowSeconds)}, ${facts.config.clockSkewSeconds}s skew allowed): the client must get a new one`;
+}
+
+function notYetValidHint(facts: HintFacts): string {
+  const nbf = payloadOf(facts).nbf;
+  return typeof nbf !== 'number'
+    ? REASONS.not_yet_valid.hint
+    : `nbf is ${isoTime(nbf)} (${relativeTime(nbf, facts.nowSeconds)}), beyond the ${facts.config.clockSkewSeconds}s skew: check the clocks`;
+}
+
+function idTokenHint(facts: HintFacts): string {
+  const p = payloadOf(facts);
+  const claim = p.ver === '1.0' ? 'appid' : 'azp';
+  const roles =
+    Array.isArray(p.roles) && p.roles.length > 0 ? '; its roles do not make it an access token' : '';
+  return `id token (ver ${shown(p.ver ?? '?', 10)}, no ${claim}${roles}): the client sent its id token; it must send the access token it requested for your API's scope (e.g. ${exampleScope(facts)})`;
+}
+
+function clientAppHint(facts: HintFacts): string {
+  const p = payloadOf(facts);
+  const v1 = p.ver === '1.0';
+  const app = shown(str(v1 ? p.appid : p.azp) ?? '<none>', 60);
+  // The route's rule said no when the decision's detail names it (see createRouteAuthorizer).
+  const onRoute = facts.detail?.includes('route clientApps') === true;
+  const where = onRoute
+    ? "that route's clientApps in the route permissions"
+    : 'AZURE_ALLOWED_CLIENT_APPS (the construct prop allowedClientApps, -c allowedClientApps)';
+  return `the calling app is ${app} (claim ${v1 ? 'appid' : 'azp'}, ver ${shown(p.ver ?? '?', 10)}), which may not call this ${onRoute ? 'route' : 'API'}: if it should, add ${app} to ${where}`;
+}
+
+function noScopeOrRoleHint(facts: HintFacts): string {
+  const p = payloadOf(facts);
+  const app = shown(str(p.azp) ?? str(p.appid) ?? '<client id>');
+  if (p.idtyp !== undefined && p.idtyp !== 'app') {
+    return `a delegated token without scp: the client app ${app} must request a scope of this API (e.g. ${facts.config.audiences[0]}/<scope>)`;
+  }
+  return `app-only token of app ${app} with no roles: any app in the tenant can get one unless assignment is required. Assign an app role of this API to app ${app} (its API permissions > Application permissions, then admin consent), or set "Assignment required" on this API's enterprise application`;
+}
+
+function unknownKeyHint(facts: HintFacts): string {
+  const h = headerOf(facts);
+  const kid = str(h.kid) ?? str(h.x5t);
+  if (kid === undefined) return 'the header names no key (kid or x5t)';
+  // Custom signing keys are the API's own app's: its client id, never the caller's azp/appid.
+  const clientId = facts.config.audiences.map((a) => GUID_IN.exec(a)?.[0]).find((g) => g !== undefined);
+  return `${UNVERIFIED} kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or your API's app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${clientId?.toLowerCase() ?? "<your API's client id>"})`;
+}
+
+function permissionHint(facts: HintFacts): string {
+  const p = payloadOf(facts);
+  const scp = clip(str(p.scp) ?? '', 100);
+  const roles = Array.isArray(p.roles)
+    ? clip(p.roles.filter((r) => typeof r === 'string').join(' '), 100)
+    : '';
+  const detail = facts.detail ?? '';
+  // The path, not the token, is the problem: no grant helps.
+  if (/ ends in "\/"/.test(detail)) {
+    return `${clip(detail.split(' ends in ')[0] ?? '', 200)} ends in "/": route permissions refuse such paths whatever the token carries; call it without the trailing slash`;
+  }
+  if (detail.includes('the policy must deny')) {
+    return `${clip(detail, 300)}: grant this caller that route too, or declare the routes so that no {param} route has a route this caller may not call below it`;
+  }
+  // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
+  const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
+  const needed = detail.split(' requires ').slice(1).join(' requires ');
+  const fix = !appOnly
+    ? 'grant and consent the scope, or assign the app role to the user'
+    : needed !== '' && !/\brole\b/.test(needed)
+      ? 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
+      : 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)';
+  return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
+}
+
+/** The hint of each reason that the facts can make more precise than the reason's own. */
+const HINT_BUILDERS: Partial<Record<Reason, (facts: HintFacts) => string>> = {
+  malformed: malformedHint,
+  unsupported_alg: (facts) =>
+    `alg is ${preview(headerOf(facts).alg, 40)}: Entra ID signs access tokens with RS256; anything else is forged or not from Entra`,
+  graph_token: graphTokenHint,
+  wrong_issuer: issuerHint,
+  tenant_not_allowed: tenantHint,
+  wrong_audience: audienceHint,
+  expired: expiredHint,
+  not_yet_valid: notYetValidHint,
+  not_an_access_token: idTokenHint,
+  client_app_not_allowed: clientAppHint,
+  no_scope_or_role: noScopeOrRoleHint,
+  unknown_key: unknownKeyHint,
+  key_issuer_mismatch: (facts) =>
+    `${facts.detail === undefined ? 'the signing key belongs to another issuer' : clip(facts.detail, 200)}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`,
+  insufficient_permission: permissionHint,
+  keys_unavailable: (facts) =>
+    `the key set at ${redactUrl(facts.config.jwksUri)} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`,
+};
+
 /**
  * The one-line hint for the operator: which configuration or client mistake this rejection points at, and
  * how to fix it. Built from the token's claims, never containing the token; every claim it shows is
  * clipped, and the key URL is shown without user-info or query.
  */
-export function hintFor(reason: Reason, facts: HintFacts): string {
-  const p = facts.payload ?? {};
-  const h = facts.header ?? {};
-  const example = `${facts.config.audiences[0]}/.default`;
-  switch (reason) {
-    case 'malformed':
-      // The claim rules name the claim; anything else is the header or the JWT's encoding.
-      return facts.detail?.startsWith('claim ')
-        ? `${clip(facts.detail, 200)}: Entra ID never issues such a token; it is forged or corrupted`
-        : REASONS.malformed.hint;
-    case 'unsupported_alg':
-      return `alg is ${preview(h.alg, 40)}: Entra ID signs access tokens with RS256; anything else is forged or not from Entra`;
-    case 'graph_token': {
-      const aud = shown(str(p.aud) ?? '?');
-      const why = 'nonce' in h ? `nonce header, aud ${aud}` : `aud ${aud}`;
-      return `this is a Microsoft Graph token (${why}): request a token for your API's scope (e.g. ${example}) instead`;
-    }
-    case 'wrong_issuer':
-      return issuerHint(facts);
-    case 'tenant_not_allowed': {
-      const tid = shown(str(p.tid));
-      if (tid === CONSUMERS_TENANT_ID && facts.config.tenant.mode === 'multi') {
-        return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common to admit personal accounts too';
-      }
-      return facts.config.tenant.mode === 'single'
-        ? `${UNVERIFIED} tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},<that tenant's ID, as its admins give it, not as a token claims it>`
-        : `${UNVERIFIED} tid ${tid} is not on AZURE_ALLOWED_TENANTS: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
-    }
-    case 'wrong_audience':
-      return audienceHint(facts);
-    case 'expired': {
-      const exp = typeof p.exp === 'number' ? p.exp : undefined;
-      return exp === undefined
-        ? REASONS.expired.hint
-        : `the token expired at ${isoTime(exp)} (${relativeTime(exp, facts.nowSeconds)}, ${facts.config.clockSkewSeconds}s skew allowed): the client must get a new one`;
-    }
-    case 'not_yet_valid': {
-      const nbf = typeof p.nbf === 'number' ? p.nbf : undefined;
-      return nbf === undefined
-        ? REASONS.not_yet_valid.hint
-        : `nbf is ${isoTime(nbf)} (${relativeTime(nbf, facts.nowSeconds)}), beyond the ${facts.config.clockSkewSeconds}s skew: check the clocks`;
-    }
-    case 'not_an_access_token': {
-      const claim = p.ver === '1.0' ? 'appid' : 'azp';
-      const roles =
-        Array.isArray(p.roles) && p.roles.length > 0 ? '; its roles do not make it an access token' : '';
-      return `id token (ver ${shown(p.ver ?? '?', 10)}, no ${claim}${roles}): the client sent its id token; it must send the access token it requested for your API's scope (e.g. ${example})`;
-    }
-    case 'client_app_not_allowed': {
-      const v1 = p.ver === '1.0';
-      const app = shown(str(v1 ? p.appid : p.azp) ?? '<none>', 60);
-      // The route's rule said no when the decision's detail names it (see createRouteAuthorizer).
-      const onRoute = facts.detail?.includes('route clientApps') === true;
-      const where = onRoute
-        ? "that route's clientApps in the route permissions"
-        : 'AZURE_ALLOWED_CLIENT_APPS (the construct prop allowedClientApps, -c allowedClientApps)';
-      return `the calling app is ${app} (claim ${v1 ? 'appid' : 'azp'}, ver ${shown(p.ver ?? '?', 10)}), which may not call this ${onRoute ? 'route' : 'API'}: if it should, add ${app} to ${where}`;
-    }
-    case 'no_scope_or_role': {
-      const app = shown(str(p.azp) ?? str(p.appid) ?? '<client id>');
-      if (p.idtyp !== undefined && p.idtyp !== 'app') {
-        return `a delegated token without scp: the client app ${app} must request a scope of this API (e.g. ${facts.config.audiences[0]}/<scope>)`;
-      }
-      return `app-only token of app ${app} with no roles: any app in the tenant can get one unless assignment is required. Assign an app role of this API to app ${app} (its API permissions > Application permissions, then admin consent), or set "Assignment required" on this API's enterprise application`;
-    }
-    case 'unknown_key': {
-      const kid = str(h.kid) ?? str(h.x5t);
-      if (kid === undefined) return 'the header names no key (kid or x5t)';
-      // Custom signing keys are the API's own app's: its client id, never the caller's azp/appid.
-      const clientId = facts.config.audiences.map((a) => GUID_IN.exec(a)?.[0]).find((g) => g !== undefined);
-      return `${UNVERIFIED} kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or your API's app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${clientId?.toLowerCase() ?? "<your API's client id>"})`;
-    }
-    case 'key_issuer_mismatch':
-      return `${facts.detail === undefined ? 'the signing key belongs to another issuer' : clip(facts.detail, 200)}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`;
-    case 'insufficient_permission': {
-      const scp = clip(str(p.scp) ?? '', 100);
-      const roles = Array.isArray(p.roles)
-        ? clip(p.roles.filter((r) => typeof r === 'string').join(' '), 100)
-        : '';
-      const detail = facts.detail ?? '';
-      // The path, not the token, is the problem: no grant helps.
-      if (/ ends in "\/"/.test(detail)) {
-        return `${clip(detail.split(' ends in ')[0] ?? '', 200)} ends in "/": route permissions refuse such paths whatever the token carries; call it without the trailing slash`;
-      }
-      if (detail.includes('the policy must deny')) {
-        return `${clip(detail, 300)}: grant this caller that route too, or declare the routes so that no {param} route has a route this caller may not call below it`;
-      }
-      // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
-      const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
-      const needed = detail.split(' requires ').slice(1).join(' requires ');
-      const fix = !appOnly
-        ? 'grant and consent the scope, or assign the app role to the user'
-        : needed !== '' && !/\brole\b/.test(needed)
-          ? 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
-          : 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)';
-      return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
-    }
-    case 'keys_unavailable':
-      return `the key set at ${redactUrl(facts.config.jwksUri)} could not be fetched: check egress (NAT, proxy) to ${hostOf(facts.config.jwksUri)}`;
-    default:
-      return REASONS[reason].hint;
-  }
+export function hintFromFacts(reason: Reason, facts: HintFacts): string {
+  return HINT_BUILDERS[reason]?.(facts) ?? REASONS[reason].hint;
 }
 
 /**
@@ -227,5 +253,5 @@ export function createHinter(
   config: HintFacts['config'],
   now: () => number = () => Date.now() / 1000,
 ): (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string {
-  return (reason, facts) => hintFor(reason, { ...facts, config, nowSeconds: now() });
+  return (reason, facts) => hintFromFacts(reason, { ...facts, config, nowSeconds: now() });
 }

@@ -52,7 +52,7 @@ export function httpApiEventKind(
         token: () => extractBearerToken(headerValue(event.headers, 'authorization')),
       };
     },
-    permit(routeKey, { claims }) {
+    authorize(routeKey, { claims }) {
       const authorization = routes(claims, routeKey);
       if (authorization.allowed)
         return {

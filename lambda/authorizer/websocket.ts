@@ -133,7 +133,7 @@ export function webSocketEventKind(
         token: () => webSocketToken(event, source),
       };
     },
-    permit(arn, { claims }) {
+    authorize(arn, { claims }) {
       // With no route permissions, the request is not looked at: the token-wide rules alone.
       const authorization = routes(claims, { method: '', path: '/' });
       const principalId = principalIdOf(claims);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
-import { hintFor } from '../../lambda/authorizer/hints.js';
+import { hintFromFacts } from '../../lambda/authorizer/hints.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
@@ -40,7 +40,7 @@ describe('hints never steer by unverified claims', () => {
     fc.assert(
       fc.property(clientValue, clientValue, fc.stringMatching(/^[A-Za-z0-9_-]{4,20}$/), (azp, appid, kid) => {
         fc.pre(azp !== CLIENT_ID && appid !== CLIENT_ID);
-        const hint = hintFor('unknown_key', facts(config(), { azp, appid }, { kid }));
+        const hint = hintFromFacts('unknown_key', facts(config(), { azp, appid }, { kid }));
         expect(hint).toContain(`?appid=${CLIENT_ID})`);
         expect(hint).not.toContain(azp);
         expect(hint).not.toContain(appid);
@@ -63,10 +63,10 @@ describe('hints never steer by unverified claims', () => {
         (tid, aud, host) => {
           fc.pre(!CLIENT_ID.includes(aud) && tid !== TENANT);
           const hints = [
-            hintFor('tenant_not_allowed', facts(single, { tid })),
-            hintFor('tenant_not_allowed', facts(multi, { tid })),
-            hintFor('wrong_audience', facts(single, { aud, ver: '2.0' })),
-            hintFor('wrong_issuer', facts(single, { tid, iss: `https://${host}/${tid}/v2.0` })),
+            hintFromFacts('tenant_not_allowed', facts(single, { tid })),
+            hintFromFacts('tenant_not_allowed', facts(multi, { tid })),
+            hintFromFacts('wrong_audience', facts(single, { aud, ver: '2.0' })),
+            hintFromFacts('wrong_issuer', facts(single, { tid, iss: `https://${host}/${tid}/v2.0` })),
           ];
           for (const hint of hints) {
             expect(hint).toMatch(/the token's unverified (tid|aud|iss)/);
@@ -101,7 +101,7 @@ describe('403 hints name the real cause', () => {
         fc.array(fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/), { minLength: 1, maxLength: 3 }),
         (roles) => {
           const payload = { idtyp: 'app', roles };
-          const onScopeRoute = hintFor(
+          const onScopeRoute = hintFromFacts(
             'insufficient_permission',
             facts(cfg, payload, {}, detailOf([], roles, 'GET', '/whoami')),
           );
@@ -109,7 +109,7 @@ describe('403 hints name the real cause', () => {
             /an app-only token never carries a scope, and this route admits no app role/,
           );
           expect(onScopeRoute).not.toMatch(/assign the app role/);
-          const onRoleRoute = hintFor(
+          const onRoleRoute = hintFromFacts(
             'insufficient_permission',
             facts(cfg, payload, {}, detailOf([], roles, 'GET', '/jobs/1')),
           );
@@ -123,7 +123,7 @@ describe('403 hints name the real cause', () => {
     fc.assert(
       fc.property(fc.constantFrom('/whoami/', '/jobs/1/', '/jobs/'), (path) => {
         const detail = detailOf(['access_as_user', 'Jobs.Read'], [], 'GET', path);
-        const hint = hintFor(
+        const hint = hintFromFacts(
           'insufficient_permission',
           facts(cfg, { scp: 'access_as_user Jobs.Read' }, {}, detail),
         );
