@@ -371,19 +371,18 @@ function union(sets: readonly Set<number>[]): Set<number> {
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
-/**
- * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
- * scopes/roles, then the route table. A request is judged by the route API Gateway serves it from: the
- * resource path that matches it best; in a table without `{param}`, by any key whose glob matches it, as
- * before. In the policy, every route granted is
- * allowed, and every declared route a granted pattern would also admit (IAM's `*` crosses `/`) that this
- * caller may not call is denied explicitly; a request such a Deny also covers is refused here too, so a
- * cached policy and a fresh decision always agree.
- */
-export function createRouteAuthorizer(
-  config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
-): RouteAuthorizer {
-  const { required, routePermissions } = config;
+/** The route table and what each pattern admits, per method: fixed by the configuration, so built once. */
+interface RouteTable {
+  readonly table: readonly Entry[];
+  readonly admits: readonly Map<Method, Set<number>>[];
+  readonly serves: readonly Map<Method, Set<number>>[];
+  readonly excess: readonly {
+    patterns: ReturnType<typeof excessPatterns>;
+    admits: Map<Method, Set<number>>;
+  }[];
+}
+
+function buildRouteTable(routePermissions: AuthorizerConfig['routePermissions']): RouteTable {
   const templates = (routePermissions ?? []).some((route) => route.path.includes('{'));
   const table: Entry[] = (routePermissions ?? []).map((route, index) => {
     // A table without {param} is judged as IAM globs, as before: any key that matches grants.
@@ -410,113 +409,143 @@ export function createRouteAuthorizer(
     const patterns = excessPatterns(e);
     return { patterns, admits: perMethod(e, (m) => union(patterns.map((p) => reach(p.tokens, m, table)))) };
   });
+  return { table, admits, serves, excess };
+}
+
+/** `compileRoutePath` remembered per pattern: the Denies a request is checked against repeat. */
+function createMatcherCache(): (pattern: string) => RoutePathMatcher {
   const matchers = new Map<string, RoutePathMatcher>();
-  const matcherOf = (pattern: string) => {
+  return (pattern: string) => {
     const known = matchers.get(pattern);
     if (known !== undefined) return known;
     const matcher = compileRoutePath(pattern);
     matchers.set(pattern, matcher);
     return matcher;
   };
+}
 
-  /**
-   * The Denies that keep a caller's Allows off the declared routes it may not call. Per granted pattern
-   * and method: deny each such route it admits, by that route's own resource; or, for a resource path,
-   * deny what its resource admits beyond the route (a `*` spanning segments) and only the routes the route
-   * itself reaches, when that spares every route granted, which the first way may not (a `/{proxy+}` for
-   * admins would deny `GET/*`). Where a Deny still covers a granted path, the decision refuses it too.
-   */
-  const denialsFor = (isGranted: readonly boolean[]): Denial[] => {
-    const out: Denial[] = [];
-    const add = (denial: Denial) => {
-      if (!out.some((d) => d.method === denial.method && d.path === denial.path)) out.push(denial);
-    };
-    const hitsGranted = (sets: Iterable<Set<number> | undefined>) =>
-      [...sets].some((set) => [...(set ?? [])].some((i) => isGranted[i]));
-    const byRoute = (method: Method, i: number): Denial => {
-      const route = table[i] as Entry;
-      return {
-        method,
-        path: policyPathOf(route.path),
-        why: `"${route.route}" (which requires ${[describe(route) || 'a scope or a role', ...(route.clientApps === undefined ? [] : [`client app ${route.clientApps.join(' or ')}`])].join(', and ')})`,
-      };
-    };
-    for (const entry of table) {
-      if (!isGranted[entry.index]) continue;
-      for (const [method, admitted] of admits[entry.index] as Map<Method, Set<number>>) {
-        const refused = [...admitted].filter((i) => !isGranted[i]);
-        if (refused.length === 0) continue;
-        const { patterns, admits: beyond } = excess[entry.index] as (typeof excess)[number];
-        // Denied by name: the refused routes the route itself reaches, and any other its resource admits
-        // that the excess patterns do not (the root `/`, which `/*` admits with its `*` matching nothing).
-        const own = [
-          ...new Set([
-            ...[...((serves[entry.index] as Map<Method, Set<number>>).get(method) ?? [])].filter(
-              (i) => !isGranted[i],
-            ),
-            ...refused.filter((i) => !beyond.get(method)?.has(i)),
-          ]),
-        ];
-        const narrow =
-          patterns.length > 0 &&
-          !hitsGranted([beyond.get(method), ...own.map((i) => admits[i]?.get(method))]);
-        if (narrow) {
-          for (const i of own) add(byRoute(method, i));
-          for (const p of patterns) {
-            add({ method, path: p.path, why: `the paths below "${entry.route}" its * would also admit` });
-          }
-        } else for (const i of refused) add(byRoute(method, i));
-      }
-    }
-    return out;
+/**
+ * The Denies that keep a caller's Allows off the declared routes it may not call. Per granted pattern
+ * and method: deny each such route it admits, by that route's own resource; or, for a resource path,
+ * deny what its resource admits beyond the route (a `*` spanning segments) and only the routes the route
+ * itself reaches, when that spares every route granted, which the first way may not (a `/{proxy+}` for
+ * admins would deny `GET/*`). Where a Deny still covers a granted path, the decision refuses it too.
+ */
+function denialsFor(routeTable: RouteTable, isGranted: readonly boolean[]): Denial[] {
+  const { table, admits, serves, excess } = routeTable;
+  const out: Denial[] = [];
+  const add = (denial: Denial) => {
+    if (!out.some((d) => d.method === denial.method && d.path === denial.path)) out.push(denial);
   };
+  const hitsGranted = (sets: Iterable<Set<number> | undefined>) =>
+    [...sets].some((set) => [...(set ?? [])].some((i) => isGranted[i]));
+  const byRoute = (method: Method, i: number): Denial => {
+    const route = table[i] as Entry;
+    return {
+      method,
+      path: policyPathOf(route.path),
+      why: `"${route.route}" (which requires ${[describe(route) || 'a scope or a role', ...(route.clientApps === undefined ? [] : [`client app ${route.clientApps.join(' or ')}`])].join(', and ')})`,
+    };
+  };
+  for (const entry of table) {
+    if (!isGranted[entry.index]) continue;
+    for (const [method, admitted] of admits[entry.index] as Map<Method, Set<number>>) {
+      const refused = [...admitted].filter((i) => !isGranted[i]);
+      if (refused.length === 0) continue;
+      const { patterns, admits: beyond } = excess[entry.index] as (typeof excess)[number];
+      // Denied by name: the refused routes the route itself reaches, and any other its resource admits
+      // that the excess patterns do not (the root `/`, which `/*` admits with its `*` matching nothing).
+      const own = [
+        ...new Set([
+          ...[...((serves[entry.index] as Map<Method, Set<number>>).get(method) ?? [])].filter(
+            (i) => !isGranted[i],
+          ),
+          ...refused.filter((i) => !beyond.get(method)?.has(i)),
+        ]),
+      ];
+      const narrow =
+        patterns.length > 0 && !hitsGranted([beyond.get(method), ...own.map((i) => admits[i]?.get(method))]);
+      if (narrow) {
+        for (const i of own) add(byRoute(method, i));
+        for (const p of patterns) {
+          add({ method, path: p.path, why: `the paths below "${entry.route}" its * would also admit` });
+        }
+      } else for (const i of refused) add(byRoute(method, i));
+    }
+  }
+  return out;
+}
 
+/** The route API Gateway serves a request from: its best resource path, or else the glob keys it matches. */
+function servedBy(table: readonly Entry[], request: RouteRequest): { resource?: Entry; globs: Entry[] } {
+  if (!REST_METHOD_SET.has(request.method)) return { globs: [] };
+  const method = request.method as Method;
+  const parts = requestSegments(request.path);
+  const resources =
+    parts === undefined
+      ? []
+      : table.filter((e) => !e.glob && e.methods.includes(method) && segmentsMatch(e.segments, parts));
+  const resource = resources.sort(precedence)[0];
+  if (resource !== undefined) return { resource, globs: [] };
+  return {
+    globs: table.filter((e) => e.glob && e.methods.includes(method) && e.matcher.test(request.path)),
+  };
+}
+
+/** The refusals that hold on every route: no scope or role at all, or not what the whole API requires. */
+function apiWideRefusal(required: AuthorizerConfig['required'], grantee: Grantee): Authorization | undefined {
+  if (grantee.scopes.length === 0 && grantee.roles.length === 0) {
+    // Any app in the tenant can get such a token for the API (client credentials, no role assigned), so
+    // no configuration, not even an empty rule, admits it.
+    return {
+      allowed: false,
+      reason: 'no_scope_or_role',
+      routes: [],
+      denied: [],
+      missing: 'the token carries neither scp nor roles',
+    };
+  }
+  if (!satisfies(required, grantee)) {
+    return clientAllowed(required, grantee)
+      ? {
+          allowed: false,
+          reason: 'insufficient_permission',
+          routes: [],
+          denied: [],
+          missing: `the API requires ${describe(required)}`,
+        }
+      : {
+          allowed: false,
+          reason: 'client_app_not_allowed',
+          routes: [],
+          denied: [],
+          missing: `client app ${grantee.appId ?? '(none)'} is not among the API's allowed client apps (${ENV.allowedClientApps})`,
+        };
+  }
+  return undefined;
+}
+
+/**
+ * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
+ * scopes/roles, then the route table. A request is judged by the route API Gateway serves it from: the
+ * resource path that matches it best; in a table without `{param}`, by any key whose glob matches it, as
+ * before. In the policy, every route granted is
+ * allowed, and every declared route a granted pattern would also admit (IAM's `*` crosses `/`) that this
+ * caller may not call is denied explicitly; a request such a Deny also covers is refused here too, so a
+ * cached policy and a fresh decision always agree.
+ */
+export function createRouteAuthorizer(
+  config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
+): RouteAuthorizer {
+  const { required, routePermissions } = config;
+  const routeTable = buildRouteTable(routePermissions);
+  const { table } = routeTable;
+  const matcherOf = createMatcherCache();
   const deniedByGrants = new Map<string, Denial[]>();
 
-  const served = (request: RouteRequest): { resource?: Entry; globs: Entry[] } => {
-    if (!REST_METHOD_SET.has(request.method)) return { globs: [] };
-    const method = request.method as Method;
-    const parts = requestSegments(request.path);
-    const resources =
-      parts === undefined
-        ? []
-        : table.filter((e) => !e.glob && e.methods.includes(method) && segmentsMatch(e.segments, parts));
-    const resource = resources.sort(precedence)[0];
-    if (resource !== undefined) return { resource, globs: [] };
-    return {
-      globs: table.filter((e) => e.glob && e.methods.includes(method) && e.matcher.test(request.path)),
-    };
-  };
-
   return (grantee, request) => {
-    if (grantee.scopes.length === 0 && grantee.roles.length === 0) {
-      // Any app in the tenant can get such a token for the API (client credentials, no role assigned), so
-      // no configuration, not even an empty rule, admits it.
-      return {
-        allowed: false,
-        reason: 'no_scope_or_role',
-        routes: [],
-        denied: [],
-        missing: 'the token carries neither scp nor roles',
-      };
-    }
-    if (!satisfies(required, grantee)) {
-      return clientAllowed(required, grantee)
-        ? {
-            allowed: false,
-            reason: 'insufficient_permission',
-            routes: [],
-            denied: [],
-            missing: `the API requires ${describe(required)}`,
-          }
-        : {
-            allowed: false,
-            reason: 'client_app_not_allowed',
-            routes: [],
-            denied: [],
-            missing: `client app ${grantee.appId ?? '(none)'} is not among the API's allowed client apps (${ENV.allowedClientApps})`,
-          };
-    }
+    const refusal = apiWideRefusal(required, grantee);
+    if (refusal !== undefined) return refusal;
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const isGranted = table.map((entry) => satisfies(entry, grantee));
     const granted = table.filter((entry) => isGranted[entry.index]);
@@ -525,7 +554,7 @@ export function createRouteAuthorizer(
     let denied = deniedByGrants.get(grants);
     if (denied === undefined) {
       if (deniedByGrants.size >= MAX_GRANT_SETS) deniedByGrants.clear();
-      denied = denialsFor(isGranted);
+      denied = denialsFor(routeTable, isGranted);
       deniedByGrants.set(grants, denied);
     }
     const policyDenied = denied.map(({ method, path }) => ({ method, path }));
@@ -549,7 +578,7 @@ export function createRouteAuthorizer(
         `${request.method} ${request.path} ends in "/", which route permissions refuse: API Gateway serves it from the resource without the slash, which a pattern such as /items/* would otherwise admit`,
       );
     }
-    const { resource, globs } = served(request);
+    const { resource, globs } = servedBy(table, request);
     const by = resource !== undefined ? [resource] : globs;
     const grantedBy = by.find((entry) => isGranted[entry.index]);
     if (grantedBy === undefined) {
