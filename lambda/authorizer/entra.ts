@@ -284,7 +284,7 @@ export function checkEntraToken(jwt: DecodedJwt, rules: EntraRules, nowSeconds: 
 }
 
 /** Each rule judged on its own, for `npm run explain`: passed, the rejection, or why it could not be judged. */
-export function judgeEntraRules(
+export function reportEntraRules(
   jwt: DecodedJwt,
   rules: EntraRules,
   nowSeconds: number,

@@ -1,7 +1,7 @@
 import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { decide } from './authorizer.js';
 import type { AuthorizerConfig } from './config.js';
-import { judgeEntraRules } from './entra.js';
+import { reportEntraRules } from './entra.js';
 import { KeysUnavailableError } from './errors.js';
 import { createHinter, relativeTime } from './hints.js';
 import { decodeJwt } from './jwt.js';
@@ -118,7 +118,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     });
   const checks: ExplainCheck[] = [
     { check: 'a compact JWT (header.payload.signature, canonical base64url)', outcome: 'pass' },
-    ...judgeEntraRules(jwt, config, nowSeconds).map((r) => ({
+    ...reportEntraRules(jwt, config, nowSeconds).map((r) => ({
       check: r.rule,
       outcome: r.outcome,
       detail: r.detail,

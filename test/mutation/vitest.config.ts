@@ -8,7 +8,7 @@ import base from '../../vitest.config.js';
  * Suites that exercise other modules (telemetry, log-safe text, the CLI, the handler module) are left out.
  */
 const ORDER = [
-  'entra-rules.property',
+  'entra.property',
   'bearer-and-jwt',
   'bearer-and-jwt.property',
   'config',

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type AuthorizerConfig, ENV, loadConfig } from '../../lambda/authorizer/config.js';
-import { checkEntraToken, judgeEntraRules } from '../../lambda/authorizer/entra.js';
+import { checkEntraToken, reportEntraRules } from '../../lambda/authorizer/entra.js';
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
 import { CONSUMERS, type EntraVerdict, entraVerdict, GRAPH_AUDIENCES } from '../helpers/entra-oracle.js';
@@ -213,7 +213,7 @@ describe('the Entra rules, against the documented table', () => {
       fc.property(configs, perturbations, (config, p) => {
         const { h, c } = build(config, p);
         const expected = entraVerdict(config, h, c, NOW);
-        const judged = judgeEntraRules(jwtOf(h, c), config, NOW);
+        const judged = reportEntraRules(jwtOf(h, c), config, NOW);
         const failed = judged.find((r) => r.outcome === 'fail');
         if ('reason' in expected && expected.reason !== 'malformed')
           expect(failed?.reason).toBe(expected.reason);
