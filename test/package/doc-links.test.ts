@@ -57,7 +57,8 @@ describe("the manual's relative links", () => {
       const where = `${relative(ROOT, page)}: ${target}`;
       if (!existsSync(file)) broken.push(`${where} (no such file)`);
       else if (fragment !== undefined) {
-        if (statSync(file).isDirectory() || !file.endsWith('.md')) broken.push(`${where} (a fragment of a non-page)`);
+        if (statSync(file).isDirectory() || !file.endsWith('.md'))
+          broken.push(`${where} (a fragment of a non-page)`);
         else if (!anchorsOf(file).has(fragment)) broken.push(`${where} (no heading #${fragment})`);
       }
     }
