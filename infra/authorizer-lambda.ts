@@ -34,7 +34,7 @@ export function createAuthorizerLambda(
   const seconds = timeout.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
     throw new PropsError(construct, 'timeout', 'whole seconds from 3 to 10', `${seconds}s`);
-  // 256 MB: the smallest size whose warm decision is billed 1 ms (README, Performance: the cost model).
+  // 256 MB: the smallest size whose warm decision is billed 1 ms (docs/performance.md: the cost model).
   const memorySize = props.memorySize ?? 256;
   if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10_240)
     throw new PropsError(
@@ -56,7 +56,7 @@ export function createAuthorizerLambda(
     logGroup,
     description: 'Entra ID access token authorizer',
     // No NODE_OPTIONS=--enable-source-maps: it costs every cold start and every logged stack more than it
-    // saves (README, Performance); the bundle's source map ships beside it for mapping a stack offline.
+    // saves (docs/performance.md); the bundle's source map ships beside it for mapping a stack offline.
     environment,
   });
   return { function: fn, logGroup, role };

@@ -117,7 +117,7 @@ export interface EntraTokenAuthorizerProps {
   readonly logLevel?: LogLevel;
   /**
    * Lambda memory; CPU, and so cold start time, scales with it. The default is the smallest size whose warm
-   * decision is still billed 1 ms (the README's cost model); a larger size shortens cold starts for a little
+   * decision is still billed 1 ms (docs/performance.md's cost model); a larger size shortens cold starts for a little
    * more per decision.
    * @default 256
    */

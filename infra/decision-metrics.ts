@@ -126,7 +126,7 @@ export interface AuthorizerAlarms {
   readonly unauthorized: Alarm;
 }
 
-/** The operator's alarms on an authorizer: see the README's runbook for what each means. */
+/** The operator's alarms on an authorizer: see docs/observability.md's runbook for what each means. */
 export function createAlarms(
   scope: Construct,
   source: DecisionMetricSource,
@@ -151,7 +151,7 @@ export function createAlarms(
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No decisions, no throttles: nothing is wrong.
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${description} (entra-authorizer runbook: README, "Alarms")`,
+      alarmDescription: `${description} (entra-authorizer runbook: docs/observability.md, "Alarms: the runbook")`,
     });
     if (options.action !== undefined) {
       created.addAlarmAction(options.action);

@@ -239,7 +239,7 @@ export class EntraTokenAuthorizer extends Construct {
 
   /**
    * The alarms an operator must hear about, each with `action` when given: any `error` decision (such as
-   * `keys_unavailable`) in a short window, any throttle, and an unusual number of 401s. See the README's
+   * `keys_unavailable`) in a short window, any throttle, and an unusual number of 401s. See docs/observability.md's
    * runbook for what each means and what to check first.
    */
   public addAlarms(options: AuthorizerAlarmOptions = {}): AuthorizerAlarms {

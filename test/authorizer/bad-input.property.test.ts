@@ -131,7 +131,7 @@ const oddToken = fc
   });
 
 /**
- * The second oracle: README's token rules (test/helpers/entra-oracle.ts), the header's size (at most 16 KiB),
+ * The second oracle: docs/token-rules.md's rules (test/helpers/entra-oracle.ts), the header's size (at most 16 KiB),
  * and the one the key set adds here: the token is signed with the published key `main-key` (its kid, or its
  * x5t when kid is absent).
  */

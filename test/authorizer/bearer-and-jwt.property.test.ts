@@ -5,7 +5,7 @@ import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import { decodeJwt, headerKeyId, isCanonicalBase64Url } from '../../lambda/authorizer/jwt.js';
 
 /*
- * The header and JWT shape of README's first token rule, on generated input: `Bearer <jwt>` with the scheme
+ * The header and JWT shape of docs/token-rules.md's first rule, on generated input: `Bearer <jwt>` with the scheme
  * in any case and one space (RFC 7235), a compact JWS of three non-empty base64url parts (RFC 7515) in its
  * one canonical spelling (RFC 4648 section 3.5: no padding, zero unused bits), at most 16 KiB in all.
  */

@@ -90,7 +90,7 @@ function servedBy(table: Table, [method, path]: Request): { resource?: string; g
 }
 
 /**
- * The rule in the README: the rule's client apps (if any) name the caller's app, and it carries a scope or a
+ * The rule in docs/permissions-and-caching.md: the rule's client apps (if any) name the caller's app, and it carries a scope or a
  * role the rule names, or any scope or role for a rule that names none.
  */
 function ruleAdmits(rule: Rule, { scopes, roles, app }: Who) {

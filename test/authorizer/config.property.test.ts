@@ -4,7 +4,7 @@ import { ENV, type Env, loadConfig } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 
 /*
- * The configuration contract of README's configuration table, on generated values: what each variable
+ * The configuration contract of docs/configuration.md's variables table, on generated values: what each variable
  * accepts is read as documented, anything else fails at cold start naming the variable.
  */
 
@@ -117,7 +117,7 @@ describe('AZURE_AUTHORITY_HOST and AZURE_V1_ISSUER_HOST', () => {
     .map(([labels, port]) => `${labels.join('.')}${port === null ? '' : `:${port}`}`);
 
   it('take a host name with an optional port, in lower case, and refuse anything more', () => {
-    // A login host Microsoft does not document comes with its v1 issuer host (README: sovereign clouds), so
+    // A login host Microsoft does not document comes with its v1 issuer host (docs/configuration.md: sovereign clouds), so
     // each is given beside an undocumented partner.
     const partner = {
       [ENV.authorityHost]: { [ENV.v1IssuerHost]: 'sts.example' },

@@ -40,7 +40,7 @@ describe('the policy document', () => {
 });
 
 describe('appOnly in the context', () => {
-  // README: "appOnly is the idtyp claim when Entra sends it (idtyp=app), otherwise true for a token without scp".
+  // docs/permissions-and-caching.md: "appOnly is the idtyp claim when Entra sends it (idtyp=app), otherwise true for a token without scp".
   const cases: { name: string; scp?: string; roles?: string[]; idtyp?: string; appOnly: boolean }[] = [
     { name: 'roles, no scp, no idtyp', roles: ['Items.Read'], appOnly: true },
     { name: 'roles, no scp, idtyp app', roles: ['Items.Read'], idtyp: 'app', appOnly: true },

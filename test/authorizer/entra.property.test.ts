@@ -8,9 +8,9 @@ import { CONSUMERS, type EntraVerdict, entraVerdict, GRAPH_AUDIENCES } from '../
 import { APP_ID_URI, CLIENT_ID, claims, header, OTHER_TENANT, TENANT } from '../helpers/setup.js';
 
 /*
- * The Entra rules judged on generated headers and claims against test/helpers/entra-oracle.ts (README's
+ * The Entra rules judged on generated headers and claims against test/helpers/entra-oracle.ts (docs/token-rules.md's
  * table, not entra.ts): a token that breaks a rule is refused with that rule's reason (the first broken
- * rule, in the table's order), and a token that breaks none is accepted with the claims README documents.
+ * rule, in the table's order), and a token that breaks none is accepted with the claims docs/ documents.
  */
 
 const NOW = 1_750_000_000;

@@ -22,7 +22,7 @@ interface Grants {
 }
 
 /**
- * The decision a route deserves, written from the README's rules and not from the production code: a
+ * The decision a route deserves, written from docs/permissions-and-caching.md's rules and not from the production code: a
  * token needs a scope or a role; then one of the required scopes or roles, if any; then, with route
  * permissions, the rule of exactly its route key (an empty rule admits), and an unlisted route is refused.
  */

@@ -5,7 +5,7 @@ import type { SigningJwk } from '../../lambda/authorizer/keys/key-set.js';
 import { keyServesIssuer } from '../../lambda/authorizer/verifier.js';
 
 /*
- * Microsoft's signing-key issuer rule (README's token table; Microsoft identity platform, "validate the
+ * Microsoft's signing-key issuer rule (docs/token-rules.md's token table; Microsoft identity platform, "validate the
  * signing key issuer"): a key without `issuer` signs for anyone the other rules let through; a key with one
  * signs only for that issuer, `{tenantid}` replaced by the token's tid, and its v2 form also for the same
  * tenant's v1 tokens (v1 key sets carry no issuer). Written out here, not taken from verifier.ts.

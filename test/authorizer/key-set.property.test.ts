@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { KeySetError, parseKeySet, usableKeys } from '../../lambda/authorizer/keys/key-set.js';
 
 /*
- * Key set entries judged against README's key set table, not key-set.ts: an entry is kept only if it is an
+ * Key set entries judged against docs/token-rules.md's key set table, not key-set.ts: an entry is kept only if it is an
  * RSA key (kty "RSA") for signatures (use absent or "sig"), for RS256 (alg absent or "RS256"), with a kid,
  * base64url n and e, a modulus of at least 2048 bits and an odd public exponent of at least 65537 (both
  * counted here with BigInt); kept keys carry kty,

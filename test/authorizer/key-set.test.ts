@@ -13,7 +13,7 @@ const exponent = (value: bigint) => {
 describe('a key set keeps only keys a real issuer would publish', () => {
   const good = testKeys().main.publicJwk;
   const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
-  // One entry per kind the README says is dropped, each next to a good key.
+  // One entry per kind docs/token-rules.md says is dropped, each next to a good key.
   it.each([
     ['not RSA', { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA', kid: 'ec' }],
     ['use enc', { ...good, kid: 'x', use: 'enc' }],

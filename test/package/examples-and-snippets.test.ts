@@ -1,4 +1,12 @@
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, run, userEnv } from './consumer-app.js';
 
 /**
- * The README's TypeScript snippets and the example app (examples/) in an app laid out as `cdk init app
+ * The manual's TypeScript snippets (README.md and docs/*.md) and the example app (examples/) in an app laid out as `cdk init app
  * --language typescript` makes one: its tsconfig (taken from the installed CDK CLI's own template, strict
  * and noImplicitReturns), CommonJS, with aws-cdk-lib, constructs, the type packages and this package in its
  * node_modules (linked to this repository's, the package to its built self).
@@ -16,8 +24,17 @@ import { ROOT, run, userEnv } from './consumer-app.js';
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
 
-/** The README's ```ts blocks, in order. */
-function readmeSnippets(readme: string): string[] {
+/** The manual's pages: README.md, then every page of docs/. */
+const PAGES = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort()
+    .map((f) => `docs/${f}`),
+];
+
+/** A page's ```ts blocks, in order. */
+function pageSnippets(readme: string): string[] {
   // A block inside a list item is indented: its lines lose that indentation.
   return [...readme.matchAll(/^( *)```(?:ts|typescript)\n([\s\S]*?)^ *```$/gm)].map(([, indent, body]) =>
     (body as string)
@@ -50,7 +67,7 @@ function snippetModule(snippet: string): string {
 }
 
 let work: string;
-let snippets: string[];
+let snippets: { page: string; snippet: string }[];
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'entra-examples-'));
@@ -63,10 +80,13 @@ beforeAll(() => {
   // NodejsFunction looks for a lock file even when bundling is skipped.
   writeFileSync(join(work, 'package-lock.json'), JSON.stringify({ name: 'user-app', lockfileVersion: 3 }));
   cpSync(join(ROOT, 'examples'), join(work, 'examples'), { recursive: true });
-  snippets = readmeSnippets(readFileSync(join(ROOT, 'README.md'), 'utf8'));
+  snippets = PAGES.flatMap((page) =>
+    pageSnippets(readFileSync(join(ROOT, page), 'utf8')).map((snippet) => ({ page, snippet })),
+  );
   mkdirSync(join(work, 'snippets'));
-  snippets.forEach((snippet, i) => {
-    writeFileSync(join(work, 'snippets', `readme-${i + 1}.ts`), snippetModule(snippet));
+  snippets.forEach(({ page, snippet }, i) => {
+    const name = page.replace(/\.md$/, '').replace(/\W/g, '-').toLowerCase();
+    writeFileSync(join(work, 'snippets', `${name}-${i + 1}.ts`), snippetModule(snippet));
   });
   const init = JSON.parse(
     readFileSync(join(ROOT, 'node_modules/aws-cdk/lib/init-templates/app/typescript/tsconfig.json'), 'utf8'),
@@ -83,9 +103,11 @@ afterAll(async () => {
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 });
 
-describe("the README's snippets and the example app, in a cdk init app", () => {
-  it('has TypeScript snippets to check', () => {
+describe("the manual's snippets and the example app, in a cdk init app", () => {
+  it('has TypeScript snippets to check, in the README and in docs/', () => {
     expect(snippets.length).toBeGreaterThanOrEqual(6);
+    expect(snippets.some(({ page }) => page === 'README.md')).toBe(true);
+    expect(new Set(snippets.map(({ page }) => page)).size).toBeGreaterThanOrEqual(5);
   });
 
   it("compile under cdk init's tsconfig (strict, noImplicitReturns)", async () => {

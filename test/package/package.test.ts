@@ -124,7 +124,7 @@ const allowed: boolean = hasScopeOrRole(caller, 'Items.Read');
 // @ts-expect-error scopes are strings
 const wrong: number[] = caller.scopes;
 const error: Error = new MissingIdentityError('x');
-// The README's backend, as written there (a Lambda project has @types/node; this one only needs env).
+// docs/cors.md's backend, as written there (a Lambda project has @types/node; this one only needs env).
 declare const process: { env: Record<string, string | undefined> };
 const cors = readCorsOptions(process.env);
 const handler = async () => withCors({ statusCode: 200, body: '{}' }, cors);
