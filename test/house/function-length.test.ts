@@ -23,8 +23,6 @@ const BEING_SPLIT: ReadonlySet<string> = new Set([
   'infra/entra-token-authorizer.ts authorizerEnvironment',
   // #24 item 2, this branch: the local emulator, one function per commit.
   'infra/local/api-template.ts readApiModel',
-  'infra/local/gateway.ts createLocalGateway',
-  'infra/local/gateway.ts createLocalGateway/proxy',
   'infra/local/issuer.ts createLocalIssuer',
   'infra/local/lambda-runner.ts startFunctionRunner',
 ]);
