@@ -22,7 +22,6 @@ const BEING_SPLIT: ReadonlySet<string> = new Set([
   // The construct's environment for the Lambda.
   'infra/entra-token-authorizer.ts authorizerEnvironment',
   // #24 item 2, this branch: the local emulator, one function per commit.
-  'infra/local/issuer.ts createLocalIssuer',
   'infra/local/lambda-runner.ts startFunctionRunner',
 ]);
 
