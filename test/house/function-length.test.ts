@@ -21,8 +21,6 @@ const BEING_SPLIT: ReadonlySet<string> = new Set([
   'lambda/authorizer/reasons.ts hintFor',
   // The construct's environment for the Lambda.
   'infra/entra-token-authorizer.ts authorizerEnvironment',
-  // #24 item 2, this branch: the local emulator, one function per commit.
-  'infra/local/lambda-runner.ts startFunctionRunner',
 ]);
 
 const key = (f: { file: string; name: string }) => `${f.file} ${f.name}`;
