@@ -382,11 +382,12 @@ function mappedHeaders(mappings: readonly Mapping[], inputs: MappingInputs): Rec
 }
 
 /**
- * The template's answer to the request's error (`state.error`): its own gateway response, else
- * DEFAULT_4XX/5XX, else API Gateway's.
+ * The template's answer to an error of the request: its own gateway response, else DEFAULT_4XX/5XX, else
+ * API Gateway's; `$context.error.*` names the error.
  */
-function renderGatewayResponse(ctx: GatewayContext, state: RequestState, error: GatewayError): Reply {
+function renderGatewayResponse(ctx: GatewayContext, request: RequestState, error: GatewayError): Reply {
   const { api } = ctx;
+  const state: RequestState = { ...request, error };
   const defaultStatus = GATEWAY_RESPONSE_STATUS[error.type] ?? error.statusCode ?? 500;
   const own = api.gatewayResponses.get(error.type);
   const fallback = api.gatewayResponses.get(defaultStatus >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
@@ -755,7 +756,6 @@ export function createLocalGateway(options: LocalGatewayOptions) {
       send(res, await integrate(ctx, state, route, method, body));
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
-      state.error = err;
       send(res, renderGatewayResponse(ctx, state, err));
     }
   }
