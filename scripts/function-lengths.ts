@@ -73,9 +73,11 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const args = process.argv.slice(2);
   const overAt = args.indexOf('--over');
   const over = overAt === -1 ? 0 : Number(args[overAt + 1]);
-  const folders = args.filter((_, i) => i !== overAt && i !== overAt + 1);
+  const folders = overAt === -1 ? args : args.filter((_, i) => i !== overAt && i !== overAt + 1);
   const found = measureFolders(folders.length > 0 ? folders : ['lambda', 'infra'])
     .filter((f) => f.lines > over)
     .sort((a, b) => b.lines - a.lines);
-  for (const f of found) console.log(`${String(f.lines).padStart(4)}  ${f.file}:${f.line}  ${f.name}`);
+  process.stdout.write(
+    found.map((f) => `${String(f.lines).padStart(4)}  ${f.file}:${f.line}  ${f.name}\n`).join(''),
+  );
 }
