@@ -184,125 +184,149 @@ export function restApiIds(template: CfnTemplate): string[] {
 }
 
 /**
- * Reads a REST API (the only one, or `restApiId`) out of a template; throws TemplateError listing every
- * problem API Gateway would refuse. What only the local gateway cannot do is modelled as an UNSUPPORTED
- * method instead, listed in `unsupported`.
+ * What every reader of one REST API shares: the template's resources, the API's logical id, the Lambda
+ * functions found so far (by logical id) and the problems found so far, in the order they are met.
  */
-export function readApiModel(template: CfnTemplate, options: { restApiId?: string } = {}): ApiModel {
-  const resources = template.Resources ?? {};
-  const problems: string[] = [];
-  const ofType = (type: string) =>
-    Object.entries(resources).filter(([, r]) => r.Type === type) as [string, CfnResource][];
-  const props = (id: string): Props => resources[id]?.Properties ?? {};
-  const describe = (id: string, detail?: string) =>
-    `${id} (${resources[id]?.Type}${detail === undefined ? '' : ` ${detail}`})`;
+interface ReadContext {
+  readonly resources: Readonly<Record<string, CfnResource>>;
+  readonly restApiId: string;
+  readonly functions: Map<string, FunctionModel>;
+  readonly problems: string[];
+}
 
+/** The resources of a type that belong to the API being read (their RestApiId refers to it). */
+function apiResources(ctx: ReadContext, type: string): [string, CfnResource][] {
+  return Object.entries(ctx.resources).filter(
+    ([, r]) => r.Type === type && referencedIds(r.Properties?.RestApiId).includes(ctx.restApiId),
+  );
+}
+
+const propsOf = (ctx: ReadContext, id: string): Props => ctx.resources[id]?.Properties ?? {};
+
+/** How a problem names a resource: `Id (AWS::Type detail)`. */
+const describe = (ctx: ReadContext, id: string, detail?: string) =>
+  `${id} (${ctx.resources[id]?.Type}${detail === undefined ? '' : ` ${detail}`})`;
+
+function readMappings(
+  ctx: ReadContext,
+  owner: string,
+  property: string,
+  place: MappingPlace,
+  map: unknown,
+  declared: MappingDeclarations = {},
+): Mapping[] {
+  if (map === undefined) return [];
+  if (!isObject(map)) {
+    ctx.problems.push(`${owner}: ${property} is not a map of mapping expressions`);
+    return [];
+  }
+  const out: Mapping[] = [];
+  for (const [key, value] of Object.entries(map)) {
+    try {
+      out.push({ key, ...checkMapping(place, key, value, declared) });
+    } catch (err) {
+      if (!(err instanceof MappingExpressionError)) throw err;
+      ctx.problems.push(`${owner}: ${property}[${JSON.stringify(key)}]: ${err.message}`);
+    }
+  }
+  return out;
+}
+
+function readTemplates(
+  ctx: ReadContext,
+  owner: string,
+  property: string,
+  value: unknown,
+): Record<string, string> {
+  if (value === undefined) return {};
+  if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string')) {
+    ctx.problems.push(`${owner}: ${property} is not a map of content types to template strings`);
+    return {};
+  }
+  return value as Record<string, string>;
+}
+
+function readRegex(ctx: ReadContext, owner: string, property: string, source: unknown): RegExp | undefined {
+  if (source === undefined || source === '') return undefined;
+  try {
+    // API Gateway matches the whole value, as Java's String.matches does.
+    return new RegExp(`^(?:${String(source)})$`);
+  } catch {
+    ctx.problems.push(`${owner}: ${property} ${JSON.stringify(source)} is not a regular expression`);
+    return undefined;
+  }
+}
+
+/** A Lambda function as the local runner needs it: environment, timeout, runtime, handler and code. */
+function readFunctionModel(ctx: ReadContext, id: string): FunctionModel {
+  const p = propsOf(ctx, id);
+  const variables = isObject(p.Environment) ? (p.Environment.Variables ?? {}) : {};
+  const environment: Record<string, string> = {};
+  const unresolvedEnvironment: string[] = [];
+  for (const [name, v] of Object.entries(isObject(variables) ? variables : {})) {
+    if (typeof v === 'string') environment[name] = v;
+    else unresolvedEnvironment.push(name);
+  }
+  const code = isObject(p.Code) ? p.Code : {};
+  const assetPath = ctx.resources[id]?.Metadata?.['aws:asset:path'];
+  return {
+    logicalId: id,
+    environment,
+    unresolvedEnvironment,
+    timeoutSeconds: typeof p.Timeout === 'number' ? p.Timeout : 3,
+    runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
+    handler: typeof p.Handler === 'string' ? p.Handler : undefined,
+    assetPath: typeof assetPath === 'string' ? assetPath : undefined,
+    s3Key: typeof code.S3Key === 'string' ? code.S3Key : undefined,
+  };
+}
+
+/**
+ * The one Lambda function an ARN expression names, reached through versions and aliases; recorded in
+ * `ctx.functions`. Returns its logical id ('' with a problem when it names none or several).
+ */
+function readFunction(ctx: ReadContext, owner: string, property: string, value: unknown): string {
+  const found = new Set<string>();
+  const visit = (id: string, depth: number) => {
+    const type = ctx.resources[id]?.Type;
+    if (type === 'AWS::Lambda::Function') found.add(id);
+    else if ((type === 'AWS::Lambda::Version' || type === 'AWS::Lambda::Alias') && depth < 3)
+      for (const inner of referencedIds(propsOf(ctx, id).FunctionName)) visit(inner, depth + 1);
+  };
+  for (const id of referencedIds(value)) visit(id, 0);
+  if (found.size !== 1) {
+    ctx.problems.push(`${owner}: ${property} does not name exactly one Lambda function of this template`);
+    return '';
+  }
+  const id = [...found][0] as string;
+  if (!ctx.functions.has(id)) ctx.functions.set(id, readFunctionModel(ctx, id));
+  return id;
+}
+
+/** The REST API to read: the given one, else the template's only one. */
+function selectRestApi(template: CfnTemplate, restApiId: string | undefined): string {
   const apis = restApiIds(template);
-  if (options.restApiId !== undefined ? !apis.includes(options.restApiId) : apis.length !== 1) {
+  if (restApiId !== undefined ? !apis.includes(restApiId) : apis.length !== 1) {
     throw new TemplateError(
-      options.restApiId !== undefined
-        ? `no AWS::ApiGateway::RestApi ${options.restApiId} in the template; it has ${apis.join(', ') || 'none'}`
+      restApiId !== undefined
+        ? `no AWS::ApiGateway::RestApi ${restApiId} in the template; it has ${apis.join(', ') || 'none'}`
         : `expected one AWS::ApiGateway::RestApi in the template; found ${apis.length}`,
     );
   }
-  const restApiId = options.restApiId ?? (apis[0] as string);
-  const unsupported: string[] = [];
-  const belongs = ([, r]: [string, CfnResource]) =>
-    referencedIds(r.Properties?.RestApiId).includes(restApiId);
+  return restApiId ?? (apis[0] as string);
+}
 
-  const mappings = (
-    owner: string,
-    property: string,
-    place: MappingPlace,
-    map: unknown,
-    declared: MappingDeclarations = {},
-  ): Mapping[] => {
-    if (map === undefined) return [];
-    if (!isObject(map)) {
-      problems.push(`${owner}: ${property} is not a map of mapping expressions`);
-      return [];
-    }
-    const out: Mapping[] = [];
-    for (const [key, value] of Object.entries(map)) {
-      try {
-        out.push({ key, ...checkMapping(place, key, value, declared) });
-      } catch (err) {
-        if (!(err instanceof MappingExpressionError)) throw err;
-        problems.push(`${owner}: ${property}[${JSON.stringify(key)}]: ${err.message}`);
-      }
-    }
-    return out;
-  };
-  const templates = (owner: string, property: string, value: unknown): Record<string, string> => {
-    if (value === undefined) return {};
-    if (!isObject(value) || Object.values(value).some((v) => typeof v !== 'string')) {
-      problems.push(`${owner}: ${property} is not a map of content types to template strings`);
-      return {};
-    }
-    return value as Record<string, string>;
-  };
-  const regex = (owner: string, property: string, source: unknown): RegExp | undefined => {
-    if (source === undefined || source === '') return undefined;
-    try {
-      // API Gateway matches the whole value, as Java's String.matches does.
-      return new RegExp(`^(?:${String(source)})$`);
-    } catch {
-      problems.push(`${owner}: ${property} ${JSON.stringify(source)} is not a regular expression`);
-      return undefined;
-    }
-  };
-
-  // Lambda functions, reached through versions and aliases.
-  const functions = new Map<string, FunctionModel>();
-  const functionOf = (owner: string, property: string, value: unknown): string => {
-    const found = new Set<string>();
-    const visit = (id: string, depth: number) => {
-      const type = resources[id]?.Type;
-      if (type === 'AWS::Lambda::Function') found.add(id);
-      else if ((type === 'AWS::Lambda::Version' || type === 'AWS::Lambda::Alias') && depth < 3)
-        for (const inner of referencedIds(props(id).FunctionName)) visit(inner, depth + 1);
-    };
-    for (const id of referencedIds(value)) visit(id, 0);
-    if (found.size !== 1) {
-      problems.push(`${owner}: ${property} does not name exactly one Lambda function of this template`);
-      return '';
-    }
-    const id = [...found][0] as string;
-    if (!functions.has(id)) {
-      const p = props(id);
-      const variables = isObject(p.Environment) ? (p.Environment.Variables ?? {}) : {};
-      const environment: Record<string, string> = {};
-      const unresolvedEnvironment: string[] = [];
-      for (const [name, v] of Object.entries(isObject(variables) ? variables : {})) {
-        if (typeof v === 'string') environment[name] = v;
-        else unresolvedEnvironment.push(name);
-      }
-      const code = isObject(p.Code) ? p.Code : {};
-      const assetPath = resources[id]?.Metadata?.['aws:asset:path'];
-      functions.set(id, {
-        logicalId: id,
-        environment,
-        unresolvedEnvironment,
-        timeoutSeconds: typeof p.Timeout === 'number' ? p.Timeout : 3,
-        runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
-        handler: typeof p.Handler === 'string' ? p.Handler : undefined,
-        assetPath: typeof assetPath === 'string' ? assetPath : undefined,
-        s3Key: typeof code.S3Key === 'string' ? code.S3Key : undefined,
-      });
-    }
-    return id;
-  };
-
-  // The stage: its name and variables.
-  const stages = ofType('AWS::ApiGateway::Stage').filter(belongs);
+/** The stage: its name (else the deployment's, else `local`) and its variables. */
+function readStage(ctx: ReadContext): Pick<ApiModel, 'stageName' | 'stageVariables'> {
+  const stages = apiResources(ctx, 'AWS::ApiGateway::Stage');
   const stage = stages[0];
-  if (stages.length > 1) problems.push(`expected at most one AWS::ApiGateway::Stage; found ${stages.length}`);
+  if (stages.length > 1)
+    ctx.problems.push(`expected at most one AWS::ApiGateway::Stage; found ${stages.length}`);
   const stageProps = stage?.[1].Properties ?? {};
   const stageName =
     typeof stageProps.StageName === 'string'
       ? stageProps.StageName
-      : (ofType('AWS::ApiGateway::Deployment')
-          .filter(belongs)
+      : (apiResources(ctx, 'AWS::ApiGateway::Deployment')
           .map(([, r]) => r.Properties?.StageName)
           .find((n): n is string => typeof n === 'string') ?? 'local');
   const stageVariables: Record<string, string> = {};
@@ -310,64 +334,80 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     for (const [k, v] of Object.entries(stageProps.Variables))
       if (typeof v === 'string') stageVariables[k] = v;
   }
+  return { stageName, stageVariables };
+}
 
-  // Authorizers.
-  const authorizers = new Map<string, TokenAuthorizerModel>();
-  const unsupportedAuthorizers = new Map<string, string>();
-  for (const [id, r] of ofType('AWS::ApiGateway::Authorizer').filter(belongs)) {
+interface Authorizers {
+  readonly token: ReadonlyMap<string, TokenAuthorizerModel>;
+  /** Authorizers of other types, by logical id: why a method they guard is not emulated. */
+  readonly unsupported: ReadonlyMap<string, string>;
+}
+
+function readAuthorizers(ctx: ReadContext): Authorizers {
+  const token = new Map<string, TokenAuthorizerModel>();
+  const unsupported = new Map<string, string>();
+  for (const [id, r] of apiResources(ctx, 'AWS::ApiGateway::Authorizer')) {
     const p = r.Properties ?? {};
-    const owner = describe(id, String(p.Type));
+    const owner = describe(ctx, id, String(p.Type));
     if (p.Type !== 'TOKEN') {
-      unsupportedAuthorizers.set(
-        id,
-        `the ${String(p.Type)} authorizer ${id} is not emulated locally (only TOKEN)`,
-      );
+      unsupported.set(id, `the ${String(p.Type)} authorizer ${id} is not emulated locally (only TOKEN)`);
       continue;
     }
     const header = /^method\.request\.header\.([A-Za-z0-9._$-]+)$/.exec(String(p.IdentitySource));
     if (header === null) {
-      problems.push(
+      ctx.problems.push(
         `${owner}: IdentitySource ${JSON.stringify(p.IdentitySource)} is not method.request.header.<name>`,
       );
       continue;
     }
     const ttl = p.AuthorizerResultTtlInSeconds ?? 300;
     if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600) {
-      problems.push(`${owner}: AuthorizerResultTtlInSeconds must be whole seconds from 0 to 3600`);
+      ctx.problems.push(`${owner}: AuthorizerResultTtlInSeconds must be whole seconds from 0 to 3600`);
     }
-    authorizers.set(id, {
+    token.set(id, {
       logicalId: id,
-      functionId: functionOf(owner, 'AuthorizerUri', p.AuthorizerUri),
+      functionId: readFunction(ctx, owner, 'AuthorizerUri', p.AuthorizerUri),
       identityHeader: header[1] as string,
-      validation: regex(owner, 'IdentityValidationExpression', p.IdentityValidationExpression),
+      validation: readRegex(ctx, owner, 'IdentityValidationExpression', p.IdentityValidationExpression),
       ttlSeconds: typeof ttl === 'number' ? ttl : 300,
     });
   }
+  return { token, unsupported };
+}
 
-  const validators = new Map(
-    ofType('AWS::ApiGateway::RequestValidator')
-      .filter(belongs)
-      .map(([id, r]) => [id, r.Properties?.ValidateRequestParameters === true] as const),
+/** Whether each request validator checks request parameters, by logical id. */
+function readValidators(ctx: ReadContext): ReadonlyMap<string, boolean> {
+  return new Map(
+    apiResources(ctx, 'AWS::ApiGateway::RequestValidator').map(
+      ([id, r]) => [id, r.Properties?.ValidateRequestParameters === true] as const,
+    ),
   );
+}
 
-  // The resource tree.
+interface ResourceTree {
+  readonly root: ResourceModel;
+  /** The node a ParentId or ResourceId refers to; a problem (each time asked) when it makes no path. */
+  readonly nodeOf: (ref: unknown) => ResourceModel | undefined;
+}
+
+/** The resource tree: every Resource of the API placed under its parent, from the root. */
+function readResourceTree(ctx: ReadContext): ResourceTree {
   const root: ResourceModel = { pathPart: '', path: '/', children: [], methods: new Map() };
   const nodes = new Map<string, ResourceModel>();
-  const resourceEntries = ofType('AWS::ApiGateway::Resource').filter(belongs);
   const isRoot = (parent: unknown) =>
     isObject(parent) &&
     Array.isArray(parent['Fn::GetAtt']) &&
-    parent['Fn::GetAtt'][0] === restApiId &&
+    parent['Fn::GetAtt'][0] === ctx.restApiId &&
     parent['Fn::GetAtt'][1] === 'RootResourceId';
   const nodeOf = (ref: unknown, seen: Set<string> = new Set()): ResourceModel | undefined => {
     if (isRoot(ref)) return root;
     const id = isObject(ref) && typeof ref.Ref === 'string' ? ref.Ref : undefined;
-    if (id === undefined || resources[id]?.Type !== 'AWS::ApiGateway::Resource' || seen.has(id))
+    if (id === undefined || ctx.resources[id]?.Type !== 'AWS::ApiGateway::Resource' || seen.has(id))
       return undefined;
     const existing = nodes.get(id);
     if (existing !== undefined) return existing;
     seen.add(id);
-    const p = props(id);
+    const p = propsOf(ctx, id);
     const parent = nodeOf(p.ParentId, seen);
     const part = p.PathPart;
     if (
@@ -375,7 +415,7 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
       typeof part !== 'string' ||
       !/^(\{[A-Za-z0-9._-]+\+?\}|[A-Za-z0-9._:~@!$&'()*+,;=-]+)$/.test(part)
     ) {
-      problems.push(`${describe(id)}: ParentId or PathPart does not make a resource path`);
+      ctx.problems.push(`${describe(ctx, id)}: ParentId or PathPart does not make a resource path`);
       return undefined;
     }
     const node: ResourceModel = {
@@ -388,157 +428,250 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     nodes.set(id, node);
     return node;
   };
-  for (const [id] of resourceEntries) nodeOf({ Ref: id });
+  for (const [id] of apiResources(ctx, 'AWS::ApiGateway::Resource')) nodeOf({ Ref: id });
+  return { root, nodeOf: (ref) => nodeOf(ref) };
+}
 
-  for (const [id, r] of ofType('AWS::ApiGateway::Method').filter(belongs)) {
-    const p = r.Properties ?? {};
-    const httpMethod = String(p.HttpMethod);
-    const node = nodeOf(p.ResourceId);
-    const owner = describe(id, `${httpMethod} ${node?.path ?? '?'}`);
-    if (node === undefined) {
-      problems.push(`${owner}: ResourceId is not a resource of this API`);
-      continue;
-    }
-    const notEmulated: string[] = [];
-    if (p.ApiKeyRequired === true) notEmulated.push('API keys and usage plans are not emulated locally');
-    let authorizer: TokenAuthorizerModel | undefined;
-    const authorization = p.AuthorizationType ?? 'NONE';
-    if (authorization === 'CUSTOM') {
-      const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
-      authorizer = authorizers.get(authorizerId);
-      const unsupportedAuthorizer = unsupportedAuthorizers.get(authorizerId);
-      if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
-      else if (authorizer === undefined)
-        problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`);
-    } else if (authorization !== 'NONE') {
-      notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
-    }
-    const requestParameters = new Set(isObject(p.RequestParameters) ? Object.keys(p.RequestParameters) : []);
-    const required = isObject(p.RequestParameters)
-      ? Object.entries(p.RequestParameters)
-          .filter(([, v]) => v === true)
-          .map(([k]) => k)
-      : [];
-    const validatorId = referencedIds(p.RequestValidatorId)[0];
-    const validates = validatorId !== undefined && validators.get(validatorId) === true;
+/** A method's authorizer; what makes it not emulated goes to `notEmulated`. */
+function readMethodAuthorizer(
+  ctx: ReadContext,
+  owner: string,
+  p: Props,
+  authorizers: Authorizers,
+  notEmulated: string[],
+): TokenAuthorizerModel | undefined {
+  const authorization = p.AuthorizationType ?? 'NONE';
+  if (authorization === 'CUSTOM') {
+    const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
+    const authorizer = authorizers.token.get(authorizerId);
+    const unsupportedAuthorizer = authorizers.unsupported.get(authorizerId);
+    if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
+    else if (authorizer === undefined)
+      ctx.problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`);
+    return authorizer;
+  }
+  if (authorization !== 'NONE') {
+    notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
+  }
+  return undefined;
+}
 
-    const integration = isObject(p.Integration) ? p.Integration : {};
-    mappings(owner, 'Integration.RequestParameters', 'integrationRequest', integration.RequestParameters, {
-      methodRequestParameters: requestParameters,
-    });
-    const methodResponses = new Map<string, Set<string>>();
-    for (const response of Array.isArray(p.MethodResponses) ? p.MethodResponses : []) {
-      if (!isObject(response)) continue;
-      methodResponses.set(
-        String(response.StatusCode),
-        new Set(isObject(response.ResponseParameters) ? Object.keys(response.ResponseParameters) : []),
+/** The response parameters each method response declares, by status code. */
+function readMethodResponses(p: Props): Map<string, Set<string>> {
+  const methodResponses = new Map<string, Set<string>>();
+  for (const response of Array.isArray(p.MethodResponses) ? p.MethodResponses : []) {
+    if (!isObject(response)) continue;
+    methodResponses.set(
+      String(response.StatusCode),
+      new Set(isObject(response.ResponseParameters) ? Object.keys(response.ResponseParameters) : []),
+    );
+  }
+  return methodResponses;
+}
+
+/** A MOCK integration's responses and its one request template: the status code it answers with. */
+function readMockIntegration(
+  ctx: ReadContext,
+  owner: string,
+  integration: Props,
+  methodResponses: ReadonlyMap<string, Set<string>>,
+): IntegrationModel {
+  const responses: IntegrationResponseModel[] = [];
+  for (const [i, response] of (Array.isArray(integration.IntegrationResponses)
+    ? integration.IntegrationResponses
+    : []
+  ).entries()) {
+    if (!isObject(response)) continue;
+    const status = String(response.StatusCode);
+    const where = `Integration.IntegrationResponses[${i}]`;
+    if (!methodResponses.has(status)) {
+      ctx.problems.push(`${owner}: ${where}.StatusCode ${status} has no method response`);
+    }
+    const responseTemplates = readTemplates(
+      ctx,
+      owner,
+      `${where}.ResponseTemplates`,
+      response.ResponseTemplates,
+    );
+    if (Object.values(responseTemplates).some((t) => /[$#]/.test(t))) {
+      ctx.problems.push(
+        `${owner}: ${where}.ResponseTemplates: VTL mapping templates are not emulated locally`,
       );
     }
-    let model: IntegrationModel | undefined;
-    if (integration.Type === 'MOCK') {
-      const responses: IntegrationResponseModel[] = [];
-      for (const [i, response] of (Array.isArray(integration.IntegrationResponses)
-        ? integration.IntegrationResponses
-        : []
-      ).entries()) {
-        if (!isObject(response)) continue;
-        const status = String(response.StatusCode);
-        const where = `Integration.IntegrationResponses[${i}]`;
-        if (!methodResponses.has(status)) {
-          problems.push(`${owner}: ${where}.StatusCode ${status} has no method response`);
-        }
-        const responseTemplates = templates(owner, `${where}.ResponseTemplates`, response.ResponseTemplates);
-        if (Object.values(responseTemplates).some((t) => /[$#]/.test(t))) {
-          problems.push(
-            `${owner}: ${where}.ResponseTemplates: VTL mapping templates are not emulated locally`,
-          );
-        }
-        responses.push({
-          statusCode: Number(status),
-          selectionPattern: regex(owner, `${where}.SelectionPattern`, response.SelectionPattern),
-          parameters: mappings(
-            owner,
-            `${where}.ResponseParameters`,
-            'integrationResponse',
-            response.ResponseParameters,
-            {
-              methodResponseParameters: methodResponses.get(status) ?? new Set(),
-            },
-          ),
-          templates: responseTemplates,
-        });
-      }
-      const requestTemplates = templates(owner, 'Integration.RequestTemplates', integration.RequestTemplates);
-      // The one request template a MOCK integration needs: the status code it answers with.
-      if (
-        Object.values(requestTemplates).some((t) => !/^\s*\{\s*"?statusCode"?\s*:\s*\d{3}\s*\}\s*$/.test(t))
-      ) {
-        problems.push(
-          `${owner}: Integration.RequestTemplates other than { statusCode: <code> } are not emulated locally`,
-        );
-      }
-      model = { type: 'MOCK', requestTemplates, responses };
-    } else if (integration.Type === 'AWS_PROXY') {
-      model = {
-        type: 'AWS_PROXY',
-        functionId: functionOf(owner, 'Integration.Uri', integration.Uri),
-        timeoutMillis:
-          typeof integration.TimeoutInMillis === 'number'
-            ? integration.TimeoutInMillis
-            : DEFAULT_INTEGRATION_TIMEOUT_MILLIS,
-      };
-    } else {
-      notEmulated.push(`Integration.Type ${String(integration.Type)} is not emulated locally`);
-    }
-    for (const fnId of [authorizer?.functionId, model?.type === 'AWS_PROXY' ? model.functionId : undefined]) {
-      const fn = fnId === undefined ? undefined : functions.get(fnId);
-      const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
-      if (runtime !== undefined) notEmulated.push(`${fn?.logicalId}: ${runtime}`);
-    }
-    if (notEmulated.length > 0) {
-      model = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
-      unsupported.push(`${httpMethod} ${node.path}: ${model.reason}`);
-    }
-    if (node.methods.has(httpMethod))
-      problems.push(`${owner}: a second ${httpMethod} method on ${node.path}`);
-    if (model !== undefined) {
-      node.methods.set(httpMethod, {
-        logicalId: id,
-        httpMethod,
-        authorizer,
-        requiredParameters: validates ? required : [],
-        integration: model,
-      });
-    }
+    responses.push({
+      statusCode: Number(status),
+      selectionPattern: readRegex(ctx, owner, `${where}.SelectionPattern`, response.SelectionPattern),
+      parameters: readMappings(
+        ctx,
+        owner,
+        `${where}.ResponseParameters`,
+        'integrationResponse',
+        response.ResponseParameters,
+        { methodResponseParameters: methodResponses.get(status) ?? new Set() },
+      ),
+      templates: responseTemplates,
+    });
   }
+  const requestTemplates = readTemplates(
+    ctx,
+    owner,
+    'Integration.RequestTemplates',
+    integration.RequestTemplates,
+  );
+  // The one request template a MOCK integration needs: the status code it answers with.
+  if (Object.values(requestTemplates).some((t) => !/^\s*\{\s*"?statusCode"?\s*:\s*\d{3}\s*\}\s*$/.test(t))) {
+    ctx.problems.push(
+      `${owner}: Integration.RequestTemplates other than { statusCode: <code> } are not emulated locally`,
+    );
+  }
+  return { type: 'MOCK', requestTemplates, responses };
+}
 
+/** A method's integration: MOCK or Lambda proxy; any other type goes to `notEmulated`. */
+function readIntegration(
+  ctx: ReadContext,
+  owner: string,
+  p: Props,
+  notEmulated: string[],
+): IntegrationModel | undefined {
+  const integration = isObject(p.Integration) ? p.Integration : {};
+  const requestParameters = new Set(isObject(p.RequestParameters) ? Object.keys(p.RequestParameters) : []);
+  readMappings(
+    ctx,
+    owner,
+    'Integration.RequestParameters',
+    'integrationRequest',
+    integration.RequestParameters,
+    {
+      methodRequestParameters: requestParameters,
+    },
+  );
+  const methodResponses = readMethodResponses(p);
+  if (integration.Type === 'MOCK') return readMockIntegration(ctx, owner, integration, methodResponses);
+  if (integration.Type === 'AWS_PROXY') {
+    return {
+      type: 'AWS_PROXY',
+      functionId: readFunction(ctx, owner, 'Integration.Uri', integration.Uri),
+      timeoutMillis:
+        typeof integration.TimeoutInMillis === 'number'
+          ? integration.TimeoutInMillis
+          : DEFAULT_INTEGRATION_TIMEOUT_MILLIS,
+    };
+  }
+  notEmulated.push(`Integration.Type ${String(integration.Type)} is not emulated locally`);
+  return undefined;
+}
+
+/** The required request parameters the method's request validator checks (none without one that does). */
+function readRequiredParameters(p: Props, validators: ReadonlyMap<string, boolean>): string[] {
+  const required = isObject(p.RequestParameters)
+    ? Object.entries(p.RequestParameters)
+        .filter(([, v]) => v === true)
+        .map(([k]) => k)
+    : [];
+  const validatorId = referencedIds(p.RequestValidatorId)[0];
+  return validatorId !== undefined && validators.get(validatorId) === true ? required : [];
+}
+
+/** The parts of the API a method refers to, read before the methods. */
+interface ApiParts {
+  readonly tree: ResourceTree;
+  readonly authorizers: Authorizers;
+  readonly validators: ReadonlyMap<string, boolean>;
+  /** Where a method answered 501 locally is listed: `GET /items: <why>`. */
+  readonly unsupported: string[];
+}
+
+/** One Method, placed on its resource; a method the gateway cannot emulate becomes UNSUPPORTED. */
+function readMethod(ctx: ReadContext, id: string, r: CfnResource, parts: ApiParts): void {
+  const p = r.Properties ?? {};
+  const httpMethod = String(p.HttpMethod);
+  const node = parts.tree.nodeOf(p.ResourceId);
+  const owner = describe(ctx, id, `${httpMethod} ${node?.path ?? '?'}`);
+  if (node === undefined) {
+    ctx.problems.push(`${owner}: ResourceId is not a resource of this API`);
+    return;
+  }
+  const notEmulated: string[] = [];
+  if (p.ApiKeyRequired === true) notEmulated.push('API keys and usage plans are not emulated locally');
+  const authorizer = readMethodAuthorizer(ctx, owner, p, parts.authorizers, notEmulated);
+  const requiredParameters = readRequiredParameters(p, parts.validators);
+  let model = readIntegration(ctx, owner, p, notEmulated);
+  for (const fnId of [authorizer?.functionId, model?.type === 'AWS_PROXY' ? model.functionId : undefined]) {
+    const fn = fnId === undefined ? undefined : ctx.functions.get(fnId);
+    const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
+    if (runtime !== undefined) notEmulated.push(`${fn?.logicalId}: ${runtime}`);
+  }
+  if (notEmulated.length > 0) {
+    model = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
+    parts.unsupported.push(`${httpMethod} ${node.path}: ${model.reason}`);
+  }
+  if (node.methods.has(httpMethod))
+    ctx.problems.push(`${owner}: a second ${httpMethod} method on ${node.path}`);
+  if (model !== undefined) {
+    node.methods.set(httpMethod, {
+      logicalId: id,
+      httpMethod,
+      authorizer,
+      requiredParameters,
+      integration: model,
+    });
+  }
+}
+
+function readGatewayResponses(ctx: ReadContext): Map<GatewayResponseType, GatewayResponseModel> {
   const gatewayResponses = new Map<GatewayResponseType, GatewayResponseModel>();
-  for (const [id, r] of ofType('AWS::ApiGateway::GatewayResponse').filter(belongs)) {
+  for (const [id, r] of apiResources(ctx, 'AWS::ApiGateway::GatewayResponse')) {
     const p = r.Properties ?? {};
     const type = String(p.ResponseType);
-    const owner = describe(id, type);
+    const owner = describe(ctx, id, type);
     if (!(type in GATEWAY_RESPONSE_STATUS)) {
-      problems.push(`${owner}: ResponseType ${JSON.stringify(type)} is not a gateway response type`);
+      ctx.problems.push(`${owner}: ResponseType ${JSON.stringify(type)} is not a gateway response type`);
       continue;
     }
     if (p.StatusCode !== undefined && !/^[1-5]\d\d$/.test(String(p.StatusCode))) {
-      problems.push(`${owner}: StatusCode ${JSON.stringify(p.StatusCode)} does not match [1-5]\\d\\d`);
+      ctx.problems.push(`${owner}: StatusCode ${JSON.stringify(p.StatusCode)} does not match [1-5]\\d\\d`);
     }
     if (gatewayResponses.has(type as GatewayResponseType))
-      problems.push(`${owner}: a second ${type} response`);
+      ctx.problems.push(`${owner}: a second ${type} response`);
     gatewayResponses.set(type as GatewayResponseType, {
       logicalId: id,
       type: type as GatewayResponseType,
       statusCode: p.StatusCode === undefined ? undefined : Number(p.StatusCode),
-      parameters: mappings(owner, 'ResponseParameters', 'gatewayResponse', p.ResponseParameters),
-      templates: templates(owner, 'ResponseTemplates', p.ResponseTemplates),
+      parameters: readMappings(ctx, owner, 'ResponseParameters', 'gatewayResponse', p.ResponseParameters),
+      templates: readTemplates(ctx, owner, 'ResponseTemplates', p.ResponseTemplates),
     });
   }
+  return gatewayResponses;
+}
 
-  if (problems.length > 0) {
+/**
+ * Reads a REST API (the only one, or `restApiId`) out of a template; throws TemplateError listing every
+ * problem API Gateway would refuse. What only the local gateway cannot do is modelled as an UNSUPPORTED
+ * method instead, listed in `unsupported`.
+ */
+export function readApiModel(template: CfnTemplate, options: { restApiId?: string } = {}): ApiModel {
+  const ctx: ReadContext = {
+    resources: template.Resources ?? {},
+    restApiId: selectRestApi(template, options.restApiId),
+    functions: new Map(),
+    problems: [],
+  };
+  // In this order, so the problems read in the order of the template's parts.
+  const { stageName, stageVariables } = readStage(ctx);
+  const authorizers = readAuthorizers(ctx);
+  const validators = readValidators(ctx);
+  const tree = readResourceTree(ctx);
+  const unsupported: string[] = [];
+  for (const [id, r] of apiResources(ctx, 'AWS::ApiGateway::Method')) {
+    readMethod(ctx, id, r, { tree, authorizers, validators, unsupported });
+  }
+  const gatewayResponses = readGatewayResponses(ctx);
+  if (ctx.problems.length > 0) {
     throw new TemplateError(
-      `API Gateway would refuse or cannot be emulated with this template:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      `API Gateway would refuse or cannot be emulated with this template:\n${ctx.problems.map((p) => `  - ${p}`).join('\n')}`,
     );
   }
-  return { restApiId, stageName, stageVariables, root, gatewayResponses, functions, unsupported };
+  const { restApiId, functions } = ctx;
+  return { restApiId, stageName, stageVariables, root: tree.root, gatewayResponses, functions, unsupported };
 }

@@ -5,6 +5,7 @@ import {
   type ApiModel,
   GATEWAY_RESPONSE_STATUS,
   type GatewayResponseType,
+  type IntegrationModel,
   type Mapping,
   type MethodModel,
   type ResourceModel,
@@ -28,6 +29,8 @@ export interface LocalGatewayOptions {
   readonly accountId?: string;
   /** Decisions kept at most in the authorizer cache (the oldest leaves first). @default 10_000 */
   readonly maxCachedDecisions?: number;
+  /** Where authorizer decisions are kept. @default createBoundedResultCache(maxCachedDecisions) */
+  readonly authorizerCache?: AuthorizerResultCache;
 }
 
 export interface GatewayStats {
@@ -236,6 +239,487 @@ function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** One authorizer decision as the cache keeps it. */
+export interface CachedDecision {
+  readonly result: APIGatewayAuthorizerResult;
+  /** Epoch milliseconds; from then on the authorizer is asked again. */
+  readonly expires: number;
+}
+
+/**
+ * Where the gateway keeps authorizer decisions, by authorizer and token, for the authorizer's TTL: a part
+ * one can swap (to watch it, or to share it between gateways); the default is bounded.
+ */
+export interface AuthorizerResultCache {
+  get(key: string): CachedDecision | undefined;
+  set(key: string, decision: CachedDecision): void;
+}
+
+/**
+ * The default decision cache: bounded, like any cache an attacker can fill with made-up tokens, the
+ * oldest entry going first. Expiry is the gateway's to judge, so a stale entry stays until pushed out.
+ */
+export function createBoundedResultCache(maxEntries: number): AuthorizerResultCache {
+  const entries = new Map<string, CachedDecision>();
+  return {
+    get: (key) => entries.get(key),
+    set: (key, decision) => {
+      if (entries.size >= maxEntries) entries.delete(entries.keys().next().value as string);
+      entries.set(key, decision);
+    },
+  };
+}
+
+/** What every step of a request reads: the API, its handlers, where it is served, and the decision cache. */
+interface GatewayContext {
+  readonly api: ApiModel;
+  readonly functions: ReadonlyMap<string, LambdaHandler>;
+  readonly now: () => number;
+  readonly region: string;
+  readonly accountId: string;
+  readonly apiId: string;
+  readonly cache: AuthorizerResultCache;
+  readonly stats: { authorizerCalls: number; cacheHits: number };
+}
+
+/** An answer to write: status, headers and body. */
+interface Reply {
+  readonly statusCode: number;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: string | Buffer;
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  res.writeHead(reply.statusCode, reply.headers);
+  res.end(reply.body);
+}
+
+function handlerOf(ctx: GatewayContext, functionId: string): LambdaHandler {
+  const handler = ctx.functions.get(functionId);
+  if (handler === undefined) throw new Error(`no handler for the Lambda function ${functionId}`);
+  return handler;
+}
+
+/** The request's headers by lower-case name (every value, in order), and each name as first sent. */
+function readRequestState(req: IncomingMessage, now: () => number): RequestState {
+  const headers: Record<string, string[]> = {};
+  const rawHeaderNames = new Map<string, string>();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    const lower = name.toLowerCase();
+    headers[lower] = [...(headers[lower] ?? []), req.rawHeaders[i + 1] as string];
+    if (!rawHeaderNames.has(lower)) rawHeaderNames.set(lower, name);
+  }
+  return {
+    requestId: randomUUID(),
+    startedAt: now(),
+    method: req.method ?? 'GET',
+    url: requestTarget(req.url ?? '/'),
+    headers,
+    rawHeaderNames,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+  };
+}
+
+/** `$context.<name>` for this request, as mapping expressions and gateway response templates read it. */
+function contextVariables(ctx: GatewayContext, state: RequestState) {
+  return (name: string): string | undefined => {
+    const host = state.headers.host?.[0];
+    const values: Record<string, string | undefined> = {
+      accountId: ctx.accountId,
+      apiId: ctx.apiId,
+      domainName: host,
+      domainPrefix: host?.split('.')[0],
+      extendedRequestId: state.requestId,
+      httpMethod: state.method,
+      'identity.sourceIp': state.sourceIp,
+      'identity.userAgent': state.headers['user-agent']?.[0],
+      path: `/${ctx.api.stageName}${state.url.pathname}`,
+      protocol: 'HTTP/1.1',
+      requestId: state.requestId,
+      requestTime: clfTime(state.startedAt),
+      requestTimeEpoch: String(state.startedAt),
+      resourcePath: state.resourcePath,
+      stage: ctx.api.stageName,
+      'error.message': state.error?.errorMessage ?? undefined,
+      'error.messageString': state.error && JSON.stringify(state.error.errorMessage),
+      'error.responseType': state.error?.type,
+    };
+    if (name in values) return values[name];
+    if (name.startsWith('authorizer.')) return state.authorizer?.[name.slice('authorizer.'.length)];
+    return undefined;
+  };
+}
+
+/** The query string by name, every value of a repeated name in order. */
+function queryOf(url: RequestTarget): Record<string, string[]> {
+  return Object.fromEntries(
+    [...new Set(url.searchParams.keys())].map((k) => [k, url.searchParams.getAll(k)]),
+  );
+}
+
+function mappingInputs(ctx: GatewayContext, state: RequestState): MappingInputs {
+  return {
+    methodRequest: {
+      header: state.headers,
+      path: state.route?.pathParameters ?? {},
+      querystring: queryOf(state.url),
+    },
+    stageVariables: ctx.api.stageVariables,
+    context: contextVariables(ctx, state),
+  };
+}
+
+/** The headers a list of mappings sets (mappings to other places are not headers). */
+function mappedHeaders(mappings: readonly Mapping[], inputs: MappingInputs): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const m of mappings) {
+    if (m.target.location !== 'header') continue;
+    const value = evaluateMapping(m.source, inputs);
+    if (value !== undefined) headers[m.target.name] = value;
+  }
+  return headers;
+}
+
+/**
+ * The template's answer to an error of the request: its own gateway response, else DEFAULT_4XX/5XX, else
+ * API Gateway's; `$context.error.*` names the error.
+ */
+function renderGatewayResponse(ctx: GatewayContext, request: RequestState, error: GatewayError): Reply {
+  const { api } = ctx;
+  const state: RequestState = { ...request, error };
+  const defaultStatus = GATEWAY_RESPONSE_STATUS[error.type] ?? error.statusCode ?? 500;
+  const own = api.gatewayResponses.get(error.type);
+  const fallback = api.gatewayResponses.get(defaultStatus >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+  const response = own ?? fallback;
+  const templates = response?.templates ?? {};
+  const contentType =
+    'application/json' in templates || Object.keys(templates).length === 0
+      ? 'application/json'
+      : (Object.keys(templates)[0] as string);
+  const template = templates[contentType] ?? '{"message":$context.error.messageString}';
+  const context = contextVariables(ctx, state);
+  // Gateway response templates are simple variable substitution, not VTL.
+  const body = template.replace(
+    /\$(context|stageVariables)\.([A-Za-z0-9._-]*[A-Za-z0-9_-])/g,
+    (_, kind: string, name: string) => (kind === 'context' ? context(name) : api.stageVariables[name]) ?? '',
+  );
+  const errorType = error.errorType ?? ERROR_TYPES[error.type];
+  return {
+    statusCode: error.statusCode ?? response?.statusCode ?? defaultStatus,
+    headers: {
+      'Content-Type': contentType,
+      ...mappedHeaders(response?.parameters ?? [], mappingInputs(ctx, state)),
+      'x-amzn-RequestId': state.requestId,
+      ...(errorType !== undefined ? { 'x-amzn-ErrorType': errorType } : {}),
+    },
+    body,
+  };
+}
+
+type MockIntegration = Extract<IntegrationModel, { type: 'MOCK' }>;
+type ProxyIntegration = Extract<IntegrationModel, { type: 'AWS_PROXY' }>;
+
+/** A method the gateway serves: one whose integration it emulates. */
+interface ServedMethod extends MethodModel {
+  readonly integration: MockIntegration | ProxyIntegration;
+}
+
+/** The route and method a request selects; anything the API does not declare, OPTIONS included, is a 403. */
+function routeRequest(ctx: GatewayContext, state: RequestState): { route: Route; method: ServedMethod } {
+  state.route = selectResource(ctx.api.root, state.url.pathname);
+  const methods = state.route?.resource.methods;
+  const method = methods?.get(state.method) ?? methods?.get('ANY');
+  if (state.route === undefined || method === undefined) {
+    throw new GatewayError('MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token');
+  }
+  state.resourcePath = state.route.resource.path;
+  if (method.integration.type === 'UNSUPPORTED') {
+    // Named at start; never served otherwise than AWS would in silence.
+    throw new GatewayError(
+      'DEFAULT_5XX',
+      `Not emulated locally: ${method.integration.reason}`,
+      501,
+      'NotEmulatedLocally',
+    );
+  }
+  return { route: state.route, method: method as ServedMethod };
+}
+
+/** The authorizer's answer for a token: a cached decision within its TTL, else a fresh call. */
+async function authorizerResult(
+  ctx: GatewayContext,
+  authorizer: TokenAuthorizerModel,
+  token: string,
+  methodArn: string,
+): Promise<APIGatewayAuthorizerResult> {
+  const key = `${authorizer.logicalId}\n${token}`;
+  const hit = ctx.cache.get(key);
+  if (hit !== undefined && hit.expires > ctx.now()) {
+    ctx.stats.cacheHits++;
+    return hit.result;
+  }
+  ctx.stats.authorizerCalls++;
+  const result = await callAuthorizer(ctx, authorizer, token, methodArn);
+  // Only decisions are cached; a 401 or a failure asks again next time.
+  if (authorizer.ttlSeconds > 0) {
+    ctx.cache.set(key, { result, expires: ctx.now() + authorizer.ttlSeconds * 1000 });
+  }
+  return result;
+}
+
+/** Invokes the authorizer function; a 401 for exactly Unauthorized, a 500 for any other failure or shape. */
+async function callAuthorizer(
+  ctx: GatewayContext,
+  authorizer: TokenAuthorizerModel,
+  token: string,
+  methodArn: string,
+): Promise<APIGatewayAuthorizerResult> {
+  let answer: unknown;
+  try {
+    answer = await withTimeout(
+      handlerOf(ctx, authorizer.functionId)({ type: 'TOKEN', authorizationToken: token, methodArn }),
+      Math.min(
+        ctx.api.functions.get(authorizer.functionId)?.timeoutSeconds ?? 3,
+        INTEGRATION_TIMEOUT_SECONDS,
+      ),
+    );
+  } catch (err) {
+    // Only the exact message Unauthorized is a 401; any other failure is the authorizer's own 500.
+    if (err instanceof Error && err.message === 'Unauthorized') {
+      throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+    }
+    throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
+  }
+  const shaped = answer as Partial<APIGatewayAuthorizerResult> | null;
+  if (
+    shaped === null ||
+    typeof shaped !== 'object' ||
+    typeof shaped.policyDocument !== 'object' ||
+    !Array.isArray(shaped.policyDocument?.Statement) ||
+    policyProblem(shaped.policyDocument) !== undefined
+  ) {
+    throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
+  }
+  return shaped as APIGatewayAuthorizerResult;
+}
+
+/**
+ * The TOKEN authorizer's check of a request: 401 without a token (or one the validation expression
+ * refuses), the authorizer's decision from the cache or a call, 403 unless its policy allows the method
+ * ARN. Returns `$context.authorizer`.
+ */
+async function authorize(
+  ctx: GatewayContext,
+  state: RequestState,
+  authorizer: TokenAuthorizerModel,
+): Promise<Record<string, string>> {
+  // The same value the backend's `headers` gets: with the header sent twice, the last one.
+  const token = state.headers[authorizer.identityHeader.toLowerCase()]?.at(-1);
+  // A missing or empty identity source, or one the validation expression refuses, is a 401 without a call.
+  if (token === undefined || token === '') throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+  if (authorizer.validation !== undefined && !authorizer.validation.test(token)) {
+    throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+  }
+  const methodArn = `arn:aws:execute-api:${ctx.region}:${ctx.accountId}:${ctx.apiId}/${ctx.api.stageName}/${state.method}${state.url.pathname}`;
+  const result = await authorizerResult(ctx, authorizer, token, methodArn);
+  const decision = policyDecision(result.policyDocument, methodArn);
+  if (decision !== 'allow') {
+    throw new GatewayError(
+      'ACCESS_DENIED',
+      decision === 'explicit-deny'
+        ? 'User is not authorized to access this resource with an explicit deny'
+        : 'User is not authorized to access this resource',
+    );
+  }
+  return {
+    ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
+    principalId: String(result.principalId ?? ''),
+  };
+}
+
+/** The request validator's parameter check: the required parameters absent or blank, by name. */
+function findMissingParameters(state: RequestState, method: MethodModel): string[] {
+  const missing: string[] = [];
+  for (const key of method.requiredParameters) {
+    const match =
+      /^method\.request\.(header|querystring|path|multivalueheader|multivaluequerystring)\.(.+)$/.exec(key);
+    if (match === null) continue;
+    const [, location, name] = match as unknown as [string, string, string];
+    const values = location.endsWith('header')
+      ? state.headers[name.toLowerCase()]
+      : location.endsWith('querystring')
+        ? state.url.searchParams.getAll(name)
+        : [state.route?.pathParameters[name] ?? ''];
+    if (values === undefined || values.every((v) => v.trim() === '')) missing.push(name);
+  }
+  return missing;
+}
+
+/** A MOCK integration's answer: the integration response its request template's status code selects. */
+function mockReply(ctx: GatewayContext, state: RequestState, integration: MockIntegration): Reply {
+  const { requestTemplates, responses } = integration;
+  const requestType = state.headers['content-type']?.[0]?.split(';')[0]?.trim() || 'application/json';
+  const template = requestTemplates[requestType] ?? requestTemplates['application/json'] ?? '';
+  // A MOCK integration answers with the status code its request template names.
+  const status = /statusCode\s*:\s*(\d{3})/.exec(template)?.[1] ?? '200';
+  const response =
+    responses.find((r) => r.selectionPattern?.test(status)) ??
+    responses.find((r) => r.selectionPattern === undefined);
+  if (response === undefined) {
+    throw new GatewayError('API_CONFIGURATION_ERROR', 'Internal server error');
+  }
+  return {
+    statusCode: response.statusCode,
+    headers: {
+      'Content-Type': 'application/json',
+      ...mappedHeaders(response.parameters, {
+        ...mappingInputs(ctx, state),
+        integrationResponse: { header: {}, body: '' },
+      }),
+      'x-amzn-RequestId': state.requestId,
+    },
+    body: response.templates['application/json'] ?? Object.values(response.templates)[0] ?? '',
+  };
+}
+
+/** The event a Lambda proxy integration receives: headers as sent (last value, and every value), and the context. */
+function buildProxyEvent(
+  ctx: GatewayContext,
+  state: RequestState,
+  route: Route,
+  method: MethodModel,
+  body: Buffer,
+): APIGatewayProxyEvent {
+  const { api } = ctx;
+  const singleHeaders: Record<string, string> = {};
+  const multiHeaders: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(state.headers)) {
+    const original = state.rawHeaderNames.get(name) ?? name;
+    singleHeaders[original] = values.at(-1) as string;
+    multiHeaders[original] = values;
+  }
+  const query = queryOf(state.url);
+  const hasQuery = Object.keys(query).length > 0;
+  const pathParameters = route.pathParameters;
+  return {
+    resource: route.resource.path,
+    path: state.url.pathname,
+    httpMethod: state.method,
+    headers: singleHeaders,
+    multiValueHeaders: multiHeaders,
+    queryStringParameters: hasQuery
+      ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.at(-1) as string]))
+      : null,
+    multiValueQueryStringParameters: hasQuery ? query : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: Object.keys(api.stageVariables).length > 0 ? api.stageVariables : null,
+    body: body.length === 0 ? null : body.toString('utf8'),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: ctx.accountId,
+      apiId: ctx.apiId,
+      authorizer: state.authorizer ?? null,
+      domainName: state.headers.host?.[0],
+      domainPrefix: state.headers.host?.[0]?.split('.')[0],
+      extendedRequestId: state.requestId,
+      httpMethod: state.method,
+      identity: {
+        sourceIp: state.sourceIp,
+        userAgent: state.headers['user-agent']?.[0] ?? null,
+      },
+      path: `/${api.stageName}${state.url.pathname}`,
+      protocol: 'HTTP/1.1',
+      requestId: state.requestId,
+      requestTime: clfTime(state.startedAt),
+      requestTimeEpoch: state.startedAt,
+      resourceId: method.logicalId,
+      resourcePath: route.resource.path,
+      stage: api.stageName,
+    },
+  } as unknown as APIGatewayProxyEvent;
+}
+
+/** A failed Lambda proxy integration: 502, which has no gateway response type of its own. */
+const proxyFailed = () =>
+  new GatewayError('DEFAULT_5XX', 'Internal server error', 502, 'InternalServerErrorException');
+
+/** Invokes a proxy integration's function: 502 if it errs or passes its own timeout, 504 past the integration's. */
+async function invokeProxy(ctx: GatewayContext, integration: ProxyIntegration, event: APIGatewayProxyEvent) {
+  const { functionId, timeoutMillis } = integration;
+  const functionTimeout = ctx.api.functions.get(functionId)?.timeoutSeconds ?? 3;
+  try {
+    return await withTimeout(
+      // A function that errs or times out within its own timeout is Lambda's error: a 502.
+      withTimeout(handlerOf(ctx, functionId)(event), functionTimeout).catch(() => {
+        throw proxyFailed();
+      }),
+      timeoutMillis / 1000,
+    );
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    // Past the integration timeout API Gateway stops waiting: 504 (AWS knowledge center, "API Gateway 504").
+    throw new GatewayError('INTEGRATION_TIMEOUT', 'Endpoint request timed out');
+  }
+}
+
+const scalarHeader = (v: unknown) =>
+  typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+
+/**
+ * A Lambda proxy answer (statusCode, headers, multiValueHeaders, body, isBase64Encoded) as the reply it
+ * makes; nothing is added but a Content-Type when it names none. Any other shape is a 502.
+ */
+function readProxyResult(answer: unknown, requestId: string): Reply {
+  const a = answer as Record<string, unknown> | null;
+  const statusCode = Number(a?.statusCode);
+  if (
+    a === null ||
+    typeof a !== 'object' ||
+    !Number.isInteger(statusCode) ||
+    statusCode < 100 ||
+    statusCode > 599 ||
+    (a.body !== undefined && a.body !== null && typeof a.body !== 'string')
+  ) {
+    throw proxyFailed();
+  }
+  const headers: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries((a.multiValueHeaders ?? {}) as Record<string, unknown>)) {
+    if (!Array.isArray(values)) throw proxyFailed();
+    headers[name] = values.map(scalarHeader).filter((v): v is string => v !== undefined);
+  }
+  for (const [name, value] of Object.entries((a.headers ?? {}) as Record<string, unknown>)) {
+    const v = scalarHeader(value);
+    if (v === undefined) throw proxyFailed();
+    const list = headers[name] ?? [];
+    if (!list.includes(v)) list.push(v);
+    headers[name] = list;
+  }
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+    headers['Content-Type'] = ['application/json'];
+  }
+  const payload = typeof a.body === 'string' ? a.body : '';
+  return {
+    statusCode,
+    headers: { ...headers, 'x-amzn-RequestId': requestId },
+    body: a.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
+  };
+}
+
+/** The method's integration answer: a MOCK's integration response, or the Lambda proxy's own. */
+async function integrate(
+  ctx: GatewayContext,
+  state: RequestState,
+  route: Route,
+  method: ServedMethod,
+  body: Buffer,
+): Promise<Reply> {
+  if (method.integration.type === 'MOCK') return mockReply(ctx, state, method.integration);
+  const event = buildProxyEvent(ctx, state, route, method, body);
+  const answer = await invokeProxy(ctx, method.integration, event);
+  return readProxyResult(answer, state.requestId);
+}
+
 /**
  * A REST API served from its template, the way API Gateway serves it: the resource and method tree
  * (403 Missing Authentication Token for anything undeclared), the TOKEN authorizer (identity source,
@@ -244,393 +728,37 @@ function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
  * answers pass through untouched, and every error answered through the template's gateway responses.
  */
 export function createLocalGateway(options: LocalGatewayOptions) {
-  const { api } = options;
-  const now = options.now ?? Date.now;
-  const region = options.region ?? 'local-1';
-  const accountId = options.accountId ?? '000000000000';
-  const apiId = 'localapi';
-  const maxCachedDecisions = options.maxCachedDecisions ?? 10_000;
-  const cache = new Map<string, { result: APIGatewayAuthorizerResult; expires: number }>();
-  const stats = { authorizerCalls: 0, cacheHits: 0 };
-
-  const handlerOf = (functionId: string): LambdaHandler => {
-    const handler = options.functions.get(functionId);
-    if (handler === undefined) throw new Error(`no handler for the Lambda function ${functionId}`);
-    return handler;
-  };
-  const timeoutOf = (functionId: string) =>
-    Math.min(api.functions.get(functionId)?.timeoutSeconds ?? 3, INTEGRATION_TIMEOUT_SECONDS);
-
-  const contextVariable =
-    (state: RequestState) =>
-    (name: string): string | undefined => {
-      const host = state.headers.host?.[0];
-      const values: Record<string, string | undefined> = {
-        accountId,
-        apiId,
-        domainName: host,
-        domainPrefix: host?.split('.')[0],
-        extendedRequestId: state.requestId,
-        httpMethod: state.method,
-        'identity.sourceIp': state.sourceIp,
-        'identity.userAgent': state.headers['user-agent']?.[0],
-        path: `/${api.stageName}${state.url.pathname}`,
-        protocol: 'HTTP/1.1',
-        requestId: state.requestId,
-        requestTime: clfTime(state.startedAt),
-        requestTimeEpoch: String(state.startedAt),
-        resourcePath: state.resourcePath,
-        stage: api.stageName,
-        'error.message': state.error?.errorMessage ?? undefined,
-        'error.messageString': state.error && JSON.stringify(state.error.errorMessage),
-        'error.responseType': state.error?.type,
-      };
-      if (name in values) return values[name];
-      if (name.startsWith('authorizer.')) return state.authorizer?.[name.slice('authorizer.'.length)];
-      return undefined;
-    };
-
-  const inputs = (state: RequestState): MappingInputs => ({
-    methodRequest: {
-      header: state.headers,
-      path: state.route?.pathParameters ?? {},
-      querystring: Object.fromEntries(
-        [...new Set(state.url.searchParams.keys())].map((k) => [k, state.url.searchParams.getAll(k)]),
-      ),
-    },
-    stageVariables: api.stageVariables,
-    context: contextVariable(state),
-  });
-
-  const headersOf = (mappings: readonly Mapping[], mappingInputs: MappingInputs) => {
-    const headers: Record<string, string> = {};
-    for (const m of mappings) {
-      if (m.target.location !== 'header') continue;
-      const value = evaluateMapping(m.source, mappingInputs);
-      if (value !== undefined) headers[m.target.name] = value;
-    }
-    return headers;
-  };
-
-  /** The template's answer to an error: its own gateway response, else DEFAULT_4XX/5XX, else API Gateway's. */
-  const gatewayResponse = (res: ServerResponse, state: RequestState, error: GatewayError) => {
-    state.error = error;
-    const defaultStatus = GATEWAY_RESPONSE_STATUS[error.type] ?? error.statusCode ?? 500;
-    const own = api.gatewayResponses.get(error.type);
-    const fallback = api.gatewayResponses.get(defaultStatus >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
-    const response = own ?? fallback;
-    const statusCode = error.statusCode ?? response?.statusCode ?? defaultStatus;
-    const templates = response?.templates ?? {};
-    const contentType =
-      'application/json' in templates || Object.keys(templates).length === 0
-        ? 'application/json'
-        : (Object.keys(templates)[0] as string);
-    const template = templates[contentType] ?? '{"message":$context.error.messageString}';
-    const context = contextVariable(state);
-    // Gateway response templates are simple variable substitution, not VTL.
-    const body = template.replace(
-      /\$(context|stageVariables)\.([A-Za-z0-9._-]*[A-Za-z0-9_-])/g,
-      (_, kind: string, name: string) =>
-        (kind === 'context' ? context(name) : api.stageVariables[name]) ?? '',
-    );
-    const errorType = error.errorType ?? ERROR_TYPES[error.type];
-    send(
-      res,
-      statusCode,
-      {
-        'Content-Type': contentType,
-        ...headersOf(response?.parameters ?? [], inputs(state)),
-        'x-amzn-RequestId': state.requestId,
-        ...(errorType !== undefined ? { 'x-amzn-ErrorType': errorType } : {}),
-      },
-      body,
-    );
-  };
-
-  const send = (
-    res: ServerResponse,
-    statusCode: number,
-    headers: Record<string, string | string[]>,
-    body: string | Buffer,
-  ) => {
-    res.writeHead(statusCode, headers);
-    res.end(body);
-  };
-
-  const authorize = async (
-    state: RequestState,
-    authorizer: TokenAuthorizerModel,
-    methodArn: string,
-  ): Promise<void> => {
-    // The same value the backend's `headers` gets: with the header sent twice, the last one.
-    const token = state.headers[authorizer.identityHeader.toLowerCase()]?.at(-1);
-    // A missing or empty identity source, or one the validation expression refuses, is a 401 without a call.
-    if (token === undefined || token === '') throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
-    if (authorizer.validation !== undefined && !authorizer.validation.test(token)) {
-      throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
-    }
-    const key = `${authorizer.logicalId}\n${token}`;
-    const hit = cache.get(key);
-    let result: APIGatewayAuthorizerResult;
-    if (hit !== undefined && hit.expires > now()) {
-      stats.cacheHits++;
-      result = hit.result;
-    } else {
-      stats.authorizerCalls++;
-      let answer: unknown;
-      try {
-        answer = await withTimeout(
-          handlerOf(authorizer.functionId)({ type: 'TOKEN', authorizationToken: token, methodArn }),
-          timeoutOf(authorizer.functionId),
-        );
-      } catch (err) {
-        // Only the exact message Unauthorized is a 401; any other failure is the authorizer's own 500.
-        if (err instanceof Error && err.message === 'Unauthorized') {
-          throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
-        }
-        throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
-      }
-      const shaped = answer as Partial<APIGatewayAuthorizerResult> | null;
-      if (
-        shaped === null ||
-        typeof shaped !== 'object' ||
-        typeof shaped.policyDocument !== 'object' ||
-        !Array.isArray(shaped.policyDocument?.Statement) ||
-        policyProblem(shaped.policyDocument) !== undefined
-      ) {
-        throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
-      }
-      result = shaped as APIGatewayAuthorizerResult;
-      // Only decisions are cached; a 401 or a failure asks again next time.
-      if (authorizer.ttlSeconds > 0) {
-        // Bounded, like any cache an attacker can fill with made-up tokens: the oldest entry goes first.
-        if (cache.size >= maxCachedDecisions) cache.delete(cache.keys().next().value as string);
-        cache.set(key, { result, expires: now() + authorizer.ttlSeconds * 1000 });
-      }
-    }
-    const decision = policyDecision(result.policyDocument, methodArn);
-    if (decision !== 'allow') {
-      throw new GatewayError(
-        'ACCESS_DENIED',
-        decision === 'explicit-deny'
-          ? 'User is not authorized to access this resource with an explicit deny'
-          : 'User is not authorized to access this resource',
-      );
-    }
-    state.authorizer = {
-      ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
-      principalId: String(result.principalId ?? ''),
-    };
-  };
-
-  /** The request validator's parameter check: every required parameter present and not blank. */
-  const validateParameters = (state: RequestState, method: MethodModel) => {
-    const missing: string[] = [];
-    for (const key of method.requiredParameters) {
-      const match =
-        /^method\.request\.(header|querystring|path|multivalueheader|multivaluequerystring)\.(.+)$/.exec(key);
-      if (match === null) continue;
-      const [, location, name] = match as unknown as [string, string, string];
-      const values = location.endsWith('header')
-        ? state.headers[name.toLowerCase()]
-        : location.endsWith('querystring')
-          ? state.url.searchParams.getAll(name)
-          : [state.route?.pathParameters[name] ?? ''];
-      if (values === undefined || values.every((v) => v.trim() === '')) missing.push(name);
-    }
-    if (missing.length > 0) {
-      throw new GatewayError(
-        'BAD_REQUEST_PARAMETERS',
-        `Missing required request parameters: [${missing.join(', ')}]`,
-      );
-    }
-  };
-
-  const mock = (res: ServerResponse, state: RequestState, method: MethodModel) => {
-    if (method.integration.type !== 'MOCK') return;
-    const { requestTemplates, responses } = method.integration;
-    const requestType = state.headers['content-type']?.[0]?.split(';')[0]?.trim() || 'application/json';
-    const template = requestTemplates[requestType] ?? requestTemplates['application/json'] ?? '';
-    // A MOCK integration answers with the status code its request template names.
-    const status = /statusCode\s*:\s*(\d{3})/.exec(template)?.[1] ?? '200';
-    const response =
-      responses.find((r) => r.selectionPattern?.test(status)) ??
-      responses.find((r) => r.selectionPattern === undefined);
-    if (response === undefined) {
-      throw new GatewayError('API_CONFIGURATION_ERROR', 'Internal server error');
-    }
-    const body = response.templates['application/json'] ?? Object.values(response.templates)[0] ?? '';
-    send(
-      res,
-      response.statusCode,
-      {
-        'Content-Type': 'application/json',
-        ...headersOf(response.parameters, {
-          ...inputs(state),
-          integrationResponse: { header: {}, body: '' },
-        }),
-        'x-amzn-RequestId': state.requestId,
-      },
-      body,
-    );
-  };
-
-  const proxy = async (res: ServerResponse, state: RequestState, method: MethodModel, body: Buffer) => {
-    if (method.integration.type !== 'AWS_PROXY' || state.route === undefined) return;
-    const singleHeaders: Record<string, string> = {};
-    const multiHeaders: Record<string, string[]> = {};
-    for (const [name, values] of Object.entries(state.headers)) {
-      const original = state.rawHeaderNames.get(name) ?? name;
-      singleHeaders[original] = values.at(-1) as string;
-      multiHeaders[original] = values;
-    }
-    const query = inputs(state).methodRequest?.querystring ?? {};
-    const hasQuery = Object.keys(query).length > 0;
-    const pathParameters = state.route.pathParameters;
-    const event = {
-      resource: state.route.resource.path,
-      path: state.url.pathname,
-      httpMethod: state.method,
-      headers: singleHeaders,
-      multiValueHeaders: multiHeaders,
-      queryStringParameters: hasQuery
-        ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v.at(-1) as string]))
-        : null,
-      multiValueQueryStringParameters: hasQuery ? query : null,
-      pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
-      stageVariables: Object.keys(api.stageVariables).length > 0 ? api.stageVariables : null,
-      body: body.length === 0 ? null : body.toString('utf8'),
-      isBase64Encoded: false,
-      requestContext: {
-        accountId,
-        apiId,
-        authorizer: state.authorizer ?? null,
-        domainName: state.headers.host?.[0],
-        domainPrefix: state.headers.host?.[0]?.split('.')[0],
-        extendedRequestId: state.requestId,
-        httpMethod: state.method,
-        identity: {
-          sourceIp: state.sourceIp,
-          userAgent: state.headers['user-agent']?.[0] ?? null,
-        },
-        path: `/${api.stageName}${state.url.pathname}`,
-        protocol: 'HTTP/1.1',
-        requestId: state.requestId,
-        requestTime: clfTime(state.startedAt),
-        requestTimeEpoch: state.startedAt,
-        resourceId: method.logicalId,
-        resourcePath: state.route.resource.path,
-        stage: api.stageName,
-      },
-    } as unknown as APIGatewayProxyEvent;
-
-    const failed = () =>
-      new GatewayError('DEFAULT_5XX', 'Internal server error', 502, 'InternalServerErrorException');
-    const { functionId, timeoutMillis } = method.integration;
-    const functionTimeout = api.functions.get(functionId)?.timeoutSeconds ?? 3;
-    let answer: unknown;
-    try {
-      answer = await withTimeout(
-        // A function that errs or times out within its own timeout is Lambda's error: a 502.
-        withTimeout(handlerOf(functionId)(event), functionTimeout).catch(() => {
-          throw failed();
-        }),
-        timeoutMillis / 1000,
-      );
-    } catch (err) {
-      if (err instanceof GatewayError) throw err;
-      // Past the integration timeout API Gateway stops waiting: 504 (AWS knowledge center, "API Gateway 504").
-      throw new GatewayError('INTEGRATION_TIMEOUT', 'Endpoint request timed out');
-    }
-    // A Lambda proxy answer: statusCode, headers, multiValueHeaders, body, isBase64Encoded; nothing is added.
-    const a = answer as Record<string, unknown> | null;
-    const statusCode = Number(a?.statusCode);
-    if (
-      a === null ||
-      typeof a !== 'object' ||
-      !Number.isInteger(statusCode) ||
-      statusCode < 100 ||
-      statusCode > 599 ||
-      (a.body !== undefined && a.body !== null && typeof a.body !== 'string')
-    ) {
-      throw failed();
-    }
-    const headers: Record<string, string[]> = {};
-    const scalar = (v: unknown) =>
-      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
-    for (const [name, values] of Object.entries((a.multiValueHeaders ?? {}) as Record<string, unknown>)) {
-      if (!Array.isArray(values)) throw failed();
-      headers[name] = values.map(scalar).filter((v): v is string => v !== undefined);
-    }
-    for (const [name, value] of Object.entries((a.headers ?? {}) as Record<string, unknown>)) {
-      const v = scalar(value);
-      if (v === undefined) throw failed();
-      const list = headers[name] ?? [];
-      if (!list.includes(v)) list.push(v);
-      headers[name] = list;
-    }
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
-      headers['Content-Type'] = ['application/json'];
-    }
-    const payload = typeof a.body === 'string' ? a.body : '';
-    send(
-      res,
-      statusCode,
-      { ...headers, 'x-amzn-RequestId': state.requestId },
-      a.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
-    );
+  const ctx: GatewayContext = {
+    api: options.api,
+    functions: options.functions,
+    now: options.now ?? Date.now,
+    region: options.region ?? 'local-1',
+    accountId: options.accountId ?? '000000000000',
+    apiId: 'localapi',
+    cache: options.authorizerCache ?? createBoundedResultCache(options.maxCachedDecisions ?? 10_000),
+    stats: { authorizerCalls: 0, cacheHits: 0 },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string[]> = {};
-    const rawHeaderNames = new Map<string, string>();
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i] as string;
-      const lower = name.toLowerCase();
-      headers[lower] = [...(headers[lower] ?? []), req.rawHeaders[i + 1] as string];
-      if (!rawHeaderNames.has(lower)) rawHeaderNames.set(lower, name);
-    }
-    const state: RequestState = {
-      requestId: randomUUID(),
-      startedAt: now(),
-      method: req.method ?? 'GET',
-      url: requestTarget(req.url ?? '/'),
-      headers,
-      rawHeaderNames,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-    };
+    const state = readRequestState(req, ctx.now);
     try {
       const body = await readBody(req);
       if (body === undefined) throw new GatewayError('REQUEST_TOO_LARGE', 'Request Too Long');
-      state.route = selectResource(api.root, state.url.pathname);
-      const methods = state.route?.resource.methods;
-      const method = methods?.get(state.method) ?? methods?.get('ANY');
-      if (method === undefined) {
-        // Anything the API does not declare, OPTIONS included.
-        throw new GatewayError('MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token');
-      }
-      state.resourcePath = state.route?.resource.path;
-      if (method.integration.type === 'UNSUPPORTED') {
-        // Named at start; never served otherwise than AWS would in silence.
+      const { route, method } = routeRequest(ctx, state);
+      if (method.authorizer !== undefined) state.authorizer = await authorize(ctx, state, method.authorizer);
+      const missing = findMissingParameters(state, method);
+      if (missing.length > 0) {
         throw new GatewayError(
-          'DEFAULT_5XX',
-          `Not emulated locally: ${method.integration.reason}`,
-          501,
-          'NotEmulatedLocally',
+          'BAD_REQUEST_PARAMETERS',
+          `Missing required request parameters: [${missing.join(', ')}]`,
         );
       }
-      if (method.authorizer !== undefined) {
-        const methodArn = `arn:aws:execute-api:${region}:${accountId}:${apiId}/${api.stageName}/${state.method}${state.url.pathname}`;
-        await authorize(state, method.authorizer, methodArn);
-      }
-      validateParameters(state, method);
-      if (method.integration.type === 'MOCK') mock(res, state, method);
-      else await proxy(res, state, method, body);
+      send(res, await integrate(ctx, state, route, method, body));
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
-      gatewayResponse(res, state, err);
+      send(res, renderGatewayResponse(ctx, state, err));
     }
   }
 
-  return { handle, stats: stats as GatewayStats };
+  return { handle, stats: ctx.stats as GatewayStats };
 }

@@ -149,39 +149,41 @@ function scopeNames(scope: string, clientId: string, audience?: string): string[
     .filter((s) => s !== '.default' && !['openid', 'profile', 'offline_access', 'email'].includes(s));
 }
 
-/**
- * An Entra-shaped issuer: v1 and v2 discovery documents, key sets in Entra's format (kid, x5t, n, e, x5c;
- * `issuer` templates in the v2 set), and a token endpoint for v1 or v2, delegated or app-only access tokens.
- * Tokens carry Entra's real issuers, so the authorizer checks them exactly as it checks Entra's.
- */
-export function createLocalIssuer(options: LocalIssuerOptions) {
-  const tenantId = options.tenantId ?? LOCAL_TENANT_ID;
-  const clientId = options.clientId ?? LOCAL_CLIENT_ID;
-  const urls = localIssuerUrls(options.baseUrl, tenantId);
-  const jwk = (withIssuer: boolean) => ({
+/** What the issuer's endpoints read: its options with their defaults, and its addresses. */
+interface IssuerContext {
+  readonly options: LocalIssuerOptions;
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly urls: ReturnType<typeof localIssuerUrls>;
+}
+
+/** The signing key in Entra's key-set format; the v2 set's keys carry an `issuer` template. */
+function issuerJwk(key: IssuerKey, withIssuer: boolean) {
+  return {
     kty: 'RSA',
     use: 'sig',
-    kid: options.key.kid,
-    x5t: options.key.kid,
-    n: options.key.publicJwk.n,
-    e: options.key.publicJwk.e,
-    x5c: [options.key.x5c],
+    kid: key.kid,
+    x5t: key.kid,
+    n: key.publicJwk.n,
+    e: key.publicJwk.e,
+    x5c: [key.x5c],
     ...(withIssuer ? { issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0' } : {}),
-  });
-  const baseOf = (externalId: boolean) => (externalId ? urls.externalId.base : urls.base);
-  const discovery = (version: '1.0' | '2.0', externalId: boolean) => ({
+  };
+}
+
+/** The v1 or v2 OpenID configuration, of the workforce tenant or of the same tenant as External ID. */
+function discoveryDocument(ctx: IssuerContext, version: '1.0' | '2.0', externalId: boolean) {
+  const { tenantId } = ctx;
+  const base = externalId ? ctx.urls.externalId.base : ctx.urls.base;
+  return {
     issuer: externalId
       ? v2IssuerOf(tenantId, LOCAL_EXTERNAL_ID_HOST)
       : version === '2.0'
         ? `https://login.microsoftonline.com/${tenantId}/v2.0`
         : `https://sts.windows.net/${tenantId}/`,
-    jwks_uri:
-      version === '2.0'
-        ? `${baseOf(externalId)}/discovery/v2.0/keys`
-        : `${baseOf(externalId)}/discovery/keys`,
-    token_endpoint:
-      version === '2.0' ? `${baseOf(externalId)}/oauth2/v2.0/token` : `${baseOf(externalId)}/oauth2/token`,
-    authorization_endpoint: `${baseOf(externalId)}/oauth2${version === '2.0' ? '/v2.0' : ''}/authorize`,
+    jwks_uri: version === '2.0' ? `${base}/discovery/v2.0/keys` : `${base}/discovery/keys`,
+    token_endpoint: version === '2.0' ? `${base}/oauth2/v2.0/token` : `${base}/oauth2/token`,
+    authorization_endpoint: `${base}/oauth2${version === '2.0' ? '/v2.0' : ''}/authorize`,
     response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
     subject_types_supported: ['pairwise'],
     id_token_signing_alg_values_supported: ['RS256'],
@@ -204,79 +206,143 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
     ],
     tenant_region_scope: 'EU',
     cloud_instance_name: externalId ? 'ciamlogin.com' : 'microsoftonline.com',
-  });
+  };
+}
 
-  const issueToken = async (
-    req: IncomingMessage,
-    res: ServerResponse,
-    defaultVersion: '1.0' | '2.0',
-    tokenTenant: string,
-    externalId = false,
-  ) => {
-    const form = await readForm(req);
-    const grant = form.get('grant_type');
-    if (grant !== 'client_credentials' && grant !== LOCAL_USER_GRANT) {
-      return json(res, 400, {
-        error: 'unsupported_grant_type',
-        error_description: `grant_type must be client_credentials or ${LOCAL_USER_GRANT}`,
-      });
-    }
-    const version =
-      form.get('token_version') === '1' ? '1.0' : form.get('token_version') === '2' ? '2.0' : defaultVersion;
-    if (externalId && version !== '2.0') {
-      return json(res, 400, {
-        error: 'invalid_request',
-        error_description: 'External ID documents only v2 access tokens: token_version must be 2',
-      });
-    }
-    const expiresIn = Number(form.get('expires_in') ?? 3600);
-    if (!Number.isInteger(expiresIn) || expiresIn < -86_400 || expiresIn > 86_400) {
-      return json(res, 400, {
-        error: 'invalid_request',
-        error_description: 'expires_in must be whole seconds within a day',
-      });
-    }
-    const roles = (form.get('roles') ?? '').split(',').filter((r) => r !== '');
-    const appOnly = grant === 'client_credentials';
-    const audience = form.get('audience') ?? options.audience;
-    const scopes =
-      form.get('scope') === null && !appOnly && options.defaultScopes !== undefined
-        ? [...options.defaultScopes]
-        : scopeNames(
-            form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
-            clientId,
-            audience,
-          );
-    const tokenOptions: EntraTokenOptions = {
-      tenantId: tokenTenant,
-      // Entra puts the client id in v2 tokens and the App ID URI in v1 tokens.
-      audience: audience ?? (version === '2.0' ? clientId : `api://${clientId}`),
-      version,
-      appOnly,
-      scopes,
-      roles,
-      clientId: form.get('client_id') ?? 'c11e0700-0000-4000-8000-0000000c11e0',
-      expiresInSeconds: expiresIn,
-      ...(externalId ? { authorityHost: LOCAL_EXTERNAL_ID_HOST } : {}),
-    };
-    return json(res, 200, {
+/** An issuer endpoint's answer: its status and JSON body. */
+interface IssuerAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+const tokenRequestError = (error: string, description: string): IssuerAnswer => ({
+  status: 400,
+  body: { error, error_description: description },
+});
+
+/**
+ * The token endpoint's answer to a form: a v1 or v2, delegated or app-only access token, or Entra's error
+ * for a grant, version or lifetime it does not issue.
+ */
+function answerTokenRequest(
+  ctx: IssuerContext,
+  form: URLSearchParams,
+  defaultVersion: '1.0' | '2.0',
+  tokenTenant: string,
+  externalId: boolean,
+): IssuerAnswer {
+  const { options, clientId } = ctx;
+  const grant = form.get('grant_type');
+  if (grant !== 'client_credentials' && grant !== LOCAL_USER_GRANT) {
+    return tokenRequestError(
+      'unsupported_grant_type',
+      `grant_type must be client_credentials or ${LOCAL_USER_GRANT}`,
+    );
+  }
+  const version =
+    form.get('token_version') === '1' ? '1.0' : form.get('token_version') === '2' ? '2.0' : defaultVersion;
+  if (externalId && version !== '2.0') {
+    return tokenRequestError(
+      'invalid_request',
+      'External ID documents only v2 access tokens: token_version must be 2',
+    );
+  }
+  const expiresIn = Number(form.get('expires_in') ?? 3600);
+  if (!Number.isInteger(expiresIn) || expiresIn < -86_400 || expiresIn > 86_400) {
+    return tokenRequestError('invalid_request', 'expires_in must be whole seconds within a day');
+  }
+  const appOnly = grant === 'client_credentials';
+  const audience = form.get('audience') ?? options.audience;
+  const scopes =
+    form.get('scope') === null && !appOnly && options.defaultScopes !== undefined
+      ? [...options.defaultScopes]
+      : scopeNames(
+          form.get('scope') ?? (appOnly ? '' : `api://${clientId}/${LOCAL_SCOPE}`),
+          clientId,
+          audience,
+        );
+  const tokenOptions: EntraTokenOptions = {
+    tenantId: tokenTenant,
+    // Entra puts the client id in v2 tokens and the App ID URI in v1 tokens.
+    audience: audience ?? (version === '2.0' ? clientId : `api://${clientId}`),
+    version,
+    appOnly,
+    scopes,
+    roles: (form.get('roles') ?? '').split(',').filter((r) => r !== ''),
+    clientId: form.get('client_id') ?? 'c11e0700-0000-4000-8000-0000000c11e0',
+    expiresInSeconds: expiresIn,
+    ...(externalId ? { authorityHost: LOCAL_EXTERNAL_ID_HOST } : {}),
+  };
+  return {
+    status: 200,
+    body: {
       token_type: 'Bearer',
       expires_in: expiresIn,
       ext_expires_in: expiresIn,
       access_token: mintEntraAccessToken(options.key, tokenOptions),
-    });
+    },
+  };
+}
+
+/** An issuer path split: `/login/{tenant}/{endpoint}` or `/ciamlogin/...`; undefined for any other path. */
+function issuerPath(path: string) {
+  const prefix = [ISSUER_PREFIX, EXTERNAL_ID_PREFIX].find((p) => path.startsWith(`${p}/`));
+  if (prefix === undefined) return undefined;
+  const rest = path.slice(prefix.length + 1);
+  const slash = rest.indexOf('/');
+  return {
+    externalId: prefix === EXTERNAL_ID_PREFIX,
+    tenant: slash === -1 ? rest : rest.slice(0, slash),
+    endpoint: slash === -1 ? '' : rest.slice(slash),
+  };
+}
+
+/** The answer of an issuer endpoint (`GET /discovery/keys`, ...) for a tenant it serves. */
+async function answerEndpoint(
+  ctx: IssuerContext,
+  req: IncomingMessage,
+  route: string,
+  tokenTenant: string,
+  externalId: boolean,
+): Promise<IssuerAnswer> {
+  switch (route) {
+    case 'GET /v2.0/.well-known/openid-configuration':
+      return { status: 200, body: discoveryDocument(ctx, '2.0', externalId) };
+    case 'GET /.well-known/openid-configuration':
+      return { status: 200, body: discoveryDocument(ctx, '1.0', externalId) };
+    case 'GET /discovery/v2.0/keys':
+      // Microsoft documents no issuer field for External ID key sets: the local one names none.
+      return { status: 200, body: { keys: [issuerJwk(ctx.options.key, !externalId)] } };
+    case 'GET /discovery/keys':
+      return { status: 200, body: { keys: [issuerJwk(ctx.options.key, false)] } };
+    case 'POST /oauth2/v2.0/token':
+      return answerTokenRequest(ctx, await readForm(req), '2.0', tokenTenant, externalId);
+    case 'POST /oauth2/token':
+      return answerTokenRequest(ctx, await readForm(req), '1.0', tokenTenant, externalId);
+    default:
+      return { status: 404, body: { error: 'not_found', error_description: `no issuer endpoint ${route}` } };
+  }
+}
+
+/**
+ * An Entra-shaped issuer: v1 and v2 discovery documents, key sets in Entra's format (kid, x5t, n, e, x5c;
+ * `issuer` templates in the v2 set), and a token endpoint for v1 or v2, delegated or app-only access tokens.
+ * Tokens carry Entra's real issuers, so the authorizer checks them exactly as it checks Entra's.
+ */
+export function createLocalIssuer(options: LocalIssuerOptions) {
+  const tenantId = options.tenantId ?? LOCAL_TENANT_ID;
+  const ctx: IssuerContext = {
+    options,
+    tenantId,
+    clientId: options.clientId ?? LOCAL_CLIENT_ID,
+    urls: localIssuerUrls(options.baseUrl, tenantId),
   };
 
   /** Answers the issuer's paths; returns false for anything else. */
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const path = new URL(req.url ?? '/', 'http://local').pathname;
-    const prefix = [ISSUER_PREFIX, EXTERNAL_ID_PREFIX].find((p) => path.startsWith(`${p}/`));
-    if (prefix === undefined) return false;
-    const externalId = prefix === EXTERNAL_ID_PREFIX;
-    const rest = path.slice(prefix.length + 1);
-    const slash = rest.indexOf('/');
-    const tenant = slash === -1 ? rest : rest.slice(0, slash);
-    const endpoint = slash === -1 ? '' : rest.slice(slash);
+    const path = issuerPath(new URL(req.url ?? '/', 'http://local').pathname);
+    if (path === undefined) return false;
+    const { tenant, endpoint, externalId } = path;
     const otherTenant = options.anyTenant === true && isGuid(tenant);
     if (tenant !== tenantId && tenant !== 'common' && tenant !== 'organizations' && !otherTenant) {
       json(res, 400, {
@@ -286,29 +352,8 @@ export function createLocalIssuer(options: LocalIssuerOptions) {
       return true;
     }
     const route = `${req.method} ${endpoint}`;
-    switch (route) {
-      case 'GET /v2.0/.well-known/openid-configuration':
-        json(res, 200, discovery('2.0', externalId));
-        return true;
-      case 'GET /.well-known/openid-configuration':
-        json(res, 200, discovery('1.0', externalId));
-        return true;
-      case 'GET /discovery/v2.0/keys':
-        // Microsoft documents no issuer field for External ID key sets: the local one names none.
-        json(res, 200, { keys: [jwk(!externalId)] });
-        return true;
-      case 'GET /discovery/keys':
-        json(res, 200, { keys: [jwk(false)] });
-        return true;
-      case 'POST /oauth2/v2.0/token':
-        await issueToken(req, res, '2.0', otherTenant ? tenant : tenantId, externalId);
-        return true;
-      case 'POST /oauth2/token':
-        await issueToken(req, res, '1.0', otherTenant ? tenant : tenantId, externalId);
-        return true;
-      default:
-        json(res, 404, { error: 'not_found', error_description: `no issuer endpoint ${route}` });
-        return true;
-    }
+    const answer = await answerEndpoint(ctx, req, route, otherTenant ? tenant : tenantId, externalId);
+    json(res, answer.status, answer.body);
+    return true;
   };
 }

@@ -71,99 +71,125 @@ function lambdaEnvironment(spec: FunctionSpec): Record<string, string> {
 }
 
 /**
+ * A runner's mutable part: its current worker (undefined once lost), that worker's init, and the
+ * invocations awaiting an answer.
+ */
+interface RunnerState {
+  worker: Worker | undefined;
+  ready: Promise<void>;
+  readonly pending: Map<string, Pending>;
+}
+
+function rejectPending(state: RunnerState, err: Error): void {
+  for (const p of state.pending.values()) p.reject(err);
+  state.pending.clear();
+}
+
+/** The worker thread for a function: Lambda's environment and the function's own, nothing of the shell's. */
+function createWorker(spec: FunctionSpec): Worker {
+  return new Worker(WORKER_SCRIPT, {
+    workerData: {
+      dir: spec.dir,
+      handler: spec.handler,
+      functionName: spec.name,
+      timeoutSeconds: spec.timeoutSeconds,
+      memorySize: spec.memorySize,
+    },
+    env: { ...lambdaEnvironment(spec), ...spec.environment },
+    execArgv: [],
+    resourceLimits: { maxOldGenerationSizeMb: Math.max(64, spec.memorySize) },
+  });
+}
+
+/** Settles the invocation an answer belongs to. */
+function settle(pending: Map<string, Pending>, message: Extract<WorkerMessage, { id: string }>): void {
+  const p = pending.get(message.id);
+  pending.delete(message.id);
+  if (message.ok) p?.resolve(message.result);
+  else p?.reject(errorFrom(message.error));
+}
+
+/**
+ * Starts a worker as the runner's current one; settles once its handler module has loaded. A worker that
+ * errs or exits is dropped, failing its init and whatever awaits an answer from it.
+ */
+function startWorker(spec: FunctionSpec, state: RunnerState): Promise<void> {
+  const current = createWorker(spec);
+  state.worker = current;
+  return new Promise<void>((done, fail) => {
+    current.on('message', (message: WorkerMessage) => {
+      if ('ready' in message) {
+        if (message.ready) done();
+        else fail(errorFrom(message.error));
+        return;
+      }
+      settle(state.pending, message);
+    });
+    const lost = (err: Error) => {
+      if (state.worker === current) state.worker = undefined;
+      fail(err);
+      rejectPending(state, err);
+    };
+    current.on('error', lost);
+    current.on('exit', (code) => lost(new Error(`the function's runtime exited (code ${code})`)));
+  });
+}
+
+function restart(spec: FunctionSpec, state: RunnerState): Promise<void> {
+  state.ready = startWorker(spec, state);
+  // A failed init is reported to whoever awaits it; an invocation retries with a fresh environment.
+  state.ready.catch(() => undefined);
+  return state.ready;
+}
+
+/** One invocation on a worker; past the function's timeout it fails and the worker is dropped. */
+function invokeOn(spec: FunctionSpec, state: RunnerState, current: Worker, event: unknown): Promise<unknown> {
+  const id = randomUUID();
+  return new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      state.pending.delete(id);
+      reject(new FunctionTimeoutError(`Task timed out after ${spec.timeoutSeconds.toFixed(2)} seconds`));
+      // The environment is lost with the timed-out invocation; the next one starts afresh.
+      if (state.worker === current) state.worker = undefined;
+      void current.terminate();
+    }, spec.timeoutSeconds * 1000);
+    state.pending.set(id, {
+      resolve: (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      reject: (err) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    });
+    current.postMessage({ id, event });
+  });
+}
+
+/**
  * A function's execution environment: started at once (so init errors show at start), restarted after a
  * timeout or a crash, as Lambda replaces an environment that timed out.
  */
 export function startFunctionRunner(spec: FunctionSpec): FunctionRunner {
-  let worker: Worker | undefined;
-  let ready: Promise<void> = Promise.resolve();
-  const pending = new Map<string, Pending>();
-
-  const failAll = (err: Error) => {
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  };
-
-  const start = (): Promise<void> => {
-    const current = new Worker(WORKER_SCRIPT, {
-      workerData: {
-        dir: spec.dir,
-        handler: spec.handler,
-        functionName: spec.name,
-        timeoutSeconds: spec.timeoutSeconds,
-        memorySize: spec.memorySize,
-      },
-      env: { ...lambdaEnvironment(spec), ...spec.environment },
-      execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(64, spec.memorySize) },
-    });
-    worker = current;
-    return new Promise<void>((done, fail) => {
-      current.on('message', (message: WorkerMessage) => {
-        if ('ready' in message) {
-          if (message.ready) done();
-          else fail(errorFrom(message.error));
-          return;
-        }
-        const p = pending.get(message.id);
-        pending.delete(message.id);
-        if (message.ok) p?.resolve(message.result);
-        else p?.reject(errorFrom(message.error));
-      });
-      const lost = (err: Error) => {
-        if (worker === current) worker = undefined;
-        fail(err);
-        failAll(err);
-      };
-      current.on('error', lost);
-      current.on('exit', (code) => lost(new Error(`the function's runtime exited (code ${code})`)));
-    });
-  };
-
-  const restart = () => {
-    ready = start();
-    // A failed init is reported to whoever awaits it; an invocation retries with a fresh environment.
-    ready.catch(() => undefined);
-    return ready;
-  };
-  restart();
+  const state: RunnerState = { worker: undefined, ready: Promise.resolve(), pending: new Map() };
+  restart(spec, state);
 
   const invoke: LambdaHandler = async (event) => {
-    if (worker === undefined) await restart();
-    await ready;
-    const current = worker as Worker;
-    const id = randomUUID();
-    return new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        pending.delete(id);
-        reject(new FunctionTimeoutError(`Task timed out after ${spec.timeoutSeconds.toFixed(2)} seconds`));
-        // The environment is lost with the timed-out invocation; the next one starts afresh.
-        if (worker === current) worker = undefined;
-        void current.terminate();
-      }, spec.timeoutSeconds * 1000);
-      pending.set(id, {
-        resolve: (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      });
-      current.postMessage({ id, event });
-    });
+    if (state.worker === undefined) await restart(spec, state);
+    await state.ready;
+    return invokeOn(spec, state, state.worker as Worker, event);
   };
 
   return {
     invoke,
     get ready() {
-      return ready;
+      return state.ready;
     },
     stop: async () => {
-      const current = worker;
-      worker = undefined;
-      failAll(new Error('stopped'));
+      const current = state.worker;
+      state.worker = undefined;
+      rejectPending(state, new Error('stopped'));
       await current?.terminate();
     },
   };

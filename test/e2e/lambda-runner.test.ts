@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  type FunctionSpec,
+  FunctionTimeoutError,
+  startFunctionRunner,
+} from '../../infra/local/lambda-runner.js';
+
+// A function whose module state shows whether its environment is fresh: `count` restarts at 1 in a new one.
+const HANDLER = `
+let count = 0;
+exports.handler = async (event) => {
+  count++;
+  if (event.hang) await new Promise(() => {});
+  if (event.exit) process.exit(3);
+  return { count, region: process.env.AWS_REGION, own: process.env.OWN, name: process.env.AWS_LAMBDA_FUNCTION_NAME };
+};
+`;
+
+const dir = mkdtempSync(join(tmpdir(), 'entra-authorizer-runner-'));
+writeFileSync(join(dir, 'index.js'), HANDLER);
+writeFileSync(join(dir, 'broken.js'), 'throw new Error("init failed here");');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const spec = (handler: string): FunctionSpec => ({
+  name: 'Fn',
+  dir,
+  handler,
+  environment: { OWN: 'mine' },
+  timeoutSeconds: 1,
+  memorySize: 128,
+});
+
+describe('a function runner', () => {
+  it('keeps module state between invocations, and replaces the environment after a timeout or a crash', async () => {
+    const runner = startFunctionRunner(spec('index.handler'));
+    try {
+      await runner.ready;
+      expect(await runner.invoke({})).toMatchObject({ count: 1, own: 'mine', name: 'Fn' });
+      expect(await runner.invoke({})).toMatchObject({ count: 2 });
+      await expect(runner.invoke({ hang: true })).rejects.toThrow(FunctionTimeoutError);
+      expect(await runner.invoke({})).toMatchObject({ count: 1 });
+      await expect(runner.invoke({ exit: true })).rejects.toThrow("the function's runtime exited (code 3)");
+      expect(await runner.invoke({})).toMatchObject({ count: 1 });
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('reports an init error through ready, and fails what is waiting when stopped', async () => {
+    const broken = startFunctionRunner(spec('broken.handler'));
+    await expect(broken.ready).rejects.toThrow('init failed here');
+    await broken.stop();
+    const runner = startFunctionRunner(spec('index.handler'));
+    await runner.ready;
+    const waiting = runner.invoke({ hang: true });
+    // Past the invocation's own awaits (microtasks), so it is posted and waiting for an answer.
+    await new Promise((done) => setImmediate(done));
+    const outcome = expect(waiting).rejects.toThrow('stopped');
+    await runner.stop();
+    await outcome;
+  });
+});
