@@ -12,15 +12,8 @@ const MAX_LINES = 80;
  * folder layout moves the files).
  */
 const BEING_SPLIT: ReadonlySet<string> = new Set([
-  // #24 item 5 (names) and the route-key work: the route authorizer and the decision closure it returns.
-  'lambda/authorizer/permissions.ts createRouteAuthorizer',
-  'lambda/authorizer/permissions.ts createRouteAuthorizer/<arrow>',
   // #24 item 3: telemetry built as objects, serialized apart.
   'lambda/authorizer/telemetry.ts createTelemetry',
-  // #24 item 5: the two hintFor functions.
-  'lambda/authorizer/reasons.ts hintFor',
-  // The construct's environment for the Lambda.
-  'infra/entra-token-authorizer.ts authorizerEnvironment',
 ]);
 
 const key = (f: { file: string; name: string }) => `${f.file} ${f.name}`;
