@@ -2,10 +2,11 @@
  * Where the module load's excess over its floor goes, under the deployed Node.js: `node --import tsx
  * test/bench/cold-parts.ts` (BENCH_COLD_RUNS iterations, 20 by default). Besides the floor and the shipped
  * bundle (NODE22_BUNDLING), it loads the same bundle compiled but not run (its text inside a block that never
- * executes, after the floor's requires) and the same sources unminified, each in a fresh process, every
- * variant once per iteration. Figures are CPU time (all threads) of the `require`: the least over the runs,
- * and the median over iterations of the ratio to the floor of the same iteration. It also lists what takes
- * the bundle's bytes (esbuild's metafile). For docs/performance.md; `npm run bench` keeps the headline.
+ * executes, after the floor's requires), the same sources unminified, and the shipped bundle with the floor's
+ * requires put first (the builtins' order), each in a fresh process, every variant once per iteration.
+ * Figures are CPU time (all threads) of the `require`: the least over the runs, and the median over
+ * iterations of the ratio to the floor of the same iteration. It also lists what takes the bundle's bytes
+ * (esbuild's metafile). For docs/performance.md; `npm run bench` keeps the headline.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { AUTHORIZER_ENTRY } from '../../infra/authorizer-function.js';
 import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
 import { ENV } from '../../lambda/authorizer/config.js';
 import { ensureDeployedNode } from '../../scripts/node22.js';
-import { exited } from './cold.js';
+import { buildColdBundle, exited } from './cold.js';
 import { BENCH_CLIENT, BENCH_TENANT, PRODUCTION_ENV } from './shared.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -60,21 +61,15 @@ async function cpuOfRequire(node: string, runner: string, file: string, env: Nod
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'entra-cold-parts-'));
+// The bench's floor: each builtin once, by its `node:` name, in sorted order (`crypto, http, https, stream`).
+// The order counts: loaded in the bundle's order, the same four cost more.
+const cold = await buildColdBundle(ROOT);
 try {
   const node = ensureDeployedNode();
   const version = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
   const shipped = await bundle(join(dir, 'shipped'), true);
   const unminified = await bundle(join(dir, 'unminified'), false);
-  // As cold.ts's floor: each builtin once, by its `node:` name, in sorted order (`crypto, http, https, stream`).
-  // The order counts: loaded as the bundle loads them (`https` before `http`) the same four cost more.
-  const builtins = [
-    ...new Set(
-      shipped.output.imports
-        .filter((i) => i.external)
-        .map((i) => (i.path.startsWith('node:') ? i.path : `node:${i.path}`)),
-    ),
-  ].sort();
-  const floorSource = builtins.map((b) => `require(${JSON.stringify(b)});\n`).join('');
+  const floorSource = readFileSync(join(cold.dir, 'builtins.cjs'), 'utf8');
   const code = readFileSync(shipped.file, 'utf8')
     .replace(/^"use strict";/, '')
     .replace(/\n\/\/# sourceMappingURL=.*\n?$/, '');
@@ -134,4 +129,5 @@ try {
   });
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  cold.remove();
 }
