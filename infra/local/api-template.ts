@@ -160,11 +160,11 @@ export interface ApiModel {
 
 type Props = Readonly<Record<string, unknown>>;
 
-const isObject = (value: unknown): value is Props =>
+export const isObject = (value: unknown): value is Props =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The logical ids an intrinsic expression refers to (`Ref`, `Fn::GetAtt`), anywhere inside it. */
-function referencedIds(value: unknown): string[] {
+export function referencedIds(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(referencedIds);
   if (!isObject(value)) return [];
   const ids: string[] = [];
@@ -181,6 +181,60 @@ export function restApiIds(template: CfnTemplate): string[] {
   return Object.entries(template.Resources ?? {})
     .filter(([, r]) => r.Type === 'AWS::ApiGateway::RestApi')
     .map(([id]) => id);
+}
+
+/**
+ * The Lambda functions a template's API invokes, reached through versions and aliases: `functionOf` names the
+ * one function an expression (an authorizer or integration URI) refers to, or adds a problem.
+ */
+export function lambdaFunctionResolver(
+  resources: CfnTemplate['Resources'],
+  problems: string[],
+): {
+  readonly functions: Map<string, FunctionModel>;
+  readonly functionOf: (owner: string, property: string, value: unknown) => string;
+} {
+  const props = (id: string): Props => resources[id]?.Properties ?? {};
+  const functions = new Map<string, FunctionModel>();
+  const functionOf = (owner: string, property: string, value: unknown): string => {
+    const found = new Set<string>();
+    const visit = (id: string, depth: number) => {
+      const type = resources[id]?.Type;
+      if (type === 'AWS::Lambda::Function') found.add(id);
+      else if ((type === 'AWS::Lambda::Version' || type === 'AWS::Lambda::Alias') && depth < 3)
+        for (const inner of referencedIds(props(id).FunctionName)) visit(inner, depth + 1);
+    };
+    for (const id of referencedIds(value)) visit(id, 0);
+    if (found.size !== 1) {
+      problems.push(`${owner}: ${property} does not name exactly one Lambda function of this template`);
+      return '';
+    }
+    const id = [...found][0] as string;
+    if (!functions.has(id)) {
+      const p = props(id);
+      const variables = isObject(p.Environment) ? (p.Environment.Variables ?? {}) : {};
+      const environment: Record<string, string> = {};
+      const unresolvedEnvironment: string[] = [];
+      for (const [name, v] of Object.entries(isObject(variables) ? variables : {})) {
+        if (typeof v === 'string') environment[name] = v;
+        else unresolvedEnvironment.push(name);
+      }
+      const code = isObject(p.Code) ? p.Code : {};
+      const assetPath = resources[id]?.Metadata?.['aws:asset:path'];
+      functions.set(id, {
+        logicalId: id,
+        environment,
+        unresolvedEnvironment,
+        timeoutSeconds: typeof p.Timeout === 'number' ? p.Timeout : 3,
+        runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
+        handler: typeof p.Handler === 'string' ? p.Handler : undefined,
+        assetPath: typeof assetPath === 'string' ? assetPath : undefined,
+        s3Key: typeof code.S3Key === 'string' ? code.S3Key : undefined,
+      });
+    }
+    return id;
+  };
+  return { functions, functionOf };
 }
 
 /**
@@ -252,46 +306,7 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     }
   };
 
-  // Lambda functions, reached through versions and aliases.
-  const functions = new Map<string, FunctionModel>();
-  const functionOf = (owner: string, property: string, value: unknown): string => {
-    const found = new Set<string>();
-    const visit = (id: string, depth: number) => {
-      const type = resources[id]?.Type;
-      if (type === 'AWS::Lambda::Function') found.add(id);
-      else if ((type === 'AWS::Lambda::Version' || type === 'AWS::Lambda::Alias') && depth < 3)
-        for (const inner of referencedIds(props(id).FunctionName)) visit(inner, depth + 1);
-    };
-    for (const id of referencedIds(value)) visit(id, 0);
-    if (found.size !== 1) {
-      problems.push(`${owner}: ${property} does not name exactly one Lambda function of this template`);
-      return '';
-    }
-    const id = [...found][0] as string;
-    if (!functions.has(id)) {
-      const p = props(id);
-      const variables = isObject(p.Environment) ? (p.Environment.Variables ?? {}) : {};
-      const environment: Record<string, string> = {};
-      const unresolvedEnvironment: string[] = [];
-      for (const [name, v] of Object.entries(isObject(variables) ? variables : {})) {
-        if (typeof v === 'string') environment[name] = v;
-        else unresolvedEnvironment.push(name);
-      }
-      const code = isObject(p.Code) ? p.Code : {};
-      const assetPath = resources[id]?.Metadata?.['aws:asset:path'];
-      functions.set(id, {
-        logicalId: id,
-        environment,
-        unresolvedEnvironment,
-        timeoutSeconds: typeof p.Timeout === 'number' ? p.Timeout : 3,
-        runtime: typeof p.Runtime === 'string' ? p.Runtime : undefined,
-        handler: typeof p.Handler === 'string' ? p.Handler : undefined,
-        assetPath: typeof assetPath === 'string' ? assetPath : undefined,
-        s3Key: typeof code.S3Key === 'string' ? code.S3Key : undefined,
-      });
-    }
-    return id;
-  };
+  const { functions, functionOf } = lambdaFunctionResolver(resources, problems);
 
   // The stage: its name and variables.
   const stages = ofType('AWS::ApiGateway::Stage').filter(belongs);
