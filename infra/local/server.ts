@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
+import type { RouteDefinition } from '../routes.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { readApiModel } from './api-template.js';
 import type { LambdaHandler } from './gateway.js';
@@ -23,6 +24,8 @@ export interface LocalServerOptions {
   readonly allowOrigin?: string;
   /** The REST sample, or its HTTP API variant (`-c apiKind=http`). @default 'rest' */
   readonly apiKind?: 'rest' | 'http';
+  /** The sample's route table. @default SAMPLE_ROUTES */
+  readonly routes?: readonly RouteDefinition[];
 }
 
 export type LocalServer = ApiServer;
@@ -84,6 +87,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       resultsCacheTtl: Duration.seconds(options.cacheTtlSeconds ?? 300),
     },
     allowOrigin: options.allowOrigin,
+    ...(options.routes !== undefined ? { routes: options.routes } : {}),
   };
   const http = options.apiKind === 'http';
   const { template, sources } = http ? synthesizeHttpSample(props) : synthesizeSample(props);
