@@ -77,7 +77,8 @@ function routePermissions(): Record<string, { scopes?: string[]; roles?: string[
       (r.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
         ?.AZURE_API_KIND === 'http',
   );
-  const variables = (fn?.[1].Properties.Environment as { Variables: Record<string, string> }).Variables;
+  if (fn === undefined) throw new Error('no HTTP API authorizer function in the template');
+  const variables = (fn[1].Properties.Environment as { Variables: Record<string, string> }).Variables;
   return JSON.parse(variables.AZURE_ROUTE_PERMISSIONS as string);
 }
 
