@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CfnTemplate } from '../../infra/local/api-template.js';
+import { type AssemblyServer, startAssemblyServer } from '../../infra/local/assembly-server.js';
 import { readHttpApiModel } from '../../infra/local/http-api-template.js';
 import { createLocalHttpGateway, selectHttpRoute } from '../../infra/local/http-gateway.js';
 import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
@@ -294,5 +295,43 @@ describe('route selection', () => {
     ['GET', '/', '$default'],
   ])('%s %s selects %s', (method, path, expected) => {
     expect(selectHttpRoute(routes, method, path)?.route.routeKey).toBe(expected);
+  });
+});
+
+describe('entra-authorizer start on a cloud assembly with an HTTP API', () => {
+  let served: AssemblyServer;
+  let assemblyDir: string;
+  beforeAll(async () => {
+    // cdk synth as a user runs it: the Lambdas bundled into the assembly's asset folders.
+    assemblyDir = mkdtempSync(join(tmpdir(), 'entra-http-assembly-'));
+    const app = testApp({ bundle: true, outdir: assemblyDir });
+    new SampleHttpApiStack(app, SAMPLE_HTTP_STACK_NAME, { entra, routes: ROUTES });
+    app.synth();
+    served = await startAssemblyServer({
+      assemblyDir,
+      port: 0,
+      dataDir: mkdtempSync(join(tmpdir(), 'entra-http-assembly-key-')),
+    });
+  }, 180_000);
+  afterAll(async () => {
+    await served?.stop();
+    rmSync(assemblyDir, { recursive: true, force: true });
+  });
+
+  it('finds the HTTP API its EntraHttpAuthorizer guards, says the WebSocket API is not served, and answers as the template says', async () => {
+    expect('kind' in served.api).toBe(true);
+    expect(served.notes).toContain(
+      'the WebSocket API of this stack is not served (WebSocket APIs are not emulated locally)',
+    );
+    const scoped = await localToken(served.tokenEndpoint, { scope: `api://${LOCAL_CLIENT_ID}/Items.Admin` });
+    const get = (method: string, path: string, bearer?: string) =>
+      fetch(`${served.url}${path}`, {
+        method,
+        headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
+      });
+    expect((await get('DELETE', '/items/5', scoped)).status).toBe(200);
+    expect((await get('GET', '/whoami', scoped)).status).toBe(403);
+    expect((await get('GET', '/whoami')).status).toBe(401);
+    expect((await get('GET', '/elsewhere', scoped)).status).toBe(404);
   });
 });
