@@ -14,6 +14,7 @@ import { type RouteDefinition, SAMPLE_ROUTES } from '../../infra/routes.js';
 import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from '../../infra/sample-http-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
 import { localToken } from '../helpers/local-token.js';
+import { runScript } from '../helpers/run-script.js';
 
 /**
  * `npm start -- --api-kind http`: the HTTP API variant of the sample, served from its synthesized template.
@@ -53,17 +54,6 @@ function synthesize(): CfnTemplate {
 
 let local: LocalServer;
 let template: CfnTemplate;
-beforeAll(async () => {
-  template = synthesize();
-  local = await startLocalServer({
-    port: 0,
-    dataDir: mkdtempSync(join(tmpdir(), 'entra-local-http-')),
-    cacheTtlSeconds: 300,
-    apiKind: 'http',
-    routes: ROUTES,
-  });
-});
-afterAll(() => local.stop());
 
 const resourcesOf = (type: string) =>
   Object.entries(template.Resources).filter(([, r]) => r.Type === type) as [
@@ -98,6 +88,18 @@ const call = (method: string, path: string, authorization?: string, headers: Rec
   });
 
 describe('npm start -- --api-kind http answers as the synthesized HTTP API says', () => {
+  beforeAll(async () => {
+    template = synthesize();
+    local = await startLocalServer({
+      port: 0,
+      dataDir: mkdtempSync(join(tmpdir(), 'entra-local-http-')),
+      cacheTtlSeconds: 300,
+      apiKind: 'http',
+      routes: ROUTES,
+    });
+  }, 120_000);
+  afterAll(() => local?.stop());
+
   it('every route of the template: 200 with its permission, 403 without, 401 with no Authorization', async () => {
     const rules = routePermissions();
     const [httpApiId] = resourcesOf('AWS::ApiGatewayV2::Api').find(
@@ -333,5 +335,19 @@ describe('entra-authorizer start on a cloud assembly with an HTTP API', () => {
     expect((await get('GET', '/whoami', scoped)).status).toBe(403);
     expect((await get('GET', '/whoami')).status).toBe(401);
     expect((await get('GET', '/elsewhere', scoped)).status).toBe(404);
+  });
+});
+
+describe('npm start --api-kind', () => {
+  it('is one line and exit 2 for a kind it does not know, or beside --app (an assembly declares its own)', async () => {
+    const unknown = await runScript('infra/local/start.ts', ['--api-kind', 'websocket']);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      2,
+      'npm start: --api-kind must be rest or http; got "websocket"',
+    ]);
+    const withApp = await runScript('infra/local/start.ts', ['--api-kind', 'http', '--app', 'cdk.out']);
+    expect(withApp.code).toBe(2);
+    expect(withApp.stderr.trim().split('\n')).toHaveLength(1);
+    expect(withApp.stderr).toMatch(/^npm start: --api-kind picks the sample in this repository/);
   });
 });
