@@ -184,6 +184,54 @@ export function restApiIds(template: CfnTemplate): string[] {
 }
 
 /**
+ * The authorizer a method or route names (`AuthorizationType: CUSTOM` and its `AuthorizerId`): the one of
+ * `authorizers`, or a reason it is not emulated pushed on `notEmulated`, or undefined when it names none
+ * (`missing` is told). NONE is no authorizer; other types are not emulated.
+ */
+export function customAuthorizerOf<A>(
+  p: Props,
+  authorizers: ReadonlyMap<string, A>,
+  unsupportedAuthorizers: ReadonlyMap<string, string>,
+  notEmulated: string[],
+  missing: () => void,
+): A | undefined {
+  const authorization = p.AuthorizationType ?? 'NONE';
+  if (authorization === 'CUSTOM') {
+    const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
+    const authorizer = authorizers.get(authorizerId);
+    const unsupportedAuthorizer = unsupportedAuthorizers.get(authorizerId);
+    if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
+    else if (authorizer === undefined) missing();
+    return authorizer;
+  }
+  if (authorization !== 'NONE')
+    notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
+  return undefined;
+}
+
+/** The functions among `ids` whose runtime is not emulated, one line each. */
+export function unsupportedRuntimes(
+  functions: ReadonlyMap<string, FunctionModel>,
+  ids: readonly (string | undefined)[],
+): string[] {
+  const lines: string[] = [];
+  for (const fnId of ids) {
+    const fn = fnId === undefined ? undefined : functions.get(fnId);
+    const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
+    if (runtime !== undefined) lines.push(`${fn?.logicalId}: ${runtime}`);
+  }
+  return lines;
+}
+
+/** Every problem of a template at once, so one run names them all. */
+export function throwTemplateProblems(problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  throw new TemplateError(
+    `API Gateway would refuse or cannot be emulated with this template:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
+}
+
+/**
  * The Lambda functions a template's API invokes, reached through versions and aliases: `functionOf` names the
  * one function an expression (an authorizer or integration URI) refers to, or adds a problem.
  */
@@ -416,18 +464,9 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     }
     const notEmulated: string[] = [];
     if (p.ApiKeyRequired === true) notEmulated.push('API keys and usage plans are not emulated locally');
-    let authorizer: TokenAuthorizerModel | undefined;
-    const authorization = p.AuthorizationType ?? 'NONE';
-    if (authorization === 'CUSTOM') {
-      const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
-      authorizer = authorizers.get(authorizerId);
-      const unsupportedAuthorizer = unsupportedAuthorizers.get(authorizerId);
-      if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
-      else if (authorizer === undefined)
-        problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`);
-    } else if (authorization !== 'NONE') {
-      notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
-    }
+    const authorizer = customAuthorizerOf(p, authorizers, unsupportedAuthorizers, notEmulated, () =>
+      problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`),
+    );
     const requestParameters = new Set(isObject(p.RequestParameters) ? Object.keys(p.RequestParameters) : []);
     const required = isObject(p.RequestParameters)
       ? Object.entries(p.RequestParameters)
@@ -505,11 +544,12 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     } else {
       notEmulated.push(`Integration.Type ${String(integration.Type)} is not emulated locally`);
     }
-    for (const fnId of [authorizer?.functionId, model?.type === 'AWS_PROXY' ? model.functionId : undefined]) {
-      const fn = fnId === undefined ? undefined : functions.get(fnId);
-      const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
-      if (runtime !== undefined) notEmulated.push(`${fn?.logicalId}: ${runtime}`);
-    }
+    notEmulated.push(
+      ...unsupportedRuntimes(functions, [
+        authorizer?.functionId,
+        model?.type === 'AWS_PROXY' ? model.functionId : undefined,
+      ]),
+    );
     if (notEmulated.length > 0) {
       model = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
       unsupported.push(`${httpMethod} ${node.path}: ${model.reason}`);
@@ -550,10 +590,6 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     });
   }
 
-  if (problems.length > 0) {
-    throw new TemplateError(
-      `API Gateway would refuse or cannot be emulated with this template:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
-  }
+  throwTemplateProblems(problems);
   return { restApiId, stageName, stageVariables, root, gatewayResponses, functions, unsupported };
 }

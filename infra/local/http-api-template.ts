@@ -1,12 +1,14 @@
 import {
   type CfnResource,
   type CfnTemplate,
+  customAuthorizerOf,
   type FunctionModel,
   isObject,
   lambdaFunctionResolver,
   referencedIds,
   TemplateError,
-  unsupportedRuntime,
+  throwTemplateProblems,
+  unsupportedRuntimes,
 } from './api-template.js';
 
 /**
@@ -226,32 +228,21 @@ export function readHttpApiModel(template: CfnTemplate, options: { apiId?: strin
       continue;
     }
     const notEmulated: string[] = [];
-    let authorizer: HttpAuthorizerModel | undefined;
-    const authorization = p.AuthorizationType ?? 'NONE';
-    if (authorization === 'CUSTOM') {
-      const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
-      authorizer = authorizers.get(authorizerId);
-      const unsupportedAuthorizer = unsupportedAuthorizers.get(authorizerId);
-      if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
-      else if (authorizer === undefined)
-        problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`);
-    } else if (authorization !== 'NONE') {
-      notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
-    }
+    const authorizer = customAuthorizerOf(p, authorizers, unsupportedAuthorizers, notEmulated, () =>
+      problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`),
+    );
     const integrationId = referencedIds(p.Target)[0];
     let integration = integrationId === undefined ? undefined : integrations.get(integrationId);
     if (integration === undefined) {
       problems.push(`${owner}: Target is not integrations/<an integration of this API>`);
       continue;
     }
-    for (const fnId of [
-      authorizer?.functionId,
-      integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
-    ]) {
-      const fn = fnId === undefined ? undefined : functions.get(fnId);
-      const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
-      if (runtime !== undefined) notEmulated.push(`${fn?.logicalId}: ${runtime}`);
-    }
+    notEmulated.push(
+      ...unsupportedRuntimes(functions, [
+        authorizer?.functionId,
+        integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
+      ]),
+    );
     if (integration.type === 'UNSUPPORTED') notEmulated.unshift(integration.reason);
     if (notEmulated.length > 0) {
       integration = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
@@ -273,10 +264,6 @@ export function readHttpApiModel(template: CfnTemplate, options: { apiId?: strin
     };
   }
 
-  if (problems.length > 0) {
-    throw new TemplateError(
-      `API Gateway would refuse or cannot be emulated with this template:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
-  }
+  throwTemplateProblems(problems);
   return { kind: 'http', apiId, stageName, stageVariables, routes, cors, functions, unsupported };
 }
