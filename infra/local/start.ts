@@ -20,10 +20,9 @@ const COMMAND = names.start;
 
 const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE]${names.sample ? ' [--api-kind rest|http]' : ''}
 
-Serves the REST API (EntraTokenAuthorizer) or HTTP API (EntraHttpAuthorizer) of your synthesized CDK app
-that an Entra authorizer guards on 127.0.0.1, with a
-local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\` first. Its Lambda functions run from
-the asset folders cdk synth staged, each on a worker thread of its own.
+Serves the REST API an EntraTokenAuthorizer guards, or the HTTP API an EntraHttpAuthorizer guards, of your
+synthesized CDK app on 127.0.0.1, with a local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\`
+first. Its Lambda functions run from the asset folders cdk synth staged, each on a worker thread of its own.
   --app <dir>        the cloud assembly (default cdk.out)
   --stack <name>     the stack, when the assembly has several guarded APIs
   --api <id>         the RestApi's or HttpApi's logical id, when a stack has several
