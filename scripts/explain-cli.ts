@@ -2,12 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AssemblyError } from '../infra/local/assembly.js';
 import { commandNames } from '../infra/local/command-names.js';
+import { selectHttpRoute } from '../infra/local/http-gateway.js';
 import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from '../infra/local/issuer.js';
 import { localPort, PortError, portPrefix } from '../infra/local/port.js';
 import { servedAuthorizer } from '../infra/local/served-authorizer.js';
 import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
+import { loadApiConfig } from '../lambda/authorizer/api-kind.js';
 import { extractBearerToken } from '../lambda/authorizer/bearer.js';
-import { ENV, type EnvName, isGuid, loadConfig } from '../lambda/authorizer/config.js';
+import { ENV, type EnvName, isGuid } from '../lambda/authorizer/config.js';
 import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import {
   type ExplainReport,
@@ -43,7 +45,8 @@ key set is fetched, to verify the signature.
   --v1-issuer-host <h>                   AZURE_V1_ISSUER_HOST
   --clock-skew <seconds>                 AZURE_CLOCK_SKEW_SECONDS
   --route "GET /items"                   the route to judge (default GET /; for a token of npm run token,
-                                         the first route npm start serves)
+                                         the first route npm start serves); with AZURE_API_KIND=http (an
+                                         HttpApi's authorizer) a route key: "GET /items/{id}", "$default"
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
   --json                                 the report as JSON
 Outside this repository (npx entra-authorizer explain) the configuration is that of the authorizer
@@ -94,9 +97,9 @@ const { values, positionals } = parseOrExit(COMMAND, usage, () => {
       `expected one token; got ${parsed.positionals.length} arguments (a token has no spaces: quote the variable, "$TOKEN")`,
     );
   }
-  if (parsed.values.route !== undefined && !/^[A-Za-z]+ \/\S*$/.test(parsed.values.route)) {
+  if (parsed.values.route !== undefined && !/^([A-Za-z]+ \/\S*|\$default)$/.test(parsed.values.route)) {
     throw new UsageError(
-      `--route: expected a method and a path, as in "GET /items"; got "${parsed.values.route}"`,
+      `--route: expected a method and a path, as in "GET /items" (or an HTTP API's route key, "GET /items/{id}", "$default"); got "${parsed.values.route}"`,
     );
   }
   return parsed;
@@ -237,9 +240,10 @@ if (served !== undefined && !isSet(ENV.jwksUri)) {
   }
 }
 
-let config: ReturnType<typeof loadConfig>;
+let config: ReturnType<typeof loadApiConfig>;
 try {
-  config = loadConfig(env);
+  // AZURE_API_KIND=http (an HttpApi's authorizer): route permissions and --route are route keys.
+  config = loadApiConfig(env);
 } catch (err) {
   fail(`configuration: ${(err as Error).message}`);
 }
@@ -259,11 +263,14 @@ if (values.at !== undefined) {
   Date.now = () => realNow() + offset;
 }
 
-const [method, path] = (values.route ?? defaultRoute).split(' ');
+const routeText = values.route ?? defaultRoute;
+const [method, path] = routeText === '$default' ? ['GET', '/'] : routeText.split(' ');
+const routeKey = httpRouteKeyOf(routeText);
 const explained = await explainToken(bearer, {
   config,
   keys: new EntraJwksCache(),
   route: { method: (method ?? 'GET').toUpperCase(), path: path ?? '/' },
+  ...(routeKey !== undefined ? { routeKey } : {}),
   ...(nowSeconds !== undefined ? { now: () => Date.now() / 1000 } : {}),
 });
 const report: ExplainReport =
@@ -277,6 +284,27 @@ if (values.json) {
   console.log(renderExplanation(report, { assumed, notes }));
 }
 process.exit(report.decision.status === 200 ? 0 : 1);
+
+/**
+ * For an HTTP API, the route key API Gateway would select for `--route` among those of the route
+ * permissions: a request (`GET /items/42`) is judged as its route (`GET /items/{id}`), and said so.
+ */
+function httpRouteKeyOf(route: string): string | undefined {
+  if (config.api.kind !== 'http') return undefined;
+  const keys = config.api.routeKeys?.map((r) => r.route) ?? [];
+  if (route === '$default' || keys.includes(route)) return route;
+  const [verb = '', target = '/'] = route.split(' ');
+  const routes = keys.map((key) => ({
+    logicalId: key,
+    routeKey: key,
+    authorizer: undefined,
+    integration: { type: 'UNSUPPORTED', reason: '' } as const,
+  }));
+  const selected = selectHttpRoute(routes, verb.toUpperCase(), target)?.route.routeKey;
+  if (selected === undefined) return route;
+  notes.push(`judged as the route ${selected}, which an HTTP API with these route keys selects for ${route}`);
+  return selected;
+}
 
 async function readStdin(): Promise<string> {
   // A stream, not readFileSync(0): a pipe whose writer is still at work (az, npm run token) is not an error.

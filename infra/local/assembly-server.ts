@@ -11,6 +11,7 @@ import {
   readAssemblyStacks,
 } from './assembly.js';
 import type { LambdaHandler } from './gateway.js';
+import { type HttpApiModel, readHttpApiModel } from './http-api-template.js';
 import { LOCAL_SCOPE, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
 import { type FunctionRunner, startFunctionRunner } from './lambda-runner.js';
 import { localEnvironment } from './local-environment.js';
@@ -36,8 +37,10 @@ export interface AssemblyServerOptions {
 
 export interface AssemblyServer extends ApiServer {
   readonly stackName: string;
+  /** The API's logical id (a RestApi, or an HTTP API's AWS::ApiGatewayV2::Api). */
   readonly restApiId: string;
-  readonly api: ApiModel;
+  /** A REST API, or an HTTP API (`kind: 'http'`). */
+  readonly api: ApiModel | HttpApiModel;
   /** What the person should know: methods answered 501, variables left unset, functions that failed init. */
   readonly notes: readonly string[];
 }
@@ -139,7 +142,7 @@ function environmentOf(
 
 async function startRunners(
   stack: AssemblyStack,
-  api: ApiModel,
+  api: Pick<ApiModel, 'functions'>,
   options: AssemblyServerOptions,
   url: string,
   notes: string[],
@@ -172,11 +175,25 @@ async function startRunners(
   return functions;
 }
 
+function webSocketApis(stack: AssemblyStack): number {
+  return Object.values(stack.template.Resources ?? {}).filter(
+    (r) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties?.ProtocolType === 'WEBSOCKET',
+  ).length;
+}
+
 export async function startAssemblyServer(options: AssemblyServerOptions): Promise<AssemblyServer> {
   const guarded: GuardedApi = pickGuardedApi(readAssemblyStacks(options.assemblyDir), options);
   const { stack, restApiId } = guarded;
-  const api = readApiModel(stack.template, { restApiId });
-  const notes: string[] = [...api.unsupported.map((line) => `${line}: answered 501`)];
+  const api =
+    guarded.kind === 'http'
+      ? readHttpApiModel(stack.template, { apiId: restApiId })
+      : readApiModel(stack.template, { restApiId });
+  const notes: string[] = [
+    ...api.unsupported.map((line) => `${line}: answered 501`),
+    ...(guarded.kind === 'http' && webSocketApis(stack) > 0
+      ? ['the WebSocket API of this stack is not served (WebSocket APIs are not emulated locally)']
+      : []),
+  ];
   const runners: FunctionRunner[] = [];
   const key = await loadOrCreateIssuerKey(options.dataDir);
   try {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
 import { explainToken } from '../../lambda/authorizer/explain.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
@@ -384,6 +385,81 @@ describe('explainToken', () => {
       status: 'not_checked',
       detail: expect.stringMatching(/could not be fetched.*status 503/),
     });
+  });
+});
+
+describe('explainToken for an HTTP API (AZURE_API_KIND=http)', () => {
+  const routes = { 'GET /items/{id}': { scopes: ['Items.Read'] }, $default: { roles: ['Items.Admin'] } };
+  const config = () =>
+    loadApiConfig({
+      [API_ENV.kind]: 'http',
+      [ENV.tenantId]: TENANT,
+      [ENV.audiences]: CLIENT_ID,
+      [ENV.jwksUri]: server.url,
+      [ENV.routePermissions]: JSON.stringify(routes),
+    });
+
+  it('judges route keys exactly, $default included, as the HTTP API authorizer does', async () => {
+    server.jwks = publishedKeySet();
+    const judge = async (routeKey: string, scopes: string[]) =>
+      (
+        await explainToken(token({ scopes }), {
+          config: config(),
+          keys: new EntraJwksCache(),
+          route: { method: 'GET', path: '/' },
+          routeKey,
+        })
+      ).decision;
+    expect(await judge('GET /items/{id}', ['Items.Read'])).toMatchObject({
+      status: 200,
+      detail: 'route GET /items/{id}',
+    });
+    expect(await judge('GET /items/{id}', ['Other'])).toMatchObject({ status: 403 });
+    expect(await judge('$default', ['Items.Read'])).toMatchObject({
+      status: 403,
+      detail: 'route $default requires role Items.Admin',
+    });
+    // Not a route key of the table: an HTTP API never sends it, so it is refused rather than pattern-matched.
+    expect(await judge('GET /items/42', ['Items.Read'])).toMatchObject({ status: 403 });
+  });
+
+  it('npm run explain --route takes a route key, or a request it maps to the route an HTTP API selects', async () => {
+    server.jwks = publishedKeySet();
+    const run = promisify(execFile);
+    const explain = async (route: string) => {
+      const child = run(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/explain-cli.ts', '--route', route, token({ scopes: ['Items.Read'] })],
+        {
+          cwd: new URL('../../', import.meta.url).pathname,
+          env: {
+            ...process.env,
+            [API_ENV.kind]: 'http',
+            [ENV.tenantId]: TENANT,
+            [ENV.audiences]: CLIENT_ID,
+            [ENV.jwksUri]: server.url,
+            [ENV.routePermissions]: JSON.stringify(routes),
+          },
+        },
+      );
+      return child.then(
+        ({ stdout }) => ({ stdout, code: 0 }),
+        (err: { stdout: string; code: number }) => err,
+      );
+    };
+    const byKey = await explain('GET /items/{id}');
+    expect(byKey.code).toBe(0);
+    expect(byKey.stdout).toMatch(/Decision\n {2}Allow \(200\), reason allowed: route GET \/items\/\{id\}/);
+    const byPath = await explain('GET /items/42');
+    expect(byPath.code).toBe(0);
+    expect(byPath.stdout).toContain(
+      'judged as the route GET /items/{id}, which an HTTP API with these route keys selects for GET /items/42',
+    );
+    const byDefault = await explain('$default');
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.stdout).toMatch(
+      /Deny \(403\), reason insufficient_permission: route \$default requires role Items.Admin/,
+    );
   });
 });
 
