@@ -14,6 +14,7 @@ const ORDER = [
   'config',
   'config.property',
   'policy-and-permissions',
+  'policy-resource-limits',
   'route-keys',
   'client-apps',
   'config-messages',
