@@ -108,7 +108,10 @@ describe('a method ARN whose prefix could not leave room for a route', () => {
     },
   );
 
-  it('a methodArn that is not a string is refused, even one that reads as an ARN', () => {
+  it('a methodArn that is not a string, or has text before its arn:, is refused, even one that reads as an ARN', () => {
+    // An ARN starts with `arn:` (IAM identifiers); the Resource echoes the method ARN as sent.
+    for (const before of ['x', '*', ' ', 'arn:aws:s3:::b/'])
+      expect(() => parseMethodArn(`${before}${LONGEST_REAL}/GET/x`)).toThrow(BadEventError);
     expect(() => parseMethodArn([`${LONGEST_REAL}/GET/x`])).toThrow(BadEventError);
     expect(() => parseMethodArn({ toString: () => `${LONGEST_REAL}/GET/x` })).toThrow(BadEventError);
   });
