@@ -31,6 +31,7 @@ const ORDER = [
   'key-set',
   'key-set.property',
   'key-issuer.property',
+  'key-cache-timing',
   'signing-keys',
 ].map((name) => `test/authorizer/${name}.test.ts`);
 
