@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ENV, isGuid } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, isGuid } from '../../lambda/authorizer/config.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { type ApiModel, type FunctionModel, readApiModel, unsupportedRuntime } from './api-template.js';
 import {
@@ -77,9 +77,12 @@ const list = (value: string | undefined) =>
 
 /** The scopes the authorizer's configuration asks for anywhere: a token without --scopes carries them all. */
 function requiredScopes(env: Readonly<Record<string, string>>): string[] {
-  const scopes = new Set(list(env[ENV.requiredScopes]));
+  const scopes = new Set(list(env[ENV_NAMES.requiredScopes]));
   try {
-    const routes = JSON.parse(env[ENV.routePermissions] ?? '{}') as Record<string, { scopes?: unknown }>;
+    const routes = JSON.parse(env[ENV_NAMES.routePermissions] ?? '{}') as Record<
+      string,
+      { scopes?: unknown }
+    >;
     for (const rule of Object.values(routes)) {
       for (const s of Array.isArray(rule?.scopes) ? rule.scopes : [])
         if (typeof s === 'string') scopes.add(s);
@@ -92,9 +95,11 @@ function requiredScopes(env: Readonly<Record<string, string>>): string[] {
 
 /** The local issuer's settings from the authorizer's template: its tenant, its client id or audience. */
 export function issuerSettingsOf(env: Readonly<Record<string, string>>) {
-  const tenant = env[ENV.tenantId] ?? '';
-  const tenantId = isGuid(tenant) ? tenant : (list(env[ENV.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
-  const audiences = list(env[ENV.audiences]);
+  const tenant = env[ENV_NAMES.tenantId] ?? '';
+  const tenantId = isGuid(tenant)
+    ? tenant
+    : (list(env[ENV_NAMES.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
+  const audiences = list(env[ENV_NAMES.audiences]);
   const clientId = audiences.find(isGuid);
   const scopes = requiredScopes(env);
   return {

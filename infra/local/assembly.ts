@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { type CfnTemplate, type FunctionModel, restApiIds } from './api-template.js';
 import { httpApiIds } from './http-api-template.js';
 
@@ -91,7 +91,7 @@ function guardedBy(
   const fnId = authorizerFunctionOf(stack.template, p);
   const variables = (resources[fnId ?? '']?.Properties?.Environment as { Variables?: unknown } | undefined)
     ?.Variables as Record<string, unknown> | undefined;
-  if (fnId === undefined || typeof variables?.[ENV.tenantId] !== 'string') return undefined;
+  if (fnId === undefined || typeof variables?.[ENV_NAMES.tenantId] !== 'string') return undefined;
   const authorizerEnvironment = Object.fromEntries(
     Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );

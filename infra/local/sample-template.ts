@@ -4,14 +4,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { AUTHORIZER_ENTRY } from '../authorizer-function.js';
-import type { RouteDefinition } from '../routes.js';
-import { SAMPLE_STACK_NAME, SampleApiStack, type SampleApiStackProps } from '../sample-api-stack.js';
+import { AUTHORIZER_ENTRY } from '../construct/authorizer-function.js';
+import type { RouteDefinition } from '../sample/routes.js';
+import { SAMPLE_STACK_NAME, SampleApiStack, type SampleApiStackProps } from '../sample/sample-api-stack.js';
 import {
   SAMPLE_HTTP_STACK_NAME,
   SampleHttpApiStack,
   type SampleHttpApiStackProps,
-} from '../sample-http-api-stack.js';
+} from '../sample/sample-http-api-stack.js';
 import type { CfnTemplate } from './api-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
-import type { RouteDefinition } from '../routes.js';
+import type { RouteDefinition } from '../sample/routes.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { readApiModel } from './api-template.js';
 import type { LambdaHandler } from './gateway.js';

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkArgs, parseOrExit } from '../../scripts/cli-args.js';
-import { describeRule, SAMPLE_ROUTES } from '../routes.js';
+import { describeRule, SAMPLE_ROUTES } from '../sample/routes.js';
 import type { ApiServer } from './api-server.js';
 import { type ApiModel, TemplateError } from './api-template.js';
 import { AssemblyError, newerSourceThan } from './assembly.js';

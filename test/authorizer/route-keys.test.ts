@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { routePermissionsOf } from '../../infra/routes.js';
+import { routePermissionsOf } from '../../infra/sample/routes.js';
 import { parseRoutePermissions } from '../../lambda/authorizer/config.js';
 import { routeKeyCovers } from '../../lambda/authorizer/permissions.js';
 import { MAX_POLICY_RESOURCE } from '../../lambda/authorizer/policy.js';

@@ -1,20 +1,24 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import type { ApiConfig } from './api-kind.js';
-import { decide, decideWith } from './authorizer.js';
-import type { AuthorizerConfig } from './config.js';
-import { reportEntraRules } from './entra.js';
-import { KeysUnavailableError } from './errors.js';
-import { createHinter, relativeTime } from './hints.js';
-import { httpApiEventKind } from './http-api.js';
-import { decodeJwt } from './jwt.js';
-import type { DecodedJwt } from './jwt-model.js';
-import type { EntraJwksCache } from './keys/key-cache.js';
-import type { SigningJwk } from './keys/key-set.js';
-import { createRouteAuthorizer } from './permissions.js';
-import { type Outcome, REASONS, type Reason } from './reasons.js';
-import { createRouteKeyAuthorizer } from './route-keys.js';
-import { boundedJson, isoTime, printable, redactUrl } from './safe-text.js';
-import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
+import type { ApiConfig } from '../../lambda/authorizer/api-kind.js';
+import { decide, decideWith } from '../../lambda/authorizer/authorizer.js';
+import type { AuthorizerConfig } from '../../lambda/authorizer/config.js';
+import { reportEntraRules } from '../../lambda/authorizer/entra.js';
+import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
+import { createHinter, relativeTime } from '../../lambda/authorizer/hints.js';
+import { httpApiEventKind } from '../../lambda/authorizer/http-api.js';
+import { decodeJwt } from '../../lambda/authorizer/jwt.js';
+import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
+import type { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import type { SigningJwk } from '../../lambda/authorizer/keys/key-set.js';
+import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
+import { createRouteKeyAuthorizer } from '../../lambda/authorizer/route-keys.js';
+import { boundedJson, isoTime, printable, redactUrl } from '../../lambda/authorizer/safe-text.js';
+import {
+  createSignatureChecker,
+  createTokenVerifier,
+  keyServesIssuer,
+} from '../../lambda/authorizer/verifier.js';
 
 export interface ExplainCheck {
   readonly check: string;
