@@ -16,8 +16,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build, transform } from 'esbuild';
-import { AUTHORIZER_ENTRY } from '../infra/authorizer-function.js';
-import { esbuildOptions, NODE22_BUNDLING } from '../infra/lambda-defaults.js';
+import { AUTHORIZER_ENTRY } from '../infra/construct/authorizer-function.js';
+import { esbuildOptions, NODE22_BUNDLING } from '../infra/construct/lambda-defaults.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');

@@ -2,19 +2,21 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AssemblyError } from '../infra/local/assembly.js';
 import { commandNames } from '../infra/local/command-names.js';
-import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from '../infra/local/issuer.js';
-import { localPort, PortError, portPrefix } from '../infra/local/port.js';
-import { servedAuthorizer } from '../infra/local/served-authorizer.js';
-import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/routes.js';
-import { extractBearerToken } from '../lambda/authorizer/bearer.js';
-import { ENV, type EnvName, isGuid, loadConfig } from '../lambda/authorizer/config.js';
-import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import {
   type ExplainReport,
   explainToken,
   notAJwtReport,
   renderExplanation,
-} from '../lambda/authorizer/explain.js';
+} from '../infra/local/explain.js';
+import { selectHttpRoute } from '../infra/local/http-gateway.js';
+import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from '../infra/local/issuer.js';
+import { localPort, PortError, portPrefix } from '../infra/local/port.js';
+import { servedAuthorizer } from '../infra/local/served-authorizer.js';
+import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/sample/routes.js';
+import { loadApiConfig } from '../lambda/authorizer/api-kind.js';
+import { extractBearerToken } from '../lambda/authorizer/bearer.js';
+import { ENV_NAMES, type EnvName, isGuid } from '../lambda/authorizer/config.js';
+import { TokenRejectedError } from '../lambda/authorizer/errors.js';
 import { decodeJwt, headerKeyId } from '../lambda/authorizer/jwt.js';
 import type { DecodedJwt } from '../lambda/authorizer/jwt-model.js';
 import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
@@ -43,7 +45,8 @@ key set is fetched, to verify the signature.
   --v1-issuer-host <h>                   AZURE_V1_ISSUER_HOST
   --clock-skew <seconds>                 AZURE_CLOCK_SKEW_SECONDS
   --route "GET /items"                   the route to judge (default GET /; for a token of npm run token,
-                                         the first route npm start serves)
+                                         the first route npm start serves); with AZURE_API_KIND=http (an
+                                         HttpApi's authorizer) a route key: "GET /items/{id}", "$default"
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
   --json                                 the report as JSON
 Outside this repository (npx entra-authorizer explain) the configuration is that of the authorizer
@@ -94,9 +97,9 @@ const { values, positionals } = parseOrExit(COMMAND, usage, () => {
       `expected one token; got ${parsed.positionals.length} arguments (a token has no spaces: quote the variable, "$TOKEN")`,
     );
   }
-  if (parsed.values.route !== undefined && !/^[A-Za-z]+ \/\S*$/.test(parsed.values.route)) {
+  if (parsed.values.route !== undefined && !/^([A-Za-z]+ \/\S*|\$default)$/.test(parsed.values.route)) {
     throw new UsageError(
-      `--route: expected a method and a path, as in "GET /items"; got "${parsed.values.route}"`,
+      `--route: expected a method and a path, as in "GET /items" (or an HTTP API's route key, "GET /items/{id}", "$default"); got "${parsed.values.route}"`,
     );
   }
   return parsed;
@@ -141,17 +144,17 @@ if (graphAudience !== undefined || 'nonce' in jwt.header) {
  * variable without a flag fails the typecheck).
  */
 const FLAG_OF_VARIABLE = {
-  [ENV.tenantId]: 'tenant',
-  [ENV.allowedTenants]: 'allowed-tenants',
-  [ENV.audiences]: 'audience',
-  [ENV.requiredScopes]: 'scopes',
-  [ENV.requiredRoles]: 'roles',
-  [ENV.routePermissions]: 'routes',
-  [ENV.jwksUri]: 'jwks-uri',
-  [ENV.clockSkewSeconds]: 'clock-skew',
-  [ENV.authorityHost]: 'authority-host',
-  [ENV.v1IssuerHost]: 'v1-issuer-host',
-  [ENV.allowedClientApps]: 'allowed-client-apps',
+  [ENV_NAMES.tenantId]: 'tenant',
+  [ENV_NAMES.allowedTenants]: 'allowed-tenants',
+  [ENV_NAMES.audiences]: 'audience',
+  [ENV_NAMES.requiredScopes]: 'scopes',
+  [ENV_NAMES.requiredRoles]: 'roles',
+  [ENV_NAMES.routePermissions]: 'routes',
+  [ENV_NAMES.jwksUri]: 'jwks-uri',
+  [ENV_NAMES.clockSkewSeconds]: 'clock-skew',
+  [ENV_NAMES.authorityHost]: 'authority-host',
+  [ENV_NAMES.v1IssuerHost]: 'v1-issuer-host',
+  [ENV_NAMES.allowedClientApps]: 'allowed-client-apps',
 } as const satisfies Record<EnvName, keyof typeof options>;
 
 // Outside this repository: the served authorizer's own configuration, from the template, and its issuer's keys.
@@ -174,32 +177,34 @@ const localToken =
     (headerKeyId(jwt.header) !== undefined &&
       headerKeyId(jwt.header) ===
         (await storedIssuerKeyId(fileURLToPath(new URL('../.local', import.meta.url))))));
-if (!isSet(ENV.tenantId)) {
+if (!isSet(ENV_NAMES.tenantId)) {
   if (localToken) {
-    env[ENV.tenantId] = LOCAL_TENANT_ID;
-    assumed.push(`${ENV.tenantId}=${LOCAL_TENANT_ID} (npm start's tenant)`);
+    env[ENV_NAMES.tenantId] = LOCAL_TENANT_ID;
+    assumed.push(`${ENV_NAMES.tenantId}=${LOCAL_TENANT_ID} (npm start's tenant)`);
   } else if (tid !== undefined && isGuid(tid)) {
-    env[ENV.tenantId] = tid;
-    assumed.push(`${ENV.tenantId}=${tid} (the token's own tenant)`);
+    env[ENV_NAMES.tenantId] = tid;
+    assumed.push(`${ENV_NAMES.tenantId}=${tid} (the token's own tenant)`);
   } else {
     // No tenant to take: judge it as a multi-tenant API open to every tenant would, which still needs one.
-    env[ENV.tenantId] = 'organizations';
-    env[ENV.allowedTenants] = '*';
-    assumed.push(`${ENV.tenantId}=organizations ${ENV.allowedTenants}=* (the token has no tenant GUID)`);
+    env[ENV_NAMES.tenantId] = 'organizations';
+    env[ENV_NAMES.allowedTenants] = '*';
+    assumed.push(
+      `${ENV_NAMES.tenantId}=organizations ${ENV_NAMES.allowedTenants}=* (the token has no tenant GUID)`,
+    );
   }
 }
-if (!isSet(ENV.audiences)) {
+if (!isSet(ENV_NAMES.audiences)) {
   const own = audiences.length === 1 ? audiences[0] : undefined;
   const api = own === undefined ? undefined : microsoftApiOf(own);
   if (own !== undefined && api === undefined) {
-    env[ENV.audiences] = own;
-    assumed.push(`${ENV.audiences}=${own} (the token's own audience)`);
+    env[ENV_NAMES.audiences] = own;
+    assumed.push(`${ENV_NAMES.audiences}=${own} (the token's own audience)`);
   } else {
     // Nothing a token can carry: the audience check fails and says what the token was meant for.
-    env[ENV.audiences] = 'api://<your client id>';
+    env[ENV_NAMES.audiences] = 'api://<your client id>';
     if (api !== undefined && !isGraphAudience(own as string)) {
       notes.push(
-        `not assuming the token's own audience ${own}: it belongs to ${api}, not to your API${api === 'Azure Resource Manager' ? ' (what az account get-access-token gives without --scope)' : ''}. Ask for a token with --scope api://<your client id>/<scope>, or set ${ENV.audiences}`,
+        `not assuming the token's own audience ${own}: it belongs to ${api}, not to your API${api === 'Azure Resource Manager' ? ' (what az account get-access-token gives without --scope)' : ''}. Ask for a token with --scope api://<your client id>/<scope>, or set ${ENV_NAMES.audiences}`,
       );
     }
   }
@@ -207,39 +212,46 @@ if (!isSet(ENV.audiences)) {
 
 // A token of the local issuer: its keys are served by `npm start`, found by the same PORT rule as npm run token.
 let localKeys: { url?: string; missing?: string } | undefined;
-if (served !== undefined && !isSet(ENV.jwksUri)) {
+if (served !== undefined && !isSet(ENV_NAMES.jwksUri)) {
   localKeys = await findLocalKeySet(served.port, served.tenantPath);
-  if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
+  if (localKeys.url !== undefined) env[ENV_NAMES.jwksUri] = localKeys.url;
 } else if (localToken) {
-  const tenant = (env[ENV.tenantId] ?? '').trim().toLowerCase();
-  const audiences = (env[ENV.audiences] ?? '').split(',').map((a) => a.trim());
+  const tenant = (env[ENV_NAMES.tenantId] ?? '').trim().toLowerCase();
+  const audiences = (env[ENV_NAMES.audiences] ?? '').split(',').map((a) => a.trim());
   const mismatch = [
-    ...(tenant !== LOCAL_TENANT_ID ? [`${ENV.tenantId}=${env[ENV.tenantId]}`] : []),
+    ...(tenant !== LOCAL_TENANT_ID ? [`${ENV_NAMES.tenantId}=${env[ENV_NAMES.tenantId]}`] : []),
     ...(audiences.some((a) => audiencesOf(jwt.payload.aud).includes(a))
       ? []
-      : [`${ENV.audiences}=${env[ENV.audiences]}`]),
+      : [`${ENV_NAMES.audiences}=${env[ENV_NAMES.audiences]}`]),
   ];
   if (mismatch.length > 0) {
     notes.push(
       `a token of the local issuer (from npm run token), judged here with ${mismatch.join(' and ')} from your environment or flags, not as npm start judges it: unset them (or drop --tenant/--audience) to see npm start's decision`,
     );
   }
-  if (!isSet(ENV.jwksUri)) {
+  if (!isSet(ENV_NAMES.jwksUri)) {
     localKeys = await findLocalKeySet();
-    if (localKeys.url !== undefined) env[ENV.jwksUri] = localKeys.url;
+    if (localKeys.url !== undefined) env[ENV_NAMES.jwksUri] = localKeys.url;
   }
-  if (!isSet(ENV.requiredScopes) && !isSet(ENV.requiredRoles) && !isSet(ENV.routePermissions)) {
+  if (
+    !isSet(ENV_NAMES.requiredScopes) &&
+    !isSet(ENV_NAMES.requiredRoles) &&
+    !isSet(ENV_NAMES.routePermissions)
+  ) {
     // Judged as npm start judges it: the sample's route table, and its first route unless --route says.
     const routes = routePermissionsOf(SAMPLE_ROUTES);
-    env[ENV.routePermissions] = JSON.stringify(routes);
-    assumed.push(`${ENV.routePermissions}=${env[ENV.routePermissions]} (the routes npm start serves)`);
+    env[ENV_NAMES.routePermissions] = JSON.stringify(routes);
+    assumed.push(
+      `${ENV_NAMES.routePermissions}=${env[ENV_NAMES.routePermissions]} (the routes npm start serves)`,
+    );
     defaultRoute = Object.keys(routes)[0] ?? defaultRoute;
   }
 }
 
-let config: ReturnType<typeof loadConfig>;
+let config: ReturnType<typeof loadApiConfig>;
 try {
-  config = loadConfig(env);
+  // AZURE_API_KIND=http (an HttpApi's authorizer): route permissions and --route are route keys.
+  config = loadApiConfig(env);
 } catch (err) {
   fail(`configuration: ${(err as Error).message}`);
 }
@@ -259,11 +271,14 @@ if (values.at !== undefined) {
   Date.now = () => realNow() + offset;
 }
 
-const [method, path] = (values.route ?? defaultRoute).split(' ');
+const routeText = values.route ?? defaultRoute;
+const [method, path] = routeText === '$default' ? ['GET', '/'] : routeText.split(' ');
+const routeKey = httpRouteKeyOf(routeText);
 const explained = await explainToken(bearer, {
   config,
   keys: new EntraJwksCache(),
   route: { method: (method ?? 'GET').toUpperCase(), path: path ?? '/' },
+  ...(routeKey !== undefined ? { routeKey } : {}),
   ...(nowSeconds !== undefined ? { now: () => Date.now() / 1000 } : {}),
 });
 const report: ExplainReport =
@@ -277,6 +292,27 @@ if (values.json) {
   console.log(renderExplanation(report, { assumed, notes }));
 }
 process.exit(report.decision.status === 200 ? 0 : 1);
+
+/**
+ * For an HTTP API, the route key API Gateway would select for `--route` among those of the route
+ * permissions: a request (`GET /items/42`) is judged as its route (`GET /items/{id}`), and said so.
+ */
+function httpRouteKeyOf(route: string): string | undefined {
+  if (config.api.kind !== 'http') return undefined;
+  const keys = config.api.routeKeys?.map((r) => r.route) ?? [];
+  if (route === '$default' || keys.includes(route)) return route;
+  const [verb = '', target = '/'] = route.split(' ');
+  const routes = keys.map((key) => ({
+    logicalId: key,
+    routeKey: key,
+    authorizer: undefined,
+    integration: { type: 'UNSUPPORTED', reason: '' } as const,
+  }));
+  const selected = selectHttpRoute(routes, verb.toUpperCase(), target)?.route.routeKey;
+  if (selected === undefined) return route;
+  notes.push(`judged as the route ${selected}, which an HTTP API with these route keys selects for ${route}`);
+  return selected;
+}
 
 async function readStdin(): Promise<string> {
   // A stream, not readFileSync(0): a pipe whose writer is still at work (az, npm run token) is not an error.

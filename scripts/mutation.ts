@@ -170,7 +170,10 @@ function main(): number {
   const survivors = survivorsOf(report);
   const unlisted = survivors.filter((s) => !accepted.has(`${s.file} ${s.mutator} ${s.key}`));
   const seen = new Set(survivors.map((s) => `${s.file} ${s.mutator} ${s.key}`));
-  const stale = [...accepted.keys()].filter((k) => !seen.has(k));
+  // A run scoped with --mutate reports only its files: entries for the others are not stale.
+  const stale = [...accepted.keys()].filter(
+    (k) => !seen.has(k) && (k.split(' ')[0] as string) in report.files,
+  );
 
   const rows = scores(report);
   console.log(`\n${scoreTable(rows)}\n`);

@@ -2,11 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { ApiModel } from './api-template.js';
 import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gateway.js';
+import type { HttpApiModel } from './http-api-template.js';
+import { createLocalHttpGateway } from './http-gateway.js';
 import { createLocalIssuer, type LocalIssuerOptions, localIssuerUrls } from './issuer.js';
 
 /**
  * The one local server of `npm start` and `entra-authorizer start`: the Entra-shaped issuer under /login and
- * the REST API of a template on 127.0.0.1. Where the handlers come from (the sample's TypeScript sources in
+ * the REST API or HTTP API of a template on 127.0.0.1. Where the handlers come from (the sample's TypeScript sources in
  * this process, or an assembly's bundles on worker threads) is the caller's part.
  */
 
@@ -15,7 +17,8 @@ type Handle = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 export interface ApiServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
-  readonly api: ApiModel;
+  /** A REST API, or an HTTP API (`kind: 'http'`). */
+  readonly api: ApiModel | HttpApiModel;
   /** The issuer's key, tenant, audience and default scopes (its base URL is the server's own). */
   readonly issuer: Omit<LocalIssuerOptions, 'baseUrl'>;
   /**
@@ -77,7 +80,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     await stop();
     throw err;
   }
-  const gateway = createLocalGateway({ api: options.api, functions });
+  const { api } = options;
+  const gateway =
+    'kind' in api ? createLocalHttpGateway({ api, functions }) : createLocalGateway({ api, functions });
   handle = async (req, res) => {
     if (await issuer(req, res)) return;
     await gateway.handle(req, res);

@@ -160,11 +160,11 @@ export interface ApiModel {
 
 type Props = Readonly<Record<string, unknown>>;
 
-const isObject = (value: unknown): value is Props =>
+export const isObject = (value: unknown): value is Props =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The logical ids an intrinsic expression refers to (`Ref`, `Fn::GetAtt`), anywhere inside it. */
-function referencedIds(value: unknown): string[] {
+export function referencedIds(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(referencedIds);
   if (!isObject(value)) return [];
   const ids: string[] = [];
@@ -258,8 +258,8 @@ function readRegex(ctx: ReadContext, owner: string, property: string, source: un
 }
 
 /** A Lambda function as the local runner needs it: environment, timeout, runtime, handler and code. */
-function readFunctionModel(ctx: ReadContext, id: string): FunctionModel {
-  const p = propsOf(ctx, id);
+function readFunctionModel(resources: CfnTemplate['Resources'], id: string): FunctionModel {
+  const p: Props = resources[id]?.Properties ?? {};
   const variables = isObject(p.Environment) ? (p.Environment.Variables ?? {}) : {};
   const environment: Record<string, string> = {};
   const unresolvedEnvironment: string[] = [];
@@ -268,7 +268,7 @@ function readFunctionModel(ctx: ReadContext, id: string): FunctionModel {
     else unresolvedEnvironment.push(name);
   }
   const code = isObject(p.Code) ? p.Code : {};
-  const assetPath = ctx.resources[id]?.Metadata?.['aws:asset:path'];
+  const assetPath = resources[id]?.Metadata?.['aws:asset:path'];
   return {
     logicalId: id,
     environment,
@@ -283,24 +283,98 @@ function readFunctionModel(ctx: ReadContext, id: string): FunctionModel {
 
 /**
  * The one Lambda function an ARN expression names, reached through versions and aliases; recorded in
- * `ctx.functions`. Returns its logical id ('' with a problem when it names none or several).
+ * `functions`. Returns its logical id ('' with a problem when it names none or several).
  */
-function readFunction(ctx: ReadContext, owner: string, property: string, value: unknown): string {
+function resolveLambdaFunction(
+  resources: CfnTemplate['Resources'],
+  functions: Map<string, FunctionModel>,
+  problems: string[],
+  ref: { owner: string; property: string; value: unknown },
+): string {
   const found = new Set<string>();
   const visit = (id: string, depth: number) => {
-    const type = ctx.resources[id]?.Type;
+    const type = resources[id]?.Type;
     if (type === 'AWS::Lambda::Function') found.add(id);
     else if ((type === 'AWS::Lambda::Version' || type === 'AWS::Lambda::Alias') && depth < 3)
-      for (const inner of referencedIds(propsOf(ctx, id).FunctionName)) visit(inner, depth + 1);
+      for (const inner of referencedIds(resources[id]?.Properties?.FunctionName)) visit(inner, depth + 1);
   };
-  for (const id of referencedIds(value)) visit(id, 0);
+  for (const id of referencedIds(ref.value)) visit(id, 0);
   if (found.size !== 1) {
-    ctx.problems.push(`${owner}: ${property} does not name exactly one Lambda function of this template`);
+    problems.push(`${ref.owner}: ${ref.property} does not name exactly one Lambda function of this template`);
     return '';
   }
   const id = [...found][0] as string;
-  if (!ctx.functions.has(id)) ctx.functions.set(id, readFunctionModel(ctx, id));
+  if (!functions.has(id)) functions.set(id, readFunctionModel(resources, id));
   return id;
+}
+
+function readFunction(ctx: ReadContext, owner: string, property: string, value: unknown): string {
+  return resolveLambdaFunction(ctx.resources, ctx.functions, ctx.problems, { owner, property, value });
+}
+
+/**
+ * The Lambda functions a template's API invokes (for readers of other API kinds): `functionOf` names the one
+ * function an expression (an authorizer or integration URI) refers to, or adds a problem.
+ */
+export function lambdaFunctionResolver(
+  resources: CfnTemplate['Resources'],
+  problems: string[],
+): {
+  readonly functions: Map<string, FunctionModel>;
+  readonly functionOf: (owner: string, property: string, value: unknown) => string;
+} {
+  const functions = new Map<string, FunctionModel>();
+  const functionOf = (owner: string, property: string, value: unknown) =>
+    resolveLambdaFunction(resources, functions, problems, { owner, property, value });
+  return { functions, functionOf };
+}
+
+/**
+ * The authorizer a method or route names (`AuthorizationType: CUSTOM` and its `AuthorizerId`): the one of
+ * `authorizers`, or a reason it is not emulated pushed on `notEmulated`, or undefined when it names none
+ * (`missing` is told). NONE is no authorizer; other types are not emulated.
+ */
+export function customAuthorizerOf<A>(
+  p: Props,
+  authorizers: ReadonlyMap<string, A>,
+  unsupportedAuthorizers: ReadonlyMap<string, string>,
+  notEmulated: string[],
+  missing: () => void,
+): A | undefined {
+  const authorization = p.AuthorizationType ?? 'NONE';
+  if (authorization === 'CUSTOM') {
+    const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
+    const authorizer = authorizers.get(authorizerId);
+    const unsupportedAuthorizer = unsupportedAuthorizers.get(authorizerId);
+    if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
+    else if (authorizer === undefined) missing();
+    return authorizer;
+  }
+  if (authorization !== 'NONE')
+    notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
+  return undefined;
+}
+
+/** The functions among `ids` whose runtime is not emulated, one line each. */
+export function unsupportedRuntimes(
+  functions: ReadonlyMap<string, FunctionModel>,
+  ids: readonly (string | undefined)[],
+): string[] {
+  const lines: string[] = [];
+  for (const fnId of ids) {
+    const fn = fnId === undefined ? undefined : functions.get(fnId);
+    const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
+    if (runtime !== undefined) lines.push(`${fn?.logicalId}: ${runtime}`);
+  }
+  return lines;
+}
+
+/** Every problem of a template at once, so one run names them all. */
+export function throwTemplateProblems(problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  throw new TemplateError(
+    `API Gateway would refuse or cannot be emulated with this template:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+  );
 }
 
 /** The REST API to read: the given one, else the template's only one. */
@@ -440,20 +514,9 @@ function readMethodAuthorizer(
   authorizers: Authorizers,
   notEmulated: string[],
 ): TokenAuthorizerModel | undefined {
-  const authorization = p.AuthorizationType ?? 'NONE';
-  if (authorization === 'CUSTOM') {
-    const authorizerId = referencedIds(p.AuthorizerId)[0] ?? '';
-    const authorizer = authorizers.token.get(authorizerId);
-    const unsupportedAuthorizer = authorizers.unsupported.get(authorizerId);
-    if (unsupportedAuthorizer !== undefined) notEmulated.push(unsupportedAuthorizer);
-    else if (authorizer === undefined)
-      ctx.problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`);
-    return authorizer;
-  }
-  if (authorization !== 'NONE') {
-    notEmulated.push(`AuthorizationType ${String(authorization)} is not emulated locally`);
-  }
-  return undefined;
+  return customAuthorizerOf(p, authorizers.token, authorizers.unsupported, notEmulated, () =>
+    ctx.problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`),
+  );
 }
 
 /** The response parameters each method response declares, by status code. */
@@ -597,11 +660,12 @@ function readMethod(ctx: ReadContext, id: string, r: CfnResource, parts: ApiPart
   const authorizer = readMethodAuthorizer(ctx, owner, p, parts.authorizers, notEmulated);
   const requiredParameters = readRequiredParameters(p, parts.validators);
   let model = readIntegration(ctx, owner, p, notEmulated);
-  for (const fnId of [authorizer?.functionId, model?.type === 'AWS_PROXY' ? model.functionId : undefined]) {
-    const fn = fnId === undefined ? undefined : ctx.functions.get(fnId);
-    const runtime = fn === undefined ? undefined : unsupportedRuntime(fn);
-    if (runtime !== undefined) notEmulated.push(`${fn?.logicalId}: ${runtime}`);
-  }
+  notEmulated.push(
+    ...unsupportedRuntimes(ctx.functions, [
+      authorizer?.functionId,
+      model?.type === 'AWS_PROXY' ? model.functionId : undefined,
+    ]),
+  );
   if (notEmulated.length > 0) {
     model = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
     parts.unsupported.push(`${httpMethod} ${node.path}: ${model.reason}`);
@@ -667,11 +731,7 @@ export function readApiModel(template: CfnTemplate, options: { restApiId?: strin
     readMethod(ctx, id, r, { tree, authorizers, validators, unsupported });
   }
   const gatewayResponses = readGatewayResponses(ctx);
-  if (ctx.problems.length > 0) {
-    throw new TemplateError(
-      `API Gateway would refuse or cannot be emulated with this template:\n${ctx.problems.map((p) => `  - ${p}`).join('\n')}`,
-    );
-  }
+  throwTemplateProblems(ctx.problems);
   const { restApiId, functions } = ctx;
   return { restApiId, stageName, stageVariables, root: tree.root, gatewayResponses, functions, unsupported };
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { ENV, isGuid } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, isGuid } from '../../lambda/authorizer/config.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { type ApiModel, type FunctionModel, readApiModel, unsupportedRuntime } from './api-template.js';
 import {
@@ -11,6 +11,7 @@ import {
   readAssemblyStacks,
 } from './assembly.js';
 import type { LambdaHandler } from './gateway.js';
+import { type HttpApiModel, readHttpApiModel } from './http-api-template.js';
 import { LOCAL_SCOPE, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
 import { type FunctionRunner, startFunctionRunner } from './lambda-runner.js';
 import { localEnvironment } from './local-environment.js';
@@ -36,8 +37,10 @@ export interface AssemblyServerOptions {
 
 export interface AssemblyServer extends ApiServer {
   readonly stackName: string;
+  /** The API's logical id (a RestApi, or an HTTP API's AWS::ApiGatewayV2::Api). */
   readonly restApiId: string;
-  readonly api: ApiModel;
+  /** A REST API, or an HTTP API (`kind: 'http'`). */
+  readonly api: ApiModel | HttpApiModel;
   /** What the person should know: methods answered 501, variables left unset, functions that failed init. */
   readonly notes: readonly string[];
 }
@@ -74,9 +77,12 @@ const list = (value: string | undefined) =>
 
 /** The scopes the authorizer's configuration asks for anywhere: a token without --scopes carries them all. */
 function requiredScopes(env: Readonly<Record<string, string>>): string[] {
-  const scopes = new Set(list(env[ENV.requiredScopes]));
+  const scopes = new Set(list(env[ENV_NAMES.requiredScopes]));
   try {
-    const routes = JSON.parse(env[ENV.routePermissions] ?? '{}') as Record<string, { scopes?: unknown }>;
+    const routes = JSON.parse(env[ENV_NAMES.routePermissions] ?? '{}') as Record<
+      string,
+      { scopes?: unknown }
+    >;
     for (const rule of Object.values(routes)) {
       for (const s of Array.isArray(rule?.scopes) ? rule.scopes : [])
         if (typeof s === 'string') scopes.add(s);
@@ -89,9 +95,11 @@ function requiredScopes(env: Readonly<Record<string, string>>): string[] {
 
 /** The local issuer's settings from the authorizer's template: its tenant, its client id or audience. */
 export function issuerSettingsOf(env: Readonly<Record<string, string>>) {
-  const tenant = env[ENV.tenantId] ?? '';
-  const tenantId = isGuid(tenant) ? tenant : (list(env[ENV.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
-  const audiences = list(env[ENV.audiences]);
+  const tenant = env[ENV_NAMES.tenantId] ?? '';
+  const tenantId = isGuid(tenant)
+    ? tenant
+    : (list(env[ENV_NAMES.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
+  const audiences = list(env[ENV_NAMES.audiences]);
   const clientId = audiences.find(isGuid);
   const scopes = requiredScopes(env);
   return {
@@ -139,7 +147,7 @@ function environmentOf(
 
 async function startRunners(
   stack: AssemblyStack,
-  api: ApiModel,
+  api: Pick<ApiModel, 'functions'>,
   options: AssemblyServerOptions,
   url: string,
   notes: string[],
@@ -172,11 +180,25 @@ async function startRunners(
   return functions;
 }
 
+function webSocketApis(stack: AssemblyStack): number {
+  return Object.values(stack.template.Resources ?? {}).filter(
+    (r) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties?.ProtocolType === 'WEBSOCKET',
+  ).length;
+}
+
 export async function startAssemblyServer(options: AssemblyServerOptions): Promise<AssemblyServer> {
   const guarded: GuardedApi = pickGuardedApi(readAssemblyStacks(options.assemblyDir), options);
   const { stack, restApiId } = guarded;
-  const api = readApiModel(stack.template, { restApiId });
-  const notes: string[] = [...api.unsupported.map((line) => `${line}: answered 501`)];
+  const api =
+    guarded.kind === 'http'
+      ? readHttpApiModel(stack.template, { apiId: restApiId })
+      : readApiModel(stack.template, { restApiId });
+  const notes: string[] = [
+    ...api.unsupported.map((line) => `${line}: answered 501`),
+    ...(guarded.kind === 'http' && webSocketApis(stack) > 0
+      ? ['the WebSocket API of this stack is not served (WebSocket APIs are not emulated locally)']
+      : []),
+  ];
   const runners: FunctionRunner[] = [];
   const key = await loadOrCreateIssuerKey(options.dataDir);
   try {

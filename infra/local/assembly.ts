@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { type CfnTemplate, type FunctionModel, restApiIds } from './api-template.js';
+import { httpApiIds } from './http-api-template.js';
 
 /**
  * A user's cloud assembly (`cdk.out` after `cdk synth`), read as the local server needs it: its stacks and
@@ -24,6 +25,9 @@ export interface AssemblyStack {
 
 export interface GuardedApi {
   readonly stack: AssemblyStack;
+  /** A REST API (EntraTokenAuthorizer) or an HTTP API (EntraHttpAuthorizer). */
+  readonly kind: 'rest' | 'http';
+  /** The API's logical id: its AWS::ApiGateway::RestApi, or for an HTTP API its AWS::ApiGatewayV2::Api. */
   readonly restApiId: string;
   /** The logical id of the EntraTokenAuthorizer's Lambda function. */
   readonly authorizerFunctionId: string;
@@ -76,25 +80,46 @@ function authorizerFunctionOf(template: CfnTemplate, authorizer: Readonly<Record
   return undefined;
 }
 
-/** The REST APIs of a stack that a TOKEN authorizer with the authorizer's environment (AZURE_TENANT_ID) guards. */
-export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
+/** The API guarded by the authorizer `p` describes, if its function has the authorizer's environment. */
+function guardedBy(
+  stack: AssemblyStack,
+  kind: GuardedApi['kind'],
+  restApiId: string,
+  p: Readonly<Record<string, unknown>>,
+): GuardedApi | undefined {
   const resources = stack.template.Resources ?? {};
+  const fnId = authorizerFunctionOf(stack.template, p);
+  const variables = (resources[fnId ?? '']?.Properties?.Environment as { Variables?: unknown } | undefined)
+    ?.Variables as Record<string, unknown> | undefined;
+  if (fnId === undefined || typeof variables?.[ENV_NAMES.tenantId] !== 'string') return undefined;
+  const authorizerEnvironment = Object.fromEntries(
+    Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
+  return { stack, kind, restApiId, authorizerFunctionId: fnId, authorizerEnvironment };
+}
+
+/**
+ * The APIs of a stack that an authorizer with the authorizer's environment (AZURE_TENANT_ID) guards: REST
+ * APIs through a TOKEN authorizer, HTTP APIs through a REQUEST Lambda authorizer.
+ */
+export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
+  const authorizers = Object.values(stack.template.Resources ?? {});
   const found: GuardedApi[] = [];
-  for (const restApiId of restApiIds(stack.template)) {
-    for (const r of Object.values(resources)) {
-      const p = r.Properties ?? {};
-      if (r.Type !== 'AWS::ApiGateway::Authorizer' || p.Type !== 'TOKEN') continue;
-      if (!JSON.stringify(p.RestApiId ?? '').includes(`"${restApiId}"`)) continue;
-      const fnId = authorizerFunctionOf(stack.template, p);
-      const variables = (
-        resources[fnId ?? '']?.Properties?.Environment as { Variables?: unknown } | undefined
-      )?.Variables as Record<string, unknown> | undefined;
-      if (fnId === undefined || typeof variables?.[ENV.tenantId] !== 'string') continue;
-      const authorizerEnvironment = Object.fromEntries(
-        Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string'),
-      );
-      found.push({ stack, restApiId, authorizerFunctionId: fnId, authorizerEnvironment });
-      break;
+  const kinds = [
+    ['rest', restApiIds, 'AWS::ApiGateway::Authorizer', 'TOKEN', 'RestApiId'],
+    ['http', httpApiIds, 'AWS::ApiGatewayV2::Authorizer', 'REQUEST', 'ApiId'],
+  ] as const;
+  for (const [kind, apiIds, type, authorizerType, apiProperty] of kinds) {
+    for (const restApiId of apiIds(stack.template)) {
+      for (const r of authorizers) {
+        const p = r.Properties ?? {};
+        if (r.Type !== type || p[kind === 'rest' ? 'Type' : 'AuthorizerType'] !== authorizerType) continue;
+        if (!JSON.stringify(p[apiProperty] ?? '').includes(`"${restApiId}"`)) continue;
+        const guarded = guardedBy(stack, kind, restApiId, p);
+        if (guarded === undefined) continue;
+        found.push(guarded);
+        break;
+      }
     }
   }
   return found;
@@ -123,14 +148,17 @@ export function pickGuardedApi(stacks: readonly AssemblyStack[], choice: ApiChoi
   if (apis.length === 1) return apis[0] as GuardedApi;
   if (all.length === 0) {
     const where = choice.stack === undefined ? 'the cloud assembly' : `the stack ${choice.stack}`;
-    throw new AssemblyError(`no REST API in ${where} is guarded by an EntraTokenAuthorizer`);
+    throw new AssemblyError(
+      `no REST API in ${where} is guarded by an EntraTokenAuthorizer, nor an HTTP API by an EntraHttpAuthorizer`,
+    );
   }
   if (apis.length === 0) {
-    throw new AssemblyError(`no guarded REST API ${choice.api}; pick one of:\n${choices(all)}`);
+    throw new AssemblyError(`no guarded API ${choice.api}; pick one of:\n${choices(all)}`);
   }
-  throw new AssemblyError(
-    `${apis.length} REST APIs are guarded by an EntraTokenAuthorizer; pick one:\n${choices(apis)}`,
-  );
+  const what = apis.every((a) => a.kind === 'rest')
+    ? 'REST APIs are guarded by an EntraTokenAuthorizer'
+    : 'APIs are guarded by an Entra authorizer';
+  throw new AssemblyError(`${apis.length} ${what}; pick one:\n${choices(apis)}`);
 }
 
 /** The folder a function's code was staged in: its `aws:asset:path`, else the asset manifest's entry for its S3 key. */

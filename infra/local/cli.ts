@@ -12,7 +12,7 @@ const COMMANDS = {
 
 const usage = `usage: npx entra-authorizer <command> [options]     (--help after a command for its options)
 
-  start     serve the REST API of your synthesized CDK app (cdk.out) on 127.0.0.1, with a local Entra-shaped issuer
+  start     serve the REST or HTTP API of your synthesized CDK app (cdk.out) on 127.0.0.1, with a local Entra-shaped issuer
   token     mint an access token from that issuer, for the tenant and audience your authorizer declares
   explain   say what your authorizer decides about a token, check by check`;
 

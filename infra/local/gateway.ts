@@ -180,13 +180,13 @@ class GatewayError extends Error {
   }
 }
 
-interface RequestTarget {
+export interface RequestTarget {
   readonly pathname: string;
   readonly searchParams: URLSearchParams;
 }
 
 /** `/path?query` (or an absolute-form `http://host/path?query`) split as sent. */
-function requestTarget(raw: string): RequestTarget {
+export function requestTarget(raw: string): RequestTarget {
   const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(raw);
   const target = absolute === null ? raw : raw.slice(absolute[0].length) || '/';
   const query = target.indexOf('?');
@@ -212,14 +212,14 @@ interface RequestState {
 }
 
 /** CLF time, as `$context.requestTime` has it: `28/Nov/2026:10:00:00 +0000`. */
-function clfTime(epochMs: number): string {
+export function clfTime(epochMs: number): string {
   const d = new Date(epochMs);
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+export async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -230,7 +230,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${seconds} s`)), seconds * 1000);

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { v2IssuerOf } from '../../lambda/authorizer/clouds.js';
 import { isGuid } from '../../lambda/authorizer/config.js';
-import { SAMPLE_SCOPE } from '../routes.js';
+import { SAMPLE_SCOPE } from '../sample/routes.js';
 import { selfSignedCertificate } from './certificate.js';
 import {
   DEMO_CLIENT_ID,

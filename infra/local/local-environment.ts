@@ -1,4 +1,4 @@
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { localIssuerUrls } from './issuer.js';
 
 /**
@@ -19,7 +19,7 @@ export function localEnvironment(
     POWERTOOLS_METRICS_DISABLED: shell.POWERTOOLS_METRICS_DISABLED ?? 'true',
     ...(shell.POWERTOOLS_LOG_LEVEL !== undefined ? { POWERTOOLS_LOG_LEVEL: shell.POWERTOOLS_LOG_LEVEL } : {}),
   };
-  const tenant = env[ENV.tenantId];
-  if (tenant !== undefined) env[ENV.jwksUri] = localIssuerUrls(serverUrl, tenant).jwksUri;
+  const tenant = env[ENV_NAMES.tenantId];
+  if (tenant !== undefined) env[ENV_NAMES.jwksUri] = localIssuerUrls(serverUrl, tenant).jwksUri;
   return env;
 }

@@ -4,8 +4,14 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, type CfnElement, type Stack } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { AUTHORIZER_ENTRY } from '../authorizer-function.js';
-import { SAMPLE_STACK_NAME, SampleApiStack, type SampleApiStackProps } from '../sample-api-stack.js';
+import { AUTHORIZER_ENTRY } from '../construct/authorizer-function.js';
+import type { RouteDefinition } from '../sample/routes.js';
+import { SAMPLE_STACK_NAME, SampleApiStack, type SampleApiStackProps } from '../sample/sample-api-stack.js';
+import {
+  SAMPLE_HTTP_STACK_NAME,
+  SampleHttpApiStack,
+  type SampleHttpApiStackProps,
+} from '../sample/sample-http-api-stack.js';
 import type { CfnTemplate } from './api-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,12 +35,19 @@ function logicalIdOf(stack: Stack, fn: IFunction): string {
   return stack.getLogicalId(fn.node.defaultChild as CfnElement);
 }
 
+interface SampleParts {
+  readonly stack: Stack;
+  /** The authorizer functions: each runs the authorizer's composition root. */
+  readonly authorizers: readonly IFunction[];
+  readonly backends: ReadonlyMap<RouteDefinition, IFunction>;
+}
+
 /**
- * Synthesizes the sample stack in this process, as `cdk synth` does but without bundling the Lambdas (the
+ * Synthesizes a sample stack in this process, as `cdk synth` does but without bundling the Lambdas (the
  * slow part; the local run imports their sources) and without CDK's built-in template validation (the
  * deploy path keeps it), so `npm start` starts in about a second.
  */
-export function synthesizeSample(props: SampleApiStackProps): SynthesizedSample {
+function synthesizeWith(build: (app: App) => SampleParts): SynthesizedSample {
   const outdir = mkdtempSync(join(tmpdir(), 'entra-local-synth-'));
   try {
     const app = new App({
@@ -42,11 +55,11 @@ export function synthesizeSample(props: SampleApiStackProps): SynthesizedSample 
       builtinCloudFormationValidation: false,
       context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] },
     });
-    const stack = new SampleApiStack(app, SAMPLE_STACK_NAME, props);
+    const { stack, authorizers, backends } = build(app);
     const template = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
     const sources = new Map<string, string>([
-      [logicalIdOf(stack, stack.entraAuthorizer.function), AUTHORIZER_SOURCE],
-      ...[...stack.backends].map(
+      ...authorizers.map((fn) => [logicalIdOf(stack, fn), AUTHORIZER_SOURCE] as [string, string]),
+      ...[...backends].map(
         ([route, fn]) => [logicalIdOf(stack, fn), resolve(ROOT, route.entry)] as [string, string],
       ),
     ]);
@@ -54,4 +67,24 @@ export function synthesizeSample(props: SampleApiStackProps): SynthesizedSample 
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+}
+
+/** The REST sample (`SampleApiStack`). */
+export function synthesizeSample(props: SampleApiStackProps): SynthesizedSample {
+  return synthesizeWith((app) => {
+    const stack = new SampleApiStack(app, SAMPLE_STACK_NAME, props);
+    return { stack, authorizers: [stack.entraAuthorizer.function], backends: stack.backends };
+  });
+}
+
+/** The HTTP API variant (`-c apiKind=http`): its HTTP API and WebSocket API. */
+export function synthesizeHttpSample(props: SampleHttpApiStackProps): SynthesizedSample {
+  return synthesizeWith((app) => {
+    const stack = new SampleHttpApiStack(app, SAMPLE_HTTP_STACK_NAME, props);
+    return {
+      stack,
+      authorizers: [stack.httpAuthorizer.function, stack.webSocketAuthorizer.function],
+      backends: stack.backends,
+    };
+  });
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { pickGuardedApi, readAssemblyStacks } from './assembly.js';
 import { localPort } from './port.js';
 
@@ -37,11 +37,11 @@ function firstRoute(routePermissions: string | undefined): string {
 /** Reads the assembly (default ./cdk.out); throws AssemblyError or PortError with one line for a person. */
 export function servedAuthorizer(flags: ServedAuthorizerFlags): ServedAuthorizer {
   const guarded = pickGuardedApi(readAssemblyStacks(resolve(flags.app ?? 'cdk.out')), flags);
-  const { [ENV.jwksUri]: _, ...environment } = guarded.authorizerEnvironment;
+  const { [ENV_NAMES.jwksUri]: _, ...environment } = guarded.authorizerEnvironment;
   return {
     environment,
     port: localPort(flags.port !== undefined ? { PORT: flags.port } : process.env),
-    tenantPath: environment[ENV.tenantId] ?? 'organizations',
-    defaultRoute: firstRoute(environment[ENV.routePermissions]),
+    tenantPath: environment[ENV_NAMES.tenantId] ?? 'organizations',
+    defaultRoute: firstRoute(environment[ENV_NAMES.routePermissions]),
   };
 }

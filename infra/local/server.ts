@@ -2,12 +2,14 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
+import type { RouteDefinition } from '../sample/routes.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { readApiModel } from './api-template.js';
 import type { LambdaHandler } from './gateway.js';
+import { readHttpApiModel } from './http-api-template.js';
 import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
 import { localEnvironment } from './local-environment.js';
-import { synthesizeSample } from './sample-template.js';
+import { synthesizeHttpSample, synthesizeSample } from './sample-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +22,10 @@ export interface LocalServerOptions {
   readonly cacheTtlSeconds?: number;
   /** The stack's allowed origin. @default '*' */
   readonly allowOrigin?: string;
+  /** The REST sample, or its HTTP API variant (`-c apiKind=http`). @default 'rest' */
+  readonly apiKind?: 'rest' | 'http';
+  /** The sample's route table. @default SAMPLE_ROUTES */
+  readonly routes?: readonly RouteDefinition[];
 }
 
 export type LocalServer = ApiServer;
@@ -74,16 +80,19 @@ async function importHandler(
  */
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const key = await loadOrCreateIssuerKey(options.dataDir ?? resolve(ROOT, '.local'));
-  const { template, sources } = synthesizeSample({
+  const props = {
     entra: {
       tenantId: LOCAL_TENANT_ID,
       clientId: LOCAL_CLIENT_ID,
       resultsCacheTtl: Duration.seconds(options.cacheTtlSeconds ?? 300),
     },
     allowOrigin: options.allowOrigin,
-  });
+    ...(options.routes !== undefined ? { routes: options.routes } : {}),
+  };
+  const http = options.apiKind === 'http';
+  const { template, sources } = http ? synthesizeHttpSample(props) : synthesizeSample(props);
   // A template API Gateway would refuse stops here, naming the resource and the parameter.
-  const api = readApiModel(template);
+  const api = http ? readHttpApiModel(template) : readApiModel(template);
   const instance = ++instances;
   const importSources = async (url: string) => {
     const functions = new Map<string, LambdaHandler>();

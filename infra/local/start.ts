@@ -2,12 +2,13 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { checkArgs, parseOrExit } from '../../scripts/cli-args.js';
-import { describeRule, SAMPLE_ROUTES } from '../routes.js';
+import { describeRule, SAMPLE_ROUTES } from '../sample/routes.js';
 import type { ApiServer } from './api-server.js';
-import { TemplateError } from './api-template.js';
+import { type ApiModel, TemplateError } from './api-template.js';
 import { AssemblyError, newerSourceThan } from './assembly.js';
 import { type AssemblyServer, readEnvFile, startAssemblyServer } from './assembly-server.js';
 import { commandNames } from './command-names.js';
+import { httpRouteLines } from './http-start-lines.js';
 import { LOCAL_APP_ROLE, LOCAL_SCOPE } from './issuer.js';
 import { DEFAULT_PORT, freePortNear, localPort, PortError, portPrefix } from './port.js';
 
@@ -17,17 +18,23 @@ import { DEFAULT_PORT, freePortNear, localPort, PortError, portPrefix } from './
 const names = commandNames();
 const COMMAND = names.start;
 
-const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE]
+const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE]${names.sample ? ' [--api-kind rest|http]' : ''}
 
-Serves the REST API of your synthesized CDK app that an EntraTokenAuthorizer guards on 127.0.0.1, with a
-local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\` first. Its Lambda functions run from
-the asset folders cdk synth staged, each on a worker thread of its own.
+Serves the REST API an EntraTokenAuthorizer guards, or the HTTP API an EntraHttpAuthorizer guards, of your
+synthesized CDK app on 127.0.0.1, with a local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\`
+first. Its Lambda functions run from the asset folders cdk synth staged, each on a worker thread of its own.
   --app <dir>        the cloud assembly (default cdk.out)
   --stack <name>     the stack, when the assembly has several guarded APIs
-  --api <id>         the RestApi's logical id, when a stack has several
+  --api <id>         the RestApi's or HttpApi's logical id, when a stack has several
   --port <N>         the port (default PORT, else ${DEFAULT_PORT}; 0 picks a free one)
   --env <file>       values for variables the template holds as references:
-                     {"Parameters": {"NAME": "v"}, "<function logical id>": {"NAME": "v"}}`;
+                     {"Parameters": {"NAME": "v"}, "<function logical id>": {"NAME": "v"}}${
+                       names.sample
+                         ? `
+  --api-kind <kind>  without --app: the sample as a REST API (rest, the default) or as an HTTP API (http,
+                     the stack of cdk deploy -c apiKind=http; its WebSocket API is not emulated)`
+                         : ''
+                     }`;
 
 const options = {
   app: { type: 'string' },
@@ -35,6 +42,7 @@ const options = {
   api: { type: 'string' },
   port: { type: 'string' },
   env: { type: 'string' },
+  'api-kind': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -49,6 +57,7 @@ interface StartFlags {
   readonly api?: string;
   readonly port?: string;
   readonly env?: string;
+  readonly 'api-kind'?: string;
   readonly help?: boolean;
 }
 const flags: StartFlags = parseOrExit(
@@ -62,6 +71,16 @@ const serveSample =
 if (flags.help) {
   console.log(usage);
   process.exit(0);
+}
+const apiKind = flags['api-kind'];
+if (apiKind !== undefined) {
+  if (!serveSample) {
+    fail(
+      '--api-kind picks the sample in this repository; an assembly is served as its template declares (--api picks the API)',
+      2,
+    );
+  }
+  if (apiKind !== 'rest' && apiKind !== 'http') fail(`--api-kind must be rest or http; got "${apiKind}"`, 2);
 }
 
 let port: number;
@@ -78,7 +97,7 @@ async function openServer(): Promise<ApiServer | AssemblyServer> {
     // Through a computed URL: the package's bundle leaves the sample (and aws-cdk-lib) out, as it has no sample.
     const sampleServer = new URL('./server.js', import.meta.url).href;
     const { startLocalServer } = (await import(sampleServer)) as typeof import('./server.js');
-    return startLocalServer({ port });
+    return startLocalServer({ port, apiKind: apiKind === 'http' ? 'http' : 'rest' });
   }
   const assemblyDir = resolve(flags.app ?? 'cdk.out');
   const stale = newerSourceThan(assemblyDir);
@@ -128,8 +147,9 @@ try {
 // The curl lines call `npm run token`, which finds the issuer through the same PORT rule.
 const env = portPrefix(server.port);
 function sampleLines(s: ApiServer): string[] {
+  const http = apiKind === 'http';
   return [
-    `entra-authorizer local API on ${s.url}`,
+    `entra-authorizer local ${http ? 'HTTP API (the sample of -c apiKind=http; its WebSocket API is not emulated)' : 'API'} on ${s.url}`,
     '',
     `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
     `  token endpoint         ${s.tokenEndpoint}`,
@@ -150,7 +170,7 @@ function assemblyLines(s: AssemblyServer): string[] {
   // The "Try it" lines name a method the API has (the first guarded GET, else the first guarded one), with
   // its path parameters filled in, rather than a root the API may not declare.
   let example: { verb: string; path: string } | undefined;
-  const visit = (node: AssemblyServer['api']['root']) => {
+  const visit = (node: ApiModel['root']) => {
     for (const [verb, m] of node.methods) {
       const guard = m.authorizer !== undefined ? `authorizer ${m.authorizer.logicalId}` : 'no authorizer';
       if (m.integration.type === 'UNSUPPORTED') continue;
@@ -163,12 +183,16 @@ function assemblyLines(s: AssemblyServer): string[] {
     }
     for (const child of node.children) visit(child);
   };
-  visit(s.api.root);
+  if ('kind' in s.api) {
+    const http = httpRouteLines(s.url, s.api);
+    methods.push(...http.methods);
+    example = http.example;
+  } else visit(s.api.root);
   const token = `${env}${names.token}`;
   const { verb, path } = example ?? { verb: 'GET', path: '/' };
   const method = verb === 'GET' ? '' : ` -X ${verb}`;
   return [
-    `entra-authorizer local API on ${s.url}: ${s.stackName}, REST API ${s.restApiId}`,
+    `entra-authorizer local API on ${s.url}: ${s.stackName}, ${'kind' in s.api ? 'HTTP' : 'REST'} API ${s.restApiId}`,
     '',
     `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
     `  token endpoint         ${s.tokenEndpoint}`,

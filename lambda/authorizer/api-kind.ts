@@ -1,4 +1,4 @@
-import { type AuthorizerConfig, ENV, type Env, loadConfig } from './config.js';
+import { type AuthorizerConfig, ENV_NAMES, type Env, loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { parseRouteKeyPermissions, type RouteKeyPermission } from './route-keys.js';
 
@@ -48,7 +48,7 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
  */
 export function loadApiConfig(env: Env): ApiConfig {
   const kind = oneOf(env, API_ENV.kind, API_KINDS, 'rest');
-  const rawRoutes = env[ENV.routePermissions]?.trim() || undefined;
+  const rawRoutes = env[ENV_NAMES.routePermissions]?.trim() || undefined;
   const source = env[API_ENV.webSocketTokenSource]?.trim() || undefined;
   if (kind !== 'websocket' && source !== undefined) {
     throw new ConfigError(
@@ -61,15 +61,15 @@ export function loadApiConfig(env: Env): ApiConfig {
   if (kind === 'websocket') {
     if (rawRoutes !== undefined) {
       throw new ConfigError(
-        ENV.routePermissions,
+        ENV_NAMES.routePermissions,
         rawRoutes,
-        `nothing for a WebSocket API, whose one guarded route is $connect: use ${ENV.requiredScopes} or ${ENV.requiredRoles}`,
+        `nothing for a WebSocket API, whose one guarded route is $connect: use ${ENV_NAMES.requiredScopes} or ${ENV_NAMES.requiredRoles}`,
       );
     }
     const tokenSource = oneOf(env, API_ENV.webSocketTokenSource, WEBSOCKET_TOKEN_SOURCES, 'query');
     return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind, tokenSource }) });
   }
-  const base = loadConfig({ ...env, [ENV.routePermissions]: undefined });
+  const base = loadConfig({ ...env, [ENV_NAMES.routePermissions]: undefined });
   let routeKeys: RouteKeyPermission[] | undefined;
   if (rawRoutes !== undefined) {
     let parsed: unknown;
@@ -77,14 +77,14 @@ export function loadApiConfig(env: Env): ApiConfig {
       parsed = JSON.parse(rawRoutes);
     } catch {
       throw new ConfigError(
-        ENV.routePermissions,
+        ENV_NAMES.routePermissions,
         rawRoutes,
         'a JSON object such as {"GET /items/{id}": {"scopes": ["Items.Read"]}}',
       );
     }
     routeKeys = parseRouteKeyPermissions(
       parsed,
-      (expected) => new ConfigError(ENV.routePermissions, rawRoutes, expected),
+      (expected) => new ConfigError(ENV_NAMES.routePermissions, rawRoutes, expected),
     );
   }
   return Object.freeze({

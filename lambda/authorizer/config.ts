@@ -14,7 +14,7 @@ import { redactUrl } from './safe-text.js';
  * The authorizer's whole configuration surface. The CDK construct imports these names, so a variable is
  * spelled in exactly one place.
  */
-export const ENV = {
+export const ENV_NAMES = {
   tenantId: 'AZURE_TENANT_ID',
   allowedTenants: 'AZURE_ALLOWED_TENANTS',
   audiences: 'AZURE_AUDIENCES',
@@ -28,7 +28,7 @@ export const ENV = {
   allowedClientApps: 'AZURE_ALLOWED_CLIENT_APPS',
 } as const;
 
-export type EnvName = (typeof ENV)[keyof typeof ENV];
+export type EnvName = (typeof ENV_NAMES)[keyof typeof ENV_NAMES];
 
 export const DEFAULTS = {
   clockSkewSeconds: 300,
@@ -124,36 +124,36 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads and validates the environment once; every error names the variable and shows the bad value. */
 export function loadConfig(env: Env): AuthorizerConfig {
-  const authorityHost = readHost(env, ENV.authorityHost, DEFAULTS.authorityHost);
+  const authorityHost = readHost(env, ENV_NAMES.authorityHost, DEFAULTS.authorityHost);
   const v1IssuerHost = readV1IssuerHost(env, authorityHost);
   const tenant = readTenant(env);
   if (isExternalIdHost(authorityHost) && tenant.mode === 'multi') {
     throw new ConfigError(
-      ENV.tenantId,
-      env[ENV.tenantId],
-      `the External ID tenant's GUID, because ${ENV.authorityHost} is ${authorityHost}: an External ID API serves its own tenant's customers`,
+      ENV_NAMES.tenantId,
+      env[ENV_NAMES.tenantId],
+      `the External ID tenant's GUID, because ${ENV_NAMES.authorityHost} is ${authorityHost}: an External ID API serves its own tenant's customers`,
     );
   }
-  const audiences = readList(env, ENV.audiences);
+  const audiences = readList(env, ENV_NAMES.audiences);
   if (audiences.length === 0) {
     throw new ConfigError(
-      ENV.audiences,
-      env[ENV.audiences],
+      ENV_NAMES.audiences,
+      env[ENV_NAMES.audiences],
       'at least one audience (client id or App ID URI)',
     );
   }
   // Every token Microsoft issues for its own APIs would pass the audience check: never what anyone means.
   for (const audience of audiences) {
     const problem = microsoftAudienceProblem(audience);
-    if (problem !== undefined) throw new ConfigError(ENV.audiences, env[ENV.audiences], problem);
+    if (problem !== undefined) throw new ConfigError(ENV_NAMES.audiences, env[ENV_NAMES.audiences], problem);
   }
   const jwksUri = readJwksUri(env, tenant.tenantId, authorityHost);
   return Object.freeze({
     tenant: Object.freeze(tenant),
     audiences: Object.freeze(audiences),
     required: Object.freeze({
-      scopes: Object.freeze(readList(env, ENV.requiredScopes)),
-      roles: Object.freeze(readList(env, ENV.requiredRoles)),
+      scopes: Object.freeze(readList(env, ENV_NAMES.requiredScopes)),
+      roles: Object.freeze(readList(env, ENV_NAMES.requiredRoles)),
       clientApps: Object.freeze(readClientApps(env)),
     }),
     routePermissions: readRoutePermissions(env),
@@ -200,15 +200,15 @@ function readList(env: Env, name: EnvName): string[] {
 }
 
 function readTenant(env: Env): TenantConfig {
-  const raw = value(env, ENV.tenantId);
+  const raw = value(env, ENV_NAMES.tenantId);
   const tenantId = raw?.toLowerCase();
-  const allowedRaw = value(env, ENV.allowedTenants);
+  const allowedRaw = value(env, ENV_NAMES.allowedTenants);
   if (tenantId !== undefined && isGuid(tenantId)) {
     if (allowedRaw !== undefined) {
       throw new ConfigError(
-        ENV.allowedTenants,
+        ENV_NAMES.allowedTenants,
         allowedRaw,
-        `nothing: it applies only when ${ENV.tenantId} is "organizations" or "common", and it is the single tenant ${tenantId}`,
+        `nothing: it applies only when ${ENV_NAMES.tenantId} is "organizations" or "common", and it is the single tenant ${tenantId}`,
       );
     }
     return { mode: 'single', tenantId };
@@ -216,24 +216,24 @@ function readTenant(env: Env): TenantConfig {
   if (tenantId === 'organizations' || tenantId === 'common') {
     if (allowedRaw === undefined) {
       throw new ConfigError(
-        ENV.allowedTenants,
+        ENV_NAMES.allowedTenants,
         undefined,
-        `a comma-separated list of tenant GUIDs, or "*" for any tenant, because ${ENV.tenantId} is "${tenantId}"`,
+        `a comma-separated list of tenant GUIDs, or "*" for any tenant, because ${ENV_NAMES.tenantId} is "${tenantId}"`,
       );
     }
     if (allowedRaw === '*') return { mode: 'multi', tenantId, allowedTenants: 'any' };
-    const tenants = readList(env, ENV.allowedTenants).map((t) => t.toLowerCase());
+    const tenants = readList(env, ENV_NAMES.allowedTenants).map((t) => t.toLowerCase());
     const bad = tenants.find((t) => !isGuid(t));
     if (bad !== undefined || tenants.length === 0) {
       throw new ConfigError(
-        ENV.allowedTenants,
+        ENV_NAMES.allowedTenants,
         allowedRaw,
         'tenant GUIDs separated by commas, or exactly "*"',
       );
     }
     return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
   }
-  throw new ConfigError(ENV.tenantId, raw, 'a tenant GUID, "organizations" or "common"');
+  throw new ConfigError(ENV_NAMES.tenantId, raw, 'a tenant GUID, "organizations" or "common"');
 }
 
 function readHost(env: Env, name: EnvName, fallback: string): string {
@@ -253,14 +253,14 @@ const KNOWN_AUTHORITY_HOSTS = CLOUDS.flatMap((cloud) => cloud.authorityHosts).jo
  * every v1 token would then fail as wrong_issuer.
  */
 function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
-  const raw = value(env, ENV.v1IssuerHost);
-  const given = raw === undefined ? undefined : readHost(env, ENV.v1IssuerHost, '');
+  const raw = value(env, ENV_NAMES.v1IssuerHost);
+  const given = raw === undefined ? undefined : readHost(env, ENV_NAMES.v1IssuerHost, '');
   if (isExternalIdHost(authorityHost)) {
     if (given !== undefined) {
       throw new ConfigError(
-        ENV.v1IssuerHost,
+        ENV_NAMES.v1IssuerHost,
         raw,
-        `unset, because ${ENV.authorityHost} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
+        `unset, because ${ENV_NAMES.authorityHost} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
       );
     }
     return undefined;
@@ -269,7 +269,7 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
   if (cloud === undefined) {
     if (given === undefined) {
       throw new ConfigError(
-        ENV.v1IssuerHost,
+        ENV_NAMES.v1IssuerHost,
         raw,
         `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, a host Microsoft does not document (it does ${KNOWN_AUTHORITY_HOSTS}, and <tenant>.ciamlogin.com for External ID); https://${authorityHost}/{tenant}/.well-known/openid-configuration names it`,
       );
@@ -279,9 +279,9 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
   if (given !== undefined && given !== cloud.v1IssuerHost) {
     const owners = cloudsOfV1Issuer(given).map((c) => c.name);
     throw new ConfigError(
-      ENV.v1IssuerHost,
+      ENV_NAMES.v1IssuerHost,
       raw,
-      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${ENV.authorityHost}), or unset${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${ENV.authorityHost} to ${owners.length === 1 ? "that cloud's login host" : 'the login host of one of them'} instead` : ''}`,
+      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${ENV_NAMES.authorityHost}), or unset${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${ENV_NAMES.authorityHost} to ${owners.length === 1 ? "that cloud's login host" : 'the login host of one of them'} instead` : ''}`,
     );
   }
   return cloud.v1IssuerHost;
@@ -289,12 +289,12 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
 
 /** `AZURE_ALLOWED_CLIENT_APPS`: application ids (GUIDs), lower-cased as Entra writes them in azp and appid. */
 function readClientApps(env: Env): string[] {
-  const apps = readList(env, ENV.allowedClientApps).map((app) => app.toLowerCase());
+  const apps = readList(env, ENV_NAMES.allowedClientApps).map((app) => app.toLowerCase());
   const bad = apps.find((app) => !isGuid(app));
   if (bad !== undefined) {
     throw new ConfigError(
-      ENV.allowedClientApps,
-      env[ENV.allowedClientApps],
+      ENV_NAMES.allowedClientApps,
+      env[ENV_NAMES.allowedClientApps],
       'application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1)',
     );
   }
@@ -302,7 +302,7 @@ function readClientApps(env: Env): string[] {
 }
 
 function readJwksUri(env: Env, tenantId: string, authorityHost: string): string {
-  const raw = value(env, ENV.jwksUri);
+  const raw = value(env, ENV_NAMES.jwksUri);
   if (raw === undefined) return defaultJwksUri(tenantId, authorityHost);
   // The message reaches the cold-start log and the synth output: credentials in the URL stay out of it.
   const shown = redactUrl(raw);
@@ -310,14 +310,22 @@ function readJwksUri(env: Env, tenantId: string, authorityHost: string): string 
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(ENV.jwksUri, shown, 'an absolute https URL');
+    throw new ConfigError(ENV_NAMES.jwksUri, shown, 'an absolute https URL');
   }
   if (isB2cHost(url.hostname)) {
-    throw new ConfigError(ENV.jwksUri, shown, `the key URL of a Microsoft Entra tenant (${B2C_REFUSAL})`);
+    throw new ConfigError(
+      ENV_NAMES.jwksUri,
+      shown,
+      `the key URL of a Microsoft Entra tenant (${B2C_REFUSAL})`,
+    );
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return url.href;
-  throw new ConfigError(ENV.jwksUri, shown, 'an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
+  throw new ConfigError(
+    ENV_NAMES.jwksUri,
+    shown,
+    'an https URL (plain http only for 127.0.0.1, ::1 or localhost)',
+  );
 }
 
 /** Plain HTTP is tolerated only where nobody else can sit on the wire: local runs and tests. */
@@ -327,12 +335,12 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 function readSkew(env: Env): number {
-  const raw = value(env, ENV.clockSkewSeconds);
+  const raw = value(env, ENV_NAMES.clockSkewSeconds);
   if (raw === undefined) return DEFAULTS.clockSkewSeconds;
   const seconds = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds > MAX_CLOCK_SKEW_SECONDS) {
     throw new ConfigError(
-      ENV.clockSkewSeconds,
+      ENV_NAMES.clockSkewSeconds,
       raw,
       `a whole number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`,
     );
@@ -341,14 +349,14 @@ function readSkew(env: Env): number {
 }
 
 function readRoutePermissions(env: Env): readonly RoutePermission[] | undefined {
-  const raw = value(env, ENV.routePermissions);
+  const raw = value(env, ENV_NAMES.routePermissions);
   if (raw === undefined) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
     throw new ConfigError(
-      ENV.routePermissions,
+      ENV_NAMES.routePermissions,
       raw,
       'a JSON object such as {"GET /items": {"scopes": ["Items.Read"]}}',
     );
@@ -357,7 +365,7 @@ function readRoutePermissions(env: Env): readonly RoutePermission[] | undefined 
     parseRoutePermissions(
       parsed,
       ({ at, expected, actual }) =>
-        new ConfigError(ENV.routePermissions, actual, at === '' ? expected : `${at} to be ${expected}`),
+        new ConfigError(ENV_NAMES.routePermissions, actual, at === '' ? expected : `${at} to be ${expected}`),
     ),
   );
 }

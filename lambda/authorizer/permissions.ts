@@ -1,6 +1,6 @@
 import {
   type AuthorizerConfig,
-  ENV,
+  ENV_NAMES,
   isTrailingSlashPath,
   PATH_PARAMETER,
   type PermissionRule,
@@ -519,7 +519,7 @@ function apiWideRefusal(required: AuthorizerConfig['required'], grantee: Grantee
           reason: 'client_app_not_allowed',
           routes: [],
           denied: [],
-          missing: `client app ${grantee.appId ?? '(none)'} is not among the API's allowed client apps (${ENV.allowedClientApps})`,
+          missing: `client app ${grantee.appId ?? '(none)'} is not among the API's allowed client apps (${ENV_NAMES.allowedClientApps})`,
         };
   }
   return undefined;

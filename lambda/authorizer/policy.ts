@@ -33,7 +33,10 @@ const METHOD_ARN = /^arn:([^:/]+):execute-api:([^:/]+):([^:/]+):([^:/]+)\/([^/]+
  */
 export const MAX_POLICY_RESOURCE = 512;
 
-/** The longest ARN prefix up to the method accepted (see MAX_ROUTE_PATH): every route resource then fits. */
+/**
+ * The longest ARN prefix up to the method, counted with `/OPTIONS`, accepted (see MAX_ROUTE_PATH): every
+ * route resource then fits.
+ */
 const MAX_ARN_PREFIX = 212;
 
 /** In an IAM resource `*` is a wildcard too, besides the characters route keys may not hold. */
@@ -51,13 +54,7 @@ export function parseMethodArn(arn: unknown): MethodArn {
       `methodArn has a policy wildcard (*, ?) or variable ($) before its path: ${preview(arn, 200)}`,
     );
   }
-  if ((arn as string).length - (path?.length ?? 0) > MAX_ARN_PREFIX) {
-    // Real ARNs stay far below (a stage name has at most 128 characters): a route's resource might not fit.
-    throw new BadEventError(
-      `methodArn has more than ${MAX_ARN_PREFIX} characters before its path: ${preview(arn, 200)}`,
-    );
-  }
-  return {
+  const parsed = {
     partition: partition as string,
     region: region as string,
     accountId: accountId as string,
@@ -67,6 +64,14 @@ export function parseMethodArn(arn: unknown): MethodArn {
     path: `/${path ?? ''}`,
     arn: arn as string,
   };
+  // Measured with the longest method a route resource can carry (a `*` route lists OPTIONS), whatever
+  // method this request has. Real ARNs stay far below (a stage name has at most 128 characters).
+  if (stagePrefix(parsed).length + '/OPTIONS'.length > MAX_ARN_PREFIX) {
+    throw new BadEventError(
+      `methodArn has more than ${MAX_ARN_PREFIX} characters before its path: ${preview(arn, 200)}`,
+    );
+  }
+  return parsed;
 }
 
 /** The ARN up to the stage, as it was sent. */

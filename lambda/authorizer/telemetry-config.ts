@@ -20,7 +20,7 @@ export const LOG_LEVELS = {
 
 export type LogLevel = keyof typeof LOG_LEVELS;
 
-export const TELEMETRY_ENV = {
+export const TELEMETRY_ENV_NAMES = {
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Powertools' older alias, read when POWERTOOLS_LOG_LEVEL is unset. */
@@ -81,7 +81,7 @@ function readLevel(env: Env, name: string): LogLevel | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
   const value = raw.trim().toUpperCase();
-  if (name === TELEMETRY_ENV.lambdaLogLevel && value === 'FATAL') return 'CRITICAL';
+  if (name === TELEMETRY_ENV_NAMES.lambdaLogLevel && value === 'FATAL') return 'CRITICAL';
   if (Object.hasOwn(LOG_LEVELS, value)) return value as LogLevel;
   throw new ConfigError(name, raw, `one of ${Object.keys(LOG_LEVELS).join(', ')}`);
 }
@@ -100,25 +100,27 @@ function readName(env: Env, name: string, fallback: string, max: number, namespa
 
 /** Reads the POWERTOOLS_* variables once, at cold start; a wrong value fails it with the variable's name. */
 export function readTelemetryConfig(env: Env): TelemetryConfig {
-  const pretty = readBoolean(env, TELEMETRY_ENV.dev) ?? false;
+  const pretty = readBoolean(env, TELEMETRY_ENV_NAMES.dev) ?? false;
   const configured =
-    readLevel(env, TELEMETRY_ENV.logLevel) ?? readLevel(env, TELEMETRY_ENV.logLevelAlias) ?? 'INFO';
-  const lambda = readLevel(env, TELEMETRY_ENV.lambdaLogLevel);
+    readLevel(env, TELEMETRY_ENV_NAMES.logLevel) ??
+    readLevel(env, TELEMETRY_ENV_NAMES.logLevelAlias) ??
+    'INFO';
+  const lambda = readLevel(env, TELEMETRY_ENV_NAMES.lambdaLogLevel);
   const logLevel = lambda !== undefined && LOG_LEVELS[lambda] > LOG_LEVELS[configured] ? lambda : configured;
-  const rawRate = env[TELEMETRY_ENV.sampleRate];
+  const rawRate = env[TELEMETRY_ENV_NAMES.sampleRate];
   const sampleRate = rawRate === undefined || rawRate.trim() === '' ? 0 : Number(rawRate);
   if (!(sampleRate >= 0 && sampleRate <= 1))
-    throw new ConfigError(TELEMETRY_ENV.sampleRate, rawRate, 'a number from 0 to 1');
-  const disabled = readBoolean(env, TELEMETRY_ENV.metricsDisabled) ?? pretty;
+    throw new ConfigError(TELEMETRY_ENV_NAMES.sampleRate, rawRate, 'a number from 0 to 1');
+  const disabled = readBoolean(env, TELEMETRY_ENV_NAMES.metricsDisabled) ?? pretty;
   return Object.freeze({
-    serviceName: readName(env, TELEMETRY_ENV.serviceName, TELEMETRY_DEFAULTS.serviceName, 1024, false),
+    serviceName: readName(env, TELEMETRY_ENV_NAMES.serviceName, TELEMETRY_DEFAULTS.serviceName, 1024, false),
     logLevel,
     sampleRate,
     sampledLogLevel: lambda !== undefined && LOG_LEVELS[lambda] > LOG_LEVELS.DEBUG ? lambda : 'DEBUG',
     metricsNamespace: disabled
       ? undefined
-      : readName(env, TELEMETRY_ENV.metricsNamespace, TELEMETRY_DEFAULTS.metricsNamespace, 255, true),
-    coldStartOnFirstInvocation: env[TELEMETRY_ENV.initializationType] === 'on-demand',
+      : readName(env, TELEMETRY_ENV_NAMES.metricsNamespace, TELEMETRY_DEFAULTS.metricsNamespace, 255, true),
+    coldStartOnFirstInvocation: env[TELEMETRY_ENV_NAMES.initializationType] === 'on-demand',
     pretty,
   });
 }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApiAuthorizer } from '../../lambda/authorizer/api-authorizer.js';
 import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
 import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
@@ -27,9 +27,9 @@ afterEach(() => {
 });
 
 const baseEnv = () => ({
-  [ENV.tenantId]: TENANT,
-  [ENV.audiences]: `${CLIENT_ID},${APP_ID_URI}`,
-  [ENV.jwksUri]: server.url,
+  [ENV_NAMES.tenantId]: TENANT,
+  [ENV_NAMES.audiences]: `${CLIENT_ID},${APP_ID_URI}`,
+  [ENV_NAMES.jwksUri]: server.url,
 });
 
 function build(env: Record<string, string>) {
@@ -93,21 +93,23 @@ describe('the configuration of each kind', () => {
     const config = loadApiConfig({
       ...baseEnv(),
       [API_ENV.kind]: 'http',
-      [ENV.routePermissions]: HTTP_ROUTES,
+      [ENV_NAMES.routePermissions]: HTTP_ROUTES,
     });
     expect(config.api).toMatchObject({ kind: 'http', routeKeys: [{ route: 'GET /items/{id}' }, {}, {}] });
     expect(config.routePermissions).toBeUndefined();
     expect(
-      loadApiConfig({ ...baseEnv(), [ENV.routePermissions]: HTTP_ROUTES }).routePermissions,
+      loadApiConfig({ ...baseEnv(), [ENV_NAMES.routePermissions]: HTTP_ROUTES }).routePermissions,
     ).toMatchObject([
       { method: 'GET', path: '/items/{id}' },
       { method: 'DELETE', path: '/items/{id}' },
       { method: '*', path: '/files/{proxy+}' },
     ]);
     const withDefault = JSON.stringify({ $default: {} });
-    expect(() => loadApiConfig({ ...baseEnv(), [ENV.routePermissions]: withDefault })).toThrow(ConfigError);
+    expect(() => loadApiConfig({ ...baseEnv(), [ENV_NAMES.routePermissions]: withDefault })).toThrow(
+      ConfigError,
+    );
     expect(
-      loadApiConfig({ ...baseEnv(), [API_ENV.kind]: 'http', [ENV.routePermissions]: withDefault }).api,
+      loadApiConfig({ ...baseEnv(), [API_ENV.kind]: 'http', [ENV_NAMES.routePermissions]: withDefault }).api,
     ).toMatchObject({ kind: 'http', routeKeys: [{ route: '$default' }] });
   });
 
@@ -128,7 +130,7 @@ describe('the configuration of each kind', () => {
     const env = {
       ...baseEnv(),
       [API_ENV.kind]: 'http',
-      [ENV.routePermissions]: JSON.stringify({ [key]: {} }),
+      [ENV_NAMES.routePermissions]: JSON.stringify({ [key]: {} }),
     };
     if (valid) expect(() => loadApiConfig(env)).not.toThrow();
     else expect(() => loadApiConfig(env)).toThrow(/^AZURE_ROUTE_PERMISSIONS: expected HTTP API route keys/);
@@ -136,7 +138,11 @@ describe('the configuration of each kind', () => {
 
   it('refuses route permissions for a WebSocket API and a token source for any other kind, naming each variable', () => {
     expect(() =>
-      loadApiConfig({ ...baseEnv(), [API_ENV.kind]: 'websocket', [ENV.routePermissions]: '{"GET /x":{}}' }),
+      loadApiConfig({
+        ...baseEnv(),
+        [API_ENV.kind]: 'websocket',
+        [ENV_NAMES.routePermissions]: '{"GET /x":{}}',
+      }),
     ).toThrow(/^AZURE_ROUTE_PERMISSIONS: expected nothing for a WebSocket API/);
     expect(() => loadApiConfig({ ...baseEnv(), [API_ENV.webSocketTokenSource]: 'query' })).toThrow(
       /^AZURE_WEBSOCKET_TOKEN_SOURCE: expected nothing/,
@@ -148,7 +154,7 @@ describe('the configuration of each kind', () => {
 });
 
 describe('an HTTP API authorizer (payload 2.0, simple responses)', () => {
-  const http = () => build({ [API_ENV.kind]: 'http', [ENV.routePermissions]: HTTP_ROUTES });
+  const http = () => build({ [API_ENV.kind]: 'http', [ENV_NAMES.routePermissions]: HTTP_ROUTES });
 
   it('allows a route the token is granted, with the claims as context the backend reads with readIdentity', async () => {
     const { handler, records } = http();
@@ -208,7 +214,7 @@ describe('an HTTP API authorizer (payload 2.0, simple responses)', () => {
   });
 
   it('allows every route with one stage-wide decision when there are no route permissions', async () => {
-    const { handler } = build({ [API_ENV.kind]: 'http', [ENV.requiredScopes]: 'access_as_user' });
+    const { handler } = build({ [API_ENV.kind]: 'http', [ENV_NAMES.requiredScopes]: 'access_as_user' });
     const t = `Bearer ${token()}`;
     for (const routeKey of ['GET /a', '$default', 'DELETE /b/{id}'])
       expect(await handler(httpEvent(routeKey, t))).toMatchObject({ isAuthorized: true });
@@ -245,7 +251,10 @@ describe('a WebSocket $connect authorizer', () => {
   });
 
   it('throws Unauthorized for a missing, repeated or forged query token, and denies the route for a valid token without the scope', async () => {
-    const { handler, records } = build({ [API_ENV.kind]: 'websocket', [ENV.requiredScopes]: 'Chat.Join' });
+    const { handler, records } = build({
+      [API_ENV.kind]: 'websocket',
+      [ENV_NAMES.requiredScopes]: 'Chat.Join',
+    });
     await expect(handler(wsEvent({}))).rejects.toThrow(new Error(UNAUTHORIZED));
     await expect(handler(wsEvent({ query: { access_token: [token(), token()] } }))).rejects.toThrow(
       new Error(UNAUTHORIZED),
@@ -282,7 +291,7 @@ describe('a WebSocket $connect authorizer', () => {
   });
 
   it('keeps a worst-case token within the 8 KB answer limit: claims dropped from the end, never a 500', async () => {
-    const { handler } = build({ [API_ENV.kind]: 'websocket', [ENV.requiredRoles]: 'Role.0000' });
+    const { handler } = build({ [API_ENV.kind]: 'websocket', [ENV_NAMES.requiredRoles]: 'Role.0000' });
     const roles = Array.from({ length: 560 }, (_, i) => `Role.${String(i).padStart(4, '0')}`);
     const scopes = Array.from({ length: 120 }, (_, i) => `Scope.${i}.ReadWrite.All`);
     const t = token({
@@ -321,7 +330,7 @@ describe('a WebSocket $connect authorizer', () => {
         ...baseEnv(),
         [API_ENV.kind]: 'websocket',
         [API_ENV.webSocketTokenSource]: source,
-        [ENV.requiredRoles]: 'Chat.Admin',
+        [ENV_NAMES.requiredRoles]: 'Chat.Admin',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
       });
       const tokens = [token(), token({ audience: 'api://other' }), token({ roles: ['Chat.Admin'] })];

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
@@ -27,7 +27,8 @@ import {
 
 const server = KeyServer.forSuite(publishedKeySet);
 
-const build = (env: Record<string, string> = {}) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+const build = (env: Record<string, string> = {}) =>
+  buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url, ...env });
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
 
 describe('a valid Entra access token', () => {
@@ -80,7 +81,7 @@ describe('a valid Entra access token', () => {
   });
 
   it('is allowed when it expired less than the clock skew ago', async () => {
-    const { handler } = build({ [ENV.clockSkewSeconds]: '300' });
+    const { handler } = build({ [ENV_NAMES.clockSkewSeconds]: '300' });
     const t = signed(header(), { ...claims(), exp: now() - 200 });
     const result = await handler(event(`Bearer ${t}`));
     expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
@@ -406,7 +407,7 @@ describe('a request that is not a genuine access token for this API', () => {
 
 describe('a valid token without the needed permission', () => {
   it('gets a Deny for the requested method (403) with principalId set', async () => {
-    const { handler, records } = build({ [ENV.requiredScopes]: 'Items.Read' });
+    const { handler, records } = build({ [ENV_NAMES.requiredScopes]: 'Items.Read' });
     const result = await handler(event(`Bearer ${token()}`));
     expect(result.principalId).toBe(claims().oid);
     expect(result.policyDocument.Statement).toEqual([
@@ -416,7 +417,10 @@ describe('a valid token without the needed permission', () => {
   });
 
   it('is allowed by one required scope or one required role', async () => {
-    const { handler } = build({ [ENV.requiredScopes]: 'Items.Read', [ENV.requiredRoles]: 'Items.Admin' });
+    const { handler } = build({
+      [ENV_NAMES.requiredScopes]: 'Items.Read',
+      [ENV_NAMES.requiredRoles]: 'Items.Admin',
+    });
     for (const t of [token({ scopes: ['Items.Read'] }), token({ appOnly: true, roles: ['Items.Admin'] })]) {
       const result = await handler(event(`Bearer ${t}`));
       expect(result.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow', Resource: [STAGE_ARN] });
@@ -429,8 +433,8 @@ describe('a valid access token with neither scopes nor roles', () => {
 
   it.each([
     ['no permission configured', {}],
-    ['an empty route rule', { [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': {} }) }],
-    ['a required role it lacks', { [ENV.requiredRoles]: 'Items.Admin' }],
+    ['an empty route rule', { [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /whoami': {} }) }],
+    ['a required role it lacks', { [ENV_NAMES.requiredRoles]: 'Items.Admin' }],
   ])('is a 403 (no_scope_or_role), not a 401, with %s', async (_, env) => {
     const { handler, records } = build(env);
     const result = await handler(event(`Bearer ${appOnlyWithoutRoles()}`));
@@ -472,7 +476,7 @@ describe('route permissions', () => {
   const base = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
 
   it('list exactly the routes the caller may call', async () => {
-    const { handler } = build({ [ENV.routePermissions]: routes });
+    const { handler } = build({ [ENV_NAMES.routePermissions]: routes });
     const result = await handler(event(`Bearer ${token({ scopes: ['Items.Read'] })}`, `${base}/GET/items`));
     expect(result.policyDocument.Statement).toEqual([
       {
@@ -486,7 +490,7 @@ describe('route permissions', () => {
   });
 
   it('give a 403 for a route the caller may not call, while keeping the cached answer right for the others', async () => {
-    const { handler, records } = build({ [ENV.routePermissions]: routes });
+    const { handler, records } = build({ [ENV_NAMES.routePermissions]: routes });
     const result = await handler(
       event(`Bearer ${token({ scopes: ['Items.Read'] })}`, `${base}/DELETE/items/42`),
     );
@@ -502,7 +506,7 @@ describe('route permissions', () => {
   });
 
   it('match wildcards across path segments and grant app roles', async () => {
-    const { handler } = build({ [ENV.routePermissions]: routes });
+    const { handler } = build({ [ENV_NAMES.routePermissions]: routes });
     const result = await handler(
       event(`Bearer ${token({ appOnly: true, roles: ['Items.Admin'] })}`, `${base}/DELETE/items/42/x`),
     );
@@ -514,7 +518,7 @@ describe('route permissions', () => {
 
   it('list a route declared with method * once per method, so its policy covers that path only', async () => {
     const { handler, records } = build({
-      [ENV.routePermissions]: JSON.stringify({
+      [ENV_NAMES.routePermissions]: JSON.stringify({
         '* /items': {},
         '* /items/*': {},
         'GET /admin/items': { roles: ['Admin'] },
@@ -532,13 +536,13 @@ describe('route permissions', () => {
   });
 
   it('deny by name a request whose path holds no wildcard, and the whole stage when nothing is granted', async () => {
-    const { handler } = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items/*': {} }) });
+    const { handler } = build({ [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items/*': {} }) });
     const starred = await handler(event(`Bearer ${token()}`, `${base}/POST/items/*`));
     expect(starred.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${base}/GET/items/*`] },
       { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*/*/`] },
     ]);
-    const none = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /items': { roles: ['x'] } }) });
+    const none = build({ [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items': { roles: ['x'] } }) });
     const nothing = await none.handler(event(`Bearer ${token()}`, `${base}/GET/a?b`));
     expect(nothing.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${base}/*`] },
@@ -547,7 +551,7 @@ describe('route permissions', () => {
 
   it('refuse a path ending in /, which API Gateway serves from the resource without it, fresh and cached', async () => {
     const { handler, records } = build({
-      [ENV.routePermissions]: JSON.stringify({
+      [ENV_NAMES.routePermissions]: JSON.stringify({
         'GET /items': { roles: ['Items.Admin'] },
         'GET /items/*': {},
       }),
@@ -564,14 +568,14 @@ describe('route permissions', () => {
       Resource: [`${base}/*/*/`],
     });
     // The root keeps its one slash and is not caught by the deny.
-    const root = build({ [ENV.routePermissions]: JSON.stringify({ 'GET /': {} }) });
+    const root = build({ [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /': {} }) });
     const atRoot = await root.handler(event(reader, `${base}/GET/`));
     expect(atRoot.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow', Resource: [`${base}/GET/`] });
   });
 
   it('deny a route that is not declared at all', async () => {
     const { handler } = build({
-      [ENV.routePermissions]: JSON.stringify({ 'GET /items': { scopes: ['Items.Read'] } }),
+      [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items': { scopes: ['Items.Read'] } }),
     });
     const result = await handler(event(`Bearer ${token()}`, `${base}/GET/secret`));
     expect(result.policyDocument.Statement).toEqual([
@@ -582,14 +586,14 @@ describe('route permissions', () => {
 
 describe('a multi-tenant API', () => {
   it('accepts a tenant on the allow-list and refuses one that is not', async () => {
-    const { handler } = build({ [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: TENANT });
+    const { handler } = build({ [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: TENANT });
     await expect(handler(event(`Bearer ${token()}`))).resolves.toMatchObject({ principalId: claims().oid });
     await expect(handler(event(`Bearer ${token({ tenantId: OTHER_TENANT })}`))).rejects.toThrow(UNAUTHORIZED);
   });
 
   it('keeps personal accounts out of "organizations", even with "*", and lets them into "common"', async () => {
     const consumers = '9188040d-6c67-4c5b-b112-36a304b66dad';
-    const organizations = build({ [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: '*' });
+    const organizations = build({ [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: '*' });
     await expect(organizations.handler(event(`Bearer ${token({ tenantId: consumers })}`))).rejects.toThrow(
       UNAUTHORIZED,
     );
@@ -597,14 +601,14 @@ describe('a multi-tenant API', () => {
       decision: { reason: 'tenant_not_allowed' },
       hint: expect.stringMatching(/^a personal Microsoft account token/),
     });
-    const common = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+    const common = build({ [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: '*' });
     await expect(common.handler(event(`Bearer ${token({ tenantId: consumers })}`))).resolves.toMatchObject({
       context: { tid: consumers },
     });
   });
 
   it('accepts any tenant only when "*" is configured, checking its issuer against its own tid', async () => {
-    const { handler } = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+    const { handler } = build({ [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: '*' });
     const result = await handler(event(`Bearer ${token({ tenantId: OTHER_TENANT })}`));
     expect(result.context).toMatchObject({ tid: OTHER_TENANT });
     const mixed = signed(header(), { ...claims({ tenantId: OTHER_TENANT }), tid: TENANT });
@@ -617,7 +621,7 @@ describe('our own failure', () => {
     const down = await KeyServer.start();
     down.mode = 'status-503';
     try {
-      const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: down.url });
+      const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: down.url });
       const outcome = await handler(event(`Bearer ${token()}`)).then(
         () => 'returned',
         (err: Error) => err.message,
@@ -633,9 +637,9 @@ describe('our own failure', () => {
   it('is a 500, not a 401, when the verification itself breaks', async () => {
     const { keys } = build();
     const config = loadConfig({
-      [ENV.tenantId]: TENANT,
-      [ENV.audiences]: CLIENT_ID,
-      [ENV.jwksUri]: server.url,
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url,
     });
     const broken = Object.assign(Object.create(keys), {
       findFreshJwk: () => {
@@ -677,7 +681,7 @@ describe('our own failure', () => {
 
 describe('audiences', () => {
   it('accept exactly the configured values', async () => {
-    const { handler } = build({ [ENV.audiences]: CLIENT_ID });
+    const { handler } = build({ [ENV_NAMES.audiences]: CLIENT_ID });
     const accepted = await handler(event(`Bearer ${token({ audience: CLIENT_ID })}`));
     expect(accepted.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },

@@ -1,7 +1,7 @@
 import { createSign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { LOG_LIMITS } from '../../lambda/authorizer/safe-text.js';
 import { entraVerdict } from '../helpers/entra-oracle.js';
@@ -140,7 +140,10 @@ function breaksARule(authorization: string, headerText: string, payloadText: str
   const h = JSON.parse(headerText) as Record<string, unknown>;
   const p = JSON.parse(payloadText) as Record<string, unknown>;
   const keyId = 'kid' in h ? h.kid : h.x5t;
-  const config = loadConfig({ [ENV.tenantId]: TENANT, [ENV.audiences]: `${CLIENT_ID},${APP_ID_URI}` });
+  const config = loadConfig({
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: `${CLIENT_ID},${APP_ID_URI}`,
+  });
   return 'reason' in entraVerdict(config, h, p, Date.now() / 1000) || keyId !== 'main-key';
 }
 
@@ -171,7 +174,7 @@ function expectOneCappedRecord(records: ReturnType<typeof buildAuthorizer>['reco
 
 describe('any JSON in any header field or claim', () => {
   it('ends in 401, 403 or Allow, never a 500, with exactly one capped decision record', async () => {
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     await fc.assert(
       fc.asyncProperty(oddToken, async ({ token: t, headerText, payloadText }) => {
         const before = records.length;
@@ -187,7 +190,7 @@ describe('any JSON in any header field or claim', () => {
   });
 
   it('and any Authorization header at all ends in 401, with one record', async () => {
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     const headerValue = fc.oneof(
       fc.string({ maxLength: 200, unit: 'binary' }),
       fc
@@ -248,7 +251,7 @@ describe('the inputs that gave a 500', () => {
   ];
 
   it.each(cases)('$name is a 401 ($reason) with its hint', async ({ make, reason }) => {
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     expect(await answer(handler, `Bearer ${make()}`)).toBe('401');
     expect(records).toHaveLength(1);
     expect(records[0]?.decision.reason).toBe(reason);
@@ -256,7 +259,7 @@ describe('the inputs that gave a 500', () => {
   });
 
   it('names the claim that lies beyond any date, and takes the last dates as dates', async () => {
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     await answer(handler, `Bearer ${signed(header(), { ...claims(), nbf: 1e300 })}`);
     expect(records[0]?.decision.detail).toBe('claim nbf is 1e+300; no date lies that far from 1970');
     expect(records[0]?.hint).toMatch(/^claim nbf is 1e\+300; .*: Entra ID never issues such a token/);
@@ -269,7 +272,7 @@ describe('the inputs that gave a 500', () => {
   });
 
   it('shows a deeply nested alg in a few characters', async () => {
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     const t = signText(
       `{"alg":${'['.repeat(5000)}"RS256"${']'.repeat(5000)},"kid":"main-key"}`,
       JSON.stringify(claims()),

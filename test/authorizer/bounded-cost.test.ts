@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { isGraphAudience } from '../../lambda/authorizer/microsoft-apis.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
@@ -32,9 +32,9 @@ describe('route matching', () => {
   };
   const authorize = createRouteAuthorizer(
     loadConfig({
-      [ENV.tenantId]: TENANT,
-      [ENV.audiences]: CLIENT_ID,
-      [ENV.routePermissions]: JSON.stringify(table),
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.routePermissions]: JSON.stringify(table),
     }),
   );
   const paths = [
@@ -83,9 +83,9 @@ describe('the log lines of the real handler module, whatever the input', () => {
   const secretUri = () =>
     server.url.replace('http://', 'http://keyuser:s3cr3t-pass@').concat('?code=t0ps3cret');
   const env = (jwksUri: string) => ({
-    [ENV.tenantId]: TENANT,
-    [ENV.audiences]: CLIENT_ID,
-    [ENV.jwksUri]: jwksUri,
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: CLIENT_ID,
+    [ENV_NAMES.jwksUri]: jwksUri,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_DISABLED: 'false',
   });

@@ -1,8 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 import { compileRoutePath } from '../../lambda/authorizer/permissions.js';
 import { testApp } from '../helpers/cdk.js';
@@ -334,7 +334,7 @@ describe('route path matching', () => {
 });
 
 describe('route keys with characters that mean something else in a policy', () => {
-  const base = { [ENV.tenantId]: TENANT, [ENV.audiences]: CLIENT_ID };
+  const base = { [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: CLIENT_ID };
 
   it.each([
     ['GET /items?id=1', /paths without "\?"/],
@@ -344,12 +344,12 @@ describe('route keys with characters that mean something else in a policy', () =
   ])('refuse %j at cold start, naming the variable', (key, message) => {
     let error: unknown;
     try {
-      loadConfig({ ...base, [ENV.routePermissions]: JSON.stringify({ [key]: {} }) });
+      loadConfig({ ...base, [ENV_NAMES.routePermissions]: JSON.stringify({ [key]: {} }) });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).variable).toBe(ENV.routePermissions);
+    expect((error as ConfigError).variable).toBe(ENV_NAMES.routePermissions);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toContain(key);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { createRouteKeyAuthorizer, parseRouteKeyPermissions } from '../../lambda/authorizer/route-keys.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { APP_ID_URI, buildAuthorizer, event, publishedKeySet, token } from '../helpers/setup.js';
@@ -11,7 +11,7 @@ const BACKOFFICE = 'bacc0ff1-1111-4222-8333-444444444444';
 const STRANGER = '5ca1ab1e-1111-4222-8333-444444444444';
 const PREFIX = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
 
-const build = (env: Record<string, string>) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+const build = (env: Record<string, string>) => buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url, ...env });
 
 /**
  * Entra names the calling application `azp` in v2 access tokens and `appid` in v1
@@ -37,7 +37,7 @@ describe('AZURE_ALLOWED_CLIENT_APPS', () => {
   it.each(shapes)(
     'admits a $name token of an allowed client app (upper case in the variable)',
     async (shape) => {
-      const { handler, records } = build({ [ENV.allowedClientApps]: FRONTEND.toUpperCase() });
+      const { handler, records } = build({ [ENV_NAMES.allowedClientApps]: FRONTEND.toUpperCase() });
       const result = await handler(event(`Bearer ${tokenOf(shape, FRONTEND)}`));
       expect(records.at(-1)?.decision).toMatchObject({ outcome: 'allow', reason: 'allowed' });
       expect(result.policyDocument.Statement).toEqual([
@@ -49,7 +49,7 @@ describe('AZURE_ALLOWED_CLIENT_APPS', () => {
   it.each(shapes)(
     'refuses a $name token of another client app with a 403 of its own, naming the app as the token claim',
     async (shape) => {
-      const { handler, records } = build({ [ENV.allowedClientApps]: `${FRONTEND},${BACKOFFICE}` });
+      const { handler, records } = build({ [ENV_NAMES.allowedClientApps]: `${FRONTEND},${BACKOFFICE}` });
       const result = await handler(event(`Bearer ${tokenOf(shape, STRANGER)}`));
       const record = records.at(-1);
       expect(record?.decision).toMatchObject({ outcome: 'deny', reason: 'client_app_not_allowed' });
@@ -69,7 +69,7 @@ describe('AZURE_ALLOWED_CLIENT_APPS', () => {
   );
 
   it('refuses a token from a client app whose id differs only by a character', async () => {
-    const { handler, records } = build({ [ENV.allowedClientApps]: FRONTEND });
+    const { handler, records } = build({ [ENV_NAMES.allowedClientApps]: FRONTEND });
     await handler(event(`Bearer ${token({ clientId: `${FRONTEND.slice(0, -1)}5` })}`));
     expect(records.at(-1)?.decision.reason).toBe('client_app_not_allowed');
   });
@@ -80,7 +80,7 @@ describe('clientApps in a route rule', () => {
     'GET /items': { roles: ['Items.Admin'] },
     'DELETE /items/*': { roles: ['Items.Admin'], clientApps: [BACKOFFICE] },
   };
-  const env = { [ENV.routePermissions]: JSON.stringify(routes) };
+  const env = { [ENV_NAMES.routePermissions]: JSON.stringify(routes) };
   const arn = (method: string, path: string) => `${PREFIX}/${method}${path}`;
 
   it.each(shapes)(

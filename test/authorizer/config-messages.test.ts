@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
-import { readTelemetryConfig, TELEMETRY_ENV } from '../../lambda/authorizer/telemetry-config.js';
+import { readTelemetryConfig, TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const base = { [ENV.tenantId]: TENANT, [ENV.audiences]: 'api://x' };
+const base = { [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: 'api://x' };
 const B2C =
   'Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com';
 const ROUTE_NAMES =
@@ -14,122 +14,126 @@ const ROUTE_NAMES =
 const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'no tenant',
-    { [ENV.tenantId]: undefined },
+    { [ENV_NAMES.tenantId]: undefined },
     'AZURE_TENANT_ID: expected a tenant GUID, "organizations" or "common"; got nothing',
   ],
   [
     'a tenant domain',
-    { [ENV.tenantId]: 'contoso.onmicrosoft.com' },
+    { [ENV_NAMES.tenantId]: 'contoso.onmicrosoft.com' },
     'AZURE_TENANT_ID: expected a tenant GUID, "organizations" or "common"; got "contoso.onmicrosoft.com"',
   ],
   [
     'multi-tenant without an allow-list',
-    { [ENV.tenantId]: 'common' },
+    { [ENV_NAMES.tenantId]: 'common' },
     'AZURE_ALLOWED_TENANTS: expected a comma-separated list of tenant GUIDs, or "*" for any tenant, because AZURE_TENANT_ID is "common"; got nothing',
   ],
   [
     'an allow-list with a name',
-    { [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: 'contoso' },
+    { [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: 'contoso' },
     'AZURE_ALLOWED_TENANTS: expected tenant GUIDs separated by commas, or exactly "*"; got "contoso"',
   ],
   [
     'an allow-list on a single tenant',
-    { [ENV.allowedTenants]: TENANT },
+    { [ENV_NAMES.allowedTenants]: TENANT },
     `AZURE_ALLOWED_TENANTS: expected nothing: it applies only when AZURE_TENANT_ID is "organizations" or "common", and it is the single tenant ${TENANT}; got "${TENANT}"`,
   ],
   [
     'no audience',
-    { [ENV.audiences]: ' , ' },
+    { [ENV_NAMES.audiences]: ' , ' },
     'AZURE_AUDIENCES: expected at least one audience (client id or App ID URI); got " , "',
   ],
   [
     "Azure Government's Microsoft Graph as an audience",
-    { [ENV.audiences]: 'api://x,https://graph.microsoft.us' },
+    { [ENV_NAMES.audiences]: 'api://x,https://graph.microsoft.us' },
     'AZURE_AUDIENCES: expected your API\'s client id or App ID URI; https://graph.microsoft.us is the audience of Microsoft Graph, whose tokens are never for your API; got "api://x,https://graph.microsoft.us"',
   ],
   [
     'a client app by name',
-    { [ENV.allowedClientApps]: 'frontend' },
+    { [ENV_NAMES.allowedClientApps]: 'frontend' },
     'AZURE_ALLOWED_CLIENT_APPS: expected application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1); got "frontend"',
   ],
   [
     'route permissions that are not JSON',
-    { [ENV.routePermissions]: '{GET /x}' },
+    { [ENV_NAMES.routePermissions]: '{GET /x}' },
     'AZURE_ROUTE_PERMISSIONS: expected a JSON object such as {"GET /items": {"scopes": ["Items.Read"]}}; got "{GET /x}"',
   ],
   [
     'route permissions that are an array',
-    { [ENV.routePermissions]: '[]' },
+    { [ENV_NAMES.routePermissions]: '[]' },
     'AZURE_ROUTE_PERMISSIONS: expected an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}; got []',
   ],
   [
     'a route key without a method',
-    { [ENV.routePermissions]: '{"/items": {}}' },
+    { [ENV_NAMES.routePermissions]: '{"/items": {}}' },
     'AZURE_ROUTE_PERMISSIONS: expected keys to be "METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *; got "/items"',
   ],
   [
     'route roles as a string',
-    { [ENV.routePermissions]: '{"GET /orders": {"roles": "Admin"}}' },
+    { [ENV_NAMES.routePermissions]: '{"GET /orders": {"roles": "Admin"}}' },
     `AZURE_ROUTE_PERMISSIONS: expected ["GET /orders"].roles to be ${ROUTE_NAMES}; got "Admin"`,
   ],
   [
     'route scopes []',
-    { [ENV.routePermissions]: '{"GET /orders": {"scopes": []}}' },
+    { [ENV_NAMES.routePermissions]: '{"GET /orders": {"scopes": []}}' },
     `AZURE_ROUTE_PERMISSIONS: expected ["GET /orders"].scopes to be ${ROUTE_NAMES}; got []`,
   ],
   [
     'route clientApps by name',
-    { [ENV.routePermissions]: '{"DELETE /items/*": {"clientApps": ["backoffice"]}}' },
+    { [ENV_NAMES.routePermissions]: '{"DELETE /items/*": {"clientApps": ["backoffice"]}}' },
     'AZURE_ROUTE_PERMISSIONS: expected ["DELETE /items/*"].clientApps to be a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client); got ["backoffice"]',
   ],
   [
     'a misspelt route field',
-    { [ENV.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
     'AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be an object with only "scopes", "roles" and "clientApps"; got {"scope":["a"]}',
   ],
   [
     'a plain http key URL',
-    { [ENV.jwksUri]: 'http://keys.example/keys' },
+    { [ENV_NAMES.jwksUri]: 'http://keys.example/keys' },
     'AZURE_JWKS_URI: expected an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://keys.example/keys"',
   ],
   [
     "a B2C tenant's key URL",
-    { [ENV.jwksUri]: 'https://contoso.b2clogin.com/x/discovery/v2.0/keys' },
+    { [ENV_NAMES.jwksUri]: 'https://contoso.b2clogin.com/x/discovery/v2.0/keys' },
     `AZURE_JWKS_URI: expected the key URL of a Microsoft Entra tenant (${B2C}); got "https://contoso.b2clogin.com/x/discovery/v2.0/keys"`,
   ],
   [
     'a skew over ten minutes',
-    { [ENV.clockSkewSeconds]: '601' },
+    { [ENV_NAMES.clockSkewSeconds]: '601' },
     'AZURE_CLOCK_SKEW_SECONDS: expected a whole number of seconds from 0 to 600; got "601"',
   ],
   [
     'an authority host with a path',
-    { [ENV.authorityHost]: 'login.example/evil' },
+    { [ENV_NAMES.authorityHost]: 'login.example/evil' },
     'AZURE_AUTHORITY_HOST: expected a host name such as login.microsoftonline.us; got "login.example/evil"',
   ],
   [
     'a B2C login host',
-    { [ENV.authorityHost]: 'contoso.b2clogin.com' },
+    { [ENV_NAMES.authorityHost]: 'contoso.b2clogin.com' },
     `AZURE_AUTHORITY_HOST: expected a Microsoft Entra login host (${B2C}); got "contoso.b2clogin.com"`,
   ],
   [
     'an undocumented login host without its v1 issuer host',
-    { [ENV.authorityHost]: 'login.example.org' },
+    { [ENV_NAMES.authorityHost]: 'login.example.org' },
     'AZURE_V1_ISSUER_HOST: expected the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is login.example.org, a host Microsoft does not document (it does login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn, login.chinacloudapi.cn, and <tenant>.ciamlogin.com for External ID); https://login.example.org/{tenant}/.well-known/openid-configuration names it; got nothing',
   ],
   [
     "21Vianet's login host with the global v1 issuer host",
-    { [ENV.authorityHost]: 'login.chinacloudapi.cn', [ENV.v1IssuerHost]: 'sts.windows.net' },
+    { [ENV_NAMES.authorityHost]: 'login.chinacloudapi.cn', [ENV_NAMES.v1IssuerHost]: 'sts.windows.net' },
     'AZURE_V1_ISSUER_HOST: expected sts.chinacloudapi.cn (the v1 issuer host of Azure operated by 21Vianet, whose login host login.chinacloudapi.cn is in AZURE_AUTHORITY_HOST), or unset; sts.windows.net belongs to the global Azure cloud and Azure Government: set AZURE_AUTHORITY_HOST to the login host of one of them instead; got "sts.windows.net"',
   ],
   [
     'an External ID login host for a multi-tenant API',
-    { [ENV.authorityHost]: 'contoso.ciamlogin.com', [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' },
+    {
+      [ENV_NAMES.authorityHost]: 'contoso.ciamlogin.com',
+      [ENV_NAMES.tenantId]: 'common',
+      [ENV_NAMES.allowedTenants]: '*',
+    },
     'AZURE_TENANT_ID: expected the External ID tenant\'s GUID, because AZURE_AUTHORITY_HOST is contoso.ciamlogin.com: an External ID API serves its own tenant\'s customers; got "common"',
   ],
   [
     'an External ID login host with a v1 issuer host',
-    { [ENV.authorityHost]: 'contoso.ciamlogin.com', [ENV.v1IssuerHost]: 'sts.windows.net' },
+    { [ENV_NAMES.authorityHost]: 'contoso.ciamlogin.com', [ENV_NAMES.v1IssuerHost]: 'sts.windows.net' },
     'AZURE_V1_ISSUER_HOST: expected unset, because AZURE_AUTHORITY_HOST is the External ID host contoso.ciamlogin.com: External ID documents only v2 issuers, so an External ID API takes v2 tokens only; got "sts.windows.net"',
   ],
 ];
@@ -137,17 +141,17 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
 const TELEMETRY_MISTAKES: [string, Record<string, string>, string][] = [
   [
     'an unknown log level',
-    { [TELEMETRY_ENV.logLevel]: 'VERBOSE' },
+    { [TELEMETRY_ENV_NAMES.logLevel]: 'VERBOSE' },
     'POWERTOOLS_LOG_LEVEL: expected one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT; got "VERBOSE"',
   ],
   [
     'a reserved namespace',
-    { [TELEMETRY_ENV.metricsNamespace]: 'AWS/x' },
+    { [TELEMETRY_ENV_NAMES.metricsNamespace]: 'AWS/x' },
     'POWERTOOLS_METRICS_NAMESPACE: expected a namespace that starts with neither ":" nor "AWS/"; got "AWS/x"',
   ],
   [
     'a sample rate over 1',
-    { [TELEMETRY_ENV.sampleRate]: '2' },
+    { [TELEMETRY_ENV_NAMES.sampleRate]: '2' },
     'POWERTOOLS_LOGGER_SAMPLE_RATE: expected a number from 0 to 1; got "2"',
   ],
 ];
@@ -185,20 +189,21 @@ describe('the clouds Microsoft documents hold together', () => {
     ['login.partner.microsoftonline.cn', 'sts.chinacloudapi.cn'],
     ['login.chinacloudapi.cn', 'sts.chinacloudapi.cn'],
   ])('%s gives v1 tokens of %s, without AZURE_V1_ISSUER_HOST', (authority, v1) => {
-    const config = loadConfig({ ...base, [ENV.authorityHost]: authority });
+    const config = loadConfig({ ...base, [ENV_NAMES.authorityHost]: authority });
     expect(config.v1IssuerHost).toBe(v1);
     expect(config.jwksUri).toBe(`https://${authority}/${TENANT}/discovery/v2.0/keys`);
     // Naming the same host again is accepted.
-    expect(loadConfig({ ...base, [ENV.authorityHost]: authority, [ENV.v1IssuerHost]: v1 }).v1IssuerHost).toBe(
-      v1,
-    );
+    expect(
+      loadConfig({ ...base, [ENV_NAMES.authorityHost]: authority, [ENV_NAMES.v1IssuerHost]: v1 })
+        .v1IssuerHost,
+    ).toBe(v1);
   });
 
   it('takes a login host Microsoft does not document when its v1 issuer host is given too', () => {
     const config = loadConfig({
       ...base,
-      [ENV.authorityHost]: 'login.sovcloud.example',
-      [ENV.v1IssuerHost]: 'sts.sovcloud.example',
+      [ENV_NAMES.authorityHost]: 'login.sovcloud.example',
+      [ENV_NAMES.v1IssuerHost]: 'sts.sovcloud.example',
     });
     expect(config).toMatchObject({
       authorityHost: 'login.sovcloud.example',
@@ -207,7 +212,7 @@ describe('the clouds Microsoft documents hold together', () => {
   });
 
   it('reads an External ID tenant: v2 issuer only, keys on its ciamlogin.com host', () => {
-    const config = loadConfig({ ...base, [ENV.authorityHost]: 'Contoso.ciamlogin.com' });
+    const config = loadConfig({ ...base, [ENV_NAMES.authorityHost]: 'Contoso.ciamlogin.com' });
     expect(config).toMatchObject({
       authorityHost: 'contoso.ciamlogin.com',
       v1IssuerHost: undefined,

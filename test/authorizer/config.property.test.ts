@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV, type Env, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, type Env, loadConfig } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 
 /*
@@ -9,7 +9,7 @@ import { ConfigError } from '../../lambda/authorizer/errors.js';
  */
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const base = { [ENV.tenantId]: TENANT, [ENV.audiences]: 'api://x' };
+const base = { [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: 'api://x' };
 
 function failure(env: Env): string | undefined {
   try {
@@ -28,7 +28,7 @@ describe('AZURE_CLOCK_SKEW_SECONDS', () => {
   it('takes a whole number of seconds from 0 to 600, and nothing else', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 600 }), pad, pad, (seconds, before, after) => {
-        const config = loadConfig({ ...base, [ENV.clockSkewSeconds]: `${before}${seconds}${after}` });
+        const config = loadConfig({ ...base, [ENV_NAMES.clockSkewSeconds]: `${before}${seconds}${after}` });
         expect(config.clockSkewSeconds).toBe(seconds);
       }),
     );
@@ -41,11 +41,11 @@ describe('AZURE_CLOCK_SKEW_SECONDS', () => {
           fc.string({ minLength: 1, maxLength: 6 }).filter((s) => !/^\s*\d*\s*$/.test(s)),
         ),
         (raw) => {
-          expect(failure({ [ENV.clockSkewSeconds]: raw })).toBe(ENV.clockSkewSeconds);
+          expect(failure({ [ENV_NAMES.clockSkewSeconds]: raw })).toBe(ENV_NAMES.clockSkewSeconds);
         },
       ),
     );
-    expect(loadConfig({ ...base, [ENV.clockSkewSeconds]: '  ' }).clockSkewSeconds).toBe(300);
+    expect(loadConfig({ ...base, [ENV_NAMES.clockSkewSeconds]: '  ' }).clockSkewSeconds).toBe(300);
   });
 });
 
@@ -54,7 +54,7 @@ describe('AZURE_TENANT_ID and AZURE_ALLOWED_TENANTS', () => {
     fc.assert(
       fc.property(guid, fc.boolean(), pad, (id, upper, space) => {
         const raw = upper ? id.toUpperCase() : id;
-        expect(loadConfig({ ...base, [ENV.tenantId]: `${space}${raw}${space}` }).tenant).toEqual({
+        expect(loadConfig({ ...base, [ENV_NAMES.tenantId]: `${space}${raw}${space}` }).tenant).toEqual({
           mode: 'single',
           tenantId: id.toLowerCase(),
         });
@@ -75,11 +75,11 @@ describe('AZURE_TENANT_ID and AZURE_ALLOWED_TENANTS', () => {
           const list = [...tenants.map((t) => t.toUpperCase())];
           const odd = extra?.trim();
           if (odd !== undefined && odd !== '') list.push(odd);
-          const env = { [ENV.tenantId]: authority, [ENV.allowedTenants]: list.join(',') };
+          const env = { [ENV_NAMES.tenantId]: authority, [ENV_NAMES.allowedTenants]: list.join(',') };
           const isGuid =
             odd === undefined || odd === '' || /^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(odd);
           if (!isGuid) {
-            expect(failure(env)).toBe(ENV.allowedTenants);
+            expect(failure(env)).toBe(ENV_NAMES.allowedTenants);
             return;
           }
           expect(loadConfig({ ...base, ...env }).tenant).toEqual({
@@ -100,13 +100,15 @@ describe('AZURE_TENANT_ID and AZURE_ALLOWED_TENANTS', () => {
           .filter((s) => s.trim() !== '' && !/^(organizations|common)$/i.test(s.trim()))
           .filter((s) => !/^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$/i.test(s.trim())),
         (raw) => {
-          expect(failure({ [ENV.tenantId]: raw })).toBe(ENV.tenantId);
+          expect(failure({ [ENV_NAMES.tenantId]: raw })).toBe(ENV_NAMES.tenantId);
         },
       ),
     );
-    expect(failure({ [ENV.tenantId]: `${TENANT}0` })).toBe(ENV.tenantId);
-    expect(failure({ [ENV.tenantId]: `0${TENANT}` })).toBe(ENV.tenantId);
-    expect(failure({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: ' , ' })).toBe(ENV.allowedTenants);
+    expect(failure({ [ENV_NAMES.tenantId]: `${TENANT}0` })).toBe(ENV_NAMES.tenantId);
+    expect(failure({ [ENV_NAMES.tenantId]: `0${TENANT}` })).toBe(ENV_NAMES.tenantId);
+    expect(failure({ [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: ' , ' })).toBe(
+      ENV_NAMES.allowedTenants,
+    );
   });
 });
 
@@ -120,11 +122,11 @@ describe('AZURE_AUTHORITY_HOST and AZURE_V1_ISSUER_HOST', () => {
     // A login host Microsoft does not document comes with its v1 issuer host (docs/configuration.md: sovereign clouds), so
     // each is given beside an undocumented partner.
     const partner = {
-      [ENV.authorityHost]: { [ENV.v1IssuerHost]: 'sts.example' },
-      [ENV.v1IssuerHost]: { [ENV.authorityHost]: 'login.example' },
+      [ENV_NAMES.authorityHost]: { [ENV_NAMES.v1IssuerHost]: 'sts.example' },
+      [ENV_NAMES.v1IssuerHost]: { [ENV_NAMES.authorityHost]: 'login.example' },
     };
-    for (const variable of [ENV.authorityHost, ENV.v1IssuerHost] as const) {
-      const field = variable === ENV.authorityHost ? 'authorityHost' : 'v1IssuerHost';
+    for (const variable of [ENV_NAMES.authorityHost, ENV_NAMES.v1IssuerHost] as const) {
+      const field = variable === ENV_NAMES.authorityHost ? 'authorityHost' : 'v1IssuerHost';
       const env = { ...base, ...partner[variable] };
       fc.assert(
         fc.property(host, fc.boolean(), (h, upper) => {
@@ -157,7 +159,8 @@ describe('AZURE_JWKS_URI', () => {
       'http://localhost:3000/k',
       'http://[::1]:1/k',
     ];
-    for (const uri of ok) expect(loadConfig({ ...base, [ENV.jwksUri]: uri }).jwksUri).toBe(new URL(uri).href);
+    for (const uri of ok)
+      expect(loadConfig({ ...base, [ENV_NAMES.jwksUri]: uri }).jwksUri).toBe(new URL(uri).href);
     const refused = [
       'http://keys.example/keys',
       'http://128.0.0.1/k',
@@ -170,7 +173,7 @@ describe('AZURE_JWKS_URI', () => {
       'keys',
       '//keys.example/k',
     ];
-    for (const uri of refused) expect(failure({ [ENV.jwksUri]: uri })).toBe(ENV.jwksUri);
+    for (const uri of refused) expect(failure({ [ENV_NAMES.jwksUri]: uri })).toBe(ENV_NAMES.jwksUri);
   });
 });
 
@@ -185,9 +188,9 @@ describe('AZURE_AUDIENCES, AZURE_REQUIRED_SCOPES and AZURE_REQUIRED_ROLES', () =
         const expected = items.filter((x, i) => items.indexOf(x) === i);
         const config = loadConfig({
           ...base,
-          [ENV.audiences]: raw,
-          [ENV.requiredScopes]: raw,
-          [ENV.requiredRoles]: raw,
+          [ENV_NAMES.audiences]: raw,
+          [ENV_NAMES.requiredScopes]: raw,
+          [ENV_NAMES.requiredRoles]: raw,
         });
         expect(config.audiences).toEqual(expected);
         expect(config.required).toEqual({ scopes: expected, roles: expected, clientApps: [] });

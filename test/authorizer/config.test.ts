@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { DEFAULTS, ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
-const base = { [ENV.tenantId]: TENANT, [ENV.audiences]: 'api://x' };
+const base = { [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: 'api://x' };
 
 describe('loadConfig', () => {
   it('reads a single-tenant configuration with its defaults and freezes it', () => {
@@ -23,9 +23,9 @@ describe('loadConfig', () => {
   it('reads lists with spaces and duplicates, and multi-tenant allow-lists', () => {
     const config = loadConfig({
       ...base,
-      [ENV.tenantId]: 'Organizations',
-      [ENV.allowedTenants]: ` ${TENANT.toUpperCase()} , ${TENANT}`,
-      [ENV.requiredScopes]: 'a, b,,a',
+      [ENV_NAMES.tenantId]: 'Organizations',
+      [ENV_NAMES.allowedTenants]: ` ${TENANT.toUpperCase()} , ${TENANT}`,
+      [ENV_NAMES.requiredScopes]: 'a, b,,a',
     });
     expect(config.tenant).toEqual({
       mode: 'multi',
@@ -37,22 +37,22 @@ describe('loadConfig', () => {
   });
 
   it('takes "*" as any tenant only when written explicitly', () => {
-    expect(loadConfig({ ...base, [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' }).tenant).toMatchObject(
-      {
-        allowedTenants: 'any',
-      },
-    );
+    expect(
+      loadConfig({ ...base, [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: '*' }).tenant,
+    ).toMatchObject({
+      allowedTenants: 'any',
+    });
   });
 
   it('builds the key URL and issuers of a sovereign cloud from its authority host', () => {
-    const config = loadConfig({ ...base, [ENV.authorityHost]: 'login.microsoftonline.us' });
+    const config = loadConfig({ ...base, [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' });
     expect(config.jwksUri).toBe(`https://login.microsoftonline.us/${TENANT}/discovery/v2.0/keys`);
   });
 
   it('parses route permissions', () => {
     const config = loadConfig({
       ...base,
-      [ENV.routePermissions]:
+      [ENV_NAMES.routePermissions]:
         '{"GET /items": {"scopes": ["Items.Read"]}, "delete /items/*": {"roles": ["Admin"]}, "* /whoami": {}}',
     });
     expect(config.routePermissions).toEqual([
@@ -63,56 +63,72 @@ describe('loadConfig', () => {
   });
 
   const bad: [string, Record<string, string | undefined>, string][] = [
-    ['a missing tenant', { [ENV.tenantId]: undefined }, ENV.tenantId],
-    ['a tenant that is not a GUID', { [ENV.tenantId]: 'contoso.onmicrosoft.com' }, ENV.tenantId],
-    ['the consumers authority', { [ENV.tenantId]: 'consumers' }, ENV.tenantId],
-    ['multi-tenant without an allow-list', { [ENV.tenantId]: 'common' }, ENV.allowedTenants],
+    ['a missing tenant', { [ENV_NAMES.tenantId]: undefined }, ENV_NAMES.tenantId],
+    ['a tenant that is not a GUID', { [ENV_NAMES.tenantId]: 'contoso.onmicrosoft.com' }, ENV_NAMES.tenantId],
+    ['the consumers authority', { [ENV_NAMES.tenantId]: 'consumers' }, ENV_NAMES.tenantId],
+    ['multi-tenant without an allow-list', { [ENV_NAMES.tenantId]: 'common' }, ENV_NAMES.allowedTenants],
     [
       'an allow-list with a non-GUID',
-      { [ENV.tenantId]: 'common', [ENV.allowedTenants]: 'contoso' },
-      ENV.allowedTenants,
+      { [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: 'contoso' },
+      ENV_NAMES.allowedTenants,
     ],
     [
       'an allow-list mixing * and GUIDs',
-      { [ENV.tenantId]: 'common', [ENV.allowedTenants]: `*,${TENANT}` },
-      ENV.allowedTenants,
+      { [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: `*,${TENANT}` },
+      ENV_NAMES.allowedTenants,
     ],
-    ['an allow-list on a single tenant', { [ENV.allowedTenants]: TENANT }, ENV.allowedTenants],
-    ['no audience', { [ENV.audiences]: ' , ' }, ENV.audiences],
+    ['an allow-list on a single tenant', { [ENV_NAMES.allowedTenants]: TENANT }, ENV_NAMES.allowedTenants],
+    ['no audience', { [ENV_NAMES.audiences]: ' , ' }, ENV_NAMES.audiences],
     [
       'Microsoft Graph as an audience',
-      { [ENV.audiences]: 'api://x,https://graph.microsoft.com' },
-      ENV.audiences,
+      { [ENV_NAMES.audiences]: 'api://x,https://graph.microsoft.com' },
+      ENV_NAMES.audiences,
     ],
     [
       'Azure AD Graph as an audience',
-      { [ENV.audiences]: '00000002-0000-0000-c000-000000000000' },
-      ENV.audiences,
+      { [ENV_NAMES.audiences]: '00000002-0000-0000-c000-000000000000' },
+      ENV_NAMES.audiences,
     ],
     [
       'Azure Resource Manager as an audience',
-      { [ENV.audiences]: 'https://management.azure.com/' },
-      ENV.audiences,
+      { [ENV_NAMES.audiences]: 'https://management.azure.com/' },
+      ENV_NAMES.audiences,
     ],
-    ['a plain http key URL', { [ENV.jwksUri]: 'http://keys.example/keys' }, ENV.jwksUri],
-    ['a key URL that is not a URL', { [ENV.jwksUri]: 'keys' }, ENV.jwksUri],
-    ['a negative skew', { [ENV.clockSkewSeconds]: '-1' }, ENV.clockSkewSeconds],
-    ['a skew over ten minutes', { [ENV.clockSkewSeconds]: '601' }, ENV.clockSkewSeconds],
-    ['a fractional skew', { [ENV.clockSkewSeconds]: '1.5' }, ENV.clockSkewSeconds],
-    ['route permissions that are not JSON', { [ENV.routePermissions]: '{GET /x}' }, ENV.routePermissions],
-    ['route permissions that are an array', { [ENV.routePermissions]: '[]' }, ENV.routePermissions],
-    ['a route key without a method', { [ENV.routePermissions]: '{"/items": {}}' }, ENV.routePermissions],
+    ['a plain http key URL', { [ENV_NAMES.jwksUri]: 'http://keys.example/keys' }, ENV_NAMES.jwksUri],
+    ['a key URL that is not a URL', { [ENV_NAMES.jwksUri]: 'keys' }, ENV_NAMES.jwksUri],
+    ['a negative skew', { [ENV_NAMES.clockSkewSeconds]: '-1' }, ENV_NAMES.clockSkewSeconds],
+    ['a skew over ten minutes', { [ENV_NAMES.clockSkewSeconds]: '601' }, ENV_NAMES.clockSkewSeconds],
+    ['a fractional skew', { [ENV_NAMES.clockSkewSeconds]: '1.5' }, ENV_NAMES.clockSkewSeconds],
+    [
+      'route permissions that are not JSON',
+      { [ENV_NAMES.routePermissions]: '{GET /x}' },
+      ENV_NAMES.routePermissions,
+    ],
+    [
+      'route permissions that are an array',
+      { [ENV_NAMES.routePermissions]: '[]' },
+      ENV_NAMES.routePermissions,
+    ],
+    [
+      'a route key without a method',
+      { [ENV_NAMES.routePermissions]: '{"/items": {}}' },
+      ENV_NAMES.routePermissions,
+    ],
     [
       'a route with an unknown method',
-      { [ENV.routePermissions]: '{"FETCH /items": {}}' },
-      ENV.routePermissions,
+      { [ENV_NAMES.routePermissions]: '{"FETCH /items": {}}' },
+      ENV_NAMES.routePermissions,
     ],
     [
       'a route with an unknown field',
-      { [ENV.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
-      ENV.routePermissions,
+      { [ENV_NAMES.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
+      ENV_NAMES.routePermissions,
     ],
-    ['a route key ending in /', { [ENV.routePermissions]: '{"GET /items/": {}}' }, ENV.routePermissions],
+    [
+      'a route key ending in /',
+      { [ENV_NAMES.routePermissions]: '{"GET /items/": {}}' },
+      ENV_NAMES.routePermissions,
+    ],
     ...[
       'GET /items/x{id}',
       'GET /items/{}',
@@ -125,26 +141,30 @@ describe('loadConfig', () => {
       (key) =>
         [
           `a route ${key.slice(0, 40)} that is no resource path, or too long for a policy resource`,
-          { [ENV.routePermissions]: JSON.stringify({ [key]: {} }) },
-          ENV.routePermissions,
+          { [ENV_NAMES.routePermissions]: JSON.stringify({ [key]: {} }) },
+          ENV_NAMES.routePermissions,
         ] as [string, Record<string, string | undefined>, string],
     ),
     [
       'a table mixing {param} resource paths and * globs',
-      { [ENV.routePermissions]: '{"GET /items/{id}": {}, "GET /legacy/*": {}}' },
-      ENV.routePermissions,
+      { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "GET /legacy/*": {}}' },
+      ENV_NAMES.routePermissions,
     ],
     [
       'two keys for one method and resource',
-      { [ENV.routePermissions]: '{"GET /items/{id}": {}, "get /items/{itemId}": {}}' },
-      ENV.routePermissions,
+      { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "get /items/{itemId}": {}}' },
+      ENV_NAMES.routePermissions,
     ],
     [
       'a route with a scope string',
-      { [ENV.routePermissions]: '{"GET /items": {"scopes": "a"}}' },
-      ENV.routePermissions,
+      { [ENV_NAMES.routePermissions]: '{"GET /items": {"scopes": "a"}}' },
+      ENV_NAMES.routePermissions,
     ],
-    ['an authority host with a path', { [ENV.authorityHost]: 'login.example/evil' }, ENV.authorityHost],
+    [
+      'an authority host with a path',
+      { [ENV_NAMES.authorityHost]: 'login.example/evil' },
+      ENV_NAMES.authorityHost,
+    ],
   ];
 
   it.each(bad)('fails at cold start for %s, naming %s', (_, env, variable) => {
@@ -160,10 +180,10 @@ describe('loadConfig', () => {
   });
 
   it('allows plain http for loopback key URLs only', () => {
-    expect(loadConfig({ ...base, [ENV.jwksUri]: 'http://127.0.0.1:3001/keys' }).jwksUri).toBe(
+    expect(loadConfig({ ...base, [ENV_NAMES.jwksUri]: 'http://127.0.0.1:3001/keys' }).jwksUri).toBe(
       'http://127.0.0.1:3001/keys',
     );
-    expect(loadConfig({ ...base, [ENV.jwksUri]: 'http://[::1]:3001/keys' }).jwksUri).toBe(
+    expect(loadConfig({ ...base, [ENV_NAMES.jwksUri]: 'http://[::1]:3001/keys' }).jwksUri).toBe(
       'http://[::1]:3001/keys',
     );
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
@@ -20,7 +20,8 @@ import {
  */
 
 const server = KeyServer.forSuite(publishedKeySet);
-const build = (env: Record<string, string> = {}) => buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+const build = (env: Record<string, string> = {}) =>
+  buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url, ...env });
 
 describe('the policy document', () => {
   it('carries IAM policy language version 2012-10-17 on an Allow and on a Deny', async () => {
@@ -29,7 +30,7 @@ describe('the policy document', () => {
       Version: '2012-10-17',
       Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] }],
     });
-    const denied = await build({ [ENV.requiredScopes]: 'Items.Write' }).handler(
+    const denied = await build({ [ENV_NAMES.requiredScopes]: 'Items.Write' }).handler(
       event(`Bearer ${signed(header(), claims())}`),
     );
     expect(denied.policyDocument).toEqual({
@@ -71,7 +72,7 @@ describe('a multi-tenant API', () => {
   it.each(['contoso.onmicrosoft.com', TENANT.toUpperCase(), `${TENANT}x`, 'common'])(
     'refuses the non-GUID tid %s even with "*" and an issuer that matches it',
     async (tid) => {
-      const { handler, records } = build({ [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+      const { handler, records } = build({ [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: '*' });
       const payload = { ...claims(), tid, iss: `https://login.microsoftonline.com/${tid}/v2.0` };
       await expect(handler(event(`Bearer ${signed(header(), payload)}`))).rejects.toThrow(
         new RegExp(`^${UNAUTHORIZED}$`),

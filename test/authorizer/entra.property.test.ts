@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AuthorizerConfig, ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { type AuthorizerConfig, ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { checkEntraToken, reportEntraRules } from '../../lambda/authorizer/entra.js';
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
@@ -23,18 +23,18 @@ const pick = <T>(...values: T[]) => fc.constantFrom(...values);
 const configs = fc
   .record({
     tenant: pick<Record<string, string>>(
-      { [ENV.tenantId]: TENANT },
-      { [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: `${TENANT},${CONSUMERS}` },
-      { [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: '*' },
-      { [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' },
-      { [ENV.tenantId]: 'common', [ENV.allowedTenants]: OTHER_TENANT },
+      { [ENV_NAMES.tenantId]: TENANT },
+      { [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: `${TENANT},${CONSUMERS}` },
+      { [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: '*' },
+      { [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: '*' },
+      { [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: OTHER_TENANT },
     ),
     audiences: pick(CLIENT_ID, `${CLIENT_ID},${APP_ID_URI}`, APP_ID_URI),
     skew: pick('0', '1', '300', '600'),
-    hosts: pick<Record<string, string>>({}, { [ENV.authorityHost]: 'login.microsoftonline.us' }),
+    hosts: pick<Record<string, string>>({}, { [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' }),
   })
   .map(({ tenant, audiences, skew, hosts }) =>
-    loadConfig({ ...tenant, [ENV.audiences]: audiences, [ENV.clockSkewSeconds]: skew, ...hosts }),
+    loadConfig({ ...tenant, [ENV_NAMES.audiences]: audiences, [ENV_NAMES.clockSkewSeconds]: skew, ...hosts }),
   );
 
 const anyValue = pick<unknown>(5, null, true, [], {}, '', 'x', ['x']);
@@ -226,9 +226,9 @@ describe('the Entra rules, against the documented table', () => {
 
 describe('dates at the exact boundary second', () => {
   const config = loadConfig({
-    [ENV.tenantId]: TENANT,
-    [ENV.audiences]: CLIENT_ID,
-    [ENV.clockSkewSeconds]: '300',
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: CLIENT_ID,
+    [ENV_NAMES.clockSkewSeconds]: '300',
   });
   const at = (changes: Json, now = NOW) => {
     const c: Json = { ...claims({ nowSeconds: NOW }), ...changes };

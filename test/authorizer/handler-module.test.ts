@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
 import { emfViolations } from '../helpers/emf.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -31,15 +31,15 @@ describe('the Lambda handler module', () => {
   });
 
   const env = () => ({
-    [ENV.tenantId]: TENANT,
-    [ENV.audiences]: CLIENT_ID,
-    [ENV.jwksUri]: server.url,
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: CLIENT_ID,
+    [ENV_NAMES.jwksUri]: server.url,
     POWERTOOLS_LOG_LEVEL: 'INFO',
     POWERTOOLS_METRICS_DISABLED: 'false',
   });
 
   it('fails the cold start with a message naming the bad variable', async () => {
-    await expect(coldStartHandler({ ...env(), [ENV.tenantId]: 'contoso' })).rejects.toThrow(
+    await expect(coldStartHandler({ ...env(), [ENV_NAMES.tenantId]: 'contoso' })).rejects.toThrow(
       /^AZURE_TENANT_ID: expected/,
     );
     await expect(coldStartHandler({ ...env(), POWERTOOLS_LOG_LEVEL: 'VERBOSE' })).rejects.toThrow(

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { hintFromFacts } from '../../lambda/authorizer/hints.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
 const config = (env: Record<string, string> = {}) => {
-  const c = loadConfig({ [ENV.tenantId]: TENANT, [ENV.audiences]: CLIENT_ID, ...env });
+  const c = loadConfig({ [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: CLIENT_ID, ...env });
   return {
     ...c,
     tenant:
@@ -52,8 +52,8 @@ describe('hints never steer by unverified claims', () => {
   it('names a tenant, audience or issuer host from the token only as its unverified claim, never as a value to set', () => {
     const single = config();
     const multi = config({
-      [ENV.tenantId]: 'organizations',
-      [ENV.allowedTenants]: '11111111-1111-4111-8111-111111111111',
+      [ENV_NAMES.tenantId]: 'organizations',
+      [ENV_NAMES.allowedTenants]: '11111111-1111-4111-8111-111111111111',
     });
     fc.assert(
       fc.property(
@@ -88,7 +88,7 @@ describe('403 hints name the real cause', () => {
     'GET /whoami': { scopes: ['access_as_user'] },
     'GET /jobs/{id}': { scopes: ['Jobs.Read'], roles: ['Jobs.All'] },
   };
-  const cfg = config({ [ENV.routePermissions]: JSON.stringify(table) });
+  const cfg = config({ [ENV_NAMES.routePermissions]: JSON.stringify(table) });
   const routes = createRouteAuthorizer(cfg);
   const detailOf = (scopes: string[], roles: string[], method: string, path: string) => {
     const answer = routes({ scopes, roles }, { method, path });

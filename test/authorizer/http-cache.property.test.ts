@@ -6,10 +6,13 @@ import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambd
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EntraHttpAuthorizer, type EntraHttpAuthorizerProps } from '../../infra/entra-http-authorizer.js';
+import {
+  EntraHttpAuthorizer,
+  type EntraHttpAuthorizerProps,
+} from '../../infra/construct/entra-http-authorizer.js';
 import { createApiAuthorizer } from '../../lambda/authorizer/api-authorizer.js';
 import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import type { TokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { testApp } from '../helpers/cdk.js';
 import { grantee } from '../helpers/policy-oracle.js';
@@ -81,8 +84,8 @@ interface Request {
  */
 function gateway(identitySource: readonly string[], env: Record<string, string>, grants: readonly Grants[]) {
   const config = loadApiConfig({
-    [ENV.tenantId]: TENANT,
-    [ENV.audiences]: CLIENT_ID,
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: CLIENT_ID,
     [API_ENV.kind]: 'http',
     ...env,
   });
@@ -147,9 +150,9 @@ const scenario = fc.record({
 
 function envOf(table: Record<string, Rule> | undefined, required: Rule): Record<string, string> {
   return {
-    ...(table === undefined ? {} : { [ENV.routePermissions]: JSON.stringify(table) }),
-    ...(required.scopes ? { [ENV.requiredScopes]: required.scopes.join(',') } : {}),
-    ...(required.roles ? { [ENV.requiredRoles]: required.roles.join(',') } : {}),
+    ...(table === undefined ? {} : { [ENV_NAMES.routePermissions]: JSON.stringify(table) }),
+    ...(required.scopes ? { [ENV_NAMES.requiredScopes]: required.scopes.join(',') } : {}),
+    ...(required.roles ? { [ENV_NAMES.requiredRoles]: required.roles.join(',') } : {}),
   };
 }
 

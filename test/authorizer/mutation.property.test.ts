@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { buildAuthorizer, event, publishedKeySet, token } from '../helpers/setup.js';
 
@@ -53,7 +53,7 @@ describe('random mutations of a valid token', () => {
   const server = KeyServer.forSuite(publishedKeySet);
 
   it('are never allowed', async () => {
-    const { handler } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     const original = token({ scopes: ['access_as_user', 'Items.Read'] });
     const accepted = await handler(event(`Bearer ${original}`));
     expect(accepted.policyDocument.Statement.map((s) => s.Effect)).toEqual(['Allow']);

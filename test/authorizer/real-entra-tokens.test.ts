@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { decodeJwt } from '../../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
@@ -33,9 +33,9 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     const pair = fixturePair(tokenFile);
     const token = atFixture(pair, server, options);
     const authorizer = buildAuthorizer({
-      [ENV.jwksUri]: server.url,
-      [ENV.tenantId]: pair.tid,
-      [ENV.audiences]: pair.aud,
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.tenantId]: pair.tid,
+      [ENV_NAMES.audiences]: pair.aud,
       ...env,
     });
     return { pair, ...authorizer, token };
@@ -63,12 +63,12 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
 
   it('refuses the v1 access token for another tenant or audience', async () => {
     const a = setUp('passport.v1-access-token.2016-06-30.txt', {
-      [ENV.tenantId]: '30aa0e58-719c-44f0-b5bb-e131f1f68ab3',
+      [ENV_NAMES.tenantId]: '30aa0e58-719c-44f0-b5bb-e131f1f68ab3',
     });
     await expect(a.handler(event(`Bearer ${a.token}`))).rejects.toThrow(UNAUTHORIZED);
     expect(a.records.at(-1)?.decision.reason).toBe('tenant_not_allowed');
     const b = setUp('passport.v1-access-token.2016-06-30.txt', {
-      [ENV.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
+      [ENV_NAMES.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
     });
     await expect(b.handler(event(`Bearer ${b.token}`))).rejects.toThrow(UNAUTHORIZED);
     expect(b.records.at(-1)?.decision.reason).toBe('wrong_audience');
@@ -100,7 +100,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     const { handler, token, records } = setUp(
       'identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt',
       {
-        [ENV.audiences]: 'api://some-api',
+        [ENV_NAMES.audiences]: 'api://some-api',
       },
     );
     const before = server.requests;

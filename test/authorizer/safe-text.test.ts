@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { KeyFetchError } from '../../lambda/authorizer/errors.js';
 import { boundedJson, clip, isoTime, preview, redactUrl } from '../../lambda/authorizer/safe-text.js';
 
@@ -81,9 +81,9 @@ describe('redactUrl', () => {
     expect(error.uri).toBe('https://***@keys.example/k?***');
     expect(() =>
       loadConfig({
-        [ENV.tenantId]: '72f988bf-86f1-41af-91ab-2d7cd011db47',
-        [ENV.audiences]: 'api://x',
-        [ENV.jwksUri]: 'http://user:s3cret@keys.example/k?code=x',
+        [ENV_NAMES.tenantId]: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+        [ENV_NAMES.audiences]: 'api://x',
+        [ENV_NAMES.jwksUri]: 'http://user:s3cret@keys.example/k?code=x',
       }),
     ).toThrow(
       'AZURE_JWKS_URI: expected an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://***@keys.example/k?***"',

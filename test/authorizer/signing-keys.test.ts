@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createSigningKey } from '../../infra/local/mint.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { KeyFetchError } from '../../lambda/authorizer/errors.js';
 import { KeyFetcher } from '../../lambda/authorizer/keys/fetcher.js';
@@ -21,7 +21,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function setUp(options: KeyCacheOptions = {}) {
   const events: KeyCacheEvent[] = [];
   const authorizer = buildAuthorizer(
-    { [ENV.jwksUri]: server.url },
+    { [ENV_NAMES.jwksUri]: server.url },
     { cooldownSeconds: 0.3, onEvent: (e) => events.push(e), ...options },
   );
   const decide = (t: string) =>
@@ -239,7 +239,7 @@ describe('a key URL with credentials or a query', () => {
   it('is redacted in every fetch event, fetch error, rejection detail and hint', async () => {
     const events: KeyCacheEvent[] = [];
     const authorizer = buildAuthorizer(
-      { [ENV.jwksUri]: secretUri() },
+      { [ENV_NAMES.jwksUri]: secretUri() },
       { cooldownSeconds: 0.3, onEvent: (e) => events.push(e) },
     );
     const decide = (t: string) => authorizer.handler(event(`Bearer ${t}`)).catch(() => undefined);

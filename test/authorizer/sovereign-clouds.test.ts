@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
   buildAuthorizer,
@@ -27,7 +27,7 @@ function cloudToken(iss: string, version: '1.0' | '2.0', extra: Record<string, u
 }
 
 const judge = async (env: Record<string, string>, token: string) => {
-  const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+  const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url, ...env });
   await handler(event(`Bearer ${token}`)).catch(() => undefined);
   return records.at(-1);
 };
@@ -36,7 +36,7 @@ describe('sovereign clouds, from the authority host alone', () => {
   it.each(['login.chinacloudapi.cn', 'login.partner.microsoftonline.cn'])(
     'Azure operated by 21Vianet (%s): its v1 and v2 tokens are allowed, no v1IssuerHost needed',
     async (authority) => {
-      const env = { [ENV.authorityHost]: authority };
+      const env = { [ENV_NAMES.authorityHost]: authority };
       expect((await judge(env, cloudToken(CHINA_V1, '1.0')))?.decision.outcome).toBe('allow');
       expect((await judge(env, cloudToken(CHINA_V2, '2.0')))?.decision.outcome).toBe('allow');
       // The global cloud's v1 issuer is not 21Vianet's.
@@ -45,7 +45,7 @@ describe('sovereign clouds, from the authority host alone', () => {
   );
 
   it('Azure Government: its v1 (sts.windows.net) and v2 tokens are allowed', async () => {
-    const env = { [ENV.authorityHost]: 'login.microsoftonline.us' };
+    const env = { [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' };
     expect((await judge(env, cloudToken(US_V1, '1.0')))?.decision.outcome).toBe('allow');
     expect((await judge(env, cloudToken(US_V2, '2.0')))?.decision.outcome).toBe('allow');
     expect((await judge(env, cloudToken(CHINA_V2, '2.0')))?.decision.reason).toBe('wrong_issuer');
@@ -86,7 +86,7 @@ describe('sovereign clouds, from the authority host alone', () => {
     'a token for Microsoft Graph of another cloud (%s) is a graph_token, whatever the cloud',
     async (aud) => {
       const record = await judge(
-        { [ENV.authorityHost]: 'login.microsoftonline.us' },
+        { [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' },
         cloudToken(US_V2, '2.0', { aud }),
       );
       expect(record?.decision.reason).toBe('graph_token');

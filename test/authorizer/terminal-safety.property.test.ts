@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
-import { explainToken, renderExplanation } from '../../lambda/authorizer/explain.js';
+import { explainToken, renderExplanation } from '../../infra/local/explain.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { printable, printableJson } from '../../lambda/authorizer/safe-text.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -93,15 +93,18 @@ describe('text from a token never reaches a terminal or a log raw', () => {
 
   it('npm run explain prints no control character but its own line breaks, and one Decision', async () => {
     const config = loadConfig({
-      [ENV.tenantId]: TENANT,
-      [ENV.audiences]: CLIENT_ID,
-      [ENV.jwksUri]: server.url,
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url,
     });
     const keys = new EntraJwksCache();
     await fc.assert(
       fc.asyncProperty(hostileToken, async (token) => {
         const report = await explainToken(token, { config, keys });
-        const text = renderExplanation(report, { assumed: [`${ENV.audiences}=\x1b[2J`], notes: ['\x9b'] });
+        const text = renderExplanation(report, {
+          assumed: [`${ENV_NAMES.audiences}=\x1b[2J`],
+          notes: ['\x9b'],
+        });
         expect(noControl(text.replaceAll('\n', ''))).toEqual([]);
         expect(text.split('\n').filter((line) => line === 'Decision')).toHaveLength(1);
         const json = printableJson(JSON.stringify(report, null, 2));
@@ -113,8 +116,8 @@ describe('text from a token never reaches a terminal or a log raw', () => {
 
   it('every field of the decision record is free of control characters', async () => {
     const { handler, records } = buildAuthorizer({
-      [ENV.jwksUri]: server.url,
-      [ENV.routePermissions]: JSON.stringify({ 'GET /items/{id}': { roles: ['Admin'] } }),
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items/{id}': { roles: ['Admin'] } }),
     });
     await fc.assert(
       fc.asyncProperty(hostileToken, hostile, async (token, path) => {

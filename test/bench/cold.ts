@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type Metafile } from 'esbuild';
-import { AUTHORIZER_ENTRY } from '../../infra/authorizer-function.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
+import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
+import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { BENCH_CLIENT, BENCH_METHOD_ARN, BENCH_TENANT, PRODUCTION_ENV } from './shared.js';
 
@@ -223,10 +223,10 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
   const env: NodeJS.ProcessEnv = {
     ...inherited,
     ...PRODUCTION_ENV,
-    [ENV.tenantId]: BENCH_TENANT,
-    [ENV.audiences]: BENCH_CLIENT,
-    [ENV.requiredScopes]: 'access_as_user',
-    [ENV.jwksUri]: server.url,
+    [ENV_NAMES.tenantId]: BENCH_TENANT,
+    [ENV_NAMES.audiences]: BENCH_CLIENT,
+    [ENV_NAMES.requiredScopes]: 'access_as_user',
+    [ENV_NAMES.jwksUri]: server.url,
   };
   const runner = join(bundle.dir, 'runner.mjs');
   const run = (flags: string[], file: string, mode: 'load' | 'allow' | 'error') =>

@@ -1,4 +1,4 @@
-import { TELEMETRY_DEFAULTS, TELEMETRY_ENV } from '../../lambda/authorizer/telemetry-config.js';
+import { TELEMETRY_DEFAULTS, TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
 
 /** What run.ts and its child warm.ts agree on: the token's tenant and audience, and the report's shape. */
 export const BENCH_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -8,10 +8,10 @@ export const BENCH_METHOD_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc1
 
 /** The telemetry configuration the construct deploys: INFO decision lines and the Decisions metric. */
 export const PRODUCTION_ENV = {
-  [TELEMETRY_ENV.serviceName]: TELEMETRY_DEFAULTS.serviceName,
-  [TELEMETRY_ENV.logLevel]: 'INFO',
-  [TELEMETRY_ENV.metricsNamespace]: TELEMETRY_DEFAULTS.metricsNamespace,
-  [TELEMETRY_ENV.metricsDisabled]: 'false',
+  [TELEMETRY_ENV_NAMES.serviceName]: TELEMETRY_DEFAULTS.serviceName,
+  [TELEMETRY_ENV_NAMES.logLevel]: 'INFO',
+  [TELEMETRY_ENV_NAMES.metricsNamespace]: TELEMETRY_DEFAULTS.metricsNamespace,
+  [TELEMETRY_ENV_NAMES.metricsDisabled]: 'false',
 };
 
 /** The size of the line the `floor+line` candidate writes: about a decision line's. */

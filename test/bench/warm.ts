@@ -12,7 +12,7 @@ import jsonwebtoken from 'jsonwebtoken';
 import { JwksClient } from 'jwks-rsa';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
 import { createAuthorizer } from '../../lambda/authorizer/authorizer.js';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
@@ -46,10 +46,10 @@ const tokens = Array.from({ length: TOKENS }, () =>
 const server = await KeyServer.start();
 server.jwks = jwks;
 const env = {
-  [ENV.tenantId]: BENCH_TENANT,
-  [ENV.audiences]: `${BENCH_CLIENT},api://${BENCH_CLIENT}`,
-  [ENV.requiredScopes]: 'access_as_user',
-  [ENV.jwksUri]: server.url,
+  [ENV_NAMES.tenantId]: BENCH_TENANT,
+  [ENV_NAMES.audiences]: `${BENCH_CLIENT},api://${BENCH_CLIENT}`,
+  [ENV_NAMES.requiredScopes]: 'access_as_user',
+  [ENV_NAMES.jwksUri]: server.url,
 };
 
 // --- the candidates -------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ async function memoryGrowth(): Promise<WarmReport['memory']> {
     gc?.();
     return process.memoryUsage().heapUsed;
   };
-  const anyTenant = loadConfig({ ...env, [ENV.tenantId]: 'common', [ENV.allowedTenants]: '*' });
+  const anyTenant = loadConfig({ ...env, [ENV_NAMES.tenantId]: 'common', [ENV_NAMES.allowedTenants]: '*' });
   const memKeys = new EntraJwksCache();
   await memKeys.getJwks(anyTenant.jwksUri);
   const memAuthorizer = createAuthorizer({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { runScript } from '../helpers/run-script.js';
 import { CLIENT_ID, claims, header, publishedKeySet, signed, TENANT, testKeys } from '../helpers/setup.js';
@@ -21,7 +21,7 @@ describe('npm run explain takes every variable the Lambda reads', () => {
   it('names a flag for each of them in its usage', async () => {
     const { code, stdout } = await explain(['--help']);
     expect(code).toBe(0);
-    for (const variable of Object.values(ENV)) expect(stdout).toContain(variable);
+    for (const variable of Object.values(ENV_NAMES)) expect(stdout).toContain(variable);
   }, 30_000);
 
   it('--authority-host, --v1-issuer-host and --allowed-client-apps judge as the Lambda would', async () => {

@@ -13,7 +13,7 @@ import {
   localIssuerUrls,
 } from '../../infra/local/issuer.js';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
@@ -47,8 +47,8 @@ afterAll(() => new Promise<void>((done) => server.close(() => done())));
 /** The real authorizer, configured through the environment contract. */
 function authorizer(env: Record<string, string>) {
   const config = loadConfig({
-    [ENV.tenantId]: LOCAL_TENANT_ID,
-    [ENV.audiences]: LOCAL_CLIENT_ID,
+    [ENV_NAMES.tenantId]: LOCAL_TENANT_ID,
+    [ENV_NAMES.audiences]: LOCAL_CLIENT_ID,
     ...env,
   });
   const records: DecisionRecord[] = [];
@@ -67,8 +67,8 @@ function authorizer(env: Record<string, string>) {
 }
 
 const externalIdConfig = () => ({
-  [ENV.authorityHost]: LOCAL_EXTERNAL_ID_HOST,
-  [ENV.jwksUri]: urls.externalId.jwksUri,
+  [ENV_NAMES.authorityHost]: LOCAL_EXTERNAL_ID_HOST,
+  [ENV_NAMES.jwksUri]: urls.externalId.jwksUri,
 });
 
 const payload = (jwt: string) =>
@@ -101,7 +101,7 @@ describe('an External ID tenant, end to end against the local issuer', () => {
 
   it('refuses its tokens in a workforce configuration, saying which login host to set', async () => {
     const token = await localToken(urls.externalId.tokenEndpoint);
-    const record = await authorizer({ [ENV.jwksUri]: urls.externalId.jwksUri })(token);
+    const record = await authorizer({ [ENV_NAMES.jwksUri]: urls.externalId.jwksUri })(token);
     expect(record.decision).toMatchObject({ outcome: 'unauthorized', reason: 'wrong_issuer' });
     expect(record.hint).toBe(
       `the token's unverified iss ${EXTERNAL_ID_ISSUER} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to its tenant ID as its admins give it, not as this token claims it)`,

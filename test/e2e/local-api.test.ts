@@ -8,7 +8,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
-import { SAMPLE_STACK_NAME, SampleApiStack } from '../../infra/sample-api-stack.js';
+import { SAMPLE_STACK_NAME, SampleApiStack } from '../../infra/sample/sample-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
 import { localToken } from '../helpers/local-token.js';
 

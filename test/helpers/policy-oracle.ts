@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import type { EntraClaims } from '../../lambda/authorizer/entra.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import type { TokenVerifier } from '../../lambda/authorizer/verifier.js';
@@ -72,11 +72,11 @@ export function authorizerFor(
   allowedClientApps = '',
 ) {
   const config = loadConfig({
-    [ENV.tenantId]: TENANT,
-    [ENV.audiences]: CLIENT_ID,
-    ...(table !== undefined ? { [ENV.routePermissions]: JSON.stringify(table) } : {}),
-    [ENV.requiredScopes]: required,
-    [ENV.allowedClientApps]: allowedClientApps,
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: CLIENT_ID,
+    ...(table !== undefined ? { [ENV_NAMES.routePermissions]: JSON.stringify(table) } : {}),
+    [ENV_NAMES.requiredScopes]: required,
+    [ENV_NAMES.allowedClientApps]: allowedClientApps,
   });
   const verifier: TokenVerifier = {
     verify: async () => ({

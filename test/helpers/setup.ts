@@ -7,7 +7,7 @@ import {
   signJwt,
 } from '../../infra/local/mint.js';
 import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache, type KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
@@ -90,8 +90,8 @@ export function buildAuthorizer(
   cacheOptions: KeyCacheOptions = {},
 ): TestAuthorizer {
   const config = loadConfig({
-    [ENV.tenantId]: TENANT,
-    [ENV.audiences]: `${CLIENT_ID},${APP_ID_URI}`,
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: `${CLIENT_ID},${APP_ID_URI}`,
     ...env,
   });
   const keys = new EntraJwksCache(cacheOptions);

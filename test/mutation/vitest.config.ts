@@ -14,6 +14,7 @@ const ORDER = [
   'config',
   'config.property',
   'policy-and-permissions',
+  'policy-resource-limits',
   'route-keys',
   'client-apps',
   'config-messages',
@@ -30,6 +31,7 @@ const ORDER = [
   'key-set',
   'key-set.property',
   'key-issuer.property',
+  'key-cache-timing',
   'signing-keys',
 ].map((name) => `test/authorizer/${name}.test.ts`);
 

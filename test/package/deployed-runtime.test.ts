@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_ENTRY } from '../../infra/authorizer-function.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
+import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
+import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { DEPLOYED_NODE_MAJOR, ensureDeployedNode } from '../../scripts/node22.js';
 import { KeyServer } from '../helpers/key-server.js';
 
@@ -73,9 +73,9 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
         PATH: process.env.PATH,
         BUNDLE: bundle,
         AUTHS: JSON.stringify([valid, forged]),
-        [ENV.tenantId]: TENANT,
-        [ENV.audiences]: CLIENT,
-        [ENV.jwksUri]: server.url,
+        [ENV_NAMES.tenantId]: TENANT,
+        [ENV_NAMES.audiences]: CLIENT,
+        [ENV_NAMES.jwksUri]: server.url,
         POWERTOOLS_LOG_LEVEL: 'SILENT',
         POWERTOOLS_METRICS_DISABLED: 'true',
       },

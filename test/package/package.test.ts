@@ -13,7 +13,7 @@ import { delimiter, join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import * as identitySource from '../../lambda/shared/index.js';
 import { lockClosure, lockedVersion, type PackResult, ROOT, run, userEnv } from './consumer-app.js';
 
@@ -351,9 +351,9 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
       Timeout: 10,
       Environment: {
         Variables: {
-          [ENV.tenantId]: TENANT,
-          [ENV.audiences]: `${CLIENT},api://${CLIENT}`,
-          [ENV.routePermissions]: JSON.stringify(ROUTES),
+          [ENV_NAMES.tenantId]: TENANT,
+          [ENV_NAMES.audiences]: `${CLIENT},api://${CLIENT}`,
+          [ENV_NAMES.routePermissions]: JSON.stringify(ROUTES),
           POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
         },
       },

@@ -2,7 +2,7 @@ import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   DEFAULTS,
-  ENV,
+  ENV_NAMES,
   type EnvName,
   isGuid,
   loadConfig,
@@ -10,14 +10,14 @@ import {
   MULTI_TENANT_AUTHORITIES,
   microsoftAudienceProblem,
   parseRoutePermissions,
-} from '../lambda/authorizer/config.js';
-import { ConfigError } from '../lambda/authorizer/errors.js';
+} from '../../lambda/authorizer/config.js';
+import { ConfigError } from '../../lambda/authorizer/errors.js';
 import {
   readTelemetryConfig,
   TELEMETRY_DEFAULTS,
-  TELEMETRY_ENV,
+  TELEMETRY_ENV_NAMES,
   type LogLevel as TelemetryLogLevel,
-} from '../lambda/authorizer/telemetry-config.js';
+} from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
 
 /**
@@ -156,17 +156,17 @@ function fail(prop: string, expected: string, actual: unknown): never {
 
 /** The prop each Lambda variable comes from, so the loader's verdict names what the author wrote. */
 const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps>> = {
-  [ENV.tenantId]: 'tenantId',
-  [ENV.allowedTenants]: 'allowedTenants',
-  [ENV.audiences]: 'audiences',
-  [ENV.requiredScopes]: 'requiredScopes',
-  [ENV.requiredRoles]: 'requiredRoles',
-  [ENV.routePermissions]: 'routePermissions',
-  [ENV.jwksUri]: 'jwksUri',
-  [ENV.clockSkewSeconds]: 'clockSkew',
-  [ENV.authorityHost]: 'authorityHost',
-  [ENV.v1IssuerHost]: 'v1IssuerHost',
-  [ENV.allowedClientApps]: 'allowedClientApps',
+  [ENV_NAMES.tenantId]: 'tenantId',
+  [ENV_NAMES.allowedTenants]: 'allowedTenants',
+  [ENV_NAMES.audiences]: 'audiences',
+  [ENV_NAMES.requiredScopes]: 'requiredScopes',
+  [ENV_NAMES.requiredRoles]: 'requiredRoles',
+  [ENV_NAMES.routePermissions]: 'routePermissions',
+  [ENV_NAMES.jwksUri]: 'jwksUri',
+  [ENV_NAMES.clockSkewSeconds]: 'clockSkew',
+  [ENV_NAMES.authorityHost]: 'authorityHost',
+  [ENV_NAMES.v1IssuerHost]: 'v1IssuerHost',
+  [ENV_NAMES.allowedClientApps]: 'allowedClientApps',
 };
 
 /** A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently. */
@@ -295,21 +295,21 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   checkRoutePermissions(props.routePermissions);
 
   const env: Record<string, string> = {
-    [ENV.tenantId]: tenantId,
-    [ENV.audiences]: audiences.join(','),
-    [ENV.clockSkewSeconds]: String(skew),
+    [ENV_NAMES.tenantId]: tenantId,
+    [ENV_NAMES.audiences]: audiences.join(','),
+    [ENV_NAMES.clockSkewSeconds]: String(skew),
   };
-  if (allowed.length > 0) env[ENV.allowedTenants] = allowed.join(',');
+  if (allowed.length > 0) env[ENV_NAMES.allowedTenants] = allowed.join(',');
   const scopes = checkNames('requiredScopes', props.requiredScopes, 'no required scope');
   const roles = checkNames('requiredRoles', props.requiredRoles, 'no required role');
-  if (scopes.length > 0) env[ENV.requiredScopes] = scopes.join(',');
-  if (roles.length > 0) env[ENV.requiredRoles] = roles.join(',');
-  if (clientApps.length > 0) env[ENV.allowedClientApps] = clientApps.join(',');
+  if (scopes.length > 0) env[ENV_NAMES.requiredScopes] = scopes.join(',');
+  if (roles.length > 0) env[ENV_NAMES.requiredRoles] = roles.join(',');
+  if (clientApps.length > 0) env[ENV_NAMES.allowedClientApps] = clientApps.join(',');
   if (props.routePermissions !== undefined)
-    env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
-  if (props.jwksUri !== undefined) env[ENV.jwksUri] = props.jwksUri;
-  if (props.authorityHost !== undefined) env[ENV.authorityHost] = props.authorityHost;
-  if (props.v1IssuerHost !== undefined) env[ENV.v1IssuerHost] = props.v1IssuerHost;
+    env[ENV_NAMES.routePermissions] = JSON.stringify(props.routePermissions);
+  if (props.jwksUri !== undefined) env[ENV_NAMES.jwksUri] = props.jwksUri;
+  if (props.authorityHost !== undefined) env[ENV_NAMES.authorityHost] = props.authorityHost;
+  if (props.v1IssuerHost !== undefined) env[ENV_NAMES.v1IssuerHost] = props.v1IssuerHost;
   confirmWithLoader(env);
   return env;
 }
@@ -322,14 +322,14 @@ export function telemetryEnvironment(
   props: Pick<EntraTokenAuthorizerProps, 'serviceName' | 'logLevel' | 'metricsNamespace'>,
 ): Record<string, string> {
   const env = {
-    [TELEMETRY_ENV.serviceName]: props.serviceName ?? TELEMETRY_DEFAULTS.serviceName,
-    [TELEMETRY_ENV.logLevel]: props.logLevel ?? 'INFO',
-    [TELEMETRY_ENV.metricsNamespace]: props.metricsNamespace ?? TELEMETRY_DEFAULTS.metricsNamespace,
+    [TELEMETRY_ENV_NAMES.serviceName]: props.serviceName ?? TELEMETRY_DEFAULTS.serviceName,
+    [TELEMETRY_ENV_NAMES.logLevel]: props.logLevel ?? 'INFO',
+    [TELEMETRY_ENV_NAMES.metricsNamespace]: props.metricsNamespace ?? TELEMETRY_DEFAULTS.metricsNamespace,
   };
   const propOf: Record<string, string> = {
-    [TELEMETRY_ENV.serviceName]: 'serviceName',
-    [TELEMETRY_ENV.logLevel]: 'logLevel',
-    [TELEMETRY_ENV.metricsNamespace]: 'metricsNamespace',
+    [TELEMETRY_ENV_NAMES.serviceName]: 'serviceName',
+    [TELEMETRY_ENV_NAMES.logLevel]: 'logLevel',
+    [TELEMETRY_ENV_NAMES.metricsNamespace]: 'metricsNamespace',
   };
   try {
     readTelemetryConfig(env);

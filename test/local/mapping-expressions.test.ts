@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readApiModel, TemplateError } from '../../infra/local/api-template.js';
 import { checkMapping, type MappingPlace } from '../../infra/local/mapping-expression.js';
 import { cdkJsonContext } from '../../infra/local/sample-template.js';
-import { SampleApiStack } from '../../infra/sample-api-stack.js';
+import { SampleApiStack } from '../../infra/sample/sample-api-stack.js';
 
 /*
  * The oracle: API Gateway's mapping expression rules, written here from the REST API developer guide and
@@ -204,7 +204,7 @@ describe('every mapping expression the stacks synthesize is one API Gateway acce
   });
 
   it('the construct’s addGatewayResponses on a REST API of the user’s own', async () => {
-    const { EntraTokenAuthorizer } = await import('../../infra/entra-token-authorizer.js');
+    const { EntraTokenAuthorizer } = await import('../../infra/construct/entra-token-authorizer.js');
     const stack = new Stack(app(), 'Own');
     const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
     const api = new RestApi(stack, 'Api');

@@ -1,5 +1,5 @@
-import { REST_METHODS, type RoutePermission } from '../lambda/authorizer/config.js';
-import { routeKeyCovers as routeKeyCoversRoute } from '../lambda/authorizer/permissions.js';
+import { REST_METHODS, type RoutePermission } from '../../lambda/authorizer/config.js';
+import { routeKeyCovers as routeKeyCoversRoute } from '../../lambda/authorizer/permissions.js';
 import { editDistance } from './nearest.js';
 
 /**

@@ -13,11 +13,11 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { CORS_ALLOW_ORIGIN_ENV, isAllowOrigin } from '../lambda/shared/cors.js';
-import type { EntraTokenAuthorizerProps } from './authorizer-props.js';
-import { EntraTokenAuthorizer } from './entra-token-authorizer.js';
-import { PropsError } from './errors.js';
-import { functionLogging, NODE22_BUNDLING } from './lambda-defaults.js';
+import { CORS_ALLOW_ORIGIN_ENV, isAllowOrigin } from '../../lambda/shared/cors.js';
+import type { EntraTokenAuthorizerProps } from '../construct/authorizer-props.js';
+import { EntraTokenAuthorizer } from '../construct/entra-token-authorizer.js';
+import { PropsError } from '../construct/errors.js';
+import { functionLogging, NODE22_BUNDLING } from '../construct/lambda-defaults.js';
 import { type RouteDefinition, routePermissionsOf, SAMPLE_ROUTES } from './routes.js';
 
 export interface SampleApiStackProps extends StackProps {
@@ -44,7 +44,7 @@ export interface SampleApiStackProps extends StackProps {
 /** The sample stack's name, as `cdk deploy` and `npm start` build it. */
 export const SAMPLE_STACK_NAME = 'EntraAuthorizerSample';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A REST API whose every method is guarded by the Entra authorizer, serving GET /whoami. */
 export class SampleApiStack extends Stack {

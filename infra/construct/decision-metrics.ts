@@ -11,8 +11,8 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
-import { type Outcome, REASONS, type Reason } from '../lambda/authorizer/reasons.js';
-import { DECISION_METRIC } from '../lambda/authorizer/telemetry-config.js';
+import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
+import { DECISION_METRIC } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
 
 export type DecisionOutcome = Outcome;

@@ -11,8 +11,8 @@ import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/a
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { EntraHttpAuthorizer } from './entra-http-authorizer.js';
-import { EntraWebSocketAuthorizer } from './entra-websocket-authorizer.js';
+import { EntraHttpAuthorizer } from '../construct/entra-http-authorizer.js';
+import { EntraWebSocketAuthorizer } from '../construct/entra-websocket-authorizer.js';
 import { type RouteDefinition, routeKeyPermissionsOf, SAMPLE_ROUTES, SAMPLE_SCOPE } from './routes.js';
 import { type SampleApiStackProps, sampleAllowOrigin, sampleBackend } from './sample-api-stack.js';
 

@@ -7,12 +7,12 @@ import { Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { bundleFileName, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
+import { bundleFileName, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
-import { SAMPLE_ROUTES } from '../../infra/routes.js';
-import { SampleApiStack } from '../../infra/sample-api-stack.js';
+import { SAMPLE_ROUTES } from '../../infra/sample/routes.js';
+import { SampleApiStack } from '../../infra/sample/sample-api-stack.js';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
 import { testApp } from '../helpers/cdk.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -59,11 +59,11 @@ describe('the sample stack', () => {
       Timeout: 10,
       Environment: {
         Variables: {
-          [ENV.tenantId]: TENANT,
-          [ENV.audiences]: `${CLIENT},api://${CLIENT}`,
+          [ENV_NAMES.tenantId]: TENANT,
+          [ENV_NAMES.audiences]: `${CLIENT},api://${CLIENT}`,
           // The route table's rule: GET /whoami needs the delegated scope access_as_user.
-          [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': { scopes: ['access_as_user'] } }),
-          [ENV.clockSkewSeconds]: '300',
+          [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /whoami': { scopes: ['access_as_user'] } }),
+          [ENV_NAMES.clockSkewSeconds]: '300',
           POWERTOOLS_SERVICE_NAME: 'entra-authorizer',
           POWERTOOLS_LOG_LEVEL: 'INFO',
           POWERTOOLS_METRICS_NAMESPACE: 'EntraAuthorizer',
@@ -97,12 +97,12 @@ describe('the sample stack', () => {
         (f as { Properties: { Environment?: { Variables?: Record<string, string> } } }).Properties.Environment
           ?.Variables ?? {},
     );
-    const authorizer = variables.find((v) => v[ENV.tenantId] !== undefined) ?? {};
-    expect(JSON.parse(authorizer[ENV.routePermissions] ?? '{}')).toEqual({
+    const authorizer = variables.find((v) => v[ENV_NAMES.tenantId] !== undefined) ?? {};
+    expect(JSON.parse(authorizer[ENV_NAMES.routePermissions] ?? '{}')).toEqual({
       'GET /whoami': { scopes: ['access_as_user'] },
     });
     // No stage-wide requirement: the rule lives in the route table, deployed and local alike.
-    expect(authorizer[ENV.requiredScopes]).toBeUndefined();
+    expect(authorizer[ENV_NAMES.requiredScopes]).toBeUndefined();
   });
 
   it('answers 401 with a challenge that claims no error, since the token may simply be missing', () => {
@@ -292,9 +292,9 @@ console.log(JSON.stringify(r));`;
         env: {
           PATH: process.env.PATH,
           AUTH: `Bearer ${t}`,
-          [ENV.tenantId]: TENANT,
-          [ENV.audiences]: CLIENT,
-          [ENV.jwksUri]: server.url,
+          [ENV_NAMES.tenantId]: TENANT,
+          [ENV_NAMES.audiences]: CLIENT,
+          [ENV_NAMES.jwksUri]: server.url,
           POWERTOOLS_LOG_LEVEL: 'SILENT',
           POWERTOOLS_METRICS_DISABLED: 'true',
         },
@@ -335,7 +335,7 @@ describe('a route table with path parameters', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{id}' });
     template.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: '{path+}' });
-    const env = stack.entraAuthorizer.environment[ENV.routePermissions] as string;
+    const env = stack.entraAuthorizer.environment[ENV_NAMES.routePermissions] as string;
     // The authorizer matches {id} to one segment, as API Gateway does; `*` would cross `/`.
     expect(Object.keys(JSON.parse(env))).toEqual(['GET /whoami', 'GET /items/{id}', 'PUT /files/{path+}']);
   });

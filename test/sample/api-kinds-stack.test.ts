@@ -9,12 +9,12 @@ import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { EntraHttpAuthorizer } from '../../infra/entra-http-authorizer.js';
-import { EntraWebSocketAuthorizer } from '../../infra/entra-websocket-authorizer.js';
-import { SampleApiStack } from '../../infra/sample-api-stack.js';
-import { SampleHttpApiStack } from '../../infra/sample-http-api-stack.js';
+import { EntraHttpAuthorizer } from '../../infra/construct/entra-http-authorizer.js';
+import { EntraWebSocketAuthorizer } from '../../infra/construct/entra-websocket-authorizer.js';
+import { SampleApiStack } from '../../infra/sample/sample-api-stack.js';
+import { SampleHttpApiStack } from '../../infra/sample/sample-http-api-stack.js';
 import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { testApp } from '../helpers/cdk.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -76,7 +76,7 @@ describe('the HTTP API variant of the sample (cdk deploy -c apiKind=http)', () =
     ).Variables;
     expect(variables).toMatchObject({
       [API_ENV.kind]: 'http',
-      [ENV.routePermissions]: JSON.stringify({ 'GET /whoami': { scopes: ['access_as_user'] } }),
+      [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /whoami': { scopes: ['access_as_user'] } }),
     });
     const config = loadApiConfig(variables);
     expect(config.api).toMatchObject({
@@ -103,9 +103,9 @@ describe('the HTTP API variant of the sample (cdk deploy -c apiKind=http)', () =
     expect(variables).toMatchObject({
       [API_ENV.kind]: 'websocket',
       [API_ENV.webSocketTokenSource]: 'query',
-      [ENV.requiredScopes]: 'access_as_user',
+      [ENV_NAMES.requiredScopes]: 'access_as_user',
     });
-    expect(variables).not.toHaveProperty(ENV.routePermissions);
+    expect(variables).not.toHaveProperty(ENV_NAMES.routePermissions);
     expect(loadApiConfig(variables).api).toEqual({ kind: 'websocket', tokenSource: 'query' });
   });
 

@@ -8,9 +8,9 @@ import type {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Construct } from 'constructs';
-import { API_ENV, loadApiConfig } from '../lambda/authorizer/api-kind.js';
-import { ENV } from '../lambda/authorizer/config.js';
-import { ConfigError } from '../lambda/authorizer/errors.js';
+import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
+import { ConfigError } from '../../lambda/authorizer/errors.js';
 import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
 import {
   authorizerEnvironment,
@@ -46,7 +46,7 @@ export function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Reco
   const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
   env[API_ENV.kind] = 'http';
   if (props.routePermissions !== undefined)
-    env[ENV.routePermissions] = JSON.stringify(props.routePermissions);
+    env[ENV_NAMES.routePermissions] = JSON.stringify(props.routePermissions);
   try {
     loadApiConfig(env);
   } catch (err) {

@@ -3,10 +3,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { readAppContext } from '../../infra/app-context.js';
-import type { EntraTokenAuthorizerProps } from '../../infra/authorizer-props.js';
-import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
+import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
+import { readAppContext } from '../../infra/sample/app-context.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { testApp } from '../helpers/cdk.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -42,14 +42,14 @@ describe('EntraTokenAuthorizer', () => {
       logLevel: 'DEBUG',
     });
     expect(construct.environment).toEqual({
-      [ENV.tenantId]: 'organizations',
-      [ENV.allowedTenants]: TENANT,
-      [ENV.audiences]: `${CLIENT},api://${CLIENT},api://custom`,
-      [ENV.requiredRoles]: 'Items.Admin',
-      [ENV.routePermissions]: '{"GET /items":{"scopes":["Items.Read"]}}',
-      [ENV.jwksUri]: 'https://login.microsoftonline.us/organizations/discovery/v2.0/keys',
-      [ENV.authorityHost]: 'login.microsoftonline.us',
-      [ENV.clockSkewSeconds]: '60',
+      [ENV_NAMES.tenantId]: 'organizations',
+      [ENV_NAMES.allowedTenants]: TENANT,
+      [ENV_NAMES.audiences]: `${CLIENT},api://${CLIENT},api://custom`,
+      [ENV_NAMES.requiredRoles]: 'Items.Admin',
+      [ENV_NAMES.routePermissions]: '{"GET /items":{"scopes":["Items.Read"]}}',
+      [ENV_NAMES.jwksUri]: 'https://login.microsoftonline.us/organizations/discovery/v2.0/keys',
+      [ENV_NAMES.authorityHost]: 'login.microsoftonline.us',
+      [ENV_NAMES.clockSkewSeconds]: '60',
     });
     template.hasResourceProperties('AWS::ApiGateway::Authorizer', { AuthorizerResultTtlInSeconds: 0 });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });

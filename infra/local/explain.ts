@@ -1,17 +1,24 @@
-import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
-import { decide } from './authorizer.js';
-import type { AuthorizerConfig } from './config.js';
-import { reportEntraRules } from './entra.js';
-import { KeysUnavailableError } from './errors.js';
-import { createHinter, relativeTime } from './hints.js';
-import { decodeJwt } from './jwt.js';
-import type { DecodedJwt } from './jwt-model.js';
-import type { EntraJwksCache } from './keys/key-cache.js';
-import type { SigningJwk } from './keys/key-set.js';
-import { createRouteAuthorizer } from './permissions.js';
-import { type Outcome, REASONS, type Reason } from './reasons.js';
-import { boundedJson, isoTime, printable, redactUrl } from './safe-text.js';
-import { createSignatureChecker, createTokenVerifier, keyServesIssuer } from './verifier.js';
+import type { APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import type { ApiConfig } from '../../lambda/authorizer/api-kind.js';
+import { decide, decideWith } from '../../lambda/authorizer/authorizer.js';
+import type { AuthorizerConfig } from '../../lambda/authorizer/config.js';
+import { reportEntraRules } from '../../lambda/authorizer/entra.js';
+import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
+import { createHinter, relativeTime } from '../../lambda/authorizer/hints.js';
+import { httpApiEventKind } from '../../lambda/authorizer/http-api.js';
+import { decodeJwt } from '../../lambda/authorizer/jwt.js';
+import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
+import type { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import type { SigningJwk } from '../../lambda/authorizer/keys/key-set.js';
+import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
+import { createRouteKeyAuthorizer } from '../../lambda/authorizer/route-keys.js';
+import { boundedJson, isoTime, printable, redactUrl } from '../../lambda/authorizer/safe-text.js';
+import {
+  createSignatureChecker,
+  createTokenVerifier,
+  keyServesIssuer,
+} from '../../lambda/authorizer/verifier.js';
 
 export interface ExplainCheck {
   readonly check: string;
@@ -41,10 +48,13 @@ export interface ExplainReport {
 }
 
 export interface ExplainOptions {
-  readonly config: AuthorizerConfig;
+  /** With `api.kind` http (loadApiConfig), the route is judged as an HTTP API's route key. */
+  readonly config: AuthorizerConfig | ApiConfig;
   readonly keys: EntraJwksCache;
   /** The route to judge, as in route permissions. @default GET / */
   readonly route?: { readonly method: string; readonly path: string };
+  /** For an HTTP API: the route key to judge (`GET /items/{id}`, `$default`). @default `<method> <path>` of route */
+  readonly routeKey?: string;
   /** Seconds since the epoch. @default Date.now()/1000 */
   readonly now?: () => number;
 }
@@ -81,14 +91,31 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     (err: Error) => err.message,
   );
 
-  const record = await decide(
-    {
-      type: 'TOKEN',
-      authorizationToken: header,
-      methodArn: `arn:aws:execute-api:local-1:000000000000:explain/explain/${route.method}${route.path}`,
-    } as APIGatewayTokenAuthorizerEvent,
-    { verifier: createTokenVerifier({ config, keys, now }), routes: createRouteAuthorizer(config), hint },
-  );
+  const verifier = createTokenVerifier({ config, keys, now });
+  const api = 'api' in config ? config.api : undefined;
+  const routeKey = options.routeKey ?? `${route.method} ${route.path}`;
+  const record =
+    api?.kind === 'http'
+      ? await decideWith(
+          httpApiEventKind(createRouteKeyAuthorizer({ required: config.required, routeKeys: api.routeKeys })),
+          {
+            version: '2.0',
+            type: 'REQUEST',
+            routeKey,
+            rawPath: route.path,
+            headers: { authorization: header },
+            requestContext: { http: { method: route.method } },
+          } as unknown as APIGatewayRequestAuthorizerEventV2,
+          { verifier, hint },
+        )
+      : await decide(
+          {
+            type: 'TOKEN',
+            authorizationToken: header,
+            methodArn: `arn:aws:execute-api:local-1:000000000000:explain/explain/${route.method}${route.path}`,
+          } as APIGatewayTokenAuthorizerEvent,
+          { verifier, routes: createRouteAuthorizer(config), hint },
+        );
   const { decision } = record;
   const decisionPart = {
     status: STATUS[decision.outcome],
@@ -128,7 +155,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   checks.push(...signature.checks);
   if (decision.outcome === 'allow' || decision.outcome === 'deny') {
     checks.push({
-      check: `may call ${route.method} ${route.path} (allowed client apps, required scopes or roles, route permissions)`,
+      check: `may call ${api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`} (allowed client apps, required scopes or roles, route permissions)`,
       outcome: decision.outcome === 'allow' ? 'pass' : 'fail',
       detail: decision.outcome === 'deny' ? decision.detail : undefined,
     });

@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { createSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV, loadConfig } from '../../lambda/authorizer/config.js';
-import { explainToken } from '../../lambda/authorizer/explain.js';
+import { explainToken } from '../../infra/local/explain.js';
+import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
+import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import { atFixture, fixturePair, HAVE_ENTRA_FIXTURES } from '../helpers/entra-fixtures.js';
@@ -41,7 +42,7 @@ interface HintCase {
 const cases: HintCase[] = [
   {
     name: 'a v1 token with the App ID URI against a client-id audience',
-    env: { [ENV.audiences]: CLIENT_ID },
+    env: { [ENV_NAMES.audiences]: CLIENT_ID },
     token: () => token({ version: '1.0', audience: APP_ID_URI }),
     reason: 'wrong_audience',
     hint: new RegExp(
@@ -50,7 +51,7 @@ const cases: HintCase[] = [
   },
   {
     name: 'a v2 token with the client id against an App ID URI audience',
-    env: { [ENV.audiences]: APP_ID_URI },
+    env: { [ENV_NAMES.audiences]: APP_ID_URI },
     token: () => token({ audience: CLIENT_ID }),
     reason: 'wrong_audience',
     hint: new RegExp(`add ${CLIENT_ID} \\(v2 tokens carry the client id as aud\\)`),
@@ -96,7 +97,7 @@ const cases: HintCase[] = [
   },
   {
     name: 'a tenant missing from the allow-list',
-    env: { [ENV.tenantId]: 'organizations', [ENV.allowedTenants]: TENANT },
+    env: { [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: TENANT },
     token: () => token({ tenantId: OTHER_TENANT }),
     reason: 'tenant_not_allowed',
     hint: new RegExp(
@@ -150,14 +151,14 @@ const cases: HintCase[] = [
   },
   {
     name: 'a missing scope',
-    env: { [ENV.requiredScopes]: 'Items.Read' },
+    env: { [ENV_NAMES.requiredScopes]: 'Items.Read' },
     token: () => token(),
     reason: 'insufficient_permission',
     hint: /^the token has scp "access_as_user" and roles ""; the API requires scope Items\.Read: grant and consent/,
   },
   {
     name: 'a client app not on the allowed list',
-    env: { [ENV.allowedClientApps]: '0a0a0a0a-1111-4222-8333-444444444444' },
+    env: { [ENV_NAMES.allowedClientApps]: '0a0a0a0a-1111-4222-8333-444444444444' },
     token: () => token({ clientId: '5ca1ab1e-1111-4222-8333-444444444444' }),
     reason: 'client_app_not_allowed',
     hint: /^the calling app is 5ca1ab1e-1111-4222-8333-444444444444 \(claim azp, ver 2\.0\), which may not call this API: if it should, add 5ca1ab1e-1111-4222-8333-444444444444 to AZURE_ALLOWED_CLIENT_APPS/,
@@ -186,7 +187,7 @@ const cases: HintCase[] = [
 describe('every rejection carries a reason and a hint for the operator', () => {
   it.each(cases)('$reason: $name', async ({ env, token: make, reason, hint }) => {
     server.jwks = publishedKeySet();
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url, ...env });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url, ...env });
     const t = make();
     await handler(event(`Bearer ${t}`)).catch(() => {});
     const record = records.at(-1);
@@ -198,7 +199,7 @@ describe('every rejection carries a reason and a hint for the operator', () => {
 
   it('for a missing token and for unreachable keys too', async () => {
     server.mode = 'status-503';
-    const { handler, records } = buildAuthorizer({ [ENV.jwksUri]: server.url });
+    const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
     await handler(event(undefined)).catch(() => {});
     expect(records.at(-1)?.hint).toBe('send the header "Authorization: Bearer <access token>"');
     await handler(event(`Bearer ${token()}`)).catch(() => {});
@@ -219,9 +220,9 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
     const pair = fixturePair(tokenFile);
     const token = atFixture(pair, server);
     const authorizer = buildAuthorizer({
-      [ENV.jwksUri]: server.url,
-      [ENV.tenantId]: pair.tid,
-      [ENV.audiences]: pair.aud,
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.tenantId]: pair.tid,
+      [ENV_NAMES.audiences]: pair.aud,
       ...env,
     });
     return { ...authorizer, token, pair };
@@ -231,9 +232,9 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
     const pair = fixturePair(tokenFile);
     const token = atFixture(pair, server);
     const config = loadConfig({
-      [ENV.tenantId]: pair.tid,
-      [ENV.audiences]: pair.aud,
-      [ENV.jwksUri]: server.url,
+      [ENV_NAMES.tenantId]: pair.tid,
+      [ENV_NAMES.audiences]: pair.aud,
+      [ENV_NAMES.jwksUri]: server.url,
     });
     return explainToken(token, { config, keys: new EntraJwksCache() });
   }
@@ -244,7 +245,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
       records,
       token: t,
     } = judge('passport.v1-access-token.2016-06-30.txt', {
-      [ENV.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
+      [ENV_NAMES.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
     });
     await handler(event(`Bearer ${t}`)).catch(() => {});
     expect(records.at(-1)?.hint).toBe(
@@ -272,7 +273,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
       records,
       token: t,
     } = judge('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt', {
-      [ENV.audiences]: 'api://my-api',
+      [ENV_NAMES.audiences]: 'api://my-api',
     });
     await handler(event(`Bearer ${t}`)).catch(() => {});
     expect(records.at(-1)?.decision.reason).toBe('graph_token');
@@ -306,10 +307,10 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
 describe('explainToken', () => {
   const config = () =>
     loadConfig({
-      [ENV.tenantId]: TENANT,
-      [ENV.audiences]: CLIENT_ID,
-      [ENV.jwksUri]: server.url,
-      [ENV.requiredScopes]: 'Items.Read',
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.requiredScopes]: 'Items.Read',
     });
 
   it('lists every failed rule, not only the first', async () => {
@@ -350,9 +351,9 @@ describe('explainToken', () => {
   it('shows the key URL without credentials, and a report that prints whatever the token holds', async () => {
     server.jwks = publishedKeySet();
     const withSecret = loadConfig({
-      [ENV.tenantId]: TENANT,
-      [ENV.audiences]: CLIENT_ID,
-      [ENV.jwksUri]: server.url.replace('http://', 'http://keyuser:s3cr3t@').concat('?code=t0ps3cret'),
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url.replace('http://', 'http://keyuser:s3cr3t@').concat('?code=t0ps3cret'),
     });
     // A claim nested 6,000 levels deep (JSON.stringify overflows the stack on it), written as text.
     const payload = JSON.stringify({ ...claims(), nbf: 1e300 }).replace(
@@ -387,6 +388,81 @@ describe('explainToken', () => {
   });
 });
 
+describe('explainToken for an HTTP API (AZURE_API_KIND=http)', () => {
+  const routes = { 'GET /items/{id}': { scopes: ['Items.Read'] }, $default: { roles: ['Items.Admin'] } };
+  const config = () =>
+    loadApiConfig({
+      [API_ENV.kind]: 'http',
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.routePermissions]: JSON.stringify(routes),
+    });
+
+  it('judges route keys exactly, $default included, as the HTTP API authorizer does', async () => {
+    server.jwks = publishedKeySet();
+    const judge = async (routeKey: string, scopes: string[]) =>
+      (
+        await explainToken(token({ scopes }), {
+          config: config(),
+          keys: new EntraJwksCache(),
+          route: { method: 'GET', path: '/' },
+          routeKey,
+        })
+      ).decision;
+    expect(await judge('GET /items/{id}', ['Items.Read'])).toMatchObject({
+      status: 200,
+      detail: 'route GET /items/{id}',
+    });
+    expect(await judge('GET /items/{id}', ['Other'])).toMatchObject({ status: 403 });
+    expect(await judge('$default', ['Items.Read'])).toMatchObject({
+      status: 403,
+      detail: 'route $default requires role Items.Admin',
+    });
+    // Not a route key of the table: an HTTP API never sends it, so it is refused rather than pattern-matched.
+    expect(await judge('GET /items/42', ['Items.Read'])).toMatchObject({ status: 403 });
+  });
+
+  it('npm run explain --route takes a route key, or a request it maps to the route an HTTP API selects', async () => {
+    server.jwks = publishedKeySet();
+    const run = promisify(execFile);
+    const explain = async (route: string) => {
+      const child = run(
+        process.execPath,
+        ['--import', 'tsx', 'scripts/explain-cli.ts', '--route', route, token({ scopes: ['Items.Read'] })],
+        {
+          cwd: new URL('../../', import.meta.url).pathname,
+          env: {
+            ...process.env,
+            [API_ENV.kind]: 'http',
+            [ENV_NAMES.tenantId]: TENANT,
+            [ENV_NAMES.audiences]: CLIENT_ID,
+            [ENV_NAMES.jwksUri]: server.url,
+            [ENV_NAMES.routePermissions]: JSON.stringify(routes),
+          },
+        },
+      );
+      return child.then(
+        ({ stdout }) => ({ stdout, code: 0 }),
+        (err: { stdout: string; code: number }) => err,
+      );
+    };
+    const byKey = await explain('GET /items/{id}');
+    expect(byKey.code).toBe(0);
+    expect(byKey.stdout).toMatch(/Decision\n {2}Allow \(200\), reason allowed: route GET \/items\/\{id\}/);
+    const byPath = await explain('GET /items/42');
+    expect(byPath.code).toBe(0);
+    expect(byPath.stdout).toContain(
+      'judged as the route GET /items/{id}, which an HTTP API with these route keys selects for GET /items/42',
+    );
+    const byDefault = await explain('$default');
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.stdout).toMatch(
+      /Deny \(403\), reason insufficient_permission: route \$default requires role Items.Admin/,
+    );
+  });
+});
+
 describe('npm run explain', () => {
   it('reads the token from stdin and the configuration from AZURE_* variables, and prints the checks, decision and hint', async () => {
     server.jwks = publishedKeySet();
@@ -394,7 +470,12 @@ describe('npm run explain', () => {
     const t = token({ audience: 'api://someone-else' });
     const child = run(process.execPath, ['--import', 'tsx', 'scripts/explain-cli.ts'], {
       cwd: new URL('../../', import.meta.url).pathname,
-      env: { ...process.env, [ENV.tenantId]: TENANT, [ENV.audiences]: CLIENT_ID, [ENV.jwksUri]: server.url },
+      env: {
+        ...process.env,
+        [ENV_NAMES.tenantId]: TENANT,
+        [ENV_NAMES.audiences]: CLIENT_ID,
+        [ENV_NAMES.jwksUri]: server.url,
+      },
     });
     child.child.stdin?.end(t);
     const { stdout, code } = await child.then(

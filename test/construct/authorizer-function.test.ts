@@ -7,9 +7,9 @@ import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { locateAuthorizerCode } from '../../infra/authorizer-function.js';
-import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
+import { locateAuthorizerCode } from '../../infra/construct/authorizer-function.js';
+import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
+import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
 import { testApp } from '../helpers/cdk.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -20,7 +20,8 @@ const BUNDLE = bundleFileName(NODE22_BUNDLING);
 /** A package laid out as `npm pack` ships it, with or without the authorizer bundle. */
 function packageLayout(withBundle: boolean): string {
   const root = mkdtempSync(join(tmpdir(), 'layout-'));
-  for (const format of ['esm', 'cjs']) mkdirSync(join(root, 'dist', format, 'infra'), { recursive: true });
+  for (const format of ['esm', 'cjs'])
+    mkdirSync(join(root, 'dist', format, 'infra', 'construct'), { recursive: true });
   if (withBundle) {
     mkdirSync(join(root, 'dist', 'authorizer'));
     writeFileSync(join(root, 'dist', 'authorizer', BUNDLE), 'exports.handler = () => {};\n');
@@ -30,7 +31,9 @@ function packageLayout(withBundle: boolean): string {
 
 describe('where the authorizer code comes from', () => {
   it('is the source, bundled by NodejsFunction, when the construct runs as TypeScript', () => {
-    const code = locateAuthorizerCode(pathToFileURL(join(ROOT, 'infra', 'authorizer-function.ts')).href);
+    const code = locateAuthorizerCode(
+      pathToFileURL(join(ROOT, 'infra', 'construct', 'authorizer-function.ts')).href,
+    );
     expect(code).toEqual({
       kind: 'source',
       entry: join(ROOT, 'lambda', 'authorizer', 'handler.ts'),
@@ -42,7 +45,9 @@ describe('where the authorizer code comes from', () => {
 
   it.each(['esm', 'cjs'])('is the packaged bundle when the construct runs compiled (%s)', (format) => {
     const root = packageLayout(true);
-    const url = pathToFileURL(join(root, 'dist', format, 'infra', 'authorizer-function.js')).href;
+    const url = pathToFileURL(
+      join(root, 'dist', format, 'infra', 'construct', 'authorizer-function.js'),
+    ).href;
     expect(locateAuthorizerCode(url)).toEqual({
       kind: 'bundle',
       dir: join(root, 'dist', 'authorizer'),
@@ -52,7 +57,7 @@ describe('where the authorizer code comes from', () => {
 
   it('fails with the path and a way out when the packaged bundle is missing', () => {
     const root = packageLayout(false);
-    const url = pathToFileURL(join(root, 'dist', 'cjs', 'infra', 'authorizer-function.js')).href;
+    const url = pathToFileURL(join(root, 'dist', 'cjs', 'infra', 'construct', 'authorizer-function.js')).href;
     expect(() => locateAuthorizerCode(url)).toThrow(
       `the packaged authorizer bundle ${join(root, 'dist', 'authorizer', BUNDLE)} is missing; reinstall`,
     );

@@ -14,9 +14,9 @@ import type { Role } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { BEARER_HEADER_PATTERN } from '../lambda/authorizer/bearer.js';
-import { ENV, parseRoutePermissions } from '../lambda/authorizer/config.js';
-import { TELEMETRY_ENV } from '../lambda/authorizer/telemetry-config.js';
+import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
+import { ENV_NAMES, parseRoutePermissions } from '../../lambda/authorizer/config.js';
+import { TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
 import { ApiBoundTokenAuthorizer } from './api-binding.js';
 import { createAuthorizerLambda } from './authorizer-lambda.js';
 import {
@@ -151,8 +151,8 @@ export class EntraTokenAuthorizer extends Construct {
     );
     this.#routes = table;
     const json = JSON.stringify(table);
-    (this.environment as Record<string, string>)[ENV.routePermissions] = json;
-    this.function.addEnvironment(ENV.routePermissions, json);
+    (this.environment as Record<string, string>)[ENV_NAMES.routePermissions] = json;
+    this.function.addEnvironment(ENV_NAMES.routePermissions, json);
     return resource.addMethod(httpMethod, integration, {
       ...options,
       authorizer: this.authorizer,
@@ -257,8 +257,8 @@ export class EntraTokenAuthorizer extends Construct {
 
   #metricSource() {
     return {
-      namespace: this.#telemetry[TELEMETRY_ENV.metricsNamespace] as string,
-      serviceName: this.#telemetry[TELEMETRY_ENV.serviceName] as string,
+      namespace: this.#telemetry[TELEMETRY_ENV_NAMES.metricsNamespace] as string,
+      serviceName: this.#telemetry[TELEMETRY_ENV_NAMES.serviceName] as string,
     };
   }
 }

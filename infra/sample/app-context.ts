@@ -1,7 +1,7 @@
-import { isGuid } from '../lambda/authorizer/config.js';
-import { isAllowOrigin } from '../lambda/shared/cors.js';
-import type { EntraTokenAuthorizerProps } from './authorizer-props.js';
-import { nearest } from './nearest.js';
+import { isGuid } from '../../lambda/authorizer/config.js';
+import { isAllowOrigin } from '../../lambda/shared/cors.js';
+import type { EntraTokenAuthorizerProps } from '../construct/authorizer-props.js';
+import { nearest } from '../construct/nearest.js';
 
 export class ContextError extends Error {
   override readonly name = 'ContextError';

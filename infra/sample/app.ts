@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { PropsError } from '../construct/errors.js';
 import {
   CONTEXT_KEYS,
   ContextError,
@@ -8,7 +9,6 @@ import {
   readApiKind,
   readAppContext,
 } from './app-context.js';
-import { PropsError } from './errors.js';
 import { SAMPLE_STACK_NAME, SampleApiStack } from './sample-api-stack.js';
 import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from './sample-http-api-stack.js';
 

@@ -36,7 +36,7 @@ export function locateAuthorizerCode(moduleUrl: string): AuthorizerCode {
   const modulePath = fileURLToPath(moduleUrl);
   const moduleDir = dirname(modulePath);
   if (/\.[mc]?ts$/.test(modulePath)) {
-    const projectRoot = dirname(moduleDir);
+    const projectRoot = join(moduleDir, '..', '..');
     return {
       kind: 'source',
       entry: join(projectRoot, AUTHORIZER_ENTRY),
@@ -44,8 +44,8 @@ export function locateAuthorizerCode(moduleUrl: string): AuthorizerCode {
       depsLockFilePath: join(projectRoot, 'package-lock.json'),
     };
   }
-  // <package>/dist/<esm|cjs>/infra/<module>.js -> <package>/dist/authorizer/
-  const dir = join(moduleDir, '..', '..', 'authorizer');
+  // <package>/dist/<esm|cjs>/infra/construct/<module>.js -> <package>/dist/authorizer/
+  const dir = join(moduleDir, '..', '..', '..', 'authorizer');
   const file = bundleFileName(NODE22_BUNDLING);
   if (!existsSync(join(dir, file))) {
     throw new Error(

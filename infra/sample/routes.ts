@@ -1,5 +1,5 @@
-import type { RouteRule } from './authorizer-props.js';
-import { routeKeyFor } from './route-coverage.js';
+import type { RouteRule } from '../construct/authorizer-props.js';
+import { routeKeyFor } from '../construct/route-coverage.js';
 
 /**
  * The sample API's routes, the one place they and their permissions are declared: the CDK stack builds its

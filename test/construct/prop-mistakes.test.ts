@@ -1,9 +1,9 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { readAppContext } from '../../infra/app-context.js';
-import type { EntraTokenAuthorizerProps } from '../../infra/authorizer-props.js';
-import { EntraTokenAuthorizer } from '../../infra/entra-token-authorizer.js';
-import { PropsError } from '../../infra/errors.js';
+import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
+import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
+import { PropsError } from '../../infra/construct/errors.js';
+import { readAppContext } from '../../infra/sample/app-context.js';
 import { testApp } from '../helpers/cdk.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';

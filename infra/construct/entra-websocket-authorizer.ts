@@ -11,7 +11,7 @@ import {
   WEBSOCKET_TOKEN_NAME,
   WEBSOCKET_TOKEN_SOURCES,
   type WebSocketTokenSource,
-} from '../lambda/authorizer/api-kind.js';
+} from '../../lambda/authorizer/api-kind.js';
 import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
 import { authorizerEnvironment, type EntraTokenAuthorizerProps } from './authorizer-props.js';
 import { PropsError } from './errors.js';

@@ -1,0 +1,483 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import {
+  clfTime,
+  type GatewayStats,
+  type LambdaHandler,
+  policyDecision,
+  policyProblem,
+  type RequestTarget,
+  readBody,
+  requestTarget,
+  withTimeout,
+} from './gateway.js';
+import type {
+  HttpApiModel,
+  HttpAuthorizerModel,
+  HttpCorsModel,
+  HttpRouteModel,
+} from './http-api-template.js';
+
+/**
+ * An HTTP API (API Gateway v2) served from its template, the way API Gateway serves it: routes selected by
+ * route key (the most specific match, `$default` last, 404 for no route), the CORS preflight answered by the
+ * gateway, the REQUEST Lambda authorizer (identity sources, a result cache keyed on their values, simple or
+ * IAM answers), and payload format 2.0 to Lambda proxy integrations. An HTTP API has no gateway responses:
+ * its own answers are fixed JSON bodies.
+ */
+
+export interface LocalHttpGatewayOptions {
+  readonly api: HttpApiModel;
+  /** The handler of every Lambda function the API invokes, by the function's logical id. */
+  readonly functions: ReadonlyMap<string, LambdaHandler>;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** Decisions kept at most in the authorizer cache (the oldest leaves first). @default 10_000 */
+  readonly maxCachedDecisions?: number;
+}
+
+/** API Gateway's own answers on an HTTP API (status, `{"message": ...}`). */
+export const HTTP_API_ANSWERS = {
+  notFound: [404, 'Not Found'],
+  unauthorized: [401, 'Unauthorized'],
+  forbidden: [403, 'Forbidden'],
+  internalError: [500, 'Internal Server Error'],
+  tooLarge: [413, 'Request Entity Too Large'],
+  unavailable: [503, 'Service Unavailable'],
+  notEmulated: [501, 'Not emulated locally'],
+} as const satisfies Record<string, readonly [number, string]>;
+
+type Answer = keyof typeof HTTP_API_ANSWERS;
+
+interface AuthorizerAnswer {
+  readonly allowed: boolean;
+  readonly context: Record<string, unknown>;
+}
+
+class HttpGatewayError extends Error {
+  constructor(
+    readonly answer: Answer,
+    readonly detail?: string,
+  ) {
+    super(answer);
+  }
+}
+
+const REGION = 'local-1';
+const ACCOUNT_ID = '000000000000';
+const API_ID = 'localhttpapi';
+
+/** The route a request selects, and its path parameters. */
+export interface SelectedRoute {
+  readonly route: HttpRouteModel;
+  readonly pathParameters: Record<string, string>;
+}
+
+function decode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * How one route key matches a path: undefined, or its rank (lower wins) and parameters. API Gateway picks
+ * the most specific match: a full match of route and method before one through a greedy `{proxy+}`, a
+ * literal segment before a `{param}`, a method before ANY, and `$default` only when nothing else matches.
+ */
+function matchRoute(
+  route: HttpRouteModel,
+  method: string,
+  parts: readonly string[],
+): { rank: number[]; pathParameters: Record<string, string> } | undefined {
+  if (route.routeKey === '$default') return { rank: [3], pathParameters: {} };
+  const [routeMethod, routePath = '/'] = route.routeKey.split(' ') as [string, string];
+  if (routeMethod !== 'ANY' && routeMethod !== method) return undefined;
+  const segments = routePath === '/' ? [] : routePath.slice(1).split('/');
+  const pathParameters: Record<string, string> = {};
+  const kinds: number[] = [];
+  for (const [i, segment] of segments.entries()) {
+    const greedy = /^\{(.+)\+\}$/.exec(segment);
+    if (greedy !== null) {
+      if (parts.length <= i) return undefined;
+      pathParameters[greedy[1] as string] = decode(parts.slice(i).join('/'));
+      return { rank: [1, ...kinds, 2, routeMethod === 'ANY' ? 1 : 0], pathParameters };
+    }
+    const part = parts[i];
+    if (part === undefined || part === '') return undefined;
+    const param = /^\{(.+)\}$/.exec(segment);
+    if (param !== null) {
+      pathParameters[param[1] as string] = decode(part);
+      kinds.push(1);
+    } else if (segment === part) kinds.push(0);
+    else return undefined;
+  }
+  if (parts.length !== segments.length) return undefined;
+  return { rank: [0, ...kinds, routeMethod === 'ANY' ? 1 : 0], pathParameters };
+}
+
+function lowerRank(a: readonly number[], b: readonly number[]): boolean {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? -1;
+    const y = b[i] ?? -1;
+    if (x !== y) return x < y;
+  }
+  return false;
+}
+
+/** The route an HTTP API selects for a method and a path (below the stage), or undefined: a 404. */
+export function selectHttpRoute(
+  routes: readonly HttpRouteModel[],
+  method: string,
+  path: string,
+): SelectedRoute | undefined {
+  const parts = path === '/' ? [] : path.slice(1).split('/');
+  let best: { rank: number[]; selected: SelectedRoute } | undefined;
+  for (const route of routes) {
+    const match = matchRoute(route, method, parts);
+    if (match === undefined) continue;
+    if (best === undefined || lowerRank(match.rank, best.rank)) {
+      best = { rank: match.rank, selected: { route, pathParameters: match.pathParameters } };
+    }
+  }
+  return best?.selected;
+}
+
+interface HttpRequestState {
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly method: string;
+  readonly url: RequestTarget;
+  /** Below the stage: what routes match. */
+  readonly path: string;
+  /** Lower-case names; a repeated header's values joined with commas, as payload 2.0 has them. */
+  readonly headers: Record<string, string>;
+  readonly sourceIp: string;
+  selected?: SelectedRoute;
+}
+
+/** The CORS headers API Gateway adds for an allowed origin, or none. */
+function corsHeaders(cors: HttpCorsModel, origin: string | undefined): Record<string, string> {
+  if (origin === undefined) return {};
+  const allowOrigin = cors.allowOrigins.includes('*')
+    ? '*'
+    : cors.allowOrigins.includes(origin)
+      ? origin
+      : undefined;
+  if (allowOrigin === undefined) return {};
+  return {
+    'access-control-allow-origin': allowOrigin,
+    ...(cors.allowCredentials ? { 'access-control-allow-credentials': 'true' } : {}),
+    ...(cors.exposeHeaders.length > 0
+      ? { 'access-control-expose-headers': cors.exposeHeaders.join(',') }
+      : {}),
+  };
+}
+
+export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
+  const { api } = options;
+  const now = options.now ?? Date.now;
+  const maxCachedDecisions = options.maxCachedDecisions ?? 10_000;
+  const cache = new Map<string, { answer: AuthorizerAnswer; expires: number }>();
+  const stats = { authorizerCalls: 0, cacheHits: 0 };
+  const prefix = api.stageName === '$default' ? '' : `/${api.stageName}`;
+
+  const handlerOf = (functionId: string): LambdaHandler => {
+    const handler = options.functions.get(functionId);
+    if (handler === undefined) throw new Error(`no handler for the Lambda function ${functionId}`);
+    return handler;
+  };
+
+  const send = (
+    res: ServerResponse,
+    state: HttpRequestState,
+    statusCode: number,
+    headers: Record<string, string | string[]>,
+    body: string | Buffer,
+  ) => {
+    res.writeHead(statusCode, { ...headers, 'apigw-requestid': state.requestId });
+    res.end(body);
+  };
+
+  /** The parts of a payload 2.0 event that the authorizer and the integration share. */
+  const eventOf = (state: HttpRequestState) => {
+    const selected = state.selected as SelectedRoute;
+    const { cookie, ...headers } = state.headers;
+    const query: Record<string, string> = {};
+    for (const key of new Set(state.url.searchParams.keys()))
+      query[key] = state.url.searchParams.getAll(key).join(',');
+    const rawQuery = state.url.searchParams.toString();
+    const host = state.headers.host;
+    return {
+      version: '2.0',
+      routeKey: selected.route.routeKey,
+      rawPath: state.url.pathname,
+      rawQueryString: rawQuery,
+      ...(cookie !== undefined ? { cookies: cookie.split(/;\s*/).filter((c) => c !== '') } : {}),
+      headers,
+      ...(rawQuery !== '' ? { queryStringParameters: query } : {}),
+      ...(Object.keys(selected.pathParameters).length > 0 ? { pathParameters: selected.pathParameters } : {}),
+      ...(Object.keys(api.stageVariables).length > 0 ? { stageVariables: api.stageVariables } : {}),
+      requestContext: {
+        accountId: ACCOUNT_ID,
+        apiId: API_ID,
+        domainName: host,
+        domainPrefix: host?.split('.')[0],
+        http: {
+          method: state.method,
+          path: state.url.pathname,
+          protocol: 'HTTP/1.1',
+          sourceIp: state.sourceIp,
+          userAgent: state.headers['user-agent'] ?? '',
+        },
+        requestId: state.requestId,
+        routeKey: selected.route.routeKey,
+        stage: api.stageName,
+        time: clfTime(state.startedAt),
+        timeEpoch: state.startedAt,
+      },
+    };
+  };
+
+  const contextVariable = (state: HttpRequestState, name: string): string | undefined =>
+    ({
+      accountId: ACCOUNT_ID,
+      apiId: API_ID,
+      domainName: state.headers.host,
+      httpMethod: state.method,
+      'identity.sourceIp': state.sourceIp,
+      'identity.userAgent': state.headers['user-agent'],
+      path: state.url.pathname,
+      protocol: 'HTTP/1.1',
+      requestId: state.requestId,
+      routeKey: state.selected?.route.routeKey,
+      stage: api.stageName,
+    })[name];
+
+  /** The identity sources' values, or undefined when one is missing or empty (a 401 without a call). */
+  const identityOf = (state: HttpRequestState, authorizer: HttpAuthorizerModel): string[] | undefined => {
+    const values: string[] = [];
+    for (const source of authorizer.identitySources) {
+      const value =
+        source.from === 'header'
+          ? state.headers[source.name.toLowerCase()]
+          : source.from === 'querystring'
+            ? state.url.searchParams.getAll(source.name).join(',') || undefined
+            : source.from === 'stageVariables'
+              ? api.stageVariables[source.name]
+              : contextVariable(state, source.name);
+      if (value === undefined || value === '') return undefined;
+      values.push(value);
+    }
+    return values;
+  };
+
+  const authorize = async (
+    state: HttpRequestState,
+    authorizer: HttpAuthorizerModel,
+  ): Promise<Record<string, unknown>> => {
+    const identity = identityOf(state, authorizer);
+    if (identity === undefined) throw new HttpGatewayError('unauthorized');
+    // Per identity-source values, as API Gateway caches: without $context.routeKey among them, an answer
+    // given for one route is reused for every route of the authorizer.
+    const key = JSON.stringify([authorizer.logicalId, ...identity]);
+    const hit = cache.get(key);
+    let answer: AuthorizerAnswer;
+    if (hit !== undefined && hit.expires > now()) {
+      stats.cacheHits++;
+      answer = hit.answer;
+    } else {
+      stats.authorizerCalls++;
+      const routeArn = `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${API_ID}/${api.stageName}/${state.method}${state.url.pathname}`;
+      const event = { ...eventOf(state), type: 'REQUEST', routeArn, identitySource: identity };
+      let result: unknown;
+      try {
+        const timeout = api.functions.get(authorizer.functionId)?.timeoutSeconds ?? 3;
+        result = await withTimeout(handlerOf(authorizer.functionId)(event), Math.min(timeout, 30));
+      } catch (err) {
+        if (err instanceof Error && err.message === 'Unauthorized')
+          throw new HttpGatewayError('unauthorized');
+        throw new HttpGatewayError('internalError');
+      }
+      answer = authorizerAnswer(result, authorizer.simpleResponses, routeArn);
+      // Only decisions are cached; a 401 or a failure asks again next time.
+      if (authorizer.ttlSeconds > 0) {
+        if (cache.size >= maxCachedDecisions) cache.delete(cache.keys().next().value as string);
+        cache.set(key, { answer, expires: now() + authorizer.ttlSeconds * 1000 });
+      }
+    }
+    if (!answer.allowed) throw new HttpGatewayError('forbidden');
+    return answer.context;
+  };
+
+  const proxy = async (
+    res: ServerResponse,
+    state: HttpRequestState,
+    route: HttpRouteModel,
+    body: Buffer,
+    lambdaContext: Record<string, unknown> | undefined,
+  ) => {
+    if (route.integration.type !== 'AWS_PROXY') return;
+    const base = eventOf(state);
+    const event = {
+      ...base,
+      requestContext: {
+        ...base.requestContext,
+        ...(lambdaContext !== undefined ? { authorizer: { lambda: lambdaContext } } : {}),
+      },
+      ...(body.length > 0 ? { body: body.toString('utf8') } : {}),
+      isBase64Encoded: false,
+    };
+    const { functionId, timeoutMillis } = route.integration;
+    const functionTimeout = api.functions.get(functionId)?.timeoutSeconds ?? 3;
+    let answer: unknown;
+    try {
+      answer = await withTimeout(
+        withTimeout(handlerOf(functionId)(event), functionTimeout).catch(() => {
+          throw new HttpGatewayError('internalError');
+        }),
+        timeoutMillis / 1000,
+      );
+    } catch (err) {
+      if (err instanceof HttpGatewayError) throw err;
+      throw new HttpGatewayError('unavailable');
+    }
+    const cors = api.cors === undefined ? {} : corsHeaders(api.cors, state.headers.origin);
+    const a = answer as Record<string, unknown> | null | undefined;
+    // Payload 2.0: an answer without statusCode is the body of a 200 JSON answer.
+    if (a === null || typeof a !== 'object' || !('statusCode' in a)) {
+      send(res, state, 200, { 'content-type': 'application/json', ...cors }, JSON.stringify(a ?? null));
+      return;
+    }
+    const statusCode = Number(a.statusCode);
+    if (
+      !Number.isInteger(statusCode) ||
+      statusCode < 100 ||
+      statusCode > 599 ||
+      (a.body !== undefined && a.body !== null && typeof a.body !== 'string')
+    ) {
+      throw new HttpGatewayError('internalError');
+    }
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries((a.headers ?? {}) as Record<string, unknown>)) {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+        throw new HttpGatewayError('internalError');
+      // API Gateway ignores the CORS headers of an integration's answer when the API configures CORS.
+      if (api.cors !== undefined && name.toLowerCase().startsWith('access-control-')) continue;
+      headers[name.toLowerCase()] = String(value);
+    }
+    const cookies = Array.isArray(a.cookies) ? a.cookies.filter((c) => typeof c === 'string') : [];
+    if (cookies.length > 0) headers['set-cookie'] = cookies;
+    if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+    const payload = typeof a.body === 'string' ? a.body : '';
+    send(
+      res,
+      state,
+      statusCode,
+      { ...headers, ...cors },
+      a.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
+    );
+  };
+
+  const preflight = (res: ServerResponse, state: HttpRequestState, cors: HttpCorsModel) => {
+    const allowed = corsHeaders(cors, state.headers.origin);
+    const headers: Record<string, string> = { ...allowed };
+    if (Object.keys(allowed).length > 0) {
+      if (cors.allowMethods.length > 0) headers['access-control-allow-methods'] = cors.allowMethods.join(',');
+      if (cors.allowHeaders.length > 0) headers['access-control-allow-headers'] = cors.allowHeaders.join(',');
+      if (cors.maxAge !== undefined) headers['access-control-max-age'] = String(cors.maxAge);
+    }
+    send(res, state, 204, headers, '');
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+      const name = (req.rawHeaders[i] as string).toLowerCase();
+      const value = req.rawHeaders[i + 1] as string;
+      headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+    }
+    const url = requestTarget(req.url ?? '/');
+    const state: HttpRequestState = {
+      requestId: randomUUID(),
+      startedAt: now(),
+      method: req.method ?? 'GET',
+      url,
+      path:
+        prefix === ''
+          ? url.pathname
+          : url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)
+            ? url.pathname.slice(prefix.length) || '/'
+            : '',
+      headers,
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+    };
+    try {
+      const body = await readBody(req);
+      if (body === undefined) throw new HttpGatewayError('tooLarge');
+      // With CORS configured, API Gateway answers a preflight itself, whatever the routes.
+      if (
+        api.cors !== undefined &&
+        state.method === 'OPTIONS' &&
+        headers.origin !== undefined &&
+        headers['access-control-request-method'] !== undefined
+      ) {
+        preflight(res, state, api.cors);
+        return;
+      }
+      state.selected = state.path === '' ? undefined : selectHttpRoute(api.routes, state.method, state.path);
+      const route = state.selected?.route;
+      if (route === undefined) throw new HttpGatewayError('notFound');
+      if (route.integration.type === 'UNSUPPORTED') {
+        throw new HttpGatewayError('notEmulated', route.integration.reason);
+      }
+      const lambdaContext =
+        route.authorizer === undefined ? undefined : await authorize(state, route.authorizer);
+      await proxy(res, state, route, body, lambdaContext);
+    } catch (err) {
+      if (!(err instanceof HttpGatewayError)) throw err;
+      const [status, message] = HTTP_API_ANSWERS[err.answer];
+      send(
+        res,
+        state,
+        status,
+        { 'content-type': 'application/json' },
+        JSON.stringify({ message: err.detail === undefined ? message : `${message}: ${err.detail}` }),
+      );
+    }
+  }
+
+  return { handle, stats: stats as GatewayStats };
+}
+
+/**
+ * What an authorizer's answer decides: a simple response's `isAuthorized` (a boolean, else the answer is
+ * invalid: 500), or an IAM policy evaluated for the route ARN as for REST. Its context reaches the backend
+ * as `requestContext.authorizer.lambda`.
+ */
+function authorizerAnswer(result: unknown, simpleResponses: boolean, routeArn: string): AuthorizerAnswer {
+  const r = result as Record<string, unknown> | null;
+  const invalid = () => new HttpGatewayError('internalError');
+  if (r === null || typeof r !== 'object') throw invalid();
+  const context = r.context ?? {};
+  if (typeof context !== 'object' || context === null || Array.isArray(context)) throw invalid();
+  if (simpleResponses) {
+    if (typeof r.isAuthorized !== 'boolean') throw invalid();
+    return { allowed: r.isAuthorized, context: context as Record<string, unknown> };
+  }
+  const policy = r.policyDocument as APIGatewayAuthorizerResult['policyDocument'] | undefined;
+  if (
+    typeof policy !== 'object' ||
+    policy === null ||
+    !Array.isArray(policy.Statement) ||
+    policyProblem(policy) !== undefined
+  ) {
+    throw invalid();
+  }
+  return {
+    allowed: policyDecision(policy, routeArn) === 'allow',
+    context: context as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,124 @@
+import { KidNotFoundInJwksError } from 'aws-jwt-verify/error';
+import type { PenaltyBox } from 'aws-jwt-verify/jwk';
+import { describe, expect, it } from 'vitest';
+import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
+import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { publishedKeySet, testKeys } from '../helpers/setup.js';
+
+/**
+ * The key cache's documented timing (README, signing keys table), on a clock the test moves: a set older
+ * than 24 h is refetched on the next request that needs it; while refreshes fail the held keys serve for up
+ * to 72 h past max age; while retries cool down an unknown kid is a 401 (`unknown_key`), and a key we cannot
+ * obtain because the endpoint failed is a 500.
+ */
+const URI = 'https://login.example.test/keys';
+const HOUR = 3600_000;
+const body = (jwks: unknown) => new TextEncoder().encode(JSON.stringify(jwks)).buffer as ArrayBuffer;
+const jwt = (kid: string) => ({ header: { alg: 'RS256', kid }, payload: {} });
+const MAIN = testKeys().main.publicJwk.kid as string;
+
+function setUp(cooling: () => boolean = () => false) {
+  let clock = 1_000_000;
+  let up = true;
+  let fetches = 0;
+  const penaltyBox: PenaltyBox = {
+    wait: async () => {
+      if (cooling()) throw new Error('cooling down');
+    },
+    registerFailedAttempt: () => {},
+    registerSuccessfulAttempt: () => {},
+  };
+  const cache = new EntraJwksCache({
+    now: () => clock,
+    penaltyBox,
+    fetcher: {
+      fetch: async () => {
+        fetches++;
+        if (!up) throw new Error('endpoint down');
+        return body(publishedKeySet());
+      },
+    },
+  });
+  return {
+    cache,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    setUp: (value: boolean) => {
+      up = value;
+    },
+    fetches: () => fetches,
+  };
+}
+
+describe('a key set older than 24 h', () => {
+  it('still serves at exactly 24 h without a fetch, and is refetched one millisecond later', async () => {
+    const t = setUp();
+    await t.cache.getJwk(URI, jwt(MAIN));
+    t.advance(24 * HOUR);
+    expect(t.cache.findFreshJwk(URI, MAIN)?.kid).toBe(MAIN);
+    await t.cache.getJwk(URI, jwt(MAIN));
+    expect(t.fetches()).toBe(1);
+    t.advance(1);
+    expect(t.cache.findFreshJwk(URI, MAIN)).toBeUndefined();
+    await t.cache.getJwk(URI, jwt(MAIN));
+    expect(t.fetches()).toBe(2);
+  });
+});
+
+describe('held keys while refreshes fail', () => {
+  it.each([
+    ['just past max age', 24 * HOUR + 1, true],
+    ['72 h past max age', 96 * HOUR, true],
+    ['one millisecond beyond', 96 * HOUR + 1, false],
+  ])('%s: %s ms after the fetch, served: %s', async (_, age, served) => {
+    for (const cooling of [false, true]) {
+      let cool = false;
+      const t = setUp(() => cool);
+      await t.cache.getJwk(URI, jwt(MAIN));
+      t.setUp(false);
+      t.advance(age);
+      cool = cooling;
+      const answer = t.cache.getJwk(URI, jwt(MAIN));
+      if (served) await expect(answer).resolves.toMatchObject({ kid: MAIN });
+      else await expect(answer).rejects.toBeInstanceOf(KeysUnavailableError);
+    }
+  });
+});
+
+describe('an unknown kid while retries cool down', () => {
+  it('is a 401 (kid not found) when the held set came from a good fetch', async () => {
+    let cool = false;
+    const t = setUp(() => cool);
+    await t.cache.getJwk(URI, jwt(MAIN));
+    cool = true;
+    await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+  });
+
+  it('is a 500 (keys unavailable) when the last fetch failed, held set or not', async () => {
+    let cool = false;
+    const t = setUp(() => cool);
+    await t.cache.getJwk(URI, jwt(MAIN));
+    t.advance(25 * HOUR);
+    t.setUp(false);
+    // The refresh fails; the held key still serves.
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).resolves.toMatchObject({ kid: MAIN });
+    cool = true;
+    await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KeysUnavailableError);
+
+    const cold = setUp(() => cool);
+    cold.setUp(false);
+    await expect(cold.cache.getJwk(URI, jwt(MAIN))).rejects.toBeInstanceOf(KeysUnavailableError);
+  });
+
+  it('is a 401 again once a fetch after the failure succeeded', async () => {
+    let cool = false;
+    const t = setUp(() => cool);
+    t.setUp(false);
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).rejects.toBeInstanceOf(KeysUnavailableError);
+    t.setUp(true);
+    await t.cache.getJwk(URI, jwt(MAIN));
+    cool = true;
+    await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+  });
+});
