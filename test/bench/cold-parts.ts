@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { AUTHORIZER_ENTRY } from '../../infra/authorizer-function.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/lambda-defaults.js';
-import { ENV } from '../../lambda/authorizer/config.js';
+import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
+import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { ensureDeployedNode } from '../../scripts/node22.js';
 import { buildColdBundle, exited } from './cold.js';
 import { BENCH_CLIENT, BENCH_TENANT, PRODUCTION_ENV } from './shared.js';
@@ -94,9 +94,9 @@ try {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     ...PRODUCTION_ENV,
-    [ENV.tenantId]: BENCH_TENANT,
-    [ENV.audiences]: BENCH_CLIENT,
-    [ENV.requiredScopes]: 'access_as_user',
+    [ENV_NAMES.tenantId]: BENCH_TENANT,
+    [ENV_NAMES.audiences]: BENCH_CLIENT,
+    [ENV_NAMES.requiredScopes]: 'access_as_user',
   };
   const cpu: number[][] = Object.values(variants).map(() => []);
   const ratio: number[][] = Object.values(variants).map(() => []);
