@@ -90,32 +90,10 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     () => undefined,
     (err: Error) => err.message,
   );
-
   const verifier = createTokenVerifier({ config, keys, now });
   const api = 'api' in config ? config.api : undefined;
   const routeKey = options.routeKey ?? `${route.method} ${route.path}`;
-  const record =
-    api?.kind === 'http'
-      ? await decideWith(
-          httpApiEventKind(createRouteKeyAuthorizer({ required: config.required, routeKeys: api.routeKeys })),
-          {
-            version: '2.0',
-            type: 'REQUEST',
-            routeKey,
-            rawPath: route.path,
-            headers: { authorization: header },
-            requestContext: { http: { method: route.method } },
-          } as unknown as APIGatewayRequestAuthorizerEventV2,
-          { verifier, hint },
-        )
-      : await decide(
-          {
-            type: 'TOKEN',
-            authorizationToken: header,
-            methodArn: `arn:aws:execute-api:local-1:000000000000:explain/explain/${route.method}${route.path}`,
-          } as APIGatewayTokenAuthorizerEvent,
-          { verifier, routes: createRouteAuthorizer(config), hint },
-        );
+  const record = await decideOnRoute(config, header, route, routeKey, { verifier, hint });
   const { decision } = record;
   const decisionPart = {
     status: STATUS[decision.outcome],
@@ -123,16 +101,72 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     reason: decision.reason,
     detail: decision.detail,
   };
-
   let jwt: DecodedJwt;
   try {
     jwt = decodeJwt(header.slice(7));
   } catch (err) {
     return { ...notAJwtReport((err as Error).message, record.hint), decision: decisionPart };
   }
-
   const nowSeconds = now();
-  const times = (['iat', 'nbf', 'exp'] as const)
+  const checks = ruleChecks(jwt, config, nowSeconds);
+  const signature = await checkSignature(jwt, config, keys, keysError);
+  checks.push(...signature.checks);
+  checks.push(
+    ...permissionChecks(decision, api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`),
+  );
+  return {
+    // Cut off deep down, so that printing the report (JSON.stringify recurses) cannot overflow the stack.
+    header: boundedJson(jwt.header) as ExplainReport['header'],
+    payload: boundedJson(jwt.payload) as ExplainReport['payload'],
+    times: tokenTimes(jwt, nowSeconds),
+    checks,
+    signature: signature.result,
+    decision: decisionPart,
+    hint:
+      record.hint ??
+      hint(decision.reason, { header: jwt.header, payload: jwt.payload, detail: decision.detail }),
+  };
+}
+
+/**
+ * The authorizer's own decision on the token for the route: an HTTP API's REQUEST event for the route key
+ * (with `api.kind` http), else a REST TOKEN event for the method ARN of the method and path.
+ */
+function decideOnRoute(
+  config: AuthorizerConfig | ApiConfig,
+  header: string,
+  route: { readonly method: string; readonly path: string },
+  routeKey: string,
+  deps: Parameters<typeof decideWith>[2],
+) {
+  const api = 'api' in config ? config.api : undefined;
+  if (api?.kind === 'http') {
+    return decideWith(
+      httpApiEventKind(createRouteKeyAuthorizer({ required: config.required, routeKeys: api.routeKeys })),
+      {
+        version: '2.0',
+        type: 'REQUEST',
+        routeKey,
+        rawPath: route.path,
+        headers: { authorization: header },
+        requestContext: { http: { method: route.method } },
+      } as unknown as APIGatewayRequestAuthorizerEventV2,
+      deps,
+    );
+  }
+  return decide(
+    {
+      type: 'TOKEN',
+      authorizationToken: header,
+      methodArn: `arn:aws:execute-api:local-1:000000000000:explain/explain/${route.method}${route.path}`,
+    } as APIGatewayTokenAuthorizerEvent,
+    { ...deps, routes: createRouteAuthorizer(config) },
+  );
+}
+
+/** iat, nbf and exp (those the token has) in human form and relative to the evaluation time. */
+function tokenTimes(jwt: DecodedJwt, nowSeconds: number): ExplainReport['times'] {
+  return (['iat', 'nbf', 'exp'] as const)
     .filter((claim) => typeof jwt.payload[claim] === 'number')
     .map((claim) => {
       const epoch = jwt.payload[claim] as number;
@@ -143,7 +177,11 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
         relative: relativeTime(epoch, nowSeconds),
       };
     });
-  const checks: ExplainCheck[] = [
+}
+
+/** The decoded token's checks: a compact JWT, then each Entra rule with pass or fail. */
+function ruleChecks(jwt: DecodedJwt, config: AuthorizerConfig, nowSeconds: number): ExplainCheck[] {
+  return [
     { check: 'a compact JWT (header.payload.signature, canonical base64url)', outcome: 'pass' },
     ...reportEntraRules(jwt, config, nowSeconds).map((r) => ({
       check: r.rule,
@@ -151,27 +189,21 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
       detail: r.detail,
     })),
   ];
-  const signature = await checkSignature(jwt, config, keys, keysError);
-  checks.push(...signature.checks);
-  if (decision.outcome === 'allow' || decision.outcome === 'deny') {
-    checks.push({
-      check: `may call ${api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`} (allowed client apps, required scopes or roles, route permissions)`,
+}
+
+/** Whether the token may call the route, once the authorizer got as far as an Allow or a Deny. */
+function permissionChecks(
+  decision: { readonly outcome: Outcome; readonly detail: string },
+  routeName: string,
+): ExplainCheck[] {
+  if (decision.outcome !== 'allow' && decision.outcome !== 'deny') return [];
+  return [
+    {
+      check: `may call ${routeName} (allowed client apps, required scopes or roles, route permissions)`,
       outcome: decision.outcome === 'allow' ? 'pass' : 'fail',
       detail: decision.outcome === 'deny' ? decision.detail : undefined,
-    });
-  }
-  return {
-    // Cut off deep down, so that printing the report (JSON.stringify recurses) cannot overflow the stack.
-    header: boundedJson(jwt.header) as ExplainReport['header'],
-    payload: boundedJson(jwt.payload) as ExplainReport['payload'],
-    times,
-    checks,
-    signature: signature.result,
-    decision: decisionPart,
-    hint:
-      record.hint ??
-      hint(decision.reason, { header: jwt.header, payload: jwt.payload, detail: decision.detail }),
-  };
+    },
+  ];
 }
 
 async function checkSignature(

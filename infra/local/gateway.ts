@@ -239,9 +239,9 @@ export function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T>
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** One authorizer decision as the cache keeps it. */
-export interface CachedDecision {
-  readonly result: APIGatewayAuthorizerResult;
+/** One authorizer decision as the cache keeps it (a REST authorizer's result, or what an HTTP API's decided). */
+export interface CachedDecision<R = APIGatewayAuthorizerResult> {
+  readonly result: R;
   /** Epoch milliseconds; from then on the authorizer is asked again. */
   readonly expires: number;
 }
@@ -250,17 +250,19 @@ export interface CachedDecision {
  * Where the gateway keeps authorizer decisions, by authorizer and token, for the authorizer's TTL: a part
  * one can swap (to watch it, or to share it between gateways); the default is bounded.
  */
-export interface AuthorizerResultCache {
-  get(key: string): CachedDecision | undefined;
-  set(key: string, decision: CachedDecision): void;
+export interface AuthorizerResultCache<R = APIGatewayAuthorizerResult> {
+  get(key: string): CachedDecision<R> | undefined;
+  set(key: string, decision: CachedDecision<R>): void;
 }
 
 /**
  * The default decision cache: bounded, like any cache an attacker can fill with made-up tokens, the
  * oldest entry going first. Expiry is the gateway's to judge, so a stale entry stays until pushed out.
  */
-export function createBoundedResultCache(maxEntries: number): AuthorizerResultCache {
-  const entries = new Map<string, CachedDecision>();
+export function createBoundedResultCache<R = APIGatewayAuthorizerResult>(
+  maxEntries: number,
+): AuthorizerResultCache<R> {
+  const entries = new Map<string, CachedDecision<R>>();
   return {
     get: (key) => entries.get(key),
     set: (key, decision) => {
@@ -283,18 +285,19 @@ interface GatewayContext {
 }
 
 /** An answer to write: status, headers and body. */
-interface Reply {
+export interface Reply {
   readonly statusCode: number;
   readonly headers: Record<string, string | string[]>;
   readonly body: string | Buffer;
 }
 
-function send(res: ServerResponse, reply: Reply): void {
+export function send(res: ServerResponse, reply: Reply): void {
   res.writeHead(reply.statusCode, reply.headers);
   res.end(reply.body);
 }
 
-function handlerOf(ctx: GatewayContext, functionId: string): LambdaHandler {
+/** The handler of a Lambda function the API invokes; a missing one is the caller's bug. */
+export function handlerOf(ctx: Pick<GatewayContext, 'functions'>, functionId: string): LambdaHandler {
   const handler = ctx.functions.get(functionId);
   if (handler === undefined) throw new Error(`no handler for the Lambda function ${functionId}`);
   return handler;
@@ -446,26 +449,42 @@ function routeRequest(ctx: GatewayContext, state: RequestState): { route: Route;
   return { route: state.route, method: method as ServedMethod };
 }
 
-/** The authorizer's answer for a token: a cached decision within its TTL, else a fresh call. */
-async function authorizerResult(
-  ctx: GatewayContext,
-  authorizer: TokenAuthorizerModel,
-  token: string,
-  methodArn: string,
-): Promise<APIGatewayAuthorizerResult> {
-  const key = `${authorizer.logicalId}\n${token}`;
+/** What `decideThroughCache` reads: the cache, the clock and the counts it keeps. */
+export interface DecisionCacheContext<R> {
+  readonly cache: AuthorizerResultCache<R>;
+  readonly now: () => number;
+  readonly stats: { authorizerCalls: number; cacheHits: number };
+}
+
+/** A cached decision within its TTL, else a fresh one from `call`, kept for `ttlSeconds` (none when 0). */
+export async function decideThroughCache<R>(
+  ctx: DecisionCacheContext<R>,
+  key: string,
+  ttlSeconds: number,
+  call: () => Promise<R>,
+): Promise<R> {
   const hit = ctx.cache.get(key);
   if (hit !== undefined && hit.expires > ctx.now()) {
     ctx.stats.cacheHits++;
     return hit.result;
   }
   ctx.stats.authorizerCalls++;
-  const result = await callAuthorizer(ctx, authorizer, token, methodArn);
+  const result = await call();
   // Only decisions are cached; a 401 or a failure asks again next time.
-  if (authorizer.ttlSeconds > 0) {
-    ctx.cache.set(key, { result, expires: ctx.now() + authorizer.ttlSeconds * 1000 });
-  }
+  if (ttlSeconds > 0) ctx.cache.set(key, { result, expires: ctx.now() + ttlSeconds * 1000 });
   return result;
+}
+
+/** The authorizer's answer for a token: a cached decision within its TTL, else a fresh call. */
+function authorizerResult(
+  ctx: GatewayContext,
+  authorizer: TokenAuthorizerModel,
+  token: string,
+  methodArn: string,
+): Promise<APIGatewayAuthorizerResult> {
+  return decideThroughCache(ctx, `${authorizer.logicalId}\n${token}`, authorizer.ttlSeconds, () =>
+    callAuthorizer(ctx, authorizer, token, methodArn),
+  );
 }
 
 /** Invokes the authorizer function; a 401 for exactly Unauthorized, a 500 for any other failure or shape. */

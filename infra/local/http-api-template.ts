@@ -99,34 +99,45 @@ const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
 /**
- * Reads an HTTP API (the only one, or `apiId`) out of a template; throws TemplateError listing every problem
- * API Gateway would refuse.
+ * What every reader of one HTTP API shares: the template's resources, the API's logical id, the Lambda
+ * functions found so far (and how an expression names one) and the problems found so far, in the order
+ * they are met.
  */
-export function readHttpApiModel(template: CfnTemplate, options: { apiId?: string } = {}): HttpApiModel {
-  const resources = template.Resources ?? {};
-  const problems: string[] = [];
+interface HttpReadContext {
+  readonly resources: Readonly<Record<string, CfnResource>>;
+  readonly apiId: string;
+  readonly functions: ReadonlyMap<string, FunctionModel>;
+  readonly functionOf: (owner: string, property: string, value: unknown) => string;
+  readonly problems: string[];
+}
+
+/** The HTTP API to read: the given one, else the template's only one. */
+function selectHttpApi(template: CfnTemplate, apiId: string | undefined): string {
   const apis = httpApiIds(template);
-  if (options.apiId !== undefined ? !apis.includes(options.apiId) : apis.length !== 1) {
+  if (apiId !== undefined ? !apis.includes(apiId) : apis.length !== 1) {
     throw new TemplateError(
-      options.apiId !== undefined
-        ? `no HTTP API (AWS::ApiGatewayV2::Api) ${options.apiId} in the template; it has ${apis.join(', ') || 'none'}`
+      apiId !== undefined
+        ? `no HTTP API (AWS::ApiGatewayV2::Api) ${apiId} in the template; it has ${apis.join(', ') || 'none'}`
         : `expected one HTTP API (AWS::ApiGatewayV2::Api, ProtocolType HTTP) in the template; found ${apis.length}`,
     );
   }
-  const apiId = options.apiId ?? (apis[0] as string);
-  const ofType = (type: string) =>
-    (Object.entries(resources) as [string, CfnResource][]).filter(
-      ([, r]) => r.Type === type && referencedIds(r.Properties?.ApiId).includes(apiId),
-    );
-  const describe = (id: string, detail: string) => `${id} (${resources[id]?.Type} ${detail})`;
-  const { functions, functionOf } = lambdaFunctionResolver(resources, problems);
-  const apiProps = resources[apiId]?.Properties ?? {};
-  if (apiProps.Body !== undefined || apiProps.BodyS3Location !== undefined) {
-    problems.push(`${apiId}: an OpenAPI Body is not emulated locally (declare routes as resources)`);
-  }
+  return apiId ?? (apis[0] as string);
+}
 
-  // The stage: `$default` if there is one (CDK's HttpApi makes it), else the first.
-  const stages = ofType('AWS::ApiGatewayV2::Stage').map(([, r]) => r.Properties ?? {});
+/** The resources of a type that belong to the API being read (their ApiId refers to it). */
+function apiResources(ctx: HttpReadContext, type: string): [string, CfnResource][] {
+  return (Object.entries(ctx.resources) as [string, CfnResource][]).filter(
+    ([, r]) => r.Type === type && referencedIds(r.Properties?.ApiId).includes(ctx.apiId),
+  );
+}
+
+/** How a problem names a resource: `Id (AWS::Type detail)`. */
+const describe = (ctx: HttpReadContext, id: string, detail: string) =>
+  `${id} (${ctx.resources[id]?.Type} ${detail})`;
+
+/** The stage: `$default` if there is one (CDK's HttpApi makes it), else the first; and its variables. */
+function readHttpStage(ctx: HttpReadContext): Pick<HttpApiModel, 'stageName' | 'stageVariables'> {
+  const stages = apiResources(ctx, 'AWS::ApiGatewayV2::Stage').map(([, r]) => r.Properties ?? {});
   const stage = stages.find((s) => s.StageName === '$default') ?? stages[0] ?? {};
   const stageName = typeof stage.StageName === 'string' ? stage.StageName : '$default';
   const stageVariables: Record<string, string> = {};
@@ -134,136 +145,195 @@ export function readHttpApiModel(template: CfnTemplate, options: { apiId?: strin
     for (const [k, v] of Object.entries(stage.StageVariables))
       if (typeof v === 'string') stageVariables[k] = v;
   }
+  return { stageName, stageVariables };
+}
 
-  const authorizers = new Map<string, HttpAuthorizerModel>();
-  const unsupportedAuthorizers = new Map<string, string>();
-  for (const [id, r] of ofType('AWS::ApiGatewayV2::Authorizer')) {
-    const p = r.Properties ?? {};
-    const owner = describe(id, String(p.AuthorizerType));
-    if (p.AuthorizerType !== 'REQUEST') {
-      unsupportedAuthorizers.set(
-        id,
-        `the ${String(p.AuthorizerType)} authorizer ${id} is not emulated locally (only REQUEST)`,
+interface HttpAuthorizers {
+  readonly request: ReadonlyMap<string, HttpAuthorizerModel>;
+  /** Authorizers of other types or payload formats, by logical id: why a route they guard is not emulated. */
+  readonly unsupported: ReadonlyMap<string, string>;
+}
+
+/** Why the local gateway cannot emulate an authorizer (only REQUEST with payload format 2.0), or undefined. */
+function unsupportedAuthorizer(id: string, p: Readonly<Record<string, unknown>>): string | undefined {
+  if (p.AuthorizerType !== 'REQUEST') {
+    return `the ${String(p.AuthorizerType)} authorizer ${id} is not emulated locally (only REQUEST)`;
+  }
+  if (p.AuthorizerPayloadFormatVersion !== '2.0') {
+    return `the authorizer ${id}'s payload format ${String(p.AuthorizerPayloadFormatVersion)} is not emulated locally (only 2.0)`;
+  }
+  return undefined;
+}
+
+/** The identity source expressions parsed; one that is none is a problem. */
+function readIdentitySources(
+  ctx: HttpReadContext,
+  owner: string,
+  identitySource: readonly string[],
+): IdentitySource[] {
+  const identitySources: IdentitySource[] = [];
+  for (const source of identitySource) {
+    const match = IDENTITY_SOURCE.exec(source);
+    if (match === null) {
+      ctx.problems.push(
+        `${owner}: IdentitySource ${JSON.stringify(source)} is not an identity source expression`,
       );
       continue;
     }
-    if (p.AuthorizerPayloadFormatVersion !== '2.0') {
-      unsupportedAuthorizers.set(
-        id,
-        `the authorizer ${id}'s payload format ${String(p.AuthorizerPayloadFormatVersion)} is not emulated locally (only 2.0)`,
-      );
-      continue;
-    }
-    const identitySource = strings(p.IdentitySource);
-    const identitySources: IdentitySource[] = [];
-    for (const source of identitySource) {
-      const match = IDENTITY_SOURCE.exec(source);
-      if (match === null) {
-        problems.push(
-          `${owner}: IdentitySource ${JSON.stringify(source)} is not an identity source expression`,
-        );
-        continue;
-      }
-      const from = (match[1] as string).replace('request.', '') as IdentitySource['from'];
-      identitySources.push({ from, name: match[2] as string });
-    }
-    const ttl = p.AuthorizerResultTtlInSeconds ?? 0;
-    if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600) {
-      problems.push(`${owner}: AuthorizerResultTtlInSeconds must be whole seconds from 0 to 3600`);
-    } else if (ttl > 0 && identitySource.length === 0) {
-      // API Gateway caches per identity-source values: caching needs at least one.
-      problems.push(`${owner}: AuthorizerResultTtlInSeconds ${ttl} needs an IdentitySource`);
-    }
-    authorizers.set(id, {
-      logicalId: id,
-      functionId: functionOf(owner, 'AuthorizerUri', p.AuthorizerUri),
-      identitySource,
-      identitySources,
-      ttlSeconds: typeof ttl === 'number' ? ttl : 0,
-      simpleResponses: p.EnableSimpleResponses === true,
-    });
+    const from = (match[1] as string).replace('request.', '') as IdentitySource['from'];
+    identitySources.push({ from, name: match[2] as string });
   }
+  return identitySources;
+}
 
-  const integrations = new Map<string, HttpIntegrationModel>();
-  for (const [id, r] of ofType('AWS::ApiGatewayV2::Integration')) {
+/** One REQUEST authorizer: its identity sources, result TTL, function and response kind. */
+function readRequestAuthorizer(ctx: HttpReadContext, id: string, owner: string): HttpAuthorizerModel {
+  const p = ctx.resources[id]?.Properties ?? {};
+  const identitySource = strings(p.IdentitySource);
+  const identitySources = readIdentitySources(ctx, owner, identitySource);
+  const ttl = p.AuthorizerResultTtlInSeconds ?? 0;
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 3600) {
+    ctx.problems.push(`${owner}: AuthorizerResultTtlInSeconds must be whole seconds from 0 to 3600`);
+  } else if (ttl > 0 && identitySource.length === 0) {
+    // API Gateway caches per identity-source values: caching needs at least one.
+    ctx.problems.push(`${owner}: AuthorizerResultTtlInSeconds ${ttl} needs an IdentitySource`);
+  }
+  return {
+    logicalId: id,
+    functionId: ctx.functionOf(owner, 'AuthorizerUri', p.AuthorizerUri),
+    identitySource,
+    identitySources,
+    ttlSeconds: typeof ttl === 'number' ? ttl : 0,
+    simpleResponses: p.EnableSimpleResponses === true,
+  };
+}
+
+function readHttpAuthorizers(ctx: HttpReadContext): HttpAuthorizers {
+  const request = new Map<string, HttpAuthorizerModel>();
+  const unsupported = new Map<string, string>();
+  for (const [id, r] of apiResources(ctx, 'AWS::ApiGatewayV2::Authorizer')) {
     const p = r.Properties ?? {};
-    const owner = describe(id, String(p.IntegrationType));
-    if (p.IntegrationType !== 'AWS_PROXY' || typeof p.IntegrationSubtype === 'string') {
-      integrations.set(id, {
-        type: 'UNSUPPORTED',
-        reason: `IntegrationType ${String(p.IntegrationSubtype ?? p.IntegrationType)} is not emulated locally`,
-      });
-      continue;
-    }
-    if (p.PayloadFormatVersion !== '2.0') {
-      integrations.set(id, {
-        type: 'UNSUPPORTED',
-        reason: `PayloadFormatVersion ${String(p.PayloadFormatVersion)} is not emulated locally (only 2.0)`,
-      });
-      continue;
-    }
-    const timeout = p.TimeoutInMillis ?? DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS;
-    if (typeof timeout !== 'number' || timeout < 50 || timeout > DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS) {
-      problems.push(`${owner}: TimeoutInMillis must be from 50 to 30000`);
-    }
-    integrations.set(id, {
-      type: 'AWS_PROXY',
-      functionId: functionOf(owner, 'IntegrationUri', p.IntegrationUri),
-      timeoutMillis: typeof timeout === 'number' ? timeout : DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS,
-    });
+    const reason = unsupportedAuthorizer(id, p);
+    if (reason !== undefined) unsupported.set(id, reason);
+    else request.set(id, readRequestAuthorizer(ctx, id, describe(ctx, id, String(p.AuthorizerType))));
   }
+  return { request, unsupported };
+}
 
-  const routes: HttpRouteModel[] = [];
-  const unsupported: string[] = [];
-  for (const [id, r] of ofType('AWS::ApiGatewayV2::Route')) {
-    const p = r.Properties ?? {};
-    const routeKey = String(p.RouteKey);
-    const owner = describe(id, routeKey);
-    if (!isRouteKey(routeKey)) {
-      problems.push(`${owner}: RouteKey is not $default nor "<METHOD> /<path>"`);
-      continue;
-    }
-    if (routes.some((other) => other.routeKey === routeKey)) {
-      problems.push(`${owner}: a second route ${routeKey}`);
-      continue;
-    }
-    const notEmulated: string[] = [];
-    const authorizer = customAuthorizerOf(p, authorizers, unsupportedAuthorizers, notEmulated, () =>
-      problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`),
-    );
-    const integrationId = referencedIds(p.Target)[0];
-    let integration = integrationId === undefined ? undefined : integrations.get(integrationId);
-    if (integration === undefined) {
-      problems.push(`${owner}: Target is not integrations/<an integration of this API>`);
-      continue;
-    }
-    notEmulated.push(
-      ...unsupportedRuntimes(functions, [
-        authorizer?.functionId,
-        integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
-      ]),
-    );
-    if (integration.type === 'UNSUPPORTED') notEmulated.unshift(integration.reason);
-    if (notEmulated.length > 0) {
-      integration = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
-      unsupported.push(`${routeKey}: ${integration.reason}`);
-    }
-    routes.push({ logicalId: id, routeKey, authorizer, integration });
-  }
-
-  let cors: HttpCorsModel | undefined;
-  if (isObject(apiProps.CorsConfiguration)) {
-    const c = apiProps.CorsConfiguration;
-    cors = {
-      allowOrigins: strings(c.AllowOrigins),
-      allowHeaders: strings(c.AllowHeaders),
-      allowMethods: strings(c.AllowMethods),
-      exposeHeaders: strings(c.ExposeHeaders),
-      maxAge: typeof c.MaxAge === 'number' ? c.MaxAge : undefined,
-      allowCredentials: c.AllowCredentials === true,
+/** One integration: a Lambda proxy with payload format 2.0 and its timeout, else UNSUPPORTED. */
+function readHttpIntegration(ctx: HttpReadContext, id: string, r: CfnResource): HttpIntegrationModel {
+  const p = r.Properties ?? {};
+  const owner = describe(ctx, id, String(p.IntegrationType));
+  if (p.IntegrationType !== 'AWS_PROXY' || typeof p.IntegrationSubtype === 'string') {
+    return {
+      type: 'UNSUPPORTED',
+      reason: `IntegrationType ${String(p.IntegrationSubtype ?? p.IntegrationType)} is not emulated locally`,
     };
   }
+  if (p.PayloadFormatVersion !== '2.0') {
+    return {
+      type: 'UNSUPPORTED',
+      reason: `PayloadFormatVersion ${String(p.PayloadFormatVersion)} is not emulated locally (only 2.0)`,
+    };
+  }
+  const timeout = p.TimeoutInMillis ?? DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS;
+  if (typeof timeout !== 'number' || timeout < 50 || timeout > DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS) {
+    ctx.problems.push(`${owner}: TimeoutInMillis must be from 50 to 30000`);
+  }
+  return {
+    type: 'AWS_PROXY',
+    functionId: ctx.functionOf(owner, 'IntegrationUri', p.IntegrationUri),
+    timeoutMillis: typeof timeout === 'number' ? timeout : DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS,
+  };
+}
 
+interface HttpApiParts {
+  readonly authorizers: HttpAuthorizers;
+  readonly integrations: ReadonlyMap<string, HttpIntegrationModel>;
+  /** The routes read so far. */
+  readonly routes: HttpRouteModel[];
+  /** Where a route answered 501 locally is listed: `GET /items: <why>`. */
+  readonly unsupported: string[];
+}
+
+/** One Route, added to the routes; a route the gateway cannot emulate gets an UNSUPPORTED integration. */
+function readHttpRoute(ctx: HttpReadContext, id: string, r: CfnResource, parts: HttpApiParts): void {
+  const p = r.Properties ?? {};
+  const routeKey = String(p.RouteKey);
+  const owner = describe(ctx, id, routeKey);
+  if (!isRouteKey(routeKey)) {
+    ctx.problems.push(`${owner}: RouteKey is not $default nor "<METHOD> /<path>"`);
+    return;
+  }
+  if (parts.routes.some((other) => other.routeKey === routeKey)) {
+    ctx.problems.push(`${owner}: a second route ${routeKey}`);
+    return;
+  }
+  const notEmulated: string[] = [];
+  const { request, unsupported } = parts.authorizers;
+  const authorizer = customAuthorizerOf(p, request, unsupported, notEmulated, () =>
+    ctx.problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`),
+  );
+  const integrationId = referencedIds(p.Target)[0];
+  let integration = integrationId === undefined ? undefined : parts.integrations.get(integrationId);
+  if (integration === undefined) {
+    ctx.problems.push(`${owner}: Target is not integrations/<an integration of this API>`);
+    return;
+  }
+  notEmulated.push(
+    ...unsupportedRuntimes(ctx.functions, [
+      authorizer?.functionId,
+      integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
+    ]),
+  );
+  if (integration.type === 'UNSUPPORTED') notEmulated.unshift(integration.reason);
+  if (notEmulated.length > 0) {
+    integration = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
+    parts.unsupported.push(`${routeKey}: ${integration.reason}`);
+  }
+  parts.routes.push({ logicalId: id, routeKey, authorizer, integration });
+}
+
+/** The API's CORS configuration, or undefined when it has none. */
+function readCors(apiProps: Readonly<Record<string, unknown>>): HttpCorsModel | undefined {
+  if (!isObject(apiProps.CorsConfiguration)) return undefined;
+  const c = apiProps.CorsConfiguration;
+  return {
+    allowOrigins: strings(c.AllowOrigins),
+    allowHeaders: strings(c.AllowHeaders),
+    allowMethods: strings(c.AllowMethods),
+    exposeHeaders: strings(c.ExposeHeaders),
+    maxAge: typeof c.MaxAge === 'number' ? c.MaxAge : undefined,
+    allowCredentials: c.AllowCredentials === true,
+  };
+}
+
+/**
+ * Reads an HTTP API (the only one, or `apiId`) out of a template; throws TemplateError listing every problem
+ * API Gateway would refuse.
+ */
+export function readHttpApiModel(template: CfnTemplate, options: { apiId?: string } = {}): HttpApiModel {
+  const resources = template.Resources ?? {};
+  const apiId = selectHttpApi(template, options.apiId);
+  const problems: string[] = [];
+  const { functions, functionOf } = lambdaFunctionResolver(resources, problems);
+  const ctx: HttpReadContext = { resources, apiId, functions, functionOf, problems };
+  const apiProps = resources[apiId]?.Properties ?? {};
+  if (apiProps.Body !== undefined || apiProps.BodyS3Location !== undefined) {
+    problems.push(`${apiId}: an OpenAPI Body is not emulated locally (declare routes as resources)`);
+  }
+  // In this order, so the problems read in the order of the template's parts.
+  const { stageName, stageVariables } = readHttpStage(ctx);
+  const authorizers = readHttpAuthorizers(ctx);
+  const integrations = new Map(
+    apiResources(ctx, 'AWS::ApiGatewayV2::Integration').map(
+      ([id, r]) => [id, readHttpIntegration(ctx, id, r)] as const,
+    ),
+  );
+  const parts: HttpApiParts = { authorizers, integrations, routes: [], unsupported: [] };
+  for (const [id, r] of apiResources(ctx, 'AWS::ApiGatewayV2::Route')) readHttpRoute(ctx, id, r, parts);
+  const cors = readCors(apiProps);
   throwTemplateProblems(problems);
+  const { routes, unsupported } = parts;
   return { kind: 'http', apiId, stageName, stageVariables, routes, cors, functions, unsupported };
 }

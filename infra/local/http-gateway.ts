@@ -2,20 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import {
+  type AuthorizerResultCache,
   clfTime,
+  createBoundedResultCache,
+  decideThroughCache,
   type GatewayStats,
+  handlerOf,
   type LambdaHandler,
   policyDecision,
   policyProblem,
+  type Reply,
   type RequestTarget,
   readBody,
   requestTarget,
+  send,
   withTimeout,
 } from './gateway.js';
 import type {
   HttpApiModel,
   HttpAuthorizerModel,
   HttpCorsModel,
+  HttpIntegrationModel,
   HttpRouteModel,
 } from './http-api-template.js';
 
@@ -176,73 +183,98 @@ function corsHeaders(cors: HttpCorsModel, origin: string | undefined): Record<st
   };
 }
 
-export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
-  const { api } = options;
-  const now = options.now ?? Date.now;
-  const maxCachedDecisions = options.maxCachedDecisions ?? 10_000;
-  const cache = new Map<string, { answer: AuthorizerAnswer; expires: number }>();
-  const stats = { authorizerCalls: 0, cacheHits: 0 };
-  const prefix = api.stageName === '$default' ? '' : `/${api.stageName}`;
+/** What every step of a request reads: the API, its handlers, the clock and the decision cache. */
+interface HttpGatewayContext {
+  readonly api: HttpApiModel;
+  readonly functions: ReadonlyMap<string, LambdaHandler>;
+  readonly now: () => number;
+  /** Where the stage's paths start: '' for `$default`, else `/<stage>`. */
+  readonly prefix: string;
+  readonly cache: AuthorizerResultCache<AuthorizerAnswer>;
+  readonly stats: { authorizerCalls: number; cacheHits: number };
+}
 
-  const handlerOf = (functionId: string): LambdaHandler => {
-    const handler = options.functions.get(functionId);
-    if (handler === undefined) throw new Error(`no handler for the Lambda function ${functionId}`);
-    return handler;
+/** An answer with the request id API Gateway adds to every answer of an HTTP API. */
+function reply(
+  state: HttpRequestState,
+  statusCode: number,
+  headers: Record<string, string | string[]>,
+  body: string | Buffer,
+): Reply {
+  return { statusCode, headers: { ...headers, 'apigw-requestid': state.requestId }, body };
+}
+
+/** The request's headers by lower-case name, a repeated header's values joined with commas. */
+function readHttpRequestState(ctx: HttpGatewayContext, req: IncomingMessage): HttpRequestState {
+  const headers: Record<string, string> = {};
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = (req.rawHeaders[i] as string).toLowerCase();
+    const value = req.rawHeaders[i + 1] as string;
+    headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+  }
+  const url = requestTarget(req.url ?? '/');
+  const { prefix } = ctx;
+  return {
+    requestId: randomUUID(),
+    startedAt: ctx.now(),
+    method: req.method ?? 'GET',
+    url,
+    path:
+      prefix === ''
+        ? url.pathname
+        : url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)
+          ? url.pathname.slice(prefix.length) || '/'
+          : '',
+    headers,
+    sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
   };
+}
 
-  const send = (
-    res: ServerResponse,
-    state: HttpRequestState,
-    statusCode: number,
-    headers: Record<string, string | string[]>,
-    body: string | Buffer,
-  ) => {
-    res.writeHead(statusCode, { ...headers, 'apigw-requestid': state.requestId });
-    res.end(body);
-  };
-
-  /** The parts of a payload 2.0 event that the authorizer and the integration share. */
-  const eventOf = (state: HttpRequestState) => {
-    const selected = state.selected as SelectedRoute;
-    const { cookie, ...headers } = state.headers;
-    const query: Record<string, string> = {};
-    for (const key of new Set(state.url.searchParams.keys()))
-      query[key] = state.url.searchParams.getAll(key).join(',');
-    const rawQuery = state.url.searchParams.toString();
-    const host = state.headers.host;
-    return {
-      version: '2.0',
-      routeKey: selected.route.routeKey,
-      rawPath: state.url.pathname,
-      rawQueryString: rawQuery,
-      ...(cookie !== undefined ? { cookies: cookie.split(/;\s*/).filter((c) => c !== '') } : {}),
-      headers,
-      ...(rawQuery !== '' ? { queryStringParameters: query } : {}),
-      ...(Object.keys(selected.pathParameters).length > 0 ? { pathParameters: selected.pathParameters } : {}),
-      ...(Object.keys(api.stageVariables).length > 0 ? { stageVariables: api.stageVariables } : {}),
-      requestContext: {
-        accountId: ACCOUNT_ID,
-        apiId: API_ID,
-        domainName: host,
-        domainPrefix: host?.split('.')[0],
-        http: {
-          method: state.method,
-          path: state.url.pathname,
-          protocol: 'HTTP/1.1',
-          sourceIp: state.sourceIp,
-          userAgent: state.headers['user-agent'] ?? '',
-        },
-        requestId: state.requestId,
-        routeKey: selected.route.routeKey,
-        stage: api.stageName,
-        time: clfTime(state.startedAt),
-        timeEpoch: state.startedAt,
+/** The parts of a payload 2.0 event that the authorizer and the integration share. */
+function buildEventBase(ctx: HttpGatewayContext, state: HttpRequestState) {
+  const { api } = ctx;
+  const selected = state.selected as SelectedRoute;
+  const { cookie, ...headers } = state.headers;
+  const query: Record<string, string> = {};
+  for (const key of new Set(state.url.searchParams.keys()))
+    query[key] = state.url.searchParams.getAll(key).join(',');
+  const rawQuery = state.url.searchParams.toString();
+  const host = state.headers.host;
+  return {
+    version: '2.0',
+    routeKey: selected.route.routeKey,
+    rawPath: state.url.pathname,
+    rawQueryString: rawQuery,
+    ...(cookie !== undefined ? { cookies: cookie.split(/;\s*/).filter((c) => c !== '') } : {}),
+    headers,
+    ...(rawQuery !== '' ? { queryStringParameters: query } : {}),
+    ...(Object.keys(selected.pathParameters).length > 0 ? { pathParameters: selected.pathParameters } : {}),
+    ...(Object.keys(api.stageVariables).length > 0 ? { stageVariables: api.stageVariables } : {}),
+    requestContext: {
+      accountId: ACCOUNT_ID,
+      apiId: API_ID,
+      domainName: host,
+      domainPrefix: host?.split('.')[0],
+      http: {
+        method: state.method,
+        path: state.url.pathname,
+        protocol: 'HTTP/1.1',
+        sourceIp: state.sourceIp,
+        userAgent: state.headers['user-agent'] ?? '',
       },
-    };
+      requestId: state.requestId,
+      routeKey: selected.route.routeKey,
+      stage: api.stageName,
+      time: clfTime(state.startedAt),
+      timeEpoch: state.startedAt,
+    },
   };
+}
 
-  const contextVariable = (state: HttpRequestState, name: string): string | undefined =>
-    ({
+/** `$context.<name>` for this request, as an identity source reads it. */
+function contextVariable(ctx: HttpGatewayContext, state: HttpRequestState, name: string): string | undefined {
+  return (
+    {
       accountId: ACCOUNT_ID,
       apiId: API_ID,
       domainName: state.headers.host,
@@ -253,203 +285,257 @@ export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
       protocol: 'HTTP/1.1',
       requestId: state.requestId,
       routeKey: state.selected?.route.routeKey,
-      stage: api.stageName,
-    })[name];
+      stage: ctx.api.stageName,
+    } as Record<string, string | undefined>
+  )[name];
+}
 
-  /** The identity sources' values, or undefined when one is missing or empty (a 401 without a call). */
-  const identityOf = (state: HttpRequestState, authorizer: HttpAuthorizerModel): string[] | undefined => {
-    const values: string[] = [];
-    for (const source of authorizer.identitySources) {
-      const value =
-        source.from === 'header'
-          ? state.headers[source.name.toLowerCase()]
-          : source.from === 'querystring'
-            ? state.url.searchParams.getAll(source.name).join(',') || undefined
-            : source.from === 'stageVariables'
-              ? api.stageVariables[source.name]
-              : contextVariable(state, source.name);
-      if (value === undefined || value === '') return undefined;
-      values.push(value);
-    }
-    return values;
+/** The identity sources' values, or undefined when one is missing or empty (a 401 without a call). */
+function identityOf(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  authorizer: HttpAuthorizerModel,
+): string[] | undefined {
+  const values: string[] = [];
+  for (const source of authorizer.identitySources) {
+    const value =
+      source.from === 'header'
+        ? state.headers[source.name.toLowerCase()]
+        : source.from === 'querystring'
+          ? state.url.searchParams.getAll(source.name).join(',') || undefined
+          : source.from === 'stageVariables'
+            ? ctx.api.stageVariables[source.name]
+            : contextVariable(ctx, state, source.name);
+    if (value === undefined || value === '') return undefined;
+    values.push(value);
+  }
+  return values;
+}
+
+/** A route the gateway serves: one whose integration it emulates. */
+interface ServedRoute extends HttpRouteModel {
+  readonly integration: Extract<HttpIntegrationModel, { type: 'AWS_PROXY' }>;
+}
+
+/** The route a request selects (below the stage): a 404 for none, a 501 for one not emulated. */
+function routeRequest(ctx: HttpGatewayContext, state: HttpRequestState): ServedRoute {
+  state.selected = state.path === '' ? undefined : selectHttpRoute(ctx.api.routes, state.method, state.path);
+  const route = state.selected?.route;
+  if (route === undefined) throw new HttpGatewayError('notFound');
+  if (route.integration.type === 'UNSUPPORTED') {
+    throw new HttpGatewayError('notEmulated', route.integration.reason);
+  }
+  return route as ServedRoute;
+}
+
+/** Invokes the authorizer function; a 401 for exactly Unauthorized, a 500 for any other failure or shape. */
+async function callAuthorizer(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  authorizer: HttpAuthorizerModel,
+  identity: string[],
+): Promise<AuthorizerAnswer> {
+  const routeArn = `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${API_ID}/${ctx.api.stageName}/${state.method}${state.url.pathname}`;
+  const event = { ...buildEventBase(ctx, state), type: 'REQUEST', routeArn, identitySource: identity };
+  let result: unknown;
+  try {
+    const timeout = ctx.api.functions.get(authorizer.functionId)?.timeoutSeconds ?? 3;
+    result = await withTimeout(handlerOf(ctx, authorizer.functionId)(event), Math.min(timeout, 30));
+  } catch (err) {
+    if (err instanceof Error && err.message === 'Unauthorized') throw new HttpGatewayError('unauthorized');
+    throw new HttpGatewayError('internalError');
+  }
+  return authorizerAnswer(result, authorizer.simpleResponses, routeArn);
+}
+
+/** The authorizer's answer for the identity: a cached decision within its TTL, else a fresh call. */
+function cachedAuthorizerAnswer(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  authorizer: HttpAuthorizerModel,
+  identity: string[],
+): Promise<AuthorizerAnswer> {
+  // Per identity-source values, as API Gateway caches: without $context.routeKey among them, an answer
+  // given for one route is reused for every route of the authorizer.
+  const key = JSON.stringify([authorizer.logicalId, ...identity]);
+  return decideThroughCache(ctx, key, authorizer.ttlSeconds, () =>
+    callAuthorizer(ctx, state, authorizer, identity),
+  );
+}
+
+/**
+ * The REQUEST authorizer's check of a request: 401 without every identity source, the authorizer's answer
+ * from the cache or a call, 403 unless it allows. Returns the context the backend sees.
+ */
+async function authorize(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  authorizer: HttpAuthorizerModel,
+): Promise<Record<string, unknown>> {
+  const identity = identityOf(ctx, state, authorizer);
+  if (identity === undefined) throw new HttpGatewayError('unauthorized');
+  const answer = await cachedAuthorizerAnswer(ctx, state, authorizer, identity);
+  if (!answer.allowed) throw new HttpGatewayError('forbidden');
+  return answer.context;
+}
+
+/** The payload 2.0 event a Lambda proxy integration receives, with the authorizer's context if any. */
+function buildProxyEvent(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  body: Buffer,
+  lambdaContext: Record<string, unknown> | undefined,
+) {
+  const base = buildEventBase(ctx, state);
+  return {
+    ...base,
+    requestContext: {
+      ...base.requestContext,
+      ...(lambdaContext !== undefined ? { authorizer: { lambda: lambdaContext } } : {}),
+    },
+    ...(body.length > 0 ? { body: body.toString('utf8') } : {}),
+    isBase64Encoded: false,
   };
+}
 
-  const authorize = async (
-    state: HttpRequestState,
-    authorizer: HttpAuthorizerModel,
-  ): Promise<Record<string, unknown>> => {
-    const identity = identityOf(state, authorizer);
-    if (identity === undefined) throw new HttpGatewayError('unauthorized');
-    // Per identity-source values, as API Gateway caches: without $context.routeKey among them, an answer
-    // given for one route is reused for every route of the authorizer.
-    const key = JSON.stringify([authorizer.logicalId, ...identity]);
-    const hit = cache.get(key);
-    let answer: AuthorizerAnswer;
-    if (hit !== undefined && hit.expires > now()) {
-      stats.cacheHits++;
-      answer = hit.answer;
-    } else {
-      stats.authorizerCalls++;
-      const routeArn = `arn:aws:execute-api:${REGION}:${ACCOUNT_ID}:${API_ID}/${api.stageName}/${state.method}${state.url.pathname}`;
-      const event = { ...eventOf(state), type: 'REQUEST', routeArn, identitySource: identity };
-      let result: unknown;
-      try {
-        const timeout = api.functions.get(authorizer.functionId)?.timeoutSeconds ?? 3;
-        result = await withTimeout(handlerOf(authorizer.functionId)(event), Math.min(timeout, 30));
-      } catch (err) {
-        if (err instanceof Error && err.message === 'Unauthorized')
-          throw new HttpGatewayError('unauthorized');
+/** Invokes a proxy integration's function: 500 if it errs or passes its own timeout, 503 past the integration's. */
+async function invokeProxy(ctx: HttpGatewayContext, route: ServedRoute, event: unknown): Promise<unknown> {
+  const { functionId, timeoutMillis } = route.integration;
+  const functionTimeout = ctx.api.functions.get(functionId)?.timeoutSeconds ?? 3;
+  try {
+    return await withTimeout(
+      withTimeout(handlerOf(ctx, functionId)(event), functionTimeout).catch(() => {
         throw new HttpGatewayError('internalError');
-      }
-      answer = authorizerAnswer(result, authorizer.simpleResponses, routeArn);
-      // Only decisions are cached; a 401 or a failure asks again next time.
-      if (authorizer.ttlSeconds > 0) {
-        if (cache.size >= maxCachedDecisions) cache.delete(cache.keys().next().value as string);
-        cache.set(key, { answer, expires: now() + authorizer.ttlSeconds * 1000 });
-      }
-    }
-    if (!answer.allowed) throw new HttpGatewayError('forbidden');
-    return answer.context;
-  };
-
-  const proxy = async (
-    res: ServerResponse,
-    state: HttpRequestState,
-    route: HttpRouteModel,
-    body: Buffer,
-    lambdaContext: Record<string, unknown> | undefined,
-  ) => {
-    if (route.integration.type !== 'AWS_PROXY') return;
-    const base = eventOf(state);
-    const event = {
-      ...base,
-      requestContext: {
-        ...base.requestContext,
-        ...(lambdaContext !== undefined ? { authorizer: { lambda: lambdaContext } } : {}),
-      },
-      ...(body.length > 0 ? { body: body.toString('utf8') } : {}),
-      isBase64Encoded: false,
-    };
-    const { functionId, timeoutMillis } = route.integration;
-    const functionTimeout = api.functions.get(functionId)?.timeoutSeconds ?? 3;
-    let answer: unknown;
-    try {
-      answer = await withTimeout(
-        withTimeout(handlerOf(functionId)(event), functionTimeout).catch(() => {
-          throw new HttpGatewayError('internalError');
-        }),
-        timeoutMillis / 1000,
-      );
-    } catch (err) {
-      if (err instanceof HttpGatewayError) throw err;
-      throw new HttpGatewayError('unavailable');
-    }
-    const cors = api.cors === undefined ? {} : corsHeaders(api.cors, state.headers.origin);
-    const a = answer as Record<string, unknown> | null | undefined;
-    // Payload 2.0: an answer without statusCode is the body of a 200 JSON answer.
-    if (a === null || typeof a !== 'object' || !('statusCode' in a)) {
-      send(res, state, 200, { 'content-type': 'application/json', ...cors }, JSON.stringify(a ?? null));
-      return;
-    }
-    const statusCode = Number(a.statusCode);
-    if (
-      !Number.isInteger(statusCode) ||
-      statusCode < 100 ||
-      statusCode > 599 ||
-      (a.body !== undefined && a.body !== null && typeof a.body !== 'string')
-    ) {
-      throw new HttpGatewayError('internalError');
-    }
-    const headers: Record<string, string | string[]> = {};
-    for (const [name, value] of Object.entries((a.headers ?? {}) as Record<string, unknown>)) {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
-        throw new HttpGatewayError('internalError');
-      // API Gateway ignores the CORS headers of an integration's answer when the API configures CORS.
-      if (api.cors !== undefined && name.toLowerCase().startsWith('access-control-')) continue;
-      headers[name.toLowerCase()] = String(value);
-    }
-    const cookies = Array.isArray(a.cookies) ? a.cookies.filter((c) => typeof c === 'string') : [];
-    if (cookies.length > 0) headers['set-cookie'] = cookies;
-    if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
-    const payload = typeof a.body === 'string' ? a.body : '';
-    send(
-      res,
-      state,
-      statusCode,
-      { ...headers, ...cors },
-      a.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
+      }),
+      timeoutMillis / 1000,
     );
-  };
+  } catch (err) {
+    if (err instanceof HttpGatewayError) throw err;
+    throw new HttpGatewayError('unavailable');
+  }
+}
 
-  const preflight = (res: ServerResponse, state: HttpRequestState, cors: HttpCorsModel) => {
-    const allowed = corsHeaders(cors, state.headers.origin);
-    const headers: Record<string, string> = { ...allowed };
-    if (Object.keys(allowed).length > 0) {
-      if (cors.allowMethods.length > 0) headers['access-control-allow-methods'] = cors.allowMethods.join(',');
-      if (cors.allowHeaders.length > 0) headers['access-control-allow-headers'] = cors.allowHeaders.join(',');
-      if (cors.maxAge !== undefined) headers['access-control-max-age'] = String(cors.maxAge);
-    }
-    send(res, state, 204, headers, '');
+/**
+ * A payload 2.0 answer as the reply it makes, with the API's CORS headers: an answer without statusCode is
+ * the body of a 200 JSON answer; a statusCode out of range, a body not a string or a header not a scalar
+ * is a 500.
+ */
+function readProxyResult(ctx: HttpGatewayContext, state: HttpRequestState, answer: unknown): Reply {
+  const { api } = ctx;
+  const cors = api.cors === undefined ? {} : corsHeaders(api.cors, state.headers.origin);
+  const a = answer as Record<string, unknown> | null | undefined;
+  // Payload 2.0: an answer without statusCode is the body of a 200 JSON answer.
+  if (a === null || typeof a !== 'object' || !('statusCode' in a)) {
+    return reply(state, 200, { 'content-type': 'application/json', ...cors }, JSON.stringify(a ?? null));
+  }
+  const statusCode = Number(a.statusCode);
+  if (
+    !Number.isInteger(statusCode) ||
+    statusCode < 100 ||
+    statusCode > 599 ||
+    (a.body !== undefined && a.body !== null && typeof a.body !== 'string')
+  ) {
+    throw new HttpGatewayError('internalError');
+  }
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries((a.headers ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean')
+      throw new HttpGatewayError('internalError');
+    // API Gateway ignores the CORS headers of an integration's answer when the API configures CORS.
+    if (api.cors !== undefined && name.toLowerCase().startsWith('access-control-')) continue;
+    headers[name.toLowerCase()] = String(value);
+  }
+  const cookies = Array.isArray(a.cookies) ? a.cookies.filter((c) => typeof c === 'string') : [];
+  if (cookies.length > 0) headers['set-cookie'] = cookies;
+  if (headers['content-type'] === undefined) headers['content-type'] = 'application/json';
+  const payload = typeof a.body === 'string' ? a.body : '';
+  return reply(
+    state,
+    statusCode,
+    { ...headers, ...cors },
+    a.isBase64Encoded === true ? Buffer.from(payload, 'base64') : payload,
+  );
+}
+
+/** The route's Lambda proxy answer, for the request and the authorizer's context. */
+async function integrate(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  route: ServedRoute,
+  body: Buffer,
+  lambdaContext: Record<string, unknown> | undefined,
+): Promise<Reply> {
+  const event = buildProxyEvent(ctx, state, body, lambdaContext);
+  const answer = await invokeProxy(ctx, route, event);
+  return readProxyResult(ctx, state, answer);
+}
+
+/** With CORS configured, API Gateway answers a preflight itself, whatever the routes. */
+function isPreflight(
+  api: HttpApiModel,
+  state: HttpRequestState,
+): api is HttpApiModel & { cors: HttpCorsModel } {
+  return (
+    api.cors !== undefined &&
+    state.method === 'OPTIONS' &&
+    state.headers.origin !== undefined &&
+    state.headers['access-control-request-method'] !== undefined
+  );
+}
+
+function preflightReply(state: HttpRequestState, cors: HttpCorsModel): Reply {
+  const allowed = corsHeaders(cors, state.headers.origin);
+  const headers: Record<string, string> = { ...allowed };
+  if (Object.keys(allowed).length > 0) {
+    if (cors.allowMethods.length > 0) headers['access-control-allow-methods'] = cors.allowMethods.join(',');
+    if (cors.allowHeaders.length > 0) headers['access-control-allow-headers'] = cors.allowHeaders.join(',');
+    if (cors.maxAge !== undefined) headers['access-control-max-age'] = String(cors.maxAge);
+  }
+  return reply(state, 204, headers, '');
+}
+
+/** API Gateway's own answer to an error of the request: fixed JSON, the detail after the message. */
+function errorReply(state: HttpRequestState, err: HttpGatewayError): Reply {
+  const [status, message] = HTTP_API_ANSWERS[err.answer];
+  return reply(
+    state,
+    status,
+    { 'content-type': 'application/json' },
+    JSON.stringify({ message: err.detail === undefined ? message : `${message}: ${err.detail}` }),
+  );
+}
+
+export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
+  const { api } = options;
+  const ctx: HttpGatewayContext = {
+    api,
+    functions: options.functions,
+    now: options.now ?? Date.now,
+    prefix: api.stageName === '$default' ? '' : `/${api.stageName}`,
+    cache: createBoundedResultCache<AuthorizerAnswer>(options.maxCachedDecisions ?? 10_000),
+    stats: { authorizerCalls: 0, cacheHits: 0 },
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const headers: Record<string, string> = {};
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = (req.rawHeaders[i] as string).toLowerCase();
-      const value = req.rawHeaders[i + 1] as string;
-      headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-    }
-    const url = requestTarget(req.url ?? '/');
-    const state: HttpRequestState = {
-      requestId: randomUUID(),
-      startedAt: now(),
-      method: req.method ?? 'GET',
-      url,
-      path:
-        prefix === ''
-          ? url.pathname
-          : url.pathname === prefix || url.pathname.startsWith(`${prefix}/`)
-            ? url.pathname.slice(prefix.length) || '/'
-            : '',
-      headers,
-      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-    };
+    const state = readHttpRequestState(ctx, req);
     try {
       const body = await readBody(req);
       if (body === undefined) throw new HttpGatewayError('tooLarge');
-      // With CORS configured, API Gateway answers a preflight itself, whatever the routes.
-      if (
-        api.cors !== undefined &&
-        state.method === 'OPTIONS' &&
-        headers.origin !== undefined &&
-        headers['access-control-request-method'] !== undefined
-      ) {
-        preflight(res, state, api.cors);
+      if (isPreflight(api, state)) {
+        send(res, preflightReply(state, api.cors));
         return;
       }
-      state.selected = state.path === '' ? undefined : selectHttpRoute(api.routes, state.method, state.path);
-      const route = state.selected?.route;
-      if (route === undefined) throw new HttpGatewayError('notFound');
-      if (route.integration.type === 'UNSUPPORTED') {
-        throw new HttpGatewayError('notEmulated', route.integration.reason);
-      }
+      const route = routeRequest(ctx, state);
       const lambdaContext =
-        route.authorizer === undefined ? undefined : await authorize(state, route.authorizer);
-      await proxy(res, state, route, body, lambdaContext);
+        route.authorizer === undefined ? undefined : await authorize(ctx, state, route.authorizer);
+      send(res, await integrate(ctx, state, route, body, lambdaContext));
     } catch (err) {
       if (!(err instanceof HttpGatewayError)) throw err;
-      const [status, message] = HTTP_API_ANSWERS[err.answer];
-      send(
-        res,
-        state,
-        status,
-        { 'content-type': 'application/json' },
-        JSON.stringify({ message: err.detail === undefined ? message : `${message}: ${err.detail}` }),
-      );
+      send(res, errorReply(state, err));
     }
   }
 
-  return { handle, stats: stats as GatewayStats };
+  return { handle, stats: ctx.stats as GatewayStats };
 }
 
 /**
