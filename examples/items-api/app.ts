@@ -1,7 +1,7 @@
 /**
  * A complete CDK app guarded by entra-authorizer: a REST API with two routes and their rules, the gateway's
  * 401/403/500 answers, and the alarms. Copy this folder into an app made by `cdk init app --language
- * typescript`, `npm install entra-authorizer-<version>.tgz`, `npm install -D @types/aws-lambda` (the backends'
+ * typescript`, `npm install entra-authorizer-<version>.tgz`, `npm install -D @types/aws-lambda tsx` (the backends'
  * types), point cdk.json's "app" at this file (`npx tsc && npx tsx items-api/app.ts`), and run `npx cdk deploy
  * -c tenantId=<tenant GUID> -c clientId=<client GUID>`. The backends are bundled by NodejsFunction: install
  * esbuild (`npm install -D esbuild`), or CDK bundles them in Docker.
