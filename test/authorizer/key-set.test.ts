@@ -51,4 +51,19 @@ describe('a key set keeps only keys a real issuer would publish', () => {
       { numRuns: 500 },
     );
   });
+
+  it('keeps a strong exponent written in up to 8 bytes, and drops a longer one', () => {
+    // 8 bytes is the most a kept exponent may take (docs/token-rules.md); real ones take 3.
+    const longest = (1n << 63n) + 1n;
+    for (const [e, kept] of [
+      [longest, true],
+      [(1n << 64n) - 1n, true],
+      [(1n << 64n) | 1n, false],
+    ] as const) {
+      const { keys } = parseKeySet(
+        JSON.stringify({ keys: [{ ...good, kid: 'candidate', e: exponent(e) }, good] }),
+      );
+      expect(keys.some((k) => k.kid === 'candidate')).toBe(kept);
+    }
+  });
 });
