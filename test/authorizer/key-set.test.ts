@@ -52,6 +52,28 @@ describe('a key set keeps only keys a real issuer would publish', () => {
     );
   });
 
+  it('drops a key whose n or e is not base64url anywhere in it (RFC 7518 section 6.3.1: Base64urlUInt)', () => {
+    for (const bad of ['+', '/', '=', '.', ' ']) {
+      for (const field of ['n', 'e'] as const) {
+        const value = good[field] as string;
+        for (const written of [
+          `${bad}${value}`,
+          `${value.slice(0, 2)}${bad}${value.slice(2)}`,
+          `${value}${bad}`,
+        ]) {
+          const { keys, dropped } = parseKeySet(
+            JSON.stringify({ keys: [{ ...good, kid: 'candidate', [field]: written }, good] }),
+          );
+          expect(
+            keys.map((k) => k.kid),
+            `${field} = ${written.slice(0, 8)}`,
+          ).toEqual([good.kid]);
+          expect(dropped).toBe(1);
+        }
+      }
+    }
+  });
+
   it('keeps a strong exponent written in up to 8 bytes, and drops a longer one', () => {
     // 8 bytes is the most a kept exponent may take (docs/token-rules.md); real ones take 3.
     const longest = (1n << 63n) + 1n;
