@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createTcpServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KeyFetchError } from '../../lambda/authorizer/errors.js';
 import { KeyFetcher } from '../../lambda/authorizer/keys/fetcher.js';
@@ -165,5 +165,30 @@ describe('the key fetcher on a failing connection', () => {
     handler = (_req, res) => setTimeout(() => res.writeHead(503).end('busy'), 150);
     await refusal(new KeyFetcher({ budgetMs: 400, minRetryMs: 300 }));
     expect(requests).toHaveLength(1);
+  });
+});
+
+describe('the key fetcher over HTTPS', () => {
+  it('connects to an https key URL on any host (here loopback), where it then needs a trusted certificate', async () => {
+    // A TCP listener that is no TLS server: the fetch must reach it (HTTPS is what the fetcher is for) and
+    // then fail, as no certificate is offered.
+    let connections = 0;
+    const tcp = createTcpServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = tcp.address() as AddressInfo;
+      const err = await new KeyFetcher({ budgetMs: 1000 }).fetch(`https://127.0.0.1:${port}/keys`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(KeyFetchError);
+      expect((err as KeyFetchError).message).toMatch(/request failed/);
+      expect(connections).toBeGreaterThan(0);
+    } finally {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+    }
   });
 });

@@ -26,6 +26,8 @@ describe('a key set keeps only keys a real issuer would publish', () => {
     ['exponent 3', { ...good, kid: 'x', e: 'Aw' }],
     ['an even exponent', { ...good, kid: 'x', e: exponent(65538n) }],
     ['an exponent of 0', { ...good, kid: 'x', e: 'AA' }],
+    ['an exponent of no whole byte ("A")', { ...good, kid: 'x', e: 'A' }],
+    ['a modulus of no whole byte ("A")', { ...good, kid: 'x', n: 'A' }],
     ['not an object', 'junk'],
   ])('drops an entry with %s and counts it', (_, entry) => {
     const { keys, dropped } = parseKeySet(JSON.stringify({ keys: [entry, good] }));
