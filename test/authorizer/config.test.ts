@@ -187,4 +187,11 @@ describe('loadConfig', () => {
       'http://[::1]:3001/keys',
     );
   });
+
+  it('counts all of 127.0.0.0/8 as loopback, whatever the width of each number', () => {
+    for (const host of ['127.10.200.250', '127.255.255.254', '127.1.22.133']) {
+      const uri = `http://${host}/keys`;
+      expect(loadConfig({ ...base, [ENV_NAMES.jwksUri]: uri }).jwksUri).toBe(uri);
+    }
+  });
 });

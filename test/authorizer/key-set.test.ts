@@ -26,6 +26,8 @@ describe('a key set keeps only keys a real issuer would publish', () => {
     ['exponent 3', { ...good, kid: 'x', e: 'Aw' }],
     ['an even exponent', { ...good, kid: 'x', e: exponent(65538n) }],
     ['an exponent of 0', { ...good, kid: 'x', e: 'AA' }],
+    ['an exponent of no whole byte ("A")', { ...good, kid: 'x', e: 'A' }],
+    ['a modulus of no whole byte ("A")', { ...good, kid: 'x', n: 'A' }],
     ['not an object', 'junk'],
   ])('drops an entry with %s and counts it', (_, entry) => {
     const { keys, dropped } = parseKeySet(JSON.stringify({ keys: [entry, good] }));
@@ -50,5 +52,42 @@ describe('a key set keeps only keys a real issuer would publish', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('drops a key whose n or e is not base64url anywhere in it (RFC 7518 section 6.3.1: Base64urlUInt)', () => {
+    for (const bad of ['+', '/', '=', '.', ' ']) {
+      for (const field of ['n', 'e'] as const) {
+        const value = good[field] as string;
+        for (const written of [
+          `${bad}${value}`,
+          `${value.slice(0, 2)}${bad}${value.slice(2)}`,
+          `${value}${bad}`,
+        ]) {
+          const { keys, dropped } = parseKeySet(
+            JSON.stringify({ keys: [{ ...good, kid: 'candidate', [field]: written }, good] }),
+          );
+          expect(
+            keys.map((k) => k.kid),
+            `${field} = ${written.slice(0, 8)}`,
+          ).toEqual([good.kid]);
+          expect(dropped).toBe(1);
+        }
+      }
+    }
+  });
+
+  it('keeps a strong exponent written in up to 8 bytes, and drops a longer one', () => {
+    // 8 bytes is the most a kept exponent may take (docs/token-rules.md); real ones take 3.
+    const longest = (1n << 63n) + 1n;
+    for (const [e, kept] of [
+      [longest, true],
+      [(1n << 64n) - 1n, true],
+      [(1n << 64n) | 1n, false],
+    ] as const) {
+      const { keys } = parseKeySet(
+        JSON.stringify({ keys: [{ ...good, kid: 'candidate', e: exponent(e) }, good] }),
+      );
+      expect(keys.some((k) => k.kid === 'candidate')).toBe(kept);
+    }
   });
 });
