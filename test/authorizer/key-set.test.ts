@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
+import { KeySetError, parseKeySet } from '../../lambda/authorizer/keys/key-set.js';
 import { testKeys } from '../helpers/setup.js';
 
 /** A big-endian exponent as a JWK writes it (no leading zero bytes). */
@@ -29,10 +29,27 @@ describe('a key set keeps only keys a real issuer would publish', () => {
     ['an exponent of no whole byte ("A")', { ...good, kid: 'x', e: 'A' }],
     ['a modulus of no whole byte ("A")', { ...good, kid: 'x', n: 'A' }],
     ['not an object', 'junk'],
+    ['null', null],
+    ['a number', 42],
+    ['an array', [good]],
   ])('drops an entry with %s and counts it', (_, entry) => {
     const { keys, dropped } = parseKeySet(JSON.stringify({ keys: [entry, good] }));
     expect(keys.map((k) => k.kid)).toEqual([good.kid]);
     expect(dropped).toBe(1);
+  });
+
+  it('refuses a key set that is not UTF-8, as JSON exchanged between systems must be (RFC 8259, 8.1)', () => {
+    const text = JSON.stringify({ keys: [{ ...good, kid: 'k\u00e9' }] });
+    const bytes = Buffer.from(text, 'utf8');
+    // The two bytes of "é" become one lone continuation byte: no longer UTF-8, though a lenient decoder reads on.
+    const at = bytes.indexOf(Buffer.from('\u00e9', 'utf8'));
+    const broken = Buffer.concat([bytes.subarray(0, at), Buffer.from([0xa9]), bytes.subarray(at + 2)]);
+    const body = broken.buffer.slice(broken.byteOffset, broken.byteOffset + broken.byteLength);
+    expect(() => parseKeySet(body)).toThrow(KeySetError);
+    expect(() => parseKeySet(body)).toThrow('key set is not JSON');
+    expect(
+      parseKeySet(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).keys,
+    ).toHaveLength(1);
   });
 
   it('keeps an RSA key exactly when its exponent is odd and at least 65537', () => {
