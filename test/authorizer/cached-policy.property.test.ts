@@ -215,14 +215,20 @@ const scenario = routeTable.chain((table) => {
   });
 });
 
+/** A scenario's caller (as the spec model sees it), its production authorizer, and its method ARNs. */
+function prepare(s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) {
+  const { table, required, scopes, roles, app, allowedClientApps, prefix } = s;
+  const who: Who = { scopes, roles, app, allowedClientApps };
+  const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
+  const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
+  return { ...s, who, decide, arnOf };
+}
+
 describe('the policy API Gateway caches for a token', () => {
   it('never admits a declared request that the documented rules refuse, and is right for its own request', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
-        const who: Who = { scopes, roles, app, allowedClientApps };
-        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
-        const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
+        const { table, required, prefix, a, others, who, decide, arnOf } = prepare(s);
         const cached = await decide(arnOf(a));
         const resources = cached.result.policyDocument.Statement.flatMap((s) => [
           (s as { Resource: string | string[] }).Resource,
@@ -255,10 +261,7 @@ describe('the policy API Gateway caches for a token', () => {
   it('decides as the documented rules do, refusing more only where the policy must deny a wider pattern', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
-        const who: Who = { scopes, roles, app, allowedClientApps };
-        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
-        const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
+        const { table, required, a, others, who, decide, arnOf } = prepare(s);
         for (const b of [a, ...others]) {
           const fresh = await decide(arnOf(b));
           const expected = specAllows(table, required, who, b);
@@ -285,9 +288,7 @@ describe('the policy API Gateway caches for a token', () => {
   it('admits every request a fresh decision allows, when built for an allowed request', async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
-        const { table, required, scopes, roles, app, allowedClientApps, prefix, a, others } = s;
-        const decide = authorizerFor(table, required, grantee(scopes, roles, app), allowedClientApps);
-        const arnOf = ([method, path]: Request) => `${prefix}/${method}${path}`;
+        const { a, others, decide, arnOf } = prepare(s);
         const cached = await decide(arnOf(a));
         fc.pre(cached.outcome === 'allow');
         for (const b of others) {
