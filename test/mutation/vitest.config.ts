@@ -9,6 +9,7 @@ import base from '../../vitest.config.js';
  */
 const ORDER = [
   'entra.property',
+  'entra-explain',
   'bearer-and-jwt',
   'bearer-and-jwt.property',
   'config',
