@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   ApiDefinition,
   AuthorizationType,
+  Deployment,
   type IResource,
   MockIntegration,
   RestApi,
@@ -240,6 +241,25 @@ describe('a configuration change redeploys the stage', () => {
       expect(withRule(flag, 'Items.Read', Duration.minutes(1))).not.toEqual(before);
     },
   );
+});
+
+describe('a deployment of your own (deploy: false), as docs/permissions-and-caching.md says', () => {
+  const ownDeployment = (scope: string): string[] => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { ...base, requiredScopes: [scope] });
+    const api = new RestApi(stack, 'Api', { deploy: false });
+    entra.addMethod(api.root.addResource('items'), 'GET', new MockIntegration(), {});
+    const deployment = new Deployment(stack, 'Mine', { api });
+    deployment.addToLogicalId(entra.function.currentVersion.functionArn);
+    return Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'));
+  };
+
+  it('changes with the authorizer when it folds in the published version', () => {
+    const before = ownDeployment('Items.Read');
+    expect(before).toHaveLength(1);
+    expect(ownDeployment('Items.Read')).toEqual(before);
+    expect(ownDeployment('Items.Write')).not.toEqual(before);
+  });
 });
 
 describe('one authorizer, its APIs and gateway responses', () => {
