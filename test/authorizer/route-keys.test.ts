@@ -126,6 +126,10 @@ describe('routeKeyCovers (for checking a route table against the API at synth)',
   const segments = (choices: readonly string[], max: number) =>
     fc.array(fc.constantFrom(...choices), { maxLength: max }).map((s) => `/${s.join('/')}`);
   const keyPaths = fc.oneof(
+    // Characters, `*` and parameters in any order: most such keys the parser refuses.
+    fc
+      .array(fc.constantFrom('a', 'b', '/', '*', '{id}', '{proxy+}'), { maxLength: 4 })
+      .map((p) => `/${p.join('')}`),
     segments(['a', 'b', 'ab', 'ba', '*', 'a*', '*b'], 3),
     segments(['a', 'b', 'ab', '{id}'], 3),
     segments(['a', 'b', '{id}'], 2).map((p) => `${p === '/' ? '' : p}/{proxy+}`),
