@@ -621,7 +621,8 @@ function readIntegration(
           : DEFAULT_INTEGRATION_TIMEOUT_MILLIS,
     };
   }
-  notEmulated.push(`Integration.Type ${String(integration.Type)} is not emulated locally`);
+  const through = integration.ConnectionType === 'VPC_LINK' ? ' through a VPC link' : '';
+  notEmulated.push(`Integration.Type ${String(integration.Type)}${through} is not emulated locally`);
   return undefined;
 }
 
