@@ -357,12 +357,19 @@ describe('choosing what to serve', () => {
     );
   });
 
-  it('tells a source file changed after the last synth', () => {
+  it('tells a source file changed after the last synth, not a file of another synth (cdk synth -o)', () => {
     const dir = writeAssembly('stale', { S: { Resources: apiResources() } });
+    expect(newerSourceThan(dir)).toBeUndefined();
+    const later = new Date(Date.now() + 60_000);
+    const other = join(work, 'stale', 'other.out');
+    mkdirSync(other);
+    for (const file of ['manifest.json', 'cdk.out', 'S.template.json']) {
+      writeFileSync(join(other, file), '{}');
+      utimesSync(join(other, file), later, later);
+    }
     expect(newerSourceThan(dir)).toBeUndefined();
     const source = join(work, 'stale', 'app.js');
     writeFileSync(source, '');
-    const later = new Date(Date.now() + 60_000);
     utimesSync(source, later, later);
     expect(newerSourceThan(dir)).toBe('app.js');
   });
