@@ -612,6 +612,13 @@ function readIntegration(
   const methodResponses = readMethodResponses(p);
   if (integration.Type === 'MOCK') return readMockIntegration(ctx, owner, integration, methodResponses);
   if (integration.Type === 'AWS_PROXY') {
+    // A function of another stack (Fn::ImportValue), a parameter or a literal ARN has no code here to run.
+    if (!referencedIds(integration.Uri).some((id) => ctx.resources[id] !== undefined)) {
+      notEmulated.push(
+        'Integration.Uri names a Lambda function outside this stack, which is not emulated locally',
+      );
+      return undefined;
+    }
     return {
       type: 'AWS_PROXY',
       functionId: readFunction(ctx, owner, 'Integration.Uri', integration.Uri),

@@ -169,6 +169,15 @@ function apiResources(prefix = ''): Record<string, CfnResource> {
         Uri: 'arn:aws:apigateway:us-east-1:sqs:path/q',
       },
     }),
+    ...unsupportedMethod('outside', {
+      Integration: {
+        Type: 'AWS_PROXY',
+        IntegrationHttpMethod: 'POST',
+        Uri: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':', { 'Fn::ImportValue': 'Other:Arn' }]],
+        },
+      },
+    }),
     ...unsupportedMethod('vpc', {
       Integration: {
         Type: 'HTTP_PROXY',
@@ -245,6 +254,7 @@ describe('a served assembly', () => {
       'GET /cognito: AuthorizationType COGNITO_USER_POOLS is not emulated locally: answered 501',
       'GET /iam: AuthorizationType AWS_IAM is not emulated locally: answered 501',
       'GET /queue: Integration.Type AWS is not emulated locally: answered 501',
+      'GET /outside: Integration.Uri names a Lambda function outside this stack, which is not emulated locally: answered 501',
       'GET /vpc: Integration.Type HTTP_PROXY through a VPC link is not emulated locally: answered 501',
       'Broken: init failed (Error: no TABLE_NAME); its calls answer 502',
     ]);
@@ -264,6 +274,7 @@ describe('a served assembly', () => {
     ['GET /cognito', 'AuthorizationType COGNITO_USER_POOLS'],
     ['GET /iam', 'AuthorizationType AWS_IAM'],
     ['GET /queue', 'Integration.Type AWS '],
+    ['GET /outside', 'Integration.Uri names a Lambda function outside this stack'],
     ['GET /vpc', 'Integration.Type HTTP_PROXY through a VPC link'],
   ])('answers %s (not emulated) 501, saying why', async (route, why) => {
     const [verb, path = '/items'] = route.split(' ');
