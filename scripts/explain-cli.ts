@@ -86,6 +86,12 @@ function fail(line: string): never {
   process.exit(2);
 }
 
+/** A message about the user's own cloud assembly, whose lines (the APIs to pick from) stay lines. */
+function failListing(message: string): never {
+  console.error(`${COMMAND}: ${message.split('\n').map(printable).join('\n')}`);
+  process.exit(2);
+}
+
 const { values, positionals } = parseOrExit(COMMAND, usage, () => {
   const parsed = parseArgs({
     args: checkArgs(process.argv.slice(2), options, { positionals: true }),
@@ -378,7 +384,8 @@ function servedOrExit() {
   try {
     return servedAuthorizer({ app: values.app, stack: values.stack, api: values.api, port: values.port });
   } catch (err) {
-    if (err instanceof AssemblyError || err instanceof PortError) fail(err.message);
+    if (err instanceof AssemblyError) failListing(err.message);
+    if (err instanceof PortError) fail(err.message);
     throw err;
   }
 }

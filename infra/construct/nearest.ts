@@ -20,10 +20,12 @@ export function nearest(name: string, known: readonly string[]): string | undefi
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
   for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    // A prefix beats any typo; among several prefixes (--rout: --route, --routes) the closest wins.
     const score =
       name !== '' && (candidate.startsWith(name) || name.startsWith(candidate))
-        ? 0.5
-        : editDistance(name, candidate);
+        ? 0.5 + distance / 1000
+        : distance;
     if (score < bestScore) {
       best = candidate;
       bestScore = score;

@@ -612,6 +612,13 @@ function readIntegration(
   const methodResponses = readMethodResponses(p);
   if (integration.Type === 'MOCK') return readMockIntegration(ctx, owner, integration, methodResponses);
   if (integration.Type === 'AWS_PROXY') {
+    // A function of another stack (Fn::ImportValue), a parameter or a literal ARN has no code here to run.
+    if (!referencedIds(integration.Uri).some((id) => ctx.resources[id] !== undefined)) {
+      notEmulated.push(
+        'Integration.Uri names a Lambda function outside this stack, which is not emulated locally',
+      );
+      return undefined;
+    }
     return {
       type: 'AWS_PROXY',
       functionId: readFunction(ctx, owner, 'Integration.Uri', integration.Uri),
@@ -621,7 +628,8 @@ function readIntegration(
           : DEFAULT_INTEGRATION_TIMEOUT_MILLIS,
     };
   }
-  notEmulated.push(`Integration.Type ${String(integration.Type)} is not emulated locally`);
+  const through = integration.ConnectionType === 'VPC_LINK' ? ' through a VPC link' : '';
+  notEmulated.push(`Integration.Type ${String(integration.Type)}${through} is not emulated locally`);
   return undefined;
 }
 

@@ -185,9 +185,14 @@ export function assetFolderOf(stack: AssemblyStack, fn: FunctionModel): string |
 const SOURCE_FILE = /\.(ts|mts|cts|js|mjs|cjs|json)$/;
 const SKIPPED_FOLDER = /^(node_modules|cdk\.out|\..*)$/;
 
+/** A cloud assembly of another synth (`cdk synth -o <dir>`): `cdk synth` writes a `cdk.out` file into each. */
+const isCloudAssembly = (dir: string) =>
+  existsSync(join(dir, 'manifest.json')) && existsSync(join(dir, 'cdk.out'));
+
 /**
  * A source file of the app beside `cdk.out` changed after the last synth, if any: the assembly would serve
- * an older app. Looks a few folders deep at most, skipping node_modules and dot folders.
+ * an older app. Looks a few folders deep at most, skipping node_modules, dot folders and the cloud
+ * assemblies of other synths (`cdk synth -o`), whose files are output, not source.
  */
 export function newerSourceThan(assemblyDir: string): string | undefined {
   const manifest = join(assemblyDir, 'manifest.json');
@@ -198,7 +203,8 @@ export function newerSourceThan(assemblyDir: string): string | undefined {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
       if (resolve(path) === resolve(assemblyDir)) continue;
-      if (entry.isDirectory() && depth < 4 && !SKIPPED_FOLDER.test(entry.name)) {
+      if (entry.isDirectory()) {
+        if (depth >= 4 || SKIPPED_FOLDER.test(entry.name) || isCloudAssembly(path)) continue;
         const found = visit(path, depth + 1);
         if (found !== undefined) return found;
       } else if (entry.isFile() && SOURCE_FILE.test(entry.name) && statSync(path).mtimeMs > synthesized) {

@@ -5,9 +5,10 @@ import type { LambdaHandler } from './gateway.js';
 /**
  * Each Lambda function of a served assembly runs on a worker thread of its own: its own process.env (the
  * template's variables and the documented overrides, nothing of the shell's) and its own module state,
- * apart from the server and the other functions. Worker threads rather than child processes: measured on
- * this project's 2-core machine, a cold start costs about the same (about 0.2 s either way) while an
- * invocation's round trip is some 0.2 ms against 0.6 ms, and a worker takes a fraction of the memory.
+ * apart from the server and the other functions. Worker threads rather than child processes, as measured by
+ * test/bench/function-isolation.ts (figures in docs/local.md): starting one costs about the same (tens of
+ * milliseconds either way, with the load of the machine deciding which is ahead), an invocation's round trip
+ * is a little shorter, and a worker takes about a quarter of a child process's memory.
  */
 
 /** The worker's script, plain CommonJS beside this module (in the package: beside the CLI bundle). */

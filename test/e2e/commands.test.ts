@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nearest } from '../../infra/construct/nearest.js';
 import { LOCAL_APP_ROLE, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { createSigningKey, entraAccessTokenClaims, signJwt } from '../../infra/local/mint.js';
 import { DEFAULT_PORT, localPort, PortError, portPrefix } from '../../infra/local/port.js';
@@ -655,6 +656,16 @@ describe('the pieces behind the commands (in process)', () => {
     expect(mistake(['--expiresin=5'])).toBe('unknown flag --expiresin (did you mean --expires-in?)');
     expect(mistake(['-scopes', 'x'])).toBe('unknown flag -scopes (did you mean --scopes?)');
     expect(mistake(['--frobnicate'])).toBe('unknown flag --frobnicate');
+  });
+
+  it('names the closest of several flags a misspelt one begins, whatever their order', () => {
+    for (const known of [
+      ['routes', 'route'],
+      ['route', 'routes'],
+    ]) {
+      expect(nearest('rout', known)).toBe('route');
+      expect(nearest('routess', known)).toBe('routes');
+    }
   });
 
   it('joins a negative number to its flag, and names the = form for other values that start with -', () => {

@@ -142,6 +142,62 @@ function apiResources(prefix = ''): Record<string, CfnResource> {
       Integration: { Type: 'HTTP_PROXY', IntegrationHttpMethod: 'GET', Uri: 'https://example.com/' },
     }),
     KeyGet: method({ Ref: 'Items' }, 'DELETE', { ...proxy('Backend'), ApiKeyRequired: true }),
+    // The rest of what is not emulated, each on a resource of its own.
+    RequestAuth: {
+      Type: 'AWS::ApiGateway::Authorizer',
+      Properties: {
+        RestApiId: api,
+        Type: 'REQUEST',
+        IdentitySource: 'method.request.header.X-Key',
+        AuthorizerUri: { 'Fn::GetAtt': ['Other', 'Arn'] },
+      },
+    },
+    Pool: {
+      Type: 'AWS::ApiGateway::Authorizer',
+      Properties: { RestApiId: api, Type: 'COGNITO_USER_POOLS', ProviderARNs: ['arn:pool'] },
+    },
+    ...unsupportedMethod('request', { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: 'RequestAuth' } }),
+    ...unsupportedMethod('cognito', {
+      AuthorizationType: 'COGNITO_USER_POOLS',
+      AuthorizerId: { Ref: 'Pool' },
+    }),
+    ...unsupportedMethod('iam', { AuthorizationType: 'AWS_IAM' }),
+    ...unsupportedMethod('queue', {
+      Integration: {
+        Type: 'AWS',
+        IntegrationHttpMethod: 'POST',
+        Uri: 'arn:aws:apigateway:us-east-1:sqs:path/q',
+      },
+    }),
+    ...unsupportedMethod('outside', {
+      Integration: {
+        Type: 'AWS_PROXY',
+        IntegrationHttpMethod: 'POST',
+        Uri: {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':', { 'Fn::ImportValue': 'Other:Arn' }]],
+        },
+      },
+    }),
+    ...unsupportedMethod('vpc', {
+      Integration: {
+        Type: 'HTTP_PROXY',
+        ConnectionType: 'VPC_LINK',
+        ConnectionId: 'link',
+        IntegrationHttpMethod: 'GET',
+        Uri: 'http://internal/',
+      },
+    }),
+  };
+}
+
+/** GET /<part>, on a resource of its own, with `props` (an authorization or an integration) over a Lambda proxy. */
+function unsupportedMethod(part: string, props: Record<string, unknown>): Record<string, CfnResource> {
+  return {
+    [`${part}Resource`]: {
+      Type: 'AWS::ApiGateway::Resource',
+      Properties: { RestApiId: api, ParentId: ROOT, PathPart: part },
+    },
+    [`${part}Get`]: method({ Ref: `${part}Resource` }, 'GET', { ...proxy('Backend'), ...props }),
   };
 }
 
@@ -194,6 +250,12 @@ describe('a served assembly', () => {
       'PUT /items: Python: Lambda runtime python3.12 is not emulated locally (only Node.js): answered 501',
       'POST /items: Integration.Type HTTP_PROXY is not emulated locally: answered 501',
       'DELETE /items: API keys and usage plans are not emulated locally: answered 501',
+      'GET /request: the REQUEST authorizer RequestAuth is not emulated locally (only TOKEN): answered 501',
+      'GET /cognito: AuthorizationType COGNITO_USER_POOLS is not emulated locally: answered 501',
+      'GET /iam: AuthorizationType AWS_IAM is not emulated locally: answered 501',
+      'GET /queue: Integration.Type AWS is not emulated locally: answered 501',
+      'GET /outside: Integration.Uri names a Lambda function outside this stack, which is not emulated locally: answered 501',
+      'GET /vpc: Integration.Type HTTP_PROXY through a VPC link is not emulated locally: answered 501',
       'Broken: init failed (Error: no TABLE_NAME); its calls answer 502',
     ]);
   });
@@ -208,8 +270,15 @@ describe('a served assembly', () => {
     ['PUT', 'Python: Lambda runtime python3.12'],
     ['POST', 'Integration.Type HTTP_PROXY'],
     ['DELETE', 'API keys and usage plans'],
-  ])('answers %s /items (not emulated) 501, saying why', async (verb, why) => {
-    const res = await call('/items', { method: verb, ...good });
+    ['GET /request', 'the REQUEST authorizer RequestAuth'],
+    ['GET /cognito', 'AuthorizationType COGNITO_USER_POOLS'],
+    ['GET /iam', 'AuthorizationType AWS_IAM'],
+    ['GET /queue', 'Integration.Type AWS '],
+    ['GET /outside', 'Integration.Uri names a Lambda function outside this stack'],
+    ['GET /vpc', 'Integration.Type HTTP_PROXY through a VPC link'],
+  ])('answers %s (not emulated) 501, saying why', async (route, why) => {
+    const [verb, path = '/items'] = route.split(' ');
+    const res = await call(path, { method: verb, ...good });
     expect(res.status).toBe(501);
     expect((await seen(res)).message).toContain(`Not emulated locally: ${why}`);
   });
@@ -299,12 +368,19 @@ describe('choosing what to serve', () => {
     );
   });
 
-  it('tells a source file changed after the last synth', () => {
+  it('tells a source file changed after the last synth, not a file of another synth (cdk synth -o)', () => {
     const dir = writeAssembly('stale', { S: { Resources: apiResources() } });
+    expect(newerSourceThan(dir)).toBeUndefined();
+    const later = new Date(Date.now() + 60_000);
+    const other = join(work, 'stale', 'other.out');
+    mkdirSync(other);
+    for (const file of ['manifest.json', 'cdk.out', 'S.template.json']) {
+      writeFileSync(join(other, file), '{}');
+      utimesSync(join(other, file), later, later);
+    }
     expect(newerSourceThan(dir)).toBeUndefined();
     const source = join(work, 'stale', 'app.js');
     writeFileSync(source, '');
-    const later = new Date(Date.now() + 60_000);
     utimesSync(source, later, later);
     expect(newerSourceThan(dir)).toBe('app.js');
   });

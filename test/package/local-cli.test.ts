@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PackResult, run, userEnv } from './consumer-app.js';
 import { packFromCopy, writeConsumerManifest } from './consumer-manifest.js';
@@ -43,11 +44,40 @@ const orders = api.root.addResource('orders');
 orders.addMethod('GET', new LambdaIntegration(backend));
 orders.addMethod('POST', new LambdaIntegration(backend));
 orders.addResource('{id}').addMethod('GET', new LambdaIntegration(backend));
+
+// With -c failures=yes, a second stack of what fails or cannot be emulated locally.
+if (app.node.tryGetContext('failures') === 'yes') {
+  const { Duration } = require('aws-cdk-lib');
+  const { HttpIntegration } = require('aws-cdk-lib/aws-apigateway');
+  const { Code, Function } = require('aws-cdk-lib/aws-lambda');
+  const failures = new Stack(app, 'FailuresStack');
+  const guard = new EntraTokenAuthorizer(failures, 'Entra', {
+    tenantId: '${TENANT}',
+    clientId: '${CLIENT}',
+    requiredScopes: ['Orders.Read'],
+  });
+  const failing = new RestApi(failures, 'FailuresApi', { defaultMethodOptions: { authorizer: guard.authorizer } });
+  const fn = new NodejsFunction(failures, 'Failing', { entry: 'backend.js', runtime: Runtime.NODEJS_22_X });
+  failing.root.addResource('broken').addMethod('GET', new LambdaIntegration(fn));
+  failing.root.addResource('malformed').addMethod('GET', new LambdaIntegration(fn));
+  failing.root.addResource('slow').addMethod('GET', new LambdaIntegration(fn, { timeout: Duration.seconds(1) }));
+  const report = new Function(failures, 'Report', {
+    runtime: Runtime.PYTHON_3_12,
+    handler: 'index.handler',
+    code: Code.fromInline('def handler(event, context):\\n    return {"statusCode": 200}'),
+  });
+  failing.root.addResource('report').addMethod('GET', new LambdaIntegration(report));
+  failing.root.addResource('legacy').addMethod('GET', new HttpIntegration('https://example.com/legacy'));
+}
 `;
 
 /** The user's backend: reads the caller with entra-authorizer/identity and says what it saw. */
 const BACKEND = `const { readIdentity } = require('entra-authorizer/identity');
 exports.handler = async (event) => {
+  if (event.resource === '/broken') throw new Error('boom');
+  if (event.resource === '/malformed') return { statusCode: 'abc' };
+  // Past the 1 s integration timeout of GET /slow, within the function's own 3 s.
+  if (event.resource === '/slow') await new Promise((done) => setTimeout(done, 2000));
   const caller = readIdentity(event.requestContext.authorizer);
   return {
     statusCode: 200,
@@ -66,7 +96,7 @@ exports.handler = async (event) => {
 
 let work: string;
 let app: string;
-let server: ChildProcess | undefined;
+const servers: ChildProcess[] = [];
 let base: string;
 let port: number;
 let banner = '';
@@ -85,25 +115,44 @@ function createApp(packed: PackResult): void {
   writeFileSync(join(app, 'backend.js'), BACKEND);
 }
 
-/** `npx entra-authorizer start --port 0` in the background; resolves with its banner once it listens. */
-function startServer(): Promise<string> {
-  server = spawn('npx', ['--no-install', 'entra-authorizer', 'start', '--port', '0'], {
+/** `npx entra-authorizer start --port 0 ...` in the background; resolves with its banner once it listens. */
+function startServer(...args: string[]): Promise<{ process: ChildProcess; banner: string }> {
+  const started = spawn('npx', ['--no-install', 'entra-authorizer', 'start', '--port', '0', ...args], {
     cwd: app,
     env: { ...env(), XDG_CACHE_HOME: join(work, 'cache') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  servers.push(started);
   let out = '';
   let err = '';
   return new Promise((done, fail) => {
-    server?.stdout?.on('data', (chunk: Buffer) => {
+    started.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Ctrl-C stops it')) done(out);
+      if (out.includes('Ctrl-C stops it')) done({ process: started, banner: out });
     });
-    server?.stderr?.on('data', (chunk: Buffer) => {
+    started.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
     });
-    server?.once('exit', (code) => fail(new Error(`start exited ${code}:\n${out}\n${err}`)));
+    started.once('exit', (code) => fail(new Error(`start exited ${code}:\n${out}\n${err}`)));
   });
+}
+
+/** The URL a banner names. */
+const urlOf = (text: string) =>
+  /entra-authorizer local API on (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1] as string;
+
+/** A command of the package that a person gets wrong: its exit code and what it printed. */
+async function mistake(args: readonly string[], cwd = app) {
+  try {
+    await promisify(execFile)('npx', ['--no-install', 'entra-authorizer', ...args], {
+      cwd,
+      env: { ...env(), XDG_CACHE_HOME: join(work, 'cache') },
+    });
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+  throw new Error(`entra-authorizer ${args.join(' ')} succeeded`);
 }
 
 /** `npx entra-authorizer token ...`: the JWT on its last line. */
@@ -120,13 +169,15 @@ beforeAll(async () => {
   createApp(await packFromCopy(work));
   await run('npm', ['ci', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app, env: env() });
   await npx(['cdk', 'synth', '--quiet', '--no-notices']);
-  banner = await startServer();
-  base = /entra-authorizer local API on (http:\/\/127\.0\.0\.1:(\d+))/.exec(banner)?.[1] as string;
+  // The same app with a second stack, of what fails or cannot be emulated: two guarded APIs to pick from.
+  await npx(['cdk', 'synth', '--quiet', '--no-notices', '-c', 'failures=yes', '-o', 'failures.out']);
+  ({ banner } = await startServer());
+  base = urlOf(banner);
   port = Number(new URL(base).port);
 }, 300_000);
 
 afterAll(async () => {
-  server?.kill('SIGTERM');
+  for (const server of servers) server.kill('SIGTERM');
   if (work !== undefined) await rm(work, { recursive: true, force: true });
 }, 120_000);
 
@@ -201,5 +252,128 @@ describe('npx entra-authorizer start, in a CDK app of its own after cdk synth', 
     await expect(
       npx(['entra-authorizer', 'explain', '--port', String(port), '--route', 'POST /orders', jwt]),
     ).rejects.toThrow(/Deny \(403\)/);
+  });
+});
+
+describe('what fails, or cannot be emulated, in a CDK app after cdk synth', () => {
+  let failures: string;
+  let failuresBanner: string;
+  beforeAll(async () => {
+    failuresBanner = (await startServer('--app', 'failures.out', '--stack', 'FailuresStack')).banner;
+    failures = urlOf(failuresBanner);
+  }, 240_000);
+
+  it('names at start, one line per method, the Python function and the HTTP integration', () => {
+    const notes = failuresBanner.split('\n').filter((line) => line.includes('not as in AWS'));
+    expect(notes).toHaveLength(2);
+    expect(notes[0]).toMatch(
+      /^ {2}not as in AWS: GET \/report: Report\w+: Lambda runtime python3\.12 is not emulated locally \(only Node\.js\): answered 501$/,
+    );
+    expect(notes[1]).toBe(
+      '  not as in AWS: GET /legacy: Integration.Type HTTP_PROXY is not emulated locally: answered 501',
+    );
+  });
+
+  it.each(['/report', '/legacy'])('answers GET %s 501, naming what is not emulated', async (path) => {
+    const res = await fetch(`${failures}${path}`, { headers: { Authorization: `Bearer ${await token()}` } });
+    expect(res.status).toBe(501);
+    expect(((await res.json()) as { message: string }).message).toMatch(/^Not emulated locally: /);
+  });
+
+  it.each([
+    ['/broken', 502, 'Internal server error'],
+    ['/malformed', 502, 'Internal server error'],
+    ['/slow', 504, 'Endpoint request timed out'],
+  ])('answers a backend of GET %s as API Gateway does: %i', async (path, status, message) => {
+    const res = await fetch(`${failures}${path}`, { headers: { Authorization: `Bearer ${await token()}` } });
+    expect(res.status).toBe(status);
+    expect(await res.json()).toEqual({ message });
+  });
+
+  it("keeps the authorizer's 401 and 403 in front of a failing backend", async () => {
+    expect((await fetch(`${failures}/broken`)).status).toBe(401);
+    const app = await token('--app-only', '--roles', 'Orders.Write');
+    expect((await fetch(`${failures}/broken`, { headers: { Authorization: `Bearer ${app}` } })).status).toBe(
+      403,
+    );
+  });
+});
+
+describe("a newcomer's mistakes: one clear line (or the choices), a non-zero exit, no stack trace", () => {
+  const noTrace = (text: string) => expect(text).not.toMatch(/^\s+at /m);
+
+  it('start in a folder without cdk.out says to run cdk synth', async () => {
+    const sub = join(app, 'src');
+    mkdirSync(sub, { recursive: true });
+    const { code, stderr } = await mistake(['start', '--port', '0'], sub);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      `npx entra-authorizer start: no cloud assembly at ${join(sub, 'cdk.out')} (no manifest.json): run \`cdk synth\` in your CDK app first (or pass --app <path to its cdk.out>)`,
+    );
+  });
+
+  it('start and explain with several stacks list them and how to pick one', async () => {
+    const choices = [
+      '2 REST APIs are guarded by an EntraTokenAuthorizer; pick one:',
+      expect.stringMatching(/^ {2}--stack OrdersStack --api OrdersApi\w+$/),
+      expect.stringMatching(/^ {2}--stack FailuresStack --api FailuresApi\w+$/),
+    ];
+    const start = await mistake(['start', '--app', 'failures.out', '--port', '0']);
+    expect(start.code).toBe(1);
+    const [first, ...rest] = start.stderr.trim().split('\n');
+    expect([first?.replace('npx entra-authorizer start: ', ''), ...rest]).toEqual(choices);
+    const explain = await mistake(['explain', '--app', 'failures.out', await token()]);
+    expect(explain.code).toBe(2);
+    const [line, ...more] = explain.stderr.trim().split('\n');
+    expect([line?.replace('npx entra-authorizer explain: ', ''), ...more]).toEqual(choices);
+  });
+
+  it('start on a busy port names it and another to use', async () => {
+    const { code, stderr } = await mistake(['start', '--port', String(port)]);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toMatch(
+      new RegExp(
+        `^npx entra-authorizer start: port ${port} on 127\\.0\\.0\\.1 is already in use \\(another npx entra-authorizer start\\?\\)\\. Stop that, or run: PORT=\\d+ npx entra-authorizer start$`,
+      ),
+    );
+  });
+
+  it.each([
+    [
+      ['start', '--prot', '3001'],
+      2,
+      'npx entra-authorizer start: unknown flag --prot (did you mean --port?)',
+    ],
+    [['start', '--port', 'abc'], 2, 'npx entra-authorizer start: PORT must be a port number'],
+    [
+      ['token', '--scope', 'x'],
+      2,
+      'npx entra-authorizer token: unknown flag --scope (did you mean --scopes?)',
+    ],
+    [
+      ['explain', '--rout', 'GET /orders', 'x.y.z'],
+      2,
+      'npx entra-authorizer explain: unknown flag --rout (did you mean --route?)',
+    ],
+    [
+      ['start', '--stack', 'Nope', '--port', '0'],
+      1,
+      'npx entra-authorizer start: no stack Nope in the cloud assembly; it has OrdersStack',
+    ],
+    [['frob'], 2, 'entra-authorizer: unknown command "frob"'],
+  ])('%j exits %i: %s', async (args, status, first) => {
+    const { code, stdout, stderr } = await mistake(args);
+    expect(code).toBe(status);
+    expect(stderr.split('\n')[0]).toContain(first);
+    noTrace(stderr);
+    noTrace(stdout);
+  });
+
+  it('token with no start on its port says to start it', async () => {
+    const { code, stderr } = await mistake(['token', '--port', '1']);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      'npx entra-authorizer token: no local issuer on 127.0.0.1:1: run `PORT=1 npx entra-authorizer start` first (npx entra-authorizer token reads the same PORT).',
+    );
   });
 });
