@@ -394,7 +394,8 @@ describe.concurrent('the commands, used wrongly', () => {
       run,
       /^context key tenantId must be a tenant GUID, "organizations" or "common"; got "contoso": pass it as: npx cdk deploy -c tenantId=00000000-0000-0000-0000-000000000000$/,
     );
-  });
+    // cdk synth runs the app through tsx: about 30 s alone, several times that on a loaded machine.
+  }, 180_000);
 
   it('cdk synth: a value the stack or the construct refuses is one line naming the context key, exit 1', async () => {
     const synth = (extra: string) =>
@@ -435,7 +436,8 @@ describe.concurrent('the commands, used wrongly', () => {
       tenants,
       /^EntraTokenAuthorizer: allowedTenants must be left out for the single tenant [0-9a-f-]{36}: it applies only when tenantId is "organizations" or "common"; got \["foo"\] \(context key allowedTenants\)$/,
     );
-  });
+    // cdk synth runs the app through tsx: about 30 s alone, several times that on a loaded machine.
+  }, 180_000);
 
   it('npm run token: a misspelt flag prints the nearest flag and the usage, exit 2', async () => {
     const run = await npm(['run', '-s', 'token', '--', '--scope', 'x']);
