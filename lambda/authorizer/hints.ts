@@ -206,11 +206,15 @@ function permissionHint(facts: HintFacts): string {
   // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
   const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
   const needed = detail.split(' requires ').slice(1).join(' requires ');
+  // The API-wide rule (AZURE_REQUIRED_SCOPES/ROLES) says "the API requires"; a route's rule names the route.
+  const apiWide = detail.startsWith('the API requires ');
   const fix = !appOnly
     ? 'grant and consent the scope, or assign the app role to the user'
     : needed !== '' && !/\brole\b/.test(needed)
-      ? 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
-      : 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)';
+      ? apiWide
+        ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'
+        : 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
+      : `assign the app role the ${apiWide ? 'API' : 'route'} needs to the calling app (API permissions > Application permissions, then admin consent)`;
   return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
 }
 

@@ -192,6 +192,36 @@ describe('403 hints name the real cause', () => {
     );
   });
 
+  it('an app-only token on an API that requires a scope: the API-wide rule, not a route, is named', () => {
+    const role = fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/);
+    fc.assert(
+      fc.property(fc.array(role, { minLength: 1, maxLength: 3 }), role, (roles, required) => {
+        fc.pre(!roles.includes(required));
+        const payload = { idtyp: 'app', roles };
+        const hintUnder = (env: Record<string, string>) => {
+          const answer = createRouteAuthorizer(config(env))(
+            { scopes: [], roles },
+            { method: 'GET', path: '/' },
+          );
+          expect(answer.allowed).toBe(false);
+          return hintFromFacts(
+            'insufficient_permission',
+            facts(cfg, payload, {}, answer.allowed ? '' : answer.missing),
+          );
+        };
+        const scopeOnly = hintUnder({ [ENV_NAMES.requiredScopes]: 'access_as_user' });
+        expect(scopeOnly).toMatch(/an app-only token never carries a scope, and the API admits no app role/);
+        expect(scopeOnly).toContain(ENV_NAMES.requiredRoles);
+        expect(scopeOnly).not.toMatch(/route|assign the app role/);
+        const withRole = hintUnder({
+          [ENV_NAMES.requiredScopes]: 'access_as_user',
+          [ENV_NAMES.requiredRoles]: required,
+        });
+        expect(withRole).toMatch(/assign the app role the API needs/);
+      }),
+    );
+  });
+
   it('a path ending in "/" is the path, not a missing scope', () => {
     fc.assert(
       fc.property(fc.constantFrom('/whoami/', '/jobs/1/', '/jobs/'), (path) => {
