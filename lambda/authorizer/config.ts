@@ -430,9 +430,9 @@ export function parseRoutePermissions(
         `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters)`,
       );
     }
-    const twin = path.includes('{')
-      ? routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path))
-      : undefined;
+    const twin = isGlobPath(path)
+      ? undefined
+      : routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path));
     if (twin !== undefined) {
       throw keyProblem(`one key per method and resource ("${twin.route}" names the same one)`);
     }
@@ -448,9 +448,7 @@ export function parseRoutePermissions(
   // A table is judged either as API Gateway routes ({param} one segment) or as IAM globs (any matching key
   // grants): mixed, a glob's wide match and a route's narrow one could not both hold in one policy.
   const template = routes.find((r) => r.path.includes('{'));
-  const glob = routes.find(
-    (r) => r.path.includes('*') || (r.path !== '/' && r.path.slice(1).split('/').includes('')),
-  );
+  const glob = routes.find((r) => isGlobPath(r.path));
   if (template !== undefined && glob !== undefined) {
     throw errorOf({
       at: 'keys',
@@ -459,6 +457,15 @@ export function parseRoutePermissions(
     });
   }
   return routes;
+}
+
+/**
+ * A path only an IAM glob can be: a `*`, or an empty segment (`//`), which no API Gateway resource path has.
+ * A table with one is judged as globs (any matching key grants); any other table, plain literal paths
+ * included, as API Gateway routes its requests (the route that serves a request decides).
+ */
+export function isGlobPath(path: string): boolean {
+  return path.includes('*') || (path !== '/' && path.slice(1).split('/').includes(''));
 }
 
 /** A route path as written into the policy: each `{param}` and `{proxy+}` segment becomes `*`. */

@@ -1,6 +1,7 @@
 import {
   type AuthorizerConfig,
   ENV_NAMES,
+  isGlobPath,
   isTrailingSlashPath,
   PATH_PARAMETER,
   type PermissionRule,
@@ -383,10 +384,10 @@ interface RouteTable {
 }
 
 function buildRouteTable(routePermissions: AuthorizerConfig['routePermissions']): RouteTable {
-  const templates = (routePermissions ?? []).some((route) => route.path.includes('{'));
+  const globs = (routePermissions ?? []).some((route) => isGlobPath(route.path));
   const table: Entry[] = (routePermissions ?? []).map((route, index) => {
-    // A table without {param} is judged as IAM globs, as before: any key that matches grants.
-    const glob = !templates;
+    // A table with a `*` glob is judged as IAM globs, as before: any key that matches grants.
+    const glob = globs;
     return {
       ...route,
       index,

@@ -102,6 +102,67 @@ describe('routeKeyCovers (for checking a route table against the API at synth)',
   ] as const)('%s covers %s %s: %s', (k, method, path, expected) => {
     expect(routeKeyCovers(key(k), method, path)).toBe(expected);
   });
+
+  // The oracle, from the syntax the docs give: in a key `*` is any run of characters, `/` included (IAM);
+  // in both, `{p}` is one or more characters but `/`, `{p+}` one or more characters. A key covers a method
+  // when some path matches both, found by trying every path over the patterns' alphabet up to 9 characters
+  // (longer than any shortest witness of these short patterns).
+  const regexOf = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .split(/(\{[^}]*\}|\*)/)
+        .map((t) => (t === '*' ? '.*' : t.endsWith('+}') ? '.+' : t.startsWith('{') ? '[^/]+' : t))
+        .join('')}$`,
+    );
+  const witnesses = (() => {
+    const out: string[] = [];
+    let level = ['/'];
+    for (let n = 1; n <= 9; n++) {
+      out.push(...level);
+      level = level.flatMap((w) => ['a', 'b', '/'].map((c) => w + c));
+    }
+    return out;
+  })();
+  const segments = (choices: readonly string[], max: number) =>
+    fc.array(fc.constantFrom(...choices), { maxLength: max }).map((s) => `/${s.join('/')}`);
+  const keyPaths = fc.oneof(
+    // Characters, `*` and parameters in any order: most such keys the parser refuses.
+    fc
+      .array(fc.constantFrom('a', 'b', '/', '*', '{id}', '{proxy+}'), { maxLength: 4 })
+      .map((p) => `/${p.join('')}`),
+    segments(['a', 'b', 'ab', 'ba', '*', 'a*', '*b'], 3),
+    segments(['a', 'b', 'ab', '{id}'], 3),
+    segments(['a', 'b', '{id}'], 2).map((p) => `${p === '/' ? '' : p}/{proxy+}`),
+  );
+  const resourcePaths = fc.oneof(
+    segments(['a', 'b', 'ab', 'ba', '{p}'], 3),
+    segments(['a', 'b', '{p}'], 2).map((p) => `${p === '/' ? '' : p}/{proxy+}`),
+  );
+
+  it('agrees with the syntax on generated keys and resource paths (same-length typos included)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('GET', 'POST', '*'),
+        keyPaths,
+        fc.constantFrom('GET', 'POST', 'ANY'),
+        resourcePaths,
+        (keyMethod, keyPath, method, resourcePath) => {
+          let route: Parameters<typeof routeKeyCovers>[0];
+          try {
+            route = key(`${keyMethod} ${keyPath}`);
+          } catch {
+            return; // a key the parser refuses never reaches the check
+          }
+          const methodCovered = keyMethod === '*' || keyMethod === method;
+          const k = regexOf(keyPath);
+          const r = regexOf(resourcePath);
+          const pathCovered = witnesses.some((w) => k.test(w) && r.test(w));
+          expect(routeKeyCovers(route, method, resourcePath)).toBe(methodCovered && pathCovered);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
 });
 
 describe('every policy resource API Gateway receives fits its 512 characters', () => {

@@ -2,8 +2,9 @@
  * Where the module load's excess over its floor goes, under the deployed Node.js: `node --import tsx
  * test/bench/cold-parts.ts` (BENCH_COLD_RUNS iterations, 20 by default). Besides the floor and the shipped
  * bundle (NODE22_BUNDLING), it loads the same bundle compiled but not run (its text inside a block that never
- * executes, after the floor's requires), the same sources unminified, and the shipped bundle with the floor's
- * requires put first (the builtins' order), each in a fresh process, every variant once per iteration.
+ * executes, after the floor's requires), the same sources unminified, the naive peer (bare-peer.ts: what
+ * aws-jwt-verify alone costs), and the shipped bundle with the floor's requires put first (the builtins'
+ * order), each in a fresh process, every variant once per iteration.
  * Figures are CPU time (all threads) of the `require`: the least over the runs, and the median over
  * iterations of the ratio to the floor of the same iteration. It also lists what takes the bundle's bytes
  * (esbuild's metafile). For docs/performance.md; `npm run bench` keeps the headline.
@@ -32,9 +33,11 @@ writeSync(3, String(cpu() - c0));
 process.exit(0);
 `;
 
-async function bundle(dir: string, minify: boolean) {
+const BARE_PEER_ENTRY = 'test/bench/bare-peer.ts';
+
+async function bundle(dir: string, minify: boolean, entry = AUTHORIZER_ENTRY) {
   const built = await build({
-    ...esbuildOptions({ ...NODE22_BUNDLING, minify }, join(ROOT, AUTHORIZER_ENTRY), dir),
+    ...esbuildOptions({ ...NODE22_BUNDLING, minify }, join(ROOT, entry), dir),
     absWorkingDir: ROOT,
     metafile: true,
     logLevel: 'silent',
@@ -69,6 +72,7 @@ try {
   const version = execFileSync(node, ['-p', 'process.version'], { encoding: 'utf8' }).trim();
   const shipped = await bundle(join(dir, 'shipped'), true);
   const unminified = await bundle(join(dir, 'unminified'), false);
+  const bare = await bundle(join(dir, 'bare'), true, BARE_PEER_ENTRY);
   const floorSource = readFileSync(join(cold.dir, 'builtins.cjs'), 'utf8');
   const code = readFileSync(shipped.file, 'utf8')
     .replace(/^"use strict";/, '')
@@ -78,6 +82,8 @@ try {
     'floor + the bundle compiled, not run': join(dir, 'compiled.cjs'),
     'the shipped bundle (minified)': shipped.file,
     'the same sources unminified': unminified.file,
+    [`the naive peer: a bare aws-jwt-verify handler, bundled the same way (${bare.output.bytes} bytes)`]:
+      bare.file,
     'the shipped bundle, its builtins required first in the floor’s order': join(dir, 'ordered.js'),
   };
   writeFileSync(

@@ -1,8 +1,9 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import {
   ApiDefinition,
   AuthorizationType,
+  Deployment,
   type IResource,
   MockIntegration,
   RestApi,
@@ -11,7 +12,6 @@ import {
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
@@ -54,47 +54,9 @@ const synthErrors = (stack: Stack): string => {
   }
 };
 
-describe('routeKeyCovers, against an oracle of regular expressions written from the path rules', () => {
-  // API Gateway: {name} is one path segment, {name+} one or more (greedy); in a route key `*` is the
-  // execute-api ARN glob, any run of characters, `/` included. A key covers a method when some request
-  // path matches both.
-  const toRegex = (pattern: string, glob: boolean) =>
-    new RegExp(
-      `^${pattern
-        .split(/(\{[^}]+\}|\*)/)
-        .map((part) => {
-          if (part === '*' && glob) return '.*';
-          if (/^\{[^}]+\+\}$/.test(part)) return '.+';
-          if (/^\{[^}]+\}$/.test(part)) return '[^/]+';
-          return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        })
-        .join('')}$`,
-    );
-  // Every path over a, b and / up to 9 characters: a shortest common path of these short patterns is shorter.
-  const paths: string[] = [''];
-  for (let length = 1, frontier = ['']; length <= 9; length++) {
-    frontier = frontier.flatMap((p) => ['a', 'b', '/'].map((c) => p + c));
-    paths.push(...frontier);
-  }
-  const keyPath = fc
-    .array(fc.constantFrom('a', 'b', '/', '*', '{id}', '{proxy+}'), { maxLength: 4 })
-    .map((p) => `/${p.join('')}`);
-  const resourcePath = fc
-    .array(fc.constantFrom('a', 'b', '{id}', '{proxy+}'), { minLength: 0, maxLength: 3 })
-    .map((p) => `/${p.join('/')}`);
-
-  it('says a key covers a method exactly when some request path matches both', () => {
-    fc.assert(
-      fc.property(keyPath, resourcePath, (key, resource) => {
-        const k = toRegex(key, true);
-        const r = toRegex(resource, false);
-        const witness = paths.some((p) => k.test(`/${p}`) && r.test(`/${p}`));
-        expect(routeKeyCovers(`GET ${key}`, 'GET', resource)).toBe(witness);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
+// The path rules themselves are held to an oracle in test/authorizer/route-keys.test.ts; here, the key's
+// method as the construct reads it.
+describe('routeKeyCovers, as the construct reads a key', () => {
   it('matches methods: one method, or * (and ANY) for each', () => {
     expect(routeKeyCovers('GET /items', 'GET', '/items')).toBe(true);
     expect(routeKeyCovers('get /items', 'GET', '/items')).toBe(true);
@@ -172,6 +134,25 @@ describe('route rules checked against the API at synth', () => {
     template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'CUSTOM' }, 2);
   });
 
+  it('addMethod guards the method with this authorizer on an API without a default, ANY as the key method *', () => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', base);
+    const api = new RestApi(stack, 'Api');
+    entra.addMethod(api.root.addResource('items'), 'GET', new MockIntegration(), { scopes: ['Items.Read'] });
+    entra.addMethod(api.root.addResource('{proxy+}'), 'ANY', new MockIntegration(), { scopes: ['All'] });
+    api.root.addResource('health').addMethod('GET', new MockIntegration());
+    expect(JSON.parse(entra.environment.AZURE_ROUTE_PERMISSIONS as string)).toEqual({
+      'GET /items': { scopes: ['Items.Read'] },
+      '* /{proxy+}': { scopes: ['All'] },
+    });
+    const template = Template.fromStack(stack);
+    const [authorizerId] = Object.keys(template.findResources('AWS::ApiGateway::Authorizer'));
+    const guarded = { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: authorizerId } };
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'GET', ...guarded });
+    template.hasResourceProperties('AWS::ApiGateway::Method', { HttpMethod: 'ANY', ...guarded });
+    template.resourcePropertiesCountIs('AWS::ApiGateway::Method', { AuthorizationType: 'NONE' }, 1);
+  });
+
   it('addMethod refuses a second, different rule for the same key, and a rule the Lambda would refuse', () => {
     const { entra, api } = apiWith({ routePermissions: { 'GET /items': { scopes: ['a'] } } }, []);
     const items = api.root.addResource('items');
@@ -198,6 +179,47 @@ describe('a configuration change redeploys the stage', () => {
     expect(before).toHaveLength(1);
     expect(deploymentIds(flag, 'Items.Read')).toEqual(before);
     expect(deploymentIds(flag, 'Items.Write')).not.toEqual(before);
+  });
+
+  /** The deployment of an API whose rule is declared with addMethod, and whose authorizer caches for `ttl`. */
+  const withRule = (flag: boolean | undefined, scope: string, ttl: Duration): string[] => {
+    const context =
+      flag === undefined ? {} : { '@aws-cdk/aws-apigateway:authorizerChangeDeploymentLogicalId': flag };
+    const stack = new Stack(new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } }), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { ...base, resultsCacheTtl: ttl });
+    const api = new RestApi(stack, 'Api');
+    entra.addMethod(api.root.addResource('items'), 'GET', new MockIntegration(), { scopes: [scope] });
+    return Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'));
+  };
+
+  it.each([undefined, false, true])(
+    'changes it with a rule added by addMethod, and with the result cache TTL (flag %s)',
+    (flag) => {
+      const before = withRule(flag, 'Items.Read', Duration.minutes(5));
+      expect(before).toHaveLength(1);
+      expect(withRule(flag, 'Items.Read', Duration.minutes(5))).toEqual(before);
+      expect(withRule(flag, 'Items.Write', Duration.minutes(5))).not.toEqual(before);
+      expect(withRule(flag, 'Items.Read', Duration.minutes(1))).not.toEqual(before);
+    },
+  );
+});
+
+describe('a deployment of your own (deploy: false), as docs/permissions-and-caching.md says', () => {
+  const ownDeployment = (scope: string): string[] => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { ...base, requiredScopes: [scope] });
+    const api = new RestApi(stack, 'Api', { deploy: false });
+    entra.addMethod(api.root.addResource('items'), 'GET', new MockIntegration(), {});
+    const deployment = new Deployment(stack, 'Mine', { api });
+    deployment.addToLogicalId(entra.function.currentVersion.functionArn);
+    return Object.keys(Template.fromStack(stack).findResources('AWS::ApiGateway::Deployment'));
+  };
+
+  it('changes with the authorizer when it folds in the published version', () => {
+    const before = ownDeployment('Items.Read');
+    expect(before).toHaveLength(1);
+    expect(ownDeployment('Items.Read')).toEqual(before);
+    expect(ownDeployment('Items.Write')).not.toEqual(before);
   });
 });
 
@@ -323,6 +345,29 @@ describe('metrics and alarms over what the authorizer writes', () => {
       /metricDecisions: outcome must be "unauthorized" for reason "expired", or unset; got "deny"/,
     );
     expect(entra.metricDuration().toMetricConfig().metricStat?.metricName).toBe('Duration');
+  });
+
+  it("the shortcuts: 500s are error, 403s deny, 401s unauthorized; throttles and duration are the function's", () => {
+    const { stack, entra } = apiWith({}, ['GET /a']);
+    const where = (metric: ReturnType<typeof entra.metricDecisions>) =>
+      metric.toMetricConfig().mathExpression?.expression.replace(/^.* WHERE /, '');
+    expect(where(entra.metricErrors())).toBe("service = 'entra-authorizer' AND outcome = 'error'");
+    expect(where(entra.metricDenials())).toBe("service = 'entra-authorizer' AND outcome = 'deny'");
+    expect(where(entra.metricUnauthorized())).toBe(
+      "service = 'entra-authorizer' AND outcome = 'unauthorized'",
+    );
+    const fn = { FunctionName: stack.resolve(entra.function.functionName) };
+    for (const [metric, name] of [
+      [entra.metricThrottles(), 'Throttles'],
+      [entra.metricDuration(), 'Duration'],
+    ] as const) {
+      const stat = metric.toMetricConfig().metricStat;
+      expect({ namespace: stat?.namespace, name: stat?.metricName }).toEqual({
+        namespace: 'AWS/Lambda',
+        name,
+      });
+      expect(stack.resolve(stat?.dimensions)).toEqual([{ name: 'FunctionName', value: fn.FunctionName }]);
+    }
   });
 
   it('addAlarms: errors and throttles in a minute, 401s over five, each with the action', () => {

@@ -416,11 +416,16 @@ describe.concurrent('the commands, used wrongly', () => {
           { cwd: ROOT, env: terminalEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
         ),
       );
-    const [origin, tenants] = await Promise.all([
+    const [origin, tenants, typo] = await Promise.all([
       synth('allowOrigin=https://App.example.com/'),
       synth('allowedTenants=foo'),
+      synth('requiredScope=Items.Read'),
     ]);
-    for (const run of [origin, tenants]) expect(run.code).toBe(1);
+    for (const run of [origin, tenants, typo]) expect(run.code).toBe(1);
+    expectOneLine(
+      typo,
+      /^context key requiredScope is not one of this app's keys \(did you mean requiredScopes\?\): pass it as: npx cdk deploy -c requiredScopes=\.\.\.$/,
+    );
     expectOneLine(
       origin,
       /^context key allowOrigin must be "\*" or one origin .*got "https:\/\/App\.example\.com\/"/,

@@ -10,7 +10,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, run, userEnv } from './consumer-app.js';
 
@@ -67,7 +67,7 @@ function snippetModule(snippet: string): string {
 }
 
 let work: string;
-let snippets: { page: string; snippet: string }[];
+let snippets: { page: string; snippet: string; file: string }[];
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'entra-examples-'));
@@ -82,12 +82,15 @@ beforeAll(() => {
   cpSync(join(ROOT, 'examples'), join(work, 'examples'), { recursive: true });
   snippets = PAGES.flatMap((page) =>
     pageSnippets(readFileSync(join(ROOT, page), 'utf8')).map((snippet) => ({ page, snippet })),
-  );
+  ).map(({ page, snippet }, i) => ({
+    page,
+    snippet,
+    file: `${page.replace(/\.md$/, '').replace(/\W/g, '-').toLowerCase()}-${i + 1}`,
+  }));
   mkdirSync(join(work, 'snippets'));
-  snippets.forEach(({ page, snippet }, i) => {
-    const name = page.replace(/\.md$/, '').replace(/\W/g, '-').toLowerCase();
-    writeFileSync(join(work, 'snippets', `${name}-${i + 1}.ts`), snippetModule(snippet));
-  });
+  for (const { snippet, file } of snippets) {
+    writeFileSync(join(work, 'snippets', `${file}.ts`), snippetModule(snippet));
+  }
   const init = JSON.parse(
     readFileSync(join(ROOT, 'node_modules/aws-cdk/lib/init-templates/app/typescript/tsconfig.json'), 'utf8'),
   ) as { compilerOptions: Record<string, unknown> };
@@ -116,6 +119,44 @@ describe("the manual's snippets and the example app, in a cdk init app", () => {
       (err: Error) => err.message,
     );
     expect(typeof result === 'string' ? result : '').toBe('');
+  }, 180_000);
+
+  it('the stack snippets that declare nothing synthesize: their route rules match their methods', async () => {
+    // A snippet with `declare` stands for part of an app; the others are whole stacks, synthesized as written
+    // (NodejsFunction entries as empty handlers, bundling skipped), so the construct's synth checks run on them.
+    const whole = snippets.filter(({ snippet }) => !/^(declare|export) /m.test(snippet));
+    expect(whole.map(({ page }) => page)).toContain('README.md');
+    for (const { snippet } of whole) {
+      for (const [, entry] of snippet.matchAll(/entry: '([^']+)'/g)) {
+        mkdirSync(join(work, entry as string, '..'), { recursive: true });
+        writeFileSync(join(work, entry as string), 'export const handler = async () => ({});\n');
+      }
+    }
+    const main = [
+      "import { App } from 'aws-cdk-lib';",
+      ...whole.map(({ file }, i) => `import { Snippet as S${i} } from './snippets/${file}.ts';`),
+      'const app = new App();',
+      ...whole.map(({ file }, i) => `new S${i}(app, '${file}');`),
+      'app.synth();',
+    ].join('\n');
+    writeFileSync(join(work, 'synth-snippets.ts'), main);
+    const out = join(work, 'cdk.out.snippets');
+    await run(process.execPath, ['--import', import.meta.resolve('tsx'), 'synth-snippets.ts'], {
+      cwd: work,
+      env: {
+        ...userEnv(),
+        CDK_OUTDIR: out,
+        CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
+      },
+    });
+    for (const { file } of whole) {
+      const template = Template.fromJSON(
+        JSON.parse(readFileSync(join(out, `${file}.template.json`), 'utf8')),
+      );
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: Match.stringLikeRegexp('^Entra ID access token authorizer'),
+      });
+    }
   }, 180_000);
 
   it('the example app synthesizes: two guarded methods with their rules, gateway responses, alarms', async () => {
