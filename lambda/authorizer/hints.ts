@@ -67,21 +67,21 @@ function issuerHint(facts: HintFacts): string {
   const iss = str(facts.payload?.iss);
   const tid = str(facts.payload?.tid);
   if (tid === undefined) {
-    return `the token has no tid: personal Microsoft account (consumers) or non-Entra tokens are not accepted; iss is ${shown(iss)}`;
+    return `the token has no tid: personal Microsoft account (consumers) or non-Entra tokens are not accepted; ${UNVERIFIED} iss is ${shown(iss)}`;
   }
   if (iss === undefined) return 'the token has no iss claim';
   let host: string | undefined;
   try {
     host = new URL(iss).host;
   } catch {
-    return `iss ${shown(iss)} is not a URL`;
+    return `${UNVERIFIED} iss ${shown(iss)} is not a URL`;
   }
   if (iss.includes('{tenantid}'))
     return 'iss is the {tenantid} template itself: no Entra token carries it, this one is forged';
-  if (isB2cHost(host)) return `iss ${shown(iss)}: ${B2C_REFUSAL}`;
+  if (isB2cHost(host)) return `${UNVERIFIED} iss ${shown(iss)}: ${B2C_REFUSAL}`;
   if (isExternalIdHost(host)) {
     if (!iss.endsWith('/v2.0'))
-      return `iss ${shown(iss)} is a v1 issuer of an External ID tenant: External ID documents only v2 issuers; set "accessTokenAcceptedVersion": 2 in the API's app manifest`;
+      return `${UNVERIFIED} iss ${shown(iss)} is a v1 issuer of an External ID tenant: External ID documents only v2 issuers; set "accessTokenAcceptedVersion": 2 in the API's app manifest`;
     if (!isExternalIdHost(facts.config.authorityHost))
       return `${UNVERIFIED} iss ${shown(iss)} is an External ID tenant's: set AZURE_AUTHORITY_HOST to that tenant's <subdomain>.ciamlogin.com (and AZURE_TENANT_ID to its tenant ID as its admins give it, not as this token claims it)`;
   }
@@ -94,7 +94,7 @@ function issuerHint(facts: HintFacts): string {
   const owner = owners[0];
   if (owner !== undefined && !owners.some((c) => c === configured)) {
     // The host to set comes from Microsoft's documented list of clouds, not from the token.
-    return `${UNVERIFIED} iss host ${shown(host)} is ${owner.name}'s: set AZURE_AUTHORITY_HOST=${owner.authorityHosts[0]} (its v1 issuer host follows)`;
+    return `${UNVERIFIED} iss host ${shown(host)} is ${owner.name}'s: if your API is registered in ${owner.name}, set AZURE_AUTHORITY_HOST=${owner.authorityHosts[0]} (its v1 issuer host follows)`;
   }
   if (owner === undefined && host !== facts.config.authorityHost) {
     return `${UNVERIFIED} iss host is ${shown(host)}, not ${facts.config.authorityHost}: if your API is in a sovereign cloud, set AZURE_AUTHORITY_HOST to that cloud's login host as its documentation or discovery document gives it, not as this token claims it (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
@@ -123,7 +123,7 @@ function malformedHint(facts: HintFacts): string {
 
 function graphTokenHint(facts: HintFacts): string {
   const aud = shown(str(payloadOf(facts).aud) ?? '?');
-  const why = 'nonce' in headerOf(facts) ? `nonce header, aud ${aud}` : `aud ${aud}`;
+  const why = `${'nonce' in headerOf(facts) ? 'nonce header, ' : ''}${UNVERIFIED} aud ${aud}`;
   return `this is a Microsoft Graph token (${why}): request a token for your API's scope (e.g. ${exampleScope(facts)}) instead`;
 }
 
@@ -206,11 +206,15 @@ function permissionHint(facts: HintFacts): string {
   // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
   const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
   const needed = detail.split(' requires ').slice(1).join(' requires ');
+  // The API-wide rule (AZURE_REQUIRED_SCOPES/ROLES) says "the API requires"; a route's rule names the route.
+  const apiWide = detail.startsWith('the API requires ');
   const fix = !appOnly
     ? 'grant and consent the scope, or assign the app role to the user'
     : needed !== '' && !/\brole\b/.test(needed)
-      ? 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
-      : 'assign the app role the route needs to the calling app (API permissions > Application permissions, then admin consent)';
+      ? apiWide
+        ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'
+        : 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
+      : `assign the app role the ${apiWide ? 'API' : 'route'} needs to the calling app (API permissions > Application permissions, then admin consent)`;
   return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
 }
 

@@ -83,6 +83,79 @@ describe('hints never steer by unverified claims', () => {
   });
 });
 
+describe('every 401 hint that repeats an issuer, tenant or audience labels it unverified', () => {
+  // 401s are decided before the signature is checked (docs/token-rules.md), so every iss, tid and aud a
+  // 401 hint shows is the token's unverified claim. Issuers of each kind the hints tell apart are drawn.
+  const word = fc.stringMatching(/^[a-z][a-z0-9]{2,10}$/);
+  const issuer = fc.oneof(
+    fc
+      .tuple(guid, guid)
+      .map(([tid, other]) => ({ tid, iss: `https://login.microsoftonline.com/${other}/v2.0` })),
+    fc
+      .tuple(
+        guid,
+        fc.constantFrom('login.microsoftonline.us', 'login.chinacloudapi.cn', 'sts.chinacloudapi.cn'),
+      )
+      .map(([tid, host]) => ({ tid, iss: `https://${host}/${tid}/v2.0` })),
+    fc.tuple(guid, word).map(([tid, w]) => ({ tid, iss: `https://login.${w}.example/${tid}/v2.0` })),
+    fc.tuple(guid, word).map(([tid, w]) => ({ tid, iss: `https://${w}.b2clogin.com/${tid}/v2.0/` })),
+    fc
+      .tuple(guid, fc.constantFrom('/', '/v2.0'))
+      .map(([tid, end]) => ({ tid, iss: `https://${tid}.ciamlogin.com/${tid}${end}` })),
+    fc.tuple(guid, word).map(([tid, w]) => ({ tid, iss: `${w}/${w} ${w}` })), // not a URL
+    word.map((w) => ({ tid: undefined, iss: `https://sts.${w}.example/` })),
+    guid.map((tid) => ({ tid, iss: `https://login.microsoftonline.com/${tid}/v2.0/extra` })),
+  );
+  /** The national clouds' login hosts (Microsoft Learn, "National clouds" authentication endpoints). */
+  const CLOUD_HOSTS: readonly string[] = ['login.microsoftonline.us', 'login.chinacloudapi.cn'];
+  const literal = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('wrong_issuer, tenant_not_allowed, wrong_audience and graph_token', () => {
+    const cfg = config();
+    fc.assert(
+      fc.property(
+        issuer,
+        claimText,
+        fc.constantFrom('https://graph.microsoft.com', '00000003-0000-0000-c000-000000000000'),
+        fc.boolean(),
+        ({ tid, iss }, aud, graphAud, nonce) => {
+          fc.pre(tid !== TENANT && !CLIENT_ID.includes(aud));
+          const host = /^https:\/\/([^/]+)/.exec(iss)?.[1];
+          const payload = { ...(tid === undefined ? {} : { tid }), iss, aud, ver: '2.0' };
+          const hints = [
+            hintFromFacts('wrong_issuer', facts(cfg, payload)),
+            hintFromFacts('tenant_not_allowed', facts(cfg, payload)),
+            hintFromFacts('wrong_audience', facts(cfg, payload)),
+            hintFromFacts(
+              'graph_token',
+              facts(cfg, { ...payload, aud: graphAud }, nonce ? { nonce: 'n' } : {}),
+            ),
+          ];
+          for (const hint of hints) {
+            for (const [claim, value] of [
+              ['iss', iss],
+              ['iss', host],
+              ['tid', tid],
+              ['aud', aud],
+              ['aud', graphAud],
+            ] as const) {
+              if (value === undefined || !hint.includes(value)) continue;
+              // Shown only after the label, and never as what to set or add.
+              expect(hint, hint).toMatch(
+                new RegExp(`the token's unverified (${claim}|iss)\\b.*${literal(value)}`),
+              );
+              // A documented cloud's login host may be named, as Microsoft lists it, and only conditionally.
+              const documented = CLOUD_HOSTS.includes(value) && hint.includes('if your API is registered in');
+              if (!documented) expect(hint).not.toMatch(new RegExp(`(=|,|add )${literal(value)}`));
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('403 hints name the real cause', () => {
   const table = {
     'GET /whoami': { scopes: ['access_as_user'] },
@@ -116,6 +189,36 @@ describe('403 hints name the real cause', () => {
           expect(onRoleRoute).toMatch(/assign the app role the route needs/);
         },
       ),
+    );
+  });
+
+  it('an app-only token on an API that requires a scope: the API-wide rule, not a route, is named', () => {
+    const role = fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/);
+    fc.assert(
+      fc.property(fc.array(role, { minLength: 1, maxLength: 3 }), role, (roles, required) => {
+        fc.pre(!roles.includes(required));
+        const payload = { idtyp: 'app', roles };
+        const hintUnder = (env: Record<string, string>) => {
+          const answer = createRouteAuthorizer(config(env))(
+            { scopes: [], roles },
+            { method: 'GET', path: '/' },
+          );
+          expect(answer.allowed).toBe(false);
+          return hintFromFacts(
+            'insufficient_permission',
+            facts(cfg, payload, {}, answer.allowed ? '' : answer.missing),
+          );
+        };
+        const scopeOnly = hintUnder({ [ENV_NAMES.requiredScopes]: 'access_as_user' });
+        expect(scopeOnly).toMatch(/an app-only token never carries a scope, and the API admits no app role/);
+        expect(scopeOnly).toContain(ENV_NAMES.requiredRoles);
+        expect(scopeOnly).not.toMatch(/route|assign the app role/);
+        const withRole = hintUnder({
+          [ENV_NAMES.requiredScopes]: 'access_as_user',
+          [ENV_NAMES.requiredRoles]: required,
+        });
+        expect(withRole).toMatch(/assign the app role the API needs/);
+      }),
     );
   });
 

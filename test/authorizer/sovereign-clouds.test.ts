@@ -73,7 +73,7 @@ describe('sovereign clouds, from the authority host alone', () => {
       const record = await judge({}, cloudToken(iss, version));
       expect(record?.decision.reason).toBe('wrong_issuer');
       expect(record?.hint).toBe(
-        `the token's unverified iss host ${host} is ${cloud}'s: set AZURE_AUTHORITY_HOST=${authority} (its v1 issuer host follows)`,
+        `the token's unverified iss host ${host} is ${cloud}'s: if your API is registered in ${cloud}, set AZURE_AUTHORITY_HOST=${authority} (its v1 issuer host follows)`,
       );
     },
   );
@@ -97,7 +97,7 @@ describe('sovereign clouds, from the authority host alone', () => {
     const record = await judge({}, cloudToken(`https://contoso.b2clogin.com/${TENANT}/v2.0/`, '2.0'));
     expect(record?.decision.reason).toBe('wrong_issuer');
     expect(record?.hint).toBe(
-      `iss https://contoso.b2clogin.com/${TENANT}/v2.0/: Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com`,
+      `the token's unverified iss https://contoso.b2clogin.com/${TENANT}/v2.0/: Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com`,
     );
   });
 });

@@ -67,13 +67,13 @@ const cases: HintCase[] = [
     token: () =>
       signed(header({ nonce: 'n0nce' }), claims({ audience: '00000003-0000-0000-c000-000000000000' })),
     reason: 'graph_token',
-    hint: /^this is a Microsoft Graph token \(nonce header, aud 00000003-0000-0000-c000-000000000000\): request a token for your API's scope/,
+    hint: /^this is a Microsoft Graph token \(nonce header, the token's unverified aud 00000003-0000-0000-c000-000000000000\): request a token for your API's scope/,
   },
   {
     name: 'a Graph token (Graph audience)',
     token: () => token({ audience: 'https://graph.microsoft.com' }),
     reason: 'graph_token',
-    hint: /^this is a Microsoft Graph token \(aud https:\/\/graph\.microsoft\.com\)/,
+    hint: /^this is a Microsoft Graph token \(the token's unverified aud https:\/\/graph\.microsoft\.com\)/,
   },
   {
     name: 'an id token with app roles',
@@ -109,7 +109,7 @@ const cases: HintCase[] = [
     token: () => token({ authorityHost: 'login.microsoftonline.us' }),
     reason: 'wrong_issuer',
     // A documented cloud: the host to set is Microsoft's, from the clouds table, not the token's.
-    hint: /^the token's unverified iss host login\.microsoftonline\.us is Azure Government's: set AZURE_AUTHORITY_HOST=login\.microsoftonline\.us \(its v1 issuer host follows\)$/,
+    hint: /^the token's unverified iss host login\.microsoftonline\.us is Azure Government's: if your API is registered in Azure Government, set AZURE_AUTHORITY_HOST=login\.microsoftonline\.us \(its v1 issuer host follows\)$/,
   },
   {
     name: 'the issuer template',
@@ -278,7 +278,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
     await handler(event(`Bearer ${t}`)).catch(() => {});
     expect(records.at(-1)?.decision.reason).toBe('graph_token');
     expect(records.at(-1)?.hint).toMatch(
-      /^this is a Microsoft Graph token \(aud https:\/\/graph\.windows\.net\): request a token for your API's scope \(e\.g\. api:\/\/my-api\/\.default\)/,
+      /^this is a Microsoft Graph token \(the token's unverified aud https:\/\/graph\.windows\.net\): request a token for your API's scope \(e\.g\. api:\/\/my-api\/\.default\)/,
     );
   });
 
