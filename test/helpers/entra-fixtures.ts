@@ -11,6 +11,16 @@ export const ENTRA_FIXTURES = resolve(
 );
 export const HAVE_ENTRA_FIXTURES = existsSync(join(ENTRA_FIXTURES, 'pairs.json'));
 
+/**
+ * True where the fixtures are absent (a user's clone), after saying so once for `suite`: a suite that reads
+ * them skips with a line that tells why, never silently.
+ */
+export function skipWithoutFixtures(suite: string): boolean {
+  if (!HAVE_ENTRA_FIXTURES)
+    console.warn(`real Entra ID fixtures not found at ${ENTRA_FIXTURES}: ${suite} is skipped`);
+  return !HAVE_ENTRA_FIXTURES;
+}
+
 export interface FixturePair {
   readonly token: string;
   readonly jwks: string;
