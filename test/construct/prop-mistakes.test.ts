@@ -298,6 +298,26 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'metricsNamespace must be a namespace that starts with neither ":" nor "AWS/"; got "AWS/Lambda"',
   ],
   [
+    'unlistedMethods neither error nor deny',
+    { unlistedMethods: 'warn' as never },
+    `unlistedMethods must be 'error' or 'deny'; got "warn"`,
+  ],
+  [
+    'a service name with a control character',
+    { serviceName: 'orders\u0007' },
+    'serviceName must be printable ASCII, 1 to 1024 characters; got "orders\\u0007"',
+  ],
+  [
+    'a memory size of a fraction of a megabyte',
+    { memorySize: 256.5 },
+    'memorySize must be whole megabytes from 128 to 10240 (what Lambda accepts); got 256.5',
+  ],
+  [
+    'a plain-http key URL with credentials (shown redacted)',
+    { jwksUri: 'http://user:secret@keys.example/k' },
+    'jwksUri must be an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://***@keys.example/k"',
+  ],
+  [
     'a log level the Lambda does not know',
     { logLevel: 'VERBOSE' as never },
     'logLevel must be one of TRACE, DEBUG, INFO, WARN, ERROR, CRITICAL, SILENT; got "VERBOSE"',

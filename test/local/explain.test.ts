@@ -215,97 +215,95 @@ describe('every rejection carries a reason and a hint for the operator', () => {
   });
 });
 
-describe.skipIf(skipWithoutFixtures('"hints on real Entra ID tokens"'))(
-  'hints on real Entra ID tokens',
-  () => {
-    function judge(tokenFile: string, env: Record<string, string>) {
-      const pair = fixturePair(tokenFile);
-      const token = atFixture(pair, server);
-      const authorizer = buildAuthorizer({
-        [ENV_NAMES.jwksUri]: server.url,
-        [ENV_NAMES.tenantId]: pair.tid,
-        [ENV_NAMES.audiences]: pair.aud,
-        ...env,
-      });
-      return { ...authorizer, token, pair };
-    }
-
-    async function explainFixture(tokenFile: string) {
-      const pair = fixturePair(tokenFile);
-      const token = atFixture(pair, server);
-      const config = loadConfig({
-        [ENV_NAMES.tenantId]: pair.tid,
-        [ENV_NAMES.audiences]: pair.aud,
-        [ENV_NAMES.jwksUri]: server.url,
-      });
-      return explainToken(token, { config, keys: new EntraJwksCache() });
-    }
-
-    it('names the legacy spn: audience of the v1 access token', async () => {
-      const {
-        handler,
-        records,
-        token: t,
-      } = judge('passport.v1-access-token.2016-06-30.txt', {
-        [ENV_NAMES.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
-      });
-      await handler(event(`Bearer ${t}`)).catch(() => {});
-      expect(records.at(-1)?.hint).toBe(
-        "the token's unverified aud is spn:6514a8ca-d9e4-4155-b292-65258398f3aa (ver 1.0); configured audiences are 6514a8ca-d9e4-4155-b292-65258398f3aa: add spn:6514a8ca-d9e4-4155-b292-65258398f3aa (the legacy v1 form of the client id)",
-      );
+const NO_FIXTURES = skipWithoutFixtures('"hints on real Entra ID tokens"');
+describe.skipIf(NO_FIXTURES)('hints on real Entra ID tokens', () => {
+  function judge(tokenFile: string, env: Record<string, string>) {
+    const pair = fixturePair(tokenFile);
+    const token = atFixture(pair, server);
+    const authorizer = buildAuthorizer({
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.tenantId]: pair.tid,
+      [ENV_NAMES.audiences]: pair.aud,
+      ...env,
     });
+    return { ...authorizer, token, pair };
+  }
 
-    it('calls the id tokens id tokens', async () => {
-      for (const file of [
-        'passport.v1-id-token.2016-08-16.txt',
-        'jose4j.v2-id-token.2016-08-02.txt',
-        'dfinity-ii.v2-id-token-org.2025-09-02.txt',
-      ]) {
-        const { handler, records, token: t } = judge(file, {});
-        await handler(event(`Bearer ${t}`)).catch(() => {});
-        expect(records.at(-1)?.hint).toMatch(
-          /^id token \(ver (1|2)\.0, no (appid|azp)\): the client sent its id token/,
-        );
-      }
+  async function explainFixture(tokenFile: string) {
+    const pair = fixturePair(tokenFile);
+    const token = atFixture(pair, server);
+    const config = loadConfig({
+      [ENV_NAMES.tenantId]: pair.tid,
+      [ENV_NAMES.audiences]: pair.aud,
+      [ENV_NAMES.jwksUri]: server.url,
     });
+    return explainToken(token, { config, keys: new EntraJwksCache() });
+  }
 
-    it('recognises the Azure AD Graph token when the API expects its own audience', async () => {
-      const {
-        handler,
-        records,
-        token: t,
-      } = judge('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt', {
-        [ENV_NAMES.audiences]: 'api://my-api',
-      });
+  it('names the legacy spn: audience of the v1 access token', async () => {
+    const {
+      handler,
+      records,
+      token: t,
+    } = judge('passport.v1-access-token.2016-06-30.txt', {
+      [ENV_NAMES.audiences]: '6514a8ca-d9e4-4155-b292-65258398f3aa',
+    });
+    await handler(event(`Bearer ${t}`)).catch(() => {});
+    expect(records.at(-1)?.hint).toBe(
+      "the token's unverified aud is spn:6514a8ca-d9e4-4155-b292-65258398f3aa (ver 1.0); configured audiences are 6514a8ca-d9e4-4155-b292-65258398f3aa: add spn:6514a8ca-d9e4-4155-b292-65258398f3aa (the legacy v1 form of the client id)",
+    );
+  });
+
+  it('calls the id tokens id tokens', async () => {
+    for (const file of [
+      'passport.v1-id-token.2016-08-16.txt',
+      'jose4j.v2-id-token.2016-08-02.txt',
+      'dfinity-ii.v2-id-token-org.2025-09-02.txt',
+    ]) {
+      const { handler, records, token: t } = judge(file, {});
       await handler(event(`Bearer ${t}`)).catch(() => {});
-      expect(records.at(-1)?.decision.reason).toBe('graph_token');
       expect(records.at(-1)?.hint).toMatch(
-        /^this is a Microsoft Graph token \(aud https:\/\/graph\.windows\.net\): request a token for your API's scope \(e\.g\. api:\/\/my-api\/\.default\)/,
+        /^id token \(ver (1|2)\.0, no (appid|azp)\): the client sent its id token/,
       );
-    });
+    }
+  });
 
-    it('explains the v1 access token check by check, with the signature verified', async () => {
-      const report = await explainFixture('passport.v1-access-token.2016-06-30.txt');
-      expect(report.checks.filter((c) => c.outcome !== 'pass')).toEqual([]);
-      expect(report.signature).toMatchObject({ status: 'verified' });
-      expect(report.decision).toMatchObject({ status: 200, outcome: 'allow', reason: 'allowed' });
-      expect(report.times.find((t) => t.claim === 'exp')).toMatchObject({
-        iso: '2016-06-30T19:32:28.000Z',
-        relative: 'in 1 hour',
-      });
+  it('recognises the Azure AD Graph token when the API expects its own audience', async () => {
+    const {
+      handler,
+      records,
+      token: t,
+    } = judge('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt', {
+      [ENV_NAMES.audiences]: 'api://my-api',
     });
+    await handler(event(`Bearer ${t}`)).catch(() => {});
+    expect(records.at(-1)?.decision.reason).toBe('graph_token');
+    expect(records.at(-1)?.hint).toMatch(
+      /^this is a Microsoft Graph token \(aud https:\/\/graph\.windows\.net\): request a token for your API's scope \(e\.g\. api:\/\/my-api\/\.default\)/,
+    );
+  });
 
-    it('explains an id token: signature verified, but not an access token', async () => {
-      const report = await explainFixture('jose4j.v2-id-token.2016-08-02.txt');
-      expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
-        'azp (v2) or appid (v1) present: an access token, not an id token',
-      ]);
-      expect(report.signature.status).toBe('verified');
-      expect(report.decision).toMatchObject({ status: 401, reason: 'not_an_access_token' });
-      expect(report.hint).toMatch(/^id token/);
+  it('explains the v1 access token check by check, with the signature verified', async () => {
+    const report = await explainFixture('passport.v1-access-token.2016-06-30.txt');
+    expect(report.checks.filter((c) => c.outcome !== 'pass')).toEqual([]);
+    expect(report.signature).toMatchObject({ status: 'verified' });
+    expect(report.decision).toMatchObject({ status: 200, outcome: 'allow', reason: 'allowed' });
+    expect(report.times.find((t) => t.claim === 'exp')).toMatchObject({
+      iso: '2016-06-30T19:32:28.000Z',
+      relative: 'in 1 hour',
     });
-  },
-);
+  });
+
+  it('explains an id token: signature verified, but not an access token', async () => {
+    const report = await explainFixture('jose4j.v2-id-token.2016-08-02.txt');
+    expect(report.checks.filter((c) => c.outcome === 'fail').map((c) => c.check)).toEqual([
+      'azp (v2) or appid (v1) present: an access token, not an id token',
+    ]);
+    expect(report.signature.status).toBe('verified');
+    expect(report.decision).toMatchObject({ status: 401, reason: 'not_an_access_token' });
+    expect(report.hint).toMatch(/^id token/);
+  });
+});
 
 describe('explainToken', () => {
   const config = () =>
