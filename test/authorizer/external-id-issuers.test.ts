@@ -49,6 +49,13 @@ describe('External ID issuers, exactly as documented', () => {
     expect((await judge(iss, '2.0'))?.decision.reason).toBe('wrong_issuer');
   });
 
+  it('says which issuer it expected: the tenant ID host, and no v1 issuer', async () => {
+    const record = await judge(`https://${LOGIN_HOST}/${TENANT}/v2.0`, '2.0');
+    expect(record?.hint).toMatch(
+      /; expected https:\/\/<tid>\.ciamlogin\.com\/<tid>\/v2\.0, <tid> being its tid /,
+    );
+  });
+
   it('refuses a v1-shaped External ID issuer, and the hint says to ask for v2 tokens', async () => {
     // Only the v2 issuer is documented. A v1 shape, https://{tid}.ciamlogin.com/{tid}/, has been reported
     // in the wild (a Microsoft community post on API Management with customer tenants), not in the docs.
