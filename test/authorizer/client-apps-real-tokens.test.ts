@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
-import { atFixture, fixturePair, skipWithoutFixtures } from '../helpers/entra-fixtures.js';
+import { fixtureAuthorizer, fixturePair, skipWithoutFixtures } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { buildAuthorizer, event } from '../helpers/setup.js';
+import { event } from '../helpers/setup.js';
 
 /**
  * allowedClientApps judged on real Entra ID tokens (../shared/fixtures/entra, clock fixed at each token's
@@ -30,17 +30,8 @@ describe.skipIf(skipWithoutFixtures('"allowedClientApps on real Entra ID tokens"
       vi.useRealTimers();
     });
 
-    function setUp(tokenFile: string, env: Record<string, string>) {
-      const pair = fixturePair(tokenFile);
-      const token = atFixture(pair, server);
-      const authorizer = buildAuthorizer({
-        [ENV_NAMES.jwksUri]: server.url,
-        [ENV_NAMES.tenantId]: pair.tid,
-        [ENV_NAMES.audiences]: pair.aud,
-        ...env,
-      });
-      return { ...authorizer, token };
-    }
+    const setUp = (tokenFile: string, env: Record<string, string>) =>
+      fixtureAuthorizer(tokenFile, server, env);
 
     it('the v1 access token names its client app in appid, and carries no azp', () => {
       const { token } = setUp(V1_ACCESS, {});
