@@ -132,6 +132,11 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'allowedClientApps must be application (client) id GUIDs: the azp claim of v2 tokens, appid of v1; got ["frontend"]',
   ],
   [
+    'a client app id with a space in it',
+    { allowedClientApps: ['bacc0ff1-1111-4222-8333 444444444444'] },
+    'allowedClientApps must be application (client) id GUIDs: the azp claim of v2 tokens, appid of v1; got ["bacc0ff1-1111-4222-8333 444444444444"]',
+  ],
+  [
     'route permissions as an array',
     { routePermissions: [] as never },
     'routePermissions must be an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}; got []',
