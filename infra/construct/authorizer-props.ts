@@ -234,14 +234,15 @@ function checkAudiences(props: EntraTokenAuthorizerProps): string[] {
 }
 
 function checkClientApps(props: EntraTokenAuthorizerProps): string[] {
-  const clientApps = checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
-  if (clientApps.some((app) => !isGuid(app.toLowerCase())))
+  const apps = props.allowedClientApps ?? [];
+  // An id with a space is not a "name" mistake: every entry must be a GUID, so the message says so.
+  if (apps.some((app) => typeof app !== 'string' || !isGuid(app.toLowerCase())))
     fail(
       'allowedClientApps',
       'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1',
-      clientApps,
+      props.allowedClientApps,
     );
-  return clientApps;
+  return checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
 }
 
 function checkClockSkew(props: EntraTokenAuthorizerProps): number {

@@ -10,8 +10,9 @@
  *   https://learn.microsoft.com/graph/deployments (login.chinacloudapi.cn for Azure operated by 21Vianet);
  * - issuer hosts: https://learn.microsoft.com/answers/questions/1190472/what-are-the-token-issuers-for-the-sovereign-cloud
  *   (Microsoft's answer: v1 sts.windows.net for the global cloud and Azure Government, sts.chinacloudapi.cn
- *   for 21Vianet; v2 login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn,
- *   whichever of a cloud's login hosts the token was asked from);
+ *   for 21Vianet; v2 login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn).
+ *   The answer names one v2 issuer host per cloud, so a 21Vianet token asked from login.chinacloudapi.cn is
+ *   expected with login.partner.microsoftonline.cn's issuer; a tenant's discovery document has the last word;
  * - Graph: https://learn.microsoft.com/graph/deployments (graph.microsoft.us, dod-graph.microsoft.us,
  *   microsoftgraph.chinacloudapi.cn); Azure AD Graph in 21Vianet (graph.chinacloudapi.cn):
  *   https://learn.microsoft.com/previous-versions/office/office-365-api/api/o365-china-endpoints;

@@ -1,4 +1,11 @@
-import { B2C_REFUSAL, cloudOfAuthority, cloudsOfV1Issuer, isB2cHost, isExternalIdHost } from './clouds.js';
+import {
+  B2C_REFUSAL,
+  cloudOfAuthority,
+  cloudsOfV1Issuer,
+  isB2cHost,
+  isExternalIdHost,
+  v2IssuerOf,
+} from './clouds.js';
 import { REASONS, type Reason } from './reasons.js';
 import { clip, isoTime, preview, redactUrl } from './safe-text.js';
 import { CONSUMERS_TENANT_ID } from './tenants.js';
@@ -16,6 +23,8 @@ export interface HintFacts {
     readonly audiences: readonly string[];
     readonly jwksUri: string;
     readonly authorityHost: string;
+    /** Undefined for External ID, which has no v1 issuer; absent where the caller does not know it. */
+    readonly v1IssuerHost?: string | undefined;
     readonly clockSkewSeconds: number;
   };
 }
@@ -99,7 +108,12 @@ function issuerHint(facts: HintFacts): string {
   if (owner === undefined && host !== facts.config.authorityHost) {
     return `${UNVERIFIED} iss host is ${shown(host)}, not ${facts.config.authorityHost}: if your API is in a sovereign cloud, set AZURE_AUTHORITY_HOST to that cloud's login host as its documentation or discovery document gives it, not as this token claims it (and AZURE_V1_ISSUER_HOST for its v1 tokens)`;
   }
-  return `${UNVERIFIED} iss is ${shown(iss)}; expected https://${facts.config.authorityHost}/<tid>/v2.0 or the v1 issuer of its tid ${shown(tid)}`;
+  // The issuers the configuration accepts, as the rules derive them (an External ID tenant has no v1 one).
+  const { authorityHost, v1IssuerHost } = facts.config;
+  const v1 = isExternalIdHost(authorityHost)
+    ? ''
+    : ` or ${v1IssuerHost === undefined ? 'the v1 issuer' : `https://${v1IssuerHost}/<tid>/`}`;
+  return `${UNVERIFIED} iss is ${shown(iss)}; expected ${v2IssuerOf('<tid>', authorityHost)}${v1}, <tid> being its tid ${shown(tid)}`;
 }
 
 function hostOf(uri: string): string {

@@ -26,7 +26,7 @@ export const REASONS = {
   },
   wrong_issuer: {
     outcome: 'unauthorized',
-    hint: 'iss must be https://login.microsoftonline.com/{tid}/v2.0 or https://sts.windows.net/{tid}/ for the token tid',
+    hint: "iss must be the configured cloud's issuer for the token tid: https://login.microsoftonline.com/{tid}/v2.0 or https://sts.windows.net/{tid}/ by default, another cloud's per AZURE_AUTHORITY_HOST, or an External ID tenant's https://{tid}.ciamlogin.com/{tid}/v2.0",
   },
   tenant_not_allowed: {
     outcome: 'unauthorized',

@@ -7,12 +7,13 @@ import { createSignatureChecker } from '../../lambda/authorizer/verifier.js';
 import {
   atFixture,
   ENTRA_FIXTURES,
+  fixtureAuthorizer,
   fixturePair,
   fixturePairs,
   HAVE_ENTRA_FIXTURES,
 } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { buildAuthorizer, event, header, publishedKeySet, signed } from '../helpers/setup.js';
+import { event, header, publishedKeySet, signed } from '../helpers/setup.js';
 
 if (!HAVE_ENTRA_FIXTURES) {
   console.warn(`real Entra ID fixtures not found at ${ENTRA_FIXTURES}: this suite is skipped`);
@@ -30,15 +31,7 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     env: Record<string, string>,
     options: { jwks?: string; at?: number } = {},
   ) {
-    const pair = fixturePair(tokenFile);
-    const token = atFixture(pair, server, options);
-    const authorizer = buildAuthorizer({
-      [ENV_NAMES.jwksUri]: server.url,
-      [ENV_NAMES.tenantId]: pair.tid,
-      [ENV_NAMES.audiences]: pair.aud,
-      ...env,
-    });
-    return { pair, ...authorizer, token };
+    return fixtureAuthorizer(tokenFile, server, env, options);
   }
 
   it('allows the v1 access token for its tenant and audience', async () => {

@@ -132,6 +132,11 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'allowedClientApps must be application (client) id GUIDs: the azp claim of v2 tokens, appid of v1; got ["frontend"]',
   ],
   [
+    'a client app id with a space in it',
+    { allowedClientApps: ['bacc0ff1-1111-4222-8333 444444444444'] },
+    'allowedClientApps must be application (client) id GUIDs: the azp claim of v2 tokens, appid of v1; got ["bacc0ff1-1111-4222-8333 444444444444"]',
+  ],
+  [
     'route permissions as an array',
     { routePermissions: [] as never },
     'routePermissions must be an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}; got []',
@@ -296,6 +301,26 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'a metrics namespace CloudWatch reserves',
     { metricsNamespace: 'AWS/Lambda' },
     'metricsNamespace must be a namespace that starts with neither ":" nor "AWS/"; got "AWS/Lambda"',
+  ],
+  [
+    'unlistedMethods neither error nor deny',
+    { unlistedMethods: 'warn' as never },
+    `unlistedMethods must be 'error' or 'deny'; got "warn"`,
+  ],
+  [
+    'a service name with a control character',
+    { serviceName: 'orders\u0007' },
+    'serviceName must be printable ASCII, 1 to 1024 characters; got "orders\\u0007"',
+  ],
+  [
+    'a memory size of a fraction of a megabyte',
+    { memorySize: 256.5 },
+    'memorySize must be whole megabytes from 128 to 10240 (what Lambda accepts); got 256.5',
+  ],
+  [
+    'a plain-http key URL with credentials (shown redacted)',
+    { jwksUri: 'http://user:secret@keys.example/k' },
+    'jwksUri must be an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://***@keys.example/k"',
   ],
   [
     'a log level the Lambda does not know',

@@ -7,7 +7,7 @@ import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
-import { atFixture, fixturePair, HAVE_ENTRA_FIXTURES } from '../helpers/entra-fixtures.js';
+import { atFixture, fixtureAuthorizer, fixturePair, skipWithoutFixtures } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
 import {
   APP_ID_URI,
@@ -215,17 +215,10 @@ describe('every rejection carries a reason and a hint for the operator', () => {
   });
 });
 
-describe.skipIf(!HAVE_ENTRA_FIXTURES)('hints on real Entra ID tokens', () => {
+const NO_FIXTURES = skipWithoutFixtures('"hints on real Entra ID tokens"');
+describe.skipIf(NO_FIXTURES)('hints on real Entra ID tokens', () => {
   function judge(tokenFile: string, env: Record<string, string>) {
-    const pair = fixturePair(tokenFile);
-    const token = atFixture(pair, server);
-    const authorizer = buildAuthorizer({
-      [ENV_NAMES.jwksUri]: server.url,
-      [ENV_NAMES.tenantId]: pair.tid,
-      [ENV_NAMES.audiences]: pair.aud,
-      ...env,
-    });
-    return { ...authorizer, token, pair };
+    return fixtureAuthorizer(tokenFile, server, env);
   }
 
   async function explainFixture(tokenFile: string) {
