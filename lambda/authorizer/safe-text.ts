@@ -51,9 +51,23 @@ export function clip(text: string, max: number): string {
   return text;
 }
 
-/** C0 controls (newline and tab included), DEL and C1 controls: what a terminal acts on rather than shows. */
-const isControl = (code: number) => code < 0x20 || (code >= 0x7f && code <= 0x9f);
-const isHighControl = (code: number) => code >= 0x7f && code <= 0x9f;
+/**
+ * Bidirectional formatting characters (which reorder the text around them on screen, as in "Trojan Source")
+ * and the line and paragraph separators (which some terminals and viewers break lines at).
+ */
+const isInvisibleFormat = (code: number) =>
+  code === 0x061c ||
+  code === 0x200e ||
+  code === 0x200f ||
+  (code >= 0x2028 && code <= 0x202e) ||
+  (code >= 0x2066 && code <= 0x2069);
+/**
+ * C0 controls (newline and tab included), DEL and C1 controls: what a terminal acts on rather than shows;
+ * and the formatting characters that change what the rest of a line appears to say.
+ */
+const isHighControl = (code: number) => (code >= 0x7f && code <= 0x9f) || isInvisibleFormat(code);
+const isControl = (code: number) => code < 0x20 || isHighControl(code);
+const hex = (code: number, digits: number) => code.toString(16).padStart(digits, '0');
 
 function escapeWhere(text: string, test: (code: number) => boolean, written: (code: number) => string) {
   let out = '';
@@ -69,19 +83,20 @@ function escapeWhere(text: string, test: (code: number) => boolean, written: (co
 
 /**
  * Text from a token as it may reach a terminal or a log line: each C0 or C1 control character (ESC, BEL,
- * the 8-bit CSI and OSC, a newline that would start a fake line) written as `\xHH`. Everything else is
- * kept.
+ * the 8-bit CSI and OSC, a newline that would start a fake line) written as `\xHH`, and each bidirectional
+ * formatting character or line separator as `\uHHHH`. Everything else is kept.
  */
 export function printable(text: string): string {
-  return escapeWhere(text, isControl, (code) => `\\x${code.toString(16).padStart(2, '0')}`);
+  return escapeWhere(text, isControl, (code) => (code <= 0xff ? `\\x${hex(code, 2)}` : `\\u${hex(code, 4)}`));
 }
 
 /**
- * JSON text as it may reach a terminal: JSON.stringify escapes C0 controls but writes DEL and C1 controls
- * raw; these only occur inside strings, where `\u00HH` means the same character.
+ * JSON text as it may reach a terminal: JSON.stringify escapes C0 controls but writes DEL, C1 controls,
+ * bidirectional formatting characters and U+2028/U+2029 raw; these only occur inside strings, where
+ * `\uHHHH` means the same character.
  */
 export function printableJson(json: string): string {
-  return escapeWhere(json, isHighControl, (code) => `\\u00${code.toString(16)}`);
+  return escapeWhere(json, isHighControl, (code) => `\\u${hex(code, 4)}`);
 }
 
 const PREVIEW_DEPTH = 2;

@@ -18,8 +18,29 @@ import {
 
 const server = KeyServer.forSuite(publishedKeySet);
 
-/** C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): what a terminal acts on. */
-const CONTROL_CODES = [...Array(0x20).keys(), ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i)];
+/**
+ * C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F): what a terminal acts on; and the characters that change
+ * how the rest of a line reads (Unicode's bidirectional formatting characters, UAX #9: ALM, LRM, RLM,
+ * LRE-RLO, LRI-PDI; and the line and paragraph separators U+2028, U+2029).
+ */
+const CONTROL_CODES = [
+  ...Array(0x20).keys(),
+  ...Array.from({ length: 0x21 }, (_, i) => 0x7f + i),
+  0x061c,
+  0x200e,
+  0x200f,
+  0x2028,
+  0x2029,
+  0x202a,
+  0x202b,
+  0x202c,
+  0x202d,
+  0x202e,
+  0x2066,
+  0x2067,
+  0x2068,
+  0x2069,
+];
 const isControl = (c: string) => CONTROL_CODES.includes(c.charCodeAt(0));
 const controlChar = fc.constantFrom(...CONTROL_CODES.map((c) => String.fromCharCode(c)));
 /** Text with control characters anywhere: ESC [2J (clear), OSC 52 (clipboard), a fake Decision block. */
@@ -32,6 +53,7 @@ const hostile = fc
         '\x1b]52;c;ZXZpbA==\x07',
         '\n\nDecision\n  Allow (200)\n',
         '\x9b2J',
+        'admin\u202e\u2066// \u2069\u2066',
         'a',
         'é',
         ' ',
@@ -54,10 +76,12 @@ describe('printable', () => {
           const text = parts.join('').replaceAll('\\', '/');
           const out = printable(text);
           expect(noControl(out)).toEqual([]);
-          expect(out.replace(/\\x[0-9a-f]{2}/g, '')).toBe([...text].filter((c) => !isControl(c)).join(''));
+          expect(out.replace(/\\x[0-9a-f]{2}|\\u[0-9a-f]{4}/g, '')).toBe(
+            [...text].filter((c) => !isControl(c)).join(''),
+          );
           expect(
-            out.replace(/\\x([0-9a-f]{2})/g, (_, hex: string) =>
-              String.fromCharCode(Number.parseInt(hex, 16)),
+            out.replace(/\\x([0-9a-f]{2})|\\u([0-9a-f]{4})/g, (_, x?: string, u?: string) =>
+              String.fromCharCode(Number.parseInt((x ?? u) as string, 16)),
             ),
           ).toBe(text);
         },
