@@ -99,6 +99,9 @@ describe('routeKeyCovers (for checking a route table against the API at synth)',
     ['GET /{proxy+}', 'ANY', '/{proxy+}', false],
     ['GET /items/*', 'GET', '/items/{id}/parts', true],
     ['GET /items/*', 'GET', '/items', false],
+    // A greedy parameter takes any character, `/` included, from its first: `//a` is `/` then `{proxy+}`.
+    ['GET //a', 'GET', '/{proxy+}', true],
+    ['GET //a', 'GET', '/{id}', false],
   ] as const)('%s covers %s %s: %s', (k, method, path, expected) => {
     expect(routeKeyCovers(key(k), method, path)).toBe(expected);
   });
