@@ -344,7 +344,7 @@ function reach(pattern: readonly Token[], method: Method, table: readonly Entry[
   const queue: [number[], number[]][] = [[routes.map(() => 0), close([0])]];
   while (queue.length > 0) {
     const [at, states] = queue.pop() as [number[], number[]];
-    const key = `${at.join(',')}|${states.join(',')}`;
+    const key = `${at}|${states}`;
     if (seen.has(key)) continue;
     seen.add(key);
     if (seen.size > MAX_EXPLORED) return new Set(routes.map((e) => e.index));
