@@ -61,8 +61,11 @@ function servedBy(table: Table, [method, path]: Request): { resource?: string; g
   });
   const forMethod = keys.filter((k) => k.method === method || k.method === '*');
   const parts = path === '/' ? [] : path.slice(1).split('/');
-  // A table with {param} keys is routed as API Gateway routes; one without, by IAM globs, any key that matches.
-  const routed = keys.some((k) => k.path.includes('{'));
+  // A table with a `*` key, or an empty segment (which no resource path has), is judged by IAM globs, any key
+  // that matches; any other, plain paths included, is routed as API Gateway routes.
+  const routed = !keys.some(
+    (k) => k.path.includes('*') || (k.path !== '/' && k.path.slice(1).split('/').includes('')),
+  );
   const templates = routed ? forMethod : [];
   // Depth-first, the way API Gateway picks a resource: literal, then {param}, then {proxy+}.
   const walk = (i: number, candidates: typeof templates): (typeof templates)[number] | undefined => {
