@@ -26,6 +26,12 @@ const organizations = loadConfig({
   [ENV_NAMES.allowedTenants]: TENANT,
   [ENV_NAMES.audiences]: CLIENT_ID,
 });
+/** An External ID (CIAM) tenant: v2 tokens only, whose issuer names the tenant's own host. */
+const externalId = loadConfig({
+  [ENV_NAMES.tenantId]: TENANT,
+  [ENV_NAMES.authorityHost]: 'contoso.ciamlogin.com',
+  [ENV_NAMES.audiences]: CLIENT_ID,
+});
 const commonListed = loadConfig({
   [ENV_NAMES.tenantId]: 'common',
   [ENV_NAMES.allowedTenants]: TENANT,
@@ -98,6 +104,15 @@ const CASES: readonly Case[] = [
       `https://login.microsoftonline.com/${TENANT}/v2.0`,
       `https://sts.windows.net/${TENANT}/`,
     ],
+  },
+  {
+    name: 'no iss, External ID (which has no v1 issuer to fall back on)',
+    config: externalId,
+    claims: { iss: ABSENT },
+    reason: 'wrong_issuer',
+    rule: ['iss'],
+    detail: ['iss is undefined', `https://${TENANT}.ciamlogin.com/${TENANT}/v2.0`],
+    notDetail: [' or ', 'https://undefined'],
   },
   {
     name: 'iss that is a number',
