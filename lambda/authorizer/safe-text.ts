@@ -65,7 +65,8 @@ const isInvisibleFormat = (code: number) =>
  * C0 controls (newline and tab included), DEL and C1 controls: what a terminal acts on rather than shows;
  * and the formatting characters that change what the rest of a line appears to say.
  */
-const isHighControl = (code: number) => (code >= 0x7f && code <= 0x9f) || isInvisibleFormat(code);
+// Printable ASCII, nearly every character of a log field, is settled by the first comparison.
+const isHighControl = (code: number) => code >= 0x7f && (code <= 0x9f || isInvisibleFormat(code));
 const isControl = (code: number) => code < 0x20 || isHighControl(code);
 const hex = (code: number, digits: number) => code.toString(16).padStart(digits, '0');
 
