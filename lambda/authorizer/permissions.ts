@@ -253,8 +253,19 @@ interface Entry extends RoutePermission {
 /** Distinct sets of granted routes whose Denies are kept (a cleared cache costs one recomputation each). */
 const MAX_GRANT_SETS = 256;
 
-/** More states than any real route table reaches: beyond it, every declared route counts as covered. */
-const MAX_EXPLORED = 20_000;
+/**
+ * The work a route table's exploration may take, in route steps (one route or the pattern taking one
+ * segment), for the whole table: a hundred routes of a real API take a quarter of it (the 4 KB of Lambda
+ * environment hold no more), and any table's cold start stays near a second (a dozen routes that each
+ * fix a different segment took minutes before). Past it, every declared route a pattern is explored for
+ * counts as reached: more Denies, never fewer.
+ */
+export const MAX_EXPLORATION_STEPS = 4_000_000;
+
+/** What is left of MAX_EXPLORATION_STEPS while one table is built. */
+interface Budget {
+  steps: number;
+}
 
 /**
  * A path pattern a segment at a time: a literal segment, `one` segment, or a `star` of one or more (an IAM
@@ -297,7 +308,12 @@ function excessPatterns(entry: Entry): { path: string; tokens: Token[] }[] {
  * Requests are explored a segment at a time (each literal of the table, and one segment that is none of
  * them), tracking every route's match and the pattern's.
  */
-function reach(pattern: readonly Token[], method: Method, table: readonly Entry[]): Set<number> {
+function reach(
+  pattern: readonly Token[],
+  method: Method,
+  table: readonly Entry[],
+  budget: Budget,
+): Set<number> {
   const routes = table.filter((e) => !e.glob && e.methods.includes(method));
   const literals = (tokens: readonly Token[]) => tokens.filter((t): t is string => typeof t === 'string');
   const alphabet = [
@@ -347,7 +363,8 @@ function reach(pattern: readonly Token[], method: Method, table: readonly Entry[
     const key = `${at}|${states}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (seen.size > MAX_EXPLORED) return new Set(routes.map((e) => e.index));
+    budget.steps -= alphabet.length * (routes.length + 1);
+    if (budget.steps < 0) return new Set(routes.map((e) => e.index));
     if (states.includes(end)) {
       const served = routes.filter((e, i) => at[i] === e.segments.length).sort(precedence)[0];
       if (served !== undefined) covered.add(served.index);
@@ -400,15 +417,19 @@ function buildRouteTable(routePermissions: AuthorizerConfig['routePermissions'])
   });
   // Which declared routes each pattern admits, per method: fixed by the table, so computed once.
   const perMethod = <T>(entry: Entry, f: (m: Method) => T) => new Map(entry.methods.map((m) => [m, f(m)]));
-  const admits = table.map((e) => perMethod(e, (m) => reach(policyTokens(e), m, table)));
+  const budget: Budget = { steps: MAX_EXPLORATION_STEPS };
+  const admits = table.map((e) => perMethod(e, (m) => reach(policyTokens(e), m, table, budget)));
   const serves = table.map((e) =>
     e.glob
       ? (admits[e.index] as Map<Method, Set<number>>)
-      : perMethod(e, (m) => reach(routeTokens(e), m, table)),
+      : perMethod(e, (m) => reach(routeTokens(e), m, table, budget)),
   );
   const excess = table.map((e) => {
     const patterns = excessPatterns(e);
-    return { patterns, admits: perMethod(e, (m) => union(patterns.map((p) => reach(p.tokens, m, table)))) };
+    return {
+      patterns,
+      admits: perMethod(e, (m) => union(patterns.map((p) => reach(p.tokens, m, table, budget)))),
+    };
   });
   return { table, admits, serves, excess };
 }

@@ -177,3 +177,48 @@ describe('the log lines of the real handler module, whatever the input', () => {
     }
   });
 });
+
+describe('building the route table', () => {
+  // Thirteen {param} routes that each fix a different segment: a request may leave any subset of them
+  // matching, so exploring every request the table tells apart took minutes for twelve routes.
+  const depth = 13;
+  const table: Record<string, unknown> = {
+    [`GET /${Array.from({ length: depth }, (_, j) => `{q${j}}`).join('/')}`]: { scopes: ['Reader'] },
+  };
+  for (let i = 0; i < depth; i++) {
+    const segments = Array.from({ length: depth }, (_, j) => (j === i ? `x${i}` : `{p${j}}`));
+    table[`GET /${segments.join('/')}`] = { roles: [`Role${i}`] };
+  }
+  const path = (fixed?: number) =>
+    `/${Array.from({ length: depth }, (_, j) => (j === fixed ? `x${j}` : 'v')).join('/')}`;
+
+  it('stops at its step budget, then denies every route a pattern may reach (generous bound)', () => {
+    let authorize: ReturnType<typeof createRouteAuthorizer> | undefined;
+    const elapsed = milliseconds(() => {
+      authorize = createRouteAuthorizer(
+        loadConfig({
+          [ENV_NAMES.tenantId]: TENANT,
+          [ENV_NAMES.audiences]: CLIENT_ID,
+          [ENV_NAMES.routePermissions]: JSON.stringify(table),
+        }),
+      );
+    });
+    // About a second on a loaded machine; unbounded, this table takes far longer than the bound.
+    expect(elapsed).toBeLessThan(30_000);
+    const reader = { scopes: ['Reader'], roles: [], appId: 'a' };
+    const granted = (authorize as NonNullable<typeof authorize>)(reader, { method: 'GET', path: path() });
+    expect(granted.allowed).toBe(true);
+    if (granted.allowed !== true || granted.routes === 'stage') throw new Error('expected a route Allow');
+    // Every route the reader may not call is denied by its own resource, which the Allow also covers.
+    expect(granted.denied.map((d) => `${d.method} ${d.path}`).sort()).toEqual(
+      Array.from({ length: depth }, (_, i) => `GET ${path(i).replaceAll('v', '*')}`).sort(),
+    );
+    for (let i = 0; i < depth; i++) {
+      expect(
+        (authorize as NonNullable<typeof authorize>)(reader, { method: 'GET', path: path(i) }),
+      ).toMatchObject({
+        allowed: false,
+      });
+    }
+  });
+});

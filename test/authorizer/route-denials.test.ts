@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { ENV_NAMES, type PermissionRule, parseRoutePermissions } from '../../lambda/authorizer/config.js';
+import { createRouteAuthorizer, type Grantee } from '../../lambda/authorizer/permissions.js';
+import { iamMatches } from '../helpers/policy-oracle.js';
+
+/*
+ * The Denies a cached policy carries and the text a refusal gives the operator (the decision line's
+ * `missing`), each written out in full here: a Deny the policy does not need, or one it lacks, and a
+ * refusal that names the wrong rule, all change what the test expects.
+ */
+
+const NO_RULE: PermissionRule = { scopes: [], roles: [] };
+const APP = '11111111-2222-4333-8444-555555555555';
+const OTHER_APP = 'b0b0b0b0-2222-4333-8444-555555555555';
+
+const routesOf = (table: Record<string, unknown>, required: PermissionRule = NO_RULE) =>
+  createRouteAuthorizer({ required, routePermissions: parseRoutePermissions(table) });
+
+const caller = (scopes: string[], roles: string[] = [], appId: string | undefined = APP): Grantee => ({
+  scopes,
+  roles,
+  appId,
+});
+/** A grantee without a client app id (entra.ts refuses such a token; the route rules still say so). */
+const appless = (scopes: string[], roles: string[] = []): Grantee => ({ scopes, roles });
+
+/** What the policy allows and denies, as `METHOD/path` resources, the way the policy builder writes them. */
+function policyOf(decision: ReturnType<ReturnType<typeof routesOf>>) {
+  const resources = (method: string, path: string) =>
+    method === '*'
+      ? ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m) => `${m}${path}`)
+      : [`${method}${path}`];
+  const star = (path: string) => path.replace(/\{[^}]+\}/g, '*');
+  if (decision.routes === 'stage') return { allow: ['*'], deny: [] };
+  return {
+    allow: decision.routes.flatMap((r) => resources(r.method, star(r.path))),
+    deny: decision.denied.map((d) => `${d.method}${d.path}`),
+  };
+}
+
+/** IAM's answer for one request under that policy: an explicit Deny wins, then any Allow. */
+function policyAllows(policy: { allow: string[]; deny: string[] }, request: string): boolean {
+  if (policy.deny.some((p) => iamMatches(p, request))) return false;
+  return policy.allow.some((p) => iamMatches(p, request));
+}
+
+describe('the Denies of a cached policy', () => {
+  it('are none when the caller may call every declared route', () => {
+    const routes = routesOf({
+      'GET /items/{id}': { scopes: ['Items.Read'] },
+      'GET /items/{id}/parts': { scopes: ['Items.Read'] },
+    });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/42' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/42/parts' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
+  it('leave alone a route whose literal segments the granted pattern cannot match', () => {
+    const routes = routesOf({
+      'GET /items/{id}': { scopes: ['Items.Read'] },
+      'GET /other/x': { roles: ['Admin'] },
+      'GET /': { roles: ['Admin'] },
+    });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/42' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
+  it('name the root when a top-level {param} route is granted and the root is not', () => {
+    const routes = routesOf({ 'GET /{id}': { scopes: ['Items.Read'] }, 'GET /': { roles: ['Admin'] } });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/42' });
+    // The root by name ({id}'s * may match nothing), and what /* admits beyond one segment.
+    expect(decision).toMatchObject({
+      allowed: true,
+      denied: [
+        { method: 'GET', path: '/' },
+        { method: 'GET', path: '/*/*' },
+      ],
+    });
+  });
+
+  it('name a refused route that wins, by a literal, a request the granted {param} route also matches', () => {
+    // GET /items/special/parts: both routes match it; the literal "special" beats {id}, so API Gateway
+    // serves it from the greedy route, which this caller may not call. The Allow GET/items/*/parts covers
+    // it, and the excess pattern GET/items/*/*/parts does not: it must be denied by name.
+    const table = {
+      'GET /items/{id}/parts': { scopes: ['Items.Read'] },
+      'GET /items/special/{proxy+}': { roles: ['Admin'] },
+    };
+    const decision = routesOf(table)(caller(['Items.Read']), { method: 'GET', path: '/items/42/parts' });
+    expect(decision.allowed).toBe(true);
+    const policy = policyOf(decision);
+    expect(policy.deny).toContain('GET/items/special/*');
+    expect(policyAllows(policy, 'GET/items/special/parts')).toBe(false);
+    expect(policyAllows(policy, 'GET/items/42/parts')).toBe(true);
+    expect(
+      routesOf(table)(caller(['Items.Read']), { method: 'GET', path: '/items/special/parts' }),
+    ).toMatchObject({
+      allowed: false,
+      reason: 'insufficient_permission',
+    });
+  });
+
+  it('are worked out for each set of grants, not reused from another caller', () => {
+    const table = {
+      'GET /items/{id}': { scopes: ['Items.Read'] },
+      'GET /items/{id}/parts': { scopes: ['Parts.Read'] },
+      'DELETE /items/{id}': { scopes: ['Items.Write'] },
+    };
+    const shared = routesOf(table);
+    const callers = [
+      caller(['Items.Read']),
+      caller(['Parts.Read']),
+      caller(['Items.Read', 'Parts.Read']),
+      caller(['Items.Write']),
+      caller(['Items.Read', 'Items.Write']),
+      caller(['Items.Read']),
+    ];
+    const requests = [
+      { method: 'GET', path: '/items/42' },
+      { method: 'GET', path: '/items/42/parts' },
+      { method: 'DELETE', path: '/items/42' },
+    ];
+    for (const grantee of callers) {
+      for (const request of requests) {
+        // A fresh authorizer has no earlier caller's Denies to reuse.
+        expect(shared(grantee, request)).toEqual(routesOf(table)(grantee, request));
+      }
+    }
+  });
+
+  it('stay right past the number of grant sets remembered', () => {
+    const scopes = Array.from({ length: 9 }, (_, i) => `S${i}`);
+    const table = Object.fromEntries(
+      scopes
+        .map((s, i) => [`GET /r${i}/{id}`, { scopes: [s] }] as const)
+        .concat([['GET /{id}/x', { roles: ['Admin'] }]]),
+    );
+    const shared = routesOf(table);
+    // 300 sets of grants, more than the 256 kept, then the first ones again.
+    const sets = Array.from({ length: 300 }, (_, n) => scopes.filter((_, i) => ((n + 1) >> i) & 1));
+    for (const granted of [...sets, ...sets.slice(0, 20)]) {
+      const request = { method: 'GET', path: '/r0/7' };
+      expect(shared(caller(granted), request)).toEqual(routesOf(table)(caller(granted), request));
+    }
+  });
+});
+
+describe('what a refusal tells the operator', () => {
+  const table = {
+    'GET /items/{id}': { scopes: ['Items.Read', 'Items.ReadWrite'], roles: ['Items.Admin'] },
+    'DELETE /items/{id}': { roles: ['Items.Admin'], clientApps: [OTHER_APP, APP.replace('1111', '3333')] },
+    'POST /items': { clientApps: [OTHER_APP] },
+  };
+
+  it('names a token with neither scopes nor roles', () => {
+    expect(routesOf(table)(caller([]), { method: 'GET', path: '/items/1' })).toEqual({
+      allowed: false,
+      reason: 'no_scope_or_role',
+      routes: [],
+      denied: [],
+      missing: 'the token carries neither scp nor roles',
+    });
+  });
+
+  it('names what the whole API requires', () => {
+    const routes = routesOf(table, { scopes: ['Api.Use'], roles: ['Api.Role', 'Other.Role'] });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' })).toEqual({
+      allowed: false,
+      reason: 'insufficient_permission',
+      routes: [],
+      denied: [],
+      missing: 'the API requires scope Api.Use, or role Api.Role or Other.Role',
+    });
+  });
+
+  it("names the caller's client app, or its absence, when the API allows only others", () => {
+    const routes = routesOf(table, { scopes: [], roles: [], clientApps: [OTHER_APP] });
+    const expected = (app: string) => ({
+      allowed: false,
+      reason: 'client_app_not_allowed',
+      routes: [],
+      denied: [],
+      missing: `client app ${app} is not among the API's allowed client apps (${ENV_NAMES.allowedClientApps})`,
+    });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' })).toEqual(expected(APP));
+    expect(routes(appless(['Items.Read']), { method: 'GET', path: '/items/1' })).toEqual(expected('(none)'));
+  });
+
+  it('names a request no route serves', () => {
+    const decision = routesOf(table)(caller(['Items.Read']), { method: 'PUT', path: '/items/1' });
+    expect(decision).toMatchObject({
+      allowed: false,
+      reason: 'insufficient_permission',
+      missing: 'PUT /items/1 is not in the route permissions',
+    });
+  });
+
+  it('names the route and each scope and role it takes', () => {
+    const decision = routesOf(table)(caller(['Other']), { method: 'GET', path: '/items/1' });
+    expect(decision).toMatchObject({
+      allowed: false,
+      reason: 'insufficient_permission',
+      missing:
+        'GET /items/1 (GET /items/{id}) requires scope Items.Read or Items.ReadWrite, or role Items.Admin',
+    });
+  });
+
+  it('names the client apps a route admits and the caller’s, or its absence', () => {
+    const asApp = routesOf(table)(caller([], ['Items.Admin']), { method: 'DELETE', path: '/items/1' });
+    expect(asApp).toMatchObject({
+      allowed: false,
+      reason: 'client_app_not_allowed',
+      missing: `DELETE /items/1 admits only the client apps ${OTHER_APP}, ${APP.replace('1111', '3333')} (route clientApps); the token's client app is ${APP}`,
+    });
+    const noApp = routesOf(table)(appless([], ['Items.Admin']), { method: 'POST', path: '/items' });
+    expect(noApp).toMatchObject({
+      reason: 'client_app_not_allowed',
+      missing: `POST /items admits only the client apps ${OTHER_APP} (route clientApps); the token's client app is (none)`,
+    });
+  });
+
+  it('names every glob key that matches the request and what each takes', () => {
+    const globs = routesOf({
+      'GET /files/*': { scopes: ['Files.Read'] },
+      'GET /files/*/meta': { roles: ['Meta.Reader'] },
+    });
+    expect(globs(caller(['Other']), { method: 'GET', path: '/files/a/meta' })).toMatchObject({
+      allowed: false,
+      reason: 'insufficient_permission',
+      missing:
+        'GET /files/a/meta (GET /files/*, GET /files/*/meta) requires scope Files.Read; or role Meta.Reader',
+    });
+  });
+
+  it('names the Deny that covers a granted request and the rule of the route it protects', () => {
+    // The admin's Allow GET/* admits the refused routes below, which have no narrower Deny: each is denied
+    // by its own resource (GET/items/*), and that Deny covers GET /items/a/b, which {proxy+} serves.
+    const routes = routesOf({
+      'ANY /{proxy+}': { roles: ['Admin'] },
+      'GET /items/{id}': { clientApps: [OTHER_APP] },
+      'GET /admin/{id}': { roles: ['Root'], clientApps: [OTHER_APP] },
+      'DELETE /items/{id}': { scopes: ['Items.Write'] },
+    });
+    const admin = caller([], ['Admin']);
+    const shadowed = (method: string, path: string, deny: string, because: string) =>
+      expect(routes(admin, { method, path })).toMatchObject({
+        allowed: false,
+        reason: 'insufficient_permission',
+        missing: `${method} ${path} is granted by "ANY /{proxy+}", but the policy must deny ${deny} for ${because}, and that pattern covers this path too: in IAM a * crosses "/"`,
+      });
+    shadowed(
+      'GET',
+      '/items/a/b',
+      'GET /items/*',
+      `"GET /items/{id}" (which requires a scope or a role, and client app ${OTHER_APP})`,
+    );
+    shadowed(
+      'GET',
+      '/admin/a/b',
+      'GET /admin/*',
+      `"GET /admin/{id}" (which requires role Root, and client app ${OTHER_APP})`,
+    );
+    shadowed(
+      'DELETE',
+      '/items/a/b',
+      'DELETE /items/*',
+      '"DELETE /items/{id}" (which requires scope Items.Write)',
+    );
+    expect(routes(admin, { method: 'GET', path: '/other/a/b' })).toMatchObject({ allowed: true });
+  });
+});
