@@ -107,6 +107,19 @@ describe('the Denies of a cached policy', () => {
     });
   });
 
+  it('list a resource once when several granted routes admit it', () => {
+    // GET/items/* and GET/*/* both admit GET /items/special; the two {param}s of /{a}/{b} give the same
+    // excess pattern GET/*/*/*.
+    const routes = routesOf({
+      'GET /items/{id}': { scopes: ['Reader'] },
+      'GET /{a}/{b}': { scopes: ['Reader'] },
+      'GET /items/special': { roles: ['Admin'] },
+    });
+    const decision = routes(caller(['Reader']), { method: 'GET', path: '/items/42' });
+    expect(decision.allowed).toBe(true);
+    expect(policyOf(decision).deny).toEqual(['GET/items/special', 'GET/items/*/*', 'GET/*/*/*']);
+  });
+
   it('are worked out for each set of grants, not reused from another caller', () => {
     const table = {
       'GET /items/{id}': { scopes: ['Items.Read'] },
