@@ -107,6 +107,24 @@ describe('the Denies of a cached policy', () => {
     });
   });
 
+  it("name a refused route that beats the granted route's {proxy+} on every longer request", () => {
+    // GET /a/1/x/p/q: {p} beats {proxy+} at the fourth segment, so the refused route serves it; the Allow
+    // GET/a/*/x/* covers it and the excess pattern GET/a/*/*/x/* does not.
+    const table = {
+      'GET /a/{id}/x/{proxy+}': { scopes: ['Reader'] },
+      'GET /a/{id}/x/{p}/{proxy+}': { roles: ['Admin'] },
+    };
+    const routes = routesOf(table);
+    const decision = routes(caller(['Reader']), { method: 'GET', path: '/a/1/x/y' });
+    expect(decision.allowed).toBe(true);
+    const policy = policyOf(decision);
+    for (const path of ['/a/1/x/p/q', '/a/1/x/x/y', '/a/1/x/p/q/r']) {
+      expect(routes(caller(['Reader']), { method: 'GET', path }).allowed).toBe(false);
+      expect(policyAllows(policy, `GET${path}`)).toBe(false);
+    }
+    expect(policyAllows(policy, 'GET/a/1/x/y')).toBe(true);
+  });
+
   it('list a resource once when several granted routes admit it', () => {
     // GET/items/* and GET/*/* both admit GET /items/special; the two {param}s of /{a}/{b} give the same
     // excess pattern GET/*/*/*.
