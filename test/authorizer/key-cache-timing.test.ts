@@ -2,7 +2,7 @@ import { KidNotFoundInJwksError } from 'aws-jwt-verify/error';
 import type { PenaltyBox } from 'aws-jwt-verify/jwk';
 import { describe, expect, it } from 'vitest';
 import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
-import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { EntraJwksCache, type KeyCacheEvent } from '../../lambda/authorizer/keys/key-cache.js';
 import { publishedKeySet, testKeys } from '../helpers/setup.js';
 
 /**
@@ -120,5 +120,73 @@ describe('an unknown kid while retries cool down', () => {
     await t.cache.getJwk(URI, jwt(MAIN));
     cool = true;
     await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+  });
+});
+
+describe('the events a fetch and a fallback report', () => {
+  /** A cache whose fetch takes `fetchMs` on the test's clock, and whose endpoint the test takes down. */
+  function timed(fetchMs: number) {
+    let clock = 5_000_000;
+    let up = true;
+    let afterFailedFetch = 0;
+    const events: KeyCacheEvent[] = [];
+    const cache = new EntraJwksCache({
+      now: () => clock,
+      onEvent: (e) => events.push(e),
+      fetcher: {
+        fetch: async () => {
+          clock += fetchMs;
+          if (up) return body(publishedKeySet());
+          clock += afterFailedFetch;
+          throw new Error('endpoint down');
+        },
+      },
+    });
+    return {
+      cache,
+      events,
+      advance: (ms: number) => {
+        clock += ms;
+      },
+      down: (clockStep = 0) => {
+        up = false;
+        afterFailedFetch = clockStep;
+      },
+    };
+  }
+
+  it('give the time a fetch took, successful or failed', async () => {
+    const t = timed(1234);
+    await t.cache.getJwks(URI);
+    t.down();
+    await expect(t.cache.getJwks(URI)).rejects.toThrow('endpoint down');
+    expect(t.events).toEqual([
+      { type: 'fetched', uri: URI, status: 200, durationMs: 1234, keyCount: 3, dropped: 0 },
+      { type: 'fetch_failed', uri: URI, status: undefined, durationMs: 1234, error: 'endpoint down' },
+    ]);
+  });
+
+  it('warn of stale keys with the age of the set served, in seconds', async () => {
+    const t = timed(400);
+    await t.cache.getJwk(URI, jwt(MAIN));
+    // The set is dated when its fetch ended; 30 h later a refresh starts and fails 400 ms on: 108000.4 s.
+    t.advance(30 * HOUR);
+    t.down();
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).resolves.toMatchObject({ kid: MAIN });
+    expect(t.events.at(-1)).toEqual({ type: 'serving_stale', uri: URI, ageSeconds: 30 * 3600 });
+  });
+
+  // Date.now may step back (a clock synchronised while a refresh hangs): the warning is about the age of the
+  // set at the moment it is served, and a set not older than max age is not stale.
+  it.each([
+    ['exactly max age', 0],
+    ['a second under max age', -1000],
+  ])('say nothing of a set served at %s after the clock stepped back', async (_, offsetMs) => {
+    const t = timed(0);
+    await t.cache.getJwk(URI, jwt(MAIN));
+    t.advance(24 * HOUR + 5000);
+    t.down(-5000 + offsetMs);
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).resolves.toMatchObject({ kid: MAIN });
+    expect(t.events.map((e) => e.type)).toEqual(['fetched', 'fetch_failed']);
   });
 });

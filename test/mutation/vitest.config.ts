@@ -41,6 +41,7 @@ export const MUTATION_SUITES = [
   'key-set.property',
   'key-issuer.property',
   'key-cache-timing',
+  'key-cache-lookup',
   'signing-keys',
 ] as const;
 
