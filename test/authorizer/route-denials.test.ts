@@ -168,11 +168,8 @@ describe('the Denies of a cached policy', () => {
 
   it('stay right past the number of grant sets remembered', () => {
     const scopes = Array.from({ length: 9 }, (_, i) => `S${i}`);
-    const table = Object.fromEntries(
-      scopes
-        .map((s, i) => [`GET /r${i}/{id}`, { scopes: [s] }] as const)
-        .concat([['GET /{id}/x', { roles: ['Admin'] }]]),
-    );
+    const table: Record<string, unknown> = { 'GET /{id}/x': { roles: ['Admin'] } };
+    for (const [i, scope] of scopes.entries()) table[`GET /r${i}/{id}`] = { scopes: [scope] };
     const shared = routesOf(table);
     // 300 sets of grants, more than the 256 kept, then the first ones again.
     const sets = Array.from({ length: 300 }, (_, n) => scopes.filter((_, i) => ((n + 1) >> i) & 1));
