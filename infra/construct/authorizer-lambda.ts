@@ -1,8 +1,14 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { Role } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  type CfnFunction,
+  type Function as LambdaFunction,
+  Runtime,
+} from 'aws-cdk-lib/aws-lambda';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { authorizerFunction } from './authorizer-function.js';
 import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './authorizer-props.js';
 import { PropsError } from './errors.js';
@@ -59,7 +65,36 @@ export function createAuthorizerLambda(
     // saves (docs/performance.md); the bundle's source map ships beside it for mapping a stack offline.
     environment,
   });
+  fn.node.addValidation({ validate: () => environmentSizeProblems(construct, fn) });
   return { function: fn, logGroup, role };
+}
+
+/** Lambda refuses a function whose environment variables, measured as one JSON object, pass 4 KB. */
+export const MAX_ENVIRONMENT_BYTES = 4096;
+
+/**
+ * The deploy would fail with "exceeded the 4KB limit. String measured: {...}": say so at synth, naming the
+ * route table, which is what grows. Variables still tokens (known only at deploy) are not measured.
+ */
+function environmentSizeProblems(construct: string, fn: LambdaFunction): string[] {
+  const cfn = fn.node.defaultChild as CfnFunction;
+  const resolved = Stack.of(fn).resolve(cfn.environment) as
+    | { variables?: Record<string, unknown> }
+    | undefined;
+  return environmentSizeProblem(construct, resolved?.variables ?? {});
+}
+
+/** The problem with these variables' size, if they are all known (none a token) and too large. */
+export function environmentSizeProblem(construct: string, variables: Record<string, unknown>): string[] {
+  if (Object.values(variables).some((value) => typeof value !== 'string')) return [];
+  const bytes = Buffer.byteLength(JSON.stringify(variables), 'utf8');
+  if (bytes <= MAX_ENVIRONMENT_BYTES) return [];
+  const routes = variables[ENV_NAMES.routePermissions];
+  const share =
+    typeof routes === 'string' ? ` (routePermissions take ${Buffer.byteLength(routes, 'utf8')})` : '';
+  return [
+    `${construct}: routePermissions: the Lambda's environment variables come to ${bytes} bytes as JSON${share}, over the ${MAX_ENVIRONMENT_BYTES} bytes Lambda accepts: fewer or shorter route keys (an ANY key or a {proxy+} for routes that share a rule), or shorter scope and role names`,
+  ];
 }
 
 /**

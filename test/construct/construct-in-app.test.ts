@@ -13,12 +13,14 @@ import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
+import { environmentSizeProblem } from '../../infra/construct/authorizer-lambda.js';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
 import { routeKeyCovers } from '../../infra/construct/route-coverage.js';
 import { cdkJsonContext } from '../../infra/local/sample-template.js';
 import { CONTEXT_KEYS, checkContextKeys } from '../../infra/sample/app-context.js';
 import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import type { Decision } from '../../lambda/authorizer/decision.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import { createTelemetry } from '../../lambda/authorizer/telemetry.js';
@@ -423,4 +425,42 @@ describe('the sample app refuses a context key that looks like one of its own', 
       checkContextKeys([...CONTEXT_KEYS, ...Object.keys(cdkJsonContext()), 'stage', 'vpcId']),
     ).not.toThrow();
   });
+});
+
+describe("the Lambda environment's 4 KB", () => {
+  // Lambda measures the variables as one JSON object ("exceeded the 4KB limit. String measured: {...}").
+  const table = (count: number) =>
+    Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [`GET /r${i}`, { scopes: [`Scope.${i}`] }] as const),
+    );
+  const methods = (count: number) => Array.from({ length: count }, (_, i) => `GET /r${i}`);
+
+  it('is measured as JSON, up to and including 4096 bytes', () => {
+    const sized = (bytes: number) => {
+      const overhead = JSON.stringify({ A: '' }).length;
+      return { A: 'x'.repeat(bytes - overhead) };
+    };
+    expect(environmentSizeProblem('C', sized(4096))).toEqual([]);
+    expect(environmentSizeProblem('C', sized(4097))).toEqual([
+      "C: routePermissions: the Lambda's environment variables come to 4097 bytes as JSON, over the 4096 bytes Lambda accepts: fewer or shorter route keys (an ANY key or a {proxy+} for routes that share a rule), or shorter scope and role names",
+    ]);
+    // Bytes, not characters, and JSON's escapes counted: 2 bytes for each "é", 2 for each quote.
+    expect(environmentSizeProblem('C', { A: 'é'.repeat(2040) })).toEqual([]);
+    expect(environmentSizeProblem('C', { A: 'é'.repeat(2046) })[0]).toContain('come to 4100 bytes');
+    expect(environmentSizeProblem('C', { A: '"'.repeat(2046) })[0]).toContain('come to 4100 bytes');
+    // A variable known only at deploy (a token) leaves the size unknown: nothing to say at synth.
+    expect(environmentSizeProblem('C', { A: 'x'.repeat(5000), B: { Ref: 'P' } })).toEqual([]);
+  });
+
+  it('fails the synth naming routePermissions when its table makes the variables too large', () => {
+    const small = apiWith({ routePermissions: table(30) }, methods(30));
+    expect(synthErrors(small.stack)).toBe('');
+    const large = apiWith({ routePermissions: table(150) }, methods(150));
+    const routes = large.entra.environment[ENV_NAMES.routePermissions] as string;
+    expect(synthErrors(large.stack)).toMatch(
+      new RegExp(
+        `EntraTokenAuthorizer: routePermissions: the Lambda's environment variables come to \\d+ bytes as JSON \\(routePermissions take ${routes.length}\\), over the 4096 bytes Lambda accepts`,
+      ),
+    );
+  }, 60_000);
 });
