@@ -493,12 +493,12 @@ function resourcePathError(path: string): string | undefined {
     return 'path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-")';
   }
   if (segments.slice(0, -1).some((s) => s.endsWith('+}'))) {
-    return 'a greedy "{proxy+}" only as the last segment';
+    return 'paths with a greedy "{proxy+}" only as the last segment';
   }
   if (path.includes('*')) {
     return 'either {param} segments or * wildcards, not both';
   }
-  if (segments.includes('')) return 'paths with parameters and no empty segment ("//")';
+  if (segments.includes('')) return 'paths without an empty segment ("//") where they have {param} segments';
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig, parseRoutePermissions } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 import { readTelemetryConfig, TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
 
@@ -9,6 +9,14 @@ const B2C =
   'Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com';
 const ROUTE_NAMES =
   'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)';
+
+const ROUTE_TABLE = 'an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}';
+const ROUTE_KEY =
+  '"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
+const ROUTE_RULE = 'an object such as {"scopes": ["Items.Read"]}, or {}';
+const ROUTE_APPS =
+  'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
+const APP = '11111111-2222-4333-8444-555555555555';
 
 /** Every variable mistake and the exact line the cold start fails with, naming the variable. */
 const MISTAKES: [string, Record<string, string | undefined>, string][] = [
@@ -60,12 +68,12 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'route permissions that are an array',
     { [ENV_NAMES.routePermissions]: '[]' },
-    'AZURE_ROUTE_PERMISSIONS: expected an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}; got []',
+    `AZURE_ROUTE_PERMISSIONS: expected ${ROUTE_TABLE}; got []`,
   ],
   [
     'a route key without a method',
     { [ENV_NAMES.routePermissions]: '{"/items": {}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected keys to be "METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *; got "/items"',
+    `AZURE_ROUTE_PERMISSIONS: expected keys to be ${ROUTE_KEY}; got "/items"`,
   ],
   [
     'route roles as a string',
@@ -86,6 +94,141 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'a misspelt route field',
     { [ENV_NAMES.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
     'AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be an object with only "scopes", "roles" and "clientApps"; got {"scope":["a"]}',
+  ],
+  [
+    'route permissions that are a JSON string',
+    { [ENV_NAMES.routePermissions]: '"GET /items"' },
+    `AZURE_ROUTE_PERMISSIONS: expected ${ROUTE_TABLE}; got "GET /items"`,
+  ],
+  [
+    'route permissions that are null',
+    { [ENV_NAMES.routePermissions]: 'null' },
+    `AZURE_ROUTE_PERMISSIONS: expected ${ROUTE_TABLE}; got null`,
+  ],
+  [
+    'route permissions that are a number',
+    { [ENV_NAMES.routePermissions]: '5' },
+    `AZURE_ROUTE_PERMISSIONS: expected ${ROUTE_TABLE}; got 5`,
+  ],
+  [
+    'a route key with text after its path',
+    { [ENV_NAMES.routePermissions]: '{"GET /items extra": {}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected keys to be ${ROUTE_KEY}; got "GET /items extra"`,
+  ],
+  [
+    'a route key with a trailing slash',
+    { [ENV_NAMES.routePermissions]: '{"GET /items/": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be paths without a trailing "/" ("GET /items", not "GET /items/"); got "GET /items/"',
+  ],
+  [
+    'two route keys for one resource',
+    { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "GET /items/{itemId}": {"roles": ["Admin"]}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be one key per method and resource ("GET /items/{id}" names the same one); got "GET /items/{itemId}"',
+  ],
+  [
+    'ANY and * keys for one resource',
+    { [ENV_NAMES.routePermissions]: '{"ANY /items": {}, "* /items": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be one key per method and resource ("ANY /items" names the same one); got "* /items"',
+  ],
+  [
+    'a {param} route and a glob in one table',
+    { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "DELETE /items/*": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "DELETE /items/*"',
+  ],
+  [
+    'a {param} route and a path with an empty segment in one table',
+    { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "GET /items//parts": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "GET /items//parts"',
+  ],
+  [
+    'a path parameter inside a segment',
+    { [ENV_NAMES.routePermissions]: '{"GET /items/a{id}": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-"); got "GET /items/a{id}"',
+  ],
+  [
+    'a greedy parameter before the last segment',
+    { [ENV_NAMES.routePermissions]: '{"GET /{proxy+}/x": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be paths with a greedy "{proxy+}" only as the last segment; got "GET /{proxy+}/x"',
+  ],
+  [
+    'a path parameter and a * in one key',
+    { [ENV_NAMES.routePermissions]: '{"GET /items/{id}/*": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be either {param} segments or * wildcards, not both; got "GET /items/{id}/*"',
+  ],
+  [
+    'a path parameter and an empty segment in one key',
+    { [ENV_NAMES.routePermissions]: '{"GET /items//{id}": {}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be paths without an empty segment ("//") where they have {param} segments; got "GET /items//{id}"',
+  ],
+  [
+    'a route rule that is null',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": null}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be ${ROUTE_RULE}; got null`,
+  ],
+  [
+    'a route rule that is an array',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": []}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be ${ROUTE_RULE}; got []`,
+  ],
+  [
+    'a route rule that is a scope name',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": "Items.Read"}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be ${ROUTE_RULE}; got "Items.Read"`,
+  ],
+  [
+    'a route rule that is an empty string',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": ""}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be ${ROUTE_RULE}; got ""`,
+  ],
+  [
+    'a route rule that is a number',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": 0}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be ${ROUTE_RULE}; got 0`,
+  ],
+  [
+    'an empty scope name',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"scopes": ["Items.Read", ""]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].scopes to be ${ROUTE_NAMES}; got ["Items.Read",""]`,
+  ],
+  [
+    'a whitespace-only role name',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"roles": ["  "]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].roles to be ${ROUTE_NAMES}; got ["  "]`,
+  ],
+  [
+    'a scope name with a space',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"scopes": ["Items Read"]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].scopes to be ${ROUTE_NAMES}; got ["Items Read"]`,
+  ],
+  [
+    'a role name that is a number',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"roles": [5]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].roles to be ${ROUTE_NAMES}; got [5]`,
+  ],
+  [
+    'a scope name that is null',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"scopes": [null]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].scopes to be ${ROUTE_NAMES}; got [null]`,
+  ],
+  [
+    'route clientApps []',
+    { [ENV_NAMES.routePermissions]: '{"GET /items": {"clientApps": []}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].clientApps to be ${ROUTE_APPS}; got []`,
+  ],
+  [
+    'route clientApps as a string',
+    { [ENV_NAMES.routePermissions]: `{"GET /items": {"clientApps": "${APP}"}}` },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].clientApps to be ${ROUTE_APPS}; got "${APP}"`,
+  ],
+  [
+    'route clientApps with a number',
+    { [ENV_NAMES.routePermissions]: `{"GET /items": {"clientApps": ["${APP}", 5]}}` },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].clientApps to be ${ROUTE_APPS}; got ["${APP}",5]`,
+  ],
+  [
+    'route clientApps with one GUID and one name',
+    { [ENV_NAMES.routePermissions]: `{"GET /items": {"clientApps": ["${APP}", "backoffice"]}}` },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /items"].clientApps to be ${ROUTE_APPS}; got ["${APP}","backoffice"]`,
   ],
   [
     'a plain http key URL',
@@ -176,6 +319,28 @@ describe('every variable mistake fails the cold start with its exact message', (
   it.each(TELEMETRY_MISTAKES)('%s', (_, env, message) => {
     const error = thrown(() => readTelemetryConfig(env));
     expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toBe(message);
+  });
+});
+
+describe('parseRoutePermissions without an errorOf of its own', () => {
+  // The cold start and the construct each pass their own; a caller that passes none still gets one line.
+  it.each([
+    ['a table that is null', null, `route permissions: expected ${ROUTE_TABLE}`],
+    [
+      'a key with a trailing slash',
+      { 'GET /items/': {} },
+      'route permissions: expected keys to be paths without a trailing "/" ("GET /items", not "GET /items/")',
+    ],
+    [
+      'a rule that is an array',
+      { 'GET /items': [] },
+      `route permissions: expected ["GET /items"] to be ${ROUTE_RULE}`,
+    ],
+  ])('refuses %s with a plain Error', (_, table, message) => {
+    const error = thrown(() => parseRoutePermissions(table));
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe(message);
   });
 });
