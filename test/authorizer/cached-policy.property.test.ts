@@ -242,6 +242,7 @@ function prepare(s: typeof scenario extends fc.Arbitrary<infer T> ? T : never) {
 
 describe('the policy API Gateway caches for a token', () => {
   it('never admits a declared request that the documented rules refuse, and is right for its own request', async () => {
+    // Oracle: the route model servedBy/specAllows above (docs/permissions-and-caching.md) and the IAM matcher in helpers/policy-oracle.ts, not permissions.ts
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const { table, required, prefix, a, others, who, decide, arnOf } = prepare(s);
@@ -275,6 +276,7 @@ describe('the policy API Gateway caches for a token', () => {
   });
 
   it('decides as the documented rules do, refusing more only where the policy must deny a wider pattern', async () => {
+    // Oracle: the route model specAllows/refusedRouteCovers above (docs/permissions-and-caching.md), not permissions.ts
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const { table, required, a, others, who, decide, arnOf } = prepare(s);
@@ -308,6 +310,7 @@ describe('the policy API Gateway caches for a token', () => {
   });
 
   it('admits every request a fresh decision allows, when built for an allowed request', async () => {
+    // Oracle: the independent IAM matcher applied to the cached policy, held to the fresh decision (which the spec model checks above)
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
         const { a, others, decide, arnOf } = prepare(s);
@@ -347,6 +350,7 @@ describe('route path matching', () => {
     const text = fc
       .array(fc.constantFrom('a', 'b', '/', '*', '.', '?'), { maxLength: 12 })
       .map((c) => `/${c.join('')}`);
+    // Oracle: the IAM wildcard matcher in helpers/policy-oracle.ts (IAM's documented * and ?), not compileRoutePath
     fc.assert(
       fc.property(pattern, text, (p, t) => {
         expect(compileRoutePath(p).test(t)).toBe(iamMatches(p, t));

@@ -51,20 +51,31 @@ const call = ['fc', 'assert('].join('.');
 
 describe('the property-oracle check', () => {
   it('accepts an oracle comment above a property or inside its body, and names the line of one without', () => {
-    const above = ['// Oracle: RFC 7519 §4.1.4', `${call}`, '  fc.property(fc.nat(), () => true),', ');'].join('\n');
+    const above = [
+      '// Oracle: RFC 7519 §4.1.4',
+      `${call}`,
+      '  fc.property(fc.nat(), () => true),',
+      ');',
+    ].join('\n');
     expect(propertiesWithoutOracle(above)).toEqual([]);
-    const inside = [`${call}`, '  // Oracle: a brute-force search', '  fc.property(fc.nat(), () => true),', ');'].join(
-      '\n',
-    );
+    const inside = [
+      `${call}`,
+      '  // Oracle: a brute-force search',
+      '  fc.property(fc.nat(), () => true),',
+      ');',
+    ].join('\n');
     expect(propertiesWithoutOracle(inside)).toEqual([]);
     const none = ['const x = 1;', `${call}`, '  fc.property(fc.nat(), () => true),', ');'].join('\n');
     expect(propertiesWithoutOracle(none)).toEqual([2]);
   });
 
   it('does not count an oracle comment too far above, after the body, or without a named source', () => {
-    const far = ['// Oracle: far away', ...Array.from({ length: LOOK_BACK }, () => 'const y = 2;'), call, ');'].join(
-      '\n',
-    );
+    const far = [
+      '// Oracle: far away',
+      ...Array.from({ length: LOOK_BACK }, () => 'const y = 2;'),
+      call,
+      ');',
+    ].join('\n');
     expect(propertiesWithoutOracle(far)).toEqual([LOOK_BACK + 2]);
     const after = [call, '  fc.property(fc.nat(), () => true),', ');', '// Oracle: too late'].join('\n');
     expect(propertiesWithoutOracle(after)).toEqual([1]);
