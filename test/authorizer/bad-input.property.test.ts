@@ -175,6 +175,7 @@ function expectOneCappedRecord(records: ReturnType<typeof buildAuthorizer>['reco
 describe('any JSON in any header field or claim', () => {
   it('ends in 401, 403 or Allow, never a 500, with exactly one capped decision record', async () => {
     const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
+    // Oracle: docs/token-rules.md's rules in breaksARule (helpers/entra-oracle.ts) and the documented 401/403/Allow outcomes, not entra.ts
     await fc.assert(
       fc.asyncProperty(oddToken, async ({ token: t, headerText, payloadText }) => {
         const before = records.length;
@@ -200,6 +201,7 @@ describe('any JSON in any header field or claim', () => {
         .array(fc.base64String({ maxLength: 40 }), { minLength: 1, maxLength: 5 })
         .map((parts) => `Bearer ${parts.join('.')}`),
     );
+    // Oracle: the documented header shape: none of these is a Bearer JWT signed by the published key, so each is a 401
     await fc.assert(
       fc.asyncProperty(headerValue, async (value) => {
         const before = records.length;

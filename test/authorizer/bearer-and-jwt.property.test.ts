@@ -28,6 +28,7 @@ function outcome(run: () => string): string {
 describe('the Authorization header', () => {
   it('gives the token of "Bearer <a>.<b>.<c>" in any case of the scheme, and refuses any other shape', () => {
     const junk = fc.constantFrom('', ' ', '  ', '\t', '.', '=', '+', '/', 'Bearer ', '\n', 'ä');
+    // Oracle: the header grammar written out as `valid` below (RFC 6750 §2.1, scheme in any case), not bearer.ts
     fc.assert(
       fc.property(
         fc.oneof(scheme, fc.constantFrom('Basic', 'Beare', 'Bearerr', 'Token')),
@@ -63,6 +64,7 @@ describe('the Authorization header', () => {
 
 describe('a base64url part', () => {
   it('is canonical exactly when decoding and encoding it again gives it back', () => {
+    // Oracle: a round trip through Node's Buffer base64url codec, not jwt.ts
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(...B64URL), minLength: 1, maxLength: 16 }), (part) => {
         const roundTrip = Buffer.from(part, 'base64url').toString('base64url') === part;
@@ -78,6 +80,7 @@ describe('a compact JWT', () => {
 
   it('splits into a header and payload that are JSON objects, and refuses anything else', () => {
     const json = fc.constantFrom<unknown>({ a: 1 }, {}, [], 'x', 5, null, [{ a: 1 }]);
+    // Oracle: JSON.stringify and Buffer base64url in the test, and RFC 7519 §7.2 (header and payload are JSON objects)
     fc.assert(
       fc.property(json, json, segment, (h, p, sig) => {
         const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -26,12 +26,14 @@ const guid = fc.uuid({ version: [1, 2, 3, 4, 5] });
 
 describe('AZURE_CLOCK_SKEW_SECONDS', () => {
   it('takes a whole number of seconds from 0 to 600, and nothing else', () => {
+    // Oracle: docs/configuration.md's range, whole seconds 0 to 600: the generated integer is the expected value
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 600 }), pad, pad, (seconds, before, after) => {
         const config = loadConfig({ ...base, [ENV_NAMES.clockSkewSeconds]: `${before}${seconds}${after}` });
         expect(config.clockSkewSeconds).toBe(seconds);
       }),
     );
+    // Oracle: the same documented range: anything but 0 to 600 in digits names the variable
     fc.assert(
       fc.property(
         fc.oneof(
@@ -51,6 +53,7 @@ describe('AZURE_CLOCK_SKEW_SECONDS', () => {
 
 describe('AZURE_TENANT_ID and AZURE_ALLOWED_TENANTS', () => {
   it('take a GUID in any case as the single tenant, in lower case', () => {
+    // Oracle: docs/configuration.md: a GUID, lower-cased by the test, not config.ts
     fc.assert(
       fc.property(guid, fc.boolean(), pad, (id, upper, space) => {
         const raw = upper ? id.toUpperCase() : id;
@@ -63,6 +66,7 @@ describe('AZURE_TENANT_ID and AZURE_ALLOWED_TENANTS', () => {
   });
 
   it('take "organizations" or "common" with a list of GUIDs, and refuse a list with anything else', () => {
+    // Oracle: the GUID pattern and list rules written in the test from docs/configuration.md
     fc.assert(
       fc.property(
         fc.constantFrom('organizations', 'common', 'Common', 'ORGANIZATIONS'),
@@ -93,6 +97,7 @@ describe('AZURE_TENANT_ID and AZURE_ALLOWED_TENANTS', () => {
   });
 
   it('refuse any other tenant value', () => {
+    // Oracle: the GUID pattern and the two documented authorities, written in the filters below
     fc.assert(
       fc.property(
         fc
@@ -128,11 +133,13 @@ describe('AZURE_AUTHORITY_HOST and AZURE_V1_ISSUER_HOST', () => {
     for (const variable of [ENV_NAMES.authorityHost, ENV_NAMES.v1IssuerHost] as const) {
       const field = variable === ENV_NAMES.authorityHost ? 'authorityHost' : 'v1IssuerHost';
       const env = { ...base, ...partner[variable] };
+      // Oracle: the generated host is the expected value (docs/configuration.md: a host name, lower case)
       fc.assert(
         fc.property(host, fc.boolean(), (h, upper) => {
           expect(loadConfig({ ...env, [variable]: upper ? h.toUpperCase() : h })[field]).toBe(h);
         }),
       );
+      // Oracle: docs/configuration.md: a host name with an optional port and nothing more, so any junk names the variable
       fc.assert(
         fc.property(
           host,
@@ -182,6 +189,7 @@ describe('AZURE_AUDIENCES, AZURE_REQUIRED_SCOPES and AZURE_REQUIRED_ROLES', () =
     const item = fc
       .stringMatching(/^[A-Za-z0-9._:/-]{1,10}$/)
       .filter((s) => !/graph|management|microsoft/i.test(s));
+    // Oracle: the trimmed, de-duplicated list computed in the test from the generated items
     fc.assert(
       fc.property(fc.array(item, { minLength: 1, maxLength: 6 }), pad, (items, space) => {
         const raw = items.map((i) => `${space}${i}${space}`).join(`,${space},`);

@@ -198,6 +198,7 @@ function judge(config: AuthorizerConfig, h: Json, c: Json, now: number): EntraVe
 
 describe('the Entra rules, against the documented table', () => {
   it('refuse a token that breaks a rule with its reason, and accept one that breaks none with its claims', () => {
+    // Oracle: docs/token-rules.md's table as written in helpers/entra-oracle.ts (entraVerdict), not entra.ts
     fc.assert(
       fc.property(configs, perturbations, fc.constantFrom(0, 0.25, 0.999), (config, p, fraction) => {
         const { h, c } = build(config, p);
@@ -209,6 +210,7 @@ describe('the Entra rules, against the documented table', () => {
   });
 
   it('judge each rule the same way in explain, and fail exactly the first broken one first', () => {
+    // Oracle: entraVerdict in helpers/entra-oracle.ts (docs/token-rules.md's table), not entra.ts or explain
     fc.assert(
       fc.property(configs, perturbations, (config, p) => {
         const { h, c } = build(config, p);

@@ -37,6 +37,7 @@ describe('hints never steer by unverified claims', () => {
       guid,
       fc.stringMatching(/^[a-z0-9]{4,12}$/).map((v) => `azp-${v}`),
     );
+    // Oracle: the documented rule that hints never steer by unverified claims: the configured client id, never azp or appid
     fc.assert(
       fc.property(clientValue, clientValue, fc.stringMatching(/^[A-Za-z0-9_-]{4,20}$/), (azp, appid, kid) => {
         fc.pre(azp !== CLIENT_ID && appid !== CLIENT_ID);
@@ -55,6 +56,7 @@ describe('hints never steer by unverified claims', () => {
       [ENV_NAMES.tenantId]: 'organizations',
       [ENV_NAMES.allowedTenants]: '11111111-1111-4111-8111-111111111111',
     });
+    // Oracle: the same rule: a claim value appears only labelled as the token's unverified claim
     fc.assert(
       fc.property(
         guid,
@@ -112,6 +114,7 @@ describe('every 401 hint that repeats an issuer, tenant or audience labels it un
 
   it('wrong_issuer, tenant_not_allowed, wrong_audience and graph_token', () => {
     const cfg = config();
+    // Oracle: the same rule and the national clouds' login hosts from Microsoft Learn (CLOUD_HOSTS), not hints.ts
     fc.assert(
       fc.property(
         issuer,
@@ -169,6 +172,7 @@ describe('403 hints name the real cause', () => {
   };
 
   it('an app-only token on a route that needs a scope: no app role can help, and it can never carry a scope', () => {
+    // Oracle: docs/troubleshooting.md's advice for app-only tokens (no scope ever), as literal text, not hints.ts
     fc.assert(
       fc.property(
         fc.array(fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/), { minLength: 1, maxLength: 3 }),
@@ -194,6 +198,7 @@ describe('403 hints name the real cause', () => {
 
   it('an app-only token on an API that requires a scope: the API-wide rule, not a route, is named', () => {
     const role = fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/);
+    // Oracle: docs/troubleshooting.md's advice for app-only tokens, naming the API-wide rule, as literal text
     fc.assert(
       fc.property(fc.array(role, { minLength: 1, maxLength: 3 }), role, (roles, required) => {
         fc.pre(!roles.includes(required));
@@ -223,6 +228,7 @@ describe('403 hints name the real cause', () => {
   });
 
   it('a path ending in "/" is the path, not a missing scope', () => {
+    // Oracle: docs/permissions-and-caching.md: a trailing-slash path is refused whatever the token carries (literal hint)
     fc.assert(
       fc.property(fc.constantFrom('/whoami/', '/jobs/1/', '/jobs/'), (path) => {
         const detail = detailOf(['access_as_user', 'Jobs.Read'], [], 'GET', path);

@@ -179,10 +179,12 @@ describe("an HTTP API's cached simple responses", () => {
   });
 
   it('never carry an Allow (or a Deny) for one route over to another, with route permissions', async () => {
+    // Oracle: deserves() above, written from docs/permissions-and-caching.md, and the synthesized identity sources
     await fc.assert(neverWrong(perRoute, true), { numRuns: 200 });
   });
 
   it('are right on every route without route permissions, where the decision is the same on every route', async () => {
+    // Oracle: deserves() above, written from docs/permissions-and-caching.md, and the synthesized identity sources
     await fc.assert(neverWrong(stageWide, false), { numRuns: 100 });
   });
 

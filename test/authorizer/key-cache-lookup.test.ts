@@ -85,6 +85,7 @@ describe('the key a header names', () => {
     Object.fromEntries(Object.entries(r).filter(([, v]) => v !== ABSENT));
 
   it('is the key with that kid, else the first key with that x5t; a header without a usable id names none', async () => {
+    // Oracle: namedKid() above, the lookup rule written from the spec (kid, else first x5t), not the key cache
     await fc.assert(
       fc.asyncProperty(names, headers, async (rawNames, rawHeader) => {
         const keys = rawNames.map((k) => withoutAbsent(k) as { kid: string; x5t?: string });

@@ -20,6 +20,7 @@ const v1 = (tid: string) => `https://${V1_HOST}/${tid}/`;
 
 describe('a key that names an issuer', () => {
   it('signs only for that issuer, and for the v1 tokens of the same tenant', () => {
+    // Oracle: Microsoft's signing-key issuer rule as written in `serves` below (see the header comment), not verifier.ts
     fc.assert(
       fc.property(
         fc.constantFrom(...HOSTS),

@@ -93,6 +93,7 @@ function expectedKey(jwk: Record<string, unknown>): Record<string, unknown> | un
 
 describe('a key set', () => {
   it('keeps exactly the usable entries, with the fields README names, and refuses a set with none', () => {
+    // Oracle: expectedKey() above, the usable-key rules from README and RFC 7517/7518 written in the test, not key-set.ts
     fc.assert(
       fc.property(fc.array(entry.map(toJson), { maxLength: 5 }), fc.boolean(), (entries, asText) => {
         const expected = entries.map(expectedKey).filter((k) => k !== undefined);

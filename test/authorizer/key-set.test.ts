@@ -58,6 +58,7 @@ describe('a key set keeps only keys a real issuer would publish', () => {
       fc.bigInt({ min: 65_530n, max: 65_540n }),
       fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }),
     );
+    // Oracle: the rule 'odd and at least 65537', computed on the generated bigint in the test
     fc.assert(
       fc.property(value, (e) => {
         const { keys, dropped } = parseKeySet(

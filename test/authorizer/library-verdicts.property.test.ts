@@ -129,6 +129,7 @@ function apply(base: Record<string, unknown>, fields: Record<string, unknown>): 
 
 describe('the library verdicts a token can reach', () => {
   it('are each one the verifier names: every signed token is accepted or a 401, never a 500', async () => {
+    // Oracle: the house rule that a signed token is accepted or a 401 (TokenRejectedError), never a 500
     await fc.assert(
       fc.asyncProperty(headerFields, payloadFields, version, forged, async (h, fields, ver, forge) => {
         const all = testKeys();

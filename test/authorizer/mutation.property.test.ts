@@ -58,6 +58,7 @@ describe('random mutations of a valid token', () => {
     const accepted = await handler(event(`Bearer ${original}`));
     expect(accepted.policyDocument.Statement.map((s) => s.Effect)).toEqual(['Allow']);
 
+    // Oracle: a fixed invariant: a token changed after signing fails its RS256 signature, so it is never allowed
     await fc.assert(
       fc.asyncProperty(
         fc.array(mutationsOf(positionsIn(original)), { minLength: 1, maxLength: 3 }),

@@ -36,6 +36,7 @@ const astral = fc.constantFrom('\u{10000}', '\u{1F600}', '\u{10FC00}', '\u{10FFF
 
 describe('the request resource of a method ARN near the 512-character limit', () => {
   it('is the ARN itself up to 512 characters, else its longest fitting prefix and *, and always covers the request', () => {
+    // Oracle: expectedResource() above and API Gateway's documented 512-character limit, plus the IAM matcher in covers()
     fc.assert(
       fc.property(
         // size 'max': at the default size no ARN reached 512 characters, leaving the fallback to the cases below.
@@ -87,6 +88,7 @@ describe('a method ARN whose prefix could not leave room for a route', () => {
     .chain((n) => fc.stringMatching(new RegExp(`^[A-Za-z0-9_-]{${n}}$`)));
 
   it('is accepted exactly when every resource of the longest route fits, whatever its own method', () => {
+    // Oracle: the documented 512-character limit applied to the longest route in the test (`fits`), not policy.ts
     fc.assert(
       fc.property(stage, fc.constantFrom('GET', 'OPTIONS', 'DELETE'), (name, method) => {
         const arn = `${HEAD}${name}/${method}/x`;

@@ -23,6 +23,7 @@ describe('route keys in API Gateway resource-path syntax', () => {
 
   it('refuse a reader GET /items/{id}/secret, fresh and from the cached policy of GET /items/{id}', async () => {
     const table = routePermissionsOf(routes.map((r) => ({ ...r, entry: 'x.ts', id: 'X' })));
+    // Oracle: docs/permissions-and-caching.md ({id} is one segment) as fixed outcomes, and the IAM matcher in helpers/policy-oracle.ts
     await fc.assert(
       fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9._~%-]{1,12}$/), async (id) => {
         const reader = authorizerFor(table, '', grantee(['Items.Read'], []));
@@ -62,6 +63,7 @@ describe('clientApps on {param} routes', () => {
   };
 
   it('refuses the route serving the request as client_app_not_allowed, and denies it in the cached policy', async () => {
+    // Oracle: docs/permissions-and-caching.md's clientApps rule as fixed outcomes, and the IAM matcher in helpers/policy-oracle.ts
     await fc.assert(
       fc.asyncProperty(fc.stringMatching(/^[A-Za-z0-9._~-]{1,12}$/), async (id) => {
         const fromA = authorizerFor(table, '', grantee(['Items.Read'], [], APP_A));
@@ -106,7 +108,7 @@ describe('routeKeyCovers (for checking a route table against the API at synth)',
     expect(routeKeyCovers(key(k), method, path)).toBe(expected);
   });
 
-  // The oracle, from the syntax the docs give: in a key `*` is any run of characters, `/` included (IAM);
+  // The brute-force search, from the syntax the docs give: in a key `*` is any run of characters, `/` included (IAM);
   // in both, `{p}` is one or more characters but `/`, `{p+}` one or more characters. A key covers a method
   // when some path matches both, found by trying every path over the patterns' alphabet up to 9 characters.
   // Each character of a shortest common path is a literal of one pattern or the least a parameter takes,
@@ -144,6 +146,7 @@ describe('routeKeyCovers (for checking a route table against the API at synth)',
   );
 
   it('agrees with the syntax on generated keys and resource paths (same-length typos included)', () => {
+    // Oracle: a brute-force search of every path up to 9 characters (regexOf and witnesses above), not routeKeyCovers
     fc.assert(
       fc.property(
         fc.constantFrom('GET', 'POST', '*'),
@@ -191,6 +194,7 @@ describe('every policy resource API Gateway receives fits its 512 characters', (
   it.each(cases)(
     '%s: a long path is denied with resources of at most 512 characters',
     async (_, table, scopes, roles) => {
+      // Oracle: API Gateway's documented 512-character Resource limit, and the IAM matcher in helpers/policy-oracle.ts
       await fc.assert(
         fc.asyncProperty(
           longPath,

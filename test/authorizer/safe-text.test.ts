@@ -13,6 +13,7 @@ describe('clip', () => {
   });
 
   it('never writes more than the limit (plus the ellipsis) into JSON, and never splits a surrogate pair', () => {
+    // Oracle: the limit measured with JSON.stringify and UTF-16 surrogate ranges in the test, not clip
     fc.assert(
       fc.property(
         fc.string({ unit: 'binary', maxLength: 400 }),

@@ -249,6 +249,7 @@ describe('one line per decision', () => {
       '__proto__',
     ]);
     const key = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !reserved.has(k));
+    // Oracle: JSON.parse, the EMF checker in helpers/emf.ts and outcomeOf() (README's reason table), not telemetry.ts
     fc.assert(
       fc.property(
         fc.dictionary(key, fc.oneof(fc.string({ unit: 'binary' }), fc.integer(), fc.boolean()), {
@@ -434,6 +435,7 @@ describe('other lines', () => {
   });
 
   it('writes the ISO timestamp Date#toISOString would', () => {
+    // Oracle: Date#toISOString, not isoTimestamp
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 253402300799999 }), (ms) => {
         expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());

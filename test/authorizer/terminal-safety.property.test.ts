@@ -69,6 +69,7 @@ const noControl = (text: string) => [...text].filter(isControl);
 
 describe('printable', () => {
   it('leaves no control character, keeps every other one in order, and changes nothing else', () => {
+    // Oracle: isControl in the test (C0, DEL and C1 by code point) and a decoding of the escapes back to the input
     fc.assert(
       fc.property(
         fc.array(fc.oneof(controlChar, fc.string({ maxLength: 4 })), { maxLength: 10 }),
@@ -90,6 +91,7 @@ describe('printable', () => {
   });
 
   it('printableJson leaves JSON that parses to the same value, with no raw DEL or C1 character', () => {
+    // Oracle: JSON.parse of the output equals the generated value, and isControl in the test
     fc.assert(
       fc.property(fc.dictionary(hostile, hostile, { maxKeys: 3 }), (value) => {
         const json = printableJson(JSON.stringify(value, null, 2));
@@ -122,6 +124,7 @@ describe('text from a token never reaches a terminal or a log raw', () => {
       [ENV_NAMES.jwksUri]: server.url,
     });
     const keys = new EntraJwksCache();
+    // Oracle: a fixed invariant: no character isControl in the test names reaches the terminal, one Decision heading
     await fc.assert(
       fc.asyncProperty(hostileToken, async (token) => {
         const report = await explainToken(token, { config, keys });
@@ -143,6 +146,7 @@ describe('text from a token never reaches a terminal or a log raw', () => {
       [ENV_NAMES.jwksUri]: server.url,
       [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items/{id}': { roles: ['Admin'] } }),
     });
+    // Oracle: a fixed invariant: no character isControl in the test names reaches a decision record
     await fc.assert(
       fc.asyncProperty(hostileToken, hostile, async (token, path) => {
         const arn = `arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/items/${path}`;

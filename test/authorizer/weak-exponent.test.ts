@@ -38,6 +38,7 @@ describe('a key set entry with public exponent 1 beside real keys', () => {
 
   it('is dropped: a forged token naming it is a 401 whatever its claims, and real tokens still pass', async () => {
     const { handler, records } = buildAuthorizer({ [ENV_NAMES.jwksUri]: server.url });
+    // Oracle: node:crypto verifies the forged signature with e = 1 (test above), so the documented rule says 401 unknown_key
     await fc.assert(
       fc.asyncProperty(
         fc.subarray(['access_as_user', 'Items.Read', 'Admin']),

@@ -40,6 +40,7 @@ const b64 = (value: string) => Buffer.from(value).toString('base64url');
 
 describe('npm run explain at a terminal', () => {
   it('prints no raw control character from a token, in text or --json, signed or not', async () => {
+    // Oracle: a fixed invariant: no raw C0, DEL or C1 control character in the output, checked on the output bytes
     await fc.assert(
       fc.asyncProperty(
         hostile,

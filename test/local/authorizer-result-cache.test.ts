@@ -18,6 +18,7 @@ const decision = (principalId: string): CachedDecision => ({
 
 describe('the default authorizer-result cache', () => {
   it('holds at most its bound, always the latest decision, and with distinct keys exactly the newest ones', () => {
+    // Oracle: a bounded most-recent cache as specified: at most `bound` keys, the newest ones, counted in the test
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 8 }),

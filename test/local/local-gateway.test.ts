@@ -449,6 +449,7 @@ describe('the TOKEN authorizer', () => {
   });
 
   it('answers 500, as API Gateway does, for a policy with a Resource over 512 characters, Allow or Deny', async () => {
+    // Oracle: API Gateway's documented 512-character Resource limit, measured on the generated Resource
     await fc.assert(
       fc.asyncProperty(
         fc.integer({ min: 0, max: 700 }),

@@ -352,6 +352,7 @@ describe('the local gateway’s grammar agrees with the documented one', () => {
 
   it('accepts and refuses the same expressions', () => {
     const seen = { accepted: 0, refused: 0 };
+    // Oracle: oracle() above, API Gateway's documented mapping-expression rules, not mapping-expression.ts
     fc.assert(
       fc.property(cases, ([where, k, value, declare]) => {
         const declared: Declared = {

@@ -40,6 +40,7 @@ describe('the allowed origin', () => {
 
   it('accepts what a browser would serialize for any http(s) host and port', () => {
     const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/);
+    // Oracle: the WHATWG URL parser's serialized origin (new URL().origin), not isAllowOrigin
     fc.assert(
       fc.property(
         fc.constantFrom('http', 'https'),
