@@ -220,6 +220,7 @@ function expectRefused(routes: unknown): void {
 describe('AZURE_ROUTE_PERMISSIONS takes exactly the route tables its grammar allows', () => {
   it('reads an allowed table key by key, and refuses any other with a ConfigError naming it', () => {
     let accepted = 0;
+    // Oracle: expectedRoutes, the grammar of docs/configuration.md written out above, not config.ts.
     fc.assert(
       fc.property(table, (routes) => {
         const expected = expectedRoutes(routes);
@@ -238,6 +239,7 @@ describe('AZURE_ROUTE_PERMISSIONS takes exactly the route tables its grammar all
   });
 
   it('refuses a table that is not a JSON object', () => {
+    // Oracle: the docs' "a JSON object" (an array, string, number, boolean or null is none).
     fc.assert(
       fc.property(
         fc.oneof(
