@@ -11,7 +11,8 @@ describe('npm run mutation runs every suite that judges the mutated modules', ()
       .filter((file) => file.endsWith('.test.ts'))
       .map((file) => file.slice(0, -'.test.ts'.length))
       .sort();
-    const run: readonly string[] = MUTATION_SUITES;
+    // Suites outside test/authorizer are named by their path below test/.
+    const run: readonly string[] = MUTATION_SUITES.filter((name) => !name.includes('/'));
     const leftOut = Object.keys(LEFT_OUT_SUITES);
     expect(run.filter((name) => leftOut.includes(name))).toEqual([]);
     expect(new Set(run).size).toBe(run.length);

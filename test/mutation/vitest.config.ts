@@ -44,6 +44,8 @@ export const MUTATION_SUITES = [
   'key-cache-timing',
   'key-cache-lookup',
   'signing-keys',
+  // Outside test/authorizer: npm run explain's signature check lives in verifier.ts.
+  'local/explain',
 ] as const;
 
 /**
@@ -58,7 +60,9 @@ export const LEFT_OUT_SUITES = {
   'terminal-safety.property': "explain's terminal output (safe-text.ts), not mutated",
 } as const;
 
-const ORDER = MUTATION_SUITES.map((name) => `test/authorizer/${name}.test.ts`);
+const ORDER = MUTATION_SUITES.map((name) =>
+  name.includes('/') ? `test/${name}.test.ts` : `test/authorizer/${name}.test.ts`,
+);
 
 class FastFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
