@@ -449,8 +449,9 @@ function createMatcherCache(): (pattern: string) => RoutePathMatcher {
 /**
  * The Denies that keep a caller's Allows off the declared routes it may not call. Per granted pattern
  * and method: deny each such route it admits, by that route's own resource; or, for a resource path,
- * deny what its resource admits beyond the route (a `*` spanning segments) and only the routes the route
- * itself reaches, when that spares every route granted, which the first way may not (a `/{proxy+}` for
+ * deny what its resource admits beyond the route (a `*` spanning segments) and by name only the routes the
+ * route itself reaches, when that excess spares every route granted. The second way's named routes are
+ * some of the first way's, so it never refuses a granted path the first would spare (a `/{proxy+}` for
  * admins would deny `GET/*`). Where a Deny still covers a granted path, the decision refuses it too.
  */
 function denialsFor(routeTable: RouteTable, isGranted: readonly boolean[]): Denial[] {
@@ -459,8 +460,6 @@ function denialsFor(routeTable: RouteTable, isGranted: readonly boolean[]): Deni
   const add = (denial: Denial) => {
     if (!out.some((d) => d.method === denial.method && d.path === denial.path)) out.push(denial);
   };
-  const hitsGranted = (sets: Iterable<Set<number> | undefined>) =>
-    [...sets].some((set) => [...(set ?? [])].some((i) => isGranted[i]));
   const byRoute = (method: Method, i: number): Denial => {
     const route = table[i] as Entry;
     return {
@@ -474,19 +473,16 @@ function denialsFor(routeTable: RouteTable, isGranted: readonly boolean[]): Deni
     for (const [method, admitted] of admits[entry.index] as Map<Method, Set<number>>) {
       const refused = [...admitted].filter((i) => !isGranted[i]);
       if (refused.length === 0) continue;
-      const { patterns, admits: beyond } = excess[entry.index] as (typeof excess)[number];
+      const { patterns, admits: beyondByMethod } = excess[entry.index] as (typeof excess)[number];
+      // Each map holds a set for every method of its entry.
+      const beyond = beyondByMethod.get(method) as Set<number>;
+      const reached = (serves[entry.index] as Map<Method, Set<number>>).get(method) as Set<number>;
       // Denied by name: the refused routes the route itself reaches, and any other its resource admits
       // that the excess patterns do not (the root `/`, which `/*` admits with its `*` matching nothing).
       const own = [
-        ...new Set([
-          ...[...((serves[entry.index] as Map<Method, Set<number>>).get(method) ?? [])].filter(
-            (i) => !isGranted[i],
-          ),
-          ...refused.filter((i) => !beyond.get(method)?.has(i)),
-        ]),
+        ...new Set([...[...reached].filter((i) => !isGranted[i]), ...refused.filter((i) => !beyond.has(i))]),
       ];
-      const narrow =
-        patterns.length > 0 && !hitsGranted([beyond.get(method), ...own.map((i) => admits[i]?.get(method))]);
+      const narrow = patterns.length > 0 && ![...beyond].some((i) => isGranted[i]);
       if (narrow) {
         for (const i of own) add(byRoute(method, i));
         for (const p of patterns) {

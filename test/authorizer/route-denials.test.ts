@@ -125,6 +125,37 @@ describe('the Denies of a cached policy', () => {
     expect(policyAllows(policy, 'GET/a/1/x/y')).toBe(true);
   });
 
+  it('leave the root alone when no granted pattern admits it', () => {
+    // Only a `*` alone (`/{id}`'s GET/*) admits the root, its `*` matching nothing: not GET/items, nor
+    // GET/*/b, whose `*` must be followed by /b.
+    const routes = routesOf({
+      'GET /items': { scopes: ['S'] },
+      'GET /{a}/b': { scopes: ['S'] },
+      'GET /': { roles: ['Admin'] },
+    });
+    expect(routes(caller(['S']), { method: 'GET', path: '/items' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
+  it('judge the root by the route that serves it, GET / before an ANY / listed first', () => {
+    // API Gateway serves GET / from GET /, which the reader may call, and POST / from ANY /, which it may
+    // not: the reader's GET/* admits the root, and only ANY /'s methods other than GET are refused there.
+    const table = {
+      'GET /{id}': { scopes: ['Reader'] },
+      'ANY /': { roles: ['Admin'] },
+      'GET /': { scopes: ['Reader'] },
+    };
+    const routes = routesOf(table);
+    const decision = routes(caller(['Reader']), { method: 'GET', path: '/42' });
+    expect(decision.allowed).toBe(true);
+    expect(policyAllows(policyOf(decision), 'GET/')).toBe(true);
+    expect(policyAllows(policyOf(decision), 'POST/')).toBe(false);
+    expect(routes(caller(['Reader']), { method: 'GET', path: '/' }).allowed).toBe(true);
+    expect(routes(caller(['Reader']), { method: 'POST', path: '/' }).allowed).toBe(false);
+  });
+
   it('list a resource once when several granted routes admit it', () => {
     // GET/items/* and GET/*/* both admit GET /items/special; the two {param}s of /{a}/{b} give the same
     // excess pattern GET/*/*/*.
@@ -264,6 +295,21 @@ describe('what a refusal tells the operator', () => {
       reason: 'insufficient_permission',
       missing:
         'GET /files/a/meta (GET /files/*, GET /files/*/meta) requires scope Files.Read; or role Meta.Reader',
+    });
+  });
+
+  it('blames the scope, not the client app, when one matching glob key admits the client', () => {
+    const globs = routesOf({
+      'GET /files/*': { scopes: ['Files.Read'], clientApps: [APP] },
+      'GET /files/*/meta': { clientApps: [OTHER_APP] },
+    });
+    expect(globs(caller(['Other']), { method: 'GET', path: '/files/a/meta' })).toMatchObject({
+      allowed: false,
+      reason: 'insufficient_permission',
+    });
+    expect(globs(caller(['Other'], [], OTHER_APP), { method: 'GET', path: '/files/a' })).toMatchObject({
+      allowed: false,
+      reason: 'client_app_not_allowed',
     });
   });
 
