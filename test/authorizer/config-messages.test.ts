@@ -76,6 +76,11 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     `AZURE_ROUTE_PERMISSIONS: expected keys to be ${ROUTE_KEY}; got "/items"`,
   ],
   [
+    'a route key with a word before its method',
+    { [ENV_NAMES.routePermissions]: '{"then GET /items": {}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected keys to be ${ROUTE_KEY}; got "then GET /items"`,
+  ],
+  [
     'route roles as a string',
     { [ENV_NAMES.routePermissions]: '{"GET /orders": {"roles": "Admin"}}' },
     `AZURE_ROUTE_PERMISSIONS: expected ["GET /orders"].roles to be ${ROUTE_NAMES}; got "Admin"`,
