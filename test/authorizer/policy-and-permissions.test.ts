@@ -174,4 +174,12 @@ describe('route authorization', () => {
     expect(compileRoutePath('/a.b/*').test('/a.b/c')).toBe(true);
     expect(compileRoutePath('/a.b/*').test('/axb/c')).toBe(false);
   });
+
+  it('never lets the text before a * and the text after it share characters', () => {
+    // `/ab*b` needs "/ab", then anything, then "b": "/ab" has its "b" only once.
+    expect(compileRoutePath('/ab*b').test('/ab')).toBe(false);
+    expect(compileRoutePath('/ab*b').test('/abb')).toBe(true);
+    expect(compileRoutePath('/a*a*a').test('/aa')).toBe(false);
+    expect(compileRoutePath('/a*a*a').test('/aaa')).toBe(true);
+  });
 });
