@@ -70,7 +70,7 @@ export function createAuthorizerLambda(
 }
 
 /** Lambda refuses a function whose environment variables, measured as one JSON object, pass 4 KB. */
-export const MAX_ENVIRONMENT_BYTES = 4096;
+const MAX_ENVIRONMENT_BYTES = 4096;
 
 /**
  * The deploy would fail with "exceeded the 4KB limit. String measured: {...}": say so at synth, naming the

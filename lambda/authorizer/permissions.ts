@@ -260,7 +260,7 @@ const MAX_GRANT_SETS = 256;
  * fix a different segment took minutes before). Past it, every declared route a pattern is explored for
  * counts as reached: more Denies, never fewer.
  */
-export const MAX_EXPLORATION_STEPS = 4_000_000;
+const MAX_EXPLORATION_STEPS = 4_000_000;
 
 /** What is left of MAX_EXPLORATION_STEPS while one table is built. */
 interface Budget {
