@@ -7,7 +7,7 @@
 const COMMANDS = {
   start: () => import('./start.js'),
   token: () => import('./token-cli.js'),
-  explain: () => import('../../scripts/explain-cli.js'),
+  explain: () => import('./explain-cli.js'),
 } as const;
 
 const usage = `usage: npx entra-authorizer <command> [options]     (--help after a command for its options)

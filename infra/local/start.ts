@@ -1,12 +1,12 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkArgs, parseOrExit } from '../../scripts/cli-args.js';
 import { describeRule, SAMPLE_ROUTES } from '../sample/routes.js';
 import type { ApiServer } from './api-server.js';
 import { type ApiModel, TemplateError } from './api-template.js';
 import { AssemblyError, newerSourceThan } from './assembly.js';
 import { type AssemblyServer, readEnvFile, startAssemblyServer } from './assembly-server.js';
+import { checkArgs, parseOrExit } from './cli-args.js';
 import { commandNames } from './command-names.js';
 import { httpRouteLines } from './http-start-lines.js';
 import { LOCAL_APP_ROLE, LOCAL_SCOPE } from './issuer.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { isGuid } from '../../lambda/authorizer/config.js';
-import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from '../../scripts/cli-args.js';
+import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
 import { commandNames } from './command-names.js';
 import {
   LOCAL_APP_ROLE,

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nearest } from '../../infra/construct/nearest.js';
+import { checkArgs, UsageError } from '../../infra/local/cli-args.js';
 import { LOCAL_APP_ROLE, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { createSigningKey, entraAccessTokenClaims, signJwt } from '../../infra/local/mint.js';
 import { DEFAULT_PORT, localPort, PortError, portPrefix } from '../../infra/local/port.js';
 import { GRAPH_AUDIENCES, isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
-import { checkArgs, UsageError } from '../../scripts/cli-args.js';
 import { KeyServer } from '../helpers/key-server.js';
 
 // Every command here runs as a person runs it: through npm, with pipes where a person would pipe.

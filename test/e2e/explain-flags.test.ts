@@ -7,7 +7,7 @@ import { CLIENT_ID, claims, header, publishedKeySet, signed, TENANT, testKeys } 
 const server = KeyServer.forSuite(publishedKeySet);
 const OTHER_APP = '0a0a0a0a-1111-4222-8333-444444444444';
 
-const explain = (args: string[]) => runScript('scripts/explain-cli.ts', args);
+const explain = (args: string[]) => runScript('infra/local/explain-cli.ts', args);
 
 /** A v1 token whose issuer is on `v1Host`, signed by a key that names no issuer. */
 const v1Token = (v1Host: string) =>

@@ -11,7 +11,7 @@ import { CLIENT_ID, claims, header, publishedKeySet, signed, TENANT } from '../h
  * own property (terminal-safety); this one covers the lines the command prints around them.
  */
 const server = KeyServer.forSuite(publishedKeySet);
-const explain = (args: string[]) => runScript('scripts/explain-cli.ts', args);
+const explain = (args: string[]) => runScript('infra/local/explain-cli.ts', args);
 
 /** The raw control characters in `text`, its line breaks aside. */
 const rawControls = (text: string) =>

@@ -61,6 +61,18 @@ describe('the import graph', () => {
     expect(circles(graph)).toEqual([]);
   });
 
+  // scripts/ holds development tools (build, mutation, measuring); what the package ships lives in lambda/ and infra/.
+  it('has nothing shipped importing from scripts/', () => {
+    const files = [...sourceFiles('lambda'), ...sourceFiles('infra')];
+    const fromScripts = files.flatMap((f) =>
+      importsOf(f)
+        .filter((i) => i.startsWith('scripts/'))
+        .map((i) => `${f} -> ${i}`),
+    );
+    expect(fromScripts).toEqual([]);
+    expect(importsOf('scripts/build.ts')).toContain('infra/construct/lambda-defaults.ts');
+  });
+
   it('finds a circle when there is one (the detector itself)', () => {
     const graph = new Map([
       ['a', ['b']],

@@ -422,7 +422,14 @@ describe('explainToken for an HTTP API (AZURE_API_KIND=http)', () => {
     const explain = async (route: string) => {
       const child = run(
         process.execPath,
-        ['--import', 'tsx', 'scripts/explain-cli.ts', '--route', route, token({ scopes: ['Items.Read'] })],
+        [
+          '--import',
+          'tsx',
+          'infra/local/explain-cli.ts',
+          '--route',
+          route,
+          token({ scopes: ['Items.Read'] }),
+        ],
         {
           cwd: new URL('../../', import.meta.url).pathname,
           env: {
@@ -461,7 +468,7 @@ describe('npm run explain', () => {
     server.jwks = publishedKeySet();
     const run = promisify(execFile);
     const t = token({ audience: 'api://someone-else' });
-    const child = run(process.execPath, ['--import', 'tsx', 'scripts/explain-cli.ts'], {
+    const child = run(process.execPath, ['--import', 'tsx', 'infra/local/explain-cli.ts'], {
       cwd: new URL('../../', import.meta.url).pathname,
       env: {
         ...process.env,
@@ -491,7 +498,7 @@ describe('npm run explain', () => {
       [
         '--import',
         'tsx',
-        'scripts/explain-cli.ts',
+        'infra/local/explain-cli.ts',
         '--json',
         '--at',
         '2023-11-14T22:30:00Z',

@@ -1,28 +1,23 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { AssemblyError } from '../infra/local/assembly.js';
-import { commandNames } from '../infra/local/command-names.js';
-import {
-  type ExplainReport,
-  explainToken,
-  notAJwtReport,
-  renderExplanation,
-} from '../infra/local/explain.js';
-import { selectHttpRoute } from '../infra/local/http-gateway.js';
-import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from '../infra/local/issuer.js';
-import { localPort, PortError, portPrefix } from '../infra/local/port.js';
-import { servedAuthorizer } from '../infra/local/served-authorizer.js';
-import { routePermissionsOf, SAMPLE_ROUTES } from '../infra/sample/routes.js';
-import { loadApiConfig } from '../lambda/authorizer/api-kind.js';
-import { extractBearerToken } from '../lambda/authorizer/bearer.js';
-import { ENV_NAMES, type EnvName, isGuid } from '../lambda/authorizer/config.js';
-import { TokenRejectedError } from '../lambda/authorizer/errors.js';
-import { decodeJwt, headerKeyId } from '../lambda/authorizer/jwt.js';
-import type { DecodedJwt } from '../lambda/authorizer/jwt-model.js';
-import { EntraJwksCache } from '../lambda/authorizer/keys/key-cache.js';
-import { isGraphAudience, microsoftApiOf } from '../lambda/authorizer/microsoft-apis.js';
-import { printable, printableJson } from '../lambda/authorizer/safe-text.js';
+import { loadApiConfig } from '../../lambda/authorizer/api-kind.js';
+import { extractBearerToken } from '../../lambda/authorizer/bearer.js';
+import { ENV_NAMES, type EnvName, isGuid } from '../../lambda/authorizer/config.js';
+import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
+import { decodeJwt, headerKeyId } from '../../lambda/authorizer/jwt.js';
+import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
+import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
+import { printable, printableJson } from '../../lambda/authorizer/safe-text.js';
+import { routePermissionsOf, SAMPLE_ROUTES } from '../sample/routes.js';
+import { AssemblyError } from './assembly.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
+import { commandNames } from './command-names.js';
+import { type ExplainReport, explainToken, notAJwtReport, renderExplanation } from './explain.js';
+import { selectHttpRoute } from './http-gateway.js';
+import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from './issuer.js';
+import { localPort, PortError, portPrefix } from './port.js';
+import { servedAuthorizer } from './served-authorizer.js';
 
 const names = commandNames();
 const COMMAND = names.explain;
@@ -182,7 +177,7 @@ const localToken =
   (tid === LOCAL_TENANT_ID ||
     (headerKeyId(jwt.header) !== undefined &&
       headerKeyId(jwt.header) ===
-        (await storedIssuerKeyId(fileURLToPath(new URL('../.local', import.meta.url))))));
+        (await storedIssuerKeyId(fileURLToPath(new URL('../../.local', import.meta.url))))));
 if (!isSet(ENV_NAMES.tenantId)) {
   if (localToken) {
     env[ENV_NAMES.tenantId] = LOCAL_TENANT_ID;

@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from 'node:util';
-import { nearest } from '../infra/construct/nearest.js';
+import { nearest } from '../construct/nearest.js';
 
 /** A mistake on the command line: the message is one line for a person, shown above the usage. */
 export class UsageError extends Error {
