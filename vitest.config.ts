@@ -1,10 +1,53 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * The unit lane, `npm run test:unit`: the folders that test modules in process, for the edit-test loop.
+ * `npm test` runs both lanes (what CI runs).
+ */
+export const UNIT_FOLDERS = [
+  'authorizer',
+  'construct',
+  'house',
+  'local',
+  'sample',
+  'shared',
+  'whoami',
+] as const;
+
+/**
+ * The suites of those folders that start a process (a cold start in a process of its own, a command as a
+ * person runs it, cfn-lint): they run with test/e2e and test/package, in the process lane.
+ * test/house/test-lanes.test.ts holds that no other unit suite starts one.
+ */
+export const PROCESS_SUITES = [
+  'test/authorizer/handler-module.test.ts',
+  'test/local/explain.test.ts',
+  'test/local/local-http-api.test.ts',
+  'test/sample/api-kinds-stack.test.ts',
+  'test/sample/sample-api-stack.test.ts',
+] as const;
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: UNIT_FOLDERS.map((folder) => `test/${folder}/**/*.test.ts`),
+          exclude: [...configDefaults.exclude, ...PROCESS_SUITES],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'process',
+          include: ['test/e2e/**/*.test.ts', 'test/package/**/*.test.ts', ...PROCESS_SUITES],
+        },
+      },
+    ],
   },
 });

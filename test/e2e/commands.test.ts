@@ -397,48 +397,6 @@ describe.concurrent('the commands, used wrongly', () => {
     // cdk synth runs the app through tsx: about 30 s alone, several times that on a loaded machine.
   }, 180_000);
 
-  it('cdk synth: a value the stack or the construct refuses is one line naming the context key, exit 1', async () => {
-    const synth = (extra: string) =>
-      finish(
-        spawn(
-          'npx',
-          [
-            'cdk',
-            'synth',
-            '--quiet',
-            '-o',
-            synthOut(),
-            '-c',
-            `tenantId=${TENANT}`,
-            '-c',
-            `clientId=${API}`,
-            '-c',
-            extra,
-          ],
-          { cwd: ROOT, env: terminalEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
-        ),
-      );
-    const [origin, tenants, typo] = await Promise.all([
-      synth('allowOrigin=https://App.example.com/'),
-      synth('allowedTenants=foo'),
-      synth('requiredScope=Items.Read'),
-    ]);
-    for (const run of [origin, tenants, typo]) expect(run.code).toBe(1);
-    expectOneLine(
-      typo,
-      /^context key requiredScope is not one of this app's keys \(did you mean requiredScopes\?\): pass it as: npx cdk deploy -c requiredScopes=\.\.\.$/,
-    );
-    expectOneLine(
-      origin,
-      /^context key allowOrigin must be "\*" or one origin .*got "https:\/\/App\.example\.com\/"/,
-    );
-    expectOneLine(
-      tenants,
-      /^EntraTokenAuthorizer: allowedTenants must be left out for the single tenant [0-9a-f-]{36}: it applies only when tenantId is "organizations" or "common"; got \["foo"\] \(context key allowedTenants\)$/,
-    );
-    // cdk synth runs the app through tsx: about 30 s alone, several times that on a loaded machine.
-  }, 180_000);
-
   it('npm run token: a misspelt flag prints the nearest flag and the usage, exit 2', async () => {
     const run = await npm(['run', '-s', 'token', '--', '--scope', 'x']);
     expect(run.code).toBe(2);

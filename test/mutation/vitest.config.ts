@@ -71,10 +71,13 @@ class FastFirst extends BaseSequencer {
   }
 }
 
+// The lanes of the base config are left out: this run has its own list of suites.
+const { projects: _lanes, ...shared } = base.test ?? {};
+
 export default defineConfig({
   ...base,
   test: {
-    ...base.test,
+    ...shared,
     include: ORDER,
     sequence: { sequencer: FastFirst },
     // Stryker's coverage instrumentation slows the property suites several times over (the cached-policy
