@@ -39,7 +39,9 @@ describe('the allowed origin', () => {
   });
 
   it('accepts what a browser would serialize for any http(s) host and port', () => {
-    const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/);
+    // A label with "--" as its third and fourth characters is IDNA's (xn--...): the URL parser decodes it as
+    // punycode, or refuses it (xn--a), so it is no plain host name.
+    const label = fc.stringMatching(/^[a-z]([a-z0-9-]{0,8}[a-z0-9])?$/).filter((l) => l.slice(2, 4) !== '--');
     // Oracle: the WHATWG URL parser's serialized origin (new URL().origin), not isAllowOrigin
     fc.assert(
       fc.property(
