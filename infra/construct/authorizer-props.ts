@@ -1,15 +1,16 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
+  type AuthorizerSettings,
   DEFAULTS,
-  ENV_NAMES,
-  type EnvName,
+  envOfSettings,
   isGuid,
-  loadConfig,
-  MAX_CLOCK_SKEW_SECONDS,
-  MULTI_TENANT_AUTHORITIES,
   microsoftAudienceProblem,
-  parseRoutePermissions,
+  readRoutePermissions,
+  SETTINGS,
+  type Setting,
+  type SettingsSource,
+  validateSettings,
 } from '../../lambda/authorizer/config.js';
 import { ConfigError } from '../../lambda/authorizer/errors.js';
 import {
@@ -154,75 +155,38 @@ function fail(prop: string, expected: string, actual: unknown): never {
   throw new PropsError('EntraTokenAuthorizer', prop, expected, actual);
 }
 
-/** The prop each Lambda variable comes from, so the loader's verdict names what the author wrote. */
-const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps>> = {
-  [ENV_NAMES.tenantId]: 'tenantId',
-  [ENV_NAMES.allowedTenants]: 'allowedTenants',
-  [ENV_NAMES.audiences]: 'audiences',
-  [ENV_NAMES.requiredScopes]: 'requiredScopes',
-  [ENV_NAMES.requiredRoles]: 'requiredRoles',
-  [ENV_NAMES.routePermissions]: 'routePermissions',
-  [ENV_NAMES.jwksUri]: 'jwksUri',
-  [ENV_NAMES.clockSkewSeconds]: 'clockSkew',
-  [ENV_NAMES.authorityHost]: 'authorityHost',
-  [ENV_NAMES.v1IssuerHost]: 'v1IssuerHost',
-  [ENV_NAMES.allowedClientApps]: 'allowedClientApps',
-};
+type ListSetting = { [S in Setting]: (typeof SETTINGS)[S]['form'] extends 'list' ? S : never }[Setting];
 
-/** A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently. */
-function checkNames(prop: string, names: readonly string[] | undefined, omitted: string): string[] {
-  if (names === undefined) return [];
-  const list = [...names];
-  if (list.length === 0 || list.some((name) => typeof name !== 'string' || name === '' || /[\s,]/.test(name)))
-    fail(prop, `a non-empty list of names without spaces or commas (leave it out for ${omitted})`, list);
-  return list;
+/** The props as a source of settings: a message names the prop and shows it as written. */
+function propsSource(props: EntraTokenAuthorizerProps, skewSeconds: number): SettingsSource {
+  return {
+    nameOf: (setting) => SETTINGS[setting].prop,
+    shown: (setting) =>
+      setting === 'clockSkewSeconds'
+        ? `${skewSeconds}s`
+        : (props as unknown as Record<string, unknown>)[SETTINGS[setting].prop],
+    anyTenant: "['*']",
+    routeError: ({ at, expected, actual }) =>
+      new ConfigError(`routePermissions${at === 'keys' ? ' keys' : at}`, actual, expected),
+  };
 }
 
-/** The tenant and its allow-list, lower-cased: one GUID, or `organizations`/`common` with allowed tenants. */
-function checkTenants(props: EntraTokenAuthorizerProps): { tenantId: string; allowed: string[] } {
-  const tenantId = props.tenantId?.toLowerCase() ?? '';
-  const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
-  if (!multi && !isGuid(tenantId))
-    fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
-  if (multi && (props.allowedTenants ?? []).length === 0) {
-    fail(
-      'allowedTenants',
-      `tenant GUIDs, or ['*'] for any tenant, because tenantId is "${tenantId}"`,
-      props.allowedTenants,
-    );
-  }
-  if (!multi && props.allowedTenants !== undefined) {
-    fail(
-      'allowedTenants',
-      `left out for the single tenant ${tenantId}: it applies only when tenantId is "organizations" or "common"`,
-      props.allowedTenants,
-    );
-  }
-  const allowed = checkNames('allowedTenants', props.allowedTenants, 'a single tenant');
-  if (allowed.length > 1 && allowed.includes('*'))
-    fail('allowedTenants', "tenant GUIDs or exactly ['*']", allowed);
-  if (allowed.some((t) => t !== '*' && !isGuid(t.toLowerCase())))
-    fail('allowedTenants', 'tenant GUIDs', allowed);
-  return { tenantId, allowed };
-}
-
-/** The audiences tokens may carry: the client id in both versions' forms, then any listed; never Microsoft's. */
-function checkAudiences(props: EntraTokenAuthorizerProps): string[] {
+/**
+ * The audiences tokens may carry: the client id in both versions' forms, then any listed. `clientId` is a
+ * prop only (the variable holds the audiences it stands for), so its own rules are here.
+ */
+function audiencesOf(props: EntraTokenAuthorizerProps): string[] {
   if (props.clientId !== undefined && !isGuid(props.clientId.toLowerCase())) {
     fail('clientId', 'the application (client) id GUID', props.clientId);
   }
   const microsoftApi =
     props.clientId === undefined ? undefined : microsoftAudienceProblem(props.clientId, 'client id');
   if (microsoftApi !== undefined) fail('clientId', microsoftApi, props.clientId);
-  for (const audience of props.audiences ?? []) {
-    const problem = typeof audience === 'string' ? microsoftAudienceProblem(audience) : undefined;
-    if (problem !== undefined) fail('audiences', problem, props.audiences);
-  }
+  checkList(props, 'audiences');
+  const client = props.clientId?.toLowerCase();
   const audiences = [
-    ...(props.clientId !== undefined
-      ? [props.clientId.toLowerCase(), `api://${props.clientId.toLowerCase()}`]
-      : []),
-    ...checkNames('audiences', props.audiences, 'only the audiences of clientId'),
+    ...(client !== undefined ? [client, `api://${client}`] : []),
+    ...(props.audiences ?? []),
   ];
   if (audiences.length === 0)
     fail(
@@ -233,86 +197,52 @@ function checkAudiences(props: EntraTokenAuthorizerProps): string[] {
   return [...new Set(audiences)];
 }
 
-function checkClientApps(props: EntraTokenAuthorizerProps): string[] {
-  const apps = props.allowedClientApps ?? [];
-  // An id with a space is not a "name" mistake: every entry must be a GUID, so the message says so.
-  if (apps.some((app) => typeof app !== 'string' || !isGuid(app.toLowerCase())))
-    fail(
-      'allowedClientApps',
-      'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1',
-      props.allowedClientApps,
-    );
-  return checkNames('allowedClientApps', props.allowedClientApps, 'any client app');
-}
-
-function checkClockSkew(props: EntraTokenAuthorizerProps): number {
-  // Not integral: a fraction of a second is refused here, naming the prop, not by Duration's own error.
-  const skew = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
-  if (!Number.isInteger(skew) || skew < 0 || skew > MAX_CLOCK_SKEW_SECONDS) {
-    fail('clockSkew', `whole seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`, `${skew}s`);
-  }
-  return skew;
-}
-
-function checkRoutePermissions(routePermissions: EntraTokenAuthorizerProps['routePermissions']): void {
-  if (routePermissions === undefined) return;
-  parseRoutePermissions(
-    routePermissions,
-    ({ at, expected, actual }) =>
-      new PropsError(
-        'EntraTokenAuthorizer',
-        `routePermissions${at === 'keys' ? ' keys' : at}`,
-        expected,
-        actual,
-      ),
-  );
+/**
+ * A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently, and
+ * so is a name with a comma or a space, which the variable's list would split.
+ */
+function checkList(props: EntraTokenAuthorizerProps, setting: ListSetting): void {
+  const { prop, none } = SETTINGS[setting];
+  const names = props[prop];
+  if (names === undefined) return;
+  const list = [...names];
+  if (list.length === 0 || list.some((name) => typeof name !== 'string' || name === '' || /[\s,]/.test(name)))
+    fail(prop, `a non-empty list of names without spaces or commas (leave it out for ${none})`, list);
 }
 
 /**
- * The Lambda's own loader is the last word: synth fails on anything its cold start would reject, naming the
- * prop, with the loader's own view of the value (what the Lambda would get, a key URL's credentials
- * redacted) and the variables it speaks of named as the props that set them.
+ * The props as the authorizer's settings, checked by the validator the cold start runs on the variables
+ * (`validateSettings`), then by the rules of the props' own form; the variables the Lambda gets are these
+ * settings (`envOfSettings`). A mistake names the prop.
  */
-function confirmWithLoader(env: Record<string, string>): void {
+export function authorizerSettings(props: EntraTokenAuthorizerProps): AuthorizerSettings {
+  // Not integral: a fraction of a second is refused by the validator, naming the prop, not by Duration.
+  const skewSeconds = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
+  // Each setting from its prop as written; the three whose prop says it in another form, converted.
+  const written = Object.entries(SETTINGS).map(([setting, { prop }]) => [setting, props[prop]]);
+  const settings: AuthorizerSettings = {
+    ...Object.fromEntries(written),
+    tenantId: props.tenantId?.toLowerCase(),
+    audiences: audiencesOf(props),
+    clockSkewSeconds: String(skewSeconds),
+  };
+  const source = propsSource(props, skewSeconds);
   try {
-    loadConfig(env);
+    validateSettings(settings, source);
+    readRoutePermissions(settings.routePermissions, source);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const prop = PROP_OF_VARIABLE[err.variable as EnvName] ?? err.variable;
-    const expected = Object.entries(PROP_OF_VARIABLE).reduce(
-      (text, [variable, name]) => text.replaceAll(variable, name),
-      err.expected,
-    );
-    fail(prop, expected, err.actual);
+    fail(err.variable, err.expected, err.actual);
   }
+  for (const [setting, row] of Object.entries(SETTINGS)) {
+    if (row.form === 'list') checkList(props, setting as ListSetting);
+  }
+  return settings;
 }
 
 /** Validates the props (naming the prop) and returns the Lambda's environment. */
 export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<string, string> {
-  const { tenantId, allowed } = checkTenants(props);
-  const audiences = checkAudiences(props);
-  const clientApps = checkClientApps(props);
-  const skew = checkClockSkew(props);
-  checkRoutePermissions(props.routePermissions);
-
-  const env: Record<string, string> = {
-    [ENV_NAMES.tenantId]: tenantId,
-    [ENV_NAMES.audiences]: audiences.join(','),
-    [ENV_NAMES.clockSkewSeconds]: String(skew),
-  };
-  if (allowed.length > 0) env[ENV_NAMES.allowedTenants] = allowed.join(',');
-  const scopes = checkNames('requiredScopes', props.requiredScopes, 'no required scope');
-  const roles = checkNames('requiredRoles', props.requiredRoles, 'no required role');
-  if (scopes.length > 0) env[ENV_NAMES.requiredScopes] = scopes.join(',');
-  if (roles.length > 0) env[ENV_NAMES.requiredRoles] = roles.join(',');
-  if (clientApps.length > 0) env[ENV_NAMES.allowedClientApps] = clientApps.join(',');
-  if (props.routePermissions !== undefined)
-    env[ENV_NAMES.routePermissions] = JSON.stringify(props.routePermissions);
-  if (props.jwksUri !== undefined) env[ENV_NAMES.jwksUri] = props.jwksUri;
-  if (props.authorityHost !== undefined) env[ENV_NAMES.authorityHost] = props.authorityHost;
-  if (props.v1IssuerHost !== undefined) env[ENV_NAMES.v1IssuerHost] = props.v1IssuerHost;
-  confirmWithLoader(env);
-  return env;
+  return envOfSettings(authorizerSettings(props));
 }
 
 /**
@@ -341,13 +271,14 @@ export function telemetryEnvironment(
   return env;
 }
 
-/** The cache TTL API Gateway allows (at most an hour), 5 minutes unless the props say otherwise. */
+/** The cache TTL API Gateway allows (whole seconds, at most an hour), 5 minutes unless the props say otherwise. */
 export function resultsCacheTtlOf(
   construct: string,
   props: Pick<EntraTokenAuthorizerProps, 'resultsCacheTtl'>,
 ): Duration {
   const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-  if (ttl.toSeconds() > 3600)
-    throw new PropsError(construct, 'resultsCacheTtl', 'at most 1 hour', `${ttl.toSeconds()}s`);
+  const seconds = ttl.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds > 3600)
+    throw new PropsError(construct, 'resultsCacheTtl', 'whole seconds, at most 1 hour', `${seconds}s`);
   return ttl;
 }

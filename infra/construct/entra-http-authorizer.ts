@@ -8,9 +8,9 @@ import type {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Construct } from 'constructs';
-import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
+import { API_ENV } from '../../lambda/authorizer/api-kind.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
-import { ConfigError } from '../../lambda/authorizer/errors.js';
+import { parseRouteKeyPermissions } from '../../lambda/authorizer/route-keys.js';
 import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
 import {
   authorizerEnvironment,
@@ -39,32 +39,22 @@ export interface EntraHttpAuthorizerProps extends Omit<EntraTokenAuthorizerProps
 }
 
 /**
- * The Lambda's environment for an HTTP API, checked by the loader its cold start uses; a mistake fails the
- * synth naming the prop.
+ * The Lambda's environment for an HTTP API, checked by the validators its cold start uses (the shared
+ * settings', and the route keys' `parseRouteKeyPermissions`); a mistake fails the synth naming the prop.
  */
 export function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
   const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
   env[API_ENV.kind] = 'http';
-  if (props.routePermissions !== undefined)
+  if (props.routePermissions !== undefined) {
+    parseRouteKeyPermissions(
+      props.routePermissions,
+      (expected) => new PropsError(CONSTRUCT, 'routePermissions', expected, props.routePermissions),
+    );
     env[ENV_NAMES.routePermissions] = JSON.stringify(props.routePermissions);
-  try {
-    loadApiConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    throw new PropsError(CONSTRUCT, 'routePermissions', err.expected, props.routePermissions);
   }
   return env;
 }
 
-/**
- * The Entra ID authorizer of an HTTP API (API Gateway v2): the same Lambda and the same rules as
- * EntraTokenAuthorizer, as a Lambda REQUEST authorizer with payload format 2.0 and simple responses. Pass it
- * as a route's `authorizer` (or the API's `defaultAuthorizer`); one instance serves one HttpApi.
- *
- * Caching never carries an answer across routes: with `routePermissions` the cache key is the token and
- * `$context.routeKey`, so each route gets its own decision; without them the decision is the same on every
- * route and the token alone is the key.
- */
 export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implements IHttpRouteAuthorizer {
   /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
   public readonly identitySource: readonly string[];

@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { Lazy, Stack } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   IdentitySource,
@@ -23,6 +23,7 @@ import {
   authorizerEnvironment,
   type EntraTokenAuthorizerProps,
   type RouteRule,
+  resultsCacheTtlOf,
   telemetryEnvironment,
 } from './authorizer-props.js';
 import {
@@ -70,15 +71,7 @@ export class EntraTokenAuthorizer extends Construct {
         props.unlistedMethods,
       );
     this.#telemetry = telemetryEnvironment(props);
-    const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-    const ttlSeconds = ttl.toSeconds({ integral: false });
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds > 3600)
-      throw new PropsError(
-        'EntraTokenAuthorizer',
-        'resultsCacheTtl',
-        'whole seconds, at most 1 hour',
-        `${ttlSeconds}s`,
-      );
+    const ttl = resultsCacheTtlOf('EntraTokenAuthorizer', props);
 
     const lambda = createAuthorizerLambda(this, 'EntraTokenAuthorizer', props, {
       ...this.environment,
@@ -113,7 +106,7 @@ export class EntraTokenAuthorizer extends Construct {
     this.node.addValidation({ validate: () => this.routeProblems() });
   }
 
-  // ---- Route rules against the API's methods (issue 18, part 1) ----
+  // ---- Route rules against the API's methods ----
 
   /**
    * Adds a method guarded by this authorizer and its route rule in one call, so the rule cannot name a
@@ -171,7 +164,7 @@ export class EntraTokenAuthorizer extends Construct {
     );
   }
 
-  // ---- Every configuration change redeploys the stage (issue 18, part 2) ----
+  // ---- Every configuration change redeploys the stage ----
 
   /**
    * Folds the authorizer's published version and settings into the API's latest deployment, so any change of
@@ -201,7 +194,7 @@ export class EntraTokenAuthorizer extends Construct {
     addEntraGatewayResponses(api, options);
   }
 
-  // ---- Metrics and alarms (issue 18, part 4) ----
+  // ---- Metrics and alarms ----
 
   /**
    * The `Decisions` metric the authorizer writes, summed over `period` (default 5 minutes): all decisions,

@@ -1,4 +1,12 @@
-import { type AuthorizerConfig, ENV_NAMES, type Env, loadConfig } from './config.js';
+import {
+  type AuthorizerConfig,
+  ENV_NAMES,
+  type Env,
+  envSource,
+  loadConfig,
+  settingsOfEnv,
+  validateSettings,
+} from './config.js';
 import { ConfigError } from './errors.js';
 import { parseRouteKeyPermissions, type RouteKeyPermission } from './route-keys.js';
 
@@ -11,8 +19,7 @@ export const API_ENV = {
   webSocketTokenSource: 'AZURE_WEBSOCKET_TOKEN_SOURCE',
 } as const;
 
-export const API_KINDS = ['rest', 'http', 'websocket'] as const;
-export type ApiKind = (typeof API_KINDS)[number];
+const API_KINDS = ['rest', 'http', 'websocket'] as const;
 
 /**
  * Where a WebSocket client puts its token: `?access_token=<jwt>` on the URL, or the subprotocol list
@@ -24,7 +31,7 @@ export type WebSocketTokenSource = (typeof WEBSOCKET_TOKEN_SOURCES)[number];
 /** The query parameter, and the subprotocol that precedes the token in `Sec-WebSocket-Protocol`. */
 export const WEBSOCKET_TOKEN_NAME = 'access_token';
 
-export type ApiSettings =
+type ApiSettings =
   | { readonly kind: 'rest' }
   | { readonly kind: 'http'; readonly routeKeys: readonly RouteKeyPermission[] | undefined }
   | { readonly kind: 'websocket'; readonly tokenSource: WebSocketTokenSource };
@@ -69,26 +76,20 @@ export function loadApiConfig(env: Env): ApiConfig {
     const tokenSource = oneOf(env, API_ENV.webSocketTokenSource, WEBSOCKET_TOKEN_SOURCES, 'query');
     return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind, tokenSource }) });
   }
-  const base = loadConfig({ ...env, [ENV_NAMES.routePermissions]: undefined });
-  let routeKeys: RouteKeyPermission[] | undefined;
-  if (rawRoutes !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(rawRoutes);
-    } catch {
-      throw new ConfigError(
-        ENV_NAMES.routePermissions,
-        rawRoutes,
-        'a JSON object such as {"GET /items/{id}": {"scopes": ["Items.Read"]}}',
-      );
-    }
-    routeKeys = parseRouteKeyPermissions(
-      parsed,
-      (expected) => new ConfigError(ENV_NAMES.routePermissions, rawRoutes, expected),
-    );
-  }
+  // An HTTP API's route table is route keys: the shared settings are validated as for REST, the table by its own rules.
+  const settings = settingsOfEnv(env);
+  const shared = validateSettings(settings, envSource(env));
+  const routes = settings.routePermissions;
+  const routeKeys =
+    routes === undefined
+      ? undefined
+      : parseRouteKeyPermissions(
+          routes,
+          (expected) => new ConfigError(ENV_NAMES.routePermissions, rawRoutes, expected),
+        );
   return Object.freeze({
-    ...base,
+    ...shared,
+    routePermissions: undefined,
     api: Object.freeze({ kind, routeKeys: routeKeys === undefined ? undefined : Object.freeze(routeKeys) }),
   });
 }

@@ -11,24 +11,70 @@ import { microsoftApiOf } from './microsoft-apis.js';
 import { redactUrl } from './safe-text.js';
 
 /**
- * The authorizer's whole configuration surface. The CDK construct imports these names, so a variable is
- * spelled in exactly one place.
+ * The authorizer's settings, one row each: the Lambda variable the cold start reads it from, the construct
+ * prop that sets it at synth, and its form in the variable (`text`; `list`, comma-separated, with what
+ * leaving it out means; `json`). Both sides check a setting with the one validator, `validateSettings`,
+ * whose messages name it through this table: `AZURE_TENANT_ID` at cold start, `tenantId` at synth.
+ *
+ * A new setting (a prop such as `groups`) is a row here, the prop of that name in
+ * `EntraTokenAuthorizerProps`, and its rule in `validateSettings` (with its field of `AuthorizerConfig`):
+ * the construct writes the variable from the prop, the cold start reads it back by the row's form, and both
+ * check it with that rule.
  */
-export const ENV_NAMES = {
-  tenantId: 'AZURE_TENANT_ID',
-  allowedTenants: 'AZURE_ALLOWED_TENANTS',
-  audiences: 'AZURE_AUDIENCES',
-  requiredScopes: 'AZURE_REQUIRED_SCOPES',
-  requiredRoles: 'AZURE_REQUIRED_ROLES',
-  routePermissions: 'AZURE_ROUTE_PERMISSIONS',
-  jwksUri: 'AZURE_JWKS_URI',
-  clockSkewSeconds: 'AZURE_CLOCK_SKEW_SECONDS',
-  authorityHost: 'AZURE_AUTHORITY_HOST',
-  v1IssuerHost: 'AZURE_V1_ISSUER_HOST',
-  allowedClientApps: 'AZURE_ALLOWED_CLIENT_APPS',
+export const SETTINGS = {
+  tenantId: { variable: 'AZURE_TENANT_ID', prop: 'tenantId', form: 'text' },
+  allowedTenants: {
+    variable: 'AZURE_ALLOWED_TENANTS',
+    prop: 'allowedTenants',
+    form: 'list',
+    none: 'a single tenant',
+  },
+  audiences: {
+    variable: 'AZURE_AUDIENCES',
+    prop: 'audiences',
+    form: 'list',
+    none: 'only the audiences of clientId',
+  },
+  requiredScopes: {
+    variable: 'AZURE_REQUIRED_SCOPES',
+    prop: 'requiredScopes',
+    form: 'list',
+    none: 'no required scope',
+  },
+  requiredRoles: {
+    variable: 'AZURE_REQUIRED_ROLES',
+    prop: 'requiredRoles',
+    form: 'list',
+    none: 'no required role',
+  },
+  routePermissions: { variable: 'AZURE_ROUTE_PERMISSIONS', prop: 'routePermissions', form: 'json' },
+  jwksUri: { variable: 'AZURE_JWKS_URI', prop: 'jwksUri', form: 'text' },
+  clockSkewSeconds: { variable: 'AZURE_CLOCK_SKEW_SECONDS', prop: 'clockSkew', form: 'text' },
+  authorityHost: { variable: 'AZURE_AUTHORITY_HOST', prop: 'authorityHost', form: 'text' },
+  v1IssuerHost: { variable: 'AZURE_V1_ISSUER_HOST', prop: 'v1IssuerHost', form: 'text' },
+  allowedClientApps: {
+    variable: 'AZURE_ALLOWED_CLIENT_APPS',
+    prop: 'allowedClientApps',
+    form: 'list',
+    none: 'any client app',
+  },
 } as const;
 
-export type EnvName = (typeof ENV_NAMES)[keyof typeof ENV_NAMES];
+export type Setting = keyof typeof SETTINGS;
+
+/** The variables, by setting: the construct writes them and the Lambda reads them under these names. */
+export const ENV_NAMES = Object.freeze(
+  Object.fromEntries(Object.entries(SETTINGS).map(([setting, row]) => [setting, row.variable])),
+) as { readonly [S in Setting]: (typeof SETTINGS)[S]['variable'] };
+
+export type EnvName = (typeof ENV_NAMES)[Setting];
+
+type ValueOf<Form> = Form extends 'list' ? readonly string[] : Form extends 'json' ? unknown : string;
+
+/** The configuration before validation: what the props say at synth, what the variables say at cold start. */
+export type AuthorizerSettings = {
+  readonly [S in Setting]?: ValueOf<(typeof SETTINGS)[S]['form']>;
+};
 
 export const DEFAULTS = {
   clockSkewSeconds: 300,
@@ -36,8 +82,8 @@ export const DEFAULTS = {
   v1IssuerHost: 'sts.windows.net',
 } as const;
 
-export const MAX_CLOCK_SKEW_SECONDS = 600;
-export const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
+const MAX_CLOCK_SKEW_SECONDS = 600;
+const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
 /** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
 export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 /** What a route key may name: one method, or `*` (also spelled `ANY`) for every one of REST_METHODS. */
@@ -74,7 +120,7 @@ export function isGuid(value: string): boolean {
   return GUID.test(value);
 }
 
-export type TenantConfig =
+type TenantConfig =
   | { readonly mode: 'single'; readonly tenantId: string }
   | {
       readonly mode: 'multi';
@@ -122,43 +168,127 @@ export interface AuthorizerConfig {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Where settings come from, for the messages of `validateSettings`: how that side names a setting and shows
+ * the value the deployer wrote (the variable at cold start, the prop at synth), how it writes "any tenant",
+ * and how it phrases a route table mistake.
+ */
+export interface SettingsSource {
+  readonly nameOf: (setting: Setting) => string;
+  readonly shown: (setting: Setting) => unknown;
+  readonly anyTenant: string;
+  readonly routeError: (problem: RouteProblem) => Error;
+}
+
+/** The variables as a source: a message names the variable and shows its value as set. */
+export function envSource(env: Env): SettingsSource {
+  return {
+    nameOf: (setting) => SETTINGS[setting].variable,
+    shown: (setting) => env[SETTINGS[setting].variable],
+    anyTenant: '"*"',
+    routeError: ({ at, expected, actual }) =>
+      new ConfigError(ENV_NAMES.routePermissions, actual, at === '' ? expected : `${at} to be ${expected}`),
+  };
+}
+
+/**
+ * The variables read back into settings, each by its form: a blank variable is unset, a list is split at
+ * commas (blank items and repeats dropped), a route table is parsed as JSON.
+ */
+export function settingsOfEnv(env: Env): AuthorizerSettings {
+  const settings: Record<string, unknown> = {};
+  for (const [setting, { variable, form }] of Object.entries(SETTINGS)) {
+    const raw = env[variable]?.trim();
+    if (raw === undefined || raw === '') continue;
+    settings[setting] = form === 'list' ? listOf(raw) : form === 'json' ? jsonOf(variable, raw) : raw;
+  }
+  return settings as AuthorizerSettings;
+}
+
+function listOf(raw: string): string[] {
+  const items = raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+  return [...new Set(items)];
+}
+
+function jsonOf(variable: string, raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ConfigError(
+      variable,
+      raw,
+      'a JSON object such as {"GET /items/{id}": {"scopes": ["Items.Read"]}}',
+    );
+  }
+}
+
+/** Settings as the variables that carry them to the Lambda: `settingsOfEnv` reads them back. */
+export function envOfSettings(settings: AuthorizerSettings): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [setting, { variable, form }] of Object.entries(SETTINGS)) {
+    const value: unknown = settings[setting as Setting];
+    if (value === undefined) continue;
+    if (form === 'list') {
+      if ((value as readonly string[]).length > 0) env[variable] = (value as readonly string[]).join(',');
+    } else env[variable] = form === 'json' ? JSON.stringify(value) : String(value);
+  }
+  return env;
+}
+
 /** Reads and validates the environment once; every error names the variable and shows the bad value. */
 export function loadConfig(env: Env): AuthorizerConfig {
-  const authorityHost = readHost(env, ENV_NAMES.authorityHost, DEFAULTS.authorityHost);
-  const v1IssuerHost = readV1IssuerHost(env, authorityHost);
-  const tenant = readTenant(env);
+  const source = envSource(env);
+  const settings = settingsOfEnv(env);
+  return Object.freeze({
+    ...validateSettings(settings, source),
+    routePermissions: readRoutePermissions(settings.routePermissions, source),
+  });
+}
+
+/** What every kind of API shares; the route table is each kind's own (REST's: `readRoutePermissions`). */
+type SharedConfig = Omit<AuthorizerConfig, 'routePermissions'>;
+
+/**
+ * The one validator of the settings, at synth (from the props) and at cold start (from the variables): each
+ * rule written once, its message naming the setting as `source` names it.
+ */
+export function validateSettings(settings: AuthorizerSettings, source: SettingsSource): SharedConfig {
+  const fail = (setting: Setting, expected: string) =>
+    new ConfigError(source.nameOf(setting), source.shown(setting), expected);
+  const authorityHost = hostOf('authorityHost', settings, source) ?? DEFAULTS.authorityHost;
+  const v1IssuerHost = v1IssuerHostOf(settings, authorityHost, source);
+  const tenant = tenantOf(settings, source);
   if (isExternalIdHost(authorityHost) && tenant.mode === 'multi') {
-    throw new ConfigError(
-      ENV_NAMES.tenantId,
-      env[ENV_NAMES.tenantId],
-      `the External ID tenant's GUID, because ${ENV_NAMES.authorityHost} is ${authorityHost}: an External ID API serves its own tenant's customers`,
+    throw fail(
+      'tenantId',
+      `the External ID tenant's GUID, because ${source.nameOf('authorityHost')} is ${authorityHost}: an External ID API serves its own tenant's customers`,
     );
   }
-  const audiences = readList(env, ENV_NAMES.audiences);
-  if (audiences.length === 0) {
-    throw new ConfigError(
-      ENV_NAMES.audiences,
-      env[ENV_NAMES.audiences],
-      'at least one audience (client id or App ID URI)',
-    );
-  }
+  const audiences = settings.audiences ?? [];
+  if (audiences.length === 0) throw fail('audiences', 'at least one audience (client id or App ID URI)');
   // Every token Microsoft issues for its own APIs would pass the audience check: never what anyone means.
   for (const audience of audiences) {
-    const problem = microsoftAudienceProblem(audience);
-    if (problem !== undefined) throw new ConfigError(ENV_NAMES.audiences, env[ENV_NAMES.audiences], problem);
+    const problem = microsoftAudienceProblem(String(audience));
+    if (problem !== undefined) throw fail('audiences', problem);
   }
-  const jwksUri = readJwksUri(env, tenant.tenantId, authorityHost);
+  // Lower-cased as Entra writes them in azp and appid.
+  const clientApps = (settings.allowedClientApps ?? []).map((app) => String(app).toLowerCase());
+  if (clientApps.some((app) => !isGuid(app))) {
+    throw fail('allowedClientApps', 'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1');
+  }
   return Object.freeze({
     tenant: Object.freeze(tenant),
-    audiences: Object.freeze(audiences),
+    audiences: Object.freeze([...audiences]),
     required: Object.freeze({
-      scopes: Object.freeze(readList(env, ENV_NAMES.requiredScopes)),
-      roles: Object.freeze(readList(env, ENV_NAMES.requiredRoles)),
-      clientApps: Object.freeze(readClientApps(env)),
+      scopes: Object.freeze([...(settings.requiredScopes ?? [])]),
+      roles: Object.freeze([...(settings.requiredRoles ?? [])]),
+      clientApps: Object.freeze(clientApps),
     }),
-    routePermissions: readRoutePermissions(env),
-    jwksUri,
-    clockSkewSeconds: readSkew(env),
+    jwksUri: jwksUriOf(settings, tenant.tenantId, authorityHost, source),
+    clockSkewSeconds: skewOf(settings, source),
     authorityHost,
     v1IssuerHost,
   });
@@ -180,68 +310,51 @@ export function microsoftAudienceProblem(
 }
 
 /** The default key URL for a tenant (or `organizations`/`common`) on an authority host. */
-export function defaultJwksUri(tenantId: string, authorityHost: string = DEFAULTS.authorityHost): string {
+function defaultJwksUri(tenantId: string, authorityHost: string = DEFAULTS.authorityHost): string {
   return `https://${authorityHost}/${tenantId}/discovery/v2.0/keys`;
 }
 
-function value(env: Env, name: EnvName): string | undefined {
-  const raw = env[name]?.trim();
-  return raw === undefined || raw === '' ? undefined : raw;
-}
-
-function readList(env: Env, name: EnvName): string[] {
-  const raw = value(env, name);
-  if (raw === undefined) return [];
-  const items = raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  return [...new Set(items)];
-}
-
-function readTenant(env: Env): TenantConfig {
-  const raw = value(env, ENV_NAMES.tenantId);
-  const tenantId = raw?.toLowerCase();
-  const allowedRaw = value(env, ENV_NAMES.allowedTenants);
+function tenantOf(settings: AuthorizerSettings, source: SettingsSource): TenantConfig {
+  const fail = (setting: Setting, expected: string) =>
+    new ConfigError(source.nameOf(setting), source.shown(setting), expected);
+  const tenantId = settings.tenantId?.toLowerCase();
+  const allowed = settings.allowedTenants;
   if (tenantId !== undefined && isGuid(tenantId)) {
-    if (allowedRaw !== undefined) {
-      throw new ConfigError(
-        ENV_NAMES.allowedTenants,
-        allowedRaw,
-        `nothing: it applies only when ${ENV_NAMES.tenantId} is "organizations" or "common", and it is the single tenant ${tenantId}`,
+    if (allowed !== undefined) {
+      throw fail(
+        'allowedTenants',
+        `unset for the single tenant ${tenantId}: it applies only when ${source.nameOf('tenantId')} is "organizations" or "common"`,
       );
     }
     return { mode: 'single', tenantId };
   }
   if (tenantId === 'organizations' || tenantId === 'common') {
-    if (allowedRaw === undefined) {
-      throw new ConfigError(
-        ENV_NAMES.allowedTenants,
-        undefined,
-        `a comma-separated list of tenant GUIDs, or "*" for any tenant, because ${ENV_NAMES.tenantId} is "${tenantId}"`,
+    if (allowed === undefined || allowed.length === 0) {
+      throw fail(
+        'allowedTenants',
+        `tenant GUIDs, or ${source.anyTenant} for any tenant, because ${source.nameOf('tenantId')} is "${tenantId}"`,
       );
     }
-    if (allowedRaw === '*') return { mode: 'multi', tenantId, allowedTenants: 'any' };
-    const tenants = readList(env, ENV_NAMES.allowedTenants).map((t) => t.toLowerCase());
-    const bad = tenants.find((t) => !isGuid(t));
-    if (bad !== undefined || tenants.length === 0) {
-      throw new ConfigError(
-        ENV_NAMES.allowedTenants,
-        allowedRaw,
-        'tenant GUIDs separated by commas, or exactly "*"',
-      );
-    }
+    if (allowed.length === 1 && allowed[0] === '*') return { mode: 'multi', tenantId, allowedTenants: 'any' };
+    const tenants = allowed.map((t) => String(t).toLowerCase());
+    if (tenants.some((t) => !isGuid(t)))
+      throw fail('allowedTenants', `tenant GUIDs, or exactly ${source.anyTenant}`);
     return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
   }
-  throw new ConfigError(ENV_NAMES.tenantId, raw, 'a tenant GUID, "organizations" or "common"');
+  throw fail('tenantId', 'a tenant GUID, "organizations" or "common"');
 }
 
-function readHost(env: Env, name: EnvName, fallback: string): string {
-  const raw = value(env, name);
-  if (raw === undefined) return fallback;
+function hostOf(
+  setting: 'authorityHost' | 'v1IssuerHost',
+  settings: AuthorizerSettings,
+  source: SettingsSource,
+): string | undefined {
+  const raw = settings[setting];
+  if (raw === undefined) return undefined;
   const host = raw.toLowerCase();
-  if (!HOST.test(host)) throw new ConfigError(name, raw, 'a host name such as login.microsoftonline.us');
-  if (isB2cHost(host)) throw new ConfigError(name, raw, `a Microsoft Entra login host (${B2C_REFUSAL})`);
+  const fail = (expected: string) => new ConfigError(source.nameOf(setting), source.shown(setting), expected);
+  if (!HOST.test(host)) throw fail('a host name such as login.microsoftonline.us');
+  if (isB2cHost(host)) throw fail(`a Microsoft Entra login host (${B2C_REFUSAL})`);
   return host;
 }
 
@@ -252,15 +365,19 @@ const KNOWN_AUTHORITY_HOSTS = CLOUDS.flatMap((cloud) => cloud.authorityHosts).jo
  * is needed only for a login host not in that table; a value that contradicts the table is refused, since
  * every v1 token would then fail as wrong_issuer.
  */
-function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
-  const raw = value(env, ENV_NAMES.v1IssuerHost);
-  const given = raw === undefined ? undefined : readHost(env, ENV_NAMES.v1IssuerHost, '');
+function v1IssuerHostOf(
+  settings: AuthorizerSettings,
+  authorityHost: string,
+  source: SettingsSource,
+): string | undefined {
+  const given = hostOf('v1IssuerHost', settings, source);
+  const v1 = source.nameOf('v1IssuerHost');
+  const authority = source.nameOf('authorityHost');
+  const fail = (expected: string) => new ConfigError(v1, source.shown('v1IssuerHost'), expected);
   if (isExternalIdHost(authorityHost)) {
     if (given !== undefined) {
-      throw new ConfigError(
-        ENV_NAMES.v1IssuerHost,
-        raw,
-        `unset, because ${ENV_NAMES.authorityHost} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
+      throw fail(
+        `unset, because ${authority} is the External ID host ${authorityHost}: External ID documents only v2 issuers, so an External ID API takes v2 tokens only`,
       );
     }
     return undefined;
@@ -268,9 +385,7 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
   const cloud = cloudOfAuthority(authorityHost);
   if (cloud === undefined) {
     if (given === undefined) {
-      throw new ConfigError(
-        ENV_NAMES.v1IssuerHost,
-        raw,
+      throw fail(
         `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, a host Microsoft does not document (it does ${KNOWN_AUTHORITY_HOSTS}, and <tenant>.ciamlogin.com for External ID); https://${authorityHost}/{tenant}/.well-known/openid-configuration names it`,
       );
     }
@@ -278,54 +393,38 @@ function readV1IssuerHost(env: Env, authorityHost: string): string | undefined {
   }
   if (given !== undefined && given !== cloud.v1IssuerHost) {
     const owners = cloudsOfV1Issuer(given).map((c) => c.name);
-    throw new ConfigError(
-      ENV_NAMES.v1IssuerHost,
-      raw,
-      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${ENV_NAMES.authorityHost}), or unset${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${ENV_NAMES.authorityHost} to ${owners.length === 1 ? "that cloud's login host" : 'the login host of one of them'} instead` : ''}`,
+    throw fail(
+      `${cloud.v1IssuerHost} (the v1 issuer host of ${cloud.name}, whose login host ${authorityHost} is in ${authority}), or unset${owners.length > 0 ? `; ${given} belongs to ${owners.join(' and ')}: set ${authority} to ${owners.length === 1 ? "that cloud's login host" : 'the login host of one of them'} instead` : ''}`,
     );
   }
   return cloud.v1IssuerHost;
 }
 
-/** `AZURE_ALLOWED_CLIENT_APPS`: application ids (GUIDs), lower-cased as Entra writes them in azp and appid. */
-function readClientApps(env: Env): string[] {
-  const apps = readList(env, ENV_NAMES.allowedClientApps).map((app) => app.toLowerCase());
-  const bad = apps.find((app) => !isGuid(app));
-  if (bad !== undefined) {
-    throw new ConfigError(
-      ENV_NAMES.allowedClientApps,
-      env[ENV_NAMES.allowedClientApps],
-      'application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1)',
-    );
-  }
-  return apps;
-}
-
-function readJwksUri(env: Env, tenantId: string, authorityHost: string): string {
-  const raw = value(env, ENV_NAMES.jwksUri);
+function jwksUriOf(
+  settings: AuthorizerSettings,
+  tenantId: string,
+  authorityHost: string,
+  source: SettingsSource,
+): string {
+  const raw = settings.jwksUri;
   if (raw === undefined) return defaultJwksUri(tenantId, authorityHost);
   // The message reaches the cold-start log and the synth output: credentials in the URL stay out of it.
-  const shown = redactUrl(raw);
+  const fail = (expected: string) =>
+    new ConfigError(
+      source.nameOf('jwksUri'),
+      redactUrl(String(source.shown('jwksUri') ?? raw).trim()),
+      expected,
+    );
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(ENV_NAMES.jwksUri, shown, 'an absolute https URL');
+    throw fail('an absolute https URL');
   }
-  if (isB2cHost(url.hostname)) {
-    throw new ConfigError(
-      ENV_NAMES.jwksUri,
-      shown,
-      `the key URL of a Microsoft Entra tenant (${B2C_REFUSAL})`,
-    );
-  }
+  if (isB2cHost(url.hostname)) throw fail(`the key URL of a Microsoft Entra tenant (${B2C_REFUSAL})`);
   if (url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname)))
     return url.href;
-  throw new ConfigError(
-    ENV_NAMES.jwksUri,
-    shown,
-    'an https URL (plain http only for 127.0.0.1, ::1 or localhost)',
-  );
+  throw fail('an https URL (plain http only for 127.0.0.1, ::1 or localhost)');
 }
 
 /** Plain HTTP is tolerated only where nobody else can sit on the wire: local runs and tests. */
@@ -334,40 +433,27 @@ export function isLoopbackHost(hostname: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-function readSkew(env: Env): number {
-  const raw = value(env, ENV_NAMES.clockSkewSeconds);
+function skewOf(settings: AuthorizerSettings, source: SettingsSource): number {
+  const raw = settings.clockSkewSeconds;
   if (raw === undefined) return DEFAULTS.clockSkewSeconds;
   const seconds = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds > MAX_CLOCK_SKEW_SECONDS) {
     throw new ConfigError(
-      ENV_NAMES.clockSkewSeconds,
-      raw,
+      source.nameOf('clockSkewSeconds'),
+      source.shown('clockSkewSeconds'),
       `a whole number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}`,
     );
   }
   return seconds;
 }
 
-function readRoutePermissions(env: Env): readonly RoutePermission[] | undefined {
-  const raw = value(env, ENV_NAMES.routePermissions);
-  if (raw === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError(
-      ENV_NAMES.routePermissions,
-      raw,
-      'a JSON object such as {"GET /items": {"scopes": ["Items.Read"]}}',
-    );
-  }
-  return Object.freeze(
-    parseRoutePermissions(
-      parsed,
-      ({ at, expected, actual }) =>
-        new ConfigError(ENV_NAMES.routePermissions, actual, at === '' ? expected : `${at} to be ${expected}`),
-    ),
-  );
+/** The REST route table (`routePermissions`), checked by `parseRoutePermissions`; undefined when unset. */
+export function readRoutePermissions(
+  input: unknown,
+  source: SettingsSource,
+): readonly RoutePermission[] | undefined {
+  if (input === undefined) return undefined;
+  return Object.freeze(parseRoutePermissions(input, source.routeError));
 }
 
 /**

@@ -33,17 +33,17 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'multi-tenant without an allow-list',
     { [ENV_NAMES.tenantId]: 'common' },
-    'AZURE_ALLOWED_TENANTS: expected a comma-separated list of tenant GUIDs, or "*" for any tenant, because AZURE_TENANT_ID is "common"; got nothing',
+    'AZURE_ALLOWED_TENANTS: expected tenant GUIDs, or "*" for any tenant, because AZURE_TENANT_ID is "common"; got nothing',
   ],
   [
     'an allow-list with a name',
     { [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: 'contoso' },
-    'AZURE_ALLOWED_TENANTS: expected tenant GUIDs separated by commas, or exactly "*"; got "contoso"',
+    'AZURE_ALLOWED_TENANTS: expected tenant GUIDs, or exactly "*"; got "contoso"',
   ],
   [
     'an allow-list on a single tenant',
     { [ENV_NAMES.allowedTenants]: TENANT },
-    `AZURE_ALLOWED_TENANTS: expected nothing: it applies only when AZURE_TENANT_ID is "organizations" or "common", and it is the single tenant ${TENANT}; got "${TENANT}"`,
+    `AZURE_ALLOWED_TENANTS: expected unset for the single tenant ${TENANT}: it applies only when AZURE_TENANT_ID is "organizations" or "common"; got "${TENANT}"`,
   ],
   [
     'no audience',
@@ -58,12 +58,12 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'a client app by name',
     { [ENV_NAMES.allowedClientApps]: 'frontend' },
-    'AZURE_ALLOWED_CLIENT_APPS: expected application (client) id GUIDs separated by commas (the azp claim of v2 tokens, appid of v1); got "frontend"',
+    'AZURE_ALLOWED_CLIENT_APPS: expected application (client) id GUIDs: the azp claim of v2 tokens, appid of v1; got "frontend"',
   ],
   [
     'route permissions that are not JSON',
     { [ENV_NAMES.routePermissions]: '{GET /x}' },
-    'AZURE_ROUTE_PERMISSIONS: expected a JSON object such as {"GET /items": {"scopes": ["Items.Read"]}}; got "{GET /x}"',
+    'AZURE_ROUTE_PERMISSIONS: expected a JSON object such as {"GET /items/{id}": {"scopes": ["Items.Read"]}}; got "{GET /x}"',
   ],
   [
     'route permissions that are an array',

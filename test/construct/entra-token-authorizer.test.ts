@@ -68,12 +68,12 @@ describe('EntraTokenAuthorizer', () => {
     [
       'allowedTenants on a single tenant',
       { allowedTenants: [TENANT] },
-      /allowedTenants must be left out for the single tenant/,
+      /allowedTenants must be unset for the single tenant/,
     ],
     [
       'allowedTenants mixing * and GUIDs',
       { tenantId: 'common', allowedTenants: ['*', TENANT] },
-      /allowedTenants must be tenant GUIDs or exactly/,
+      /allowedTenants must be tenant GUIDs, or exactly/,
     ],
     [
       'a client id that is not a GUID',
@@ -94,7 +94,7 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a skew over ten minutes',
       { clockSkew: Duration.minutes(11) },
-      /clockSkew must be whole seconds from 0 to 600; got "660s"/,
+      /clockSkew must be a whole number of seconds from 0 to 600; got "660s"/,
     ],
     [
       'a timeout over 10 s',

@@ -48,17 +48,17 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
   [
     'allowedTenants on a single tenant',
     { allowedTenants: [TENANT] },
-    `allowedTenants must be left out for the single tenant ${TENANT}: it applies only when tenantId is "organizations" or "common"; got ["${TENANT}"]`,
+    `allowedTenants must be unset for the single tenant ${TENANT}: it applies only when tenantId is "organizations" or "common"; got ["${TENANT}"]`,
   ],
   [
     'allowedTenants mixing * and GUIDs',
     { tenantId: 'common', allowedTenants: ['*', TENANT] },
-    `allowedTenants must be tenant GUIDs or exactly ['*']; got ["*","${TENANT}"]`,
+    `allowedTenants must be tenant GUIDs, or exactly ['*']; got ["*","${TENANT}"]`,
   ],
   [
     'allowedTenants with a domain name',
     { tenantId: 'organizations', allowedTenants: ['contoso'] },
-    'allowedTenants must be tenant GUIDs; got ["contoso"]',
+    `allowedTenants must be tenant GUIDs, or exactly ['*']; got ["contoso"]`,
   ],
   [
     'a client id that is not a GUID',
@@ -260,12 +260,12 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
   [
     'a skew over ten minutes',
     { clockSkew: Duration.minutes(11) },
-    'clockSkew must be whole seconds from 0 to 600; got "660s"',
+    'clockSkew must be a whole number of seconds from 0 to 600; got "660s"',
   ],
   [
     'a skew of a fraction of a second',
     { clockSkew: Duration.millis(1500) },
-    'clockSkew must be whole seconds from 0 to 600; got "1.5s"',
+    'clockSkew must be a whole number of seconds from 0 to 600; got "1.5s"',
   ],
   [
     'a timeout over 10 s',

@@ -31,7 +31,7 @@ describe('cdk synth of the sample app: a value the stack or the construct refuse
 
   it('is one line naming the prop and the context key that set it: a prop the construct refuses', () => {
     expect(mistakeOf({ allowedTenants: 'foo' })).toMatch(
-      /^EntraTokenAuthorizer: allowedTenants must be left out for the single tenant [0-9a-f-]{36}: it applies only when tenantId is "organizations" or "common"; got \["foo"\] \(context key allowedTenants\)$/,
+      /^EntraTokenAuthorizer: allowedTenants must be unset for the single tenant [0-9a-f-]{36}: it applies only when tenantId is "organizations" or "common"; got \["foo"\] \(context key allowedTenants\)$/,
     );
   });
 
