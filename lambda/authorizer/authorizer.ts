@@ -43,7 +43,7 @@ export type DecisionRecorder<I = unknown, R = APIGatewayAuthorizerResult> = (
 ) => void;
 
 /** Builds the operator hint of a rejection (see `hintFromFacts`); only called off the Allow path. */
-export type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
+type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
 
 /** What authenticating a token needs, whatever the kind of API. */
 export interface VerifyDeps {
@@ -56,12 +56,8 @@ export interface DecisionDeps extends VerifyDeps {
   readonly routes: RouteAuthorizer;
 }
 
-export interface AuthorizerDeps<I = unknown> extends DecisionDeps {
-  readonly record?: DecisionRecorder<I>;
-}
-
 /** Where a request goes, for the decision record (never the token, never a query string). */
-export interface RequestPlace {
+interface RequestPlace {
   readonly method: string;
   readonly path: string;
 }
@@ -287,10 +283,4 @@ export async function decide(
   deps: DecisionDeps,
 ): Promise<DecisionRecord> {
   return decideWith(tokenEventKind(deps.routes), event, deps);
-}
-
-export function createAuthorizer<I = unknown>(
-  deps: AuthorizerDeps<I>,
-): (event: APIGatewayTokenAuthorizerEvent, invocation?: I) => Promise<APIGatewayAuthorizerResult> {
-  return createAuthorizerWith(tokenEventKind(deps.routes), deps);
 }

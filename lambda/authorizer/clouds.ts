@@ -57,7 +57,7 @@ export const CLOUDS = [
   readonly resourceManager: readonly string[];
 }[];
 
-export type Cloud = (typeof CLOUDS)[number];
+type Cloud = (typeof CLOUDS)[number];
 
 /** The cloud whose login host this is, if Microsoft documents it. */
 export function cloudOfAuthority(host: string): Cloud | undefined {
@@ -78,9 +78,9 @@ export function cloudsOfV1Issuer(host: string): Cloud[] {
  * v2 issuer is documented, so an External ID API accepts v2 tokens only; its keys are at the login host's
  * `/{tenantid}/discovery/v2.0/keys`, as for any Entra tenant.
  */
-export const EXTERNAL_ID_DOMAIN = 'ciamlogin.com';
+const EXTERNAL_ID_DOMAIN = 'ciamlogin.com';
 /** Azure AD B2C's login hosts (`{tenant}.b2clogin.com`): B2C is out of scope, External ID replaces it. */
-export const B2C_DOMAIN = 'b2clogin.com';
+const B2C_DOMAIN = 'b2clogin.com';
 
 const under = (host: string, domain: string) => host === domain || host.endsWith(`.${domain}`);
 

@@ -1,4 +1,5 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { DenyReason } from './permissions.js';
 import type { Reason, RejectionReason } from './reasons.js';
 
 /** The exact message API Gateway turns into a 401; any other thrown message becomes a 500. */
@@ -8,10 +9,7 @@ export const UNAUTHORIZED = 'Unauthorized';
 export type Decision<R = APIGatewayAuthorizerResult> =
   | {
       readonly outcome: 'allow' | 'deny';
-      readonly reason: Extract<
-        Reason,
-        'allowed' | 'insufficient_permission' | 'no_scope_or_role' | 'client_app_not_allowed'
-      >;
+      readonly reason: 'allowed' | DenyReason;
       readonly detail: string;
       readonly result: R;
     }

@@ -9,9 +9,9 @@ import { preview } from './safe-text.js';
 import { CONSUMERS_TENANT_ID } from './tenants.js';
 
 /** Header parameters that point at a key: honouring any of them lets the token choose its own key. */
-export const KEY_CARRYING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+const KEY_CARRYING_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 
-export type TokenVersion = '1.0' | '2.0';
+type TokenVersion = '1.0' | '2.0';
 
 /** The claims this project reads, typed after the Entra rules have been checked. */
 export interface EntraClaims {
@@ -31,7 +31,7 @@ export interface EntraClaims {
 }
 
 /** What the key lookup needs: the key id (kid, or x5t for legacy v1 tokens) and the verified-to-be claims. */
-export interface EntraToken {
+interface EntraToken {
   readonly keyId: string;
   readonly claims: EntraClaims;
 }
@@ -41,16 +41,11 @@ export type EntraRules = Pick<
   'tenant' | 'audiences' | 'clockSkewSeconds' | 'authorityHost' | 'v1IssuerHost'
 >;
 
-/** `https://{authorityHost}/{tid}/v2.0`, or for an External ID host its own shape (see clouds.ts). */
-export function v2Issuer(tid: string, authorityHost: string): string {
-  return v2IssuerOf(tid, authorityHost);
-}
-
-export function v1Issuer(tid: string, v1IssuerHost: string): string {
+function v1Issuer(tid: string, v1IssuerHost: string): string {
   return `https://${v1IssuerHost}/${tid}/`;
 }
 
-export function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant']): boolean {
+function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant']): boolean {
   if (tenant.mode === 'single') return tid === tenant.tenantId;
   if (tenant.tenantId === 'organizations' && tid === CONSUMERS_TENANT_ID) return false;
   return tenant.allowedTenants === 'any' || tenant.allowedTenants.has(tid);
@@ -61,7 +56,7 @@ const reject = (reason: RejectionReason, message: string): never => {
 };
 
 /** A rule that cannot be judged because a rule it builds on failed (only `explain` shows these). */
-export class RuleSkipped extends Error {
+class RuleSkipped extends Error {
   override readonly name = 'RuleSkipped';
 }
 
@@ -73,7 +68,7 @@ function optionalString(payload: JsonObject, claim: string): string | undefined 
 }
 
 /** The NumericDates a JavaScript date can hold (±8.64e15 ms); no genuine token comes near either end. */
-export const MAX_NUMERIC_DATE = 8.64e12;
+const MAX_NUMERIC_DATE = 8.64e12;
 
 function numericDate(payload: JsonObject, claim: string, required: boolean): number | undefined {
   const value = payload[claim];
@@ -110,7 +105,7 @@ interface RuleInput {
   readonly found: Findings;
 }
 
-export interface EntraRule {
+interface EntraRule {
   /** What the rule demands, as `npm run explain` lists it. */
   readonly name: string;
   /** Throws TokenRejectedError when broken, RuleSkipped when it cannot be judged. */
@@ -123,7 +118,7 @@ const needs = <T>(value: T | undefined, what: string): T => {
 };
 
 /** Every Entra rule that can be judged without a key, cheapest first. */
-export const ENTRA_RULES: readonly EntraRule[] = [
+const ENTRA_RULES: readonly EntraRule[] = [
   {
     name: 'alg is RS256',
     check: ({ jwt }) => {
@@ -167,7 +162,7 @@ export const ENTRA_RULES: readonly EntraRule[] = [
         reject('wrong_issuer', `tid is ${preview(tid)}; expected a tenant GUID`);
       const tenantId = tid as string;
       found.tid = tenantId;
-      const v2 = v2Issuer(tenantId, rules.authorityHost);
+      const v2 = v2IssuerOf(tenantId, rules.authorityHost);
       const v1 = rules.v1IssuerHost === undefined ? undefined : v1Issuer(tenantId, rules.v1IssuerHost);
       if (iss === v2) found.version = '2.0';
       else if (v1 !== undefined && iss === v1) found.version = '1.0';

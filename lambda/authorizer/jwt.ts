@@ -1,7 +1,7 @@
 import { TokenRejectedError } from './errors.js';
 import type { DecodedJwt, JsonObject } from './jwt-model.js';
 
-export const MAX_KEY_ID_LENGTH = 128;
+const MAX_KEY_ID_LENGTH = 128;
 
 /**
  * The key a token names: `kid`, or for legacy v1 tokens that carry only a certificate thumbprint, `x5t`

@@ -118,7 +118,7 @@ export function requestResource(arn: MethodArn): string | undefined {
 }
 
 /** The resources a policy allows and denies; an explicit Deny wins over any Allow in API Gateway. */
-export interface PolicyGrant {
+interface PolicyGrant {
   readonly allow: readonly string[];
   readonly deny: readonly string[];
 }

@@ -18,19 +18,10 @@ export interface RouteKeyPermission extends PermissionRule {
 }
 
 /** The methods an HTTP API route key may name; `ANY` is a route of its own, matched as written. */
-export const HTTP_API_ROUTE_METHODS = [
-  'ANY',
-  'GET',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'HEAD',
-  'OPTIONS',
-] as const;
+const HTTP_API_ROUTE_METHODS = ['ANY', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 /** The catch-all route of an HTTP API. */
-export const DEFAULT_ROUTE_KEY = '$default';
+const DEFAULT_ROUTE_KEY = '$default';
 
 const SEGMENT = /^(?:\{[A-Za-z0-9._-]+\}|[^{}\s/*?]+)$/;
 const GREEDY = /^\{[A-Za-z0-9._-]+\+\}$/;
@@ -80,7 +71,7 @@ export function parseRouteKeyPermissions(
   return routes;
 }
 
-export type RouteKeyAuthorization =
+type RouteKeyAuthorization =
   | { readonly allowed: true; readonly detail: string }
   | { readonly allowed: false; readonly reason: DenyReason; readonly missing: string };
 

@@ -18,8 +18,9 @@ import {
   KeyObjectCache,
   type VerifyProperties,
 } from 'aws-jwt-verify/jwt-verifier';
+import { v2IssuerOf } from './clouds.js';
 import type { AuthorizerConfig } from './config.js';
-import { checkEntraToken, type EntraClaims, type EntraRules, v2Issuer } from './entra.js';
+import { checkEntraToken, type EntraClaims, type EntraRules } from './entra.js';
 import { KeysUnavailableError, TokenRejectedError } from './errors.js';
 import { decodeJwt } from './jwt.js';
 import type { DecodedJwt } from './jwt-model.js';
@@ -102,7 +103,7 @@ export interface TokenVerifierDeps {
 export function keyServesIssuer(key: SigningJwk, claims: EntraClaims, authorityHost: string): boolean {
   if (key.issuer === undefined) return true;
   const effective = key.issuer.replaceAll('{tenantid}', claims.tid);
-  return effective === claims.iss || effective === v2Issuer(claims.tid, authorityHost);
+  return effective === claims.iss || effective === v2IssuerOf(claims.tid, authorityHost);
 }
 
 function translate(err: unknown): Error {

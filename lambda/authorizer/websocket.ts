@@ -29,7 +29,7 @@ export function answerBytes(answer: unknown): number {
  * and says so with `claimsTruncated: true`. It only ever loses claims, so a backend that checks a scope or
  * role of a truncated context refuses rather than admits. The policy itself is never touched.
  */
-export function fitAnswer(answer: APIGatewayAuthorizerResult, limit: number): APIGatewayAuthorizerResult {
+function fitAnswer(answer: APIGatewayAuthorizerResult, limit: number): APIGatewayAuthorizerResult {
   if (answerBytes(answer) <= limit || answer.context === undefined) return answer;
   const context = { ...(answer.context as AuthorizerContext), claimsTruncated: true } as Record<
     string,
@@ -63,10 +63,7 @@ export function fitAnswer(answer: APIGatewayAuthorizerResult, limit: number): AP
 }
 
 /** The token of a `$connect` request from the one place the construct's identity source names. */
-export function webSocketToken(
-  event: APIGatewayRequestAuthorizerEvent,
-  source: WebSocketTokenSource,
-): string {
+function webSocketToken(event: APIGatewayRequestAuthorizerEvent, source: WebSocketTokenSource): string {
   let token: string | undefined;
   if (source === 'query') {
     const all = event.multiValueQueryStringParameters?.[WEBSOCKET_TOKEN_NAME];

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
@@ -24,6 +24,7 @@ import {
   testKeys,
   token,
 } from '../helpers/setup.js';
+import { createAuthorizer } from '../helpers/token-authorizer.js';
 
 const server = KeyServer.forSuite(publishedKeySet);
 

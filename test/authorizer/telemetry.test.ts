@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import type { Decision } from '../../lambda/authorizer/decision.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../../lambda/authorizer/telemetry.js';
 import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
 import { EMF_LIMITS, emfViolations } from '../helpers/emf.js';
+import { createAuthorizer } from '../helpers/token-authorizer.js';
 
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5, 67);
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';

@@ -6,7 +6,7 @@ import { KeyServer } from '../helpers/key-server.js';
 import { buildAuthorizer, claims, event, publishedKeySet, testKeys, token } from '../helpers/setup.js';
 
 /*
- * The attack of issue 17 against the real authorizer: with a public exponent of 1, RSA "verification"
+ * The weak-exponent attack against the real authorizer: with a public exponent of 1, RSA "verification"
  * computes s^1 mod n = s, so a signature that is just the EMSA-PKCS1-v1_5 encoding of the token's own
  * SHA-256 hash (RFC 8017, 9.2: 0x00 0x01, 0xFF padding, 0x00, DigestInfo, hash) verifies without any
  * private key. A key set that publishes such a key beside the real ones must not make that token valid.

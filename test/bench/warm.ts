@@ -11,12 +11,12 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { JwksClient } from 'jwks-rsa';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
-import { createAuthorizer } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { KeyServer } from '../helpers/key-server.js';
+import { createAuthorizer } from '../helpers/token-authorizer.js';
 import {
   BENCH_CLIENT,
   BENCH_ISSUER,

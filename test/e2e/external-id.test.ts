@@ -12,7 +12,7 @@ import {
   loadOrCreateIssuerKey,
   localIssuerUrls,
 } from '../../infra/local/issuer.js';
-import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
@@ -20,6 +20,7 @@ import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { localToken } from '../helpers/local-token.js';
 import { runScript } from '../helpers/run-script.js';
+import { createAuthorizer } from '../helpers/token-authorizer.js';
 
 // Microsoft Entra External ID: "This endpoint returns an issuer value https://{tenantid}.ciamlogin.com/{tenantid}/v2.0"
 // (https://learn.microsoft.com/entra/identity-platform/security-tokens). Written here from that page.

@@ -1,10 +1,11 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import type { EntraClaims } from '../../lambda/authorizer/entra.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import type { TokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { CLIENT_ID, TENANT } from './setup.js';
+import { createAuthorizer } from './token-authorizer.js';
 
 /**
  * API Gateway's matching of a policy resource against a method ARN, written from its documentation and

@@ -6,12 +6,13 @@ import {
   type SigningKey,
   signJwt,
 } from '../../infra/local/mint.js';
-import { createAuthorizer, type DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache, type KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
+import { createAuthorizer } from './token-authorizer.js';
 
 export const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 export const OTHER_TENANT = '0b5c6a5e-1111-4222-8333-444455556666';

@@ -6,10 +6,8 @@ import { functionLengths, measureFolders } from '../../scripts/function-lengths.
 const MAX_LINES = 80;
 
 /**
- * Functions other engineers are splitting at the time this test was written (issue #24), by `file name`.
- * Each entry must still be over the limit: once one is split, this test fails until its entry is removed,
- * so the list only shrinks. The lead empties it after merging those branches (and updates the paths if the
- * folder layout moves the files).
+ * Functions over the limit that a branch in flight is splitting, by `file name`. Each entry must still be
+ * over the limit: once one is split, this test fails until its entry is removed, so the list only shrinks.
  */
 const BEING_SPLIT: ReadonlySet<string> = new Set<string>([]);
 

@@ -3,7 +3,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * House rule (issue #25): every fast-check property names its oracle, the source of its expected value, in a
+ * House rule: every fast-check property names its oracle, the source of its expected value, in a
  * `// Oracle: ` comment just above it or inside it, so a reader can see that the oracle is not the code under test.
  */
 const LOOK_BACK = 12;
