@@ -27,6 +27,9 @@ export const PROCESS_SUITES = [
   'test/sample/sample-api-stack.test.ts',
 ] as const;
 
+/** The folders of the process lane: the commands, the local API and the package as a person uses them. */
+export const PROCESS_FOLDERS = ['e2e', 'package'] as const;
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -45,7 +48,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'process',
-          include: ['test/e2e/**/*.test.ts', 'test/package/**/*.test.ts', ...PROCESS_SUITES],
+          include: [...PROCESS_FOLDERS.map((folder) => `test/${folder}/**/*.test.ts`), ...PROCESS_SUITES],
         },
       },
     ],

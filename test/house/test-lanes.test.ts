@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROCESS_SUITES, UNIT_FOLDERS } from '../../vitest.config.js';
+import { PROCESS_FOLDERS, PROCESS_SUITES, UNIT_FOLDERS } from '../../vitest.config.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TEST = join(ROOT, 'test');
@@ -33,6 +33,13 @@ describe('the test lanes', () => {
     const unit = testFiles().filter(inUnitLane);
     expect(unit.length).toBeGreaterThan(40);
     expect(unit.filter((file) => startsProcess(file))).toEqual([]);
+  });
+
+  it('leave no suite out of npm test: each one is in a folder of one lane', () => {
+    const folders = [...UNIT_FOLDERS, ...PROCESS_FOLDERS];
+    expect(
+      testFiles().filter((file) => !folders.some((folder) => file.startsWith(`test/${folder}/`))),
+    ).toEqual([]);
   });
 
   it('list in PROCESS_SUITES only suites of the unit folders that start a process', () => {
