@@ -16,7 +16,7 @@ import {
   trailingSlashResource,
 } from './policy.js';
 import { REASONS, type Reason } from './reasons.js';
-import { clip, LOG_LIMITS, printable } from './safe-text.js';
+import { clip, LOG_LIMITS, loggableError, printable, safeString } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
 /**
@@ -72,14 +72,6 @@ export interface EventKind<E, T, R> {
   read(event: E): { readonly where: RequestPlace; readonly target: T; token(): string };
   /** Allow or Deny (403) for a verified token. */
   authorize(target: T, verified: VerifiedToken): Decision<R>;
-}
-
-function safeString(value: unknown): string {
-  try {
-    return value instanceof Error ? value.message : String(value);
-  } catch {
-    return typeof value;
-  }
 }
 
 function routeDecision(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer): Decision {
@@ -147,31 +139,6 @@ function operatorHint(
     // hint stands in.
     return REASONS[decision.reason].hint;
   }
-}
-
-/**
- * An unexpected error as it may be logged: its name, message and stack capped, and its direct cause (often
- * what really failed: a socket, a parser) kept the same way with a shorter stack.
- */
-function loggableError(err: unknown, depth = 0): Error {
-  const safe = new Error(clip(printable(safeString(err)), LOG_LIMITS.detail));
-  if (err instanceof Error) {
-    safe.name = clip(printable(safeString(err.name)), LOG_LIMITS.field);
-    // Line by line: a message quoting a token or a path keeps no control character, the stack its lines.
-    const stack = safeString(err.stack ?? '')
-      .split('\n')
-      .map(printable)
-      .join('\n');
-    safe.stack = clip(stack, depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
-    let cause: unknown;
-    try {
-      cause = err.cause;
-    } catch {
-      cause = undefined;
-    }
-    if (depth === 0 && cause !== undefined) safe.cause = loggableError(cause, 1);
-  }
-  return safe;
 }
 
 /**

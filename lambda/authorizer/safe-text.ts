@@ -197,3 +197,42 @@ export function boundedJson(value: unknown, maxDepth = 16): unknown {
   }
   return root;
 }
+
+/** The message of a thrown value, or its text; never throws (a getter or a Proxy may). */
+export function safeString(value: unknown): string {
+  try {
+    return value instanceof Error ? value.message : String(value);
+  } catch {
+    return typeof value;
+  }
+}
+
+/** An error whose text `loggableError` has capped and made printable. */
+class LoggableError extends Error {}
+
+/**
+ * An unexpected error as it may be logged, the one place error text is capped: its name, message and stack
+ * capped at LOG_LIMITS and free of control characters, and its direct cause (often what really failed: a
+ * socket, a parser) kept the same way with a shorter stack. One already made loggable is returned as it is.
+ */
+export function loggableError(err: unknown, depth = 0): Error {
+  if (err instanceof LoggableError) return err;
+  const safe = new LoggableError(clip(printable(safeString(err)), LOG_LIMITS.detail));
+  if (err instanceof Error) {
+    safe.name = clip(printable(safeString(err.name)), LOG_LIMITS.field);
+    // Line by line: a message quoting a token or a path keeps no control character, the stack its lines.
+    const stack = safeString(err.stack ?? '')
+      .split('\n')
+      .map(printable)
+      .join('\n');
+    safe.stack = clip(stack, depth === 0 ? LOG_LIMITS.stack : LOG_LIMITS.detail);
+    let cause: unknown;
+    try {
+      cause = err.cause;
+    } catch {
+      cause = undefined;
+    }
+    if (depth === 0 && cause !== undefined) safe.cause = loggableError(cause, 1);
+  }
+  return safe;
+}

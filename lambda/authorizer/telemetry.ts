@@ -1,6 +1,6 @@
 import type { DecisionRecord } from './authorizer.js';
 import type { Decision } from './decision.js';
-import { clip, LOG_LIMITS } from './safe-text.js';
+import { loggableError } from './safe-text.js';
 import { DECISION_METRIC, LOG_LEVELS, type LogLevel, type TelemetryConfig } from './telemetry-config.js';
 
 /**
@@ -74,18 +74,25 @@ const noReservedRecordField: [
   : never = true;
 void noReservedRecordField;
 
-/** Powertools' error shape: name, location (first stack frame), message, stack, cause; capped as records are. */
-export function formatError(error: unknown, depth = 0): unknown {
-  if (!(error instanceof Error)) return clip(String(error), LOG_LIMITS.detail);
-  const stack = clip(typeof error.stack === 'string' ? error.stack : '', LOG_LIMITS.stack);
+/**
+ * Powertools' error shape (name, location: the first stack frame, message, stack, cause) of the error as
+ * `loggableError` caps it; a thrown value that is not an Error, as its capped text.
+ */
+export function formatError(error: unknown): unknown {
+  const safe = loggableError(error);
+  return error instanceof Error ? errorShape(safe) : safe.message;
+}
+
+function errorShape(error: Error): Record<string, unknown> {
+  const stack = error.stack ?? '';
   // The first frame, "at fn (file:line:col)" or "at file:line:col".
   const frame = /^\s*at (?:.*\()?([^()\s]+?):(\d+):\d+\)?$/m.exec(stack);
   return {
     name: error.name,
     location: frame ? `${frame[1]}:${frame[2]}` : '',
-    message: clip(error.message, LOG_LIMITS.detail),
+    message: error.message,
     stack,
-    ...(error.cause !== undefined && depth < 3 ? { cause: formatError(error.cause, depth + 1) } : {}),
+    ...(error.cause instanceof Error ? { cause: errorShape(error.cause) } : {}),
   };
 }
 
