@@ -2,10 +2,14 @@ import type { DecodedJwt } from './jwt-model.js';
 import type { RejectionReason } from './reasons.js';
 import { redactUrl } from './safe-text.js';
 
-/** A configuration variable is missing or wrong: thrown at cold start so the deployment fails loudly. */
+/**
+ * A setting is missing or wrong: thrown at cold start so the deployment fails loudly, and at synth by the same
+ * validator, where the construct turns it into a PropsError.
+ */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(
+    /** The setting as the side that read it names it: the variable at cold start, the prop at synth. */
     readonly variable: string,
     /** The raw value, or (for a route table) the part of it that is wrong. */
     readonly actual: unknown,
