@@ -1,5 +1,6 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStringListParameter, IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import {
   DEFAULTS,
   ENV_NAMES,
@@ -19,6 +20,7 @@ import {
   type LogLevel as TelemetryLogLevel,
 } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
+import { tenantsParameterEnvironment } from './tenants-parameter.js';
 
 /**
  * A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a
@@ -37,10 +39,19 @@ export interface EntraTokenAuthorizerProps {
   /** The tenant GUID, or `organizations` / `common` for a multi-tenant API (then set `allowedTenants`). */
   readonly tenantId: string;
   /**
-   * Multi-tenant only, and required there: the tenant GUIDs that may call, or `['*']` for any tenant.
+   * Multi-tenant only, and required there: the tenant GUIDs that may call, or `['*']` for any tenant. Or the
+   * SSM parameter that holds them (a `StringParameter` holding a JSON array of GUIDs, a
+   * `StringListParameter`, or a parameter's name), read by the Lambda at run time every `tenantsRefresh`:
+   * tenants come and go without a deploy (docs/configuration.md, "Tenants from an SSM parameter").
    * @default - none (single tenant)
    */
-  readonly allowedTenants?: readonly string[];
+  readonly allowedTenants?: readonly string[] | IStringParameter | IStringListParameter | string;
+  /**
+   * With `allowedTenants` from a parameter: how often the Lambda reads it again. A tenant removed from it is
+   * refused within `tenantsRefresh` plus `resultsCacheTtl`, which together may not pass an hour.
+   * @default Duration.minutes(5)
+   */
+  readonly tenantsRefresh?: Duration;
   /**
    * The API's application (client) id. Accepted as audience both as `<guid>` (v2 tokens) and `api://<guid>`
    * (v1 tokens). Give `clientId`, `audiences`, or both.
@@ -167,6 +178,8 @@ const PROP_OF_VARIABLE: Readonly<Record<EnvName, keyof EntraTokenAuthorizerProps
   [ENV_NAMES.authorityHost]: 'authorityHost',
   [ENV_NAMES.v1IssuerHost]: 'v1IssuerHost',
   [ENV_NAMES.allowedClientApps]: 'allowedClientApps',
+  [ENV_NAMES.allowedTenantsParameter]: 'allowedTenants',
+  [ENV_NAMES.tenantsRefreshSeconds]: 'tenantsRefresh',
 };
 
 /** A list prop: undefined is "none"; an empty list is refused, since it would read as "none" silently. */
@@ -184,7 +197,17 @@ function checkTenants(props: EntraTokenAuthorizerProps): { tenantId: string; all
   const multi = (MULTI_TENANT_AUTHORITIES as readonly string[]).includes(tenantId);
   if (!multi && !isGuid(tenantId))
     fail('tenantId', 'a tenant GUID, "organizations" or "common"', props.tenantId);
-  if (multi && (props.allowedTenants ?? []).length === 0) {
+  if (props.allowedTenants !== undefined && !Array.isArray(props.allowedTenants)) {
+    if (!multi)
+      fail(
+        'allowedTenants',
+        `left out for the single tenant ${tenantId}: it applies only when tenantId is "organizations" or "common"`,
+        'a parameter',
+      );
+    return { tenantId, allowed: [] };
+  }
+  const listed = props.allowedTenants as readonly string[] | undefined;
+  if (multi && (listed ?? []).length === 0) {
     fail(
       'allowedTenants',
       `tenant GUIDs, or ['*'] for any tenant, because tenantId is "${tenantId}"`,
@@ -198,7 +221,7 @@ function checkTenants(props: EntraTokenAuthorizerProps): { tenantId: string; all
       props.allowedTenants,
     );
   }
-  const allowed = checkNames('allowedTenants', props.allowedTenants, 'a single tenant');
+  const allowed = checkNames('allowedTenants', listed, 'a single tenant');
   if (allowed.length > 1 && allowed.includes('*'))
     fail('allowedTenants', "tenant GUIDs or exactly ['*']", allowed);
   if (allowed.some((t) => t !== '*' && !isGuid(t.toLowerCase())))
@@ -273,9 +296,9 @@ function checkRoutePermissions(routePermissions: EntraTokenAuthorizerProps['rout
  * prop, with the loader's own view of the value (what the Lambda would get, a key URL's credentials
  * redacted) and the variables it speaks of named as the props that set them.
  */
-function confirmWithLoader(env: Record<string, string>): void {
+function confirmWithLoader(env: Record<string, string>, placeholders: Record<string, string>): void {
   try {
-    loadConfig(env);
+    loadConfig({ ...env, ...placeholders });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const prop = PROP_OF_VARIABLE[err.variable as EnvName] ?? err.variable;
@@ -311,7 +334,9 @@ export function authorizerEnvironment(props: EntraTokenAuthorizerProps): Record<
   if (props.jwksUri !== undefined) env[ENV_NAMES.jwksUri] = props.jwksUri;
   if (props.authorityHost !== undefined) env[ENV_NAMES.authorityHost] = props.authorityHost;
   if (props.v1IssuerHost !== undefined) env[ENV_NAMES.v1IssuerHost] = props.v1IssuerHost;
-  confirmWithLoader(env);
+  const parameter = tenantsParameterEnvironment(props, fail);
+  Object.assign(env, parameter.env);
+  confirmWithLoader(env, parameter.placeholders);
   return env;
 }
 

@@ -26,6 +26,8 @@ export const ENV_NAMES = {
   authorityHost: 'AZURE_AUTHORITY_HOST',
   v1IssuerHost: 'AZURE_V1_ISSUER_HOST',
   allowedClientApps: 'AZURE_ALLOWED_CLIENT_APPS',
+  allowedTenantsParameter: 'AZURE_ALLOWED_TENANTS_PARAMETER',
+  tenantsRefreshSeconds: 'AZURE_TENANTS_REFRESH_SECONDS',
 } as const;
 
 export type EnvName = (typeof ENV_NAMES)[keyof typeof ENV_NAMES];
@@ -34,9 +36,18 @@ export const DEFAULTS = {
   clockSkewSeconds: 300,
   authorityHost: 'login.microsoftonline.com',
   v1IssuerHost: 'sts.windows.net',
+  tenantsRefreshSeconds: 300,
 } as const;
 
 export const MAX_CLOCK_SKEW_SECONDS = 600;
+/**
+ * How often the tenant list may be read from its parameter: not more often than every 30 s (each warm
+ * environment reads it, and SSM's GetParameter quota is shared by the account), not less than hourly.
+ */
+export const TENANTS_REFRESH_BOUNDS = { min: 30, max: 3600 } as const;
+/** An SSM parameter name (`/saas/tenants`, `tenants`) or its ARN, as GetParameter takes it. */
+const PARAMETER_NAME =
+  /^(arn:[a-z-]+:ssm:[a-z0-9-]+:\d{12}:parameter)?\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 export const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
 /** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
 export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -107,8 +118,16 @@ export interface RoutePermission extends PermissionRule {
   readonly path: string;
 }
 
+/** A multi-tenant allow-list read at run time from an SSM parameter (String: a JSON array; or StringList). */
+export interface TenantsParameter {
+  readonly name: string;
+  readonly refreshSeconds: number;
+}
+
 export interface AuthorizerConfig {
+  /** With `tenantsParameter`, its `allowedTenants` is empty: the list the parameter holds comes at run time. */
   readonly tenant: TenantConfig;
+  readonly tenantsParameter?: TenantsParameter;
   readonly audiences: readonly string[];
   readonly required: PermissionRule;
   /** Undefined: one stage-wide decision. Defined: the exact routes a caller may call. */
@@ -127,6 +146,7 @@ export function loadConfig(env: Env): AuthorizerConfig {
   const authorityHost = readHost(env, ENV_NAMES.authorityHost, DEFAULTS.authorityHost);
   const v1IssuerHost = readV1IssuerHost(env, authorityHost);
   const tenant = readTenant(env);
+  const tenantsParameter = readTenantsParameter(env, tenant);
   if (isExternalIdHost(authorityHost) && tenant.mode === 'multi') {
     throw new ConfigError(
       ENV_NAMES.tenantId,
@@ -150,6 +170,7 @@ export function loadConfig(env: Env): AuthorizerConfig {
   const jwksUri = readJwksUri(env, tenant.tenantId, authorityHost);
   return Object.freeze({
     tenant: Object.freeze(tenant),
+    ...(tenantsParameter === undefined ? {} : { tenantsParameter: Object.freeze(tenantsParameter) }),
     audiences: Object.freeze(audiences),
     required: Object.freeze({
       scopes: Object.freeze(readList(env, ENV_NAMES.requiredScopes)),
@@ -203,7 +224,15 @@ function readTenant(env: Env): TenantConfig {
   const raw = value(env, ENV_NAMES.tenantId);
   const tenantId = raw?.toLowerCase();
   const allowedRaw = value(env, ENV_NAMES.allowedTenants);
+  const parameter = value(env, ENV_NAMES.allowedTenantsParameter);
   if (tenantId !== undefined && isGuid(tenantId)) {
+    if (parameter !== undefined) {
+      throw new ConfigError(
+        ENV_NAMES.allowedTenantsParameter,
+        parameter,
+        `nothing: it applies only when ${ENV_NAMES.tenantId} is "organizations" or "common", and it is the single tenant ${tenantId}`,
+      );
+    }
     if (allowedRaw !== undefined) {
       throw new ConfigError(
         ENV_NAMES.allowedTenants,
@@ -214,6 +243,17 @@ function readTenant(env: Env): TenantConfig {
     return { mode: 'single', tenantId };
   }
   if (tenantId === 'organizations' || tenantId === 'common') {
+    if (parameter !== undefined) {
+      if (allowedRaw !== undefined) {
+        throw new ConfigError(
+          ENV_NAMES.allowedTenants,
+          allowedRaw,
+          `nothing, because ${ENV_NAMES.allowedTenantsParameter} names the parameter that holds the list`,
+        );
+      }
+      // Empty until the parameter is read: nothing the configuration alone decides admits a tenant.
+      return { mode: 'multi', tenantId, allowedTenants: new Set() };
+    }
     if (allowedRaw === undefined) {
       throw new ConfigError(
         ENV_NAMES.allowedTenants,
@@ -234,6 +274,39 @@ function readTenant(env: Env): TenantConfig {
     return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
   }
   throw new ConfigError(ENV_NAMES.tenantId, raw, 'a tenant GUID, "organizations" or "common"');
+}
+
+function readTenantsParameter(env: Env, tenant: TenantConfig): TenantsParameter | undefined {
+  const name = value(env, ENV_NAMES.allowedTenantsParameter);
+  const refresh = value(env, ENV_NAMES.tenantsRefreshSeconds);
+  if (name === undefined || tenant.mode === 'single') {
+    if (refresh !== undefined) {
+      throw new ConfigError(
+        ENV_NAMES.tenantsRefreshSeconds,
+        refresh,
+        `nothing: it applies only when ${ENV_NAMES.allowedTenantsParameter} names the tenant list's parameter`,
+      );
+    }
+    return undefined;
+  }
+  if (!PARAMETER_NAME.test(name) || name.length > 2048) {
+    throw new ConfigError(
+      ENV_NAMES.allowedTenantsParameter,
+      name,
+      'an SSM parameter name such as /saas/allowed-tenants (letters, digits, ".", "_", "-", "/"), or its ARN',
+    );
+  }
+  if (refresh === undefined) return { name, refreshSeconds: DEFAULTS.tenantsRefreshSeconds };
+  const seconds = /^\d+$/.test(refresh) ? Number(refresh) : Number.NaN;
+  const { min, max } = TENANTS_REFRESH_BOUNDS;
+  if (!Number.isSafeInteger(seconds) || seconds < min || seconds > max) {
+    throw new ConfigError(
+      ENV_NAMES.tenantsRefreshSeconds,
+      refresh,
+      `a whole number of seconds from ${min} to ${max}`,
+    );
+  }
+  return { name, refreshSeconds: seconds };
 }
 
 function readHost(env: Env, name: EnvName, fallback: string): string {
