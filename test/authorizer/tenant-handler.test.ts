@@ -1,3 +1,4 @@
+import type { APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
@@ -17,7 +18,7 @@ const decisions = (chunks: string[]) =>
     .filter((l) => l.message === 'authorizer decision');
 
 /** The handler's answer: the policy's effect, or the message API Gateway maps to a status. */
-const answer = (handler: (e: unknown) => Promise<unknown>, bearer: string) =>
+const answer = (handler: (e: APIGatewayTokenAuthorizerEvent) => Promise<unknown>, bearer: string) =>
   handler(event(`Bearer ${bearer}`)).then(
     (r) => (r as { policyDocument: { Statement: { Effect: string }[] } }).policyDocument.Statement[0]?.Effect,
     (err: Error) => err.message,
