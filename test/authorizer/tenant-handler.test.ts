@@ -63,6 +63,10 @@ describe('the Lambda handler with allowed tenants from an SSM parameter', () => 
     expect(await answer(handler, other)).toBe('Unauthorized');
     expect(await answer(handler, token())).toBe('Allow');
     restore();
+    const refusal = decisions(out).find((d) => d.reason === 'tenant_not_allowed');
+    expect(refusal?.hint).toMatch(
+      new RegExp(`not on the list in the SSM parameter ${NAME}: if a tenant should call`),
+    );
     expect(decisions(out).map((d) => [d.reason, d.tenantList])).toEqual([
       ['allowed', `${NAME}@1`],
       ['allowed', `${NAME}@1`],
