@@ -1,4 +1,3 @@
-import { readFile, stat } from 'node:fs/promises';
 import type { ParameterValue } from './tenant-list.js';
 
 /**
@@ -10,6 +9,9 @@ export const TENANTS_FILE_ENV = 'AZURE_ALLOWED_TENANTS_FILE';
 /** A local file standing in for the parameter; its modification time is its version. */
 export function fileParameterReader(path: string): () => Promise<ParameterValue> {
   return async () => {
+    // Loaded here, not at module load: `node:fs/promises` is not part of Node's startup snapshot, and its
+    // first require costs a deployed cold start milliseconds of CPU for a reader only local runs use.
+    const { readFile, stat } = await import('node:fs/promises');
     const [value, info] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
     return { value, type: 'String', version: `file ${new Date(info.mtimeMs).toISOString()}` };
   };
