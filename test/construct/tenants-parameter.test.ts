@@ -4,6 +4,7 @@ import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { StringListParameter, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { describe, expect, it } from 'vitest';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
+import { EntraHttpAuthorizer } from '../../infra/construct/entra-http-authorizer.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
 import { webSocketAuthorizerEnvironment } from '../../infra/construct/entra-websocket-authorizer.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
@@ -158,6 +159,27 @@ describe('EntraTokenAuthorizer with allowedTenants from an SSM parameter', () =>
       resultsCacheTtl: Duration.minutes(5),
     }));
     expect(construct.environment[ENV_NAMES.tenantsRefreshSeconds]).toBe('3300');
+  });
+
+  it('grants the same to the HTTP API kind, and checks its cache TTL in the sum', () => {
+    const stack = new Stack(testApp(), 'S');
+    const http = new EntraHttpAuthorizer(stack, 'E', {
+      tenantId: 'common',
+      clientId: CLIENT,
+      allowedTenants: '/saas/tenants',
+    });
+    expect(http.environment[ENV_NAMES.allowedTenantsParameter]).toBe('/saas/tenants');
+    expect(ssmStatements(stack)).toEqual([expect.objectContaining({ Action: 'ssm:GetParameter' })]);
+    expect(
+      () =>
+        new EntraHttpAuthorizer(new Stack(testApp(), 'T'), 'E', {
+          tenantId: 'common',
+          clientId: CLIENT,
+          allowedTenants: '/saas/tenants',
+          tenantsRefresh: Duration.minutes(30),
+          resultsCacheTtl: Duration.minutes(31),
+        }),
+    ).toThrow(/^EntraHttpAuthorizer: tenantsRefresh must be at most 1740s with resultsCacheTtl 1860s/);
   });
 
   it('counts no cache for a WebSocket API, whose $connect decisions API Gateway does not cache', () => {
