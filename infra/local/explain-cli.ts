@@ -259,6 +259,11 @@ if (served !== undefined && !isSet(ENV_NAMES.jwksUri)) {
   }
 }
 
+// A parameter the template names by reference (one the stack creates): its refresh is there, its name not.
+if (isSet(ENV_NAMES.tenantsRefreshSeconds) && !isSet(ENV_NAMES.allowedTenantsParameter)) {
+  env[ENV_NAMES.allowedTenantsParameter] = 'tenants-parameter';
+}
+
 let config: ReturnType<typeof loadApiConfig>;
 try {
   // AZURE_API_KIND=http (an HttpApi's authorizer): route permissions and --route are route keys.
