@@ -77,6 +77,7 @@ export function refreshingTenantSource(options: RefreshingTenantSourceOptions): 
     const startedAt = now();
     lastAttempt = startedAt;
     const newest = () => good === undefined || startedAt >= good.readAt;
+    // A value that is no list fails like a read that failed; the promise itself never rejects.
     const promise = timed(Promise.resolve().then(read), READ_TIMEOUT_MS)
       .then((value) => ({ ...parseTenantList(value), origin: parameterOrigin(parameter, value.version) }))
       .then(
@@ -99,7 +100,6 @@ export function refreshingTenantSource(options: RefreshingTenantSourceOptions): 
           });
         },
       );
-    // A value that is no list fails like a read that failed; the promise itself never rejects.
     inFlight = { promise, startedAt };
     void promise.finally(() => {
       if (inFlight?.promise === promise) inFlight = undefined;
