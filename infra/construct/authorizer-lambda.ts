@@ -13,11 +13,12 @@ import { authorizerFunction } from './authorizer-function.js';
 import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './authorizer-props.js';
 import { PropsError } from './errors.js';
 import { functionLogging } from './lambda-defaults.js';
+import { grantTenantsParameter } from './tenants-parameter.js';
 
 /** The props every kind of Entra authorizer construct gives its Lambda. */
 export type AuthorizerLambdaProps = Pick<
   EntraTokenAuthorizerProps,
-  'memorySize' | 'timeout' | 'logRetention' | 'logRemovalPolicy'
+  'memorySize' | 'timeout' | 'logRetention' | 'logRemovalPolicy' | 'allowedTenants'
 >;
 
 export interface AuthorizerLambda {
@@ -65,6 +66,7 @@ export function createAuthorizerLambda(
     // saves (docs/performance.md); the bundle's source map ships beside it for mapping a stack offline.
     environment,
   });
+  grantTenantsParameter(scope, role, props.allowedTenants);
   fn.node.addValidation({ validate: () => environmentSizeProblems(construct, fn) });
   return { function: fn, logGroup, role };
 }

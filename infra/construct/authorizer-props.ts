@@ -1,8 +1,10 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IStringListParameter, IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import {
   type AuthorizerSettings,
   DEFAULTS,
+  ENV_NAMES,
   envOfSettings,
   isGuid,
   microsoftAudienceProblem,
@@ -20,6 +22,7 @@ import {
   type LogLevel as TelemetryLogLevel,
 } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
+import { tenantsParameterEnvironment } from './tenants-parameter.js';
 
 /**
  * A route's rule: one of the scopes or one of the roles; `{}` admits any valid access token that carries a
@@ -38,10 +41,19 @@ export interface EntraTokenAuthorizerProps {
   /** The tenant GUID, or `organizations` / `common` for a multi-tenant API (then set `allowedTenants`). */
   readonly tenantId: string;
   /**
-   * Multi-tenant only, and required there: the tenant GUIDs that may call, or `['*']` for any tenant.
+   * Multi-tenant only, and required there: the tenant GUIDs that may call, or `['*']` for any tenant. Or the
+   * SSM parameter that holds them (a `StringParameter` holding a JSON array of GUIDs, a
+   * `StringListParameter`, or a parameter's name), read by the Lambda at run time every `tenantsRefresh`:
+   * tenants come and go without a deploy (docs/configuration.md, "Tenants from an SSM parameter").
    * @default - none (single tenant)
    */
-  readonly allowedTenants?: readonly string[];
+  readonly allowedTenants?: readonly string[] | IStringParameter | IStringListParameter | string;
+  /**
+   * With `allowedTenants` from a parameter: how often the Lambda reads it again. A tenant removed from it is
+   * refused within `tenantsRefresh` plus `resultsCacheTtl`, which together may not pass an hour.
+   * @default Duration.minutes(5)
+   */
+  readonly tenantsRefresh?: Duration;
   /**
    * The API's application (client) id. Accepted as audience both as `<guid>` (v2 tokens) and `api://<guid>`
    * (v1 tokens). Give `clientId`, `audiences`, or both.
@@ -204,7 +216,8 @@ function audiencesOf(props: EntraTokenAuthorizerProps): string[] {
 function checkList(props: EntraTokenAuthorizerProps, setting: ListSetting): void {
   const { prop, none } = SETTINGS[setting];
   const names = props[prop];
-  if (names === undefined) return;
+  // allowedTenants may name a parameter instead: tenants-parameter.ts checks that form.
+  if (names === undefined || !Array.isArray(names)) return;
   const list = [...names];
   if (list.length === 0 || list.some((name) => typeof name !== 'string' || name === '' || /[\s,]/.test(name)))
     fail(prop, `a non-empty list of names without spaces or commas (leave it out for ${none})`, list);
@@ -220,15 +233,28 @@ export function authorizerSettings(props: EntraTokenAuthorizerProps): Authorizer
   const skewSeconds = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
   // Each setting from its prop as written; the three whose prop says it in another form, converted.
   const written = Object.entries(SETTINGS).map(([setting, { prop }]) => [setting, props[prop]]);
+  // A tenant list kept in an SSM parameter: its name (a placeholder for the validator where it is known only
+  // at deploy) and refresh, checked with the result-cache TTL they bound together.
+  const parameter = tenantsParameterEnvironment(props, fail);
   const settings: AuthorizerSettings = {
     ...Object.fromEntries(written),
     tenantId: props.tenantId?.toLowerCase(),
+    allowedTenants: Array.isArray(props.allowedTenants) ? props.allowedTenants : undefined,
+    allowedTenantsParameter: parameter.env[ENV_NAMES.allowedTenantsParameter],
+    tenantsRefreshSeconds: parameter.env[ENV_NAMES.tenantsRefreshSeconds],
     audiences: audiencesOf(props),
     clockSkewSeconds: String(skewSeconds),
   };
   const source = propsSource(props, skewSeconds);
   try {
-    validateSettings(settings, source);
+    validateSettings(
+      {
+        ...settings,
+        allowedTenantsParameter:
+          parameter.placeholders[ENV_NAMES.allowedTenantsParameter] ?? settings.allowedTenantsParameter,
+      },
+      source,
+    );
     readRoutePermissions(settings.routePermissions, source);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

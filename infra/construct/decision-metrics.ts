@@ -118,12 +118,17 @@ export interface AuthorizerAlarmOptions {
 
 /** The alarms `addAlarms` creates. */
 export interface AuthorizerAlarms {
-  /** Any decision with outcome `error` (a 500: `keys_unavailable`, `internal_error`). */
+  /** Any decision with outcome `error` (a 500: `keys_unavailable`, `tenants_unavailable`, `internal_error`). */
   readonly errors: Alarm;
   /** Any throttled invocation of the authorizer function (API Gateway answers those callers 500). */
   readonly throttles: Alarm;
   /** Unusually many 401s. */
   readonly unauthorized: Alarm;
+  /**
+   * With allowed tenants from an SSM parameter: any decision without a usable tenant list
+   * (`tenants_unavailable`), so the parameter, its value or the role's read of it is looked at first.
+   */
+  readonly tenantsUnavailable?: Alarm;
 }
 
 /** The operator's alarms on an authorizer: see docs/observability.md's runbook for what each means. */
@@ -132,6 +137,7 @@ export function createAlarms(
   source: DecisionMetricSource,
   fn: LambdaFunction,
   options: AuthorizerAlarmOptions = {},
+  tenantsFromParameter = false,
 ): AuthorizerAlarms {
   const failureWindow = options.failureWindow ?? Duration.minutes(1);
   const unauthorizedThreshold = options.unauthorizedThreshold ?? 100;
@@ -164,7 +170,7 @@ export function createAlarms(
       'ErrorsAlarm',
       decisionMetric(source, { outcome: 'error', period: failureWindow }),
       1,
-      'The Entra authorizer failed (500s): keys_unavailable or internal_error',
+      'The Entra authorizer failed (500s): keys_unavailable, tenants_unavailable or internal_error',
     ),
     throttles: alarm(
       'ThrottlesAlarm',
@@ -181,5 +187,15 @@ export function createAlarms(
       unauthorizedThreshold,
       `At least ${unauthorizedThreshold} tokens refused (401) by the Entra authorizer`,
     ),
+    ...(tenantsFromParameter
+      ? {
+          tenantsUnavailable: alarm(
+            'TenantsUnavailableAlarm',
+            decisionMetric(source, { reason: 'tenants_unavailable', period: failureWindow }),
+            1,
+            'The Entra authorizer had no usable allowed tenant list (500s): check the SSM parameter, its value and the role',
+          ),
+        }
+      : {}),
   };
 }

@@ -244,7 +244,13 @@ export class EntraTokenAuthorizer extends Construct {
         'a second call',
       );
     }
-    this.#alarms = createAlarms(this, this.#metricSource(), this.function, options);
+    this.#alarms = createAlarms(
+      this,
+      this.#metricSource(),
+      this.function,
+      options,
+      this.environment[ENV_NAMES.allowedTenantsParameter] !== undefined,
+    );
     return this.#alarms;
   }
 

@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import type {
   IWebSocketRouteAuthorizer,
   WebSocketRouteAuthorizerBindOptions,
@@ -53,7 +53,14 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
       'absent: a WebSocket API authorizes $connect only (use requiredScopes or requiredRoles)',
       unsupported.routePermissions,
     );
-  const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
+  const env = asConstruct(CONSTRUCT, () =>
+    authorizerEnvironment({
+      ...props,
+      routePermissions: undefined,
+      // API Gateway does not cache a WebSocket API's $connect decisions.
+      resultsCacheTtl: Duration.seconds(0),
+    }),
+  );
   env[API_ENV.kind] = 'websocket';
   env[API_ENV.webSocketTokenSource] = source;
   return env;

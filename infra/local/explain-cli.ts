@@ -9,6 +9,8 @@ import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
 import { printable, printableJson } from '../../lambda/authorizer/safe-text.js';
+import { fileParameterReader, TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
+import { parameterOrigin, parseTenantList, type TenantList } from '../../lambda/authorizer/tenant-list.js';
 import { routePermissionsOf, SAMPLE_ROUTES } from '../sample/routes.js';
 import { AssemblyError } from './assembly.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
@@ -32,6 +34,9 @@ A token of the local issuer (\`npm run token\`) is checked against the key set o
 key set is fetched, to verify the signature.
   --tenant <guid|organizations|common>   AZURE_TENANT_ID
   --allowed-tenants <a,b|*>              AZURE_ALLOWED_TENANTS
+  --tenants-parameter <name>             AZURE_ALLOWED_TENANTS_PARAMETER (the list's SSM parameter; its value
+  --tenants-file <file>                  comes from this file or AZURE_ALLOWED_TENANTS_FILE, never from AWS)
+  --tenants-refresh <seconds>            AZURE_TENANTS_REFRESH_SECONDS
   --audience <a,b>                       AZURE_AUDIENCES
   --scopes <a,b>   --roles <x,y>         AZURE_REQUIRED_SCOPES / AZURE_REQUIRED_ROLES
   --routes <json>                        AZURE_ROUTE_PERMISSIONS
@@ -65,6 +70,9 @@ const options = {
   'v1-issuer-host': { type: 'string' },
   'allowed-client-apps': { type: 'string' },
   'clock-skew': { type: 'string' },
+  'tenants-parameter': { type: 'string' },
+  'tenants-refresh': { type: 'string' },
+  'tenants-file': { type: 'string' },
   route: { type: 'string' },
   at: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -156,6 +164,8 @@ const FLAG_OF_VARIABLE = {
   [ENV_NAMES.authorityHost]: 'authority-host',
   [ENV_NAMES.v1IssuerHost]: 'v1-issuer-host',
   [ENV_NAMES.allowedClientApps]: 'allowed-client-apps',
+  [ENV_NAMES.allowedTenantsParameter]: 'tenants-parameter',
+  [ENV_NAMES.tenantsRefreshSeconds]: 'tenants-refresh',
 } as const satisfies Record<EnvName, keyof typeof options>;
 
 // Outside this repository: the served authorizer's own configuration, from the template, and its issuer's keys.
@@ -249,6 +259,11 @@ if (served !== undefined && !isSet(ENV_NAMES.jwksUri)) {
   }
 }
 
+// A parameter the template names by reference (one the stack creates): its refresh is there, its name not.
+if (isSet(ENV_NAMES.tenantsRefreshSeconds) && !isSet(ENV_NAMES.allowedTenantsParameter)) {
+  env[ENV_NAMES.allowedTenantsParameter] = 'tenants-parameter';
+}
+
 let config: ReturnType<typeof loadApiConfig>;
 try {
   // AZURE_API_KIND=http (an HttpApi's authorizer): route permissions and --route are route keys.
@@ -256,6 +271,8 @@ try {
 } catch (err) {
   fail(`configuration: ${(err as Error).message}`);
 }
+
+const tenantList = await tenantListOrExit();
 
 let nowSeconds: number | undefined;
 if (values.at !== undefined) {
@@ -281,6 +298,7 @@ const explained = await explainToken(bearer, {
   route: { method: (method ?? 'GET').toUpperCase(), path: path ?? '/' },
   ...(routeKey !== undefined ? { routeKey } : {}),
   ...(nowSeconds !== undefined ? { now: () => Date.now() / 1000 } : {}),
+  ...(tenantList !== undefined ? { tenantList } : {}),
 });
 const report: ExplainReport =
   localKeys?.missing !== undefined && explained.decision.reason === 'keys_unavailable'
@@ -293,6 +311,30 @@ if (values.json) {
   console.log(renderExplanation(report, { assumed, notes }));
 }
 process.exit(report.decision.status === 200 ? 0 : 1);
+
+/**
+ * A parameter's tenant list, from the file standing in for it (explain never reads AWS); dropped entries
+ * become notes. Undefined for a fixed list.
+ */
+async function tenantListOrExit(): Promise<TenantList | undefined> {
+  const parameter = config.tenantsParameter;
+  if (parameter === undefined) return undefined;
+  const file = values['tenants-file'] ?? env[TENANTS_FILE_ENV];
+  if (file === undefined || file.trim() === '') {
+    fail(
+      `the allowed tenants are in the SSM parameter ${parameter.name}, which explain never reads: give its value in a file with --tenants-file <file> (a JSON array of tenant GUIDs, or GUIDs separated by commas)`,
+    );
+  }
+  try {
+    const read = await fileParameterReader(file)();
+    const { tenants, dropped } = parseTenantList(read);
+    if (dropped.length > 0)
+      notes.push(`${file}: dropped entries that are not tenant GUIDs: ${dropped.join(', ')}`);
+    return { tenants, origin: parameterOrigin(parameter.name, read.version) };
+  } catch (err) {
+    fail(`--tenants-file: ${(err as Error).message}`);
+  }
+}
 
 /**
  * For an HTTP API, the route key API Gateway would select for `--route` among those of the route

@@ -14,6 +14,7 @@ import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import { createRouteKeyAuthorizer } from '../../lambda/authorizer/route-keys.js';
 import { boundedJson, isoTime, printable, redactUrl } from '../../lambda/authorizer/safe-text.js';
+import { type TenantList, withTenantList } from '../../lambda/authorizer/tenant-list.js';
 import {
   createSignatureChecker,
   createTokenVerifier,
@@ -45,6 +46,8 @@ export interface ExplainReport {
     readonly detail: string;
   };
   readonly hint: string;
+  /** Which allowed tenant list judged a multi-tenant token: `fixed`, or the parameter and its version. */
+  readonly tenantList?: string;
 }
 
 export interface ExplainOptions {
@@ -57,6 +60,8 @@ export interface ExplainOptions {
   readonly routeKey?: string;
   /** Seconds since the epoch. @default Date.now()/1000 */
   readonly now?: () => number;
+  /** The list a multi-tenant configuration decides with (a parameter's, as read). @default its fixed list */
+  readonly tenantList?: TenantList;
 }
 
 /** The report on something that is not a compact JWT: refused (401, malformed) whatever the configuration. */
@@ -80,7 +85,12 @@ const STATUS = { allow: 200, deny: 403, unauthorized: 401, error: 500 } as const
  * authorizer itself, so it cannot disagree with the Lambda.
  */
 export async function explainToken(input: string, options: ExplainOptions): Promise<ExplainReport> {
-  const { config, keys } = options;
+  const { keys, tenantList } = options;
+  const config: AuthorizerConfig | ApiConfig =
+    tenantList === undefined
+      ? options.config
+      : { ...options.config, tenant: withTenantList(options.config.tenant, tenantList) };
+  const listed = config.tenant.mode === 'multi' ? { tenantList: tenantList?.origin ?? 'fixed' } : {};
   const now = options.now ?? (() => Date.now() / 1000);
   const route = options.route ?? { method: 'GET', path: '/' };
   const header = /^bearer /i.test(input.trim()) ? input.trim() : `Bearer ${input.trim()}`;
@@ -91,7 +101,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     (err: Error) => err.message,
   );
   const verifier = createTokenVerifier({ config, keys, now });
-  const api = 'api' in config ? config.api : undefined;
+  const api = 'api' in options.config ? options.config.api : undefined;
   const routeKey = options.routeKey ?? `${route.method} ${route.path}`;
   const record = await decideOnRoute(config, header, route, routeKey, { verifier, hint });
   const { decision } = record;
@@ -105,7 +115,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   try {
     jwt = decodeJwt(header.slice(7));
   } catch (err) {
-    return { ...notAJwtReport((err as Error).message, record.hint), decision: decisionPart };
+    return { ...notAJwtReport((err as Error).message, record.hint), decision: decisionPart, ...listed };
   }
   const nowSeconds = now();
   const checks = ruleChecks(jwt, config, nowSeconds);
@@ -125,6 +135,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     hint:
       record.hint ??
       hint(decision.reason, { header: jwt.header, payload: jwt.payload, detail: decision.detail }),
+    ...listed,
   };
 }
 
@@ -305,6 +316,7 @@ export function renderExplanation(
   lines.push('', 'Checks');
   for (const c of r.checks) lines.push(`  ${mark[c.outcome]} ${c.check}${c.detail ? `: ${c.detail}` : ''}`);
   lines.push('', 'Signature', `  ${r.signature.status}: ${r.signature.detail}`);
+  if (r.tenantList !== undefined) lines.push('', 'Tenant list', `  ${r.tenantList}`);
   const answer = {
     200: 'Allow (200)',
     401: 'Unauthorized (401)',

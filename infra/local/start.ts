@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { describeRule, SAMPLE_ROUTES } from '../sample/routes.js';
 import type { ApiServer } from './api-server.js';
 import { type ApiModel, TemplateError } from './api-template.js';
@@ -18,7 +20,7 @@ import { DEFAULT_PORT, freePortNear, localPort, PortError, portPrefix } from './
 const names = commandNames();
 const COMMAND = names.start;
 
-const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE]${names.sample ? ' [--api-kind rest|http]' : ''}
+const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE] [--tenants-file FILE]${names.sample ? ' [--api-kind rest|http]' : ''}
 
 Serves the REST API an EntraTokenAuthorizer guards, or the HTTP API an EntraHttpAuthorizer guards, of your
 synthesized CDK app on 127.0.0.1, with a local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\`
@@ -28,7 +30,9 @@ first. Its Lambda functions run from the asset folders cdk synth staged, each on
   --api <id>         the RestApi's or HttpApi's logical id, when a stack has several
   --port <N>         the port (default PORT, else ${DEFAULT_PORT}; 0 picks a free one)
   --env <file>       values for variables the template holds as references:
-                     {"Parameters": {"NAME": "v"}, "<function logical id>": {"NAME": "v"}}${
+                     {"Parameters": {"NAME": "v"}, "<function logical id>": {"NAME": "v"}}
+  --tenants-file <f> the value of the SSM parameter allowedTenants names (a JSON array of tenant GUIDs),
+                     read again every tenantsRefresh (else AZURE_ALLOWED_TENANTS_FILE; never from AWS)${
                        names.sample
                          ? `
   --api-kind <kind>  without --app: the sample as a REST API (rest, the default) or as an HTTP API (http,
@@ -42,6 +46,7 @@ const options = {
   api: { type: 'string' },
   port: { type: 'string' },
   env: { type: 'string' },
+  'tenants-file': { type: 'string' },
   'api-kind': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -57,6 +62,7 @@ interface StartFlags {
   readonly api?: string;
   readonly port?: string;
   readonly env?: string;
+  readonly 'tenants-file'?: string;
   readonly 'api-kind'?: string;
   readonly help?: boolean;
 }
@@ -81,6 +87,13 @@ if (apiKind !== undefined) {
     );
   }
   if (apiKind !== 'rest' && apiKind !== 'http') fail(`--api-kind must be rest or http; got "${apiKind}"`, 2);
+}
+
+const tenantsFile = flags['tenants-file'];
+if (tenantsFile !== undefined) {
+  if (!existsSync(tenantsFile)) fail(`--tenants-file: no file ${tenantsFile}`, 2);
+  // The served functions take it from here (local-environment.ts), as from the shell.
+  process.env[TENANTS_FILE_ENV] = resolve(tenantsFile);
 }
 
 let port: number;

@@ -2,7 +2,12 @@ import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 
 import { extractBearerToken } from './bearer.js';
 import { buildContext, principalIdOf } from './context.js';
 import { type Decision, respond } from './decision.js';
-import { BadEventError, KeysUnavailableError, TokenRejectedError } from './errors.js';
+import {
+  BadEventError,
+  KeysUnavailableError,
+  TenantsUnavailableError,
+  TokenRejectedError,
+} from './errors.js';
 import type { HintFacts } from './hints.js';
 import type { DecodedJwt } from './jwt-model.js';
 import type { RouteAuthorizer } from './permissions.js';
@@ -31,6 +36,11 @@ export interface DecisionRecord<R = APIGatewayAuthorizerResult> {
   readonly oid?: string;
   readonly appId?: string;
   readonly kid?: string;
+  /**
+   * Which allowed tenant list a multi-tenant decision used: `fixed` (the configuration's), or the SSM
+   * parameter and its version (`/saas/tenants@7`).
+   */
+  readonly tenantList?: string;
   /** For the operator: which mistake this rejection points at and how to fix it. */
   readonly hint?: string;
   readonly error?: unknown;
@@ -120,6 +130,8 @@ function decisionForError(err: unknown): Decision<never> {
     return { outcome: 'unauthorized', reason: err.reason, detail: err.message };
   if (err instanceof KeysUnavailableError)
     return { outcome: 'error', reason: 'keys_unavailable', detail: err.message };
+  if (err instanceof TenantsUnavailableError)
+    return { outcome: 'error', reason: 'tenants_unavailable', detail: err.message };
   return { outcome: 'error', reason: 'internal_error', detail: safeString(err) };
 }
 

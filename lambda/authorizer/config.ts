@@ -58,6 +58,12 @@ export const SETTINGS = {
     form: 'list',
     none: 'any client app',
   },
+  allowedTenantsParameter: {
+    variable: 'AZURE_ALLOWED_TENANTS_PARAMETER',
+    prop: 'allowedTenants',
+    form: 'text',
+  },
+  tenantsRefreshSeconds: { variable: 'AZURE_TENANTS_REFRESH_SECONDS', prop: 'tenantsRefresh', form: 'text' },
 } as const;
 
 export type Setting = keyof typeof SETTINGS;
@@ -80,10 +86,19 @@ export const DEFAULTS = {
   clockSkewSeconds: 300,
   authorityHost: 'login.microsoftonline.com',
   v1IssuerHost: 'sts.windows.net',
+  tenantsRefreshSeconds: 300,
 } as const;
 
 const MAX_CLOCK_SKEW_SECONDS = 600;
 const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
+/**
+ * How often the tenant list may be read from its parameter: not more often than every 30 s (each warm
+ * environment reads it, and SSM's GetParameter quota is shared by the account), not less than hourly.
+ */
+export const TENANTS_REFRESH_BOUNDS = { min: 30, max: 3600 } as const;
+/** An SSM parameter name (`/saas/tenants`, `tenants`) or its ARN, as GetParameter takes it. */
+const PARAMETER_NAME =
+  /^(arn:[a-z-]+:ssm:[a-z0-9-]+:\d{12}:parameter)?\/?[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 /** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
 export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 /** What a route key may name: one method, or `*` (also spelled `ANY`) for every one of REST_METHODS. */
@@ -120,7 +135,7 @@ export function isGuid(value: string): boolean {
   return GUID.test(value);
 }
 
-type TenantConfig =
+export type TenantConfig =
   | { readonly mode: 'single'; readonly tenantId: string }
   | {
       readonly mode: 'multi';
@@ -153,8 +168,16 @@ export interface RoutePermission extends PermissionRule {
   readonly path: string;
 }
 
+/** A multi-tenant allow-list read at run time from an SSM parameter (String: a JSON array; or StringList). */
+export interface TenantsParameter {
+  readonly name: string;
+  readonly refreshSeconds: number;
+}
+
 export interface AuthorizerConfig {
+  /** With `tenantsParameter`, its `allowedTenants` is empty: the list the parameter holds comes at run time. */
   readonly tenant: TenantConfig;
+  readonly tenantsParameter?: TenantsParameter;
   readonly audiences: readonly string[];
   readonly required: PermissionRule;
   /** Undefined: one stage-wide decision. Defined: the exact routes a caller may call. */
@@ -261,6 +284,7 @@ export function validateSettings(settings: AuthorizerSettings, source: SettingsS
   const authorityHost = hostOf('authorityHost', settings, source) ?? DEFAULTS.authorityHost;
   const v1IssuerHost = v1IssuerHostOf(settings, authorityHost, source);
   const tenant = tenantOf(settings, source);
+  const tenantsParameter = tenantsParameterOf(settings, tenant, source);
   if (isExternalIdHost(authorityHost) && tenant.mode === 'multi') {
     throw fail(
       'tenantId',
@@ -281,6 +305,7 @@ export function validateSettings(settings: AuthorizerSettings, source: SettingsS
   }
   return Object.freeze({
     tenant: Object.freeze(tenant),
+    ...(tenantsParameter === undefined ? {} : { tenantsParameter: Object.freeze(tenantsParameter) }),
     audiences: Object.freeze([...audiences]),
     required: Object.freeze({
       scopes: Object.freeze([...(settings.requiredScopes ?? [])]),
@@ -319,7 +344,14 @@ function tenantOf(settings: AuthorizerSettings, source: SettingsSource): TenantC
     new ConfigError(source.nameOf(setting), source.shown(setting), expected);
   const tenantId = settings.tenantId?.toLowerCase();
   const allowed = settings.allowedTenants;
+  const parameter = settings.allowedTenantsParameter;
   if (tenantId !== undefined && isGuid(tenantId)) {
+    if (parameter !== undefined) {
+      throw fail(
+        'allowedTenantsParameter',
+        `unset for the single tenant ${tenantId}: it applies only when ${source.nameOf('tenantId')} is "organizations" or "common"`,
+      );
+    }
     if (allowed !== undefined) {
       throw fail(
         'allowedTenants',
@@ -329,6 +361,16 @@ function tenantOf(settings: AuthorizerSettings, source: SettingsSource): TenantC
     return { mode: 'single', tenantId };
   }
   if (tenantId === 'organizations' || tenantId === 'common') {
+    if (parameter !== undefined) {
+      if (allowed !== undefined) {
+        throw fail(
+          'allowedTenants',
+          `unset, because ${source.nameOf('allowedTenantsParameter')} names the parameter that holds the list`,
+        );
+      }
+      // Empty until the parameter is read: nothing the configuration alone decides admits a tenant.
+      return { mode: 'multi', tenantId, allowedTenants: new Set() };
+    }
     if (allowed === undefined || allowed.length === 0) {
       throw fail(
         'allowedTenants',
@@ -342,6 +384,39 @@ function tenantOf(settings: AuthorizerSettings, source: SettingsSource): TenantC
     return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
   }
   throw fail('tenantId', 'a tenant GUID, "organizations" or "common"');
+}
+
+function tenantsParameterOf(
+  settings: AuthorizerSettings,
+  tenant: TenantConfig,
+  source: SettingsSource,
+): TenantsParameter | undefined {
+  const fail = (setting: Setting, expected: string) =>
+    new ConfigError(source.nameOf(setting), source.shown(setting), expected);
+  const name = settings.allowedTenantsParameter;
+  const refresh = settings.tenantsRefreshSeconds;
+  if (name === undefined || tenant.mode === 'single') {
+    if (refresh !== undefined) {
+      throw fail(
+        'tenantsRefreshSeconds',
+        `unset: it applies only when ${source.nameOf('allowedTenantsParameter')} names the tenant list's parameter`,
+      );
+    }
+    return undefined;
+  }
+  if (!PARAMETER_NAME.test(name) || name.length > 2048) {
+    throw fail(
+      'allowedTenantsParameter',
+      'an SSM parameter name such as /saas/allowed-tenants (letters, digits, ".", "_", "-", "/"), or its ARN',
+    );
+  }
+  if (refresh === undefined) return { name, refreshSeconds: DEFAULTS.tenantsRefreshSeconds };
+  const seconds = /^\d+$/.test(refresh) ? Number(refresh) : Number.NaN;
+  const { min, max } = TENANTS_REFRESH_BOUNDS;
+  if (!Number.isSafeInteger(seconds) || seconds < min || seconds > max) {
+    throw fail('tenantsRefreshSeconds', `a whole number of seconds from ${min} to ${max}`);
+  }
+  return { name, refreshSeconds: seconds };
 }
 
 function hostOf(

@@ -16,7 +16,7 @@ export type Decision<R = APIGatewayAuthorizerResult> =
   | { readonly outcome: 'unauthorized'; readonly reason: RejectionReason; readonly detail: string }
   | {
       readonly outcome: 'error';
-      readonly reason: Extract<Reason, 'keys_unavailable' | 'internal_error'>;
+      readonly reason: Extract<Reason, 'keys_unavailable' | 'tenants_unavailable' | 'internal_error'>;
       readonly detail: string;
     };
 

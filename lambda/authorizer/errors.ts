@@ -39,6 +39,11 @@ export class KeysUnavailableError extends Error {
   override readonly name = 'KeysUnavailableError';
 }
 
+/** No allowed tenant list can be trusted (none read yet, or the last one is too old): a 500, never a 401. */
+export class TenantsUnavailableError extends Error {
+  override readonly name = 'TenantsUnavailableError';
+}
+
 /** The key endpoint answered, but not with something we accept (status, redirect, size, time). */
 export class KeyFetchError extends Error {
   override readonly name = 'KeyFetchError';

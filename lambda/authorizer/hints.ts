@@ -26,6 +26,8 @@ export interface HintFacts {
     /** Undefined for External ID, which has no v1 issuer; absent where the caller does not know it. */
     readonly v1IssuerHost?: string | undefined;
     readonly clockSkewSeconds: number;
+    /** Where a multi-tenant list is read from at run time, if it is. */
+    readonly tenantsParameter?: { readonly name: string };
   };
 }
 
@@ -148,7 +150,7 @@ function tenantHint(facts: HintFacts): string {
   }
   return facts.config.tenant.mode === 'single'
     ? `${UNVERIFIED} tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},<that tenant's ID, as its admins give it, not as a token claims it>`
-    : `${UNVERIFIED} tid ${tid} is not on AZURE_ALLOWED_TENANTS: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
+    : `${UNVERIFIED} tid ${tid} is not on ${facts.config.tenantsParameter === undefined ? 'AZURE_ALLOWED_TENANTS' : `the list in the SSM parameter ${facts.config.tenantsParameter.name}`}: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
 }
 
 function expiredHint(facts: HintFacts): string {

@@ -30,7 +30,7 @@ export const REASONS = {
   },
   tenant_not_allowed: {
     outcome: 'unauthorized',
-    hint: 'the token tenant is neither the configured tenant nor on AZURE_ALLOWED_TENANTS',
+    hint: 'the token tenant is neither the configured tenant nor on the allowed tenant list (AZURE_ALLOWED_TENANTS, or the parameter AZURE_ALLOWED_TENANTS_PARAMETER names)',
   },
   wrong_audience: {
     outcome: 'unauthorized',
@@ -72,6 +72,10 @@ export const REASONS = {
   keys_unavailable: {
     outcome: 'error',
     hint: 'the signing keys could not be fetched from the key URL: check egress to the Entra ID endpoint',
+  },
+  tenants_unavailable: {
+    outcome: 'error',
+    hint: 'the allowed tenant list could not be read from its SSM parameter, or the last list read is past its use-by time: check the parameter, its value and the function role (ssm:GetParameter)',
   },
   internal_error: {
     outcome: 'error',

@@ -44,6 +44,61 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads a tenant parameter and its refresh; its list is empty until the parameter is read', () => {
+    const multi = { ...base, [ENV_NAMES.tenantId]: 'common' };
+    const P = ENV_NAMES.allowedTenantsParameter;
+    const R = ENV_NAMES.tenantsRefreshSeconds;
+    const config = loadConfig({ ...multi, [P]: ' /saas/tenants ' });
+    expect(config.tenant).toEqual({ mode: 'multi', tenantId: 'common', allowedTenants: new Set() });
+    expect(config.tenantsParameter).toEqual({ name: '/saas/tenants', refreshSeconds: 300 });
+    expect(Object.isFrozen(config.tenantsParameter)).toBe(true);
+    expect(loadConfig({ ...multi, [P]: 'tenants', [R]: '30' }).tenantsParameter?.refreshSeconds).toBe(30);
+    expect(loadConfig({ ...multi, [P]: 'tenants', [R]: '3600' }).tenantsParameter?.refreshSeconds).toBe(3600);
+    expect(
+      loadConfig({ ...multi, [P]: 'arn:aws:ssm:eu-west-1:123456789012:parameter/saas/tenants' })
+        .tenantsParameter?.name,
+    ).toBe('arn:aws:ssm:eu-west-1:123456789012:parameter/saas/tenants');
+    expect(loadConfig({ ...multi, [ENV_NAMES.allowedTenants]: TENANT }).tenantsParameter).toBeUndefined();
+    const refused: [Record<string, string>, string][] = [
+      [
+        { ...multi, [P]: 'tenants', [R]: '29' },
+        `${R}: expected a whole number of seconds from 30 to 3600; got "29"`,
+      ],
+      [
+        { ...multi, [P]: 'tenants', [R]: '3601' },
+        `${R}: expected a whole number of seconds from 30 to 3600; got "3601"`,
+      ],
+      [
+        { ...multi, [P]: 'tenants', [R]: '60s' },
+        `${R}: expected a whole number of seconds from 30 to 3600; got "60s"`,
+      ],
+      [
+        { ...multi, [ENV_NAMES.allowedTenants]: TENANT, [R]: '60' },
+        `${R}: expected unset: it applies only when ${P} names the tenant list's parameter; got "60"`,
+      ],
+      [
+        { ...multi, [P]: 'tenants', [ENV_NAMES.allowedTenants]: TENANT },
+        `${ENV_NAMES.allowedTenants}: expected unset, because ${P} names the parameter that holds the list; got "${TENANT}"`,
+      ],
+      [
+        { ...base, [P]: 'tenants' },
+        `${P}: expected unset for the single tenant ${TENANT}: it applies only when ${ENV_NAMES.tenantId} is "organizations" or "common"; got "tenants"`,
+      ],
+      [
+        { ...multi, [P]: 'my tenants' },
+        `${P}: expected an SSM parameter name such as /saas/allowed-tenants (letters, digits, ".", "_", "-", "/"), or its ARN; got "my tenants"`,
+      ],
+      [
+        { ...multi, [P]: '/saas//tenants' },
+        `${P}: expected an SSM parameter name such as /saas/allowed-tenants (letters, digits, ".", "_", "-", "/"), or its ARN; got "/saas//tenants"`,
+      ],
+    ];
+    for (const [env, message] of refused) {
+      expect(() => loadConfig(env)).toThrow(ConfigError);
+      expect(() => loadConfig(env)).toThrow(message);
+    }
+  });
+
   it('builds the key URL and issuers of a sovereign cloud from its authority host', () => {
     const config = loadConfig({ ...base, [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' });
     expect(config.jwksUri).toBe(`https://login.microsoftonline.us/${TENANT}/discovery/v2.0/keys`);

@@ -29,6 +29,7 @@ const DOCUMENTED = {
   client_app_not_allowed: 403,
   no_scope_or_role: 403,
   keys_unavailable: 500,
+  tenants_unavailable: 500,
   internal_error: 500,
 } as const;
 

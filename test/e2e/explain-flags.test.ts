@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -7,7 +10,19 @@ import { CLIENT_ID, claims, header, publishedKeySet, signed, TENANT, testKeys } 
 const server = KeyServer.forSuite(publishedKeySet);
 const OTHER_APP = '0a0a0a0a-1111-4222-8333-444444444444';
 
-const explain = (args: string[]) => runScript('infra/local/explain-cli.ts', args);
+const explain = (args: string[], tenantsFileTenant?: string) =>
+  runScript(
+    'infra/local/explain-cli.ts',
+    args,
+    tenantsFileTenant === undefined ? {} : { AZURE_ALLOWED_TENANTS_FILE: tenantsFile(tenantsFileTenant) },
+  );
+
+/** A tenants file (in the temporary folder) listing only `tenant`. */
+function tenantsFile(tenant: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'explain-tenants-')), 'tenants.json');
+  writeFileSync(file, `${tenant}`);
+  return file;
+}
 
 /** A v1 token whose issuer is on `v1Host`, signed by a key that names no issuer. */
 const v1Token = (v1Host: string) =>
@@ -59,5 +74,35 @@ describe('npm run explain takes every variable the Lambda reads', () => {
       0,
       'allowed',
     ]);
+  }, 60_000);
+});
+
+describe('npm run explain with the allowed tenants in an SSM parameter', () => {
+  const OTHER = '0b5c6a5e-1111-4222-8333-444455556666';
+  it('judges by the list --tenants-file holds, names it, and never reads AWS without it', async () => {
+    const common = ['--tenant', 'organizations', '--audience', CLIENT_ID, '--jwks-uri', server.url];
+    const token = signed(header(), claims());
+    const dir = mkdtempSync(join(tmpdir(), 'explain-tenants-'));
+    const file = join(dir, 'tenants.json');
+    writeFileSync(file, JSON.stringify([TENANT, '*']));
+    const [listed, refused, missing] = await Promise.all([
+      explain([...common, '--tenants-parameter', '/saas/tenants', '--tenants-file', file, '--json', token]),
+      explain([...common, '--tenants-parameter', '/saas/tenants', '--tenants-refresh', '60', token], OTHER),
+      explain([...common, '--tenants-parameter', '/saas/tenants', token]),
+    ]);
+    const report = JSON.parse(listed.stdout) as {
+      decision: { reason: string };
+      tenantList: string;
+      notes: string[];
+    };
+    expect(report.decision.reason).toBe('allowed');
+    expect(report.tenantList).toMatch(/^\/saas\/tenants@file \d{4}-/);
+    expect(report.notes).toEqual([`${file}: dropped entries that are not tenant GUIDs: *`]);
+    expect([refused.code, refused.stdout]).toEqual([1, expect.stringContaining('tenant_not_allowed')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(
+      /the allowed tenants are in the SSM parameter \/saas\/tenants, which explain never reads: give its value in a file with --tenants-file <file>/,
+    );
+    rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 });

@@ -209,7 +209,13 @@ describe('every rejection carries a reason and a hint for the operator', () => {
   });
 
   it('covers every reason a token can be refused for', () => {
-    const covered = new Set<string>([...cases.map((c) => c.reason), 'missing_token', 'keys_unavailable']);
+    // tenants_unavailable's hint: test/authorizer/tenant-handler.test.ts.
+    const covered = new Set<string>([
+      ...cases.map((c) => c.reason),
+      'missing_token',
+      'keys_unavailable',
+      'tenants_unavailable',
+    ]);
     const all = Object.keys(REASONS).filter((r) => r !== 'allowed' && r !== 'internal_error');
     expect([...covered].sort()).toEqual(all.sort());
   });
