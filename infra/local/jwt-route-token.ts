@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { readApiModel } from './api-template.js';
+import { type ApiModel, type ResourceModel, readApiModel } from './api-template.js';
 import { AssemblyError, pickGuardedApi, readAssemblyStacks } from './assembly.js';
 import { selectResource } from './gateway.js';
-import { readHttpApiModel } from './http-api-template.js';
+import { type HttpApiModel, readHttpApiModel } from './http-api-template.js';
 import { selectHttpRoute } from './http-gateway.js';
 import type { JwtGuard } from './jwt-authorizer.js';
 
@@ -78,4 +78,35 @@ export function jwtRouteToken(flags: JwtRouteFlags): JwtRouteToken {
   throw new AssemblyError(
     `--route ${flags.route}: the JWT authorizer ${guard.authorizer.logicalId} trusts no Entra issuer the local issuer can mint for (${guard.authorizer.issuers.map((r) => r.issuer).join(', ')})`,
   );
+}
+
+/** Every JWT guard of an API's routes or methods, in template order. */
+export function jwtGuardsOf(api: ApiModel | HttpApiModel): JwtGuard[] {
+  if ('kind' in api) return api.routes.flatMap((r) => (r.jwt === undefined ? [] : [r.jwt]));
+  const guards: JwtGuard[] = [];
+  const visit = (node: ResourceModel) => {
+    for (const m of node.methods.values()) if (m.jwt !== undefined) guards.push(m.jwt);
+    for (const child of node.children) visit(child);
+  };
+  visit(api.root);
+  return guards;
+}
+
+/**
+ * The local issuer's tenant, audience and default scopes for an API only API Gateway's own JWT authorizers
+ * guard: those of its first route with an Entra issuer, so `token` without flags fits it.
+ */
+export function jwtIssuerSettings(api: ApiModel | HttpApiModel) {
+  for (const guard of jwtGuardsOf(api)) {
+    for (const rule of guard.authorizer.issuers) {
+      const parts = entraIssuerParts(rule.issuer);
+      if (parts === undefined || rule.audiences[0] === undefined) continue;
+      return {
+        tenantId: parts.tenant,
+        audience: rule.audiences[0],
+        ...(guard.scopes.length > 0 ? { defaultScopes: guard.scopes } : {}),
+      };
+    }
+  }
+  return {};
 }
