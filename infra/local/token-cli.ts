@@ -24,6 +24,7 @@ const COMMAND = names.token;
 const SCOPES_DEFAULT = names.sample ? LOCAL_SCOPE : 'the scopes your authorizer requires';
 
 const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app-only] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
+    [--route "GET /path" [--assembly <cdk.out>]]
 
 Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an access token and prints it:
 a summary of its claims, then the bare JWT as the last line. Its tenant and audience are those the served
