@@ -66,7 +66,7 @@ export function jwtRouteToken(flags: JwtRouteFlags): JwtRouteToken {
   const guard = guardOf(flags);
   if (guard === undefined) {
     throw new AssemblyError(
-      `--route ${flags.route}: no route of the served API that a JWT authorizer guards`,
+      `--route ${flags.route}: no JWT authorizer guards that route of the served API (without --route, the token is for its Entra authorizer)`,
     );
   }
   for (const rule of guard.authorizer.issuers) {

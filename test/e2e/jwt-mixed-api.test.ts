@@ -193,6 +193,24 @@ describe.each([
       expect(seen).toMatchObject({ iss: ISSUER, aud: CLIENT, tid: TENANT });
     });
 
+    it('token --route on a route no JWT authorizer guards: one line, exit 2', async () => {
+      const run = await runScript('infra/local/cli.ts', [
+        'token',
+        '--route',
+        'GET /admin',
+        '--assembly',
+        assembly,
+        '--stack',
+        stack,
+        '--port',
+        String(server.port),
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split('\n')).toEqual([
+        'npm run token: --route GET /admin: no JWT authorizer guards that route of the served API (without --route, the token is for its Entra authorizer)',
+      ]);
+    });
+
     it('the JWT route: 401 without a token, 403 without its scope', async () => {
       expect((await call(server, '/orders')).status).toBe(401);
       const unscoped = await issue(server, { scope: 'Other.Scope', audience: CLIENT });
