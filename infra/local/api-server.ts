@@ -5,6 +5,7 @@ import { createLocalGateway, type GatewayStats, type LambdaHandler } from './gat
 import type { HttpApiModel } from './http-api-template.js';
 import { createLocalHttpGateway } from './http-gateway.js';
 import { createLocalIssuer, type LocalIssuerOptions, localIssuerUrls } from './issuer.js';
+import { createJwtChecker } from './jwt-authorizer.js';
 
 /**
  * The one local server of `npm start` and `entra-authorizer start`: the Entra-shaped issuer under /login and
@@ -81,12 +82,17 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     throw err;
   }
   const { api } = options;
+  const urls = localIssuerUrls(url, options.issuer.tenantId);
+  // API Gateway's own JWT authorizers check signatures against the local issuer's keys, whatever issuer
+  // the template names: every local token is signed with the one key.
+  const checkJwt = createJwtChecker(urls.jwksUri);
   const gateway =
-    'kind' in api ? createLocalHttpGateway({ api, functions }) : createLocalGateway({ api, functions });
+    'kind' in api
+      ? createLocalHttpGateway({ api, functions, checkJwt })
+      : createLocalGateway({ api, functions, checkJwt });
   handle = async (req, res) => {
     if (await issuer(req, res)) return;
     await gateway.handle(req, res);
   };
-  const urls = localIssuerUrls(url, options.issuer.tenantId);
   return { url, port, issuerUrl: urls.issuer, tokenEndpoint: urls.tokenEndpoint, stats: gateway.stats, stop };
 }

@@ -1,4 +1,10 @@
 import {
+  type JwtAuthorizerModel,
+  type JwtGuard,
+  jwtGuardOf,
+  readRestJwtAuthorizer,
+} from './jwt-authorizer.js';
+import {
   checkMapping,
   type MappingDeclarations,
   MappingExpressionError,
@@ -106,6 +112,8 @@ export interface MethodModel {
   readonly logicalId: string;
   readonly httpMethod: string;
   readonly authorizer: TokenAuthorizerModel | undefined;
+  /** API Gateway's own JWT authorizer (`AuthorizationType: JWT`) and the method's scopes. */
+  readonly jwt?: JwtGuard;
   /** Required request parameters the request validator checks (`method.request.header.X`, ...). */
   readonly requiredParameters: readonly string[];
   readonly integration: IntegrationModel;
@@ -413,16 +421,25 @@ function readStage(ctx: ReadContext): Pick<ApiModel, 'stageName' | 'stageVariabl
 
 interface Authorizers {
   readonly token: ReadonlyMap<string, TokenAuthorizerModel>;
+  readonly jwt: ReadonlyMap<string, JwtAuthorizerModel>;
   /** Authorizers of other types, by logical id: why a method they guard is not emulated. */
   readonly unsupported: ReadonlyMap<string, string>;
 }
 
 function readAuthorizers(ctx: ReadContext): Authorizers {
   const token = new Map<string, TokenAuthorizerModel>();
+  const jwt = new Map<string, JwtAuthorizerModel>();
   const unsupported = new Map<string, string>();
   for (const [id, r] of apiResources(ctx, 'AWS::ApiGateway::Authorizer')) {
     const p = r.Properties ?? {};
     const owner = describe(ctx, id, String(p.Type));
+    if (p.Type === 'JWT') {
+      jwt.set(
+        id,
+        readRestJwtAuthorizer(id, owner, p, (line) => ctx.problems.push(line)),
+      );
+      continue;
+    }
     if (p.Type !== 'TOKEN') {
       unsupported.set(id, `the ${String(p.Type)} authorizer ${id} is not emulated locally (only TOKEN)`);
       continue;
@@ -446,7 +463,7 @@ function readAuthorizers(ctx: ReadContext): Authorizers {
       ttlSeconds: typeof ttl === 'number' ? ttl : 300,
     });
   }
-  return { token, unsupported };
+  return { token, jwt, unsupported };
 }
 
 /** Whether each request validator checks request parameters, by logical id. */
@@ -506,17 +523,28 @@ function readResourceTree(ctx: ReadContext): ResourceTree {
   return { root, nodeOf: (ref) => nodeOf(ref) };
 }
 
-/** A method's authorizer; what makes it not emulated goes to `notEmulated`. */
+/** A method's TOKEN authorizer or JWT guard; what makes it not emulated goes to `notEmulated`. */
 function readMethodAuthorizer(
   ctx: ReadContext,
   owner: string,
   p: Props,
   authorizers: Authorizers,
   notEmulated: string[],
-): TokenAuthorizerModel | undefined {
-  return customAuthorizerOf(p, authorizers.token, authorizers.unsupported, notEmulated, () =>
+): Pick<MethodModel, 'authorizer' | 'jwt'> {
+  if (p.AuthorizationType === 'JWT') {
+    const jwt = jwtGuardOf(
+      p,
+      authorizers,
+      (v) => referencedIds(v)[0],
+      notEmulated,
+      () => ctx.problems.push(`${owner}: AuthorizerId names no JWT authorizer of this API`),
+    );
+    return { authorizer: undefined, ...(jwt !== undefined ? { jwt } : {}) };
+  }
+  const authorizer = customAuthorizerOf(p, authorizers.token, authorizers.unsupported, notEmulated, () =>
     ctx.problems.push(`${owner}: AuthorizerId names no TOKEN authorizer of this API`),
   );
+  return { authorizer };
 }
 
 /** The response parameters each method response declares, by status code. */
@@ -665,7 +693,7 @@ function readMethod(ctx: ReadContext, id: string, r: CfnResource, parts: ApiPart
   }
   const notEmulated: string[] = [];
   if (p.ApiKeyRequired === true) notEmulated.push('API keys and usage plans are not emulated locally');
-  const authorizer = readMethodAuthorizer(ctx, owner, p, parts.authorizers, notEmulated);
+  const { authorizer, jwt } = readMethodAuthorizer(ctx, owner, p, parts.authorizers, notEmulated);
   const requiredParameters = readRequiredParameters(p, parts.validators);
   let model = readIntegration(ctx, owner, p, notEmulated);
   notEmulated.push(
@@ -685,6 +713,7 @@ function readMethod(ctx: ReadContext, id: string, r: CfnResource, parts: ApiPart
       logicalId: id,
       httpMethod,
       authorizer,
+      ...(jwt !== undefined ? { jwt } : {}),
       requiredParameters,
       integration: model,
     });

@@ -13,6 +13,7 @@ import {
 import type { LambdaHandler } from './gateway.js';
 import { type HttpApiModel, readHttpApiModel } from './http-api-template.js';
 import { LOCAL_SCOPE, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
+import { jwtIssuerSettings } from './jwt-route-token.js';
 import { type FunctionRunner, startFunctionRunner } from './lambda-runner.js';
 import { localEnvironment } from './local-environment.js';
 
@@ -205,7 +206,12 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
     const server = await startApiServer({
       port: options.port,
       api,
-      issuer: { key, ...issuerSettingsOf(guarded.authorizerEnvironment) },
+      issuer: {
+        key,
+        ...issuerSettingsOf(guarded.authorizerEnvironment),
+        // Guarded by API Gateway's own JWT authorizers only: the tenant and audience their issuers name.
+        ...(guarded.authorizerFunctionId === undefined ? jwtIssuerSettings(api) : {}),
+      },
       functions: (url) => startRunners(stack, api, options, url, notes, runners),
     });
     return {

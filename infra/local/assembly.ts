@@ -29,9 +29,9 @@ export interface GuardedApi {
   readonly kind: 'rest' | 'http';
   /** The API's logical id: its AWS::ApiGateway::RestApi, or for an HTTP API its AWS::ApiGatewayV2::Api. */
   readonly restApiId: string;
-  /** The logical id of the EntraTokenAuthorizer's Lambda function. */
-  readonly authorizerFunctionId: string;
-  /** Its environment as the template declares it (AZURE_TENANT_ID, AZURE_AUDIENCES, ...). */
+  /** The logical id of the Entra authorizer's Lambda function; undefined when only JWT authorizers guard it. */
+  readonly authorizerFunctionId: string | undefined;
+  /** Its environment as the template declares it (AZURE_TENANT_ID, AZURE_AUDIENCES, ...); else empty. */
   readonly authorizerEnvironment: Readonly<Record<string, string>>;
 }
 
@@ -98,9 +98,24 @@ function guardedBy(
   return { stack, kind, restApiId, authorizerFunctionId: fnId, authorizerEnvironment };
 }
 
+/** Whether API Gateway's own JWT authorizer (REST `Type`, HTTP API `AuthorizerType`) belongs to the API. */
+function hasJwtAuthorizer(stack: AssemblyStack, kind: GuardedApi['kind'], apiId: string): boolean {
+  const [type, typeProperty, apiProperty] =
+    kind === 'rest'
+      ? ['AWS::ApiGateway::Authorizer', 'Type', 'RestApiId']
+      : ['AWS::ApiGatewayV2::Authorizer', 'AuthorizerType', 'ApiId'];
+  return Object.values(stack.template.Resources ?? {}).some(
+    (r) =>
+      r.Type === type &&
+      r.Properties?.[typeProperty] === 'JWT' &&
+      JSON.stringify(r.Properties?.[apiProperty] ?? '').includes(`"${apiId}"`),
+  );
+}
+
 /**
  * The APIs of a stack that an authorizer with the authorizer's environment (AZURE_TENANT_ID) guards: REST
- * APIs through a TOKEN authorizer, HTTP APIs through a REQUEST Lambda authorizer.
+ * APIs through a TOKEN authorizer, HTTP APIs through a REQUEST Lambda authorizer; else those API Gateway's
+ * own JWT authorizer guards.
  */
 export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
   const authorizers = Object.values(stack.template.Resources ?? {});
@@ -119,6 +134,9 @@ export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
         if (guarded === undefined) continue;
         found.push(guarded);
         break;
+      }
+      if (!found.some((g) => g.restApiId === restApiId) && hasJwtAuthorizer(stack, kind, restApiId)) {
+        found.push({ stack, kind, restApiId, authorizerFunctionId: undefined, authorizerEnvironment: {} });
       }
     }
   }
@@ -149,7 +167,7 @@ export function pickGuardedApi(stacks: readonly AssemblyStack[], choice: ApiChoi
   if (all.length === 0) {
     const where = choice.stack === undefined ? 'the cloud assembly' : `the stack ${choice.stack}`;
     throw new AssemblyError(
-      `no REST API in ${where} is guarded by an EntraTokenAuthorizer, nor an HTTP API by an EntraHttpAuthorizer`,
+      `no REST API in ${where} is guarded by an EntraTokenAuthorizer or a JWT authorizer, nor an HTTP API by an EntraHttpAuthorizer or a JWT authorizer`,
     );
   }
   if (apis.length === 0) {

@@ -11,6 +11,7 @@ import {
   type ResourceModel,
   type TokenAuthorizerModel,
 } from './api-template.js';
+import { type JwtChecker, type JwtGuard, restClaimText } from './jwt-authorizer.js';
 import { evaluateMapping, type MappingInputs } from './mapping-expression.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a Lambda handler takes the event of its trigger
@@ -31,6 +32,8 @@ export interface LocalGatewayOptions {
   readonly maxCachedDecisions?: number;
   /** Where authorizer decisions are kept. @default createBoundedResultCache(maxCachedDecisions) */
   readonly authorizerCache?: AuthorizerResultCache;
+  /** Checks the methods a JWT authorizer guards; without it they are answered 501. */
+  readonly checkJwt?: JwtChecker;
 }
 
 export interface GatewayStats {
@@ -208,6 +211,8 @@ interface RequestState {
   route?: Route;
   resourcePath?: string;
   authorizer?: Record<string, string>;
+  /** A JWT authorizer's claims, with their JSON types, as a Lambda proxy integration receives them. */
+  jwtClaims?: Record<string, unknown>;
   error?: GatewayError;
 }
 
@@ -282,6 +287,7 @@ interface GatewayContext {
   readonly apiId: string;
   readonly cache: AuthorizerResultCache;
   readonly stats: { authorizerCalls: number; cacheHits: number };
+  readonly checkJwt: JwtChecker | undefined;
 }
 
 /** An answer to write: status, headers and body. */
@@ -557,6 +563,27 @@ async function authorize(
   };
 }
 
+/**
+ * A JWT authorizer's check of a request: 401 for a missing or invalid token, 403 for one without the
+ * method's scopes. Its claims become `$context.authorizer.claims.<name>` (JSON text) and, with their JSON
+ * types, the proxy event's `requestContext.authorizer.claims`.
+ */
+async function authorizeJwt(ctx: GatewayContext, state: RequestState, guard: JwtGuard): Promise<void> {
+  if (ctx.checkJwt === undefined) {
+    throw new GatewayError('DEFAULT_5XX', 'Not emulated locally: JWT authorizers need the local issuer', 501);
+  }
+  const decision = await ctx.checkJwt(
+    guard,
+    state.headers[guard.authorizer.identityHeader.toLowerCase()]?.at(-1),
+  );
+  if (decision.kind === 'unauthorized') throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
+  if (decision.kind === 'forbidden') throw new GatewayError('ACCESS_DENIED', 'Forbidden');
+  state.jwtClaims = decision.claims;
+  state.authorizer = Object.fromEntries(
+    Object.entries(decision.claims).map(([name, value]) => [`claims.${name}`, restClaimText(value)]),
+  );
+}
+
 /** The request validator's parameter check: the required parameters absent or blank, by name. */
 function findMissingParameters(state: RequestState, method: MethodModel): string[] {
   const missing: string[] = [];
@@ -638,7 +665,7 @@ function buildProxyEvent(
     requestContext: {
       accountId: ctx.accountId,
       apiId: ctx.apiId,
-      authorizer: state.authorizer ?? null,
+      authorizer: state.jwtClaims !== undefined ? { claims: state.jwtClaims } : (state.authorizer ?? null),
       domainName: state.headers.host?.[0],
       domainPrefix: state.headers.host?.[0]?.split('.')[0],
       extendedRequestId: state.requestId,
@@ -756,6 +783,7 @@ export function createLocalGateway(options: LocalGatewayOptions) {
     apiId: 'localapi',
     cache: options.authorizerCache ?? createBoundedResultCache(options.maxCachedDecisions ?? 10_000),
     stats: { authorizerCalls: 0, cacheHits: 0 },
+    checkJwt: options.checkJwt,
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -764,6 +792,7 @@ export function createLocalGateway(options: LocalGatewayOptions) {
       const body = await readBody(req);
       if (body === undefined) throw new GatewayError('REQUEST_TOO_LARGE', 'Request Too Long');
       const { route, method } = routeRequest(ctx, state);
+      if (method.jwt !== undefined) await authorizeJwt(ctx, state, method.jwt);
       if (method.authorizer !== undefined) state.authorizer = await authorize(ctx, state, method.authorizer);
       const missing = findMissingParameters(state, method);
       if (missing.length > 0) {

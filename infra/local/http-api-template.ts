@@ -10,6 +10,12 @@ import {
   throwTemplateProblems,
   unsupportedRuntimes,
 } from './api-template.js';
+import {
+  type JwtAuthorizerModel,
+  type JwtGuard,
+  jwtGuardOf,
+  readHttpJwtAuthorizer,
+} from './jwt-authorizer.js';
 
 /**
  * A synthesized template's HTTP API (API Gateway v2, `ProtocolType: HTTP`), read as API Gateway reads it:
@@ -45,6 +51,8 @@ export interface HttpRouteModel {
   /** `GET /items/{id}`, `ANY /{proxy+}`, `$default`. */
   readonly routeKey: string;
   readonly authorizer: HttpAuthorizerModel | undefined;
+  /** API Gateway's own JWT authorizer (`AuthorizationType: JWT`) and the route's scopes. */
+  readonly jwt?: JwtGuard;
   readonly integration: HttpIntegrationModel;
 }
 
@@ -150,6 +158,7 @@ function readHttpStage(ctx: HttpReadContext): Pick<HttpApiModel, 'stageName' | '
 
 interface HttpAuthorizers {
   readonly request: ReadonlyMap<string, HttpAuthorizerModel>;
+  readonly jwt: ReadonlyMap<string, JwtAuthorizerModel>;
   /** Authorizers of other types or payload formats, by logical id: why a route they guard is not emulated. */
   readonly unsupported: ReadonlyMap<string, string>;
 }
@@ -210,14 +219,21 @@ function readRequestAuthorizer(ctx: HttpReadContext, id: string, owner: string):
 
 function readHttpAuthorizers(ctx: HttpReadContext): HttpAuthorizers {
   const request = new Map<string, HttpAuthorizerModel>();
+  const jwt = new Map<string, JwtAuthorizerModel>();
   const unsupported = new Map<string, string>();
   for (const [id, r] of apiResources(ctx, 'AWS::ApiGatewayV2::Authorizer')) {
     const p = r.Properties ?? {};
+    if (p.AuthorizerType === 'JWT') {
+      const model = readHttpJwtAuthorizer(id, describe(ctx, id, 'JWT'), p, (line) => ctx.problems.push(line));
+      if (typeof model === 'string') unsupported.set(id, model);
+      else jwt.set(id, model);
+      continue;
+    }
     const reason = unsupportedAuthorizer(id, p);
     if (reason !== undefined) unsupported.set(id, reason);
     else request.set(id, readRequestAuthorizer(ctx, id, describe(ctx, id, String(p.AuthorizerType))));
   }
-  return { request, unsupported };
+  return { request, jwt, unsupported };
 }
 
 /** One integration: a Lambda proxy with payload format 2.0 and its timeout, else UNSUPPORTED. */
@@ -270,10 +286,20 @@ function readHttpRoute(ctx: HttpReadContext, id: string, r: CfnResource, parts: 
     return;
   }
   const notEmulated: string[] = [];
-  const { request, unsupported } = parts.authorizers;
-  const authorizer = customAuthorizerOf(p, request, unsupported, notEmulated, () =>
-    ctx.problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`),
+  const { request, jwt: jwtAuthorizers, unsupported } = parts.authorizers;
+  const jwt = jwtGuardOf(
+    p,
+    { jwt: jwtAuthorizers, unsupported },
+    (v) => referencedIds(v)[0],
+    notEmulated,
+    () => ctx.problems.push(`${owner}: AuthorizerId names no JWT authorizer of this API`),
   );
+  const authorizer =
+    p.AuthorizationType === 'JWT'
+      ? undefined
+      : customAuthorizerOf(p, request, unsupported, notEmulated, () =>
+          ctx.problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`),
+        );
   const integrationId = referencedIds(p.Target)[0];
   let integration = integrationId === undefined ? undefined : parts.integrations.get(integrationId);
   if (integration === undefined) {
@@ -291,7 +317,13 @@ function readHttpRoute(ctx: HttpReadContext, id: string, r: CfnResource, parts: 
     integration = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
     parts.unsupported.push(`${routeKey}: ${integration.reason}`);
   }
-  parts.routes.push({ logicalId: id, routeKey, authorizer, integration });
+  parts.routes.push({
+    logicalId: id,
+    routeKey,
+    authorizer,
+    ...(jwt !== undefined ? { jwt } : {}),
+    integration,
+  });
 }
 
 /** The API's CORS configuration, or undefined when it has none. */

@@ -25,6 +25,7 @@ import type {
   HttpIntegrationModel,
   HttpRouteModel,
 } from './http-api-template.js';
+import { httpClaims, type JwtChecker, type JwtGuard } from './jwt-authorizer.js';
 
 /**
  * An HTTP API (API Gateway v2) served from its template, the way API Gateway serves it: routes selected by
@@ -42,6 +43,8 @@ export interface LocalHttpGatewayOptions {
   readonly now?: () => number;
   /** Decisions kept at most in the authorizer cache (the oldest leaves first). @default 10_000 */
   readonly maxCachedDecisions?: number;
+  /** Checks the routes a JWT authorizer guards; without it they are answered 501. */
+  readonly checkJwt?: JwtChecker;
 }
 
 /** API Gateway's own answers on an HTTP API (status, `{"message": ...}`). */
@@ -66,6 +69,7 @@ class HttpGatewayError extends Error {
   constructor(
     readonly answer: Answer,
     readonly detail?: string,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(answer);
   }
@@ -192,6 +196,7 @@ interface HttpGatewayContext {
   readonly prefix: string;
   readonly cache: AuthorizerResultCache<AuthorizerAnswer>;
   readonly stats: { authorizerCalls: number; cacheHits: number };
+  readonly checkJwt: JwtChecker | undefined;
 }
 
 /** An answer with the request id API Gateway adds to every answer of an HTTP API. */
@@ -379,19 +384,42 @@ async function authorize(
   return answer.context;
 }
 
-/** The payload 2.0 event a Lambda proxy integration receives, with the authorizer's context if any. */
+/**
+ * A JWT authorizer's check of a request: 401 with API Gateway's `www-authenticate` challenge for a missing
+ * or invalid token, 403 for one without the route's scopes. Returns `requestContext.authorizer`.
+ */
+async function authorizeJwt(
+  ctx: HttpGatewayContext,
+  state: HttpRequestState,
+  guard: JwtGuard,
+): Promise<Record<string, unknown>> {
+  if (ctx.checkJwt === undefined)
+    throw new HttpGatewayError('notEmulated', 'JWT authorizers need the local issuer');
+  const decision = await ctx.checkJwt(guard, state.headers[guard.authorizer.identityHeader.toLowerCase()]);
+  if (decision.kind === 'unauthorized') {
+    throw new HttpGatewayError('unauthorized', undefined, {
+      'www-authenticate': `Bearer scope="${guard.scopes.join(' ')}" error="invalid_token" error_description="${decision.reason}"`,
+    });
+  }
+  if (decision.kind === 'forbidden') throw new HttpGatewayError('forbidden');
+  return {
+    jwt: { claims: httpClaims(decision.claims), scopes: decision.scopes.length > 0 ? decision.scopes : null },
+  };
+}
+
+/** The payload 2.0 event a Lambda proxy integration receives, with the authorizer's part if any. */
 function buildProxyEvent(
   ctx: HttpGatewayContext,
   state: HttpRequestState,
   body: Buffer,
-  lambdaContext: Record<string, unknown> | undefined,
+  authorizer: Record<string, unknown> | undefined,
 ) {
   const base = buildEventBase(ctx, state);
   return {
     ...base,
     requestContext: {
       ...base.requestContext,
-      ...(lambdaContext !== undefined ? { authorizer: { lambda: lambdaContext } } : {}),
+      ...(authorizer !== undefined ? { authorizer } : {}),
     },
     ...(body.length > 0 ? { body: body.toString('utf8') } : {}),
     isBase64Encoded: false,
@@ -463,9 +491,9 @@ async function integrate(
   state: HttpRequestState,
   route: ServedRoute,
   body: Buffer,
-  lambdaContext: Record<string, unknown> | undefined,
+  authorizer: Record<string, unknown> | undefined,
 ): Promise<Reply> {
-  const event = buildProxyEvent(ctx, state, body, lambdaContext);
+  const event = buildProxyEvent(ctx, state, body, authorizer);
   const answer = await invokeProxy(ctx, route, event);
   return readProxyResult(ctx, state, answer);
 }
@@ -500,7 +528,7 @@ function errorReply(state: HttpRequestState, err: HttpGatewayError): Reply {
   return reply(
     state,
     status,
-    { 'content-type': 'application/json' },
+    { 'content-type': 'application/json', ...err.headers },
     JSON.stringify({ message: err.detail === undefined ? message : `${message}: ${err.detail}` }),
   );
 }
@@ -514,6 +542,7 @@ export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
     prefix: api.stageName === '$default' ? '' : `/${api.stageName}`,
     cache: createBoundedResultCache<AuthorizerAnswer>(options.maxCachedDecisions ?? 10_000),
     stats: { authorizerCalls: 0, cacheHits: 0 },
+    checkJwt: options.checkJwt,
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -526,9 +555,13 @@ export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
         return;
       }
       const route = routeRequest(ctx, state);
-      const lambdaContext =
-        route.authorizer === undefined ? undefined : await authorize(ctx, state, route.authorizer);
-      send(res, await integrate(ctx, state, route, body, lambdaContext));
+      const authorizer =
+        route.jwt !== undefined
+          ? await authorizeJwt(ctx, state, route.jwt)
+          : route.authorizer === undefined
+            ? undefined
+            : { lambda: await authorize(ctx, state, route.authorizer) };
+      send(res, await integrate(ctx, state, route, body, authorizer));
     } catch (err) {
       if (!(err instanceof HttpGatewayError)) throw err;
       send(res, errorReply(state, err));

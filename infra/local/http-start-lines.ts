@@ -1,4 +1,11 @@
 import type { HttpApiModel } from './http-api-template.js';
+import type { JwtGuard } from './jwt-authorizer.js';
+
+/** How `start` names a route of API Gateway's own JWT authorizer, and the token command that fits it. */
+export function jwtGuardLabel(guard: JwtGuard, route: string): string {
+  const scopes = guard.scopes.length > 0 ? `, scopes ${guard.scopes.join(' ')}` : '';
+  return `JWT authorizer ${guard.authorizer.logicalId}${scopes}; a token: token --route "${route}"`;
+}
 
 /**
  * The lines `start` prints for an HTTP API: one per route it serves, and the route its "Try it" lines call
@@ -13,7 +20,11 @@ export function httpRouteLines(
   for (const route of api.routes) {
     if (route.integration.type === 'UNSUPPORTED') continue;
     const guard =
-      route.authorizer !== undefined ? `authorizer ${route.authorizer.logicalId}` : 'no authorizer';
+      route.jwt !== undefined
+        ? jwtGuardLabel(route.jwt, route.routeKey)
+        : route.authorizer !== undefined
+          ? `authorizer ${route.authorizer.logicalId}`
+          : 'no authorizer';
     const [verb = '', path = ''] = route.routeKey === '$default' ? ['ANY', '/*'] : route.routeKey.split(' ');
     methods.push(
       `  ${verb.padEnd(6)} ${url}${path}   (${guard}${route.routeKey === '$default' ? ', $default' : ''})`,

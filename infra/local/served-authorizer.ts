@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
-import { pickGuardedApi, readAssemblyStacks } from './assembly.js';
+import { AssemblyError, pickGuardedApi, readAssemblyStacks } from './assembly.js';
 import { localPort } from './port.js';
 
 /**
@@ -37,6 +37,11 @@ function firstRoute(routePermissions: string | undefined): string {
 /** Reads the assembly (default ./cdk.out); throws AssemblyError or PortError with one line for a person. */
 export function servedAuthorizer(flags: ServedAuthorizerFlags): ServedAuthorizer {
   const guarded = pickGuardedApi(readAssemblyStacks(resolve(flags.app ?? 'cdk.out')), flags);
+  if (guarded.authorizerFunctionId === undefined) {
+    throw new AssemblyError(
+      `the API ${guarded.restApiId} has only API Gateway's own JWT authorizers; explain judges an Entra authorizer's decisions`,
+    );
+  }
   const { [ENV_NAMES.jwksUri]: _, ...environment } = guarded.authorizerEnvironment;
   return {
     environment,

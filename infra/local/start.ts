@@ -10,7 +10,7 @@ import { AssemblyError, newerSourceThan } from './assembly.js';
 import { type AssemblyServer, readEnvFile, startAssemblyServer } from './assembly-server.js';
 import { checkArgs, parseOrExit } from './cli-args.js';
 import { commandNames } from './command-names.js';
-import { httpRouteLines } from './http-start-lines.js';
+import { httpRouteLines, jwtGuardLabel } from './http-start-lines.js';
 import { LOCAL_APP_ROLE, LOCAL_SCOPE } from './issuer.js';
 import { DEFAULT_PORT, freePortNear, localPort, PortError, portPrefix } from './port.js';
 
@@ -185,7 +185,12 @@ function assemblyLines(s: AssemblyServer): string[] {
   let example: { verb: string; path: string } | undefined;
   const visit = (node: ApiModel['root']) => {
     for (const [verb, m] of node.methods) {
-      const guard = m.authorizer !== undefined ? `authorizer ${m.authorizer.logicalId}` : 'no authorizer';
+      const guard =
+        m.jwt !== undefined
+          ? jwtGuardLabel(m.jwt, `${verb} ${node.path}`)
+          : m.authorizer !== undefined
+            ? `authorizer ${m.authorizer.logicalId}`
+            : 'no authorizer';
       if (m.integration.type === 'UNSUPPORTED') continue;
       methods.push(`  ${verb.padEnd(6)} ${s.url}${node.path}   (${guard})`);
       if (m.authorizer !== undefined && (example === undefined || (example.verb !== 'GET' && verb === 'GET')))

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isGuid } from '../../lambda/authorizer/config.js';
+import { TemplateError } from './api-template.js';
+import { AssemblyError } from './assembly.js';
 import { checkArgs, endQuietlyWhenStdoutCloses, parseOrExit, UsageError } from './cli-args.js';
 import { commandNames } from './command-names.js';
 import {
@@ -11,6 +13,7 @@ import {
   LOCAL_USER_GRANT,
   localIssuerUrls,
 } from './issuer.js';
+import { type JwtRouteFlags, type JwtRouteToken, jwtRouteToken } from './jwt-route-token.js';
 import { localPort, PortError, portPrefix } from './port.js';
 
 const MAX_LIFETIME_SECONDS = 86_400;
@@ -21,6 +24,7 @@ const COMMAND = names.token;
 const SCOPES_DEFAULT = names.sample ? LOCAL_SCOPE : 'the scopes your authorizer requires';
 
 const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app-only] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
+    [--route "GET /path" [--assembly <cdk.out>]]
 
 Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an access token and prints it:
 a summary of its claims, then the bare JWT as the last line. Its tenant and audience are those the served
@@ -33,6 +37,9 @@ authorizer declares unless --tenant or --audience say otherwise.
                         an authorizer for a workforce tenant answers it 401: see the explain line it prints
   --tenant <guid>       another tenant than the authorizer's (its tokens are refused unless allowed)
   --audience <aud>      another audience than the authorizer's
+  --route "GET /path"   a route API Gateway's own JWT authorizer guards: a token for its issuer's tenant and
+                        version, its first audience and the route's scopes, read from the assembly
+                        (--assembly <cdk.out>, and --stack, --api as for \`${names.start}\`)
   --port <N>            where \`${names.start}\` listens (default PORT, else 3000)
   --expires-in <s>      lifetime in seconds, -${MAX_LIFETIME_SECONDS} to ${MAX_LIFETIME_SECONDS} (default 3600);
                         an expired one: --expires-in -600`;
@@ -45,6 +52,10 @@ const options = {
   tenant: { type: 'string' },
   audience: { type: 'string' },
   port: { type: 'string' },
+  route: { type: 'string' },
+  assembly: { type: 'string' },
+  stack: { type: 'string' },
+  api: { type: 'string' },
   v1: { type: 'boolean', default: false },
   'external-id': { type: 'boolean', default: false },
   'expires-in': { type: 'string' },
@@ -86,8 +97,17 @@ const request = parseOrExit(COMMAND, usage, () => {
   }
   // The sample's app-only token carries a role its API does not require (so GET /whoami answers 403).
   const roles = nameList(values.roles ?? (app && names.sample ? LOCAL_APP_ROLE : ''), '--roles');
+  if (values.route !== undefined && (values.tenant ?? values.audience ?? values.scopes) !== undefined) {
+    throw new UsageError(
+      '--route takes the tenant, audience and scopes from the route: leave out --tenant, --audience and --scopes',
+    );
+  }
   return {
     app,
+    route:
+      values.route === undefined
+        ? undefined
+        : { route: values.route, app: values.assembly, stack: values.stack, api: values.api },
     v1: values.v1,
     externalId: values['external-id'],
     expiresIn,
@@ -118,23 +138,47 @@ if (port === 0) {
   process.exit(2);
 }
 
+// A route of API Gateway's own JWT authorizer names the tenant, token version, audience and scopes itself.
+function readRoute(flags: JwtRouteFlags): JwtRouteToken {
+  try {
+    return jwtRouteToken(flags);
+  } catch (err) {
+    if (!(err instanceof AssemblyError || err instanceof TemplateError)) throw err;
+    console.error(`${COMMAND}: ${err.message}`);
+    process.exit(2);
+  }
+}
+const route = request.route === undefined ? undefined : readRoute(request.route);
+const wanted =
+  route === undefined
+    ? request
+    : {
+        ...request,
+        tenant: route.tenant,
+        audience: route.audience,
+        v1: route.version === '1',
+        externalId: route.externalId,
+        scopes: request.app ? [] : [...route.scopes],
+      };
+
 const form = new URLSearchParams({
-  grant_type: request.app ? 'client_credentials' : LOCAL_USER_GRANT,
+  grant_type: wanted.app ? 'client_credentials' : LOCAL_USER_GRANT,
   // Without scopes, the issuer of `start` gives those the served authorizer requires.
-  ...(request.app || request.scopes.length > 0 ? { scope: scopeRequest() } : {}),
-  token_version: request.v1 ? '1' : '2',
-  expires_in: request.expiresIn,
-  ...(request.roles.length > 0 ? { roles: request.roles.join(',') } : {}),
-  ...(request.audience !== undefined ? { audience: request.audience } : {}),
+  ...(wanted.app || wanted.scopes.length > 0 ? { scope: scopeRequest() } : {}),
+  token_version: wanted.v1 ? '1' : '2',
+  expires_in: wanted.expiresIn,
+  ...(wanted.roles.length > 0 ? { roles: wanted.roles.join(',') } : {}),
+  ...(wanted.audience !== undefined ? { audience: wanted.audience } : {}),
 });
 function scopeRequest(): string {
-  const prefix = names.sample ? `api://${LOCAL_CLIENT_ID}/` : '';
-  return request?.app ? `${prefix}.default` : (request?.scopes ?? []).map((s) => `${prefix}${s}`).join(' ');
+  // The sample's scopes are its App ID URI's; a JWT route's are the names its template lists.
+  const prefix = names.sample && route === undefined ? `api://${LOCAL_CLIENT_ID}/` : '';
+  return wanted.app ? `${prefix}.default` : wanted.scopes.map((s) => `${prefix}${s}`).join(' ');
 }
-// The served authorizer's own tenant, unless --tenant names another: the issuer knows it.
-const tenantPath = request.tenant ?? (names.sample ? undefined : 'organizations');
+// The served authorizer's own tenant, unless --tenant (or --route) names another: the issuer knows it.
+const tenantPath = wanted.tenant ?? (names.sample ? undefined : 'organizations');
 const urls = localIssuerUrls(`http://127.0.0.1:${port}`, tenantPath);
-const endpoint = request.externalId ? urls.externalId.tokenEndpoint : urls.tokenEndpoint;
+const endpoint = wanted.externalId ? urls.externalId.tokenEndpoint : urls.tokenEndpoint;
 function noIssuer(what: string): never {
   console.error(
     `${COMMAND}: ${what} on 127.0.0.1:${port}: run \`${portPrefix(port)}${names.start}\` first (${COMMAND} reads the same PORT).`,
