@@ -16,15 +16,13 @@ export const UNIT_FOLDERS = [
 
 /**
  * The suites of those folders that start a process (a cold start in a process of its own, a command as a
- * person runs it, cfn-lint): they run with test/e2e and test/package, in the process lane.
+ * person runs it): they run with test/e2e and test/package, in the process lane.
  * test/house/test-lanes.test.ts holds that no other unit suite starts one.
  */
 export const PROCESS_SUITES = [
   'test/authorizer/handler-module.test.ts',
   'test/local/explain.test.ts',
   'test/local/local-http-api.test.ts',
-  'test/sample/api-kinds-stack.test.ts',
-  'test/sample/sample-api-stack.test.ts',
 ] as const;
 
 /** The folders of the process lane: the commands, the local API and the package as a person uses them. */
