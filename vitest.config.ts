@@ -15,15 +15,11 @@ export const UNIT_FOLDERS = [
 ] as const;
 
 /**
- * The suites of those folders that start a process (a cold start in a process of its own, a command as a
- * person runs it): they run with test/e2e and test/package, in the process lane.
- * test/house/test-lanes.test.ts holds that no other unit suite starts one.
+ * The suites of those folders that start a process (a command as a person runs it): they run with
+ * test/e2e and test/package, in the process lane. test/house/test-lanes.test.ts holds that no other unit
+ * suite starts one.
  */
-export const PROCESS_SUITES = [
-  'test/authorizer/handler-module.test.ts',
-  'test/local/explain.test.ts',
-  'test/local/local-http-api.test.ts',
-] as const;
+export const PROCESS_SUITES = ['test/local/explain.test.ts', 'test/local/local-http-api.test.ts'] as const;
 
 /** The folders of the process lane: the commands, the local API and the package as a person uses them. */
 export const PROCESS_FOLDERS = ['e2e', 'package'] as const;
