@@ -19,7 +19,7 @@ export const UNIT_FOLDERS = [
  * test/e2e and test/package, in the process lane. test/house/test-lanes.test.ts holds that no other unit
  * suite starts one.
  */
-export const PROCESS_SUITES = ['test/local/explain.test.ts', 'test/local/local-http-api.test.ts'] as const;
+export const PROCESS_SUITES = ['test/local/explain.test.ts'] as const;
 
 /** The folders of the process lane: the commands, the local API and the package as a person uses them. */
 export const PROCESS_FOLDERS = ['e2e', 'package'] as const;

@@ -14,7 +14,6 @@ import { type RouteDefinition, SAMPLE_ROUTES } from '../../infra/sample/routes.j
 import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from '../../infra/sample/sample-http-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
 import { localToken } from '../helpers/local-token.js';
-import { runScript } from '../helpers/run-script.js';
 
 /**
  * `npm start -- --api-kind http`: the HTTP API variant of the sample, served from its synthesized template.
@@ -335,19 +334,5 @@ describe('entra-authorizer start on a cloud assembly with an HTTP API', () => {
     expect((await get('GET', '/whoami', scoped)).status).toBe(403);
     expect((await get('GET', '/whoami')).status).toBe(401);
     expect((await get('GET', '/elsewhere', scoped)).status).toBe(404);
-  });
-});
-
-describe('npm start --api-kind', () => {
-  it('is one line and exit 2 for a kind it does not know, or beside --app (an assembly declares its own)', async () => {
-    const unknown = await runScript('infra/local/start.ts', ['--api-kind', 'websocket']);
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([
-      2,
-      'npm start: --api-kind must be rest or http; got "websocket"',
-    ]);
-    const withApp = await runScript('infra/local/start.ts', ['--api-kind', 'http', '--app', 'cdk.out']);
-    expect(withApp.code).toBe(2);
-    expect(withApp.stderr.trim().split('\n')).toHaveLength(1);
-    expect(withApp.stderr).toMatch(/^npm start: --api-kind picks the sample in this repository/);
   });
 });
