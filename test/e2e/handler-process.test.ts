@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { emfViolations } from '../helpers/emf.js';
 import { KeyServer } from '../helpers/key-server.js';
+import { finished } from '../helpers/run-script.js';
 import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/setup.js';
 
 const HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
@@ -33,15 +34,7 @@ describe('the Lambda handler module, in a process of its own', () => {
       env: { ...process.env, ...env() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => {
-      stdout += c;
-    });
-    child.stderr.on('data', (c) => {
-      stderr += c;
-    });
-    const code = await new Promise((done) => child.on('close', done));
+    const { code, stdout, stderr } = await finished(child);
     expect(code, stderr).toBe(0);
     // Refusals and Allows are INFO lines: nothing of ours on stderr (Node may warn there, that is not ours).
     expect(stderr.split('\n').filter((l) => l.startsWith('{'))).toEqual([]);

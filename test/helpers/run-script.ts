@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -20,8 +21,14 @@ export function runScript(
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !k.startsWith('AZURE_') && k !== 'PORT'),
   );
+  return finished(spawn('npx', ['tsx', script, ...args], { cwd: ROOT, env: { ...clean, ...env } }));
+}
+
+/** What a child process wrote and how it ended. */
+export function finished(
+  child: ChildProcessWithoutNullStreams | ChildProcessByStdio<null, Readable, Readable>,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', script, ...args], { cwd: ROOT, env: { ...clean, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => {
