@@ -89,8 +89,9 @@ async function bundleAuthorizer(): Promise<void> {
 }
 
 /**
- * The command line (`npx entra-authorizer`), bundled with what it needs (aws-jwt-verify included) so that it
- * runs with the package's peers only, and the worker script each served Lambda function runs on.
+ * The command line (`npx entra-authorizer`), bundled with what it needs (aws-jwt-verify and ws included) so
+ * that it runs with the package's peers only, and the worker script each served Lambda function runs on.
+ * ws is CommonJS: its `require` of Node's modules needs a real `require` in the ES module bundle.
  */
 async function bundleCli(): Promise<void> {
   await build({
@@ -103,6 +104,9 @@ async function bundleCli(): Promise<void> {
     platform: 'node',
     target: 'node20',
     external: ['aws-cdk-lib', 'constructs'],
+    banner: {
+      js: "import { createRequire as __entraCreateRequire } from 'node:module'; const require = __entraCreateRequire(import.meta.url);",
+    },
     absWorkingDir: ROOT,
     logLevel: 'warning',
   });

@@ -6,6 +6,8 @@ import type { HttpApiModel } from './http-api-template.js';
 import { createLocalHttpGateway } from './http-gateway.js';
 import { createLocalIssuer, type LocalIssuerOptions, localIssuerUrls } from './issuer.js';
 import { createJwtChecker } from './jwt-authorizer.js';
+import type { WebSocketApiModel } from './websocket-api-template.js';
+import { attachWebSocketApis } from './websocket-gateway.js';
 
 /**
  * The one local server of `npm start` and `entra-authorizer start`: the Entra-shaped issuer under /login and
@@ -27,6 +29,8 @@ export interface ApiServerOptions {
    * init): their handlers by logical id.
    */
   readonly functions: (url: string) => Promise<ReadonlyMap<string, LambdaHandler>>;
+  /** WebSocket APIs served beside it, each at `/<stage>` (their functions among `functions`'). */
+  readonly webSocketApis?: readonly WebSocketApiModel[];
 }
 
 export interface ApiServer {
@@ -36,6 +40,8 @@ export interface ApiServer {
   readonly issuerUrl: string;
   readonly tokenEndpoint: string;
   readonly stats: GatewayStats;
+  /** The WebSocket APIs served beside the API, each at `/<stage>` of `url` (as ws://). */
+  readonly webSocketApis: readonly WebSocketApiModel[];
   stop(): Promise<void>;
 }
 
@@ -69,8 +75,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   handle = async (req, res) => {
     if (!(await issuer(req, res))) res.writeHead(503).end();
   };
+  const sockets = attachWebSocketApis(server);
   const stop = () =>
     new Promise<void>((done) => {
+      sockets.close();
       server.closeAllConnections();
       server.close(() => done());
     });
@@ -90,9 +98,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     'kind' in api
       ? createLocalHttpGateway({ api, functions, checkJwt })
       : createLocalGateway({ api, functions, checkJwt });
+  const webSocketApis = options.webSocketApis ?? [];
+  sockets.serve(webSocketApis, functions);
   handle = async (req, res) => {
     if (await issuer(req, res)) return;
+    if (await sockets.connections(req, res)) return;
     await gateway.handle(req, res);
   };
-  return { url, port, issuerUrl: urls.issuer, tokenEndpoint: urls.tokenEndpoint, stats: gateway.stats, stop };
+  return {
+    url,
+    port,
+    issuerUrl: urls.issuer,
+    tokenEndpoint: urls.tokenEndpoint,
+    stats: gateway.stats,
+    webSocketApis,
+    stop,
+  };
 }

@@ -16,6 +16,7 @@ import { LOCAL_SCOPE, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js
 import { jwtIssuerSettings } from './jwt-route-token.js';
 import { type FunctionRunner, startFunctionRunner } from './lambda-runner.js';
 import { localEnvironment } from './local-environment.js';
+import { readServedWebSocketApis } from './websocket-api-template.js';
 
 /**
  * `entra-authorizer start`: a user's synthesized CDK app served locally. The REST API an EntraTokenAuthorizer
@@ -181,12 +182,6 @@ async function startRunners(
   return functions;
 }
 
-function webSocketApis(stack: AssemblyStack): number {
-  return Object.values(stack.template.Resources ?? {}).filter(
-    (r) => r.Type === 'AWS::ApiGatewayV2::Api' && r.Properties?.ProtocolType === 'WEBSOCKET',
-  ).length;
-}
-
 export async function startAssemblyServer(options: AssemblyServerOptions): Promise<AssemblyServer> {
   const guarded: GuardedApi = pickGuardedApi(readAssemblyStacks(options.assemblyDir), options);
   const { stack, restApiId } = guarded;
@@ -194,12 +189,10 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
     guarded.kind === 'http'
       ? readHttpApiModel(stack.template, { apiId: restApiId })
       : readApiModel(stack.template, { restApiId });
-  const notes: string[] = [
-    ...api.unsupported.map((line) => `${line}: answered 501`),
-    ...(guarded.kind === 'http' && webSocketApis(stack) > 0
-      ? ['the WebSocket API of this stack is not served (WebSocket APIs are not emulated locally)']
-      : []),
-  ];
+  const webSockets = readServedWebSocketApis(stack.template);
+  const notes: string[] = [...api.unsupported.map((line) => `${line}: answered 501`), ...webSockets.notes];
+  // The stack's WebSocket APIs are served beside the API, their functions started with its own.
+  const functions = new Map([...api.functions, ...webSockets.apis.flatMap((ws) => [...ws.functions])]);
   const runners: FunctionRunner[] = [];
   const key = await loadOrCreateIssuerKey(options.dataDir);
   try {
@@ -212,7 +205,8 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
         // Guarded by API Gateway's own JWT authorizers only: the tenant and audience their issuers name.
         ...(guarded.authorizerFunctionId === undefined ? jwtIssuerSettings(api) : {}),
       },
-      functions: (url) => startRunners(stack, api, options, url, notes, runners),
+      functions: (url) => startRunners(stack, { functions }, options, url, notes, runners),
+      webSocketApis: webSockets.apis,
     });
     return {
       ...server,

@@ -10,6 +10,7 @@ import { readHttpApiModel } from './http-api-template.js';
 import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
 import { localEnvironment } from './local-environment.js';
 import { synthesizeHttpSample, synthesizeSample } from './sample-template.js';
+import { readServedWebSocketApis } from './websocket-api-template.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -34,8 +35,9 @@ let instances = 0;
 
 /**
  * Imports a Lambda handler module with its function's environment in place, as Lambda starts it: the
- * composition root reads its configuration once, at load. Each local server gets its own instance of the
- * module (a distinct URL), so two servers in one process do not share configuration.
+ * composition root reads its configuration once, at load. Each function of each local server gets its own
+ * instance of the module (a distinct URL), so two servers in one process, or two functions of one source
+ * (the HTTP API's and the WebSocket API's authorizer), do not share configuration.
  */
 /**
  * Variables of the shell that a Lambda of this project could read: while a handler loads, those its
@@ -47,7 +49,7 @@ const LAMBDA_VARIABLE = new RegExp(`^(AZURE_|POWERTOOLS_|AWS_LAMBDA_|LOG_LEVEL$|
 async function importHandler(
   source: string,
   env: Record<string, string>,
-  instance: number,
+  instance: string,
 ): Promise<LambdaHandler> {
   const hidden = Object.keys(process.env).filter((name) => LAMBDA_VARIABLE.test(name) && !(name in env));
   const saved = new Map([...Object.keys(env), ...hidden].map((name) => [name, process.env[name]]));
@@ -93,15 +95,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const { template, sources } = http ? synthesizeHttpSample(props) : synthesizeSample(props);
   // A template API Gateway would refuse stops here, naming the resource and the parameter.
   const api = http ? readHttpApiModel(template) : readApiModel(template);
+  // The HTTP sample's WebSocket API, served beside it.
+  const webSocketApis = readServedWebSocketApis(template).apis;
+  const served = new Map([...api.functions, ...webSocketApis.flatMap((ws) => [...ws.functions])]);
   const instance = ++instances;
   const importSources = async (url: string) => {
     const functions = new Map<string, LambdaHandler>();
-    for (const fn of api.functions.values()) {
+    for (const fn of served.values()) {
       const source = sources.get(fn.logicalId);
       if (source === undefined) throw new Error(`no source handler for the Lambda function ${fn.logicalId}`);
       functions.set(
         fn.logicalId,
-        await importHandler(source, localEnvironment(fn.environment, url), instance),
+        await importHandler(source, localEnvironment(fn.environment, url), `${instance}-${fn.logicalId}`),
       );
     }
     return functions;
@@ -112,5 +117,6 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     api,
     issuer: { key, anyTenant: true },
     functions: importSources,
+    webSocketApis,
   });
 }

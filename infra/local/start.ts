@@ -13,6 +13,7 @@ import { commandNames } from './command-names.js';
 import { httpRouteLines, jwtGuardLabel } from './http-start-lines.js';
 import { LOCAL_APP_ROLE, LOCAL_SCOPE } from './issuer.js';
 import { DEFAULT_PORT, freePortNear, localPort, PortError, portPrefix } from './port.js';
+import { webSocketStartLines } from './websocket-start-lines.js';
 
 // npm start: the sample API and a local Entra-shaped issuer on 127.0.0.1, no AWS account, no tenant.
 // npx entra-authorizer start: the same for the user's own synthesized CDK app (cdk.out).
@@ -23,8 +24,9 @@ const COMMAND = names.start;
 const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE] [--tenants-file FILE]${names.sample ? ' [--api-kind rest|http]' : ''}
 
 Serves the REST API an EntraTokenAuthorizer guards, or the HTTP API an EntraHttpAuthorizer guards, of your
-synthesized CDK app on 127.0.0.1, with a local Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\`
-first. Its Lambda functions run from the asset folders cdk synth staged, each on a worker thread of its own.
+synthesized CDK app on 127.0.0.1, with the WebSocket APIs of its stack (ws://.../<stage>) and a local
+Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\` first. Its Lambda functions run from the
+asset folders cdk synth staged, each on a worker thread of its own.
   --app <dir>        the cloud assembly (default cdk.out)
   --stack <name>     the stack, when the assembly has several guarded APIs
   --api <id>         the RestApi's or HttpApi's logical id, when a stack has several
@@ -36,7 +38,7 @@ first. Its Lambda functions run from the asset folders cdk synth staged, each on
                        names.sample
                          ? `
   --api-kind <kind>  without --app: the sample as a REST API (rest, the default) or as an HTTP API (http,
-                     the stack of cdk deploy -c apiKind=http; its WebSocket API is not emulated)`
+                     the stack of cdk deploy -c apiKind=http, with its WebSocket API)`
                          : ''
                      }`;
 
@@ -161,20 +163,25 @@ try {
 const env = portPrefix(server.port);
 function sampleLines(s: ApiServer): string[] {
   const http = apiKind === 'http';
+  const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) =>
+    flags === '' ? `${env}npm run -s token` : `${env}npm run -s token --${flags}`,
+  );
   return [
-    `entra-authorizer local ${http ? 'HTTP API (the sample of -c apiKind=http; its WebSocket API is not emulated)' : 'API'} on ${s.url}`,
+    `entra-authorizer local ${http ? 'HTTP API (the sample of -c apiKind=http, and its WebSocket API)' : 'API'} on ${s.url}`,
     '',
     `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
     `  token endpoint         ${s.tokenEndpoint}`,
     ...SAMPLE_ROUTES.map(
       (r) => `  ${r.method.padEnd(6)} ${s.url}${r.path}   (needs ${describeRule(r.permission)})`,
     ),
+    ...ws.lines,
     '',
     'Try it:',
     `  curl -i -H "Authorization: Bearer $(${env}npm run -s token | tail -n 1)" ${s.url}/whoami   # 200, your claims`,
     `  curl -i ${s.url}/whoami   # 401`,
     `  curl -i -H "Authorization: Bearer $(${env}npm run -s token -- --app | tail -n 1)" ${s.url}/whoami   # 403: app-only, roles ${LOCAL_APP_ROLE}, no scope ${LOCAL_SCOPE}`,
     `  ${env}npm run -s token | ${env}npm run -s explain   # why a token is accepted or refused`,
+    ...ws.tryIt,
   ];
 }
 
@@ -207,6 +214,7 @@ function assemblyLines(s: AssemblyServer): string[] {
     example = http.example;
   } else visit(s.api.root);
   const token = `${env}${names.token}`;
+  const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) => `${token}${flags}`);
   const { verb, path } = example ?? { verb: 'GET', path: '/' };
   const method = verb === 'GET' ? '' : ` -X ${verb}`;
   return [
@@ -215,11 +223,13 @@ function assemblyLines(s: AssemblyServer): string[] {
     `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
     `  token endpoint         ${s.tokenEndpoint}`,
     ...methods,
+    ...ws.lines,
     ...s.notes.map((n) => `  not as in AWS: ${n}`),
     '',
     'Try it:',
     `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
     `  ${token} | ${env}${names.explain} --route "${verb} ${path}"   # why a token is accepted or refused`,
+    ...ws.tryIt,
   ];
 }
 
