@@ -593,7 +593,7 @@ export function createLocalWebSocketGateway(options: LocalWebSocketGatewayOption
  * The WebSocket part of the local server: its upgrade requests answered 503 until `serve` names the APIs
  * (their functions are started by then), 404 for a path no API is served at.
  */
-export function attachWebSocketApis(server: Server) {
+export function attachWebSocketApis(server: Server, log?: (line: string) => void) {
   let gateway: LocalWebSocketGateway | undefined;
   let closed = false;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -602,7 +602,7 @@ export function attachWebSocketApis(server: Server) {
   });
   return {
     serve(apis: readonly WebSocketApiModel[], functions: ReadonlyMap<string, LambdaHandler>): void {
-      gateway = createLocalWebSocketGateway({ apis: closed ? [] : apis, functions });
+      gateway = createLocalWebSocketGateway({ apis: closed ? [] : apis, functions, ...(log ? { log } : {}) });
     },
     connections: (req: IncomingMessage, res: ServerResponse) =>
       gateway?.connections(req, res) ?? Promise.resolve(false),

@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import type { CfnTemplate } from '../../infra/local/api-template.js';
 import { type AssemblyServer, startAssemblyServer } from '../../infra/local/assembly-server.js';
 import { readHttpApiModel } from '../../infra/local/http-api-template.js';
 import { createLocalHttpGateway, selectHttpRoute } from '../../infra/local/http-gateway.js';
 import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
-import { type RouteDefinition, SAMPLE_ROUTES } from '../../infra/sample/routes.js';
+import { type RouteDefinition, SAMPLE_ROUTES, SAMPLE_SCOPE } from '../../infra/sample/routes.js';
 import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from '../../infra/sample/sample-http-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
 import { localToken } from '../helpers/local-token.js';
@@ -319,11 +320,9 @@ describe('entra-authorizer start on a cloud assembly with an HTTP API', () => {
     rmSync(assemblyDir, { recursive: true, force: true });
   });
 
-  it('finds the HTTP API its EntraHttpAuthorizer guards, says the WebSocket API is not served, and answers as the template says', async () => {
+  it('finds the HTTP API its EntraHttpAuthorizer guards, and answers as the template says', async () => {
     expect('kind' in served.api).toBe(true);
-    expect(served.notes).toContain(
-      'the WebSocket API of this stack is not served (WebSocket APIs are not emulated locally)',
-    );
+    expect(served.notes).toEqual([]);
     const scoped = await localToken(served.tokenEndpoint, { scope: `api://${LOCAL_CLIENT_ID}/Items.Admin` });
     const get = (method: string, path: string, bearer?: string) =>
       fetch(`${served.url}${path}`, {
@@ -334,5 +333,26 @@ describe('entra-authorizer start on a cloud assembly with an HTTP API', () => {
     expect((await get('GET', '/whoami', scoped)).status).toBe(403);
     expect((await get('GET', '/whoami')).status).toBe(401);
     expect((await get('GET', '/elsewhere', scoped)).status).toBe(404);
+  });
+
+  it("serves the stack's WebSocket API beside it, its functions on worker threads: 401, 403 or the connection", async () => {
+    expect(served.webSocketApis.map((api) => api.stageName)).toEqual(['prod']);
+    const connect = (query: string) =>
+      new Promise<number>((done) => {
+        const socket = new WebSocket(`${served.url.replace('http', 'ws')}/prod${query}`);
+        socket.once('open', () => {
+          socket.close();
+          done(101);
+        });
+        socket.once('unexpected-response', (_req, res) => done(res.statusCode ?? 0));
+        socket.once('error', () => done(0));
+      });
+    const user = await localToken(served.tokenEndpoint, {
+      scope: `api://${LOCAL_CLIENT_ID}/${SAMPLE_SCOPE}`,
+    });
+    const other = await localToken(served.tokenEndpoint, { scope: `api://${LOCAL_CLIENT_ID}/Items.Admin` });
+    expect(await connect('')).toBe(401);
+    expect(await connect(`?access_token=${other}`)).toBe(403);
+    expect(await connect(`?access_token=${user}`)).toBe(101);
   });
 });
