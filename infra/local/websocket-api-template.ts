@@ -333,7 +333,8 @@ export function readServedWebSocketApis(template: CfnTemplate): {
       read.push(readWebSocketApiModel(template, id));
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
-      notes.push(`the WebSocket API ${id} is not served: ${err.message}`);
+      const problems = err.message.split('\n  - ').slice(1);
+      notes.push(`the WebSocket API ${id} is not served: ${problems.join('; ') || err.message}`);
     }
   }
   const { served, notes: taken } = webSocketPaths(read);

@@ -258,6 +258,23 @@ const REFUSAL_MESSAGES: Readonly<Record<number, string>> = {
   500: 'Internal server error',
 };
 
+/** `$context.<name>` of a `$connect` request, as an identity source reads it. */
+function contextVariable(up: UpgradeRequest, name: string): string | undefined {
+  return (
+    {
+      apiId: apiIdOf(up.api),
+      connectionId: up.connectionId,
+      domainName: headerOf(up.headers, 'host'),
+      eventType: 'CONNECT',
+      'identity.sourceIp': up.sourceIp,
+      'identity.userAgent': headerOf(up.headers, 'user-agent'),
+      requestId: up.requestId,
+      routeKey: '$connect',
+      stage: up.api.stageName,
+    } as Record<string, string | undefined>
+  )[name];
+}
+
 /** The identity sources' values, or undefined when one is missing or empty (a 401 without a call). */
 function identityOf(up: UpgradeRequest, authorizer: WebSocketAuthorizerModel): string[] | undefined {
   const values: string[] = [];
@@ -269,10 +286,8 @@ function identityOf(up: UpgradeRequest, authorizer: WebSocketAuthorizerModel): s
           ? up.query.getAll(source.name).join(',')
           : source.from === 'stageVariables'
             ? up.api.stageVariables[source.name]
-            : (upgradeConnection(up) as Record<string, unknown>)[
-                source.name === 'connectionId' ? 'id' : source.name
-              ];
-    if (typeof value !== 'string' || value === '') return undefined;
+            : contextVariable(up, source.name);
+    if (value === undefined || value === '') return undefined;
     values.push(value);
   }
   return values;

@@ -129,7 +129,11 @@ describe('the WebSocket API reader', () => {
       '$request.header.x';
     const unserved = readServedWebSocketApis(template);
     expect(unserved.apis).toEqual([]);
-    expect(unserved.notes[0]).toMatch(/^the WebSocket API \S+ is not served: .*RouteSelectionExpression/s);
+    expect(unserved.notes).toEqual([
+      expect.stringMatching(
+        /^the WebSocket API \S+ is not served: \S+: RouteSelectionExpression "\$request\.header\.x" is not emulated locally [^\n]+$/,
+      ),
+    ]);
   });
 });
 
@@ -184,6 +188,9 @@ interface SeenEvent {
   readonly isBase64Encoded?: boolean;
   readonly requestContext: Record<string, unknown> & { readonly connectionId: string };
 }
+
+/** What the notify backend's @connections calls answered: POST's status and GET's description. */
+const connectionDescriptions: { posted: number; described: unknown }[] = [];
 
 /** What the in-process backends saw, by route key. */
 const seen: Record<string, SeenEvent[]> = {};
@@ -267,10 +274,8 @@ function chatFunctions(): Map<string, LambdaHandler> {
           headers: { authorization: 'AWS4-HMAC-SHA256 x' },
         });
         const described = await fetch(endpoint);
-        return {
-          statusCode: 200,
-          body: JSON.stringify({ posted: posted.status, described: await described.json() }),
-        };
+        connectionDescriptions.push({ posted: posted.status, described: await described.json() });
+        return { statusCode: 200 };
       },
     ],
     [
@@ -416,6 +421,18 @@ describe('an open connection', () => {
     const got = nextMessages(socket, 1);
     socket.send(JSON.stringify({ action: 'notify' }));
     expect(await got).toEqual(['pushed']);
+    // Oracle: GetConnection's output (connectedAt and lastActiveAt timestamps, identity.sourceIp and
+    // identity.userAgent), API Gateway Management API reference.
+    await expect
+      .poll(() => connectionDescriptions.at(-1))
+      .toEqual({
+        posted: 200,
+        described: {
+          connectedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+          identity: { sourceIp: '127.0.0.1', userAgent: '' },
+          lastActiveAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        },
+      });
     const failed = nextMessages(socket, 1);
     socket.send(JSON.stringify({ action: 'fail' }));
     const [text] = await failed;
