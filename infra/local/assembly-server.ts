@@ -39,7 +39,9 @@ export interface AssemblyServerOptions {
 
 export interface AssemblyServer extends ApiServer {
   readonly stackName: string;
-  /** The API's logical id (a RestApi, or an HTTP API's AWS::ApiGatewayV2::Api). */
+  /** What the guarded API is: with `websocket`, the stack has only WebSocket APIs to serve. */
+  readonly kind: GuardedApi['kind'];
+  /** The API's logical id (a RestApi, or an HTTP API's or WebSocket API's AWS::ApiGatewayV2::Api). */
   readonly restApiId: string;
   /** A REST API, or an HTTP API (`kind: 'http'`). */
   readonly api: ApiModel | HttpApiModel;
@@ -182,13 +184,29 @@ async function startRunners(
   return functions;
 }
 
+/** For a stack whose guarded API is a WebSocket API: no HTTP route, so a plain request is a 404. */
+function withoutHttpRoutes(apiId: string): HttpApiModel {
+  return {
+    kind: 'http',
+    apiId,
+    stageName: '$default',
+    stageVariables: {},
+    routes: [],
+    cors: undefined,
+    functions: new Map(),
+    unsupported: [],
+  };
+}
+
 export async function startAssemblyServer(options: AssemblyServerOptions): Promise<AssemblyServer> {
   const guarded: GuardedApi = pickGuardedApi(readAssemblyStacks(options.assemblyDir), options);
   const { stack, restApiId } = guarded;
   const api =
     guarded.kind === 'http'
       ? readHttpApiModel(stack.template, { apiId: restApiId })
-      : readApiModel(stack.template, { restApiId });
+      : guarded.kind === 'websocket'
+        ? withoutHttpRoutes(restApiId)
+        : readApiModel(stack.template, { restApiId });
   const webSockets = readServedWebSocketApis(stack.template);
   const notes: string[] = [...api.unsupported.map((line) => `${line}: answered 501`), ...webSockets.notes];
   // The stack's WebSocket APIs are served beside the API, their functions started with its own.
@@ -211,6 +229,7 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
     return {
       ...server,
       stackName: stack.name,
+      kind: guarded.kind,
       restApiId,
       api,
       notes,

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { type CfnTemplate, type FunctionModel, restApiIds } from './api-template.js';
 import { httpApiIds } from './http-api-template.js';
+import { webSocketApiIds } from './websocket-api-template.js';
 
 /**
  * A user's cloud assembly (`cdk.out` after `cdk synth`), read as the local server needs it: its stacks and
@@ -25,8 +26,11 @@ export interface AssemblyStack {
 
 export interface GuardedApi {
   readonly stack: AssemblyStack;
-  /** A REST API (EntraTokenAuthorizer) or an HTTP API (EntraHttpAuthorizer). */
-  readonly kind: 'rest' | 'http';
+  /**
+   * A REST API (EntraTokenAuthorizer) or an HTTP API (EntraHttpAuthorizer); a WebSocket API
+   * (EntraWebSocketAuthorizer) only where the stacks have no guarded REST or HTTP API.
+   */
+  readonly kind: 'rest' | 'http' | 'websocket';
   /** The API's logical id: its AWS::ApiGateway::RestApi, or for an HTTP API its AWS::ApiGatewayV2::Api. */
   readonly restApiId: string;
   /** The logical id of the Entra authorizer's Lambda function; undefined when only JWT authorizers guard it. */
@@ -114,16 +118,19 @@ function hasJwtAuthorizer(stack: AssemblyStack, kind: GuardedApi['kind'], apiId:
 
 /**
  * The APIs of a stack that an authorizer with the authorizer's environment (AZURE_TENANT_ID) guards: REST
- * APIs through a TOKEN authorizer, HTTP APIs through a REQUEST Lambda authorizer; else those API Gateway's
- * own JWT authorizer guards.
+ * APIs through a TOKEN authorizer, HTTP APIs through a REQUEST Lambda authorizer, else those API Gateway's
+ * own JWT authorizer guards; with `webSockets`, its WebSocket APIs through the REQUEST authorizer of
+ * `$connect` instead.
  */
-export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
+export function guardedApisOf(stack: AssemblyStack, webSockets = false): GuardedApi[] {
   const authorizers = Object.values(stack.template.Resources ?? {});
   const found: GuardedApi[] = [];
-  const kinds = [
-    ['rest', restApiIds, 'AWS::ApiGateway::Authorizer', 'TOKEN', 'RestApiId'],
-    ['http', httpApiIds, 'AWS::ApiGatewayV2::Authorizer', 'REQUEST', 'ApiId'],
-  ] as const;
+  const kinds = webSockets
+    ? ([['websocket', webSocketApiIds, 'AWS::ApiGatewayV2::Authorizer', 'REQUEST', 'ApiId']] as const)
+    : ([
+        ['rest', restApiIds, 'AWS::ApiGateway::Authorizer', 'TOKEN', 'RestApiId'],
+        ['http', httpApiIds, 'AWS::ApiGatewayV2::Authorizer', 'REQUEST', 'ApiId'],
+      ] as const);
   for (const [kind, apiIds, type, authorizerType, apiProperty] of kinds) {
     for (const restApiId of apiIds(stack.template)) {
       for (const r of authorizers) {
@@ -135,7 +142,9 @@ export function guardedApisOf(stack: AssemblyStack): GuardedApi[] {
         found.push(guarded);
         break;
       }
-      if (!found.some((g) => g.restApiId === restApiId) && hasJwtAuthorizer(stack, kind, restApiId)) {
+      // A WebSocket API has no JWT authorizer.
+      if (kind === 'websocket' || found.some((g) => g.restApiId === restApiId)) continue;
+      if (hasJwtAuthorizer(stack, kind, restApiId)) {
         found.push({ stack, kind, restApiId, authorizerFunctionId: undefined, authorizerEnvironment: {} });
       }
     }
@@ -161,13 +170,15 @@ export function pickGuardedApi(stacks: readonly AssemblyStack[], choice: ApiChoi
       `no stack ${choice.stack} in the cloud assembly; it has ${stacks.map((s) => s.name).join(', ') || 'none'}`,
     );
   }
-  const all = named.flatMap(guardedApisOf);
+  const restOrHttp = named.flatMap((stack) => guardedApisOf(stack));
+  // A WebSocket API is served beside its stack's REST or HTTP API; on its own only when there is none.
+  const all = restOrHttp.length > 0 ? restOrHttp : named.flatMap((stack) => guardedApisOf(stack, true));
   const apis = choice.api === undefined ? all : all.filter((a) => a.restApiId === choice.api);
   if (apis.length === 1) return apis[0] as GuardedApi;
   if (all.length === 0) {
     const where = choice.stack === undefined ? 'the cloud assembly' : `the stack ${choice.stack}`;
     throw new AssemblyError(
-      `no REST API in ${where} is guarded by an EntraTokenAuthorizer or a JWT authorizer, nor an HTTP API by an EntraHttpAuthorizer or a JWT authorizer`,
+      `no REST API in ${where} is guarded by an EntraTokenAuthorizer or a JWT authorizer, nor an HTTP API by an EntraHttpAuthorizer or a JWT authorizer, nor a WebSocket API by an EntraWebSocketAuthorizer`,
     );
   }
   if (apis.length === 0) {

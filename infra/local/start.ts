@@ -24,9 +24,10 @@ const COMMAND = names.start;
 const usage = `${COMMAND} [--app <cdk.out>] [--stack <name>] [--api <logical id>] [--port N] [--env FILE] [--tenants-file FILE]${names.sample ? ' [--api-kind rest|http]' : ''}
 
 Serves the REST API an EntraTokenAuthorizer guards, or the HTTP API an EntraHttpAuthorizer guards, of your
-synthesized CDK app on 127.0.0.1, with the WebSocket APIs of its stack (ws://.../<stage>) and a local
-Entra-shaped issuer for \`${names.token}\`. Run \`cdk synth\` first. Its Lambda functions run from the
-asset folders cdk synth staged, each on a worker thread of its own.
+synthesized CDK app on 127.0.0.1, with the WebSocket APIs of its stack (ws://.../<stage>; a stack of
+WebSocket APIs an EntraWebSocketAuthorizer guards is served on its own), and a local Entra-shaped issuer
+for \`${names.token}\`. Run \`cdk synth\` first. Its Lambda functions run from the asset folders cdk synth
+staged, each on a worker thread of its own.
   --app <dir>        the cloud assembly (default cdk.out)
   --stack <name>     the stack, when the assembly has several guarded APIs
   --api <id>         the RestApi's or HttpApi's logical id, when a stack has several
@@ -217,8 +218,17 @@ function assemblyLines(s: AssemblyServer): string[] {
   const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) => `${token}${flags}`);
   const { verb, path } = example ?? { verb: 'GET', path: '/' };
   const method = verb === 'GET' ? '' : ` -X ${verb}`;
+  const kind = { rest: 'REST', http: 'HTTP', websocket: 'WebSocket' }[s.kind];
+  // A stack of WebSocket APIs only: its lines are the WebSocket ones.
+  const httpTries =
+    s.kind === 'websocket'
+      ? []
+      : [
+          `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
+          `  ${token} | ${env}${names.explain} --route "${verb} ${path}"   # why a token is accepted or refused`,
+        ];
   return [
-    `entra-authorizer local API on ${s.url}: ${s.stackName}, ${'kind' in s.api ? 'HTTP' : 'REST'} API ${s.restApiId}`,
+    `entra-authorizer local API on ${s.url}: ${s.stackName}, ${kind} API ${s.restApiId}`,
     '',
     `  issuer (Entra-shaped)  ${s.issuerUrl}/.well-known/openid-configuration`,
     `  token endpoint         ${s.tokenEndpoint}`,
@@ -227,8 +237,7 @@ function assemblyLines(s: AssemblyServer): string[] {
     ...s.notes.map((n) => `  not as in AWS: ${n}`),
     '',
     'Try it:',
-    `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
-    `  ${token} | ${env}${names.explain} --route "${verb} ${path}"   # why a token is accepted or refused`,
+    ...httpTries,
     ...ws.tryIt,
   ];
 }
