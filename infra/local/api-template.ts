@@ -377,6 +377,95 @@ export function unsupportedRuntimes(
   return lines;
 }
 
+/**
+ * What every reader of one API Gateway v2 API (an HTTP API, a WebSocket API) shares: the template's
+ * resources, the API's logical id, the Lambda functions found so far (and how an expression names one) and
+ * the problems found so far, in the order they are met.
+ */
+export interface V2ReadContext {
+  readonly resources: Readonly<Record<string, CfnResource>>;
+  readonly apiId: string;
+  readonly functions: ReadonlyMap<string, FunctionModel>;
+  readonly functionOf: (owner: string, property: string, value: unknown) => string;
+  readonly problems: string[];
+}
+
+/** The resources of a type that belong to the v2 API being read (their ApiId refers to it). */
+export function v2ApiResources(ctx: V2ReadContext, type: string): [string, CfnResource][] {
+  return (Object.entries(ctx.resources) as [string, CfnResource][]).filter(
+    ([, r]) => r.Type === type && referencedIds(r.Properties?.ApiId).includes(ctx.apiId),
+  );
+}
+
+/** How a problem names a resource: `Id (AWS::Type detail)`. */
+export const describeV2Resource = (ctx: V2ReadContext, id: string, detail: string) =>
+  `${id} (${ctx.resources[id]?.Type} ${detail})`;
+
+/** A v2 stage's `StageVariables`, the string ones. */
+export function stageVariablesOf(stage: Props): Record<string, string> {
+  const stageVariables: Record<string, string> = {};
+  if (isObject(stage.StageVariables)) {
+    for (const [k, v] of Object.entries(stage.StageVariables))
+      if (typeof v === 'string') stageVariables[k] = v;
+  }
+  return stageVariables;
+}
+
+/** A v2 Lambda proxy integration's function and timeout (`TimeoutInMillis`, 50 ms up to `maxMillis`, the default). */
+export function readLambdaProxy(
+  ctx: V2ReadContext,
+  owner: string,
+  p: Props,
+  maxMillis: number,
+): { readonly type: 'AWS_PROXY'; readonly functionId: string; readonly timeoutMillis: number } {
+  const timeout = p.TimeoutInMillis ?? maxMillis;
+  if (typeof timeout !== 'number' || timeout < 50 || timeout > maxMillis) {
+    ctx.problems.push(`${owner}: TimeoutInMillis must be from 50 to ${maxMillis}`);
+  }
+  return {
+    type: 'AWS_PROXY',
+    functionId: ctx.functionOf(owner, 'IntegrationUri', p.IntegrationUri),
+    timeoutMillis: typeof timeout === 'number' ? timeout : maxMillis,
+  };
+}
+
+/** An API Gateway v2 integration as the local readers keep it: a Lambda proxy, or why it is not emulated. */
+export type V2IntegrationModel =
+  | { readonly type: 'AWS_PROXY'; readonly functionId: string }
+  | { readonly type: 'UNSUPPORTED'; readonly reason: string };
+
+/**
+ * A v2 route's integration (its `Target`, `integrations/<id>`), made UNSUPPORTED with every reason the route
+ * cannot be emulated (`notEmulated` so far, the integration's own, a function's runtime), which is listed in
+ * `unsupported` as `<route key>: <why>`. Undefined when the Target names no integration of the API: a problem.
+ */
+export function routeIntegrationOf<I extends V2IntegrationModel>(
+  ctx: { readonly functions: ReadonlyMap<string, FunctionModel>; readonly problems: string[] },
+  route: { readonly owner: string; readonly routeKey: string; readonly target: unknown },
+  found: { readonly authorizerFunctionId: string | undefined; readonly notEmulated: string[] },
+  integrations: ReadonlyMap<string, I>,
+  unsupported: string[],
+): I | Extract<V2IntegrationModel, { type: 'UNSUPPORTED' }> | undefined {
+  const integrationId = referencedIds(route.target)[0];
+  const integration = integrationId === undefined ? undefined : integrations.get(integrationId);
+  if (integration === undefined) {
+    ctx.problems.push(`${route.owner}: Target is not integrations/<an integration of this API>`);
+    return undefined;
+  }
+  const notEmulated = [
+    ...(integration.type === 'UNSUPPORTED' ? [integration.reason] : []),
+    ...found.notEmulated,
+    ...unsupportedRuntimes(ctx.functions, [
+      found.authorizerFunctionId,
+      integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
+    ]),
+  ];
+  if (notEmulated.length === 0) return integration;
+  const reason = notEmulated.join('; ');
+  unsupported.push(`${route.routeKey}: ${reason}`);
+  return { type: 'UNSUPPORTED', reason };
+}
+
 /** Every problem of a template at once, so one run names them all. */
 export function throwTemplateProblems(problems: readonly string[]): void {
   if (problems.length === 0) return;

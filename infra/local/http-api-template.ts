@@ -1,14 +1,19 @@
 import {
+  v2ApiResources as apiResources,
   type CfnResource,
   type CfnTemplate,
   customAuthorizerOf,
+  describeV2Resource as describe,
   type FunctionModel,
   isObject,
   lambdaFunctionResolver,
+  readLambdaProxy,
   referencedIds,
+  routeIntegrationOf,
+  stageVariablesOf,
   TemplateError,
   throwTemplateProblems,
-  unsupportedRuntimes,
+  type V2ReadContext,
 } from './api-template.js';
 import {
   type JwtAuthorizerModel,
@@ -106,18 +111,7 @@ export function httpApiIds(template: CfnTemplate): string[] {
 const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 
-/**
- * What every reader of one HTTP API shares: the template's resources, the API's logical id, the Lambda
- * functions found so far (and how an expression names one) and the problems found so far, in the order
- * they are met.
- */
-interface HttpReadContext {
-  readonly resources: Readonly<Record<string, CfnResource>>;
-  readonly apiId: string;
-  readonly functions: ReadonlyMap<string, FunctionModel>;
-  readonly functionOf: (owner: string, property: string, value: unknown) => string;
-  readonly problems: string[];
-}
+type HttpReadContext = V2ReadContext;
 
 /** The HTTP API to read: the given one, else the template's only one. */
 function selectHttpApi(template: CfnTemplate, apiId: string | undefined): string {
@@ -132,28 +126,12 @@ function selectHttpApi(template: CfnTemplate, apiId: string | undefined): string
   return apiId ?? (apis[0] as string);
 }
 
-/** The resources of a type that belong to the API being read (their ApiId refers to it). */
-function apiResources(ctx: HttpReadContext, type: string): [string, CfnResource][] {
-  return (Object.entries(ctx.resources) as [string, CfnResource][]).filter(
-    ([, r]) => r.Type === type && referencedIds(r.Properties?.ApiId).includes(ctx.apiId),
-  );
-}
-
-/** How a problem names a resource: `Id (AWS::Type detail)`. */
-const describe = (ctx: HttpReadContext, id: string, detail: string) =>
-  `${id} (${ctx.resources[id]?.Type} ${detail})`;
-
 /** The stage: `$default` if there is one (CDK's HttpApi makes it), else the first; and its variables. */
 function readHttpStage(ctx: HttpReadContext): Pick<HttpApiModel, 'stageName' | 'stageVariables'> {
   const stages = apiResources(ctx, 'AWS::ApiGatewayV2::Stage').map(([, r]) => r.Properties ?? {});
   const stage = stages.find((s) => s.StageName === '$default') ?? stages[0] ?? {};
   const stageName = typeof stage.StageName === 'string' ? stage.StageName : '$default';
-  const stageVariables: Record<string, string> = {};
-  if (isObject(stage.StageVariables)) {
-    for (const [k, v] of Object.entries(stage.StageVariables))
-      if (typeof v === 'string') stageVariables[k] = v;
-  }
-  return { stageName, stageVariables };
+  return { stageName, stageVariables: stageVariablesOf(stage) };
 }
 
 interface HttpAuthorizers {
@@ -252,15 +230,7 @@ function readHttpIntegration(ctx: HttpReadContext, id: string, r: CfnResource): 
       reason: `PayloadFormatVersion ${String(p.PayloadFormatVersion)} is not emulated locally (only 2.0)`,
     };
   }
-  const timeout = p.TimeoutInMillis ?? DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS;
-  if (typeof timeout !== 'number' || timeout < 50 || timeout > DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS) {
-    ctx.problems.push(`${owner}: TimeoutInMillis must be from 50 to 30000`);
-  }
-  return {
-    type: 'AWS_PROXY',
-    functionId: ctx.functionOf(owner, 'IntegrationUri', p.IntegrationUri),
-    timeoutMillis: typeof timeout === 'number' ? timeout : DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS,
-  };
+  return readLambdaProxy(ctx, owner, p, DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS);
 }
 
 interface HttpApiParts {
@@ -300,23 +270,14 @@ function readHttpRoute(ctx: HttpReadContext, id: string, r: CfnResource, parts: 
       : customAuthorizerOf(p, request, unsupported, notEmulated, () =>
           ctx.problems.push(`${owner}: AuthorizerId names no Lambda authorizer of this API`),
         );
-  const integrationId = referencedIds(p.Target)[0];
-  let integration = integrationId === undefined ? undefined : parts.integrations.get(integrationId);
-  if (integration === undefined) {
-    ctx.problems.push(`${owner}: Target is not integrations/<an integration of this API>`);
-    return;
-  }
-  notEmulated.push(
-    ...unsupportedRuntimes(ctx.functions, [
-      authorizer?.functionId,
-      integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
-    ]),
+  const integration = routeIntegrationOf(
+    ctx,
+    { owner, routeKey, target: p.Target },
+    { authorizerFunctionId: authorizer?.functionId, notEmulated },
+    parts.integrations,
+    parts.unsupported,
   );
-  if (integration.type === 'UNSUPPORTED') notEmulated.unshift(integration.reason);
-  if (notEmulated.length > 0) {
-    integration = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
-    parts.unsupported.push(`${routeKey}: ${integration.reason}`);
-  }
+  if (integration === undefined) return;
   parts.routes.push({
     logicalId: id,
     routeKey,

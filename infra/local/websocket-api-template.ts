@@ -1,15 +1,20 @@
 import {
+  v2ApiResources as apiResources,
   type CfnResource,
   type CfnTemplate,
   customAuthorizerOf,
+  describeV2Resource as describe,
   type FunctionModel,
-  isObject,
   lambdaFunctionResolver,
+  readLambdaProxy,
   referencedIds,
+  routeIntegrationOf,
+  stageVariablesOf,
   TemplateError,
   throwTemplateProblems,
-  unsupportedRuntimes,
+  type V2ReadContext,
 } from './api-template.js';
+import type { HttpIntegrationModel, IdentitySource } from './http-api-template.js';
 
 /**
  * A synthesized template's WebSocket APIs (API Gateway v2, `ProtocolType: WEBSOCKET`), read as API Gateway
@@ -19,11 +24,11 @@ import {
  * server cannot emulate is a route named at start and refused, never served differently.
  */
 
-/** Where a WebSocket authorizer's identity source looks (`route.request.header.X`, `stageVariables.X`, ...). */
-export interface WebSocketIdentitySource {
-  readonly from: 'header' | 'querystring' | 'stageVariables' | 'context';
-  readonly name: string;
-}
+/**
+ * Where a WebSocket authorizer's identity source looks, as for an HTTP API (`route.request.header.X`,
+ * `route.request.querystring.X`, `stageVariables.X`, `context.X`).
+ */
+export type WebSocketIdentitySource = IdentitySource;
 
 export interface WebSocketAuthorizerModel {
   readonly logicalId: string;
@@ -33,9 +38,8 @@ export interface WebSocketAuthorizerModel {
   readonly identitySources: readonly WebSocketIdentitySource[];
 }
 
-export type WebSocketIntegrationModel =
-  | { readonly type: 'AWS_PROXY'; readonly functionId: string; readonly timeoutMillis: number }
-  | { readonly type: 'UNSUPPORTED'; readonly reason: string };
+/** A Lambda proxy and its timeout, or why the route is not emulated, as for an HTTP API. */
+export type WebSocketIntegrationModel = HttpIntegrationModel;
 
 export interface WebSocketRouteModel {
   readonly logicalId: string;
@@ -113,24 +117,7 @@ export function parseRouteSelection(expression: string): RouteSelection | undefi
   return parts.some((p) => Array.isArray(p)) ? { kind: 'template', parts } : undefined;
 }
 
-/** What every reader of one WebSocket API shares, as for an HTTP API. */
-interface WebSocketReadContext {
-  readonly resources: Readonly<Record<string, CfnResource>>;
-  readonly apiId: string;
-  readonly functions: ReadonlyMap<string, FunctionModel>;
-  readonly functionOf: (owner: string, property: string, value: unknown) => string;
-  readonly problems: string[];
-}
-
-/** The resources of a type that belong to the API being read (their ApiId refers to it). */
-function apiResources(ctx: WebSocketReadContext, type: string): [string, CfnResource][] {
-  return (Object.entries(ctx.resources) as [string, CfnResource][]).filter(
-    ([, r]) => r.Type === type && referencedIds(r.Properties?.ApiId).includes(ctx.apiId),
-  );
-}
-
-const describe = (ctx: WebSocketReadContext, id: string, detail: string) =>
-  `${id} (${ctx.resources[id]?.Type} ${detail})`;
+type WebSocketReadContext = V2ReadContext;
 
 /** The stage (the first, as a WebSocket API has no `$default` stage) and its variables. */
 function readWebSocketStage(
@@ -140,12 +127,8 @@ function readWebSocketStage(
   if (typeof stage.StageName !== 'string') {
     ctx.problems.push(`${ctx.apiId}: no AWS::ApiGatewayV2::Stage, so the WebSocket API has no URL`);
   }
-  const stageVariables: Record<string, string> = {};
-  if (isObject(stage.StageVariables)) {
-    for (const [k, v] of Object.entries(stage.StageVariables))
-      if (typeof v === 'string') stageVariables[k] = v;
-  }
-  return { stageName: typeof stage.StageName === 'string' ? stage.StageName : '', stageVariables };
+  const stageName = typeof stage.StageName === 'string' ? stage.StageName : '';
+  return { stageName, stageVariables: stageVariablesOf(stage) };
 }
 
 /** One REQUEST authorizer: its identity sources and function; another type is not emulated. */
@@ -191,16 +174,12 @@ function readWebSocketIntegration(
       reason: `IntegrationType ${String(p.IntegrationType)} is not emulated locally (only AWS_PROXY to Lambda)`,
     };
   }
-  const owner = describe(ctx, id, 'AWS_PROXY');
-  const timeout = p.TimeoutInMillis ?? DEFAULT_WEBSOCKET_INTEGRATION_TIMEOUT_MILLIS;
-  if (typeof timeout !== 'number' || timeout < 50 || timeout > DEFAULT_WEBSOCKET_INTEGRATION_TIMEOUT_MILLIS) {
-    ctx.problems.push(`${owner}: TimeoutInMillis must be from 50 to 29000`);
-  }
-  return {
-    type: 'AWS_PROXY',
-    functionId: ctx.functionOf(owner, 'IntegrationUri', p.IntegrationUri),
-    timeoutMillis: typeof timeout === 'number' ? timeout : DEFAULT_WEBSOCKET_INTEGRATION_TIMEOUT_MILLIS,
-  };
+  return readLambdaProxy(
+    ctx,
+    describe(ctx, id, 'AWS_PROXY'),
+    p,
+    DEFAULT_WEBSOCKET_INTEGRATION_TIMEOUT_MILLIS,
+  );
 }
 
 interface WebSocketApiParts {
@@ -234,23 +213,14 @@ function readWebSocketRoute(
   if (authorizer !== undefined && routeKey !== '$connect') {
     ctx.problems.push(`${owner}: only $connect may have an authorizer`);
   }
-  const integrationId = referencedIds(p.Target)[0];
-  let integration = integrationId === undefined ? undefined : parts.integrations.get(integrationId);
-  if (integration === undefined) {
-    ctx.problems.push(`${owner}: Target is not integrations/<an integration of this API>`);
-    return;
-  }
-  notEmulated.push(
-    ...unsupportedRuntimes(ctx.functions, [
-      authorizer?.functionId,
-      integration.type === 'AWS_PROXY' ? integration.functionId : undefined,
-    ]),
+  const integration = routeIntegrationOf(
+    ctx,
+    { owner, routeKey, target: p.Target },
+    { authorizerFunctionId: authorizer?.functionId, notEmulated },
+    parts.integrations,
+    parts.unsupported,
   );
-  if (integration.type === 'UNSUPPORTED') notEmulated.unshift(integration.reason);
-  if (notEmulated.length > 0) {
-    integration = { type: 'UNSUPPORTED', reason: notEmulated.join('; ') };
-    parts.unsupported.push(`${routeKey}: ${integration.reason}`);
-  }
+  if (integration === undefined) return;
   const returnsResponse = typeof p.RouteResponseSelectionExpression === 'string' && parts.answered.has(id);
   parts.routes.push({ logicalId: id, routeKey, authorizer, integration, returnsResponse });
 }

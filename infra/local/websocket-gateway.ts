@@ -10,6 +10,7 @@ import {
   type LambdaHandler,
   policyDecision,
   policyProblem,
+  readBody,
   requestTarget,
   withTimeout,
 } from './gateway.js';
@@ -523,18 +524,6 @@ function managementReply(res: ServerResponse, status: number, error?: string, me
   res.end(JSON.stringify({ message: message ?? error }));
 }
 
-/** Reads a POST body up to the message limit; undefined past it. */
-async function readMessage(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_WEBSOCKET_MESSAGE_BYTES) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** `@connections/<id>`: POST sends to the client, GET describes the connection, DELETE closes it; 410 for a gone one. */
 async function answerConnections(
   req: IncomingMessage,
@@ -544,7 +533,7 @@ async function answerConnections(
   const method = req.method ?? 'GET';
   if (!['POST', 'GET', 'DELETE'].includes(method))
     return managementReply(res, 403, 'ForbiddenException', 'Forbidden');
-  const data = method === 'POST' ? await readMessage(req) : Buffer.alloc(0);
+  const data = method === 'POST' ? await readBody(req, MAX_WEBSOCKET_MESSAGE_BYTES) : Buffer.alloc(0);
   if (conn === undefined || conn.socket.readyState !== conn.socket.OPEN)
     return managementReply(res, 410, 'GoneException');
   if (data === undefined) return managementReply(res, 413, 'PayloadTooLargeException');
