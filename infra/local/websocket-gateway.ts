@@ -4,6 +4,7 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { clip, printable } from '../../lambda/authorizer/safe-text.js';
 import {
   clfTime,
   handlerOf,
@@ -81,8 +82,8 @@ interface WebSocketGatewayContext {
   closing: boolean;
 }
 
-/** An id of API Gateway's shape (`L0SM9cOFvHcCIhw=`), safe in a URL path. */
-function newConnectionId(): string {
+/** A connection or message id of API Gateway's shape (`L0SM9cOFvHcCIhw=`), safe in a URL path. */
+function newId(): string {
   return randomBytes(11).toString('base64').replaceAll('+', 'A').replaceAll('/', 'B');
 }
 
@@ -166,7 +167,7 @@ function readUpgradeRequest(ctx: WebSocketGatewayContext, req: IncomingMessage, 
   }
   return {
     api,
-    connectionId: newConnectionId(),
+    connectionId: newId(),
     requestId: randomUUID(),
     connectedAt: ctx.now(),
     headers,
@@ -340,8 +341,10 @@ async function authorizeConnect(
   return authorizerDecision(result, methodArn);
 }
 
+/** A function's error for the server's output: its name and message, clipped and printable. */
 function describeError(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return printable(clip(text, 500));
 }
 
 /** A route's Lambda proxy integration called with an event; throws on the function's error or timeout. */
@@ -389,8 +392,8 @@ async function integrateConnect(
   }
   const a = (answer ?? {}) as { statusCode?: unknown; headers?: unknown; body?: unknown };
   const status = a.statusCode === undefined ? 200 : Number(a.statusCode);
-  if (!Number.isInteger(status) || status < 100 || status > 599) throw new Refusal(500);
-  if (status < 200 || status > 299) throw new Refusal(status, typeof a.body === 'string' ? a.body : '');
+  if (!Number.isInteger(status) || status < 200 || status > 599) throw new Refusal(500);
+  if (status > 299) throw new Refusal(status, typeof a.body === 'string' ? a.body : '');
   const headers = (typeof a.headers === 'object' && a.headers !== null ? a.headers : {}) as Record<
     string,
     string
@@ -462,7 +465,7 @@ async function onMessage(ctx: WebSocketGatewayContext, conn: Connection, data: B
   const event = {
     requestContext: {
       ...requestContextOf(ctx, conn, { routeKey: route.routeKey, eventType: 'MESSAGE', requestId }),
-      messageId: randomBytes(11).toString('base64').replaceAll('+', 'A').replaceAll('/', 'B'),
+      messageId: newId(),
       ...(conn.authorizer !== undefined ? { authorizer: conn.authorizer } : {}),
     },
     body: isBinary ? data.toString('base64') : text,
@@ -487,7 +490,7 @@ async function onClose(ctx: WebSocketGatewayContext, conn: Connection, code: num
   if (ctx.closing || route === undefined || route.integration.type !== 'AWS_PROXY') return;
   const requestId = randomUUID();
   const event = {
-    headers: { Host: conn.domainName, 'x-api-key': '', 'X-Forwarded-For': '' },
+    headers: { Host: conn.domainName },
     requestContext: {
       ...requestContextOf(ctx, conn, { routeKey: '$disconnect', eventType: 'DISCONNECT', requestId }),
       disconnectStatusCode: code,
@@ -502,15 +505,17 @@ async function onClose(ctx: WebSocketGatewayContext, conn: Connection, code: num
 /** `/<stage>/@connections/<id>` of a served API, split; undefined for any other path. */
 function connectionsTarget(ctx: WebSocketGatewayContext, url: string) {
   const match = /^\/([^/]+)\/@connections\/([^/]+)$/.exec(requestTarget(url).pathname);
-  const api = match === null ? undefined : ctx.apis.get(`/${decodeURIComponent(match[1] as string)}`);
-  if (match === null || api === undefined) return undefined;
-  let id: string;
-  try {
-    id = decodeURIComponent(match[2] as string);
-  } catch {
-    id = '';
-  }
-  const conn = ctx.connections.get(id);
+  if (match === null) return undefined;
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return '';
+    }
+  };
+  const api = ctx.apis.get(`/${decode(match[1] as string)}`);
+  if (api === undefined) return undefined;
+  const conn = ctx.connections.get(decode(match[2] as string));
   return { conn: conn?.api === api ? conn : undefined };
 }
 
