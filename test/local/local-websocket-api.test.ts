@@ -402,8 +402,10 @@ describe('the $connect handshake', () => {
 
 describe('an open connection', () => {
   let socket: WebSocket;
+  let connectionId: string;
   beforeAll(async () => {
     socket = (await open('/dev', good)).socket as WebSocket;
+    connectionId = lastSeen('$connect').requestContext.connectionId;
   });
 
   it('sends each message to the route its action names, else $default; two-way routes answer', async () => {
@@ -420,6 +422,17 @@ describe('an open connection', () => {
       authorizer: { principalId: 'user-1', oid: 'oid-1' },
     });
     expect(message.isBase64Encoded).toBe(false);
+    const binary = nextMessages(socket);
+    socket.send(Buffer.from([0, 1, 2, 255]));
+    expect(await binary).toEqual([`default: ${Buffer.from([0, 1, 2, 255]).toString('base64')}`]);
+    expect(lastSeen('$default').isBase64Encoded).toBe(true);
+  });
+
+  it('closes a connection whose message is over 128 KB with 1009', async () => {
+    const { socket: other } = await open('/dev', good);
+    const closed = new Promise<number>((done) => other?.once('close', (code) => done(code)));
+    other?.send('x'.repeat(128 * 1024 + 1));
+    expect(await closed).toBe(1009);
   });
 
   it('lets a backend reply through @connections (POST sends, GET describes), and a failing route answers Internal server error', async () => {
@@ -446,7 +459,6 @@ describe('an open connection', () => {
   });
 
   it('answers @connections for a gone connection 410 GoneException, and DELETE closes one, calling $disconnect', async () => {
-    const connectionId = lastSeen('$connect').requestContext.connectionId;
     const gone = await fetch(`http://${base}/dev/@connections/nobody`, { method: 'POST', body: 'x' });
     expect([gone.status, gone.headers.get('x-amzn-errortype')]).toEqual([410, 'GoneException']);
     const closed = new Promise<number>((done) => socket.once('close', (code) => done(code)));
