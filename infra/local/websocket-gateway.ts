@@ -4,7 +4,7 @@ import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } 
 import type { Duplex } from 'node:stream';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { clip, printable } from '../../lambda/authorizer/safe-text.js';
+import { loggableError } from '../../lambda/authorizer/safe-text.js';
 import {
   clfTime,
   handlerOf,
@@ -341,10 +341,10 @@ async function authorizeConnect(
   return authorizerDecision(result, methodArn);
 }
 
-/** A function's error for the server's output: its name and message, clipped and printable. */
+/** A function's error for the server's output: its name and message, capped and printable. */
 function describeError(err: unknown): string {
-  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return printable(clip(text, 500));
+  const safe = loggableError(err);
+  return `${safe.name}: ${safe.message}`;
 }
 
 /** A route's Lambda proxy integration called with an event; throws on the function's error or timeout. */
