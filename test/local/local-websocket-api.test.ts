@@ -508,6 +508,7 @@ describe('a WebSocket API without $default', () => {
 });
 
 describe('npm start -- --api-kind http: the sample WebSocket API with the Entra authorizer', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'entra-local-ws-key-'));
   let local: LocalServer;
   let template: CfnTemplate;
   beforeAll(async () => {
@@ -518,9 +519,12 @@ describe('npm start -- --api-kind http: the sample WebSocket API with the Entra 
     };
     const stack = new SampleHttpApiStack(testApp(), SAMPLE_HTTP_STACK_NAME, { entra });
     template = Template.fromStack(stack).toJSON() as CfnTemplate;
-    local = await startLocalServer({ port: 0, apiKind: 'http' });
+    local = await startLocalServer({ port: 0, apiKind: 'http', dataDir });
   }, 60_000);
-  afterAll(() => local?.stop());
+  afterAll(async () => {
+    await local?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
 
   it('takes the token where the template says, and answers 401, 403 or the connection as the authorizer decides', async () => {
     const [webSocketApiId] = webSocketApiIds(template);
