@@ -444,6 +444,11 @@ async function connect(
     ctx.connections.set(conn.id, conn);
     ws.on('message', (data: Buffer, isBinary: boolean) => void onMessage(ctx, conn, data, isBinary));
     ws.on('close', (code: number, reason: Buffer) => void onClose(ctx, conn, code, reason.toString()));
+    // A frame the client may not send (over 128 KB, bad UTF-8): ws closes with its code (1009, 1007) and
+    // reports it here; left unheard, the 'error' event would end the whole local server.
+    ws.on('error', (err: Error & { code?: string }) =>
+      ctx.log(`WebSocket ${conn.id}: ${err.code ?? 'error'}, closed by the gateway`),
+    );
   });
 }
 
