@@ -282,7 +282,7 @@ async function checkSignature(
         detail:
           key.issuer === undefined
             ? 'the key names no issuer'
-            : `key issuer ${key.issuer}${issuerOk && claims.iss !== key.issuer.replaceAll('{tenantid}', claims.tid) ? ' (a v2 key serves the same tenant v1 tokens too)' : ''}`,
+            : `key issuer ${key.issuer}${issuerOk && claims.iss !== key.issuer.replaceAll('{tenantid}', claims.tid) ? " (a v2 key serves the same tenant's v1 tokens, and its cloud's other v2 issuer host)" : ''}`,
       },
       { check: 'the RS256 signature verifies', outcome: valid ? 'pass' : 'fail' },
     ],

@@ -1,4 +1,4 @@
-import { v2IssuerOf } from './clouds.js';
+import { v2IssuersOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { headerKeyId } from './jwt.js';
@@ -162,14 +162,14 @@ const ENTRA_RULES: readonly EntraRule[] = [
         reject('wrong_issuer', `tid is ${preview(tid)}; expected a tenant GUID`);
       const tenantId = tid as string;
       found.tid = tenantId;
-      const v2 = v2IssuerOf(tenantId, rules.authorityHost);
+      const v2 = v2IssuersOf(tenantId, rules.authorityHost);
       const v1 = rules.v1IssuerHost === undefined ? undefined : v1Issuer(tenantId, rules.v1IssuerHost);
-      if (iss === v2) found.version = '2.0';
+      if (iss !== undefined && v2.includes(iss)) found.version = '2.0';
       else if (v1 !== undefined && iss === v1) found.version = '1.0';
       else
         reject(
           'wrong_issuer',
-          `iss is ${preview(iss)}; expected ${v1 === undefined ? v2 : `${v2} or ${v1}`}`,
+          `iss is ${preview(iss)}; expected ${[...v2, ...(v1 === undefined ? [] : [v1])].join(' or ')}`,
         );
     },
   },

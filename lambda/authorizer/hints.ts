@@ -4,7 +4,7 @@ import {
   cloudsOfV1Issuer,
   isB2cHost,
   isExternalIdHost,
-  v2IssuerOf,
+  v2IssuersOf,
 } from './clouds.js';
 import { REASONS, type Reason } from './reasons.js';
 import { clip, isoTime, preview, redactUrl } from './safe-text.js';
@@ -115,7 +115,7 @@ function issuerHint(facts: HintFacts): string {
   const v1 = isExternalIdHost(authorityHost)
     ? ''
     : ` or ${v1IssuerHost === undefined ? 'the v1 issuer' : `https://${v1IssuerHost}/<tid>/`}`;
-  return `${UNVERIFIED} iss is ${shown(iss)}; expected ${v2IssuerOf('<tid>', authorityHost)}${v1}, <tid> being its tid ${shown(tid)}`;
+  return `${UNVERIFIED} iss is ${shown(iss)}; expected ${v2IssuersOf('<tid>', authorityHost).join(' or ')}${v1}, <tid> being its tid ${shown(tid)}`;
 }
 
 function hostOf(uri: string): string {
