@@ -32,6 +32,8 @@ export interface RouteRule {
   readonly scopes?: readonly string[];
   readonly roles?: readonly string[];
   readonly clientApps?: readonly string[];
+  /** With `groups`, the caller must also be in one of these security groups (object id GUIDs). */
+  readonly groups?: readonly string[];
 }
 
 /** The authorizer's log levels (`POWERTOOLS_LOG_LEVEL`): a line is written at its level and above. */
@@ -75,6 +77,23 @@ export interface EntraTokenAuthorizerProps {
    * @default - none
    */
   readonly requiredRoles?: readonly string[];
+  /**
+   * The security groups (object id GUIDs, as in the token's `groups` claim), one of which every caller must
+   * be in, beside the required scope or role. A token whose groups did not fit (group overage: no `groups`,
+   * `_claim_names` instead) gets a 403 `groups_overage` wherever a group is needed. A route rule's `groups`
+   * does the same per route.
+   * @default - no group needed
+   */
+  readonly requiredGroups?: readonly string[];
+  /**
+   * What a guest (B2B) user of your tenant gets. Entra issues guests tokens for your API like members;
+   * `'refuse'` answers them 403 (`guest_not_allowed`), telling a guest by the optional claim `acct` (turn it
+   * on in the API's token configuration) or, without it, by an `idp` claim that names another tenant or
+   * identity provider than the issuer (docs/permissions-and-caching.md).
+   * @default 'allow' - a guest is admitted by your tenant's own decision (the invitation, user assignment,
+   * Conditional Access) and then judged by the same scopes and roles as a member
+   */
+  readonly guestUsers?: 'allow' | 'refuse';
   /**
    * The client applications (application ids) whose tokens may call the API: the caller is `azp` in v2
    * tokens and `appid` in v1. Any other client's token gets a 403 (`client_app_not_allowed`). A route rule's

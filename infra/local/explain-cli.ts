@@ -39,8 +39,10 @@ key set is fetched, to verify the signature.
   --tenants-refresh <seconds>            AZURE_TENANTS_REFRESH_SECONDS
   --audience <a,b>                       AZURE_AUDIENCES
   --scopes <a,b>   --roles <x,y>         AZURE_REQUIRED_SCOPES / AZURE_REQUIRED_ROLES
+  --groups <id,id>                       AZURE_REQUIRED_GROUPS
   --routes <json>                        AZURE_ROUTE_PERMISSIONS
   --allowed-client-apps <a,b>            AZURE_ALLOWED_CLIENT_APPS
+  --guest-users <allow|refuse>           AZURE_GUEST_USERS
   --jwks-uri <url>  --authority-host <h> AZURE_JWKS_URI / AZURE_AUTHORITY_HOST
   --v1-issuer-host <h>                   AZURE_V1_ISSUER_HOST
   --clock-skew <seconds>                 AZURE_CLOCK_SKEW_SECONDS
@@ -69,6 +71,8 @@ const options = {
   'authority-host': { type: 'string' },
   'v1-issuer-host': { type: 'string' },
   'allowed-client-apps': { type: 'string' },
+  'guest-users': { type: 'string' },
+  groups: { type: 'string' },
   'clock-skew': { type: 'string' },
   'tenants-parameter': { type: 'string' },
   'tenants-refresh': { type: 'string' },
@@ -166,6 +170,8 @@ const FLAG_OF_VARIABLE = {
   [ENV_NAMES.allowedClientApps]: 'allowed-client-apps',
   [ENV_NAMES.allowedTenantsParameter]: 'tenants-parameter',
   [ENV_NAMES.tenantsRefreshSeconds]: 'tenants-refresh',
+  [ENV_NAMES.guestUsers]: 'guest-users',
+  [ENV_NAMES.requiredGroups]: 'groups',
 } as const satisfies Record<EnvName, keyof typeof options>;
 
 // Outside this repository: the served authorizer's own configuration, from the template, and its issuer's keys.

@@ -1,7 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import type { ApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { decide, decideWith } from '../../lambda/authorizer/authorizer.js';
-import type { AuthorizerConfig } from '../../lambda/authorizer/config.js';
+import { type AuthorizerConfig, ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { reportEntraRules } from '../../lambda/authorizer/entra.js';
 import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
 import { createHinter, relativeTime } from '../../lambda/authorizer/hints.js';
@@ -122,7 +122,11 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   const signature = await checkSignature(jwt, config, keys, keysError);
   checks.push(...signature.checks);
   checks.push(
-    ...permissionChecks(decision, api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`),
+    ...permissionChecks(
+      decision,
+      api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`,
+      config.guestUsers,
+    ),
   );
   return {
     // Cut off deep down, so that printing the report (JSON.stringify recurses) cannot overflow the stack.
@@ -153,7 +157,13 @@ function decideOnRoute(
   const api = 'api' in config ? config.api : undefined;
   if (api?.kind === 'http') {
     return decideWith(
-      httpApiEventKind(createRouteKeyAuthorizer({ required: config.required, routeKeys: api.routeKeys })),
+      httpApiEventKind(
+        createRouteKeyAuthorizer({
+          required: config.required,
+          routeKeys: api.routeKeys,
+          guestUsers: config.guestUsers,
+        }),
+      ),
       {
         version: '2.0',
         type: 'REQUEST',
@@ -204,14 +214,25 @@ function ruleChecks(jwt: DecodedJwt, config: AuthorizerConfig, nowSeconds: numbe
 
 /** Whether the token may call the route, once the authorizer got as far as an Allow or a Deny. */
 function permissionChecks(
-  decision: { readonly outcome: Outcome; readonly detail: string },
+  decision: { readonly outcome: Outcome; readonly reason: Reason; readonly detail: string },
   routeName: string,
+  guestUsers: AuthorizerConfig['guestUsers'],
 ): ExplainCheck[] {
   if (decision.outcome !== 'allow' && decision.outcome !== 'deny') return [];
+  const guest = decision.reason === 'guest_not_allowed';
   return [
+    ...(guestUsers === 'refuse'
+      ? [
+          {
+            check: `a member of the tenant, not a guest (${ENV_NAMES.guestUsers} is refuse)`,
+            outcome: guest ? ('fail' as const) : ('pass' as const),
+            ...(guest ? { detail: decision.detail } : {}),
+          },
+        ]
+      : []),
     {
       check: `may call ${routeName} (allowed client apps, required scopes or roles, route permissions)`,
-      outcome: decision.outcome === 'allow' ? 'pass' : 'fail',
+      outcome: decision.outcome === 'allow' ? 'pass' : guest ? 'skipped' : 'fail',
       detail: decision.outcome === 'deny' ? decision.detail : undefined,
     },
   ];
@@ -282,7 +303,7 @@ async function checkSignature(
         detail:
           key.issuer === undefined
             ? 'the key names no issuer'
-            : `key issuer ${key.issuer}${issuerOk && claims.iss !== key.issuer.replaceAll('{tenantid}', claims.tid) ? ' (a v2 key serves the same tenant v1 tokens too)' : ''}`,
+            : `key issuer ${key.issuer}${issuerOk && claims.iss !== key.issuer.replaceAll('{tenantid}', claims.tid) ? " (a v2 key serves the same tenant's v1 tokens, and its cloud's other v2 issuer host)" : ''}`,
       },
       { check: 'the RS256 signature verifies', outcome: valid ? 'pass' : 'fail' },
     ],

@@ -271,6 +271,9 @@ function answerTokenRequest(
     roles: (form.get('roles') ?? '').split(',').filter((r) => r !== ''),
     clientId: form.get('client_id') ?? 'c11e0700-0000-4000-8000-0000000c11e0',
     expiresInSeconds: expiresIn,
+    guest: !appOnly && form.get('guest') === '1',
+    groups: (form.get('groups') ?? '').split(',').filter((g) => g !== ''),
+    groupsOverage: form.get('groups_overage') === '1',
     ...(externalId ? { authorityHost: LOCAL_EXTERNAL_ID_HOST } : {}),
   };
   return {

@@ -73,7 +73,22 @@ export interface EntraTokenOptions {
   /** The login host: a `<tenant>.ciamlogin.com` host gives External ID's issuer (v2 only). */
   readonly authorityHost?: string;
   readonly user?: { readonly oid: string; readonly name: string; readonly username: string };
+  /**
+   * A guest (B2B) user, as Entra marks one without optional claims: `idp` names the user's home tenant
+   * (GUEST_HOME_TENANT), not the issuer.
+   */
+  readonly guest?: boolean;
+  /** Group object ids for the `groups` claim. */
+  readonly groups?: readonly string[];
+  /**
+   * Group overage, as Entra writes it when the groups do not fit: no `groups`, and `_claim_names` /
+   * `_claim_sources` pointing at the user's memberships in Graph.
+   */
+  readonly groupsOverage?: boolean;
 }
+
+/** The home tenant of the guest users minted here (an arbitrary GUID, never the token's own tenant). */
+export const GUEST_HOME_TENANT = '9e1c0000-4e5e-4000-8000-00000000c0de';
 
 export const DEMO_USER = {
   oid: '00000000-0000-4000-8000-00000000a11c',
@@ -102,7 +117,7 @@ export function entraAccessTokenClaims(options: EntraTokenOptions): Record<strin
     exp: now + (options.expiresInSeconds ?? 3600),
     aio: 'E2RgYJj4cZ7x',
     ...(version === '2.0' ? { azp: clientId, azpacr: '0' } : { appid: clientId, appidacr: '0' }),
-    idp: iss,
+    idp: options.guest === true ? `https://sts.windows.net/${GUEST_HOME_TENANT}/` : iss,
     oid: principal,
     rh: '0.AAAA',
     sub: appOnly
@@ -124,6 +139,12 @@ export function entraAccessTokenClaims(options: EntraTokenOptions): Record<strin
     }
   }
   if (options.roles !== undefined && options.roles.length > 0) claims.roles = [...options.roles];
+  if (options.groupsOverage === true) {
+    claims._claim_names = { groups: 'src1' };
+    claims._claim_sources = {
+      src1: { endpoint: `https://graph.windows.net/${options.tenantId}/users/${principal}/getMemberObjects` },
+    };
+  } else if (options.groups !== undefined && options.groups.length > 0) claims.groups = [...options.groups];
   if (appOnly) claims.idtyp = 'app';
   return claims;
 }

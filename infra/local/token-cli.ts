@@ -23,7 +23,7 @@ const COMMAND = names.token;
 // The sample's token asks for the demo API's scope; elsewhere the issuer of `start` knows the template's.
 const SCOPES_DEFAULT = names.sample ? LOCAL_SCOPE : 'the scopes your authorizer requires';
 
-const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app-only] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
+const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app-only] [--guest] [--groups id,id | --overage] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
     [--route "GET /path" [--assembly <cdk.out>]]
 
 Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an access token and prints it:
@@ -32,6 +32,10 @@ authorizer declares unless --tenant or --audience say otherwise.
   --scopes a,b          delegated scopes (default ${SCOPES_DEFAULT})
   --roles x,y           app roles (default: none${names.sample ? `; with --app-only, ${LOCAL_APP_ROLE}` : ''})
   --app-only, --app     app-only token (client credentials: roles, no scp)${names.sample ? '; GET /whoami answers it 403' : ''}
+  --groups id,id        group object ids (GUIDs) for the groups claim
+  --overage             group overage: no groups claim, _claim_names/_claim_sources instead (as Entra
+                        writes it past 200 groups); a route that needs a group answers it 403
+  --guest               a guest (B2B) user's token: idp names another tenant than the issuer
   --v1                  a v1.0 token (iss sts.windows.net, aud api://<client id>)
   --external-id         a Microsoft Entra External ID token (iss https://{tid}.ciamlogin.com/{tid}/v2.0);
                         an authorizer for a workforce tenant answers it 401: see the explain line it prints
@@ -57,6 +61,9 @@ const options = {
   stack: { type: 'string' },
   api: { type: 'string' },
   v1: { type: 'boolean', default: false },
+  guest: { type: 'boolean', default: false },
+  groups: { type: 'string' },
+  overage: { type: 'boolean', default: false },
   'external-id': { type: 'boolean', default: false },
   'expires-in': { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -88,6 +95,17 @@ const request = parseOrExit(COMMAND, usage, () => {
   if (values.v1 && values['external-id']) {
     throw new UsageError('--v1 and --external-id: External ID documents only v2 access tokens');
   }
+  if (values.overage && values.groups !== undefined) {
+    throw new UsageError('--groups and --overage: an overage token carries no groups claim');
+  }
+  const groups = nameList(values.groups ?? '', '--groups');
+  const notGuid = groups.find((g) => !isGuid(g.toLowerCase()));
+  if (notGuid !== undefined) {
+    throw new UsageError(`--groups: expected group object id GUIDs; got "${notGuid}"`);
+  }
+  if (app && values.guest) {
+    throw new UsageError('--guest is a user: an app-only token (--app-only) has no user to be a guest');
+  }
   if (app && values.scopes !== undefined) {
     throw new UsageError('--scopes is for delegated tokens: an app-only token (--app-only) carries --roles');
   }
@@ -109,6 +127,9 @@ const request = parseOrExit(COMMAND, usage, () => {
         ? undefined
         : { route: values.route, app: values.assembly, stack: values.stack, api: values.api },
     v1: values.v1,
+    guest: values.guest,
+    groups,
+    overage: values.overage,
     externalId: values['external-id'],
     expiresIn,
     scopes,
@@ -169,6 +190,9 @@ const form = new URLSearchParams({
   expires_in: wanted.expiresIn,
   ...(wanted.roles.length > 0 ? { roles: wanted.roles.join(',') } : {}),
   ...(wanted.audience !== undefined ? { audience: wanted.audience } : {}),
+  ...(wanted.guest ? { guest: '1' } : {}),
+  ...(wanted.groups.length > 0 ? { groups: wanted.groups.join(',') } : {}),
+  ...(wanted.overage ? { groups_overage: '1' } : {}),
 });
 function scopeRequest(): string {
   // The sample's scopes are its App ID URI's; a JWT route's are the names its template lists.

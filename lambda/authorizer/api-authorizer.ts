@@ -41,7 +41,13 @@ export function createApiAuthorizer<I = unknown>(
       ) as ApiAuthorizerHandler<I>;
     case 'http':
       return createAuthorizerWith(
-        httpApiEventKind(createRouteKeyAuthorizer({ required: config.required, routeKeys: api.routeKeys })),
+        httpApiEventKind(
+          createRouteKeyAuthorizer({
+            required: config.required,
+            routeKeys: api.routeKeys,
+            guestUsers: config.guestUsers,
+          }),
+        ),
         deps,
       ) as ApiAuthorizerHandler<I>;
     case 'websocket':

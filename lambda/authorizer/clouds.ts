@@ -11,8 +11,11 @@
  * - issuer hosts: https://learn.microsoft.com/answers/questions/1190472/what-are-the-token-issuers-for-the-sovereign-cloud
  *   (Microsoft's answer: v1 sts.windows.net for the global cloud and Azure Government, sts.chinacloudapi.cn
  *   for 21Vianet; v2 login.microsoftonline.com, login.microsoftonline.us, login.partner.microsoftonline.cn).
- *   The answer names one v2 issuer host per cloud, so a 21Vianet token asked from login.chinacloudapi.cn is
- *   expected with login.partner.microsoftonline.cn's issuer; a tenant's discovery document has the last word;
+ *   Microsoft Graph's federatedIdentityCredential reference names the other 21Vianet login host as that
+ *   cloud's v2 issuer, `https://login.chinacloudapi.cn/{tenantid}/v2.0`
+ *   (https://learn.microsoft.com/graph/api/resources/federatedidentitycredential, property `issuer`), so both
+ *   hosts of that one cloud (one tenant id, one key set) are accepted as v2 issuer hosts, the first being the
+ *   one tokens are minted with locally; a tenant's discovery document has the last word;
  * - Graph: https://learn.microsoft.com/graph/deployments (graph.microsoft.us, dod-graph.microsoft.us,
  *   microsoftgraph.chinacloudapi.cn); Azure AD Graph in 21Vianet (graph.chinacloudapi.cn):
  *   https://learn.microsoft.com/previous-versions/office/office-365-api/api/o365-china-endpoints;
@@ -23,7 +26,7 @@ export const CLOUDS = [
   {
     name: 'the global Azure cloud',
     authorityHosts: ['login.microsoftonline.com'],
-    v2IssuerHost: 'login.microsoftonline.com',
+    v2IssuerHosts: ['login.microsoftonline.com'],
     v1IssuerHost: 'sts.windows.net',
     graph: ['https://graph.microsoft.com'],
     azureAdGraph: ['https://graph.windows.net'],
@@ -32,7 +35,7 @@ export const CLOUDS = [
   {
     name: 'Azure Government',
     authorityHosts: ['login.microsoftonline.us'],
-    v2IssuerHost: 'login.microsoftonline.us',
+    v2IssuerHosts: ['login.microsoftonline.us'],
     v1IssuerHost: 'sts.windows.net',
     graph: ['https://graph.microsoft.us', 'https://dod-graph.microsoft.us'],
     azureAdGraph: [],
@@ -41,7 +44,7 @@ export const CLOUDS = [
   {
     name: 'Azure operated by 21Vianet',
     authorityHosts: ['login.partner.microsoftonline.cn', 'login.chinacloudapi.cn'],
-    v2IssuerHost: 'login.partner.microsoftonline.cn',
+    v2IssuerHosts: ['login.partner.microsoftonline.cn', 'login.chinacloudapi.cn'],
     v1IssuerHost: 'sts.chinacloudapi.cn',
     graph: ['https://microsoftgraph.chinacloudapi.cn'],
     azureAdGraph: ['https://graph.chinacloudapi.cn'],
@@ -50,7 +53,8 @@ export const CLOUDS = [
 ] as const satisfies readonly {
   readonly name: string;
   readonly authorityHosts: readonly string[];
-  readonly v2IssuerHost: string;
+  /** Every host Microsoft documents for the cloud's v2 issuer; the first is the one its answer names. */
+  readonly v2IssuerHosts: readonly [string, ...string[]];
   readonly v1IssuerHost: string;
   readonly graph: readonly string[];
   readonly azureAdGraph: readonly string[];
@@ -93,12 +97,20 @@ export function isB2cHost(host: string): boolean {
 }
 
 /**
- * The v2 issuer of a tenant on a login host: `https://{v2 issuer host}/{tid}/v2.0` for a documented cloud,
- * `https://{host}/{tid}/v2.0` for another, or External ID's own shape.
+ * The v2 issuers of a tenant on a login host: `https://{v2 issuer host}/{tid}/v2.0` for each v2 issuer host
+ * of a documented cloud (21Vianet has two), `https://{host}/{tid}/v2.0` for another host, or External ID's
+ * own shape. The first is the one a local token is minted with.
  */
+export function v2IssuersOf(tid: string, authorityHost: string): readonly [string, ...string[]] {
+  if (isExternalIdHost(authorityHost)) return [`https://${tid}.${EXTERNAL_ID_DOMAIN}/${tid}/v2.0`];
+  const hosts = cloudOfAuthority(authorityHost)?.v2IssuerHosts ?? [authorityHost];
+  const [first, ...rest] = hosts.map((host) => `https://${host}/${tid}/v2.0`);
+  return [first as string, ...rest];
+}
+
+/** The first v2 issuer of a tenant on a login host (see `v2IssuersOf`). */
 export function v2IssuerOf(tid: string, authorityHost: string): string {
-  if (isExternalIdHost(authorityHost)) return `https://${tid}.${EXTERNAL_ID_DOMAIN}/${tid}/v2.0`;
-  return `https://${cloudOfAuthority(authorityHost)?.v2IssuerHost ?? authorityHost}/${tid}/v2.0`;
+  return v2IssuersOf(tid, authorityHost)[0];
 }
 
 /** What B2C gets, at synth, at cold start and in a hint. */

@@ -64,6 +64,13 @@ export const SETTINGS = {
     form: 'text',
   },
   tenantsRefreshSeconds: { variable: 'AZURE_TENANTS_REFRESH_SECONDS', prop: 'tenantsRefresh', form: 'text' },
+  guestUsers: { variable: 'AZURE_GUEST_USERS', prop: 'guestUsers', form: 'text' },
+  requiredGroups: {
+    variable: 'AZURE_REQUIRED_GROUPS',
+    prop: 'requiredGroups',
+    form: 'list',
+    none: 'no required group',
+  },
 } as const;
 
 export type Setting = keyof typeof SETTINGS;
@@ -87,7 +94,15 @@ export const DEFAULTS = {
   authorityHost: 'login.microsoftonline.com',
   v1IssuerHost: 'sts.windows.net',
   tenantsRefreshSeconds: 300,
+  guestUsers: 'allow',
 } as const;
+
+/**
+ * What a guest (B2B) user of the tenant gets: judged like a member (`allow`), or refused with a 403
+ * (`refuse`). How a guest is told from a member: `isGuest` in entra.ts.
+ */
+const GUEST_USERS = ['allow', 'refuse'] as const;
+type GuestUsers = (typeof GUEST_USERS)[number];
 
 const MAX_CLOCK_SKEW_SECONDS = 600;
 const MULTI_TENANT_AUTHORITIES = ['organizations', 'common'] as const;
@@ -135,6 +150,30 @@ export function isGuid(value: string): boolean {
   return GUID.test(value);
 }
 
+/**
+ * The characters Entra allows in a scope's or an app role's value, so the only ones `scp` and `roles` can
+ * carry: letters, digits and ASCII punctuation but `"` and `\`, at most 120, not starting with `.`
+ * (Microsoft Graph's permissionScope and appRole `value`).
+ */
+const ENTRA_NAME = /^(?!\.)[!#-[\]-~]{1,120}$/;
+/** A URI (`api://...`, `https://...`): an App ID URI and a scope, where `scp` holds only the scope. */
+const URI_PREFIX = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * Why a required scope or role can never match what Entra writes in `scp` or `roles`, or undefined. The one
+ * rule behind the synth's message (naming the prop), the cold start's and explain's (naming the variable).
+ */
+export function permissionNameProblem(name: string, kind: 'scope' | 'role'): string | undefined {
+  if (kind === 'scope' && URI_PREFIX.test(name)) {
+    const short = name.slice(name.lastIndexOf('/') + 1) || 'Orders.Read';
+    return `scope names as scp carries them ("${short}"): scp holds the scope name only, never the App ID URI before it`;
+  }
+  if (!ENTRA_NAME.test(name)) {
+    return `${kind} names Entra can write in ${kind === 'scope' ? 'scp' : 'roles'}: 1 to 120 letters, digits or ASCII punctuation other than " and \\, not starting with "."`;
+  }
+  return undefined;
+}
+
 export type TenantConfig =
   | { readonly mode: 'single'; readonly tenantId: string }
   | {
@@ -153,6 +192,11 @@ export interface PermissionRule {
    * empty means any. Absent in rules written before it existed: the same as empty.
    */
   readonly clientApps?: readonly string[];
+  /**
+   * The security groups (lower-case object id GUIDs, as in the token's `groups` claim) one of which the
+   * caller must be in, beside the scope or role; empty or absent means no group is needed.
+   */
+  readonly groups?: readonly string[];
 }
 
 export interface RoutePermission extends PermissionRule {
@@ -187,6 +231,7 @@ export interface AuthorizerConfig {
   readonly authorityHost: string;
   /** Undefined for External ID tenants, whose only documented issuer is v2 (see clouds.ts). */
   readonly v1IssuerHost: string | undefined;
+  readonly guestUsers: GuestUsers;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -303,6 +348,22 @@ export function validateSettings(settings: AuthorizerSettings, source: SettingsS
   if (clientApps.some((app) => !isGuid(app))) {
     throw fail('allowedClientApps', 'application (client) id GUIDs: the azp claim of v2 tokens, appid of v1');
   }
+  for (const [setting, kind] of [
+    ['requiredScopes', 'scope'],
+    ['requiredRoles', 'role'],
+  ] as const) {
+    for (const name of settings[setting] ?? []) {
+      const problem = permissionNameProblem(String(name), kind);
+      if (problem !== undefined) throw fail(setting, problem);
+    }
+  }
+  // Lower-cased as Entra writes them in groups.
+  const groups = (settings.requiredGroups ?? []).map((group) => String(group).toLowerCase());
+  if (groups.some((group) => !isGuid(group))) throw fail('requiredGroups', GROUP_IDS);
+  const guestUsers = settings.guestUsers ?? DEFAULTS.guestUsers;
+  if (!(GUEST_USERS as readonly string[]).includes(guestUsers)) {
+    throw fail('guestUsers', `one of ${GUEST_USERS.map((g) => `"${g}"`).join(', ')}`);
+  }
   return Object.freeze({
     tenant: Object.freeze(tenant),
     ...(tenantsParameter === undefined ? {} : { tenantsParameter: Object.freeze(tenantsParameter) }),
@@ -311,7 +372,9 @@ export function validateSettings(settings: AuthorizerSettings, source: SettingsS
       scopes: Object.freeze([...(settings.requiredScopes ?? [])]),
       roles: Object.freeze([...(settings.requiredRoles ?? [])]),
       clientApps: Object.freeze(clientApps),
+      groups: Object.freeze(groups),
     }),
+    guestUsers: guestUsers as GuestUsers,
     jwksUri: jwksUriOf(settings, tenant.tenantId, authorityHost, source),
     clockSkewSeconds: skewOf(settings, source),
     authorityHost,
@@ -542,7 +605,10 @@ export interface RouteProblem {
   readonly actual: unknown;
 }
 
-const ROUTE_FIELDS = ['scopes', 'roles', 'clientApps'] as const;
+/** What a group must be written as, for every message that refuses one. */
+const GROUP_IDS = "group object id GUIDs (the groups claim carries object ids, never a group's name)";
+
+const ROUTE_FIELDS = ['scopes', 'roles', 'clientApps', 'groups'] as const;
 
 /**
  * Validates the route table shape shared by the environment variable and the CDK construct props, so that
@@ -677,19 +743,36 @@ export function readPermissionRule(
     throw errorOf({ at, expected: 'an object such as {"scopes": ["Items.Read"]}, or {}', actual: rule });
   }
   if (Object.keys(rule).some((k) => !(ROUTE_FIELDS as readonly string[]).includes(k)))
-    throw errorOf({ at, expected: 'an object with only "scopes", "roles" and "clientApps"', actual: rule });
-  const { scopes, roles, clientApps } = rule as { scopes?: unknown; roles?: unknown; clientApps?: unknown };
+    throw errorOf({
+      at,
+      expected: 'an object with only "scopes", "roles", "clientApps" and "groups"',
+      actual: rule,
+    });
+  const { scopes, roles, clientApps, groups } = rule as {
+    scopes?: unknown;
+    roles?: unknown;
+    clientApps?: unknown;
+    groups?: unknown;
+  };
   return {
-    scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, errorOf)),
-    roles: Object.freeze(readStringArray(roles, `${at}.roles`, errorOf)),
+    scopes: Object.freeze(readStringArray(scopes, `${at}.scopes`, 'scope', errorOf)),
+    roles: Object.freeze(readStringArray(roles, `${at}.roles`, 'role', errorOf)),
     ...(clientApps === undefined
       ? {}
       : { clientApps: Object.freeze(readClientAppArray(clientApps, `${at}.clientApps`, errorOf)) }),
+    ...(groups === undefined
+      ? {}
+      : { groups: Object.freeze(readGroupArray(groups, `${at}.groups`, errorOf)) }),
   };
 }
 
 /** An empty list would silently mean "any": it is refused, and the message says what to write instead. */
-function readStringArray(input: unknown, at: string, errorOf: (problem: RouteProblem) => Error): string[] {
+function readStringArray(
+  input: unknown,
+  at: string,
+  kind: 'scope' | 'role',
+  errorOf: (problem: RouteProblem) => Error,
+): string[] {
   if (input === undefined) return [];
   if (
     !Array.isArray(input) ||
@@ -702,6 +785,10 @@ function readStringArray(input: unknown, at: string, errorOf: (problem: RoutePro
         'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)',
       actual: input,
     });
+  }
+  for (const name of input as string[]) {
+    const problem = permissionNameProblem(name, kind);
+    if (problem !== undefined) throw errorOf({ at, expected: problem, actual: name });
   }
   return input as string[];
 }
@@ -720,4 +807,17 @@ function readClientAppArray(input: unknown, at: string, errorOf: (problem: Route
     });
   }
   return (input as string[]).map((app) => app.toLowerCase());
+}
+
+function readGroupArray(input: unknown, at: string, errorOf: (problem: RouteProblem) => Error): string[] {
+  if (!Array.isArray(input) || input.length === 0 || input.some((s) => typeof s !== 'string')) {
+    throw errorOf({
+      at,
+      expected: `a non-empty array of ${GROUP_IDS} (leave it out for no group)`,
+      actual: input,
+    });
+  }
+  const bad = (input as string[]).find((group) => !isGuid(group.toLowerCase()));
+  if (bad !== undefined) throw errorOf({ at, expected: GROUP_IDS, actual: bad });
+  return (input as string[]).map((group) => group.toLowerCase());
 }

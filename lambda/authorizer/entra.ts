@@ -1,4 +1,4 @@
-import { v2IssuerOf } from './clouds.js';
+import { v2IssuersOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { headerKeyId } from './jwt.js';
@@ -24,8 +24,17 @@ export interface EntraClaims {
   readonly sub: string | undefined;
   readonly scopes: readonly string[];
   readonly roles: readonly string[];
+  /** Group object ids from `groups` (lower-case); empty when the token has none or they did not fit. */
+  readonly groups: readonly string[];
+  /**
+   * Group overage: the user's groups did not fit in the token, so Entra left `groups` out and points to
+   * Microsoft Graph instead (`_claim_names.groups`, or `hasgroups` in v1 implicit-flow tokens).
+   */
+  readonly groupsOverage: boolean;
   readonly appId: string | undefined;
   readonly appOnly: boolean;
+  /** A guest (B2B) user of the tenant, by what Entra documents (see `isGuest`). */
+  readonly guest: boolean;
   readonly name: string | undefined;
   readonly preferredUsername: string | undefined;
 }
@@ -96,6 +105,7 @@ interface Findings {
   appId?: string;
   scopes?: string[];
   roles?: string[];
+  groups?: string[];
 }
 
 interface RuleInput {
@@ -162,14 +172,14 @@ const ENTRA_RULES: readonly EntraRule[] = [
         reject('wrong_issuer', `tid is ${preview(tid)}; expected a tenant GUID`);
       const tenantId = tid as string;
       found.tid = tenantId;
-      const v2 = v2IssuerOf(tenantId, rules.authorityHost);
+      const v2 = v2IssuersOf(tenantId, rules.authorityHost);
       const v1 = rules.v1IssuerHost === undefined ? undefined : v1Issuer(tenantId, rules.v1IssuerHost);
-      if (iss === v2) found.version = '2.0';
+      if (iss !== undefined && v2.includes(iss)) found.version = '2.0';
       else if (v1 !== undefined && iss === v1) found.version = '1.0';
       else
         reject(
           'wrong_issuer',
-          `iss is ${preview(iss)}; expected ${v1 === undefined ? v2 : `${v2} or ${v1}`}`,
+          `iss is ${preview(iss)}; expected ${[...v2, ...(v1 === undefined ? [] : [v1])].join(' or ')}`,
         );
     },
   },
@@ -265,6 +275,16 @@ const ENTRA_RULES: readonly EntraRule[] = [
       found.roles = ((roles as string[] | undefined) ?? []).filter((r) => r.trim() !== '');
     },
   },
+  {
+    name: 'groups an array of strings, if present',
+    check: ({ jwt, found }) => {
+      const groups = jwt.payload.groups;
+      if (groups !== undefined && (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string'))) {
+        reject('malformed', 'claim groups is not an array of strings');
+      }
+      found.groups = ((groups as string[] | undefined) ?? []).map((g) => g.toLowerCase());
+    },
+  },
 ];
 
 /**
@@ -298,10 +318,48 @@ export function reportEntraRules(
   });
 }
 
+/**
+ * Group overage, as Entra marks it: `_claim_names` names `groups` (its value then lies at the Graph endpoint
+ * of `_claim_sources`), or an implicit-flow token carries `hasgroups: true`. Either way `groups` is left
+ * out: past 200 groups in a JWT (https://learn.microsoft.com/troubleshoot/entra/entra-id/app-integration/get-signed-in-users-groups-in-access-token).
+ */
+function groupsOverage(payload: JsonObject): boolean {
+  const names = payload._claim_names;
+  const named = typeof names === 'object' && names !== null && !Array.isArray(names) && 'groups' in names;
+  return payload.groups === undefined && (named || payload.hasgroups === true);
+}
+
+/** Does an identity provider URL name this tenant (`https://sts.windows.net/{tid}/`, `.../{tid}/v2.0`)? */
+function namesTenant(idp: string, tid: string): boolean {
+  try {
+    return new URL(idp).pathname.split('/')[1]?.toLowerCase() === tid;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A guest (B2B) user, by the two signs Entra documents. The optional claim `acct` is 1 for a guest and 0
+ * for a member (optional claims reference), and decides when present. Without it, `idp` "is identical to
+ * the value of the Issuer claim unless the user account isn't in the same tenant as the issuer, such as
+ * guests" (access token claims reference): an `idp` other than `iss` that names no issuer of the token's
+ * own tenant (`live.com`, another tenant's STS) is a guest's. An application acting as itself is no user.
+ */
+export function isGuest(payload: JsonObject, tid: string, appOnly: boolean): boolean {
+  if (appOnly) return false;
+  if (payload.acct === 1) return true;
+  if (payload.acct === 0) return false;
+  const idp = payload.idp;
+  return typeof idp === 'string' && idp !== payload.iss && !namesTenant(idp, tid);
+}
+
 function readClaims(payload: JsonObject, found: Findings): EntraClaims {
   const version = found.version as TokenVersion;
   const scopes = found.scopes as string[];
   const idtyp = optionalString(payload, 'idtyp');
+  // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is an
+  // application acting as itself.
+  const appOnly = idtyp !== undefined ? idtyp === 'app' : scopes.length === 0;
   return {
     iss: payload.iss as string,
     tid: found.tid as string,
@@ -312,10 +370,11 @@ function readClaims(payload: JsonObject, found: Findings): EntraClaims {
     sub: optionalString(payload, 'sub'),
     scopes,
     roles: found.roles as string[],
+    groups: found.groups as string[],
+    groupsOverage: groupsOverage(payload),
     appId: found.appId,
-    // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is an
-    // application acting as itself.
-    appOnly: idtyp !== undefined ? idtyp === 'app' : scopes.length === 0,
+    appOnly,
+    guest: isGuest(payload, found.tid as string, appOnly),
     name: optionalString(payload, 'name'),
     preferredUsername:
       optionalString(payload, 'preferred_username') ??

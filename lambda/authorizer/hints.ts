@@ -4,7 +4,7 @@ import {
   cloudsOfV1Issuer,
   isB2cHost,
   isExternalIdHost,
-  v2IssuerOf,
+  v2IssuersOf,
 } from './clouds.js';
 import { REASONS, type Reason } from './reasons.js';
 import { clip, isoTime, preview, redactUrl } from './safe-text.js';
@@ -115,7 +115,7 @@ function issuerHint(facts: HintFacts): string {
   const v1 = isExternalIdHost(authorityHost)
     ? ''
     : ` or ${v1IssuerHost === undefined ? 'the v1 issuer' : `https://${v1IssuerHost}/<tid>/`}`;
-  return `${UNVERIFIED} iss is ${shown(iss)}; expected ${v2IssuerOf('<tid>', authorityHost)}${v1}, <tid> being its tid ${shown(tid)}`;
+  return `${UNVERIFIED} iss is ${shown(iss)}; expected ${v2IssuersOf('<tid>', authorityHost).join(' or ')}${v1}, <tid> being its tid ${shown(tid)}`;
 }
 
 function hostOf(uri: string): string {
@@ -196,6 +196,15 @@ function noScopeOrRoleHint(facts: HintFacts): string {
   return `app-only token of app ${app} with no roles: any app in the tenant can get one unless assignment is required. Assign an app role of this API to app ${app} (its API permissions > Application permissions, then admin consent), or set "Assignment required" on this API's enterprise application`;
 }
 
+function guestHint(facts: HintFacts): string {
+  const p = payloadOf(facts);
+  const sign =
+    p.acct === 1
+      ? 'its acct claim is 1'
+      : `its idp ${shown(str(p.idp) ?? '?')} is not the issuer of tenant ${shown(str(p.tid) ?? '?')}`;
+  return `the user is a guest (B2B) of the tenant (${sign}), and guests are refused (AZURE_GUEST_USERS=refuse, the construct prop guestUsers): if guests may call this API, set guestUsers to 'allow' and grant them scopes or app roles as for members; otherwise nothing to fix`;
+}
+
 function unknownKeyHint(facts: HintFacts): string {
   const h = headerOf(facts);
   const kid = str(h.kid) ?? str(h.x5t);
@@ -224,13 +233,15 @@ function permissionHint(facts: HintFacts): string {
   const needed = detail.split(' requires ').slice(1).join(' requires ');
   // The API-wide rule (AZURE_REQUIRED_SCOPES/ROLES) says "the API requires"; a route's rule names the route.
   const apiWide = detail.startsWith('the API requires ');
-  const fix = !appOnly
-    ? 'grant and consent the scope, or assign the app role to the user'
-    : needed !== '' && !/\brole\b/.test(needed)
-      ? apiWide
-        ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'
-        : 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
-      : `assign the app role the ${apiWide ? 'API' : 'route'} needs to the calling app (API permissions > Application permissions, then admin consent)`;
+  const fix = /(^| )group [0-9a-f]{8}-/.test(needed)
+    ? `if the caller should pass, add it to one of those groups (its groups claim lists ${Array.isArray(p.groups) ? p.groups.length : 0}; groups appear only when the API's token configuration emits them, groupMembershipClaims)`
+    : !appOnly
+      ? 'grant and consent the scope, or assign the app role to the user'
+      : needed !== '' && !/\brole\b/.test(needed)
+        ? apiWide
+          ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'
+          : 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
+        : `assign the app role the ${apiWide ? 'API' : 'route'} needs to the calling app (API permissions > Application permissions, then admin consent)`;
   return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
 }
 
@@ -248,6 +259,7 @@ const HINT_BUILDERS: Partial<Record<Reason, (facts: HintFacts) => string>> = {
   not_an_access_token: idTokenHint,
   client_app_not_allowed: clientAppHint,
   no_scope_or_role: noScopeOrRoleHint,
+  guest_not_allowed: guestHint,
   unknown_key: unknownKeyHint,
   key_issuer_mismatch: (facts) =>
     `${facts.detail === undefined ? 'the signing key belongs to another issuer' : clip(facts.detail, 200)}: a key published for another issuer (for example personal accounts) cannot sign for this tenant`,

@@ -1,5 +1,6 @@
 import {
   type AuthorizerConfig,
+  DEFAULTS,
   ENV_NAMES,
   isGlobPath,
   isTrailingSlashPath,
@@ -16,6 +17,12 @@ export interface Grantee {
   readonly roles: readonly string[];
   /** The calling client application: `azp` (v2) or `appid` (v1). */
   readonly appId?: string | undefined;
+  /** A guest (B2B) user of the tenant (entra.ts `isGuest`); absent: a member or an application. */
+  readonly guest?: boolean;
+  /** Group object ids from the token's `groups` claim. */
+  readonly groups?: readonly string[];
+  /** The groups did not fit in the token (entra.ts): which groups the caller is in is unknown. */
+  readonly groupsOverage?: boolean;
 }
 
 export interface RouteRequest {
@@ -25,7 +32,12 @@ export interface RouteRequest {
 }
 
 /** Why a valid token is refused (403). */
-export type DenyReason = 'insufficient_permission' | 'no_scope_or_role' | 'client_app_not_allowed';
+export type DenyReason =
+  | 'insufficient_permission'
+  | 'no_scope_or_role'
+  | 'client_app_not_allowed'
+  | 'guest_not_allowed'
+  | 'groups_overage';
 
 /**
  * May this caller call this route? `routes` is what the caller may call anywhere on the stage, because API
@@ -58,15 +70,34 @@ export function clientAllowed(rule: PermissionRule, grantee: Grantee): boolean {
   return apps.length === 0 || (grantee.appId !== undefined && apps.includes(grantee.appId.toLowerCase()));
 }
 
+/** The rule's groups, if it names any, include one the token lists. */
+function groupAllowed(rule: PermissionRule, grantee: Grantee): boolean {
+  const groups = rule.groups ?? [];
+  return groups.length === 0 || groups.some((g) => grantee.groups?.includes(g) === true);
+}
+
 /**
- * The scope-or-role rule, from an allowed client app: an empty rule admits any valid access token that
- * carries a scope or a role.
+ * One rule for every kind: each kind the rule names narrows it. From an allowed client app, a caller in one
+ * of its groups, with one of its scopes or roles; an empty rule admits any valid access token that carries
+ * a scope or a role.
  */
 export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
-  if (!clientAllowed(rule, grantee)) return false;
+  if (!clientAllowed(rule, grantee) || !groupAllowed(rule, grantee)) return false;
   if (rule.scopes.length === 0 && rule.roles.length === 0) return true;
   return (
     rule.scopes.some((s) => grantee.scopes.includes(s)) || rule.roles.some((r) => grantee.roles.includes(r))
+  );
+}
+
+/**
+ * The rule fails only for a group the token cannot show: its groups did not fit (overage). That is a
+ * refusal of its own (groups_overage), never a plain missing group.
+ */
+export function blockedByOverage(rule: PermissionRule, grantee: Grantee): boolean {
+  return (
+    grantee.groupsOverage === true &&
+    (rule.groups ?? []).length > 0 &&
+    satisfies({ ...rule, groups: [] }, grantee)
   );
 }
 
@@ -74,7 +105,10 @@ export function describe(rule: PermissionRule): string {
   const parts = [];
   if (rule.scopes.length > 0) parts.push(`scope ${rule.scopes.join(' or ')}`);
   if (rule.roles.length > 0) parts.push(`role ${rule.roles.join(' or ')}`);
-  return parts.join(', or ');
+  const grants = parts.join(', or ');
+  const groups = rule.groups ?? [];
+  if (groups.length === 0) return grants;
+  return `${grants === '' ? '' : `${grants}, and `}group ${groups.join(' or ')}`;
 }
 
 /** A route path compiled once: does a request path match it? */
@@ -510,8 +544,23 @@ function servedBy(table: readonly Entry[], request: RouteRequest): { resource?: 
   };
 }
 
-/** The refusals that hold on every route: no scope or role at all, or not what the whole API requires. */
-function apiWideRefusal(required: AuthorizerConfig['required'], grantee: Grantee): Authorization | undefined {
+/**
+ * The refusals that hold on every route: a guest where guests are refused, no scope or role at all, or not
+ * what the whole API requires.
+ */
+function apiWideRefusal(
+  { required, guestUsers }: Pick<AuthorizerConfig, 'required' | 'guestUsers'>,
+  grantee: Grantee,
+): Authorization | undefined {
+  if (grantee.guest === true && guestUsers === 'refuse') {
+    return {
+      allowed: false,
+      reason: 'guest_not_allowed',
+      routes: [],
+      denied: [],
+      missing: `the user is a guest of the tenant, and guests are refused (${ENV_NAMES.guestUsers}=refuse)`,
+    };
+  }
   if (grantee.scopes.length === 0 && grantee.roles.length === 0) {
     // Any app in the tenant can get such a token for the API (client credentials, no role assigned), so
     // no configuration, not even an empty rule, admits it.
@@ -521,6 +570,15 @@ function apiWideRefusal(required: AuthorizerConfig['required'], grantee: Grantee
       routes: [],
       denied: [],
       missing: 'the token carries neither scp nor roles',
+    };
+  }
+  if (blockedByOverage(required, grantee)) {
+    return {
+      allowed: false,
+      reason: 'groups_overage',
+      routes: [],
+      denied: [],
+      missing: `the API requires group ${(required.groups ?? []).join(' or ')}, and the token's groups did not fit in it (group overage)`,
     };
   }
   if (!satisfies(required, grantee)) {
@@ -553,16 +611,17 @@ function apiWideRefusal(required: AuthorizerConfig['required'], grantee: Grantee
  * cached policy and a fresh decision always agree.
  */
 export function createRouteAuthorizer(
-  config: Pick<AuthorizerConfig, 'required' | 'routePermissions'>,
+  config: Pick<AuthorizerConfig, 'required' | 'routePermissions'> &
+    Partial<Pick<AuthorizerConfig, 'guestUsers'>>,
 ): RouteAuthorizer {
-  const { required, routePermissions } = config;
+  const { required, routePermissions, guestUsers = DEFAULTS.guestUsers } = config;
   const routeTable = buildRouteTable(routePermissions);
   const { table } = routeTable;
   const matcherOf = createMatcherCache();
   const deniedByGrants = new Map<string, Denial[]>();
 
   return (grantee, request) => {
-    const refusal = apiWideRefusal(required, grantee);
+    const refusal = apiWideRefusal({ required, guestUsers }, grantee);
     if (refusal !== undefined) return refusal;
     if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
     const isGranted = table.map((entry) => satisfies(entry, grantee));
@@ -576,13 +635,14 @@ export function createRouteAuthorizer(
       deniedByGrants.set(grants, denied);
     }
     const policyDenied = denied.map(({ method, path }) => ({ method, path }));
-    const routes = granted.map(({ route, method, path, scopes, roles, clientApps }) => ({
+    const routes = granted.map(({ route, method, path, scopes, roles, clientApps, groups }) => ({
       route,
       method,
       path,
       scopes,
       roles,
       ...(clientApps === undefined ? {} : { clientApps }),
+      ...(groups === undefined ? {} : { groups }),
     }));
     const refuse = (missing: string, reason: DenyReason = 'insufficient_permission'): Authorization => ({
       allowed: false,
@@ -604,6 +664,13 @@ export function createRouteAuthorizer(
         return refuse(
           `${request.method} ${request.path} admits only the client apps ${[...new Set(by.flatMap((d) => d.clientApps ?? []))].join(', ')} (route clientApps); the token's client app is ${grantee.appId ?? '(none)'}`,
           'client_app_not_allowed',
+        );
+      }
+      const overage = by.find((d) => blockedByOverage(d, grantee));
+      if (overage !== undefined) {
+        return refuse(
+          `${request.method} ${request.path} (${overage.route}) requires group ${(overage.groups ?? []).join(' or ')}, and the token's groups did not fit in it (group overage)`,
+          'groups_overage',
         );
       }
       return refuse(

@@ -65,6 +65,14 @@ export const REASONS = {
     outcome: 'deny',
     hint: "the calling client app (azp in v2 tokens, appid in v1) is not on AZURE_ALLOWED_CLIENT_APPS or the route's clientApps: add its application id there if it may call",
   },
+  groups_overage: {
+    outcome: 'deny',
+    hint: "the route needs a group, and the user's groups did not fit in the token (group overage: _claim_names instead of groups); no Graph call is made: assign the groups to the API's enterprise application (the token then names only those), or grant app roles to the groups and require the roles",
+  },
+  guest_not_allowed: {
+    outcome: 'deny',
+    hint: 'the user is a guest (B2B) of the tenant (acct 1, or an idp other than the issuer) and AZURE_GUEST_USERS is refuse: make the user a member, or set guestUsers to allow if guests may call',
+  },
   no_scope_or_role: {
     outcome: 'deny',
     hint: 'the token carries neither scp nor roles, typically an app-only (client credentials) token of an app with no app role: assign an app role of this API to the calling app, or set "Assignment required" on the API\'s enterprise application',

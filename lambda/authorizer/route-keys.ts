@@ -1,5 +1,6 @@
 import { type AuthorizerConfig, type PermissionRule, readPermissionRule } from './config.js';
 import {
+  blockedByOverage,
   clientAllowed,
   createRouteAuthorizer,
   type DenyReason,
@@ -83,12 +84,17 @@ export type RouteKeyAuthorizer = (grantee: Grantee, routeKey: string) => RouteKe
  * only, which is why the construct caches per route key.
  */
 export function createRouteKeyAuthorizer(
-  config: Pick<AuthorizerConfig, 'required'> & {
-    readonly routeKeys: readonly RouteKeyPermission[] | undefined;
-  },
+  config: Pick<AuthorizerConfig, 'required'> &
+    Partial<Pick<AuthorizerConfig, 'guestUsers'>> & {
+      readonly routeKeys: readonly RouteKeyPermission[] | undefined;
+    },
 ): RouteKeyAuthorizer {
   // Without route permissions the request is not looked at: the token-wide rules alone.
-  const tokenWide = createRouteAuthorizer({ required: config.required, routePermissions: undefined });
+  const tokenWide = createRouteAuthorizer({
+    required: config.required,
+    routePermissions: undefined,
+    ...(config.guestUsers === undefined ? {} : { guestUsers: config.guestUsers }),
+  });
   const table = new Map((config.routeKeys ?? []).map((entry) => [entry.route, entry]));
   return (grantee, routeKey) => {
     const base = tokenWide(grantee, { method: '', path: '/' });
@@ -106,6 +112,12 @@ export function createRouteKeyAuthorizer(
         allowed: false,
         reason: 'client_app_not_allowed',
         missing: `client app ${grantee.appId ?? '(none)'} is not among the client apps route ${routeKey} admits (route clientApps: ${(entry.clientApps ?? []).join(', ')})`,
+      };
+    if (blockedByOverage(entry, grantee))
+      return {
+        allowed: false,
+        reason: 'groups_overage',
+        missing: `route ${routeKey} requires group ${(entry.groups ?? []).join(' or ')}, and the token's groups did not fit in it (group overage)`,
       };
     if (!satisfies(entry, grantee))
       return {

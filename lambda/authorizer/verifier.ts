@@ -18,7 +18,7 @@ import {
   KeyObjectCache,
   type VerifyProperties,
 } from 'aws-jwt-verify/jwt-verifier';
-import { v2IssuerOf } from './clouds.js';
+import { v2IssuersOf } from './clouds.js';
 import type { AuthorizerConfig } from './config.js';
 import { checkEntraToken, type EntraClaims, type EntraRules } from './entra.js';
 import { KeysUnavailableError, TokenRejectedError } from './errors.js';
@@ -97,13 +97,13 @@ export interface TokenVerifierDeps {
 
 /**
  * Microsoft's signing-key issuer rule: a key that names an issuer (v2 sets carry a {tenantid} template)
- * signs only for that issuer. Its v2 form also covers the same tenant's v1 tokens, since v1 key sets carry
- * no issuer at all.
+ * signs only for that issuer. Its v2 forms (both 21Vianet hosts' for that cloud) also cover the same
+ * tenant's v1 tokens and each other, since v1 key sets carry no issuer at all.
  */
 export function keyServesIssuer(key: SigningJwk, claims: EntraClaims, authorityHost: string): boolean {
   if (key.issuer === undefined) return true;
   const effective = key.issuer.replaceAll('{tenantid}', claims.tid);
-  return effective === claims.iss || effective === v2IssuerOf(claims.tid, authorityHost);
+  return effective === claims.iss || v2IssuersOf(claims.tid, authorityHost).includes(effective);
 }
 
 function translate(err: unknown): Error {

@@ -156,3 +156,41 @@ describe('clientApps in an HTTP API route table', () => {
     expect(routes(caller(STRANGER), 'GET /items').allowed).toBe(!shape.appOnly);
   });
 });
+
+describe('groups in an HTTP API route table, and the API-wide required groups', () => {
+  const READERS = 'aaaaaaaa-1111-4222-8333-444444444444';
+  const routes = createRouteKeyAuthorizer({
+    required: { scopes: [], roles: [] },
+    routeKeys: parseRouteKeyPermissions({
+      'GET /items': { scopes: ['Items.Read'] },
+      'GET /reports': { scopes: ['Items.Read'], groups: [READERS] },
+    }),
+  });
+  const reader = { scopes: ['Items.Read'], roles: [], appId: FRONTEND };
+
+  it('a member of the group passes, a caller outside it is refused, an overage token is groups_overage', () => {
+    expect(routes({ ...reader, groups: [READERS] }, 'GET /reports').allowed).toBe(true);
+    expect(routes({ ...reader, groups: [] }, 'GET /reports')).toEqual({
+      allowed: false,
+      reason: 'insufficient_permission',
+      missing: `route GET /reports requires scope Items.Read, and group ${READERS}`,
+    });
+    expect(routes({ ...reader, groupsOverage: true }, 'GET /reports')).toEqual({
+      allowed: false,
+      reason: 'groups_overage',
+      missing: `route GET /reports requires group ${READERS}, and the token's groups did not fit in it (group overage)`,
+    });
+    // A route that needs no group never looks at them.
+    expect(routes({ ...reader, groupsOverage: true }, 'GET /items').allowed).toBe(true);
+  });
+
+  it('required groups hold on every route key, overage included', () => {
+    const gated = createRouteKeyAuthorizer({
+      required: { scopes: [], roles: [], groups: [READERS] },
+      routeKeys: undefined,
+    });
+    expect(gated({ ...reader, groups: [READERS] }, '$default').allowed).toBe(true);
+    expect(gated({ ...reader, groupsOverage: true }, '$default')).toMatchObject({ reason: 'groups_overage' });
+    expect(gated(reader, '$default')).toMatchObject({ reason: 'insufficient_permission' });
+  });
+});

@@ -18,8 +18,30 @@ const ROUTE_APPS =
   'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
 const APP = '11111111-2222-4333-8444-555555555555';
 
+const CHARS = '1 to 120 letters, digits or ASCII punctuation other than " and \\, not starting with "."';
+
 /** Every variable mistake and the exact line the cold start fails with, naming the variable. */
 const MISTAKES: [string, Record<string, string | undefined>, string][] = [
+  [
+    'a required scope written as its full URI',
+    { [ENV_NAMES.requiredScopes]: 'Orders.Write,api://x/Orders.Read' },
+    'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "Orders.Write,api://x/Orders.Read"',
+  ],
+  [
+    'a required role with a backslash',
+    { [ENV_NAMES.requiredRoles]: 'Orders\\Admin' },
+    `AZURE_REQUIRED_ROLES: expected role names Entra can write in roles: ${CHARS}; got "Orders\\\\Admin"`,
+  ],
+  [
+    'a route scope written as its full URI',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"scopes": ["https://contoso.example/api/Orders.Read"]}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].scopes to be scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "https://contoso.example/api/Orders.Read"',
+  ],
+  [
+    'guest users neither allow nor refuse',
+    { [ENV_NAMES.guestUsers]: 'Refuse' },
+    'AZURE_GUEST_USERS: expected one of "allow", "refuse"; got "Refuse"',
+  ],
   [
     'no tenant',
     { [ENV_NAMES.tenantId]: undefined },
@@ -98,7 +120,7 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'a misspelt route field',
     { [ENV_NAMES.routePermissions]: '{"GET /items": {"scope": ["a"]}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be an object with only "scopes", "roles" and "clientApps"; got {"scope":["a"]}',
+    'AZURE_ROUTE_PERMISSIONS: expected ["GET /items"] to be an object with only "scopes", "roles", "clientApps" and "groups"; got {"scope":["a"]}',
   ],
   [
     'route permissions that are a JSON string',

@@ -10,6 +10,7 @@ import {
   fixtureAuthorizer,
   fixturePair,
   fixturePairs,
+  fixtureToken,
   HAVE_ENTRA_FIXTURES,
 } from '../helpers/entra-fixtures.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -162,6 +163,24 @@ describe.skipIf(!HAVE_ENTRA_FIXTURES)('real Entra ID tokens (fixed clock)', () =
     const allowed = await withRole.handler(event(`Bearer ${withRole.token}`));
     expect(allowed.policyDocument.Statement[0]).toMatchObject({ Effect: 'Allow' });
     expect(allowed.context).toMatchObject({ appOnly: true, roles: 'Items.Reader', scp: '' });
+  });
+
+  it("judges Entra's own overage claims (the real Azure AD Graph token's _claim_names) as groups_overage where a group is required", async () => {
+    const graphToken = fixtureToken(
+      fixturePair('identitymodel.v1-access-token-aadgraph-overclaims.2014-07-21.txt'),
+    );
+    const real = JSON.parse(Buffer.from(graphToken.split('.')[1] as string, 'base64url').toString('utf8'));
+    expect(real.groups).toBeUndefined();
+    const GROUP = 'aaaaaaaa-1111-4222-8333-444444444444';
+    const setup = setUp('passport.v1-access-token.2016-06-30.txt', { [ENV_NAMES.requiredGroups]: GROUP });
+    server.jwks = publishedKeySet();
+    const claims = JSON.parse(Buffer.from(setup.token.split('.')[1] as string, 'base64url').toString('utf8'));
+    const overage = { ...claims, _claim_names: real._claim_names, _claim_sources: real._claim_sources };
+    const denied = await setup.handler(event(`Bearer ${signed(header(), overage)}`));
+    expect(denied.policyDocument.Statement[0]).toMatchObject({ Effect: 'Deny' });
+    expect(setup.records.at(-1)?.decision.reason).toBe('groups_overage');
+    await setup.handler(event(`Bearer ${signed(header(), { ...claims, groups: [GROUP] })}`));
+    expect(setup.records.at(-1)?.decision.reason).toBe('allowed');
   });
 
   const idTokens = fixturePairs().filter(

@@ -28,6 +28,8 @@ const DOCUMENTED = {
   insufficient_permission: 403,
   client_app_not_allowed: 403,
   no_scope_or_role: 403,
+  guest_not_allowed: 403,
+  groups_overage: 403,
   keys_unavailable: 500,
   tenants_unavailable: 500,
   internal_error: 500,

@@ -78,14 +78,14 @@ describe('sovereign clouds, from the authority host alone', () => {
     },
   );
 
-  it("a v2 token whose iss is on 21Vianet's other login host: the hint names the issuers the cloud documents", async () => {
+  it("a token whose iss is 21Vianet's login host in v1 shape: the hint names every issuer the cloud documents", async () => {
     const record = await judge(
       { [ENV_NAMES.authorityHost]: 'login.chinacloudapi.cn' },
-      cloudToken(`https://login.chinacloudapi.cn/${TENANT}/v2.0`, '2.0'),
+      cloudToken(`https://login.chinacloudapi.cn/${TENANT}/`, '1.0'),
     );
     expect(record?.decision.reason).toBe('wrong_issuer');
     expect(record?.hint).toContain(
-      '; expected https://login.partner.microsoftonline.cn/<tid>/v2.0 or https://sts.chinacloudapi.cn/<tid>/,',
+      '; expected https://login.partner.microsoftonline.cn/<tid>/v2.0 or https://login.chinacloudapi.cn/<tid>/v2.0 or https://sts.chinacloudapi.cn/<tid>/,',
     );
   });
 

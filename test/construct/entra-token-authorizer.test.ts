@@ -84,7 +84,7 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a scope with a space',
       { requiredScopes: ['a b'] },
-      /requiredScopes must be a non-empty list of names without spaces/,
+      /requiredScopes must be scope names Entra can write in scp: 1 to 120 letters, digits or ASCII punctuation/,
     ],
     [
       'a bad route key',

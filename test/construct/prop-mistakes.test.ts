@@ -12,6 +12,11 @@ const GRAPH_APP = '00000003-0000-0000-c000-000000000000';
 const ARM_APP = '797f4846-ba00-4fd7-ba43-dac1f8f63013';
 const B2C =
   'Azure AD B2C, at b2clogin.com, is not supported, and B2C is closed to new customers: for customer sign-in use Microsoft Entra External ID, at <tenant>.ciamlogin.com';
+const SCOPE_URI =
+  'scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it';
+const CHARS = '1 to 120 letters, digits or ASCII punctuation other than " and \\, not starting with "."';
+const SCOPE_CHARS = `scope names Entra can write in scp: ${CHARS}`;
+const ROLE_CHARS = `role names Entra can write in roles: ${CHARS}`;
 const NAMES = 'a non-empty list of names without spaces or commas';
 const ROUTE_NAMES =
   'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)';
@@ -111,11 +116,7 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     { requiredScopes: [] },
     `requiredScopes must be ${NAMES} (leave it out for no required scope); got []`,
   ],
-  [
-    'a scope with a space',
-    { requiredScopes: ['a b'] },
-    `requiredScopes must be ${NAMES} (leave it out for no required scope); got ["a b"]`,
-  ],
+  ['a scope with a space', { requiredScopes: ['a b'] }, `requiredScopes must be ${SCOPE_CHARS}; got ["a b"]`],
   [
     'a role with a comma',
     { requiredRoles: ['a,b'] },
@@ -184,7 +185,7 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
   [
     'a rule with a misspelt field',
     { routePermissions: { 'GET /items': { scope: ['a'] } as never } },
-    'routePermissions["GET /items"] must be an object with only "scopes", "roles" and "clientApps"; got {"scope":["a"]}',
+    'routePermissions["GET /items"] must be an object with only "scopes", "roles", "clientApps" and "groups"; got {"scope":["a"]}',
   ],
   [
     'route scopes as a string',
@@ -321,6 +322,36 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'a plain-http key URL with credentials (shown redacted)',
     { jwksUri: 'http://user:secret@keys.example/k' },
     'jwksUri must be an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://***@keys.example/k"',
+  ],
+  [
+    'a required scope written as its full URI',
+    { requiredScopes: [`api://${CLIENT}/Orders.Read`] },
+    `requiredScopes must be ${SCOPE_URI}; got ["api://${CLIENT}/Orders.Read"]`,
+  ],
+  [
+    'a route scope written as its full URI',
+    { routePermissions: { 'GET /orders': { scopes: [`api://${CLIENT}/Orders.Read`] } } },
+    `routePermissions["GET /orders"].scopes must be ${SCOPE_URI}; got "api://${CLIENT}/Orders.Read"`,
+  ],
+  [
+    'a required role with a character Entra never writes in roles',
+    { requiredRoles: ['Orders"Admin'] },
+    `requiredRoles must be ${ROLE_CHARS}; got ["Orders\\"Admin"]`,
+  ],
+  [
+    'a route role starting with "."',
+    { routePermissions: { 'GET /orders': { roles: ['.Admin'] } } },
+    `routePermissions["GET /orders"].roles must be ${ROLE_CHARS}; got ".Admin"`,
+  ],
+  [
+    'a route scope with a non-ASCII letter',
+    { routePermissions: { 'GET /orders': { scopes: ['Bestellungen.Lesen.Ü'] } } },
+    `routePermissions["GET /orders"].scopes must be ${SCOPE_CHARS}; got "Bestellungen.Lesen.Ü"`,
+  ],
+  [
+    'guestUsers neither allow nor refuse',
+    { guestUsers: 'deny' as never },
+    'guestUsers must be one of "allow", "refuse"; got "deny"',
   ],
   [
     'a log level the Lambda does not know',

@@ -413,6 +413,16 @@ describe.concurrent('the commands, used wrongly', () => {
     );
   });
 
+  it('npm run token: a group that is not a GUID, or --groups with --overage, is one line, exit 2', async () => {
+    const [name, both] = await Promise.all([
+      npm(['run', '-s', 'token', '--', '--groups', 'Readers']),
+      npm(['run', '-s', 'token', '--', '--groups', 'aaaaaaaa-1111-4222-8333-444444444444', '--overage']),
+    ]);
+    expect([name.code, both.code]).toEqual([2, 2]);
+    expectOneLine(name, /^npm run token: --groups: expected group object id GUIDs; got "Readers"$/);
+    expectOneLine(both, /^npm run token: --groups and --overage: an overage token carries no groups claim$/);
+  });
+
   it('npm run token: without npm start on PORT, one line saying to start it with that PORT, exit 1', async () => {
     const free = await freePort();
     const run = await npm(['run', '-s', 'token'], { PORT: String(free) });

@@ -106,3 +106,34 @@ describe('npm run explain with the allowed tenants in an SSM parameter', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 });
+
+describe('npm run explain refuses what the cold start refuses, in the same words', () => {
+  it('a scope written as its full URI, a role Entra cannot write, guest users neither allow nor refuse', async () => {
+    const common = [
+      '--tenant',
+      TENANT,
+      '--audience',
+      CLIENT_ID,
+      '--jwks-uri',
+      server.url,
+      v1Token('sts.windows.net'),
+    ];
+    const [uri, role, guests] = await Promise.all([
+      explain([...common, '--scopes', `api://${CLIENT_ID}/Orders.Read`]),
+      explain([...common, '--roles', 'Orders"Admin']),
+      explain([...common, '--guest-users', 'deny']),
+    ]);
+    expect([uri.code, uri.stderr.trim()]).toEqual([
+      2,
+      `npm run explain: configuration: AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "api://${CLIENT_ID}/Orders.Read"`,
+    ]);
+    expect([role.code, role.stderr.trim()]).toEqual([
+      2,
+      'npm run explain: configuration: AZURE_REQUIRED_ROLES: expected role names Entra can write in roles: 1 to 120 letters, digits or ASCII punctuation other than " and \\, not starting with "."; got "Orders\\"Admin"',
+    ]);
+    expect([guests.code, guests.stderr.trim()]).toEqual([
+      2,
+      'npm run explain: configuration: AZURE_GUEST_USERS: expected one of "allow", "refuse"; got "deny"',
+    ]);
+  }, 60_000);
+});

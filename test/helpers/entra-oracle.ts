@@ -68,6 +68,8 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
   if (c.scp !== undefined && !isString(c.scp)) return { reason: 'malformed' };
   if (c.roles !== undefined && !(Array.isArray(c.roles) && c.roles.every(isString)))
     return { reason: 'malformed' };
+  if (c.groups !== undefined && !(Array.isArray(c.groups) && c.groups.every(isString)))
+    return { reason: 'malformed' };
   // The context's claims: strings when present (the username falls back only while none was found).
   for (const claim of ['idtyp', 'oid', 'sub', 'name']) {
     if (c[claim] !== undefined && !isString(c[claim])) return { reason: 'malformed' };
@@ -80,6 +82,7 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
   }
   const scopes = isString(c.scp) ? c.scp.split(/\s+/).filter(Boolean) : [];
   const roles = ((c.roles as string[] | undefined) ?? []).filter((r) => r.trim() !== '');
+  const appOnly = c.idtyp !== undefined ? c.idtyp === 'app' : scopes.length === 0;
   return {
     claims: {
       keyId,
@@ -93,9 +96,32 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
       scopes,
       roles,
       appId: client,
-      appOnly: c.idtyp !== undefined ? c.idtyp === 'app' : scopes.length === 0,
+      appOnly,
+      guest: guestOf(c, appOnly),
+      groups: ((c.groups as string[] | undefined) ?? []).map((g) => g.toLowerCase()),
+      // Overage: no groups, and _claim_names naming groups (or hasgroups: true), per docs/permissions-and-caching.md.
+      groupsOverage:
+        c.groups === undefined &&
+        ((typeof c._claim_names === 'object' &&
+          c._claim_names !== null &&
+          Object.hasOwn(c._claim_names, 'groups')) ||
+          c.hasgroups === true),
       name: c.name as string | undefined,
       preferredUsername,
     },
   };
+}
+
+/**
+ * A guest, as docs/permissions-and-caching.md quotes Entra: `acct` 1 a guest, 0 a member; without it, an `idp`
+ * that is not `iss` and is no issuer URL of the token's own tenant. An application is never a guest.
+ */
+function guestOf(c: Json, appOnly: boolean): boolean {
+  if (appOnly) return false;
+  if (c.acct === 1 || c.acct === 0) return c.acct === 1;
+  if (!isString(c.idp) || c.idp === c.iss) return false;
+  const ownTenant = [`https://sts.windows.net/${c.tid}/`, `https://login.microsoftonline.com/${c.tid}/v2.0`];
+  return (
+    !ownTenant.some((own) => c.idp === own) && !new RegExp(`^https://[^/]+/${c.tid}(/|$)`, 'i').test(c.idp)
+  );
 }

@@ -63,6 +63,9 @@ export const grantee = (scopes: string[], roles: string[], appId = APP_A): Entra
   appOnly: scopes.length === 0,
   name: undefined,
   preferredUsername: undefined,
+  guest: false,
+  groups: [],
+  groupsOverage: false,
 });
 
 /** The real authorizer with a stub verifier that hands it these grants: the property is about policies. */

@@ -3,6 +3,7 @@ import { createSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { explainToken } from '../../infra/local/explain.js';
+import { GUEST_HOME_TENANT } from '../../infra/local/mint.js';
 import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
@@ -40,6 +41,22 @@ interface HintCase {
 }
 
 const cases: HintCase[] = [
+  {
+    name: 'a group overage token (as npm run token -- --overage mints one) where a group is required',
+    env: { [ENV_NAMES.requiredGroups]: 'aaaaaaaa-1111-4222-8333-444444444444' },
+    token: () => token({ groupsOverage: true }),
+    reason: 'groups_overage',
+    hint: /^the route needs a group, and the user's groups did not fit in the token \(group overage: _claim_names instead of groups\); no Graph call is made/,
+  },
+  {
+    name: 'a guest user (as npm run token -- --guest mints one) where guests are refused',
+    env: { [ENV_NAMES.guestUsers]: 'refuse' },
+    token: () => token({ guest: true }),
+    reason: 'guest_not_allowed',
+    hint: new RegExp(
+      `^the user is a guest \\(B2B\\) of the tenant \\(its idp https://sts\\.windows\\.net/${GUEST_HOME_TENANT}/ is not the issuer of tenant ${TENANT}\\), and guests are refused`,
+    ),
+  },
   {
     name: 'a v1 token with the App ID URI against a client-id audience',
     env: { [ENV_NAMES.audiences]: CLIENT_ID },

@@ -16,6 +16,9 @@ const claims = {
   roles: ['R'],
   appId: 'app',
   appOnly: false,
+  guest: false,
+  groups: [],
+  groupsOverage: false,
   name: 'Alice',
   preferredUsername: 'alice@contoso.example',
 };
