@@ -102,8 +102,9 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly allowedClientApps?: readonly string[];
   /**
-   * Per-route rules, e.g. `{ 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/*': { roles: ['Items.Admin'] } }`.
-   * Unlisted routes are refused (403).
+   * Per-method rules, keyed by the method and its resource path as declared, e.g.
+   * `{ 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/{id}': { roles: ['Items.Admin'] } }`; `'* /*'` is the
+   * default rule of the guarded methods no other key names. A method is decided by its own key only.
    * @default - one decision for the whole stage
    */
   readonly routePermissions?: Readonly<Record<string, RouteRule>>;
@@ -175,8 +176,8 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly logRemovalPolicy?: RemovalPolicy;
   /**
-   * Under route permissions, a method guarded by this authorizer that no route key covers fails the synth
-   * (`'error'`), since every call to it would be a 403; `'deny'` says that is meant.
+   * Under route permissions, a method guarded by this authorizer that no route key names (and no `'* /*'`
+   * default) fails the synth (`'error'`); `'deny'` says no token may call it, fresh or from a cached policy.
    * @default 'error'
    */
   readonly unlistedMethods?: 'error' | 'deny';

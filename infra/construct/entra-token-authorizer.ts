@@ -1,4 +1,4 @@
-import { Lazy, Stack } from 'aws-cdk-lib';
+import { Annotations, Lazy, Stack } from 'aws-cdk-lib';
 import {
   AuthorizationType,
   IdentitySource,
@@ -15,7 +15,9 @@ import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
-import { ENV_NAMES, parseRoutePermissions } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, parseRoutePermissions, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
+import { routeTablePlanProblem } from '../../lambda/authorizer/permissions.js';
+import { guardedRoutes } from '../../lambda/authorizer/route-table.js';
 import { TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
 import { ApiBoundTokenAuthorizer } from './api-binding.js';
 import { createAuthorizerLambda } from './authorizer-lambda.js';
@@ -35,7 +37,7 @@ import {
 } from './decision-metrics.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
-import { routeCoverageProblems, routeKeyFor } from './route-coverage.js';
+import { routeCoverageProblems, routeKeyFor, unlistedMethods } from './route-coverage.js';
 
 /**
  * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
@@ -103,6 +105,7 @@ export class EntraTokenAuthorizer extends Construct {
       (api) => this.redeployOnChange(api),
     );
     this.authorizer = this.#bound;
+    if (this.#routes !== undefined) this.listUnlistedMethods();
     this.node.addValidation({ validate: () => this.routeProblems() });
   }
 
@@ -142,6 +145,7 @@ export class EntraTokenAuthorizer extends Construct {
           actual,
         ),
     );
+    if (this.#routes === undefined) this.listUnlistedMethods();
     this.#routes = table;
     const json = JSON.stringify(table);
     (this.environment as Record<string, string>)[ENV_NAMES.routePermissions] = json;
@@ -153,15 +157,41 @@ export class EntraTokenAuthorizer extends Construct {
     });
   }
 
+  /**
+   * Tells the Lambda, at synth, which guarded methods no key names, so that it judges every request by the
+   * method that serves it. Empty (the variable unset) when the methods are out of sight.
+   */
+  private listUnlistedMethods(): void {
+    const value = Lazy.string({
+      produce: () => {
+        const methods = this.#bound.guardedMethods();
+        if (methods.length === 0) return '';
+        return JSON.stringify(unlistedMethods(Object.keys(this.#routes ?? {}), methods));
+      },
+    });
+    this.function.addEnvironment(UNLISTED_METHODS_ENV, value);
+  }
+
   private routeProblems(): string[] {
     const routes = this.#routes;
     if (routes === undefined || Object.keys(routes).length === 0) return [];
     const methods = this.#bound.guardedMethods();
-    // A SpecRestApi's methods live in its OpenAPI document, out of sight: nothing to check against.
+    if (methods.length === 0 && this.#bound.api !== undefined) {
+      // A SpecRestApi's methods live in its OpenAPI document, out of sight.
+      Annotations.of(this).addInfo(
+        'routePermissions: the methods of this API are not visible at synth (a SpecRestApi), so a request is judged by the key whose resource path serves it among the keys, or by "* /*": name every method of the OpenAPI document as a key, or a method no key names is judged by a neighbour\'s rule',
+      );
+    }
     if (methods.length === 0) return [];
-    return routeCoverageProblems(Object.keys(routes), methods, this.#unlistedMethods).map(
-      (problem) => `EntraTokenAuthorizer: ${problem}`,
-    );
+    const problems = routeCoverageProblems(Object.keys(routes), methods, this.#unlistedMethods);
+    const unlisted = unlistedMethods(Object.keys(routes), methods);
+    const config = {
+      routePermissions: parseRoutePermissions(routes),
+      unlistedMethods: parseRoutePermissions(Object.fromEntries(unlisted.map((k) => [k, {}]))),
+    };
+    const plan = routeTablePlanProblem(guardedRoutes(config));
+    if (plan !== undefined) problems.push(`routePermissions key "${plan.key}": expected ${plan.expected}`);
+    return problems.map((problem) => `EntraTokenAuthorizer: ${problem}`);
   }
 
   // ---- Every configuration change redeploys the stage ----

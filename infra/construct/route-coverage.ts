@@ -1,11 +1,17 @@
-import { REST_METHODS, type RoutePermission } from '../../lambda/authorizer/config.js';
-import { routeKeyCovers as routeKeyCoversRoute } from '../../lambda/authorizer/permissions.js';
+import {
+  DEFAULT_ROUTE,
+  isDefaultRoute,
+  parseRoutePermissions,
+  REST_METHODS,
+  type RouteKey,
+  resourceShape,
+} from '../../lambda/authorizer/config.js';
 import { editDistance } from './nearest.js';
 
 /**
- * The synth-time check of route permissions against the methods an API really has. Everything here asks one
- * question through {@link routeKeyCovers}: does this route key admit some request to this method? When the
- * Lambda's own matcher (lambda/authorizer/permissions.ts) learns a new key form, that one function follows it.
+ * The synth-time check of route permissions against the methods an API really has. A key decides exactly
+ * the method it names (its resource path as declared, and its method); a method no key names is listed for
+ * the Lambda, which gives it the default rule (`* /*`) or refuses it, or fails the synth.
  */
 
 /** A method of the API as API Gateway declares it: `GET`, ..., or `ANY`, on a resource path like `/items/{id}`. */
@@ -15,33 +21,48 @@ export interface ApiMethod {
 }
 
 /**
- * Does `routeKey` (`"GET /items/*"`, `"* /items"`, `"GET /orders/{id}"`, `"ANY /{proxy+}"`) admit some
- * request to a method `httpMethod` (one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS) on `resourcePath`?
- * The Lambda's own matcher answers, so synth and the decisions never disagree.
- */
-export function routeKeyCovers(routeKey: string, httpMethod: string, resourcePath: string): boolean {
-  const space = routeKey.indexOf(' ');
-  const written = routeKey.slice(0, space).toUpperCase();
-  const method = (written === 'ANY' ? '*' : written) as RoutePermission['method'];
-  return routeKeyCoversRoute({ method, path: routeKey.slice(space + 1) }, httpMethod, resourcePath);
-}
-
-/**
  * The route key of a method declared on a resource path (`GET /items/{id}`): the one place a declared method
- * becomes a key of `AZURE_ROUTE_PERMISSIONS`. The resource path stays as declared: the authorizer matches
- * `{id}` to exactly one segment and `{proxy+}` to one or more, as API Gateway does. `ANY` is the key method `*`.
+ * becomes a key of `AZURE_ROUTE_PERMISSIONS`. `ANY` is the key method `*`.
  */
 export function routeKeyFor(httpMethod: string, resourcePath: string): string {
   const method = httpMethod.toUpperCase() === 'ANY' ? '*' : httpMethod.toUpperCase();
   return `${method} ${resourcePath}`;
 }
 
-/** The methods a declared method serves: `ANY` is each of the methods a route key can name. */
+const show = (method: ApiMethod) => `${method.httpMethod} ${method.resourcePath}`;
+
+/** The methods a declared method serves: `ANY` is each method a route key can name. */
 function servedMethods(method: ApiMethod): readonly string[] {
   return method.httpMethod.toUpperCase() === 'ANY' ? REST_METHODS : [method.httpMethod.toUpperCase()];
 }
 
-const show = (method: ApiMethod) => `${method.httpMethod} ${method.resourcePath}`;
+/** Does the key name this method (its resource path, and its method or `*`) for this HTTP method? */
+function names(key: RouteKey, method: ApiMethod, httpMethod: string): boolean {
+  if (isDefaultRoute(key) || resourceShape(key.path) !== resourceShape(method.resourcePath)) return false;
+  return key.method === '*' || key.method === httpMethod;
+}
+
+function keysOf(routeKeys: readonly string[]): RouteKey[] {
+  return parseRoutePermissions(Object.fromEntries(routeKeys.map((k) => [k, {}])));
+}
+
+/** The HTTP methods of a declared method that no key names. */
+function unnamedMethods(keys: readonly RouteKey[], method: ApiMethod): string[] {
+  return servedMethods(method).filter((h) => !keys.some((key) => names(key, method, h)));
+}
+
+/**
+ * The guarded methods no key names, as route keys for the Lambda (`AZURE_UNLISTED_METHODS`): a method as
+ * declared, or `* /path` for what an `ANY` serves beyond the methods its keys name.
+ */
+export function unlistedMethods(routeKeys: readonly string[], methods: readonly ApiMethod[]): string[] {
+  const keys = keysOf(routeKeys);
+  const out = new Set<string>();
+  for (const method of methods) {
+    if (unnamedMethods(keys, method).length > 0) out.add(routeKeyFor(method.httpMethod, method.resourcePath));
+  }
+  return [...out];
+}
 
 /** The declared method whose `METHOD /path` is the fewest edits away from the key. */
 function nearestMethod(routeKey: string, methods: readonly ApiMethod[]): ApiMethod | undefined {
@@ -58,37 +79,37 @@ function nearestMethod(routeKey: string, methods: readonly ApiMethod[]): ApiMeth
 }
 
 /**
- * The route table checked against the methods the authorizer guards: a key no method can match, and (unless
- * `unlisted` is `deny`) a method, or a method `ANY` serves, that no key covers. Each problem is one sentence.
+ * The route table checked against the methods the authorizer guards: a key that names no method, and
+ * (unless `unlisted` is `deny` or the table has a default) a method, or a method `ANY` serves, that no key
+ * names. Each problem is one sentence.
  */
 export function routeCoverageProblems(
   routeKeys: readonly string[],
   methods: readonly ApiMethod[],
   unlisted: 'error' | 'deny',
 ): string[] {
+  const keys = keysOf(routeKeys);
   const problems: string[] = [];
-  for (const key of routeKeys) {
-    const matched = methods.some((m) => servedMethods(m).some((h) => routeKeyCovers(key, h, m.resourcePath)));
-    if (!matched) {
-      const near = nearestMethod(key, methods);
+  for (const key of keys) {
+    if (isDefaultRoute(key)) continue;
+    if (!methods.some((m) => servedMethods(m).some((h) => names(key, m, h)))) {
+      const near = nearestMethod(key.route, methods);
       problems.push(
-        `routePermissions key "${key}" matches no method guarded by this authorizer` +
+        `routePermissions key "${key.route}" names no method guarded by this authorizer` +
           (near === undefined ? '' : `; the nearest is ${show(near)}`),
       );
     }
   }
-  if (unlisted === 'deny') return problems;
+  if (unlisted === 'deny' || keys.some(isDefaultRoute)) return problems;
   for (const method of methods) {
-    const missing = servedMethods(method).filter(
-      (h) => !routeKeys.some((key) => routeKeyCovers(key, h, method.resourcePath)),
-    );
+    const missing = unnamedMethods(keys, method);
     if (missing.length === 0) continue;
     const what =
       method.httpMethod.toUpperCase() === 'ANY'
         ? `${show(method)} (for ${missing.join(', ')})`
         : show(method);
     problems.push(
-      `method ${what} is guarded by this authorizer but no routePermissions key covers it, so every call is a 403: add a rule for it (or a default such as "* /*"), or set unlistedMethods: 'deny' if that is meant`,
+      `method ${what} is guarded by this authorizer but no routePermissions key names it (a key of another resource path never decides it), so every call is a 403: add "${routeKeyFor(method.httpMethod, method.resourcePath)}", or a default "${DEFAULT_ROUTE}" for the methods no key names, or set unlistedMethods: 'deny' if that is meant`,
     );
   }
   return problems;

@@ -138,7 +138,12 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     decision: decisionPart,
     hint:
       record.hint ??
-      hint(decision.reason, { header: jwt.header, payload: jwt.payload, detail: decision.detail }),
+      hint(decision.reason, {
+        header: jwt.header,
+        payload: jwt.payload,
+        detail: decision.detail,
+        denial: 'denial' in decision ? decision.denial : undefined,
+      }),
     ...listed,
   };
 }

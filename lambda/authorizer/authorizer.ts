@@ -53,7 +53,7 @@ export type DecisionRecorder<I = unknown, R = APIGatewayAuthorizerResult> = (
 ) => void;
 
 /** Builds the operator hint of a rejection (see `hintFromFacts`); only called off the Allow path. */
-type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string;
+type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail' | 'denial'>) => string;
 
 /** What authenticating a token needs, whatever the kind of API. */
 export interface VerifyDeps {
@@ -122,7 +122,13 @@ function routeDecision(arn: MethodArn, verified: VerifiedToken, routes: RouteAut
     ...(allow.length > 0 ? [trailingSlashResource(arn)] : []),
   ];
   const result = buildPolicy(principalId, { allow, deny }, context);
-  return { outcome: 'deny', reason: authorization.reason, detail: authorization.missing, result };
+  return {
+    outcome: 'deny',
+    reason: authorization.reason,
+    detail: authorization.missing,
+    denial: authorization.denial,
+    result,
+  };
 }
 
 function decisionForError(err: unknown): Decision<never> {
@@ -145,6 +151,7 @@ function operatorHint(
       header: token?.header,
       payload: token?.payload,
       detail: decision.detail,
+      denial: 'denial' in decision ? decision.denial : undefined,
     });
   } catch {
     // A hint is advice for the operator: failing to build one never changes the decision; the reason's own

@@ -89,6 +89,12 @@ export type AuthorizerSettings = {
   readonly [S in Setting]?: ValueOf<(typeof SETTINGS)[S]['form']>;
 };
 
+/**
+ * Written by the construct, never by hand: the guarded methods of the REST API that no route key names
+ * (see `AuthorizerConfig.unlistedMethods`). Apart from ENV_NAMES, which are the user's configuration.
+ */
+export const UNLISTED_METHODS_ENV = 'AZURE_UNLISTED_METHODS';
+
 export const DEFAULTS = {
   clockSkewSeconds: 300,
   authorityHost: 'login.microsoftonline.com',
@@ -199,17 +205,26 @@ export interface PermissionRule {
   readonly groups?: readonly string[];
 }
 
-export interface RoutePermission extends PermissionRule {
-  /** The key as written, e.g. `GET /items/{id}` or `DELETE /items/*`. */
+/** A method of the API as a route key names it: `GET /items/{id}`, `* /files/{proxy+}` (`ANY`). */
+export interface RouteKey {
+  /** The key as written, e.g. `GET /items/{id}`, or `* /*` for the default rule. */
   readonly route: string;
   /** One method, or `*` (`ANY`): every method of REST_METHODS (the policy lists them one by one). */
   readonly method: (typeof HTTP_METHODS)[number];
   /**
-   * Starts with `/`. Either API Gateway's resource path (`/items/{id}`, `/{proxy+}`: a parameter is one
-   * whole segment, a greedy one the last), or an IAM glob whose `*` matches any run of characters, `/`
-   * included (`/items/*`); never both, never `?` or `$`.
+   * API Gateway's resource path as declared (`/items/{id}`, `/{proxy+}`: a parameter is one whole segment,
+   * a greedy one the last), or `/*` in the default key `* /*`; never `?` or `$`.
    */
   readonly path: string;
+}
+
+export interface RoutePermission extends RouteKey, PermissionRule {}
+
+/** The key of the default rule: it decides the methods no other key names, and only those. */
+export const DEFAULT_ROUTE = '* /*';
+
+export function isDefaultRoute(route: Pick<RouteKey, 'method' | 'path'>): boolean {
+  return route.method === '*' && route.path === '/*';
 }
 
 /** A multi-tenant allow-list read at run time from an SSM parameter (String: a JSON array; or StringList). */
@@ -226,6 +241,11 @@ export interface AuthorizerConfig {
   readonly required: PermissionRule;
   /** Undefined: one stage-wide decision. Defined: the exact routes a caller may call. */
   readonly routePermissions: readonly RoutePermission[] | undefined;
+  /**
+   * The guarded methods no key names, as the construct found them on the API: with them the table holds
+   * every method the authorizer guards. Undefined when unknown (a SpecRestApi, a table written by hand).
+   */
+  readonly unlistedMethods?: readonly RouteKey[] | undefined;
   readonly jwksUri: string;
   readonly clockSkewSeconds: number;
   readonly authorityHost: string;
@@ -313,11 +333,12 @@ export function loadConfig(env: Env): AuthorizerConfig {
   return Object.freeze({
     ...validateSettings(settings, source),
     routePermissions: readRoutePermissions(settings.routePermissions, source),
+    unlistedMethods: readUnlistedMethods(env),
   });
 }
 
 /** What every kind of API shares; the route table is each kind's own (REST's: `readRoutePermissions`). */
-type SharedConfig = Omit<AuthorizerConfig, 'routePermissions'>;
+type SharedConfig = Omit<AuthorizerConfig, 'routePermissions' | 'unlistedMethods'>;
 
 /**
  * The one validator of the settings, at synth (from the props) and at cold start (from the variables): each
@@ -594,6 +615,28 @@ export function readRoutePermissions(
   return Object.freeze(parseRoutePermissions(input, source.routeError));
 }
 
+/** `AZURE_UNLISTED_METHODS`: a JSON array of route keys, `["GET /items/secret", "* /admin"]`. */
+function readUnlistedMethods(env: Env): readonly RouteKey[] | undefined {
+  const raw = env[UNLISTED_METHODS_ENV]?.trim() || undefined;
+  if (raw === undefined) return undefined;
+  const expected = 'a JSON array of route keys such as ["GET /items/secret"] (the construct writes it)';
+  let keys: unknown;
+  try {
+    keys = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(UNLISTED_METHODS_ENV, raw, expected);
+  }
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string'))
+    throw new ConfigError(UNLISTED_METHODS_ENV, raw, expected);
+  const routes = parseRoutePermissions(
+    Object.fromEntries(keys.map((k: string) => [k, {}])),
+    ({ actual }) => new ConfigError(UNLISTED_METHODS_ENV, actual, expected),
+  );
+  const fallback = routes.find(isDefaultRoute);
+  if (fallback !== undefined) throw new ConfigError(UNLISTED_METHODS_ENV, fallback.route, expected);
+  return Object.freeze(routes.map(({ route, method, path }) => Object.freeze({ route, method, path })));
+}
+
 /**
  * A mistake in a route table: `at` is where, below the table (`keys`, `["GET /items"]`,
  * `["GET /items"].roles`; empty for the table itself), `expected` what it must be, `actual` what it is.
@@ -635,7 +678,7 @@ export function parseRoutePermissions(
     const path = match?.[2];
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
       throw keyProblem(
-        `"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')}, ANY or *`,
+        `"METHOD /path", such as "GET /items/{id}" or "ANY /{proxy+}", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')}, ANY or *`,
       );
     }
     const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];
@@ -650,6 +693,11 @@ export function parseRoutePermissions(
       // API Gateway serves `/items/` from the resource `/items`: a key for one would be judged as the other.
       throw keyProblem('paths without a trailing "/" ("GET /items", not "GET /items/")');
     }
+    if (path.includes('*') && !(method === '*' && path === '/*')) {
+      throw keyProblem(
+        `resource paths as declared on the API, with {param} and {proxy+} segments: a key decides exactly the method it names, never one its path would match as a pattern (the one key with a *, "${DEFAULT_ROUTE}", is the default rule of the methods no other key names)`,
+      );
+    }
     const templateError = resourcePathError(path);
     if (templateError !== undefined) throw keyProblem(templateError);
     if (policyPathOf(path).length > MAX_ROUTE_PATH) {
@@ -657,9 +705,7 @@ export function parseRoutePermissions(
         `paths of at most ${MAX_ROUTE_PATH} characters, each parameter counted as "*" (API Gateway refuses a policy resource over 512 characters)`,
       );
     }
-    const twin = isGlobPath(path)
-      ? undefined
-      : routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path));
+    const twin = routes.find((r) => r.method === method && resourceShape(r.path) === resourceShape(path));
     if (twin !== undefined) {
       throw keyProblem(`one key per method and resource ("${twin.route}" names the same one)`);
     }
@@ -672,27 +718,7 @@ export function parseRoutePermissions(
       }),
     );
   }
-  // A table is judged either as API Gateway routes ({param} one segment) or as IAM globs (any matching key
-  // grants): mixed, a glob's wide match and a route's narrow one could not both hold in one policy.
-  const template = routes.find((r) => r.path.includes('{'));
-  const glob = routes.find((r) => isGlobPath(r.path));
-  if (template !== undefined && glob !== undefined) {
-    throw errorOf({
-      at: 'keys',
-      expected: `one form per table: {param} resource paths ("${template.route}") or * globs, not both`,
-      actual: glob.route,
-    });
-  }
   return routes;
-}
-
-/**
- * A path only an IAM glob can be: a `*`, or an empty segment (`//`), which no API Gateway resource path has.
- * A table with one is judged as globs (any matching key grants); any other table, plain literal paths
- * included, as API Gateway routes its requests (the route that serves a request decides).
- */
-export function isGlobPath(path: string): boolean {
-  return path.includes('*') || (path !== '/' && path.slice(1).split('/').includes(''));
 }
 
 /** A route path as written into the policy: each `{param}` and `{proxy+}` segment becomes `*`. */
@@ -709,23 +735,19 @@ export function resourceShape(path: string): string {
 }
 
 /**
- * Why a path is neither an IAM glob nor an API Gateway resource path, or undefined. A `{`/`}` must make up
- * a whole segment, a greedy `{name+}` only the last; a resource path has no empty segment and no `*`,
- * which would make it a glob.
+ * Why a path is not an API Gateway resource path, or undefined. A `{`/`}` must make up a whole segment, a
+ * greedy `{name+}` only the last; a resource path has no empty segment.
  */
 function resourcePathError(path: string): string | undefined {
-  if (!/[{}]/.test(path)) return undefined;
+  if (path === '/' || path === '/*') return undefined;
   const segments = path.split('/').slice(1);
+  if (segments.includes('')) return 'paths without an empty segment ("//"), as API Gateway declares them';
   if (segments.some((s) => /[{}]/.test(s) && !PATH_PARAMETER.test(s))) {
     return 'path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-")';
   }
   if (segments.slice(0, -1).some((s) => s.endsWith('+}'))) {
     return 'paths with a greedy "{proxy+}" only as the last segment';
   }
-  if (path.includes('*')) {
-    return 'either {param} segments or * wildcards, not both';
-  }
-  if (segments.includes('')) return 'paths without an empty segment ("//") where they have {param} segments';
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import type { DenyReason } from './permissions.js';
+import type { Denial, DenyReason } from './denials.js';
 import type { Reason, RejectionReason } from './reasons.js';
 
 /** The exact message API Gateway turns into a 401; any other thrown message becomes a 500. */
@@ -11,6 +11,8 @@ export type Decision<R = APIGatewayAuthorizerResult> =
       readonly outcome: 'allow' | 'deny';
       readonly reason: 'allowed' | DenyReason;
       readonly detail: string;
+      /** Why a valid token is refused, as data (a deny only); `detail` is it in words. */
+      readonly denial?: Denial;
       readonly result: R;
     }
   | { readonly outcome: 'unauthorized'; readonly reason: RejectionReason; readonly detail: string }

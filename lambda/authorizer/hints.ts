@@ -6,6 +6,8 @@ import {
   isExternalIdHost,
   v2IssuersOf,
 } from './clouds.js';
+import type { PermissionRule } from './config.js';
+import { type Denial, denialText } from './denials.js';
 import { REASONS, type Reason } from './reasons.js';
 import { clip, isoTime, preview, redactUrl } from './safe-text.js';
 import { CONSUMERS_TENANT_ID } from './tenants.js';
@@ -15,6 +17,8 @@ export interface HintFacts {
   readonly header?: Readonly<Record<string, unknown>>;
   readonly payload?: Readonly<Record<string, unknown>>;
   readonly detail?: string;
+  /** Why a valid token was refused (403), as the route rules found it. */
+  readonly denial?: Denial | undefined;
   readonly nowSeconds: number;
   readonly config: {
     readonly tenant:
@@ -179,8 +183,7 @@ function clientAppHint(facts: HintFacts): string {
   const p = payloadOf(facts);
   const v1 = p.ver === '1.0';
   const app = shown(str(v1 ? p.appid : p.azp) ?? '<none>', 60);
-  // The route's rule said no when the decision's detail names it (see createRouteAuthorizer).
-  const onRoute = facts.detail?.includes('route clientApps') === true;
+  const onRoute = facts.denial?.kind === 'route_client_app';
   const where = onRoute
     ? "that route's clientApps in the route permissions"
     : 'AZURE_ALLOWED_CLIENT_APPS (the construct prop allowedClientApps, -c allowedClientApps)';
@@ -214,35 +217,44 @@ function unknownKeyHint(facts: HintFacts): string {
   return `${UNVERIFIED} kid ${shown(kid, 60)} is not in the key set at ${redactUrl(facts.config.jwksUri)}: the token is from another cloud or tenant, or your API's app has custom signing keys (then set AZURE_JWKS_URI to the key URL with ?appid=${clientId?.toLowerCase() ?? "<your API's client id>"})`;
 }
 
+/** What fixes a missing scope or role: consent for a user, an app role for an app acting as itself. */
+function grantFix(appOnly: boolean, needs: PermissionRule | undefined, where: 'API' | 'route'): string {
+  if (!appOnly) return 'grant and consent the scope, or assign the app role to the user';
+  if (needs !== undefined && needs.roles.length === 0 && needs.scopes.length > 0) {
+    return where === 'API'
+      ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'
+      : 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule';
+  }
+  return `assign the app role the ${where} needs to the calling app (API permissions > Application permissions, then admin consent)`;
+}
+
 function permissionHint(facts: HintFacts): string {
   const p = payloadOf(facts);
   const scp = clip(str(p.scp) ?? '', 100);
   const roles = Array.isArray(p.roles)
     ? clip(p.roles.filter((r) => typeof r === 'string').join(' '), 100)
     : '';
-  const detail = facts.detail ?? '';
+  const denial = facts.denial;
   // The path, not the token, is the problem: no grant helps.
-  if (/ ends in "\/"/.test(detail)) {
-    return `${clip(detail.split(' ends in ')[0] ?? '', 200)} ends in "/": route permissions refuse such paths whatever the token carries; call it without the trailing slash`;
+  if (denial?.kind === 'trailing_slash') {
+    return `${clip(denial.request, 200)} ends in "/": route permissions refuse such paths whatever the token carries; call it without the trailing slash`;
   }
-  if (detail.includes('the policy must deny')) {
-    return `${clip(detail, 300)}: grant this caller that route too, or declare the routes so that no {param} route has a route this caller may not call below it`;
+  if (denial?.kind === 'policy_deny') {
+    return `${clip(denialText(denial), 300)}: grant this caller that route too, or declare the routes so that no {param} route has a route this caller may not call below it`;
+  }
+  if (denial?.kind === 'unlisted' || denial?.kind === 'no_route') {
+    return `${clip(denialText(denial), 300)}: add a route key for it (its resource path as declared) or a "* /*" default for the methods no key names`;
   }
   // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
   const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
-  const needed = detail.split(' requires ').slice(1).join(' requires ');
-  // The API-wide rule (AZURE_REQUIRED_SCOPES/ROLES) says "the API requires"; a route's rule names the route.
-  const apiWide = detail.startsWith('the API requires ');
-  const fix = /(^| )group [0-9a-f]{8}-/.test(needed)
-    ? `if the caller should pass, add it to one of those groups (its groups claim lists ${Array.isArray(p.groups) ? p.groups.length : 0}; groups appear only when the API's token configuration emits them, groupMembershipClaims)`
-    : !appOnly
-      ? 'grant and consent the scope, or assign the app role to the user'
-      : needed !== '' && !/\brole\b/.test(needed)
-        ? apiWide
-          ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'
-          : 'an app-only token never carries a scope, and this route admits no app role: call it with a user (delegated) token, or add an app role to its rule'
-        : `assign the app role the ${apiWide ? 'API' : 'route'} needs to the calling app (API permissions > Application permissions, then admin consent)`;
-  return `the token has scp "${scp}" and roles "${roles}"; ${detail === '' ? 'a required scope or role is missing' : clip(detail, 200)}: ${fix}`;
+  const needs = denial?.kind === 'api_rule' || denial?.kind === 'route_rule' ? denial.needs : undefined;
+  const missing =
+    denial === undefined ? facts.detail || 'a required scope or role is missing' : denialText(denial);
+  const fix =
+    (needs?.groups ?? []).length > 0
+      ? `if the caller should pass, add it to one of those groups (its groups claim lists ${Array.isArray(p.groups) ? p.groups.length : 0}; groups appear only when the API's token configuration emits them, groupMembershipClaims)`
+      : grantFix(appOnly, needs, denial?.kind === 'route_rule' ? 'route' : 'API');
+  return `the token has scp "${scp}" and roles "${roles}"; ${clip(missing, 200)}: ${fix}`;
 }
 
 /** The hint of each reason that the facts can make more precise than the reason's own. */
@@ -284,6 +296,6 @@ export function hintFromFacts(reason: Reason, facts: HintFacts): string {
 export function createHinter(
   config: HintFacts['config'],
   now: () => number = () => Date.now() / 1000,
-): (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail'>) => string {
+): (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail' | 'denial'>) => string {
   return (reason, facts) => hintFromFacts(reason, { ...facts, config, nowSeconds: now() });
 }

@@ -65,6 +65,7 @@ export function httpApiEventKind(
         outcome: 'deny',
         reason: authorization.reason,
         detail: authorization.missing,
+        denial: authorization.denial,
         result: { isAuthorized: false },
       };
     },

@@ -1,13 +1,6 @@
 import { type AuthorizerConfig, type PermissionRule, readPermissionRule } from './config.js';
-import {
-  blockedByOverage,
-  clientAllowed,
-  createRouteAuthorizer,
-  type DenyReason,
-  describe,
-  type Grantee,
-  satisfies,
-} from './permissions.js';
+import { type Denial, type DenyReason, denialText, reasonOf } from './denials.js';
+import { apiWideDenial, blockedByOverage, clientAllowed, type Grantee, satisfies } from './permissions.js';
 
 /**
  * HTTP API route permissions: keyed by the route key API Gateway puts in the event (`GET /items/{id}`,
@@ -74,9 +67,31 @@ export function parseRouteKeyPermissions(
 
 type RouteKeyAuthorization =
   | { readonly allowed: true; readonly detail: string }
-  | { readonly allowed: false; readonly reason: DenyReason; readonly missing: string };
+  | {
+      readonly allowed: false;
+      readonly reason: DenyReason;
+      readonly denial: Denial;
+      /** The denial in words, for the log line. */
+      readonly missing: string;
+    };
 
 export type RouteKeyAuthorizer = (grantee: Grantee, routeKey: string) => RouteKeyAuthorization;
+
+/** Why this route key's rule refuses the caller, or undefined when it admits it. */
+function routeKeyDenial(
+  entry: RouteKeyPermission | undefined,
+  grantee: Grantee,
+  routeKey: string,
+): Denial | undefined {
+  if (entry === undefined) return { kind: 'no_route', request: `route ${routeKey}` };
+  if (satisfies(entry, grantee)) return undefined;
+  const decided = { request: `route ${routeKey}`, route: routeKey };
+  if (!clientAllowed(entry, grantee))
+    return { kind: 'route_client_app', ...decided, needs: entry.clientApps ?? [], had: grantee.appId };
+  if (blockedByOverage(entry, grantee))
+    return { kind: 'route_groups_overage', ...decided, needs: entry.groups ?? [] };
+  return { kind: 'route_rule', ...decided, needs: entry };
+}
 
 /**
  * The 403 rules of an HTTP API: the token-wide rules of every API kind (a scope or a role, then the
@@ -89,42 +104,13 @@ export function createRouteKeyAuthorizer(
       readonly routeKeys: readonly RouteKeyPermission[] | undefined;
     },
 ): RouteKeyAuthorizer {
-  // Without route permissions the request is not looked at: the token-wide rules alone.
-  const tokenWide = createRouteAuthorizer({
-    required: config.required,
-    routePermissions: undefined,
-    ...(config.guestUsers === undefined ? {} : { guestUsers: config.guestUsers }),
-  });
   const table = new Map((config.routeKeys ?? []).map((entry) => [entry.route, entry]));
   return (grantee, routeKey) => {
-    const base = tokenWide(grantee, { method: '', path: '/' });
-    if (!base.allowed) return { allowed: false, reason: base.reason, missing: base.missing };
-    if (config.routeKeys === undefined) return { allowed: true, detail: 'stage' };
-    const entry = table.get(routeKey);
-    if (entry === undefined)
-      return {
-        allowed: false,
-        reason: 'insufficient_permission',
-        missing: `route ${routeKey} is not in the route permissions`,
-      };
-    if (!clientAllowed(entry, grantee))
-      return {
-        allowed: false,
-        reason: 'client_app_not_allowed',
-        missing: `client app ${grantee.appId ?? '(none)'} is not among the client apps route ${routeKey} admits (route clientApps: ${(entry.clientApps ?? []).join(', ')})`,
-      };
-    if (blockedByOverage(entry, grantee))
-      return {
-        allowed: false,
-        reason: 'groups_overage',
-        missing: `route ${routeKey} requires group ${(entry.groups ?? []).join(' or ')}, and the token's groups did not fit in it (group overage)`,
-      };
-    if (!satisfies(entry, grantee))
-      return {
-        allowed: false,
-        reason: 'insufficient_permission',
-        missing: `route ${routeKey} requires ${describe(entry)}`,
-      };
-    return { allowed: true, detail: `route ${routeKey}` };
+    const denial =
+      apiWideDenial(config, grantee) ??
+      (config.routeKeys === undefined ? undefined : routeKeyDenial(table.get(routeKey), grantee, routeKey));
+    if (denial !== undefined)
+      return { allowed: false, reason: reasonOf(denial), denial, missing: denialText(denial) };
+    return { allowed: true, detail: config.routeKeys === undefined ? 'stage' : `route ${routeKey}` };
   };
 }

@@ -148,6 +148,7 @@ export function webSocketEventKind(
         outcome: 'deny',
         reason: authorization.reason,
         detail: authorization.missing,
+        denial: authorization.denial,
         result: buildPolicy(principalId, { allow: [], deny: [arn] }, {}),
       };
     },

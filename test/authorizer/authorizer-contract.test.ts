@@ -472,7 +472,7 @@ describe('route permissions', () => {
   const routes = JSON.stringify({
     'GET /whoami': {},
     'GET /items': { scopes: ['Items.Read'] },
-    'DELETE /items/*': { roles: ['Items.Admin'] },
+    'DELETE /items/{proxy+}': { roles: ['Items.Admin'] },
   });
   const base = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
 
@@ -521,7 +521,7 @@ describe('route permissions', () => {
     const { handler, records } = build({
       [ENV_NAMES.routePermissions]: JSON.stringify({
         '* /items': {},
-        '* /items/*': {},
+        '* /items/{proxy+}': {},
         'GET /admin/items': { roles: ['Admin'] },
       }),
     });
@@ -537,7 +537,9 @@ describe('route permissions', () => {
   });
 
   it('deny by name a request whose path holds no wildcard, and the whole stage when nothing is granted', async () => {
-    const { handler } = build({ [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items/*': {} }) });
+    const { handler } = build({
+      [ENV_NAMES.routePermissions]: JSON.stringify({ 'GET /items/{proxy+}': {} }),
+    });
     const starred = await handler(event(`Bearer ${token()}`, `${base}/POST/items/*`));
     expect(starred.policyDocument.Statement).toEqual([
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [`${base}/GET/items/*`] },
@@ -554,11 +556,11 @@ describe('route permissions', () => {
     const { handler, records } = build({
       [ENV_NAMES.routePermissions]: JSON.stringify({
         'GET /items': { roles: ['Items.Admin'] },
-        'GET /items/*': {},
+        'GET /items/{proxy+}': {},
       }),
     });
     const reader = `Bearer ${token({ scopes: ['Items.Read'] })}`;
-    // Without the rule, `GET /items/*` (its * matching nothing) would admit /items/, served by GET /items.
+    // Without the rule, the policy's `GET/items/*` (its * matching nothing) would admit /items/, served by GET /items.
     await handler(event(reader, `${base}/GET/items/`));
     expect(records.at(-1)?.decision).toMatchObject({ outcome: 'deny', reason: 'insufficient_permission' });
     expect(records.at(-1)?.decision.detail).toMatch(/ends in "\/"/);

@@ -63,7 +63,7 @@ describe.skipIf(skipWithoutFixtures('"allowedClientApps on real Entra ID tokens"
     it("keeps a route to its clientApps: the real token's app is refused there and admitted elsewhere", async () => {
       const routes = {
         'GET /whoami': {},
-        'DELETE /items/*': { clientApps: [OTHER_APP] },
+        'DELETE /items/{id}': { clientApps: [OTHER_APP] },
       };
       const { handler, records, token } = setUp(V1_ACCESS, {
         [ENV_NAMES.routePermissions]: JSON.stringify(routes),

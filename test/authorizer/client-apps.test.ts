@@ -78,7 +78,7 @@ describe('AZURE_ALLOWED_CLIENT_APPS', () => {
 describe('clientApps in a route rule', () => {
   const routes = {
     'GET /items': { roles: ['Items.Admin'] },
-    'DELETE /items/*': { roles: ['Items.Admin'], clientApps: [BACKOFFICE] },
+    'DELETE /items/{id}': { roles: ['Items.Admin'], clientApps: [BACKOFFICE] },
   };
   const env = { [ENV_NAMES.routePermissions]: JSON.stringify(routes) };
   const arn = (method: string, path: string) => `${PREFIX}/${method}${path}`;

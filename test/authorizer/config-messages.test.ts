@@ -12,7 +12,7 @@ const ROUTE_NAMES =
 
 const ROUTE_TABLE = 'an object keyed by "METHOD /path", such as {"GET /items": {"scopes": ["Items.Read"]}}';
 const ROUTE_KEY =
-  '"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
+  '"METHOD /path", such as "GET /items/{id}" or "ANY /{proxy+}", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
 const ROUTE_RULE = 'an object such as {"scopes": ["Items.Read"]}, or {}';
 const ROUTE_APPS =
   'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
@@ -114,8 +114,8 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   ],
   [
     'route clientApps by name',
-    { [ENV_NAMES.routePermissions]: '{"DELETE /items/*": {"clientApps": ["backoffice"]}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected ["DELETE /items/*"].clientApps to be a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client); got ["backoffice"]',
+    { [ENV_NAMES.routePermissions]: '{"DELETE /items/{id}": {"clientApps": ["backoffice"]}}' },
+    'AZURE_ROUTE_PERMISSIONS: expected ["DELETE /items/{id}"].clientApps to be a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client); got ["backoffice"]',
   ],
   [
     'a misspelt route field',
@@ -160,12 +160,12 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'a {param} route and a glob in one table',
     { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "DELETE /items/*": {}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected keys to be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "DELETE /items/*"',
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be resource paths as declared on the API, with {param} and {proxy+} segments: a key decides exactly the method it names, never one its path would match as a pattern (the one key with a *, "* /*", is the default rule of the methods no other key names); got "DELETE /items/*"',
   ],
   [
     'a {param} route and a path with an empty segment in one table',
     { [ENV_NAMES.routePermissions]: '{"GET /items/{id}": {}, "GET /items//parts": {}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected keys to be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "GET /items//parts"',
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be paths without an empty segment ("//"), as API Gateway declares them; got "GET /items//parts"',
   ],
   [
     'a path parameter inside a segment',
@@ -180,12 +180,12 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
   [
     'a path parameter and a * in one key',
     { [ENV_NAMES.routePermissions]: '{"GET /items/{id}/*": {}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected keys to be either {param} segments or * wildcards, not both; got "GET /items/{id}/*"',
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be resource paths as declared on the API, with {param} and {proxy+} segments: a key decides exactly the method it names, never one its path would match as a pattern (the one key with a *, "* /*", is the default rule of the methods no other key names); got "GET /items/{id}/*"',
   ],
   [
     'a path parameter and an empty segment in one key',
     { [ENV_NAMES.routePermissions]: '{"GET /items//{id}": {}}' },
-    'AZURE_ROUTE_PERMISSIONS: expected keys to be paths without an empty segment ("//") where they have {param} segments; got "GET /items//{id}"',
+    'AZURE_ROUTE_PERMISSIONS: expected keys to be paths without an empty segment ("//"), as API Gateway declares them; got "GET /items//{id}"',
   ],
   [
     'a route rule that is null',

@@ -108,11 +108,11 @@ describe('loadConfig', () => {
     const config = loadConfig({
       ...base,
       [ENV_NAMES.routePermissions]:
-        '{"GET /items": {"scopes": ["Items.Read"]}, "delete /items/*": {"roles": ["Admin"]}, "* /whoami": {}}',
+        '{"GET /items": {"scopes": ["Items.Read"]}, "delete /items/{id}": {"roles": ["Admin"]}, "* /whoami": {}}',
     });
     expect(config.routePermissions).toEqual([
       { route: 'GET /items', method: 'GET', path: '/items', scopes: ['Items.Read'], roles: [] },
-      { route: 'delete /items/*', method: 'DELETE', path: '/items/*', scopes: [], roles: ['Admin'] },
+      { route: 'delete /items/{id}', method: 'DELETE', path: '/items/{id}', scopes: [], roles: ['Admin'] },
       { route: '* /whoami', method: '*', path: '/whoami', scopes: [], roles: [] },
     ]);
   });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { type Denial, denialText } from '../../lambda/authorizer/denials.js';
 import { hintFromFacts } from '../../lambda/authorizer/hints.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
@@ -19,11 +20,12 @@ const facts = (
   cfg: ReturnType<typeof config>,
   payload: Record<string, unknown>,
   header = {},
-  detail?: string,
+  denial?: Denial,
 ) => ({
   payload,
   header,
-  detail,
+  detail: denial === undefined ? undefined : denialText(denial),
+  denial,
   nowSeconds: 1_700_000_000,
   config: cfg,
 });
@@ -168,7 +170,7 @@ describe('403 hints name the real cause', () => {
   const routes = createRouteAuthorizer(cfg);
   const detailOf = (scopes: string[], roles: string[], method: string, path: string) => {
     const answer = routes({ scopes, roles }, { method, path });
-    return answer.allowed ? undefined : answer.missing;
+    return answer.allowed ? undefined : answer.denial;
   };
 
   it('an app-only token on a route that needs a scope: no app role can help, and it can never carry a scope', () => {
@@ -211,7 +213,7 @@ describe('403 hints name the real cause', () => {
           expect(answer.allowed).toBe(false);
           return hintFromFacts(
             'insufficient_permission',
-            facts(cfg, payload, {}, answer.allowed ? '' : answer.missing),
+            facts(cfg, payload, {}, answer.allowed ? undefined : answer.denial),
           );
         };
         const scopeOnly = hintUnder({ [ENV_NAMES.requiredScopes]: 'access_as_user' });

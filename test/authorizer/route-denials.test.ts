@@ -75,14 +75,8 @@ describe('the Denies of a cached policy', () => {
   it('name the root when a top-level {param} route is granted and the root is not', () => {
     const routes = routesOf({ 'GET /{id}': { scopes: ['Items.Read'] }, 'GET /': { roles: ['Admin'] } });
     const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/42' });
-    // The root by name ({id}'s * may match nothing), and what /* admits beyond one segment.
-    expect(decision).toMatchObject({
-      allowed: true,
-      denied: [
-        { method: 'GET', path: '/' },
-        { method: 'GET', path: '/*/*' },
-      ],
-    });
+    // The root by name ({id}'s * may match nothing); what /* admits beyond one segment no route serves.
+    expect(decision).toMatchObject({ allowed: true, denied: [{ method: 'GET', path: '/' }] });
   });
 
   it('name a refused route that wins, by a literal, a request the granted {param} route also matches', () => {
@@ -157,8 +151,8 @@ describe('the Denies of a cached policy', () => {
   });
 
   it('list a resource once when several granted routes admit it', () => {
-    // GET/items/* and GET/*/* both admit GET /items/special; the two {param}s of /{a}/{b} give the same
-    // excess pattern GET/*/*/*.
+    // GET/items/* and GET/*/* both admit GET /items/special: one Deny. What they admit beyond their
+    // routes no route serves, so nothing more is denied.
     const routes = routesOf({
       'GET /items/{id}': { scopes: ['Reader'] },
       'GET /{a}/{b}': { scopes: ['Reader'] },
@@ -166,7 +160,22 @@ describe('the Denies of a cached policy', () => {
     });
     const decision = routes(caller(['Reader']), { method: 'GET', path: '/items/42' });
     expect(decision.allowed).toBe(true);
-    expect(policyOf(decision).deny).toEqual(['GET/items/special', 'GET/items/*/*', 'GET/*/*/*']);
+    expect(policyOf(decision).deny).toEqual(['GET/items/special']);
+  });
+
+  it("refuse a granted path a refused method's IAM form covers, only when an Allow reaches that method", () => {
+    // The example of docs/permissions-and-caching.md.
+    const table = {
+      'GET /items/{id}': { scopes: ['Reader'] },
+      'GET /items/{id}/parts/{p}': { scopes: ['Reader', 'Parts'] },
+      'GET /items/{id}/secret': { roles: ['Admin'] },
+    };
+    const request = { method: 'GET', path: '/items/1/parts/secret' };
+    expect(routesOf(table)(caller(['Reader']), request)).toMatchObject({
+      allowed: false,
+      denial: { kind: 'policy_deny', deny: { method: 'GET', path: '/items/*/secret' } },
+    });
+    expect(routesOf(table)(caller(['Parts']), request)).toMatchObject({ allowed: true, denied: [] });
   });
 
   it('are worked out for each set of grants, not reused from another caller', () => {
@@ -224,6 +233,7 @@ describe('what a refusal tells the operator', () => {
       reason: 'no_scope_or_role',
       routes: [],
       denied: [],
+      denial: { kind: 'no_scope_or_role' },
       missing: 'the token carries neither scp nor roles',
     });
   });
@@ -235,6 +245,7 @@ describe('what a refusal tells the operator', () => {
       reason: 'insufficient_permission',
       routes: [],
       denied: [],
+      denial: { kind: 'api_rule', needs: { scopes: ['Api.Use'], roles: ['Api.Role', 'Other.Role'] } },
       missing: 'the API requires scope Api.Use, or role Api.Role or Other.Role',
     });
   });
@@ -246,6 +257,7 @@ describe('what a refusal tells the operator', () => {
       reason: 'client_app_not_allowed',
       routes: [],
       denied: [],
+      denial: { kind: 'api_client_app', needs: [OTHER_APP], had: app === '(none)' ? undefined : app },
       missing: `client app ${app} is not among the API's allowed client apps (${ENV_NAMES.allowedClientApps})`,
     });
     expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' })).toEqual(expected(APP));
@@ -267,7 +279,7 @@ describe('what a refusal tells the operator', () => {
       allowed: false,
       reason: 'insufficient_permission',
       missing:
-        'GET /items/1 (GET /items/{id}) requires scope Items.Read or Items.ReadWrite, or role Items.Admin',
+        'GET /items/1 (route "GET /items/{id}") requires scope Items.Read or Items.ReadWrite, or role Items.Admin',
     });
   });
 
@@ -276,40 +288,12 @@ describe('what a refusal tells the operator', () => {
     expect(asApp).toMatchObject({
       allowed: false,
       reason: 'client_app_not_allowed',
-      missing: `DELETE /items/1 admits only the client apps ${OTHER_APP}, ${APP.replace('1111', '3333')} (route clientApps); the token's client app is ${APP}`,
+      missing: `DELETE /items/1 (route "DELETE /items/{id}") admits only the client apps ${OTHER_APP}, ${APP.replace('1111', '3333')}; the token's client app is ${APP}`,
     });
     const noApp = routesOf(table)(appless([], ['Items.Admin']), { method: 'POST', path: '/items' });
     expect(noApp).toMatchObject({
       reason: 'client_app_not_allowed',
-      missing: `POST /items admits only the client apps ${OTHER_APP} (route clientApps); the token's client app is (none)`,
-    });
-  });
-
-  it('names every glob key that matches the request and what each takes', () => {
-    const globs = routesOf({
-      'GET /files/*': { scopes: ['Files.Read'] },
-      'GET /files/*/meta': { roles: ['Meta.Reader'] },
-    });
-    expect(globs(caller(['Other']), { method: 'GET', path: '/files/a/meta' })).toMatchObject({
-      allowed: false,
-      reason: 'insufficient_permission',
-      missing:
-        'GET /files/a/meta (GET /files/*, GET /files/*/meta) requires scope Files.Read; or role Meta.Reader',
-    });
-  });
-
-  it('blames the scope, not the client app, when one matching glob key admits the client', () => {
-    const globs = routesOf({
-      'GET /files/*': { scopes: ['Files.Read'], clientApps: [APP] },
-      'GET /files/*/meta': { clientApps: [OTHER_APP] },
-    });
-    expect(globs(caller(['Other']), { method: 'GET', path: '/files/a/meta' })).toMatchObject({
-      allowed: false,
-      reason: 'insufficient_permission',
-    });
-    expect(globs(caller(['Other'], [], OTHER_APP), { method: 'GET', path: '/files/a' })).toMatchObject({
-      allowed: false,
-      reason: 'client_app_not_allowed',
+      missing: `POST /items (route "POST /items") admits only the client apps ${OTHER_APP}; the token's client app is (none)`,
     });
   });
 
@@ -327,25 +311,15 @@ describe('what a refusal tells the operator', () => {
       expect(routes(admin, { method, path })).toMatchObject({
         allowed: false,
         reason: 'insufficient_permission',
-        missing: `${method} ${path} is granted by "ANY /{proxy+}", but the policy must deny ${deny} for ${because}, and that pattern covers this path too: in IAM a * crosses "/"`,
+        missing: `${method} ${path} is granted by "ANY /{proxy+}", but the cached policy must deny ${deny} for ${because}, and that pattern covers this path too: in IAM a * crosses "/"`,
       });
-    shadowed(
-      'GET',
-      '/items/a/b',
-      'GET /items/*',
-      `"GET /items/{id}" (which requires a scope or a role, and client app ${OTHER_APP})`,
-    );
-    shadowed(
-      'GET',
-      '/admin/a/b',
-      'GET /admin/*',
-      `"GET /admin/{id}" (which requires role Root, and client app ${OTHER_APP})`,
-    );
+    shadowed('GET', '/items/a/b', 'GET /items/*', 'route "GET /items/{id}", which this caller may not call');
+    shadowed('GET', '/admin/a/b', 'GET /admin/*', 'route "GET /admin/{id}", which this caller may not call');
     shadowed(
       'DELETE',
       '/items/a/b',
       'DELETE /items/*',
-      '"DELETE /items/{id}" (which requires scope Items.Write)',
+      'route "DELETE /items/{id}", which this caller may not call',
     );
     expect(routes(admin, { method: 'GET', path: '/other/a/b' })).toMatchObject({ allowed: true });
   });

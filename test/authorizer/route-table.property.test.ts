@@ -12,9 +12,9 @@ import { ConfigError } from '../../lambda/authorizer/errors.js';
  * - a path starts with "/", has no "?" or "$", does not end in "/" (the root "/" aside), and is at most
  *   300 characters written as in the policy, each parameter as "*";
  * - a `{param}` (letters, digits, ".", "_", "-") is a whole segment, a greedy `{proxy+}` only the last;
- * - `*`, and an empty segment ("//", which no API Gateway resource has), make a glob; a table mixes no forms
- *   ({param} keys or globs), and no key has both;
- * - outside globs, one key per method and resource (`{id}` and `{itemId}` name the same resource);
+ * - no `*` and no empty segment ("//", which no API Gateway resource has), but in the default key "* /*"
+ *   (or "ANY /*");
+ * - one key per method and resource (`{id}` and `{itemId}` name the same resource);
  * - a rule is an object with only scopes, roles and clientApps, each left out or a non-empty array:
  *   names without spaces, clientApps application (client) id GUIDs.
  * Accepted, the cold start reads each key as written (ANY as *, clientApps in lower case); refused, it fails
@@ -29,7 +29,7 @@ const MAX_PATH = 300;
 const PARAM = /^\{[A-Za-z0-9._-]+\+?\}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-type Key = { method: string; path: string; segments: string[]; param: boolean; glob: boolean };
+type Key = { method: string; path: string; segments: string[] };
 
 /** The key as the grammar reads it, or undefined when the grammar refuses it. */
 function readKey(key: string): Key | undefined {
@@ -44,12 +44,11 @@ function readKey(key: string): Key | undefined {
   const braced = segments.map((s) => s.includes('{') || s.includes('}'));
   if (segments.some((s, i) => braced[i] && !PARAM.test(s))) return undefined;
   if (segments.some((s, i) => i < segments.length - 1 && braced[i] && s.endsWith('+}'))) return undefined;
-  const param = braced.includes(true);
-  const glob = path.includes('*') || segments.includes('');
-  if (param && glob) return undefined;
+  const isDefault = path === '/*' && (method === '*' || method === 'ANY');
+  if (!isDefault && (path.includes('*') || segments.includes(''))) return undefined;
   const written = segments.map((s, i) => (braced[i] ? '*' : s));
   if (`/${written.join('/')}`.length > MAX_PATH) return undefined;
-  return { method: method === 'ANY' ? '*' : method, path, segments, param, glob };
+  return { method: method === 'ANY' ? '*' : method, path, segments };
 }
 
 const isNames = (v: unknown) =>
@@ -76,10 +75,9 @@ function expectedRoutes(table: unknown): unknown[] | undefined {
   const keys = entries.map(([key]) => readKey(key));
   if (keys.some((k) => k === undefined) || !entries.every(([, rule]) => isRule(rule))) return undefined;
   const read = keys as Key[];
-  if (read.some((k) => k.param) && read.some((k) => k.glob)) return undefined;
   const resource = (k: Key) =>
     `${k.method} ${k.segments.map((s) => (PARAM.test(s) ? (s.endsWith('+}') ? '{+}' : '{}') : s)).join('/')}`;
-  const resources = read.filter((k) => !k.glob).map(resource);
+  const resources = read.map(resource);
   if (new Set(resources).size !== resources.length) return undefined;
   return entries.map(([route, rule], i) => {
     const { scopes, roles, clientApps } = rule as Record<string, string[] | undefined>;

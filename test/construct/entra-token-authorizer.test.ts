@@ -89,7 +89,7 @@ describe('EntraTokenAuthorizer', () => {
     [
       'a bad route key',
       { routePermissions: { '/items': {} } },
-      /routePermissions keys must be "METHOD \/path", such as "GET \/items\/{id}", "ANY \/{proxy\+}"/,
+      /routePermissions keys must be "METHOD \/path", such as "GET \/items\/{id}" or "ANY \/{proxy\+}"/,
     ],
     [
       'a skew over ten minutes',

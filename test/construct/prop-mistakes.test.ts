@@ -23,7 +23,7 @@ const ROUTE_NAMES =
 const ROUTE_APPS =
   'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
 const ROUTE_KEY =
-  '"METHOD /path", such as "GET /items/{id}", "ANY /{proxy+}" or "* /items/*", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
+  '"METHOD /path", such as "GET /items/{id}" or "ANY /{proxy+}", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
 
 /**
  * Every prop mistake and the exact line the synth fails with: it names the prop (or the part of it), says
@@ -173,9 +173,9 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     'routePermissions keys must be path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-"); got "GET /items/x{id}"',
   ],
   [
-    'a table mixing {param} resource paths and * globs',
+    'a key with a * glob, which decides no one method',
     { routePermissions: { 'GET /items/{id}': {}, 'GET /orders/*': {} } },
-    'routePermissions keys must be one form per table: {param} resource paths ("GET /items/{id}") or * globs, not both; got "GET /orders/*"',
+    'routePermissions keys must be resource paths as declared on the API, with {param} and {proxy+} segments: a key decides exactly the method it names, never one its path would match as a pattern (the one key with a *, "* /*", is the default rule of the methods no other key names); got "GET /orders/*"',
   ],
   [
     'a rule that is a string',
@@ -204,13 +204,13 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
   ],
   [
     'route clientApps by name',
-    { routePermissions: { 'DELETE /items/*': { clientApps: ['backoffice'] } } },
-    `routePermissions["DELETE /items/*"].clientApps must be ${ROUTE_APPS}; got ["backoffice"]`,
+    { routePermissions: { 'DELETE /items/{id}': { clientApps: ['backoffice'] } } },
+    `routePermissions["DELETE /items/{id}"].clientApps must be ${ROUTE_APPS}; got ["backoffice"]`,
   ],
   [
     'route clientApps []',
-    { routePermissions: { 'DELETE /items/*': { clientApps: [] } } },
-    `routePermissions["DELETE /items/*"].clientApps must be ${ROUTE_APPS}; got []`,
+    { routePermissions: { 'DELETE /items/{id}': { clientApps: [] } } },
+    `routePermissions["DELETE /items/{id}"].clientApps must be ${ROUTE_APPS}; got []`,
   ],
   [
     'a plain http key URL',

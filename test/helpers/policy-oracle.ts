@@ -74,8 +74,11 @@ export function authorizerFor(
   required: string,
   claims: EntraClaims,
   allowedClientApps = '',
+  /** More of the Lambda's variables, such as those a synthesized template gives it. */
+  moreEnv: Record<string, string> = {},
 ) {
   const config = loadConfig({
+    ...moreEnv,
     [ENV_NAMES.tenantId]: TENANT,
     [ENV_NAMES.audiences]: CLIENT_ID,
     ...(table !== undefined ? { [ENV_NAMES.routePermissions]: JSON.stringify(table) } : {}),

@@ -37,6 +37,7 @@ export const MUTATION_SUITES = [
   'library-verdicts.property',
   'real-entra-tokens',
   'cached-policy.property',
+  'guarded-api.property',
   'key-fetcher',
   'key-set',
   'key-set.property',

@@ -20,7 +20,7 @@ const CLIENT = '8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d';
 const ROUTES = {
   'GET /orders': { scopes: ['Orders.Read'] },
   'POST /orders': { roles: ['Orders.Write'] },
-  'GET /orders/*': { scopes: ['Orders.Read'] },
+  'GET /orders/{id}': { scopes: ['Orders.Read'] },
 };
 
 /** The user's app: their API with three routes (a scope, a role, a path parameter) and their backend. */

@@ -25,7 +25,7 @@ import { lockClosure, lockedVersion, type PackResult, ROOT, run, userEnv } from 
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
-const ROUTES = { 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/*': { roles: ['Items.Admin'] } };
+const ROUTES = { 'GET /items': { scopes: ['Items.Read'] }, 'DELETE /items/{id}': { roles: ['Items.Admin'] } };
 
 const FORMATS = ['commonjs', 'module'] as const;
 type Format = (typeof FORMATS)[number];
