@@ -170,13 +170,15 @@ describe('groups in an HTTP API route table, and the API-wide required groups', 
 
   it('a member of the group passes, a caller outside it is refused, an overage token is groups_overage', () => {
     expect(routes({ ...reader, groups: [READERS] }, 'GET /reports').allowed).toBe(true);
-    expect(routes({ ...reader, groups: [] }, 'GET /reports')).toEqual({
+    expect(routes({ ...reader, groups: [] }, 'GET /reports')).toMatchObject({
       allowed: false,
+      denial: { kind: 'route_rule', route: 'GET /reports' },
       reason: 'insufficient_permission',
       missing: `route GET /reports requires scope Items.Read, and group ${READERS}`,
     });
-    expect(routes({ ...reader, groupsOverage: true }, 'GET /reports')).toEqual({
+    expect(routes({ ...reader, groupsOverage: true }, 'GET /reports')).toMatchObject({
       allowed: false,
+      denial: { kind: 'route_groups_overage', route: 'GET /reports', needs: [READERS] },
       reason: 'groups_overage',
       missing: `route GET /reports requires group ${READERS}, and the token's groups did not fit in it (group overage)`,
     });

@@ -236,7 +236,7 @@ describe('groups per route, with overage', () => {
       expect(guarded.cachedAllows(policyOf(record), route)).toBe(fresh === 'allowed');
     }
     const denied = await guarded.decide(token, 'DELETE /orders');
-    expect(denied.decision.detail).toBe(`DELETE /orders (DELETE /orders) requires group ${ADMINS}`);
+    expect(denied.decision.detail).toBe(`DELETE /orders (route "DELETE /orders") requires group ${ADMINS}`);
     expect(denied.hint).toContain('add it to one of those groups (its groups claim lists 1;');
   });
 
@@ -245,7 +245,7 @@ describe('groups per route, with overage', () => {
     const noGroup = await guarded.decide(tokenWith({}), 'GET /reports');
     expect([noGroup.decision.reason, noGroup.decision.detail]).toEqual([
       'insufficient_permission',
-      `GET /reports (GET /reports) requires scope Orders.Read, and group ${READERS}`,
+      `GET /reports (route "GET /reports") requires scope Orders.Read, and group ${READERS}`,
     ]);
     const admin = await guarded.decide(tokenWith({ scopes: ['Other'], groups: [ADMINS] }), 'DELETE /orders');
     expect(admin.decision.reason).toBe('allowed');
@@ -257,7 +257,7 @@ describe('groups per route, with overage', () => {
     const record = await guarded.decide(token, 'GET /reports');
     expect([record.decision.outcome, record.decision.reason]).toEqual(['deny', 'groups_overage']);
     expect(record.decision.detail).toBe(
-      `GET /reports (GET /reports) requires group ${READERS}, and the token's groups did not fit in it (group overage)`,
+      `GET /reports (route "GET /reports") requires group ${READERS}, and the token's groups did not fit in it (group overage)`,
     );
     expect(record.hint).toContain('no Graph call is made');
     expect(guarded.cachedAllows(policyOf(record), 'GET /reports')).toBe(false);
