@@ -12,13 +12,14 @@ import {
   type MappingSource,
   type MappingTarget,
 } from './mapping-expression.js';
+import { templateLogic } from './mapping-template.js';
 
 /**
  * A synthesized CloudFormation template, read as API Gateway reads the REST API it describes: the resource
  * tree, its methods, the TOKEN authorizer, the MOCK and Lambda proxy integrations, the stage and the gateway
  * responses. Every mapping expression is checked on the way in, so a template CloudFormation would refuse
- * fails here too, naming the resource and the parameter. What the local gateway cannot emulate is refused
- * rather than served differently.
+ * fails here too, naming the resource and the parameter. A method the local gateway cannot emulate is
+ * answered 501 and named at start rather than served differently.
  */
 
 export interface CfnResource {
@@ -77,7 +78,7 @@ export interface GatewayResponseModel {
   readonly type: GatewayResponseType;
   readonly statusCode: number | undefined;
   readonly parameters: readonly Mapping[];
-  /** Content type -> body template (simple variable substitution, not VTL). */
+  /** Content type -> body template (plain references substituted, no VTL logic). */
   readonly templates: Readonly<Record<string, string>>;
 }
 
@@ -649,12 +650,16 @@ function readMethodResponses(p: Props): Map<string, Set<string>> {
   return methodResponses;
 }
 
-/** A MOCK integration's responses and its one request template: the status code it answers with. */
+/**
+ * A MOCK integration's responses and its one request template (the status code it answers with). A template
+ * with Velocity logic makes the method one answered 501, pushed on `notEmulated`.
+ */
 function readMockIntegration(
   ctx: ReadContext,
   owner: string,
   integration: Props,
   methodResponses: ReadonlyMap<string, Set<string>>,
+  notEmulated: string[],
 ): IntegrationModel {
   const responses: IntegrationResponseModel[] = [];
   for (const [i, response] of (Array.isArray(integration.IntegrationResponses)
@@ -673,10 +678,11 @@ function readMockIntegration(
       `${where}.ResponseTemplates`,
       response.ResponseTemplates,
     );
-    if (Object.values(responseTemplates).some((t) => /[$#]/.test(t))) {
-      ctx.problems.push(
-        `${owner}: ${where}.ResponseTemplates: VTL mapping templates are not emulated locally`,
-      );
+    const logic = Object.values(responseTemplates)
+      .map(templateLogic)
+      .find((l) => l !== undefined);
+    if (logic !== undefined) {
+      notEmulated.push(`${where}.ResponseTemplates: VTL logic (${logic}) is not emulated locally`);
     }
     responses.push({
       statusCode: Number(status),
@@ -700,8 +706,8 @@ function readMockIntegration(
   );
   // The one request template a MOCK integration needs: the status code it answers with.
   if (Object.values(requestTemplates).some((t) => !/^\s*\{\s*"?statusCode"?\s*:\s*\d{3}\s*\}\s*$/.test(t))) {
-    ctx.problems.push(
-      `${owner}: Integration.RequestTemplates other than { statusCode: <code> } are not emulated locally`,
+    notEmulated.push(
+      'Integration.RequestTemplates other than { statusCode: <code> } are not emulated locally',
     );
   }
   return { type: 'MOCK', requestTemplates, responses };
@@ -727,7 +733,8 @@ function readIntegration(
     },
   );
   const methodResponses = readMethodResponses(p);
-  if (integration.Type === 'MOCK') return readMockIntegration(ctx, owner, integration, methodResponses);
+  if (integration.Type === 'MOCK')
+    return readMockIntegration(ctx, owner, integration, methodResponses, notEmulated);
   if (integration.Type === 'AWS_PROXY') {
     // A function of another stack (Fn::ImportValue), a parameter or a literal ARN has no code here to run.
     if (!referencedIds(integration.Uri).some((id) => ctx.resources[id] !== undefined)) {

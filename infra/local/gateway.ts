@@ -13,11 +13,34 @@ import {
 } from './api-template.js';
 import { type JwtChecker, type JwtGuard, restClaimText } from './jwt-authorizer.js';
 import { evaluateMapping, type MappingInputs } from './mapping-expression.js';
+import { renderTemplate } from './mapping-template.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a Lambda handler takes the event of its trigger
 export type LambdaHandler = (event: any) => Promise<unknown>;
 
+/**
+ * Told when a backend fails (a throw, its own timeout, an answer API Gateway cannot use), which the client
+ * only sees as a 502 (500 on an HTTP API): `route` is `GET /items/{id}`.
+ */
+export type FunctionFailureReporter = (route: string, functionId: string, error: unknown) => void;
+
+/**
+ * The server's default: the error and its stack on stderr with the route, as `sam local` prints them (a
+ * timeout has no stack worth reading: the wait was ours).
+ */
+export const printFunctionFailure: FunctionFailureReporter = (route, functionId, error) => {
+  const detail =
+    error instanceof Error
+      ? error instanceof TimeoutError || error.name === 'FunctionTimeoutError'
+        ? `${error.name}: ${error.message}`
+        : (error.stack ?? `${error.name}: ${error.message}`)
+      : String(error);
+  process.stderr.write(`${route}: the Lambda function ${functionId} failed: ${detail}\n`);
+};
+
 export interface LocalGatewayOptions {
+  /** Where a failing backend is told. @default printFunctionFailure */
+  readonly onFunctionFailure?: FunctionFailureReporter;
   /** The REST API as the synthesized template describes it. */
   readonly api: ApiModel;
   /** The handler of every Lambda function the API invokes, by the function's logical id. */
@@ -236,10 +259,15 @@ export async function readBody(req: IncomingMessage, limit = MAX_PAYLOAD_BYTES):
   return Buffer.concat(chunks);
 }
 
+/** A wait `withTimeout` gave up on. */
+export class TimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
 export function withTimeout<T>(promise: Promise<T>, seconds: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${seconds} s`)), seconds * 1000);
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${seconds} s`)), seconds * 1000);
     timer.unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
@@ -289,6 +317,7 @@ interface GatewayContext {
   readonly cache: AuthorizerResultCache;
   readonly stats: { authorizerCalls: number; cacheHits: number };
   readonly checkJwt: JwtChecker | undefined;
+  readonly onFunctionFailure: FunctionFailureReporter;
 }
 
 /** An answer to write: status, headers and body. */
@@ -408,12 +437,11 @@ function renderGatewayResponse(ctx: GatewayContext, request: RequestState, error
       ? 'application/json'
       : (Object.keys(templates)[0] as string);
   const template = templates[contentType] ?? '{"message":$context.error.messageString}';
-  const context = contextVariables(ctx, state);
   // Gateway response templates are simple variable substitution, not VTL.
-  const body = template.replace(
-    /\$(context|stageVariables)\.([A-Za-z0-9._-]*[A-Za-z0-9_-])/g,
-    (_, kind: string, name: string) => (kind === 'context' ? context(name) : api.stageVariables[name]) ?? '',
-  );
+  const body = renderTemplate(template, {
+    context: contextVariables(ctx, state),
+    stageVariables: api.stageVariables,
+  });
   const errorType = error.errorType ?? ERROR_TYPES[error.type];
   return {
     statusCode: error.statusCode ?? response?.statusCode ?? defaultStatus,
@@ -626,8 +654,24 @@ function mockReply(ctx: GatewayContext, state: RequestState, integration: MockIn
       }),
       'x-amzn-RequestId': state.requestId,
     },
-    body: response.templates['application/json'] ?? Object.values(response.templates)[0] ?? '',
+    body: renderTemplate(
+      response.templates['application/json'] ?? Object.values(response.templates)[0] ?? '',
+      {
+        context: contextVariables(ctx, state),
+        stageVariables: ctx.api.stageVariables,
+        param: (name) => paramOf(state, name),
+      },
+    ),
   };
+}
+
+/** `$input.params(name)`: the method request's path parameter, else query string parameter, else header. */
+function paramOf(state: RequestState, name: string): string | undefined {
+  return (
+    state.route?.pathParameters[name] ??
+    state.url.searchParams.get(name) ??
+    state.headers[name.toLowerCase()]?.at(-1)
+  );
 }
 
 /** The event a Lambda proxy integration receives: headers as sent (last value, and every value), and the context. */
@@ -698,7 +742,8 @@ async function invokeProxy(ctx: GatewayContext, integration: ProxyIntegration, e
   try {
     return await withTimeout(
       // A function that errs or times out within its own timeout is Lambda's error: a 502.
-      withTimeout(handlerOf(ctx, functionId)(event), functionTimeout).catch(() => {
+      withTimeout(handlerOf(ctx, functionId)(event), functionTimeout).catch((err: unknown) => {
+        ctx.onFunctionFailure(`${event.httpMethod} ${event.resource}`, functionId, err);
         throw proxyFailed();
       }),
       timeoutMillis / 1000,
@@ -764,7 +809,16 @@ async function integrate(
   if (method.integration.type === 'MOCK') return mockReply(ctx, state, method.integration);
   const event = buildProxyEvent(ctx, state, route, method, body);
   const answer = await invokeProxy(ctx, method.integration, event);
-  return readProxyResult(answer, state.requestId);
+  try {
+    return readProxyResult(answer, state.requestId);
+  } catch (err) {
+    const malformed = new Error(
+      `Malformed Lambda proxy response (statusCode, headers, multiValueHeaders, body as a string): ${JSON.stringify(answer)?.slice(0, 200)}`,
+    );
+    malformed.stack = malformed.message;
+    ctx.onFunctionFailure(`${event.httpMethod} ${event.resource}`, method.integration.functionId, malformed);
+    throw err;
+  }
 }
 
 /**
@@ -785,6 +839,7 @@ export function createLocalGateway(options: LocalGatewayOptions) {
     cache: options.authorizerCache ?? createBoundedResultCache(options.maxCachedDecisions ?? 10_000),
     stats: { authorizerCalls: 0, cacheHits: 0 },
     checkJwt: options.checkJwt,
+    onFunctionFailure: options.onFunctionFailure ?? printFunctionFailure,
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -6,11 +6,13 @@ import {
   clfTime,
   createBoundedResultCache,
   decideThroughCache,
+  type FunctionFailureReporter,
   type GatewayStats,
   handlerOf,
   type LambdaHandler,
   policyDecision,
   policyProblem,
+  printFunctionFailure,
   type Reply,
   type RequestTarget,
   readBody,
@@ -45,6 +47,8 @@ export interface LocalHttpGatewayOptions {
   readonly maxCachedDecisions?: number;
   /** Checks the routes a JWT authorizer guards; without it they are answered 501. */
   readonly checkJwt?: JwtChecker;
+  /** Where a failing backend is told. @default printFunctionFailure */
+  readonly onFunctionFailure?: FunctionFailureReporter;
 }
 
 /** API Gateway's own answers on an HTTP API (status, `{"message": ...}`). */
@@ -197,6 +201,7 @@ interface HttpGatewayContext {
   readonly cache: AuthorizerResultCache<AuthorizerAnswer>;
   readonly stats: { authorizerCalls: number; cacheHits: number };
   readonly checkJwt: JwtChecker | undefined;
+  readonly onFunctionFailure: FunctionFailureReporter;
 }
 
 /** An answer with the request id API Gateway adds to every answer of an HTTP API. */
@@ -432,7 +437,8 @@ async function invokeProxy(ctx: HttpGatewayContext, route: ServedRoute, event: u
   const functionTimeout = ctx.api.functions.get(functionId)?.timeoutSeconds ?? 3;
   try {
     return await withTimeout(
-      withTimeout(handlerOf(ctx, functionId)(event), functionTimeout).catch(() => {
+      withTimeout(handlerOf(ctx, functionId)(event), functionTimeout).catch((err: unknown) => {
+        ctx.onFunctionFailure(route.routeKey, functionId, err);
         throw new HttpGatewayError('internalError');
       }),
       timeoutMillis / 1000,
@@ -543,6 +549,7 @@ export function createLocalHttpGateway(options: LocalHttpGatewayOptions) {
     cache: createBoundedResultCache<AuthorizerAnswer>(options.maxCachedDecisions ?? 10_000),
     stats: { authorizerCalls: 0, cacheHits: 0 },
     checkJwt: options.checkJwt,
+    onFunctionFailure: options.onFunctionFailure ?? printFunctionFailure,
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

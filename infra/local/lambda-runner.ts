@@ -45,13 +45,21 @@ interface Pending {
 
 type WorkerMessage =
   | { readonly ready: true }
-  | { readonly ready: false; readonly error: { name: string; message: string } }
+  | { readonly ready: false; readonly error: PostedError }
   | { readonly id: string; readonly ok: true; readonly result: unknown }
-  | { readonly id: string; readonly ok: false; readonly error: { name: string; message: string } };
+  | { readonly id: string; readonly ok: false; readonly error: PostedError };
 
-function errorFrom({ name, message }: { name: string; message: string }): Error {
+interface PostedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** The function's error as its worker posted it: its own stack, where the function threw. */
+function errorFrom({ name, message, stack }: PostedError): Error {
   const err = new Error(message);
   err.name = name;
+  err.stack = stack ?? `${name}: ${message}`;
   return err;
 }
 

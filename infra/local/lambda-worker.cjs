@@ -81,7 +81,7 @@ function invoke(handler, event, requestId) {
 
 function errorOf(err) {
   return err instanceof Error
-    ? { name: err.name, message: err.message }
+    ? { name: err.name, message: err.message, stack: err.stack }
     : { name: 'Error', message: typeof err === 'string' ? err : JSON.stringify(err) };
 }
 

@@ -160,6 +160,8 @@ const template = (resources: Record<string, CfnResource>): CfnTemplate => ({
 });
 
 let server: Server | undefined;
+/** What the gateway told of failing backends, in the last `serve`. */
+const failures: { route: string; functionId: string; error: string }[] = [];
 afterEach(() => new Promise<void>((done) => (server ? server.close(() => done()) : done())));
 
 async function serve(
@@ -168,11 +170,18 @@ async function serve(
   now: () => number = Date.now,
   maxCachedDecisions?: number,
 ) {
+  failures.length = 0;
   const gateway = createLocalGateway({
     api: readApiModel(t),
     functions: new Map(Object.entries(functions)),
     now,
     maxCachedDecisions,
+    onFunctionFailure: (route, functionId, error) =>
+      failures.push({
+        route,
+        functionId,
+        error: error instanceof Error ? (error.stack ?? '') : String(error),
+      }),
   });
   server = createServer((req, res) => void gateway.handle(req, res));
   await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
@@ -574,6 +583,12 @@ describe('gateway responses', () => {
       expect(res.headers.get('x-five')).toBe('5');
       expect(await res.json()).toEqual({ message: 'Internal server error' });
     }
+    // The client sees only the 502; the server's output says why, with the route and where it threw.
+    expect(failures.map((f) => f.route)).toEqual(Array(4).fill('GET /items'));
+    expect(failures.every((f) => f.functionId === 'Backend')).toBe(true);
+    expect(failures[0]?.error).toMatch(/^Error: boom\n\s+at .*local-gateway\.test\.ts/);
+    expect(failures[1]?.error).toMatch(/^Malformed Lambda proxy response .*"statusCode":"abc"/);
+    expect(failures[3]?.error).toMatch(/^TimeoutError: timed out after 1 s/);
   });
 });
 
@@ -683,6 +698,51 @@ describe('integrations', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-methods')).toBe('GET');
     expect(res.headers.get('x-request')).toBe(res.headers.get('x-amzn-requestid'));
+  });
+
+  it("fills a MOCK response template's plain $context and $input.params references; VTL logic is a 501 named at start", async () => {
+    const mock = (path: string, body: string): [string, CfnResource][] => [
+      [path, resource(ROOT, path)],
+      [
+        `${path}Get`,
+        {
+          Type: 'AWS::ApiGateway::Method',
+          Properties: {
+            RestApiId: api,
+            ResourceId: { Ref: path },
+            HttpMethod: 'GET',
+            ...guarded,
+            Integration: {
+              Type: 'MOCK',
+              RequestTemplates: { 'application/json': '{"statusCode": 200}' },
+              IntegrationResponses: [{ StatusCode: '200', ResponseTemplates: { 'application/json': body } }],
+            },
+            MethodResponses: [{ StatusCode: '200' }],
+          },
+        },
+      ],
+    ];
+    const t = template({
+      Auth: authorizer(0),
+      ...Object.fromEntries(
+        mock(
+          'plain',
+          `{"caller": "$context.authorizer.principalId", "q": "$input.params('q')", "env": "$stageVariables.env"}`,
+        ),
+      ),
+      ...Object.fromEntries(mock('logic', '#if($context.stage == "test"){"a": 1}#end')),
+    });
+    expect(readApiModel(t).unsupported).toEqual([
+      'GET /logic: Integration.IntegrationResponses[0].ResponseTemplates: VTL logic (the directive #if) is not emulated locally',
+    ]);
+    const { call } = await serve(t, { AuthFn: allowAll });
+    const headers = { Authorization: 'Bearer a.b.c' };
+    const plain = await call('/plain?q=x', { headers });
+    expect(plain.status).toBe(200);
+    expect(await plain.json()).toEqual({ caller: 'p', q: 'x', env: 'dev' });
+    const logic = await call('/logic', { headers });
+    expect(logic.status).toBe(501);
+    expect(((await logic.json()) as { message: string }).message).toMatch(/^Not emulated locally: .*#if/);
   });
 
   it('answers 413 for a payload over 10 MB', async () => {
