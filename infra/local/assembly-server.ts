@@ -7,6 +7,7 @@ import {
   type AssemblyStack,
   assetFolderOf,
   type GuardedApi,
+  guardedApisOf,
   pickGuardedApi,
   readAssemblyStacks,
 } from './assembly.js';
@@ -47,6 +48,8 @@ export interface AssemblyServer extends ApiServer {
   readonly api: ApiModel | HttpApiModel;
   /** What the person should know: methods answered 501, variables left unset, functions that failed init. */
   readonly notes: readonly string[];
+  /** `--stack S --api A` when the assembly guards several APIs (what `explain` needs to pick this one), else ''. */
+  readonly pickFlags: string;
 }
 
 /** `{ "Parameters": { all functions }, "<function logical id>": { that function } }`, as `sam local --env-vars`. */
@@ -79,22 +82,25 @@ const list = (value: string | undefined) =>
     .map((s) => s.trim())
     .filter((s) => s !== '');
 
-/** The scopes the authorizer's configuration asks for anywhere: a token without --scopes carries them all. */
-function requiredScopes(env: Readonly<Record<string, string>>): string[] {
-  const scopes = new Set(list(env[ENV_NAMES.requiredScopes]));
+/**
+ * The scopes (or roles) the authorizer's configuration asks for anywhere: a delegated token without --scopes
+ * carries every scope, an app-only token without --roles every role.
+ */
+function requiredNames(env: Readonly<Record<string, string>>, kind: 'scopes' | 'roles'): string[] {
+  const names = new Set(list(env[kind === 'scopes' ? ENV_NAMES.requiredScopes : ENV_NAMES.requiredRoles]));
   try {
     const routes = JSON.parse(env[ENV_NAMES.routePermissions] ?? '{}') as Record<
       string,
-      { scopes?: unknown }
+      Record<string, unknown> | undefined
     >;
     for (const rule of Object.values(routes)) {
-      for (const s of Array.isArray(rule?.scopes) ? rule.scopes : [])
-        if (typeof s === 'string') scopes.add(s);
+      const given = rule?.[kind];
+      for (const name of Array.isArray(given) ? given : []) if (typeof name === 'string') names.add(name);
     }
   } catch {
     // the authorizer itself refuses such a configuration at init, and says why
   }
-  return [...scopes];
+  return [...names];
 }
 
 /** The local issuer's settings from the authorizer's template: its tenant, its client id or audience. */
@@ -105,11 +111,12 @@ export function issuerSettingsOf(env: Readonly<Record<string, string>>) {
     : (list(env[ENV_NAMES.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
   const audiences = list(env[ENV_NAMES.audiences]);
   const clientId = audiences.find(isGuid);
-  const scopes = requiredScopes(env);
+  const scopes = requiredNames(env, 'scopes');
   return {
     tenantId,
     ...(clientId !== undefined ? { clientId } : { audience: audiences[0] }),
     defaultScopes: scopes.length > 0 ? scopes : [LOCAL_SCOPE],
+    defaultRoles: requiredNames(env, 'roles'),
     anyTenant: true,
   };
 }
@@ -199,8 +206,11 @@ function withoutHttpRoutes(apiId: string): HttpApiModel {
 }
 
 export async function startAssemblyServer(options: AssemblyServerOptions): Promise<AssemblyServer> {
-  const guarded: GuardedApi = pickGuardedApi(readAssemblyStacks(options.assemblyDir), options);
+  const stacks = readAssemblyStacks(options.assemblyDir);
+  const guarded: GuardedApi = pickGuardedApi(stacks, options);
   const { stack, restApiId } = guarded;
+  const pickFlags =
+    stacks.flatMap((s) => guardedApisOf(s)).length > 1 ? `--stack ${stack.name} --api ${restApiId}` : '';
   const api =
     guarded.kind === 'http'
       ? readHttpApiModel(stack.template, { apiId: restApiId })
@@ -233,6 +243,7 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
       restApiId,
       api,
       notes,
+      pickFlags,
       stop: async () => {
         await Promise.all(runners.map((r) => r.stop()));
         await server.stop();

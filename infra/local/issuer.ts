@@ -115,6 +115,8 @@ export interface LocalIssuerOptions {
   readonly audience?: string;
   /** The scopes of a delegated token that asks for none. @default [LOCAL_SCOPE] */
   readonly defaultScopes?: readonly string[];
+  /** The roles of an app-only token that asks for none. @default none */
+  readonly defaultRoles?: readonly string[];
   /** Also issue for any other tenant GUID in the path (`token --tenant G`). @default false */
   readonly anyTenant?: boolean;
 }
@@ -268,7 +270,10 @@ function answerTokenRequest(
     version,
     appOnly,
     scopes,
-    roles: (form.get('roles') ?? '').split(',').filter((r) => r !== ''),
+    roles:
+      form.get('roles') === null && appOnly
+        ? [...(options.defaultRoles ?? [])]
+        : (form.get('roles') ?? '').split(',').filter((r) => r !== ''),
     clientId: form.get('client_id') ?? 'c11e0700-0000-4000-8000-0000000c11e0',
     expiresInSeconds: expiresIn,
     guest: !appOnly && form.get('guest') === '1',

@@ -186,6 +186,17 @@ function sampleLines(s: ApiServer): string[] {
   ];
 }
 
+/** The flags `explain` needs to judge as this server does: the assembly it was given, the API it picked. */
+function explainFlags(s: AssemblyServer): string {
+  const app = flags.app === undefined ? '' : ` --app ${shellWord(flags.app)}`;
+  return `${app}${s.pickFlags === '' ? '' : ` ${s.pickFlags}`}`;
+}
+
+/** A word as a POSIX shell reads it back: quoted unless it is plain. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
+}
+
 function assemblyLines(s: AssemblyServer): string[] {
   const methods: string[] = [];
   // The "Try it" lines name a method the API has (the first guarded GET, else the first guarded one), with
@@ -225,7 +236,7 @@ function assemblyLines(s: AssemblyServer): string[] {
       ? []
       : [
           `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
-          `  ${token} | ${env}${names.explain} --route "${verb} ${path}"   # why a token is accepted or refused`,
+          `  ${token} | ${env}${names.explain}${explainFlags(s)} --route "${verb} ${path}"   # why a token is accepted or refused`,
         ];
   return [
     `entra-authorizer local API on ${s.url}: ${s.stackName}, ${kind} API ${s.restApiId}`,

@@ -30,7 +30,7 @@ Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an acces
 a summary of its claims, then the bare JWT as the last line. Its tenant and audience are those the served
 authorizer declares unless --tenant or --audience say otherwise.
   --scopes a,b          delegated scopes (default ${SCOPES_DEFAULT})
-  --roles x,y           app roles (default: none${names.sample ? `; with --app-only, ${LOCAL_APP_ROLE}` : ''})
+  --roles x,y           app roles (default: none${names.sample ? `; with --app-only, ${LOCAL_APP_ROLE}` : "; with --app-only, every role your authorizer's routes name"})
   --app-only, --app     app-only token (client credentials: roles, no scp)${names.sample ? '; GET /whoami answers it 403' : ''}
   --groups id,id        group object ids (GUIDs) for the groups claim
   --overage             group overage: no groups claim, _claim_names/_claim_sources instead (as Entra
@@ -241,5 +241,30 @@ if (request.externalId) {
     `# External ID token (iss ${claims.iss}): ${names.start} judges workforce tokens and answers it 401. Judge it with: ${names.sample ? 'npm run -s explain --' : names.explain} --tenant ${tenantPath ?? LOCAL_TENANT_ID} --authority-host ${LOCAL_EXTERNAL_ID_HOST} --jwks-uri ${urls.externalId.jwksUri} "$TOKEN"`,
   );
 }
+if (!names.sample) {
+  // What the defaults gave, on stderr, so `$(... | tail -n 1)` still takes the bare token.
+  const listed = (claim: unknown) =>
+    typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
+  const which = request.app
+    ? `an app-only token with ${describeNames('roles', listed(claims.roles), request.roles.length === 0, '--roles')}`
+    : `a delegated token with ${describeNames('scopes', listed(claims.scp), request.scopes.length === 0, '--scopes')}`;
+  console.error(`${COMMAND}: minted ${which}`);
+}
 console.log(`# ${summary.join(' ')}`);
 console.log(token);
+
+/** `roles A, B (every role your authorizer's routes name; --roles picks others)`, or what was given. */
+function describeNames(
+  kind: 'scopes' | 'roles',
+  minted: readonly string[],
+  byDefault: boolean,
+  flag: string,
+) {
+  const what = minted.length > 0 ? `${kind} ${minted.join(', ')}` : `no ${kind}`;
+  if (!byDefault) return what;
+  const why =
+    minted.length > 0
+      ? `every one of your authorizer's ${kind === 'scopes' ? 'required scopes' : 'route and required roles'}`
+      : `your authorizer names no ${kind === 'scopes' ? 'scope' : 'role'}`;
+  return `${what} (${why}; ${flag} picks others)`;
+}

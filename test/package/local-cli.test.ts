@@ -68,6 +68,19 @@ if (app.node.tryGetContext('failures') === 'yes') {
   });
   failing.root.addResource('report').addMethod('GET', new LambdaIntegration(report));
   failing.root.addResource('legacy').addMethod('GET', new HttpIntegration('https://example.com/legacy'));
+  const { MockIntegration } = require('aws-cdk-lib/aws-apigateway');
+  const mock = (body) =>
+    new MockIntegration({
+      requestTemplates: { 'application/json': '{"statusCode": 200}' },
+      integrationResponses: [{ statusCode: '200', responseTemplates: { 'application/json': body } }],
+    });
+  const count = failing.root.addResource('count');
+  count.addMethod('GET', mock('{"orders": 42, "caller": "$context.authorizer.principalId", "id": "$input.params(\\'id\\')"}'), {
+    methodResponses: [{ statusCode: '200' }],
+  });
+  failing.root.addResource('stats').addMethod('GET', mock('#if($context.stage == "prod"){"live": true}#else{"live": false}#end'), {
+    methodResponses: [{ statusCode: '200' }],
+  });
 }
 `;
 
@@ -115,8 +128,13 @@ function createApp(packed: PackResult): void {
   writeFileSync(join(app, 'backend.js'), BACKEND);
 }
 
-/** `npx entra-authorizer start --port 0 ...` in the background; resolves with its banner once it listens. */
-function startServer(...args: string[]): Promise<{ process: ChildProcess; banner: string }> {
+/**
+ * `npx entra-authorizer start --port 0 ...` in the background; resolves with its banner once it listens, and
+ * `output()`: all it has printed so far, stdout and stderr.
+ */
+function startServer(
+  ...args: string[]
+): Promise<{ process: ChildProcess; banner: string; output: () => string }> {
   const started = spawn('npx', ['--no-install', 'entra-authorizer', 'start', '--port', '0', ...args], {
     cwd: app,
     env: { ...env(), XDG_CACHE_HOME: join(work, 'cache') },
@@ -128,7 +146,7 @@ function startServer(...args: string[]): Promise<{ process: ChildProcess; banner
   return new Promise((done, fail) => {
     started.stdout?.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Ctrl-C stops it')) done({ process: started, banner: out });
+      if (out.includes('Ctrl-C stops it')) done({ process: started, banner: out, output: () => out + err });
     });
     started.stderr?.on('data', (chunk: Buffer) => {
       err += chunk.toString();
@@ -224,6 +242,16 @@ describe('npx entra-authorizer start, in a CDK app of its own after cdk synth', 
     });
   });
 
+  it("mints an app-only token with the route table's roles by default, and says so on stderr", async () => {
+    const { stdout, stderr } = await npx(['entra-authorizer', 'token', '--port', String(port), '--app-only']);
+    expect(stderr.trim()).toBe(
+      "npx entra-authorizer token: minted an app-only token with roles Orders.Write (every one of your authorizer's route and required roles; --roles picks others)",
+    );
+    const res = await call('/orders', stdout.trim().split('\n').at(-1), 'POST');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ roles: ['Orders.Write'], appOnly: true });
+  });
+
   it('answers 401 without a token, and for a token of another tenant or audience', async () => {
     expect((await call('/orders')).status).toBe(401);
     const otherTenant = await token('--tenant', '11111111-2222-4333-8444-555555555555');
@@ -258,27 +286,70 @@ describe('npx entra-authorizer start, in a CDK app of its own after cdk synth', 
 describe('what fails, or cannot be emulated, in a CDK app after cdk synth', () => {
   let failures: string;
   let failuresBanner: string;
+  let failuresOutput: () => string;
   beforeAll(async () => {
-    failuresBanner = (await startServer('--app', 'failures.out', '--stack', 'FailuresStack')).banner;
+    ({ banner: failuresBanner, output: failuresOutput } = await startServer(
+      '--app',
+      'failures.out',
+      '--stack',
+      'FailuresStack',
+    ));
     failures = urlOf(failuresBanner);
   }, 240_000);
 
-  it('names at start, one line per method, the Python function and the HTTP integration', () => {
+  it('names at start, one line per method, the Python function, the HTTP integration and the VTL logic', () => {
     const notes = failuresBanner.split('\n').filter((line) => line.includes('not as in AWS'));
-    expect(notes).toHaveLength(2);
+    expect(notes).toHaveLength(3);
     expect(notes[0]).toMatch(
       /^ {2}not as in AWS: GET \/report: Report\w+: Lambda runtime python3\.12 is not emulated locally \(only Node\.js\): answered 501$/,
     );
     expect(notes[1]).toBe(
       '  not as in AWS: GET /legacy: Integration.Type HTTP_PROXY is not emulated locally: answered 501',
     );
+    expect(notes[2]).toBe(
+      '  not as in AWS: GET /stats: Integration.IntegrationResponses[0].ResponseTemplates: VTL logic (the directive #if) is not emulated locally: answered 501',
+    );
   });
 
-  it.each(['/report', '/legacy'])('answers GET %s 501, naming what is not emulated', async (path) => {
-    const res = await fetch(`${failures}${path}`, { headers: { Authorization: `Bearer ${await token()}` } });
-    expect(res.status).toBe(501);
-    expect(((await res.json()) as { message: string }).message).toMatch(/^Not emulated locally: /);
+  it("serves a MOCK integration's response template, its $context and $input.params filled in", async () => {
+    const jwt = await token();
+    const res = await fetch(`${failures}/count?id=7`, { headers: { Authorization: `Bearer ${jwt}` } });
+    expect(res.status).toBe(200);
+    const oid = JSON.parse(Buffer.from(jwt.split('.')[1] as string, 'base64url').toString()).oid;
+    expect(await res.json()).toEqual({ orders: 42, caller: oid, id: '7' });
   });
+
+  it("prints a failing backend's error and stack on the server's output, with the route", async () => {
+    expect(failuresOutput()).not.toContain('boom');
+    const res = await fetch(`${failures}/broken`, { headers: { Authorization: `Bearer ${await token()}` } });
+    expect(res.status).toBe(502);
+    await expect
+      .poll(failuresOutput)
+      .toMatch(/GET \/broken: the Lambda function Failing\w+ failed: Error: boom\n\s+at /);
+  });
+
+  it('prints an explain line in its banner that judges as the server does, with the flags that pick the API', async () => {
+    const line = failuresBanner.split('\n').find((l) => l.includes(' explain '));
+    expect(line).toMatch(
+      / explain --app failures\.out --stack FailuresStack --api FailuresApi\w+ --route "GET \/[a-z]+"/,
+    );
+    const { stdout } = await run('sh', ['-c', (line as string).replace(/#.*$/, '')], {
+      cwd: app,
+      env: env(),
+    });
+    expect(stdout).toMatch(/Decision\n {2}Allow \(200\)/);
+  });
+
+  it.each(['/report', '/legacy', '/stats'])(
+    'answers GET %s 501, naming what is not emulated',
+    async (path) => {
+      const res = await fetch(`${failures}${path}`, {
+        headers: { Authorization: `Bearer ${await token()}` },
+      });
+      expect(res.status).toBe(501);
+      expect(((await res.json()) as { message: string }).message).toMatch(/^Not emulated locally: /);
+    },
+  );
 
   it.each([
     ['/broken', 502, 'Internal server error'],
