@@ -27,7 +27,7 @@ endQuietlyWhenStdoutCloses();
 const usage = `${COMMAND}${names.sample ? ' --' : ''} [options] <token>      (or the token on stdin)
 
 Explains what the authorizer would decide about an access token, check by check, with a hint. It reads the
-same AZURE_* variables as the Lambda; flags override them. Without a tenant or audience it assumes the
+same AZURE_* variables as the Lambda; flags override them, and both override the template's (below). Without a tenant or audience it assumes the
 token's own (and says so), except an audience of Microsoft's own APIs (Graph, Azure Resource Manager, ...).
 A token of the local issuer (\`npm run token\`) is checked against the key set of \`npm start\` on PORT
 (default 3000) when it runs there. The token is only decoded and checked here, never sent anywhere: only the
@@ -53,7 +53,7 @@ key set is fetched, to verify the signature.
   --json                                 the report as JSON
 Outside this repository (npx entra-authorizer explain) the configuration is that of the authorizer
 \`npx entra-authorizer start\` serves, read from your cdk.out's template, and the keys are those of its
-issuer on PORT; flags still override it.
+issuer on PORT; AZURE_* variables exported in your shell and flags still override it (a note names each).
   --app <cdk.out>  --stack <name>  --api <logical id>  --port <N>   as for start
 Exit status: 0 Allow, 1 any other decision, 2 a mistake in the command or the configuration.`;
 
@@ -177,7 +177,17 @@ const FLAG_OF_VARIABLE = {
 // Outside this repository: the served authorizer's own configuration, from the template, and its issuer's keys.
 const served = names.sample && values.app === undefined ? undefined : servedOrExit();
 let defaultRoute = served?.defaultRoute ?? 'GET /';
-const env: Record<string, string | undefined> = { ...process.env, ...served?.environment };
+// Flags first, then the AZURE_* variables of the shell, then the served template's: as the help says.
+const env: Record<string, string | undefined> = { ...served?.environment, ...process.env };
+for (const variable of served === undefined ? [] : Object.keys(FLAG_OF_VARIABLE)) {
+  const exported = process.env[variable];
+  const template = served?.environment[variable];
+  if (exported === undefined || exported === template || values[FLAG_OF_VARIABLE[variable as EnvName]])
+    continue;
+  notes.push(
+    `${variable}=${exported} from your environment, where the template has ${template === undefined ? 'none' : template}: unset it to judge as ${names.start} does`,
+  );
+}
 for (const [variable, flag] of Object.entries(FLAG_OF_VARIABLE)) {
   const given = values[flag];
   if (typeof given === 'string') env[variable] = given;
@@ -309,7 +319,7 @@ const explained = await explainToken(bearer, {
 const report: ExplainReport =
   localKeys?.missing !== undefined && explained.decision.reason === 'keys_unavailable'
     ? { ...explained, hint: localKeys.missing }
-    : explained;
+    : undeclared(explained);
 
 if (values.json) {
   console.log(printableJson(JSON.stringify({ assumed, notes, ...report }, null, 2)));
@@ -361,6 +371,22 @@ function httpRouteKeyOf(route: string): string | undefined {
   if (selected === undefined) return route;
   notes.push(`judged as the route ${selected}, which an HTTP API with these route keys selects for ${route}`);
   return selected;
+}
+
+/**
+ * The report for a route the served API does not declare: API Gateway answers it itself before any
+ * authorizer, whatever the token, so that answer is the hint rather than a grant to ask for.
+ */
+function undeclared(explained: ExplainReport): ExplainReport {
+  const routes = served?.routes;
+  const target = routeText === '$default' ? undefined : { method: method ?? 'GET', path: path ?? '/' };
+  if (routes === undefined || target === undefined || routes.serves(target.method.toUpperCase(), target.path))
+    return explained;
+  const declared = routes.declared.slice(0, 10).join(', ');
+  return {
+    ...explained,
+    hint: `API Gateway answers ${routeText} itself with ${routes.undeclaredAnswer}, before any authorizer: the API declares no such method (it has ${declared}${routes.declared.length > 10 ? ', ...' : ''}); check the method and the path`,
+  };
 }
 
 async function readStdin(): Promise<string> {

@@ -1,4 +1,8 @@
-import type { APIGatewayRequestAuthorizerEventV2, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewayTokenAuthorizerEvent,
+} from 'aws-lambda';
 import type { ApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { decide, decideWith } from '../../lambda/authorizer/authorizer.js';
 import { type AuthorizerConfig, ENV_NAMES } from '../../lambda/authorizer/config.js';
@@ -137,15 +141,35 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     signature: signature.result,
     decision: decisionPart,
     hint:
-      record.hint ??
-      hint(decision.reason, {
-        header: jwt.header,
-        payload: jwt.payload,
-        detail: decision.detail,
-        denial: 'denial' in decision ? decision.denial : undefined,
-      }),
+      decision.outcome === 'allow'
+        ? allowHint(decision.result, api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`)
+        : (record.hint ??
+          hint(decision.reason, {
+            header: jwt.header,
+            payload: jwt.payload,
+            detail: decision.detail,
+            denial: 'denial' in decision ? decision.denial : undefined,
+          })),
     ...listed,
   };
+}
+
+/**
+ * What an Allow lets the token call: the judged route, and every route the policy allows (API Gateway
+ * caches that policy for the token, so these are the routes it may call); an HTTP API's simple answer has
+ * no policy, only the route.
+ */
+function allowHint(result: unknown, routeName: string): string {
+  const statements = (result as Partial<APIGatewayAuthorizerResult> | undefined)?.policyDocument?.Statement;
+  const allowed = (statements ?? [])
+    .filter((s) => s.Effect === 'Allow')
+    .flatMap((s) => [(s as { Resource?: unknown }).Resource ?? []].flat())
+    .filter((r): r is string => typeof r === 'string')
+    // arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>
+    .map((r) => r.split('/').slice(2).join('/'))
+    .map((r) => (r === '*' ? 'every route' : r.replace('/', ' /')));
+  const grants = allowed.length === 0 ? '' : `; it may call ${allowed.join(', ')}`;
+  return `the token is valid and may call ${routeName}${grants}`;
 }
 
 /**

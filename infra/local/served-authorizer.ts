@@ -1,6 +1,10 @@
 import { resolve } from 'node:path';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
-import { AssemblyError, pickGuardedApi, readAssemblyStacks } from './assembly.js';
+import { type ResourceModel, readApiModel } from './api-template.js';
+import { AssemblyError, type GuardedApi, pickGuardedApi, readAssemblyStacks } from './assembly.js';
+import { selectResource } from './gateway.js';
+import { readHttpApiModel } from './http-api-template.js';
+import { selectHttpRoute } from './http-gateway.js';
 import { localPort } from './port.js';
 
 /**
@@ -15,6 +19,49 @@ export interface ServedAuthorizer {
   readonly tenantPath: string;
   /** The first route of its route permissions, a `*` read as one segment; else GET /. */
   readonly defaultRoute: string;
+  /** What the API declares, as API Gateway routes it; undefined when the template cannot be served. */
+  readonly routes: DeclaredRoutes | undefined;
+}
+
+export interface DeclaredRoutes {
+  /** `GET /items/{id}` (a REST method or an HTTP API route key), in the template's order. */
+  readonly declared: readonly string[];
+  /** Whether a request reaches a declared method (else API Gateway answers it itself, before any authorizer). */
+  readonly serves: (method: string, path: string) => boolean;
+  /** API Gateway's own answer to a request no method is declared for. */
+  readonly undeclaredAnswer: string;
+}
+
+/** The methods (REST) or route keys (HTTP API) of the guarded API, read as the local gateway reads them. */
+function declaredRoutes(guarded: GuardedApi): DeclaredRoutes | undefined {
+  try {
+    if (guarded.kind === 'http') {
+      const api = readHttpApiModel(guarded.stack.template, { apiId: guarded.restApiId });
+      return {
+        declared: api.routes.map((r) => r.routeKey),
+        serves: (method, path) => selectHttpRoute(api.routes, method, path) !== undefined,
+        undeclaredAnswer: '404 {"message":"Not Found"}',
+      };
+    }
+    const api = readApiModel(guarded.stack.template, { restApiId: guarded.restApiId });
+    const declared: string[] = [];
+    const visit = (node: ResourceModel) => {
+      for (const verb of node.methods.keys()) declared.push(`${verb} ${node.path}`);
+      node.children.forEach(visit);
+    };
+    visit(api.root);
+    return {
+      declared,
+      serves: (method, path) => {
+        const methods = selectResource(api.root, path)?.resource.methods;
+        return methods?.has(method) === true || methods?.has('ANY') === true;
+      },
+      undeclaredAnswer: '403 {"message":"Missing Authentication Token"}',
+    };
+  } catch {
+    // `start` says what is wrong with the template; explain still judges the token
+    return undefined;
+  }
 }
 
 export interface ServedAuthorizerFlags {
@@ -48,5 +95,6 @@ export function servedAuthorizer(flags: ServedAuthorizerFlags): ServedAuthorizer
     port: localPort(flags.port !== undefined ? { PORT: flags.port } : process.env),
     tenantPath: environment[ENV_NAMES.tenantId] ?? 'organizations',
     defaultRoute: firstRoute(environment[ENV_NAMES.routePermissions]),
+    routes: declaredRoutes(guarded),
   };
 }

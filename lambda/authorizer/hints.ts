@@ -150,11 +150,11 @@ function graphTokenHint(facts: HintFacts): string {
 function tenantHint(facts: HintFacts): string {
   const tid = shown(str(payloadOf(facts).tid));
   if (tid === CONSUMERS_TENANT_ID && facts.config.tenant.mode === 'multi') {
-    return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common to admit personal accounts too';
+    return 'a personal Microsoft account token: "organizations" admits work and school accounts only; use AZURE_TENANT_ID=common (the construct prop tenantId, -c tenantId) to admit personal accounts too';
   }
   return facts.config.tenant.mode === 'single'
-    ? `${UNVERIFIED} tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},<that tenant's ID, as its admins give it, not as a token claims it>`
-    : `${UNVERIFIED} tid ${tid} is not on ${facts.config.tenantsParameter === undefined ? 'AZURE_ALLOWED_TENANTS' : `the list in the SSM parameter ${facts.config.tenantsParameter.name}`}: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
+    ? `${UNVERIFIED} tid is ${tid}; the API is single-tenant for ${facts.config.tenant.tenantId}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${facts.config.tenant.tenantId},<that tenant's ID, as its admins give it, not as a token claims it> (the construct props tenantId and allowedTenants, -c tenantId -c allowedTenants)`
+    : `${UNVERIFIED} tid ${tid} is not on ${facts.config.tenantsParameter === undefined ? 'AZURE_ALLOWED_TENANTS (the construct prop allowedTenants, -c allowedTenants)' : `the list in the SSM parameter ${facts.config.tenantsParameter.name}`}: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it`;
 }
 
 function expiredHint(facts: HintFacts): string {

@@ -109,7 +109,7 @@ const cases: HintCase[] = [
     token: () => token({ tenantId: OTHER_TENANT }),
     reason: 'tenant_not_allowed',
     hint: new RegExp(
-      `^the token's unverified tid is ${OTHER_TENANT}; the API is single-tenant for ${TENANT}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${TENANT},<that tenant's ID, as its admins give it, not as a token claims it>$`,
+      `^the token's unverified tid is ${OTHER_TENANT}; the API is single-tenant for ${TENANT}: to admit another tenant, set AZURE_TENANT_ID=organizations and AZURE_ALLOWED_TENANTS=${TENANT},<that tenant's ID, as its admins give it, not as a token claims it> \\(the construct props tenantId and allowedTenants, -c tenantId -c allowedTenants\\)$`,
     ),
   },
   {
@@ -118,7 +118,7 @@ const cases: HintCase[] = [
     token: () => token({ tenantId: OTHER_TENANT }),
     reason: 'tenant_not_allowed',
     hint: new RegExp(
-      `^the token's unverified tid ${OTHER_TENANT} is not on AZURE_ALLOWED_TENANTS: if a tenant should call, add its tenant ID as its admins give it, not as a token claims it$`,
+      `^the token's unverified tid ${OTHER_TENANT} is not on AZURE_ALLOWED_TENANTS \\(the construct prop allowedTenants, -c allowedTenants\\): if a tenant should call, add its tenant ID as its admins give it, not as a token claims it$`,
     ),
   },
   {
