@@ -13,7 +13,7 @@ export {
   EntraHttpAuthorizer,
   type EntraHttpAuthorizerProps,
 } from './construct/entra-http-authorizer.js';
-export { EntraTokenAuthorizer } from './construct/entra-token-authorizer.js';
+export { EntraTokenAuthorizer, GATEWAY_RESPONSES_WARNING } from './construct/entra-token-authorizer.js';
 export {
   EntraWebSocketAuthorizer,
   type EntraWebSocketAuthorizerProps,

@@ -19,6 +19,7 @@ import {
   resultsCacheTtlOf,
 } from './authorizer-props.js';
 import { PropsError } from './errors.js';
+import { editDistance } from './nearest.js';
 
 const CONSTRUCT = 'EntraHttpAuthorizer';
 
@@ -55,6 +56,21 @@ export function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Reco
   return env;
 }
 
+/**
+ * The table's key closest to a route key it lacks, as the REST check names the nearest method: route keys
+ * match exactly, so `GET /orders/{orderId}` does not name the route `GET /orders/{id}`.
+ */
+function nearestKeyHint(routeKey: string, keys: readonly string[]): string {
+  const shape = (key: string) => key.replace(/\{[^}]*?(\+?)\}/g, '{$1}');
+  const sameShape = keys.find((key) => shape(key) === shape(routeKey));
+  if (sameShape !== undefined)
+    return `; it has "${sameShape}", which differs only in a parameter name: write the key as the route declares it`;
+  let nearest: string | undefined;
+  for (const key of keys)
+    if (nearest === undefined || editDistance(routeKey, key) < editDistance(routeKey, nearest)) nearest = key;
+  return nearest === undefined ? '' : `; the nearest key in it is "${nearest}"`;
+}
+
 export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implements IHttpRouteAuthorizer {
   /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
   public readonly identitySource: readonly string[];
@@ -86,7 +102,7 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
             .filter((key): key is string => key !== undefined && !Object.hasOwn(table, key))
             .map(
               (key) =>
-                `${CONSTRUCT}: routePermissions must name every route it guards; "${key}" is not in it, so every request to it would be refused (403)`,
+                `${CONSTRUCT}: routePermissions must name every route it guards; "${key}" is not in it, so every request to it would be refused (403)${nearestKeyHint(key, Object.keys(table))}`,
             ),
       });
     }

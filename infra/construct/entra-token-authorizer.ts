@@ -1,6 +1,8 @@
-import { Annotations, Lazy, Stack } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnResource, Lazy, Stack } from 'aws-cdk-lib';
 import {
   AuthorizationType,
+  type CfnGatewayResponse,
+  type CfnRestApi,
   IdentitySource,
   type Integration,
   type IResource,
@@ -38,6 +40,33 @@ import {
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { routeCoverageProblems, routeKeyFor, unlistedMethods } from './route-coverage.js';
+
+/** The id of the synth warning for a guarded RestApi without `addGatewayResponses`, to acknowledge it. */
+export const GATEWAY_RESPONSES_WARNING = 'entra-authorizer:addGatewayResponses';
+
+/**
+ * Whether a RestApi whose whole definition is in this app (not imported, not an OpenAPI document) lacks a
+ * 401 or 403 gateway response of its own.
+ */
+function lacksGatewayResponses(api: IRestApi): boolean {
+  const cfn = api.node.defaultChild as CfnRestApi | undefined;
+  if (
+    cfn?.cfnResourceType !== 'AWS::ApiGateway::RestApi' ||
+    cfn.body !== undefined ||
+    cfn.bodyS3Location !== undefined
+  )
+    return false;
+  const types = new Set(
+    api.node
+      .findAll()
+      .filter(
+        (c): c is CfnGatewayResponse =>
+          c instanceof CfnResource && c.cfnResourceType === 'AWS::ApiGateway::GatewayResponse',
+      )
+      .map((r) => r.responseType),
+  );
+  return !types.has('UNAUTHORIZED') || !types.has('ACCESS_DENIED');
+}
 
 /**
  * The Entra ID TOKEN authorizer: the Lambda (bundled by esbuild, Node.js 22, arm64) and the API Gateway
@@ -107,6 +136,35 @@ export class EntraTokenAuthorizer extends Construct {
     this.authorizer = this.#bound;
     if (this.#routes !== undefined) this.listUnlistedMethods();
     this.node.addValidation({ validate: () => this.routeProblems() });
+    // Before CDK resolves the authorizer's API id, which fails with its bare "must be attached to a RestApi".
+    Aspects.of(this).add({
+      visit: (node) => {
+        if (node !== this || this.#bound.api !== undefined) return;
+        throw new PropsError(
+          'EntraTokenAuthorizer',
+          'authorizer',
+          'used by the methods it guards (defaultMethodOptions: { authorizer: entra.authorizer } on your RestApi, the authorizer option of a method, or entra.addMethod(...))',
+          undefined,
+        );
+      },
+    });
+    this.node.addValidation({ validate: () => this.gatewayResponseWarnings() });
+  }
+
+  /**
+   * A guarded RestApi without this authorizer's gateway responses is not wrong to AWS, but its 401s and 403s
+   * lose their challenge and CORS headers: a warning users can acknowledge
+   * (`Annotations.of(entra).acknowledgeWarning(GATEWAY_RESPONSES_WARNING)`).
+   */
+  private gatewayResponseWarnings(): string[] {
+    const api = this.#bound.api;
+    if (api !== undefined && lacksGatewayResponses(api)) {
+      Annotations.of(this).addWarningV2(
+        GATEWAY_RESPONSES_WARNING,
+        `EntraTokenAuthorizer: ${api.node.path} has no UNAUTHORIZED and ACCESS_DENIED gateway responses, so its 401s and 403s carry no WWW-Authenticate challenge and no CORS headers (a browser sees a CORS error, not the status): call entra.addGatewayResponses(api)`,
+      );
+    }
+    return [];
   }
 
   // ---- Route rules against the API's methods ----

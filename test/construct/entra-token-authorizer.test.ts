@@ -1,10 +1,13 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
-import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
+import {
+  EntraTokenAuthorizer,
+  GATEWAY_RESPONSES_WARNING,
+} from '../../infra/construct/entra-token-authorizer.js';
 import { readAppContext } from '../../infra/sample/app-context.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { testApp } from '../helpers/cdk.js';
@@ -153,6 +156,35 @@ describe('addGatewayResponses', () => {
       );
       expect(() => bad.entra.addGatewayResponses(bad.api, { realm: 'Items' })).not.toThrow();
     }
+  });
+});
+
+describe('synth mistakes the construct names', () => {
+  const synthOf = (guard: 'none' | 'method' | 'responses', acknowledge = false) => {
+    const app = testApp();
+    const stack = new Stack(app, 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
+    const rest = new RestApi(stack, 'Api', { restApiName: 'Items' });
+    rest.root.addMethod('GET', undefined, guard === 'none' ? {} : { authorizer: entra.authorizer });
+    if (guard === 'responses') entra.addGatewayResponses(rest);
+    if (acknowledge) Annotations.of(entra).acknowledgeWarning(GATEWAY_RESPONSES_WARNING);
+    return () => app.synth().getStackByName('S').messages;
+  };
+
+  it('an authorizer no method uses fails the synth in its own words, not CDK\'s "must be attached to a RestApi"', () => {
+    expect(synthOf('none')).toThrow(
+      /^EntraTokenAuthorizer: authorizer must be used by the methods it guards \(defaultMethodOptions: \{ authorizer: entra\.authorizer \} on your RestApi, the authorizer option of a method, or entra\.addMethod\(\.\.\.\)\); got nothing$/,
+    );
+  });
+
+  it('a guarded RestApi without addGatewayResponses is a warning with an id users can acknowledge', () => {
+    const warnings = (messages: readonly { level: string; entry: { data?: unknown } }[]) =>
+      messages.filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
+    expect(warnings(synthOf('method')())).toEqual([
+      `EntraTokenAuthorizer: S/Api has no UNAUTHORIZED and ACCESS_DENIED gateway responses, so its 401s and 403s carry no WWW-Authenticate challenge and no CORS headers (a browser sees a CORS error, not the status): call entra.addGatewayResponses(api) [ack: ${GATEWAY_RESPONSES_WARNING}]`,
+    ]);
+    expect(warnings(synthOf('responses')())).toEqual([]);
+    expect(warnings(synthOf('method', true)())).toEqual([]);
   });
 });
 

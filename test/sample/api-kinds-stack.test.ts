@@ -196,7 +196,25 @@ describe('the constructs of the other two kinds', () => {
     };
     expect(guard([HttpMethod.GET])).not.toThrow();
     expect(guard([HttpMethod.GET, HttpMethod.DELETE])).toThrow(
-      /EntraHttpAuthorizer: routePermissions must name every route it guards; "DELETE \/items\/\{id\}" is not in it/,
+      /EntraHttpAuthorizer: routePermissions must name every route it guards; "DELETE \/items\/\{id\}" is not in it, so every request to it would be refused \(403\); the nearest key in it is "GET \/items\/\{id\}"/,
+    );
+  });
+
+  it('name the key that differs from a guarded HTTP API route only in a parameter name', () => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraHttpAuthorizer(stack, 'E', {
+      tenantId: TENANT,
+      clientId: CLIENT,
+      routePermissions: { 'GET /orders/{orderId}': {}, 'GET /orders': {} },
+    });
+    const integration = new HttpUrlIntegration('Backend', 'https://backend.example');
+    new HttpApi(stack, 'Api', { defaultAuthorizer: entra }).addRoutes({
+      path: '/orders/{id}',
+      methods: [HttpMethod.GET],
+      integration,
+    });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /"GET \/orders\/\{id\}" is not in it, so every request to it would be refused \(403\); it has "GET \/orders\/\{orderId\}", which differs only in a parameter name: write the key as the route declares it/,
     );
   });
 
