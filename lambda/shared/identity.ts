@@ -24,7 +24,13 @@ export interface CallerIdentity {
   readonly claimsTruncated: boolean;
 }
 
-type AuthorizerContextLike = Readonly<Record<string, unknown>> | null | undefined;
+/**
+ * `event.requestContext.authorizer` of any API kind, or the whole event: typed as `object` so that aws-lambda's
+ * own types (`APIGatewayProxyEvent`, `APIGatewayProxyEventV2WithLambdaAuthorizer<T>`, whose context is an
+ * interface without an index signature, `APIGatewayProxyWebsocketEventV2`, which declares no authorizer)
+ * are taken as they are, without a cast.
+ */
+type AuthorizerContextLike = object | null | undefined;
 
 const text = (value: unknown): string =>
   typeof value === 'string'
@@ -46,14 +52,19 @@ const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * Reads the caller from `event.requestContext.authorizer` of a REST, HTTP or WebSocket API; throws
- * MissingIdentityError when the route is not behind the Entra authorizer.
+ * Reads the caller from `event.requestContext.authorizer` of a REST, HTTP or WebSocket API (or from the
+ * event itself); throws MissingIdentityError when the route is not behind the Entra authorizer.
  */
-export function readIdentity(context: AuthorizerContextLike): CallerIdentity {
+export function readIdentity(contextOrEvent: AuthorizerContextLike): CallerIdentity {
+  // The whole event: its request context's authorizer (no claim of ours is called requestContext).
+  const context =
+    isRecord(contextOrEvent) && isRecord(contextOrEvent.requestContext)
+      ? contextOrEvent.requestContext.authorizer
+      : contextOrEvent;
   // An HTTP API (payload 2.0) puts a Lambda authorizer's context under `lambda`.
   const authorizer =
     isRecord(context) && text(context.tid) === '' && isRecord(context.lambda) ? context.lambda : context;
-  if (authorizer === null || authorizer === undefined || text(authorizer.tid) === '') {
+  if (!isRecord(authorizer) || text(authorizer.tid) === '') {
     throw new MissingIdentityError('no Entra authorizer context on this request: is the method guarded?');
   }
   const exp = Number(text(authorizer.exp));

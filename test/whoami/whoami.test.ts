@@ -56,6 +56,14 @@ describe('readIdentity', () => {
     });
   });
 
+  it('reads the whole event of each kind as its requestContext.authorizer', () => {
+    const context = buildContext(claims);
+    const expected = readIdentity(context);
+    expect(readIdentity({ requestContext: { authorizer: context } })).toEqual(expected);
+    expect(readIdentity({ requestContext: { authorizer: { lambda: context } } })).toEqual(expected);
+    expect(() => readIdentity({ requestContext: {} })).toThrow(MissingIdentityError);
+  });
+
   it("reads an HTTP API's context, which API Gateway puts under lambda, as it reads a REST API's", () => {
     const context = buildContext(claims);
     expect(readIdentity({ lambda: context })).toEqual({ ...readIdentity(context), principalId: 'o-1' });
