@@ -157,7 +157,8 @@ export function createAlarms(
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       // No decisions, no throttles: nothing is wrong.
       treatMissingData: TreatMissingData.NOT_BREACHING,
-      alarmDescription: `${description} (entra-authorizer runbook: docs/observability.md, "Alarms: the runbook")`,
+      // The docs ship in the package: the runbook is beside the app that deployed the alarm.
+      alarmDescription: `${description} (runbook: node_modules/entra-authorizer/docs/observability.md, "Alarms: the runbook")`,
     });
     if (options.action !== undefined) {
       created.addAlarmAction(options.action);

@@ -12,6 +12,8 @@ const PACKAGE_SOURCES = [
   'infra',
   'lambda',
   'scripts',
+  'docs',
+  'examples',
 ];
 
 /**

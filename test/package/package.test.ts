@@ -9,7 +9,7 @@ import {
 } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, posix } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
@@ -261,11 +261,11 @@ afterAll(async () => {
 }, 120_000);
 
 describe('npm pack', () => {
-  it('ships the compiled library, its declarations and the authorizer bundle, and nothing else', () => {
+  it('ships the compiled library, its declarations, the authorizer bundle and the manual, and nothing else', () => {
     const paths = packed.files.map((f) => f.path);
     for (const path of paths) {
       expect(path).toMatch(
-        /^(package\.json|README\.md|LICENSE|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.js(\.map)?$|^dist\/cli\/[\w-]+\.(mjs|cjs)$/,
+        /^(package\.json|README\.md|LICENSE|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.js(\.map)?$|^dist\/cli\/[\w-]+\.(mjs|cjs)$|^docs\/[\w-]+\.md$|^examples\/[\w/-]+\.ts$/,
       );
     }
     expect(paths).toEqual(
@@ -283,6 +283,24 @@ describe('npm pack', () => {
     );
     // 1 MiB, and 128 KiB for what the command line serves WebSocket APIs with (ws, 50 KB minified, and ours).
     expect(packed.unpackedSize).toBeLessThan(1024 * 1024 + 128 * 1024);
+  });
+
+  it('travels with its manual: every relative link of the README and docs/ names a file of the package', () => {
+    const paths = new Set(packed.files.map((f) => f.path));
+    const pages = [...paths].filter((p) => p === 'README.md' || /^docs\/.+\.md$/.test(p));
+    expect(pages.length).toBeGreaterThan(5);
+    const dangling: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(ROOT, page), 'utf8').replace(/^ *```[\s\S]*?^ *```$/gm, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z][a-z+.-]*:/i.test(target as string)) continue;
+        const file = posix.normalize(posix.join(posix.dirname(page), target as string));
+        if (!paths.has(file)) dangling.push(`${page}: ${target}`);
+      }
+    }
+    expect(dangling).toEqual([]);
+    // The alarms' runbook is there too.
+    expect(paths.has('docs/observability.md')).toBe(true);
   });
 
   it('declares aws-cdk-lib and constructs as peers and needs nothing else at run time', () => {
@@ -328,7 +346,13 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
   it('guards its own API: the packaged bundle as the Lambda code, the authorizer on both methods', async () => {
     const dir = appDir(format);
     expect(JSON.parse(await synths[format])).toEqual({
-      exports: ['EntraHttpAuthorizer', 'EntraTokenAuthorizer', 'EntraWebSocketAuthorizer', 'PropsError'],
+      exports: [
+        'EntraHttpAuthorizer',
+        'EntraTokenAuthorizer',
+        'EntraWebSocketAuthorizer',
+        'GATEWAY_RESPONSES_WARNING',
+        'PropsError',
+      ],
       prebuilt: true,
     });
     const out = join(dir, 'cdk.out');
