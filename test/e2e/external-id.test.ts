@@ -1,8 +1,5 @@
-import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createLocalIssuer,
@@ -20,6 +17,7 @@ import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { localToken } from '../helpers/local-token.js';
 import { runScript } from '../helpers/run-script.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { createAuthorizer } from '../helpers/token-authorizer.js';
 
 // Microsoft Entra External ID: "This endpoint returns an issuer value https://{tenantid}.ciamlogin.com/{tenantid}/v2.0"
@@ -32,7 +30,7 @@ let urls: ReturnType<typeof localIssuerUrls>;
 let port: number;
 
 beforeAll(async () => {
-  const key = await loadOrCreateIssuerKey(mkdtempSync(join(tmpdir(), 'entra-external-id-')));
+  const key = await loadOrCreateIssuerKey(tempDir('entra-external-id-'));
   let handle: ReturnType<typeof createLocalIssuer> | undefined;
   server = createServer((req, res) => {
     void handle?.(req, res).then((answered) => answered || res.writeHead(404).end());

@@ -1,8 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,13 +8,14 @@ import { type LocalServer, startLocalServer } from '../../infra/local/server.js'
 import { SAMPLE_STACK_NAME, SampleApiStack } from '../../infra/sample/sample-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
 import { localToken } from '../helpers/local-token.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 let local: LocalServer;
 beforeAll(async () => {
   local = await startLocalServer({
     port: 0,
-    dataDir: mkdtempSync(join(tmpdir(), 'entra-local-')),
+    dataDir: tempDir('entra-local-'),
     cacheTtlSeconds: 300,
   });
 });
@@ -212,7 +210,7 @@ describe('npm start answers as the deployed template says', () => {
     Object.assign(process.env, shell);
     let other: Awaited<ReturnType<typeof startLocalServer>> | undefined;
     try {
-      other = await startLocalServer({ port: 0, dataDir: mkdtempSync(join(tmpdir(), 'entra-local-')) });
+      other = await startLocalServer({ port: 0, dataDir: tempDir('entra-local-') });
     } finally {
       for (const name of Object.keys(shell)) delete process.env[name];
     }
@@ -232,7 +230,7 @@ describe('npm start answers as the deployed template says', () => {
     const origin = 'http://127.0.0.1:5173';
     const other = await startLocalServer({
       port: 0,
-      dataDir: mkdtempSync(join(tmpdir(), 'entra-local-')),
+      dataDir: tempDir('entra-local-'),
       allowOrigin: origin,
     });
     try {

@@ -15,6 +15,7 @@ import { type RouteDefinition, SAMPLE_ROUTES, SAMPLE_SCOPE } from '../../infra/s
 import { SAMPLE_HTTP_STACK_NAME, SampleHttpApiStack } from '../../infra/sample/sample-http-api-stack.js';
 import { testApp } from '../helpers/cdk.js';
 import { localToken } from '../helpers/local-token.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /**
  * `npm start -- --api-kind http`: the HTTP API variant of the sample, served from its synthesized template.
@@ -92,7 +93,7 @@ describe('npm start -- --api-kind http answers as the synthesized HTTP API says'
     template = synthesize();
     local = await startLocalServer({
       port: 0,
-      dataDir: mkdtempSync(join(tmpdir(), 'entra-local-http-')),
+      dataDir: tempDir('entra-local-http-'),
       cacheTtlSeconds: 300,
       apiKind: 'http',
       routes: ROUTES,
@@ -312,7 +313,7 @@ describe('entra-authorizer start on a cloud assembly with an HTTP API', () => {
     served = await startAssemblyServer({
       assemblyDir,
       port: 0,
-      dataDir: mkdtempSync(join(tmpdir(), 'entra-http-assembly-key-')),
+      dataDir: tempDir('entra-http-assembly-key-'),
     });
   }, 180_000);
   afterAll(async () => {
