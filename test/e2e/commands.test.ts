@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nearest } from '../../infra/construct/nearest.js';
 import { checkArgs, UsageError } from '../../infra/local/cli-args.js';
-import { LOCAL_APP_ROLE, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
+import { createLocalIssuer, LOCAL_APP_ROLE, LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 import { createSigningKey, entraAccessTokenClaims, signJwt } from '../../infra/local/mint.js';
 import { DEFAULT_PORT, localPort, PortError, portPrefix } from '../../infra/local/port.js';
 import { GRAPH_AUDIENCES, isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
@@ -433,6 +433,34 @@ describe.concurrent('the commands, used wrongly', () => {
         `^npm run token: no local issuer on 127\\.0\\.0\\.1:${free}: run \`PORT=${free} npm start\` first`,
       ),
     );
+  });
+
+  it("npm run token: another app's issuer on PORT is not npm start's: one line saying so, exit 1, no token", async () => {
+    // The issuer of another app's `npx entra-authorizer start`, for its own API's client id.
+    const issuer = createLocalIssuer({
+      key: { ...createSigningKey(), x5c: '' },
+      baseUrl: 'http://127.0.0.1',
+      clientId: '8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d',
+      anyTenant: true,
+    });
+    const other = createServer((req, res) => {
+      void issuer(req, res).then((answered) => answered || res.writeHead(404).end());
+    });
+    await new Promise<void>((done) => other.listen(0, '127.0.0.1', done));
+    const busy = (other.address() as AddressInfo).port;
+    try {
+      const run = await npm(['run', '-s', 'token'], { PORT: String(busy) });
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe('');
+      expectOneLine(
+        run,
+        new RegExp(
+          `^npm run token: the local issuer on 127\\.0\\.0\\.1:${busy} is not npm start's: it mints tokens for the audience "8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d"`,
+        ),
+      );
+    } finally {
+      await new Promise<void>((done) => other.close(() => done()));
+    }
   });
 
   it('npm run explain: a misspelt flag prints the nearest flag, exit 2', async () => {
