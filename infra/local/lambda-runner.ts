@@ -74,6 +74,8 @@ function lambdaEnvironment(spec: FunctionSpec): Record<string, string> {
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memorySize),
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs',
+    // Each environment starts on demand, so its first invocation is a cold start (Powertools' cold_start).
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     LAMBDA_TASK_ROOT: spec.dir,
     _HANDLER: spec.handler,
   };

@@ -15,7 +15,14 @@ exports.handler = async (event) => {
   count++;
   if (event.hang) await new Promise(() => {});
   if (event.exit) process.exit(3);
-  return { count, region: process.env.AWS_REGION, own: process.env.OWN, name: process.env.AWS_LAMBDA_FUNCTION_NAME };
+  if (event.fail) throw new TypeError('bad input');
+  return {
+    count,
+    region: process.env.AWS_REGION,
+    own: process.env.OWN,
+    name: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    init: process.env.AWS_LAMBDA_INITIALIZATION_TYPE,
+  };
 };
 `;
 
@@ -38,12 +45,24 @@ describe('a function runner', () => {
     const runner = startFunctionRunner(spec('index.handler'));
     try {
       await runner.ready;
-      expect(await runner.invoke({})).toMatchObject({ count: 1, own: 'mine', name: 'Fn' });
+      // An on-demand environment, as Lambda says in AWS_LAMBDA_INITIALIZATION_TYPE (the first line is a cold start).
+      expect(await runner.invoke({})).toMatchObject({ count: 1, own: 'mine', name: 'Fn', init: 'on-demand' });
       expect(await runner.invoke({})).toMatchObject({ count: 2 });
       await expect(runner.invoke({ hang: true })).rejects.toThrow(FunctionTimeoutError);
       expect(await runner.invoke({})).toMatchObject({ count: 1 });
       await expect(runner.invoke({ exit: true })).rejects.toThrow("the function's runtime exited (code 3)");
       expect(await runner.invoke({})).toMatchObject({ count: 1 });
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it("rejects with the function's own error: its name, message and the stack where it threw", async () => {
+    const runner = startFunctionRunner(spec('index.handler'));
+    try {
+      const err = (await runner.invoke({ fail: true }).catch((e: unknown) => e)) as Error;
+      expect([err.name, err.message]).toEqual(['TypeError', 'bad input']);
+      expect(err.stack).toMatch(/^TypeError: bad input\n\s+at exports\.handler \(.*index\.js:\d+:\d+\)/);
     } finally {
       await runner.stop();
     }
