@@ -16,6 +16,8 @@ import { packFromCopy, writeConsumerManifest } from './consumer-manifest.js';
  */
 
 const TENANT = '3d3b8c1e-6a5f-4b8e-9c2d-1f0e2d3c4b5a';
+/** A client app other than the one the local issuer's tokens name. */
+const OTHER_APP = '11111111-2222-4333-8444-555555555555';
 const CLIENT = '8a7b6c5d-4e3f-4a1b-9c8d-7e6f5a4b3c2d';
 const ROUTES = {
   'GET /orders': { scopes: ['Orders.Read'] },
@@ -113,6 +115,7 @@ const servers: ChildProcess[] = [];
 let base: string;
 let port: number;
 let banner = '';
+let output: () => string;
 
 /** A user's shell in the app folder, with npm's and npx's own lookups only. */
 const env = () => ({ ...userEnv(), CDK_DISABLE_CLI_TELEMETRY: 'true' });
@@ -137,7 +140,8 @@ function startServer(
 ): Promise<{ process: ChildProcess; banner: string; output: () => string }> {
   const started = spawn('npx', ['--no-install', 'entra-authorizer', 'start', '--port', '0', ...args], {
     cwd: app,
-    env: { ...env(), XDG_CACHE_HOME: join(work, 'cache') },
+    // The decision lines on, as a user's shell has them (the test runner silences them).
+    env: { ...env(), XDG_CACHE_HOME: join(work, 'cache'), POWERTOOLS_LOG_LEVEL: 'INFO' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   servers.push(started);
@@ -189,7 +193,7 @@ beforeAll(async () => {
   await npx(['cdk', 'synth', '--quiet', '--no-notices']);
   // The same app with a second stack, of what fails or cannot be emulated: two guarded APIs to pick from.
   await npx(['cdk', 'synth', '--quiet', '--no-notices', '-c', 'failures=yes', '-o', 'failures.out']);
-  ({ banner } = await startServer());
+  ({ banner, output } = await startServer());
   base = urlOf(banner);
   port = Number(new URL(base).port);
 }, 300_000);
@@ -277,9 +281,53 @@ describe('npx entra-authorizer start, in a CDK app of its own after cdk synth', 
       jwt,
     ]);
     expect(allowed.stdout).toMatch(/Decision\n {2}Allow \(200\)/);
+    // The hint names what the token may call, not "this route".
+    expect(allowed.stdout).toContain(
+      'Hint\n  the token is valid and may call GET /orders; it may call GET /orders, GET /orders/*\n',
+    );
     await expect(
       npx(['entra-authorizer', 'explain', '--port', String(port), '--route', 'POST /orders', jwt]),
     ).rejects.toThrow(/Deny \(403\)/);
+  });
+
+  it("explains a route the API does not declare as API Gateway's own 403, not as a grant to ask for", async () => {
+    const { code, stdout } = await mistake([
+      'explain',
+      '--port',
+      String(port),
+      '--route',
+      'GET /order',
+      await token(),
+    ]);
+    expect(code).toBe(1);
+    expect(stdout).toContain(
+      'Hint\n  API Gateway answers GET /order itself with 403 {"message":"Missing Authentication Token"}, before any authorizer: the API declares no such method (it has GET /orders, POST /orders, GET /orders/{id}); check the method and the path\n',
+    );
+  });
+
+  it('explains with AZURE_* variables exported in the shell over the template, and says so', async () => {
+    const jwt = await token();
+    const shell = { ...env(), XDG_CACHE_HOME: join(work, 'cache'), AZURE_ALLOWED_CLIENT_APPS: OTHER_APP };
+    const judged = await promisify(execFile)(
+      'npx',
+      ['--no-install', 'entra-authorizer', 'explain', '--port', String(port), '--route', 'GET /orders', jwt],
+      { cwd: app, env: shell },
+    ).catch((err: { code?: number; stdout?: string }) => err);
+    expect((judged as { code?: number }).code).toBe(1);
+    const out = (judged as { stdout: string }).stdout;
+    expect(out).toContain(
+      `note: AZURE_ALLOWED_CLIENT_APPS=${OTHER_APP} from your environment, where the template has none: unset it to judge as npx entra-authorizer start does`,
+    );
+    expect(out).toMatch(/Decision\n {2}Deny \(403\)/);
+  });
+
+  it('says cold_start on the first decision of the authorizer only, as Lambda would', () => {
+    const decisions = output()
+      .split('\n')
+      .filter((line) => line.includes('"authorizer decision"'))
+      .map((line) => JSON.parse(line) as { cold_start?: boolean });
+    expect(decisions.length).toBeGreaterThan(2);
+    expect(decisions.map((d) => d.cold_start)).toEqual([true, ...Array(decisions.length - 1).fill(false)]);
   });
 });
 
