@@ -577,8 +577,14 @@ async function authorize(
   }
   const methodArn = `arn:aws:execute-api:${ctx.region}:${ctx.accountId}:${ctx.apiId}/${ctx.api.stageName}/${state.method}${state.url.pathname}`;
   const result = await authorizerResult(ctx, authorizer, token, methodArn);
+  const context = {
+    ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
+    principalId: String(result.principalId ?? ''),
+  };
   const decision = policyDecision(result.policyDocument, methodArn);
   if (decision !== 'allow') {
+    // The ACCESS_DENIED gateway response reads the context of the decision that refused ($context.authorizer.*).
+    state.authorizer = context;
     throw new GatewayError(
       'ACCESS_DENIED',
       decision === 'explicit-deny'
@@ -586,10 +592,7 @@ async function authorize(
         : 'User is not authorized to access this resource',
     );
   }
-  return {
-    ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
-    principalId: String(result.principalId ?? ''),
-  };
+  return context;
 }
 
 /**

@@ -485,6 +485,27 @@ describe('the TOKEN authorizer', () => {
     );
   });
 
+  it('gives the ACCESS_DENIED gateway response the context of the Deny that refused ($context.authorizer.*)', async () => {
+    const t = guardedApi(60, {
+      Denied: gatewayResponse('ACCESS_DENIED', {
+        ResponseParameters: { 'gatewayresponse.header.X-Needs': 'context.authorizer.needs' },
+        ResponseTemplates: { 'application/json': '{"needs": "$context.authorizer.needs"}' },
+      }),
+    });
+    const { call } = await serve(t, {
+      AuthFn: async () => ({
+        principalId: 'p',
+        policyDocument: policy(['Deny', [`${ARN}/GET/items`]]),
+        context: { needs: 'Items.Read' },
+      }),
+      Backend: echo,
+    });
+    const res = await call('/items', { headers: { authorization: 'Bearer a.b.c' } });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-needs')).toBe('Items.Read');
+    expect(await res.json()).toEqual({ needs: 'Items.Read' });
+  });
+
   it('runs before request validation: a missing identity source is a 401, a missing parameter a 400', async () => {
     const t = guardedApi(60, {
       Validator: {
