@@ -1,6 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { GatewayResponse, type IRestApi, ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
+import { CHALLENGE_CONTEXT_KEY } from '../../lambda/authorizer/context.js';
 import { isAllowOrigin } from '../../lambda/shared/cors.js';
 import { PropsError } from './errors.js';
 
@@ -26,18 +27,19 @@ export interface GatewayResponseOptions {
  * clients treat any 401 as "get a (new) token".
  */
 const ANSWERS = [
-  { type: 'UNAUTHORIZED', statusCode: '401', message: 'Unauthorized', error: undefined },
-  {
-    type: 'ACCESS_DENIED',
-    statusCode: '403',
-    message: 'Forbidden',
-    error:
-      'error="insufficient_scope", error_description="the token lacks the scope or app role this route requires"',
-  },
+  { type: 'UNAUTHORIZED', statusCode: '401', message: 'Unauthorized', challenge: 'realm' },
+  // The Deny's own challenge, from its context: `scope="..."` names the scopes the token lacks (no realm:
+  // a mapping expression is one source, and the authorizer does not know the realm; RFC 6750 makes it optional).
+  { type: 'ACCESS_DENIED', statusCode: '403', message: 'Forbidden', challenge: 'context' },
   // A failure of the authorizer itself: a thrown error other than Unauthorized (configuration error) or
   // an answer API Gateway cannot use. No challenge: the caller did nothing wrong.
-  { type: 'AUTHORIZER_CONFIGURATION_ERROR', statusCode: '500', message: 'Authorizer failure', error: null },
-  { type: 'AUTHORIZER_FAILURE', statusCode: '500', message: 'Authorizer failure', error: null },
+  {
+    type: 'AUTHORIZER_CONFIGURATION_ERROR',
+    statusCode: '500',
+    message: 'Authorizer failure',
+    challenge: null,
+  },
+  { type: 'AUTHORIZER_FAILURE', statusCode: '500', message: 'Authorizer failure', challenge: null },
 ] as const;
 
 /** API Gateway takes header values as mapping expressions: a literal is written in single quotes. */
@@ -97,13 +99,13 @@ export function addEntraGatewayResponses(api: IRestApi, options: GatewayResponse
   };
   for (const answer of ANSWERS) {
     const challenge: Record<string, string> =
-      answer.error === null
+      answer.challenge === null
         ? {}
         : {
-            'WWW-Authenticate': literal(
-              'realm',
-              `Bearer realm="${realm}"${answer.error === undefined ? '' : `, ${answer.error}`}`,
-            ),
+            'WWW-Authenticate':
+              answer.challenge === 'context'
+                ? `context.authorizer.${CHALLENGE_CONTEXT_KEY}`
+                : literal('realm', `Bearer realm="${realm}"`),
             'Access-Control-Expose-Headers': "'WWW-Authenticate'",
           };
     new GatewayResponse(scope, answer.type, {

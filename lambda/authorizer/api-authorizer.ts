@@ -11,6 +11,7 @@ import {
   tokenEventKind,
   type VerifyDeps,
 } from './authorizer.js';
+import { createChallenger } from './challenge.js';
 import { httpApiEventKind, type SimpleAuthorizerAnswer } from './http-api.js';
 import { createRouteAuthorizer } from './permissions.js';
 import { createRouteKeyAuthorizer } from './route-keys.js';
@@ -36,7 +37,7 @@ export function createApiAuthorizer<I = unknown>(
   switch (api.kind) {
     case 'rest':
       return createAuthorizerWith(
-        tokenEventKind(createRouteAuthorizer(config)),
+        tokenEventKind(createRouteAuthorizer(config), createChallenger(config)),
         deps,
       ) as ApiAuthorizerHandler<I>;
     case 'http':

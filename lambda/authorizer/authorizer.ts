@@ -1,7 +1,8 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { extractBearerToken } from './bearer.js';
-import { buildContext, principalIdOf } from './context.js';
+import { buildContext, CHALLENGE_CONTEXT_KEY, principalIdOf } from './context.js';
 import { type Decision, respond } from './decision.js';
+import type { EntraClaims } from './entra.js';
 import {
   BadEventError,
   KeysUnavailableError,
@@ -84,10 +85,17 @@ export interface EventKind<E, T, R> {
   authorize(target: T, verified: VerifiedToken): Decision<R>;
 }
 
-function routeDecision(arn: MethodArn, verified: VerifiedToken, routes: RouteAuthorizer): Decision {
+function routeDecision(
+  arn: MethodArn,
+  verified: VerifiedToken,
+  routes: RouteAuthorizer,
+  challenge?: (grantee: EntraClaims) => string,
+): Decision {
   const { claims } = verified;
   const principalId = principalIdOf(claims);
-  const context = buildContext(claims);
+  const context: Record<string, string | number | boolean> = buildContext(claims);
+  // A REST API's 403 challenge, which its ACCESS_DENIED gateway response reads from the context.
+  if (challenge !== undefined) context[CHALLENGE_CONTEXT_KEY] = challenge(claims);
   const authorization = routes(claims, arn);
   if (authorization.allowed && authorization.routes === 'stage') {
     return {
@@ -181,6 +189,7 @@ function capRecord<R>(record: DecisionRecord<R>): DecisionRecord<R> {
 /** The REST API's TOKEN event: the method ARN, the `Authorization` header, and an IAM policy as the answer. */
 export function tokenEventKind(
   routes: RouteAuthorizer,
+  challenge?: (grantee: EntraClaims) => string,
 ): EventKind<APIGatewayTokenAuthorizerEvent, MethodArn, APIGatewayAuthorizerResult> {
   return {
     read(event) {
@@ -195,7 +204,7 @@ export function tokenEventKind(
         token: () => extractBearerToken(event.authorizationToken),
       };
     },
-    authorize: (arn, verified) => routeDecision(arn, verified, routes),
+    authorize: (arn, verified) => routeDecision(arn, verified, routes, challenge),
   };
 }
 

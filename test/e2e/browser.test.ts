@@ -118,9 +118,7 @@ describe.skipIf(!hasChromium)('a page on another origin calling npm start’s AP
     });
     const answer = await fetchFromPage(`${api.url}/whoami`, `Bearer ${app}`);
     expect(answer.status).toBe(403);
-    expect(answer.wwwAuthenticate).toMatch(
-      /^Bearer realm="EntraAuthorizerSample", error="insufficient_scope"/,
-    );
+    expect(answer.wwwAuthenticate).toMatch(/^Bearer error="insufficient_scope", scope="access_as_user"$/);
   });
 
   it('reads the 403 of a route the API does not have', async () => {

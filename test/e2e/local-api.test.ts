@@ -71,7 +71,10 @@ describe('npm start: the sample API over HTTP on 127.0.0.1', () => {
     for (const t of [other, app]) {
       const res = await whoami(`Bearer ${t}`);
       expect(res.status).toBe(403);
-      expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope"/);
+      // The scope GET /whoami needs, named so the client can ask for that consent.
+      expect(res.headers.get('www-authenticate')).toBe(
+        'Bearer error="insufficient_scope", scope="access_as_user"',
+      );
     }
   });
 
@@ -113,12 +116,17 @@ describe('npm start answers as the deployed template says', () => {
   const gatewayResponse = (type: string) =>
     resources.find((r) => r.Type === 'AWS::ApiGateway::GatewayResponse' && r.Properties.ResponseType === type)
       ?.Properties;
-  /** Mapped headers as the template writes them; every one must be a literal to compare it. */
-  const literals = (parameters: unknown, prefix: string) =>
+  /**
+   * Mapped headers as the template writes them: a literal, or a context variable whose value the test
+   * states (`sources`); any other source fails the comparison.
+   */
+  const literals = (parameters: unknown, prefix: string, sources: Record<string, string> = {}) =>
     Object.fromEntries(
       Object.entries((parameters ?? {}) as Record<string, string>).map(([key, value]) => {
+        const name = key.slice(prefix.length).toLowerCase();
+        if (value in sources) return [name, sources[value]];
         expect(value).toMatch(/^'[^']*'$/);
-        return [key.slice(prefix.length).toLowerCase(), value.slice(1, -1)];
+        return [name, value.slice(1, -1)];
       }),
     );
   /** The answer's CORS and challenge headers: exactly the template's, none added, none missing. */
@@ -126,10 +134,12 @@ describe('npm start answers as the deployed template says', () => {
     Object.fromEntries(
       [...res.headers].filter(([name]) => /^(access-control-|www-authenticate$|vary$)/.test(name)),
     );
-  const expectGatewayResponse = async (res: Response, type: string) => {
+  const expectGatewayResponse = async (res: Response, type: string, sources: Record<string, string> = {}) => {
     const declared = gatewayResponse(type) ?? {};
     expect(res.status).toBe(Number(declared.StatusCode));
-    expect(corsAndChallenge(res)).toEqual(literals(declared.ResponseParameters, 'gatewayresponse.header.'));
+    expect(corsAndChallenge(res)).toEqual(
+      literals(declared.ResponseParameters, 'gatewayresponse.header.', sources),
+    );
     const body = (declared.ResponseTemplates as Record<string, string> | undefined)?.['application/json'];
     expect(await res.text()).toBe(body);
   };
@@ -145,7 +155,10 @@ describe('npm start answers as the deployed template says', () => {
       scope: `api://${LOCAL_CLIENT_ID}/.default`,
       roles: 'Items.Admin',
     });
-    await expectGatewayResponse(await whoami(`Bearer ${app}`), 'ACCESS_DENIED');
+    // The Deny's context names the scope GET /whoami needs, which an app role cannot stand for.
+    await expectGatewayResponse(await whoami(`Bearer ${app}`), 'ACCESS_DENIED', {
+      'context.authorizer.wwwAuthenticate': 'Bearer error="insufficient_scope", scope="access_as_user"',
+    });
   });
 
   it('403 Missing Authentication Token for an undeclared route or preflight: DEFAULT_4XX', async () => {

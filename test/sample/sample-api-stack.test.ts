@@ -113,14 +113,12 @@ describe('the sample stack', () => {
     });
   });
 
-  it('answers 403 with insufficient_scope, exposed to browser scripts', () => {
+  it("answers 403 with the Deny's own challenge (its context), exposed to browser scripts", () => {
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
       ResponseType: 'ACCESS_DENIED',
       StatusCode: '403',
       ResponseParameters: {
-        'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp(
-          `^'Bearer realm="Sample", error="insufficient_scope", error_description="[^"']+"'$`,
-        ),
+        'gatewayresponse.header.WWW-Authenticate': 'context.authorizer.wwwAuthenticate',
         'gatewayresponse.header.Access-Control-Allow-Origin': "'*'",
         'gatewayresponse.header.Access-Control-Expose-Headers': "'WWW-Authenticate'",
       },
