@@ -439,15 +439,16 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
       });
     }
 
-    for (const [type, status] of [
-      ['UNAUTHORIZED', '401'],
-      ['ACCESS_DENIED', '403'],
+    // The 401's challenge is a literal; the 403's is the Deny's own, from the authorizer's context.
+    for (const [type, status, challenge] of [
+      ['UNAUTHORIZED', '401', Match.stringLikeRegexp("^'Bearer .*'$")],
+      ['ACCESS_DENIED', '403', 'context.authorizer.wwwAuthenticate'],
     ] as const) {
       template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
         StatusCode: status,
         ResponseParameters: Match.objectLike({
-          'gatewayresponse.header.WWW-Authenticate': Match.stringLikeRegexp("^'Bearer .*'$"),
+          'gatewayresponse.header.WWW-Authenticate': challenge,
           'gatewayresponse.header.Access-Control-Allow-Origin': Match.anyValue(),
         }),
       });
