@@ -254,9 +254,11 @@ if (!names.sample) {
   // What the defaults gave, on stderr, so `$(... | tail -n 1)` still takes the bare token.
   const listed = (claim: unknown) =>
     typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
+  // A JWT route's token carries that route's scopes, not the defaults of the Entra authorizer.
+  const byDefault = (given: readonly string[]) => given.length === 0 && route === undefined;
   const which = request.app
-    ? `an app-only token with ${describeNames('roles', listed(claims.roles), request.roles.length === 0, '--roles')}`
-    : `a delegated token with ${describeNames('scopes', listed(claims.scp), request.scopes.length === 0, '--scopes')}`;
+    ? `an app-only token with ${describeNames('roles', listed(claims.roles), byDefault(request.roles), '--roles')}`
+    : `a delegated token with ${describeNames('scopes', listed(claims.scp), byDefault(request.scopes), '--scopes')}`;
   console.error(`${COMMAND}: minted ${which}`);
 }
 console.log(`# ${summary.join(' ')}`);
