@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import { GatewayResponse, type IRestApi, ResponseType } from 'aws-cdk-lib/aws-apigateway';
 import type { Construct } from 'constructs';
-import { CHALLENGE_CONTEXT_KEY } from '../../lambda/authorizer/context.js';
+import { CHALLENGE_CONTEXT_KEY } from '../../lambda/authorizer/challenge-key.js';
 import { isAllowOrigin } from '../../lambda/shared/cors.js';
 import { PropsError } from './errors.js';
 

@@ -1,6 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayTokenAuthorizerEvent } from 'aws-lambda';
 import { extractBearerToken } from './bearer.js';
-import { buildContext, CHALLENGE_CONTEXT_KEY, principalIdOf } from './context.js';
+import { CHALLENGE_CONTEXT_KEY } from './challenge-key.js';
+import { buildContext, principalIdOf } from './context.js';
 import { type Decision, respond } from './decision.js';
 import type { EntraClaims } from './entra.js';
 import {

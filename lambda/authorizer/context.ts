@@ -19,13 +19,6 @@ export interface AuthorizerContext {
   readonly preferredUsername: string;
 }
 
-/**
- * The key of a REST API decision's RFC 6750 403 challenge (see challenge.ts): the ACCESS_DENIED gateway
- * response maps its `WWW-Authenticate` from `context.authorizer.wwwAuthenticate`, the one part of a Deny a
- * gateway response can read (its headers are single mapping expressions, not templates).
- */
-export const CHALLENGE_CONTEXT_KEY = 'wwwAuthenticate';
-
 export function principalIdOf(claims: Pick<EntraClaims, 'oid' | 'sub'>): string {
   return claims.oid ?? claims.sub ?? 'unknown';
 }
