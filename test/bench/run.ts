@@ -280,7 +280,8 @@ const TARGET_TEXT: Record<keyof typeof report.targets, string> = {
   moduleLoadAtMost1_3xBuiltinsFloorOnDeployedRuntime: `loading the shipped bundle takes at most 1.3x the wall time of loading a module that requires the same builtins (${cold.nodeVersion}): ${cold.moduleLoadToFloor.toFixed(2)}x`,
   moduleLoadCpuAtMost1_3xBuiltinsFloorOnDeployedRuntime: `the same in CPU time: ${cold.moduleLoadCpuToFloor.toFixed(2)}x`,
   bundleAtMost100KB: `the bundle is at most 100 KB: ${round2(bundle.bytes / 1024)} KB`,
-  routeTableBuildAtMost300ms: 'every route table of the route-table bench is built within 300 ms (table above)',
+  routeTableBuildAtMost300ms:
+    'every route table of the route-table bench is built within 300 ms (table above)',
   heapGrowthUnder5MB: `the heap grows under 5 MB over 100,000 decisions and then 20,000 forged tokens: ${report.memory.growthAfter100kDecisionsMB} MB, ${report.memory.growthAfter20kForgedMB} MB`,
 };
 console.log('targets (a miss in wall time alone on a busy machine is worth a second run):');
