@@ -34,7 +34,7 @@ export const MUTATION_SUITES = [
   'bounded-cost',
   'bad-input.property',
   'mutation.property',
-  'verifier-verdicts.property',
+  'library-verdicts.property',
   'real-entra-tokens',
   'cached-policy.property',
   'key-fetcher',
@@ -44,7 +44,7 @@ export const MUTATION_SUITES = [
   'key-cache-timing',
   'key-cache-lookup',
   'signing-keys',
-  // Outside test/authorizer: npm run explain prints verifier.ts's signature check.
+  // Outside test/authorizer: npm run explain's signature check lives in verifier.ts.
   'local/explain',
 ] as const;
 
