@@ -242,7 +242,7 @@ async function checkSignature(
   }
   let key: SigningJwk;
   try {
-    key = (await keys.getJwk(config.jwksUri, jwt as never)) as SigningJwk;
+    key = await keys.getJwk(config.jwksUri, jwt);
   } catch (err) {
     const unreachable = err instanceof KeysUnavailableError;
     return {

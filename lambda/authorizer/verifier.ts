@@ -84,10 +84,7 @@ export function createTokenVerifier({
     const fresh = keys.findFreshJwk(config.jwksUri, keyId);
     if (fresh !== undefined) return fresh;
     try {
-      return (await keys.getJwk(
-        config.jwksUri,
-        jwt as Parameters<SigningKeySource['getJwk']>[1],
-      )) as SigningJwk;
+      return await keys.getJwk(config.jwksUri, jwt);
     } catch (err) {
       // The key cache's "no such key" is the token's fault; anything else (keys unobtainable) is ours, a 500.
       if (err instanceof KidNotFoundInJwksError) throw new TokenRejectedError('unknown_key', err.message);
