@@ -146,7 +146,7 @@ describe('the verifier against aws-jwt-verify', () => {
     );
     expect(seen.forgedAccepted).toBe(0);
     // Not vacuous: many tokens were accepted, and some got as far as the signature and failed there.
-    expect(seen.accepted).toBeGreaterThan(50);
+    expect(seen.accepted).toBeGreaterThan(20);
     expect(seen.badSignature).toBeGreaterThan(0);
   });
 });
