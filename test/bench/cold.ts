@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -211,7 +212,8 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
   const builtins = [
     ...new Set(
       output.imports
-        .filter((i) => i.external)
+        // Node's builtins only: the runtime's AWS SDK (external too) is loaded at its first use, not at load.
+        .filter((i) => i.external && isBuiltin(i.path))
         .map((i) => (i.path.startsWith('node:') ? i.path : `node:${i.path}`)),
     ),
   ].sort();
