@@ -24,6 +24,21 @@ export const PROCESS_SUITES = ['test/local/explain.test.ts'] as const;
 /** The folders of the process lane: the commands, the local API and the package as a person uses them. */
 export const PROCESS_FOLDERS = ['e2e', 'package'] as const;
 
+/**
+ * The suites of the code that imports aws-jwt-verify at run time (the key cache, the key set, the verifier and
+ * its oracle), run a second time against the lowest version package.json allows: `aws-jwt-verify-lowest` is
+ * an npm alias of that exact version. In process, but a lane of their own, so that `test:unit` runs each once.
+ */
+export const LOWEST_LIBRARY_SUITES = [
+  'key-cache-lookup',
+  'key-cache-timing',
+  'key-set',
+  'key-set.property',
+  'signing-keys',
+  'verifier-verdicts.property',
+  'real-entra-tokens',
+].map((name) => `test/authorizer/${name}.test.ts`);
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -44,6 +59,11 @@ export default defineConfig({
           name: 'process',
           include: [...PROCESS_FOLDERS.map((folder) => `test/${folder}/**/*.test.ts`), ...PROCESS_SUITES],
         },
+      },
+      {
+        extends: true,
+        resolve: { alias: [{ find: /^aws-jwt-verify(\/.*)?$/, replacement: 'aws-jwt-verify-lowest$1' }] },
+        test: { name: 'aws-jwt-verify-lowest', include: LOWEST_LIBRARY_SUITES },
       },
     ],
   },

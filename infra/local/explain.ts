@@ -19,11 +19,7 @@ import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reas
 import { createRouteKeyAuthorizer } from '../../lambda/authorizer/route-keys.js';
 import { boundedJson, isoTime, printable, redactUrl } from '../../lambda/authorizer/safe-text.js';
 import { type TenantList, withTenantList } from '../../lambda/authorizer/tenant-list.js';
-import {
-  createSignatureChecker,
-  createTokenVerifier,
-  keyServesIssuer,
-} from '../../lambda/authorizer/verifier.js';
+import { createTokenVerifier, keyServesIssuer, verifiesRs256 } from '../../lambda/authorizer/verifier.js';
 
 export interface ExplainCheck {
   readonly check: string;
@@ -296,7 +292,7 @@ async function checkSignature(
   }
   let key: SigningJwk;
   try {
-    key = (await keys.getJwk(config.jwksUri, jwt as never)) as SigningJwk;
+    key = await keys.getJwk(config.jwksUri, jwt);
   } catch (err) {
     const unreachable = err instanceof KeysUnavailableError;
     return {
@@ -313,7 +309,7 @@ async function checkSignature(
   }
   const claims = { iss, tid } as Parameters<typeof keyServesIssuer>[1];
   const issuerOk = keyServesIssuer(key, claims, config.authorityHost);
-  const valid = createSignatureChecker(config.jwksUri, keys)(jwt, iss);
+  const valid = verifiesRs256(jwt, key);
   return {
     result: valid
       ? {

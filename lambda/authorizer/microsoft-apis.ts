@@ -77,6 +77,9 @@ export function microsoftApiOf(aud: string): string | undefined {
     if (audiences.some((a) => value === a || value.startsWith(`${a}/`))) return name;
   }
   if (FIRST_PARTY_ID.test(value)) return 'a Microsoft API';
+  // No URL without a scheme: a client id (the usual audience) is not parsed, and its failed parse not paid
+  // for at every cold start.
+  if (!value.includes(':')) return undefined;
   let host: string;
   try {
     host = new URL(value).hostname;

@@ -209,29 +209,29 @@ export function formatAttributes(facts: LineFacts): LogAttributes {
   };
 }
 
-/** The CloudWatch metric directives of the Decisions metric (EMF's `CloudWatchMetrics`), the same on every line. */
-export function metricDirectives(namespace: string) {
-  return [
+/**
+ * The Decisions metric's EMF members (`"Decisions":1,"_aws":{...}`), as Powertools' `serializeMetrics` writes
+ * them, as JSON text. Only the timestamp changes from line to line, so the directives (namespace, dimensions,
+ * metric) are serialized once, here, rather than with every line.
+ */
+export function decisionMetricMembers(namespace: string): (epochMs: number) => string {
+  const directives = JSON.stringify([
     {
       Namespace: namespace,
       Dimensions: [DECISION_METRIC.dimensions],
       Metrics: [{ Name: DECISION_METRIC.name, Unit: DECISION_METRIC.unit }],
     },
-  ] as const;
+  ]);
+  const head = `${JSON.stringify(DECISION_METRIC.name)}:1,"_aws":{"Timestamp":`;
+  const tail = `,"CloudWatchMetrics":${directives}}`;
+  return (epochMs) => `${head}${Number.isFinite(epochMs) ? epochMs : 'null'}${tail}`;
 }
-type MetricDirectives = ReturnType<typeof metricDirectives>;
 
-/**
- * One count of the Decisions metric as EMF members, as Powertools' `serializeMetrics` builds them (an object,
- * serialized with the rest of the line); its dimensions are members of the same line.
- */
-export function formatDecisionMetric(directives: MetricDirectives, epochMs: number) {
-  return {
-    [DECISION_METRIC.name]: 1,
-    _aws: { Timestamp: epochMs, CloudWatchMetrics: directives },
-  };
+/** An object's JSON with `members` (JSON text) added after its own, or before them when `first`. */
+export function withMembers(json: string, members: string, first = false): string {
+  if (json === '{}') return `{${members}}`;
+  return first ? `{${members},${json.slice(1)}` : `${json.slice(0, -1)},${members}}`;
 }
-type DecisionMetric = ReturnType<typeof formatDecisionMetric>;
 
 /**
  * A decision's line: the standard keys, the decision's outcome, reason and detail, every safe field of the
@@ -240,7 +240,6 @@ type DecisionMetric = ReturnType<typeof formatDecisionMetric>;
 export function formatDecisionLine(
   facts: LineFacts,
   record: DecisionRecord<unknown>,
-  metric?: DecisionMetric,
 ): Record<string, unknown> {
   const { decision, error } = record;
   // Members are added to the one fresh object rather than spread from several: spreading objects of a dozen
@@ -254,12 +253,15 @@ export function formatDecisionLine(
   // It holds the policy, which no line carries.
   line.decision = undefined;
   line.error = error === undefined ? undefined : formatError(error);
-  return metric === undefined ? line : Object.assign(line, metric);
+  return line;
 }
 
-/** The line of a decision the level keeps out of the log: its metric alone, as Powertools Metrics writes it. */
-export function formatMetricLine(metric: DecisionMetric, service: string, decision: Decision<unknown>) {
-  return { ...metric, service, outcome: decision.outcome, reason: decision.reason };
+/**
+ * The line of a decision the level keeps out of the log, as Powertools Metrics writes it: the metric's
+ * members (added first, by {@link withMembers}), then its dimensions.
+ */
+export function formatMetricLine(service: string, decision: Decision<unknown>) {
+  return { service, outcome: decision.outcome, reason: decision.reason };
 }
 
 /** A free-form line: the standard keys, then the fields but those whose keys the line already uses (an `error` is kept). */
@@ -288,8 +290,8 @@ export function createTelemetry(config: TelemetryConfig, deps: TelemetryDeps = {
   const traceHeader = deps.traceHeader ?? (() => process.env._X_AMZN_TRACE_ID);
   const threshold = LOG_LEVELS[config.logLevel];
   const sampledThreshold = Math.min(threshold, LOG_LEVELS[config.sampledLogLevel]);
-  const directives =
-    config.metricsNamespace === undefined ? undefined : metricDirectives(config.metricsNamespace);
+  const metricMembers =
+    config.metricsNamespace === undefined ? undefined : decisionMetricMembers(config.metricsNamespace);
   const write = (level: LineLevel, json: string) => {
     const text = config.pretty ? JSON.stringify(JSON.parse(json), null, 4) : json;
     (LOG_LEVELS[level] >= LOG_LEVELS.WARN ? err : out)(`${text}\n`);
@@ -328,19 +330,20 @@ export function createTelemetry(config: TelemetryConfig, deps: TelemetryDeps = {
       const level: LineLevel = record.decision.outcome === 'error' ? 'ERROR' : 'INFO';
       const sampled = config.sampleRate > 0 && random() < config.sampleRate;
       const logged = LOG_LEVELS[level] >= (sampled ? sampledThreshold : threshold);
-      if (!logged && directives === undefined) return;
+      if (!logged && metricMembers === undefined) return;
       const epochMs = Math.floor(now());
-      const metric = directives === undefined ? undefined : formatDecisionMetric(directives, epochMs);
+      const metric = metricMembers?.(epochMs);
       if (logged) {
-        const line = formatDecisionLine(
-          facts(level, 'authorizer decision', epochMs, invocation),
-          record,
-          metric,
+        const json = serializeLine(
+          formatDecisionLine(facts(level, 'authorizer decision', epochMs, invocation), record),
         );
-        write(level, serializeLine(line));
+        write(level, metric === undefined ? json : withMembers(json, metric));
       } else if (metric !== undefined) {
         // The level keeps the decision out of the log, but the metric must still reach CloudWatch.
-        write(level, serializeLine(formatMetricLine(metric, config.serviceName, record.decision)));
+        write(
+          level,
+          withMembers(serializeLine(formatMetricLine(config.serviceName, record.decision)), metric, true),
+        );
       }
     },
     debug: (message, fields) => log('DEBUG', message, fields),

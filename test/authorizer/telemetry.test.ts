@@ -6,11 +6,13 @@ import type { Decision } from '../../lambda/authorizer/decision.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import {
   createTelemetry,
+  decisionMetricMembers,
   type InvocationContext,
   isoTimestamp,
   lineWriter,
   RESERVED_KEYS,
   type TelemetryDeps,
+  withMembers,
 } from '../../lambda/authorizer/telemetry.js';
 import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
 import { EMF_LIMITS, emfViolations } from '../helpers/emf.js';
@@ -475,5 +477,45 @@ describe('configuration, read once at cold start', () => {
     ['POWERTOOLS_SERVICE_NAME', 'authorizer\u00e9'],
   ])('fails the cold start on %s=%s, naming the variable', (name, value) => {
     expect(() => readTelemetryConfig({ [name]: value })).toThrow(new RegExp(`^${name}: expected`));
+  });
+});
+
+describe('the metric members serialized once', () => {
+  // Not an array index: an object lists those first whatever their order (no line key is one).
+  const key = fc.string().filter((k) => k !== '__proto__' && !/^(0|[1-9][0-9]*)$/.test(k));
+  const object = (minKeys: number) => fc.dictionary(key, fc.jsonValue(), { minKeys, maxKeys: 6 });
+
+  it('join a line as if its object had held them, after its own members or before them', () => {
+    // Oracle: JSON.stringify of the object that holds both sets of members (ECMA-262 JSON.stringify)
+    fc.assert(
+      fc.property(object(0), object(1), fc.boolean(), (line, extra, first) => {
+        const own = Object.fromEntries(Object.entries(line).filter(([k]) => !(k in extra)));
+        const members = JSON.stringify(extra).slice(1, -1);
+        const joined = withMembers(JSON.stringify(own), members, first);
+        expect(joined).toBe(JSON.stringify(first ? { ...extra, ...own } : { ...own, ...extra }));
+      }),
+    );
+  });
+
+  it('are the EMF members JSON.stringify writes for the same objects, the timestamp varying', () => {
+    // Oracle: JSON.stringify of Powertools' EMF members, written out from the EMF specification
+    fc.assert(
+      fc.property(fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.constant(Number.NaN)), (epochMs) => {
+        const expected = {
+          Decisions: 1,
+          _aws: {
+            Timestamp: epochMs,
+            CloudWatchMetrics: [
+              {
+                Namespace: 'EntraAuthorizer',
+                Dimensions: [['service', 'outcome', 'reason']],
+                Metrics: [{ Name: 'Decisions', Unit: 'Count' }],
+              },
+            ],
+          },
+        };
+        expect(`{${decisionMetricMembers('EntraAuthorizer')(epochMs)}}`).toBe(JSON.stringify(expected));
+      }),
+    );
   });
 });

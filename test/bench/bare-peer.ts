@@ -1,20 +1,23 @@
 /**
- * The naive peer of the cold bench: the least a TOKEN authorizer on aws-jwt-verify can be (one verifier made
- * at module scope, an Allow for a token it verifies, a 401 otherwise), bundled as the authorizer ships
- * (NODE22_BUNDLING) by cold-parts.ts, to show what the library alone costs at load beside its builtins.
+ * The naive peer: the least a TOKEN authorizer on aws-jwt-verify can be (one verifier made at module scope,
+ * an Allow for a token it verifies, a 401 otherwise, its decision `console.log`ged). `npm run bench` bundles
+ * it as the authorizer ships (NODE22_BUNDLING) and loads it beside ours (cold.ts), and runs it beside ours
+ * on the same tokens (warm.ts): what the library alone costs.
  */
 import { JwtVerifier } from 'aws-jwt-verify';
 
 const tenant = process.env.AZURE_TENANT_ID;
-const verifier = JwtVerifier.create({
+/** Exported so that the warm bench can hand it the key set (aws-jwt-verify fetches over https only). */
+export const verifier = JwtVerifier.create({
   issuer: `https://login.microsoftonline.com/${tenant}/v2.0`,
-  audience: process.env.AZURE_AUDIENCES ?? null,
+  audience: process.env.AZURE_AUDIENCES?.split(',') ?? null,
   jwksUri: `https://login.microsoftonline.com/${tenant}/discovery/v2.0/keys`,
 });
 
 export const handler = async (event: { authorizationToken: string; methodArn: string }) => {
   try {
     const payload = await verifier.verify(event.authorizationToken.replace(/^Bearer /, ''));
+    console.log(JSON.stringify({ effect: 'Allow', principalId: payload.sub, methodArn: event.methodArn }));
     return {
       principalId: String(payload.sub),
       policyDocument: {
@@ -23,6 +26,7 @@ export const handler = async (event: { authorizationToken: string; methodArn: st
       },
     };
   } catch {
+    console.log(JSON.stringify({ effect: 'Unauthorized', methodArn: event.methodArn }));
     throw new Error('Unauthorized');
   }
 };

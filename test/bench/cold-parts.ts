@@ -19,7 +19,7 @@ import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
 import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { ensureDeployedNode } from '../../scripts/node22.js';
-import { buildColdBundle, exited } from './cold.js';
+import { BARE_PEER_ENTRY, buildColdBundle, exited } from './cold.js';
 import { BENCH_CLIENT, BENCH_TENANT, PRODUCTION_ENV } from './shared.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,8 +32,6 @@ require(process.argv[2]);
 writeSync(3, String(cpu() - c0));
 process.exit(0);
 `;
-
-const BARE_PEER_ENTRY = 'test/bench/bare-peer.ts';
 
 async function bundle(dir: string, minify: boolean, entry = AUTHORIZER_ENTRY) {
   const built = await build({

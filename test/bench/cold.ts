@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -130,6 +131,13 @@ export interface ColdReport {
   readonly moduleLoadCpuMs: number;
   readonly builtinsRequiredCpuMs: number;
   readonly moduleLoadCpuToFloor: number;
+  /** The naive peer (bare-peer.ts, bundled the same way) loaded the same way, and our load over its load. */
+  readonly peerModuleLoadMs: number;
+  readonly peerModuleLoadCpuMs: number;
+  /** Median over iterations of (bundle load / peer load in the same iteration): wall clock; CPU time. */
+  readonly moduleLoadToPeer: number;
+  readonly moduleLoadToPeerSpread: readonly [number, number];
+  readonly moduleLoadCpuToPeer: number;
   readonly moduleLoadWithSourceMapsMs: number;
   readonly firstDecisionMs: number;
   readonly keysSettledMs: number;
@@ -151,6 +159,9 @@ export interface ColdBundle {
   readonly file: string;
   /** The same sources bundled as an ES module (`index.mjs`), the format the bundle had before, for comparison. */
   readonly esmFile: string;
+  /** The naive peer (bare-peer.ts), bundled the same way. */
+  readonly peerFile: string;
+  readonly peerBytes: number;
   readonly bytes: number;
   readonly mapBytes: number;
   readonly bytesByPackage: Record<string, number>;
@@ -162,6 +173,9 @@ function packageOf(input: string): string {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
   return m ? (m[1] as string) : 'entra-authorizer (ours)';
 }
+
+/** The naive peer of the cold bench: what aws-jwt-verify alone costs at load. */
+export const BARE_PEER_ENTRY = 'test/bench/bare-peer.ts';
 
 /** The bundle as the package and the construct build it, in a folder of its own as Lambda sees it. */
 export async function buildColdBundle(root: string): Promise<ColdBundle> {
@@ -181,6 +195,13 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
     logLevel: 'silent',
   });
   const esmFile = join(esmDir, bundleFileName(asEsm));
+  const peerDir = join(dir, 'peer');
+  await build({
+    ...esbuildOptions(NODE22_BUNDLING, join(root, BARE_PEER_ENTRY), peerDir),
+    absWorkingDir: root,
+    logLevel: 'silent',
+  });
+  const peerFile = join(peerDir, bundleFileName(NODE22_BUNDLING));
   const output = Object.entries(built.metafile.outputs).find(([f]) => !f.endsWith('.map'))?.[1] as
     | Metafile['outputs'][string]
     | undefined;
@@ -191,7 +212,8 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
   const builtins = [
     ...new Set(
       output.imports
-        .filter((i) => i.external)
+        // Node's builtins only: the runtime's AWS SDK (external too) is loaded at its first use, not at load.
+        .filter((i) => i.external && isBuiltin(i.path))
         .map((i) => (i.path.startsWith('node:') ? i.path : `node:${i.path}`)),
     ),
   ].sort();
@@ -202,6 +224,8 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
     dir,
     file,
     esmFile,
+    peerFile,
+    peerBytes: statSync(peerFile).size,
     bytes: statSync(file).size,
     mapBytes: statSync(`${file}.map`, { throwIfNoEntry: false })?.size ?? 0,
     bytesByPackage,
@@ -244,7 +268,12 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
     for (let i = 0; i < runs; i++) {
       add('wallNodeEmptyMs', (await node(runtime.node, ['-e', '0'], env)).wallMs);
       const floor = await run([], join(bundle.dir, 'builtins.cjs'), 'load');
+      const peer = await run([], bundle.peerFile, 'load');
       const cold = await run([], bundle.file, 'allow');
+      add('peerModuleLoadMs', peer.result.moduleLoadMs);
+      add('peerModuleLoadCpuMs', peer.result.moduleLoadCpuMs);
+      add('peerRatio', (cold.result.moduleLoadMs as number) / (peer.result.moduleLoadMs as number));
+      add('peerCpuRatio', (cold.result.moduleLoadCpuMs as number) / (peer.result.moduleLoadCpuMs as number));
       add('builtinsRequiredMs', floor.result.moduleLoadMs);
       add('moduleLoadMs', cold.result.moduleLoadMs);
       add('ratio', (cold.result.moduleLoadMs as number) / (floor.result.moduleLoadMs as number));
@@ -300,6 +329,11 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
     moduleLoadCpuMs: m('moduleLoadCpuMs'),
     builtinsRequiredCpuMs: m('builtinsRequiredCpuMs'),
     moduleLoadCpuToFloor: m('cpuRatio'),
+    peerModuleLoadMs: m('peerModuleLoadMs'),
+    peerModuleLoadCpuMs: m('peerModuleLoadCpuMs'),
+    moduleLoadToPeer: m('peerRatio'),
+    moduleLoadToPeerSpread: spread('peerRatio'),
+    moduleLoadCpuToPeer: m('peerCpuRatio'),
     moduleLoadWithSourceMapsMs: m('moduleLoadWithSourceMapsMs'),
     firstDecisionMs: m('firstDecisionMs'),
     keysSettledMs: m('keysSettledMs'),

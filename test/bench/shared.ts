@@ -23,11 +23,34 @@ export const CANDIDATES = {
   'aws-jwt-verify': 'bare aws-jwt-verify `verify()`',
   jose: 'jose `jwtVerify` with a local key set',
   jsonwebtoken: 'jsonwebtoken with jwks-rsa',
+  'naive peer':
+    'naive peer: bare aws-jwt-verify TOKEN authorizer (`test/bench/bare-peer.ts`), `console.log` of its decision',
   silenced: 'entra-authorizer full decision, telemetry off (no log line, no metric)',
   production:
     '**entra-authorizer full decision as deployed**: INFO decision line + `Decisions` metric, written to a stdout pipe',
 } as const;
 export type CandidateName = keyof typeof CANDIDATES;
+
+/** The parts of a decision, each timed on its own (warm.ts), plus the module load (cold.ts). */
+export const PART_NAMES = [
+  'Entra rules',
+  'verify',
+  'route decision',
+  'context',
+  'policy',
+  'telemetry',
+] as const;
+export type PartName = (typeof PART_NAMES)[number];
+
+/** What each part's line measures, for the report. */
+export const PARTS: Record<PartName, string> = {
+  'Entra rules': 'split and parse the token, then every Entra rule (`decodeJwt` + `checkEntraToken`)',
+  verify: 'the RS256 signature with the held key (`verifiesRs256`, node:crypto)',
+  'route decision': 'the route permissions for the method ARN (`createRouteAuthorizer`)',
+  context: 'the principal and the context handed to the backend (`principalIdOf` + `buildContext`)',
+  policy: 'the IAM policy for the stage, with the context built beforehand (`buildPolicy`)',
+  telemetry: 'the decision line with its EMF metric, built and serialized (not written: see `floor + line`)',
+};
 
 export interface Candidate {
   readonly name: CandidateName;
@@ -39,6 +62,8 @@ export interface WarmReport {
   readonly rounds: number;
   /** Per candidate, per round, the time of each decision in microseconds. */
   readonly samples: Record<string, number[][]>;
+  /** Per part of a decision, per round, the time of each call in microseconds; empty in the second run. */
+  readonly parts: Record<string, number[][]>;
   /** Decisions per candidate, warm-up included, to count the lines on stdout against. */
   readonly calls: Record<string, number>;
   /** Absent when BENCH_MEMORY=off (the /dev/null run). */

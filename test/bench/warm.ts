@@ -11,10 +11,17 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import jsonwebtoken from 'jsonwebtoken';
 import { JwksClient } from 'jwks-rsa';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
+import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { buildContext, principalIdOf } from '../../lambda/authorizer/context.js';
+import { checkEntraToken } from '../../lambda/authorizer/entra.js';
+import { decodeJwt } from '../../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
-import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
+import { buildPolicy, parseMethodArn, stageResource } from '../../lambda/authorizer/policy.js';
+import { createTelemetry } from '../../lambda/authorizer/telemetry.js';
+import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
+import { createTokenVerifier, verifiesRs256 } from '../../lambda/authorizer/verifier.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { createAuthorizer } from '../helpers/token-authorizer.js';
 import {
@@ -24,6 +31,8 @@ import {
   BENCH_TENANT,
   type Candidate,
   FLOOR_LINE_BYTES,
+  PART_NAMES,
+  type PartName,
   PRODUCTION_ENV,
   type WarmReport,
 } from './shared.js';
@@ -109,6 +118,9 @@ const event = (token: string) =>
 Object.assign(process.env, env, PRODUCTION_ENV);
 const { handler: production, ready } = await import('../../lambda/authorizer/handler.js');
 await ready;
+// The naive peer: the bare aws-jwt-verify TOKEN authorizer of the cold bench, which console.logs its decision.
+const { handler: naivePeer, verifier: naivePeerVerifier } = await import('./bare-peer.js');
+naivePeerVerifier.cacheJwks(jwks);
 const lambdaContext = (): Context => ({
   callbackWaitsForEmptyEventLoop: true,
   functionName: 'entra-authorizer-bench',
@@ -150,6 +162,7 @@ const allCandidates: Candidate[] = [
     run: (t) => jwtVerify(t, joseKeys, { issuer: BENCH_ISSUER, audience: BENCH_CLIENT }),
   },
   { name: 'jsonwebtoken', run: (t) => jsonwebtokenVerify(t) },
+  { name: 'naive peer', run: (t) => naivePeer(event(t)) },
   { name: 'silenced', run: (t) => silenced(event(t)) },
   { name: 'production', run: (t, i) => productionHandler(event(t), contexts[i] as Context) },
 ];
@@ -189,6 +202,66 @@ for (let round = 0; round < ROUNDS; round++) {
     await batch(c, TOKENS, times);
     samples[c.name]?.push(times);
     calls[c.name] = (calls[c.name] ?? 0) + TOKENS;
+  }
+}
+
+// --- the parts of a decision ---------------------------------------------------------------------------
+
+/**
+ * Each part of the silenced decision on its own, on the same tokens, so a change shows which part moved:
+ * its inputs are made before the clock starts, from the real pieces the authorizer composes.
+ */
+const arn = parseMethodArn(BENCH_METHOD_ARN);
+const routes = createRouteAuthorizer(config);
+const telemetryLine = createTelemetry(readTelemetryConfig(PRODUCTION_ENV), { out: () => {}, err: () => {} });
+const decoded = tokens.map((t) => decodeJwt(t));
+const checked = decoded.map((jwt) => checkEntraToken(jwt, config, Date.now() / 1000));
+const backendContexts = checked.map(({ claims }) => buildContext(claims));
+const signingKey = keys.findFreshJwk(config.jwksUri, 'bench-key');
+if (signingKey === undefined) throw new Error('bench: the key cache holds no bench-key');
+const record = (i: number): DecisionRecord => {
+  const { claims, keyId } = checked[i] as (typeof checked)[number];
+  return {
+    decision: { outcome: 'allow', reason: 'allowed', detail: 'stage', result: undefined as never },
+    method: arn.method,
+    path: arn.path,
+    tid: claims.tid,
+    oid: claims.oid,
+    appId: claims.appId,
+    kid: keyId,
+  };
+};
+const parts: Record<PartName, (i: number) => unknown> = {
+  'Entra rules': (i) => checkEntraToken(decodeJwt(tokens[i] as string), config, Date.now() / 1000),
+  verify: (i) => verifiesRs256(decoded[i] as (typeof decoded)[number], signingKey),
+  'route decision': (i) => routes((checked[i] as (typeof checked)[number]).claims, arn),
+  context: (i) => {
+    const { claims } = checked[i] as (typeof checked)[number];
+    return [principalIdOf(claims), buildContext(claims)];
+  },
+  policy: (i) =>
+    buildPolicy(
+      principalIdOf((checked[i] as (typeof checked)[number]).claims),
+      { allow: [stageResource(arn)], deny: [] },
+      backendContexts[i] as ReturnType<typeof buildContext>,
+    ),
+  telemetry: (i) => telemetryLine.decision(record(i), contexts[i]),
+};
+log(`the parts of a decision: ${ROUNDS} rounds x ${TOKENS} tokens...`);
+const partSamples: Record<string, number[][]> = Object.fromEntries(PART_NAMES.map((n) => [n, []]));
+if (only === undefined) {
+  for (const name of PART_NAMES) for (let i = 0; i < WARMUP; i++) parts[name](i);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < PART_NAMES.length; k++) {
+      const name = PART_NAMES[(k + round) % PART_NAMES.length] as PartName;
+      const times: number[] = [];
+      for (let i = 0; i < TOKENS; i++) {
+        const started = process.hrtime.bigint();
+        parts[name](i);
+        times.push(Number(process.hrtime.bigint() - started) / 1000);
+      }
+      partSamples[name]?.push(times);
+    }
   }
 }
 
@@ -242,6 +315,6 @@ const memory = measureMemory ? await memoryGrowth() : undefined;
 
 await server.stop();
 
-const report: WarmReport = { tokens: TOKENS, rounds: ROUNDS, samples, calls, memory };
+const report: WarmReport = { tokens: TOKENS, rounds: ROUNDS, samples, parts: partSamples, calls, memory };
 // fd 3 is the report file run.ts opened; stdout belongs to the decision lines.
 writeSync(3, JSON.stringify(report));

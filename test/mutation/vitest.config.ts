@@ -34,7 +34,7 @@ export const MUTATION_SUITES = [
   'bounded-cost',
   'bad-input.property',
   'mutation.property',
-  'library-verdicts.property',
+  'verifier-verdicts.property',
   'real-entra-tokens',
   'cached-policy.property',
   'guarded-api.property',
@@ -45,7 +45,7 @@ export const MUTATION_SUITES = [
   'key-cache-timing',
   'key-cache-lookup',
   'signing-keys',
-  // Outside test/authorizer: npm run explain's signature check lives in verifier.ts.
+  // Outside test/authorizer: npm run explain prints verifier.ts's signature check.
   'local/explain',
 ] as const;
 

@@ -4,14 +4,7 @@ import {
   KidNotFoundInJwksError,
 } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import {
-  type Jwks,
-  type JwksCache,
-  type JwkWithKid,
-  type PenaltyBox,
-  SimplePenaltyBox,
-} from 'aws-jwt-verify/jwk';
-import type { JwtHeader, JwtPayload } from 'aws-jwt-verify/jwt-model';
+import { type Jwks, type JwksCache, type PenaltyBox, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
 import { KeyFetchError, KeysUnavailableError } from '../errors.js';
 import { headerKeyId } from '../jwt.js';
 import { redactUrl } from '../safe-text.js';
@@ -69,13 +62,13 @@ interface Entry {
   readonly fetchedAt: number;
 }
 
-interface DecomposedJwtLike {
-  readonly header: JwtHeader;
-  readonly payload: JwtPayload;
+/** What the cache reads of a token: its header (aws-jwt-verify hands its decomposed JWT, the verifier its own). */
+interface TokenWithHeader {
+  readonly header: Readonly<Record<string, unknown>>;
 }
 
 /** The key id a token names, as aws-jwt-verify's cache interface expects it: or its own error. */
-function keyIdOf(header: JwtHeader): string {
+function keyIdOf(header: TokenWithHeader['header']): string {
   const id = headerKeyId(header);
   if (id === undefined) throw new JwtWithoutValidKidError('JWT header has no kid');
   return id;
@@ -131,7 +124,7 @@ export class EntraJwksCache implements JwksCache {
     return entry.byId.get(keyId);
   }
 
-  getCachedJwk(uri: string, jwt: DecomposedJwtLike): JwkWithKid {
+  getCachedJwk(uri: string, jwt: TokenWithHeader): SigningJwk {
     const entry = this.usableEntry(uri);
     if (entry === undefined)
       throw new JwksNotAvailableInCacheError(`JWKS for ${redactUrl(uri)} not yet available in cache`);
@@ -141,7 +134,7 @@ export class EntraJwksCache implements JwksCache {
     return jwk;
   }
 
-  async getJwk(uri: string, jwt: DecomposedJwtLike): Promise<JwkWithKid> {
+  async getJwk(uri: string, jwt: TokenWithHeader): Promise<SigningJwk> {
     const keyId = keyIdOf(jwt.header);
     const fresh = this.findFreshJwk(uri, keyId);
     if (fresh !== undefined) return fresh;
