@@ -164,7 +164,9 @@ function allowHint(result: unknown, routeName: string): string {
     // arn:aws:execute-api:<region>:<account>:<api>/<stage>/<METHOD>/<path>
     .map((r) => r.split('/').slice(2).join('/'))
     .map((r) => (r === '*' ? 'every route' : r.replace('/', ' /')));
-  const grants = allowed.length === 0 ? '' : `; it may call ${allowed.join(', ')}`;
+  // The judged route alone adds nothing to the sentence; the list says more only when the policy grants more.
+  const others = allowed.filter((r) => r !== routeName);
+  const grants = others.length === 0 ? '' : `; the cached policy also admits ${others.join(', ')}`;
   return `the token is valid and may call ${routeName}${grants}`;
 }
 

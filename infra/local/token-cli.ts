@@ -230,7 +230,7 @@ const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url'
 // In this repository the issuer must be npm start's, whose tokens are for the sample's client id: another
 // app's `entra-authorizer start` on the same port answers too, with tokens for its own API.
 const sampleAudiences = [LOCAL_CLIENT_ID, `api://${LOCAL_CLIENT_ID}`];
-if (names.sample && request.audience === undefined && !sampleAudiences.includes(claims.aud)) {
+if (names.sample && wanted.audience === undefined && !sampleAudiences.includes(claims.aud)) {
   console.error(
     `${COMMAND}: the local issuer on 127.0.0.1:${port} is not npm start's: it mints tokens for the audience ${JSON.stringify(claims.aud)}, not the sample's ${LOCAL_CLIENT_ID} (another app's \`entra-authorizer start\`?). Stop it, or run npm start on another port: PORT=<port> npm start, then PORT=<port> npm run -s token`,
   );

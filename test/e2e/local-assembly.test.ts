@@ -388,7 +388,7 @@ describe('choosing what to serve', () => {
 
 describe("the local issuer's settings, from the authorizer's template", () => {
   const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
-  it('issues for its tenant and client id, with every scope its configuration requires', () => {
+  it('issues for its tenant and client id, with every scope and role its configuration names', () => {
     expect(
       issuerSettingsOf({
         AZURE_TENANT_ID: TENANT,
@@ -399,7 +399,13 @@ describe("the local issuer's settings, from the authorizer's template", () => {
           'POST /x': { roles: ['R'] },
         }),
       }),
-    ).toEqual({ tenantId: TENANT, clientId: CLIENT, defaultScopes: ['A.Read', 'B.Read'], anyTenant: true });
+    ).toEqual({
+      tenantId: TENANT,
+      clientId: CLIENT,
+      defaultScopes: ['A.Read', 'B.Read'],
+      defaultRoles: ['R'],
+      anyTenant: true,
+    });
   });
 
   it('takes an allowed tenant of a multi-tenant authorizer, and an App ID URI as the audience', () => {

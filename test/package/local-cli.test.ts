@@ -283,7 +283,7 @@ describe('npx entra-authorizer start, in a CDK app of its own after cdk synth', 
     expect(allowed.stdout).toMatch(/Decision\n {2}Allow \(200\)/);
     // The hint names what the token may call, not "this route".
     expect(allowed.stdout).toContain(
-      'Hint\n  the token is valid and may call GET /orders; it may call GET /orders, GET /orders/*\n',
+      'Hint\n  the token is valid and may call GET /orders; the cached policy also admits GET /orders/*\n',
     );
     await expect(
       npx(['entra-authorizer', 'explain', '--port', String(port), '--route', 'POST /orders', jwt]),
