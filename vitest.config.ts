@@ -44,6 +44,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+    setupFiles: ['test/helpers/file-temp.ts'],
     projects: [
       {
         extends: true,
