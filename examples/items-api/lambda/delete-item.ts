@@ -5,5 +5,6 @@ import { hasScopeOrRole, readIdentity } from 'entra-authorizer/identity';
 export const handler = async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
   const caller = readIdentity(event.requestContext.authorizer);
   if (!hasScopeOrRole(caller, 'Items.Admin')) return { statusCode: 403, body: '' };
-  return { statusCode: 204, body: `${event.pathParameters?.id ?? ''}` };
+  // 204 No Content: no body (HTTP forbids one, and API Gateway drops it).
+  return { statusCode: 204, body: '' };
 };
