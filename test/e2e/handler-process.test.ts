@@ -9,7 +9,7 @@ import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/set
 
 const HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
 
-// The handler module in process: test/authorizer/handler-module.test.ts.
+// The handler module in process: test/authorizer/handler.test.ts.
 describe('the Lambda handler module, in a process of its own', () => {
   const server = KeyServer.forSuite(publishedKeySet);
   const env = () => ({

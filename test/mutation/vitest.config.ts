@@ -29,7 +29,7 @@ export const MUTATION_SUITES = [
   'hints.property',
   'api-kinds',
   'http-cache.property',
-  'authorizer-contract',
+  'authorizer',
   'decision-fields',
   'bounded-cost',
   'bad-input.property',
@@ -55,7 +55,7 @@ export const MUTATION_SUITES = [
  */
 export const LEFT_OUT_SUITES = {
   challenge: "a REST 403's challenge text (challenge.ts), not mutated",
-  'handler-module': 'the composition root (handler.ts), which is not mutated; its module load takes seconds',
+  handler: 'the composition root (handler.ts), which is not mutated; its module load takes seconds',
   reasons: 'the reason table (reasons.ts), not mutated',
   'safe-text': 'log-safe text (safe-text.ts), not mutated',
   telemetry: 'log and metric lines (telemetry.ts), not mutated',

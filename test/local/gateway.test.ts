@@ -607,7 +607,7 @@ describe('gateway responses', () => {
     // The client sees only the 502; the server's output says why, with the route and where it threw.
     expect(failures.map((f) => f.route)).toEqual(Array(4).fill('GET /items'));
     expect(failures.every((f) => f.functionId === 'Backend')).toBe(true);
-    expect(failures[0]?.error).toMatch(/^Error: boom\n\s+at .*local-gateway\.test\.ts/);
+    expect(failures[0]?.error).toMatch(/^Error: boom\n\s+at .*\/gateway\.test\.ts/);
     expect(failures[1]?.error).toMatch(/^Malformed Lambda proxy response .*"statusCode":"abc"/);
     expect(failures[3]?.error).toMatch(/^TimeoutError: timed out after 1 s/);
   });
