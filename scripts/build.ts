@@ -3,7 +3,8 @@
  *
  *   dist/esm/        infra/ (the construct) and lambda/shared/ (the backend helpers) as ES modules, with .d.ts
  *   dist/cjs/        the same as CommonJS (its package.json says so), with the same .d.ts
- *   dist/authorizer/ the authorizer Lambda, bundled once as NodejsFunction would bundle it (NODE22_BUNDLING)
+ *   dist/authorizer/ the authorizer Lambda, bundled once as NodejsFunction would bundle it (NODE22_BUNDLING):
+ *                    index.js and its lazily loaded modules beside it
  *   dist/cli/        the command line (`npx entra-authorizer start|token|explain`), bundled, its worker and ws
  *
  * `prepack` runs it before `npm pack`; `prepare` runs it for an install from git (with `--prepare`, it does
@@ -16,8 +17,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Plugin, transform } from 'esbuild';
-import { AUTHORIZER_ENTRY } from '../infra/construct/authorizer-function.js';
-import { esbuildOptions, NODE22_BUNDLING } from '../infra/construct/lambda-defaults.js';
+import { AUTHORIZER_ENTRY, AUTHORIZER_LAZY_MODULES } from '../infra/construct/authorizer-function.js';
+import { lazyEsbuildOptions, NODE22_BUNDLING } from '../infra/construct/lambda-defaults.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST = join(ROOT, 'dist');
@@ -78,14 +79,19 @@ async function commonjs(): Promise<void> {
   await writeFile(join(CJS, 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 }
 
-/** The authorizer Lambda, bundled with exactly the options NodejsFunction gets from NODE22_BUNDLING. */
+/**
+ * The authorizer Lambda, bundled with exactly the options NodejsFunction gets from NODE22_BUNDLING: index.js
+ * and, beside it, each lazily loaded module (AUTHORIZER_LAZY_MODULES).
+ */
 async function bundleAuthorizer(): Promise<void> {
-  const entry = join(ROOT, AUTHORIZER_ENTRY);
-  await build({
-    ...esbuildOptions(NODE22_BUNDLING, entry, AUTHORIZER),
-    absWorkingDir: ROOT,
-    logLevel: 'warning',
-  });
+  await Promise.all(
+    lazyEsbuildOptions(
+      NODE22_BUNDLING,
+      join(ROOT, AUTHORIZER_ENTRY),
+      AUTHORIZER_LAZY_MODULES,
+      AUTHORIZER,
+    ).map((options) => build({ ...options, absWorkingDir: ROOT, logLevel: 'warning' })),
+  );
 }
 
 /** Where the command line's chunks import ws from: `dist/cli/ws.mjs`, which bundleWs builds. */

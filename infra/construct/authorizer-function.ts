@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Code, type FunctionProps, Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
-import { bundleFileName, NODE22_BUNDLING } from './lambda-defaults.js';
+import { bundleFileName, NODE22_BUNDLING, nodejsLazyBundling } from './lambda-defaults.js';
 
 /**
  * Where the authorizer Lambda's code comes from, decided by where this module lives:
@@ -24,6 +24,12 @@ export type AuthorizerCode =
 
 /** The authorizer's composition root, relative to the project root: what every bundle of it is built from. */
 export const AUTHORIZER_ENTRY = 'lambda/authorizer/handler.ts';
+
+/**
+ * The authorizer's lazily loaded modules (see `withLazyModules`), each `<name>.js` beside `index.js`: the
+ * reader of a tenant list in an SSM parameter, loaded only where `allowedTenants` names one.
+ */
+export const AUTHORIZER_LAZY_MODULES: readonly string[] = ['tenant-parameter'];
 
 /** The handler module's export; NodejsFunction names the Lambda handler `index.<export>`, so does the bundle. */
 const HANDLER_EXPORT = 'handler';
@@ -58,7 +64,7 @@ export function locateAuthorizerCode(moduleUrl: string): AuthorizerCode {
 
 /**
  * The authorizer Lambda with `props` (all but its code): the packaged bundle as an asset, or, from source,
- * a NodejsFunction. Either way the same bundle, built with {@link NODE22_BUNDLING}.
+ * a NodejsFunction. Either way the same files, built with {@link NODE22_BUNDLING} and its lazy modules.
  */
 export function authorizerFunction(
   scope: Construct,
@@ -75,6 +81,6 @@ export function authorizerFunction(
     handler: HANDLER_EXPORT,
     projectRoot: code.projectRoot,
     depsLockFilePath: code.depsLockFilePath,
-    bundling: NODE22_BUNDLING,
+    bundling: nodejsLazyBundling(NODE22_BUNDLING, AUTHORIZER_ENTRY, AUTHORIZER_LAZY_MODULES),
   });
 }

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -87,6 +87,70 @@ export function esbuildOptions(bundling: BundlingOptions, entry: string, outdir:
     sourcesContent: bundling.sourcesContent ?? true,
     mainFields: bundling.mainFields,
     external: [...(bundling.externalModules ?? [])],
+  };
+}
+
+/**
+ * A bundle with lazily loaded modules: modules of the Lambda that only some deployments run (say, the
+ * reader of an SSM parameter) stay out of `index.js`, so that a deployment that never runs one pays neither
+ * its bytes nor its load. Each, named by its file beside the entry without extension (`tenant-parameter`):
+ * - is external to `index.js` under the specifier `./<name>.js`, which the code loads it by (lazy-module.ts:
+ *   a `require` of the file beside `index.js` in the bundle, `import()` of the TypeScript module from source);
+ * - is bundled on its own, with the same options, into `<name>.js` (and its map) beside `index.js`.
+ * It shares no module state with `index.js` (what both use is bundled into each, so an error class is two
+ * classes): it returns data, and `index.js` makes its own errors of what it throws.
+ */
+export function withLazyModules(bundling: BundlingOptions, lazy: readonly string[]): BundlingOptions {
+  return {
+    ...bundling,
+    externalModules: [...(bundling.externalModules ?? []), ...lazy.map((name) => `./${name}.js`)],
+  };
+}
+
+/** The esbuild calls that build `entry` and its lazy modules into `outdir`: `index.js` first, then each `<name>.js`. */
+export function lazyEsbuildOptions(
+  bundling: BundlingOptions,
+  entry: string,
+  lazy: readonly string[],
+  outdir: string,
+): EsbuildOptions[] {
+  const options = withLazyModules(bundling, lazy);
+  return [
+    esbuildOptions(options, entry, outdir),
+    ...lazy.map((name) => ({
+      ...esbuildOptions(options, join(dirname(entry), `${name}.ts`), outdir),
+      outfile: join(outdir, `${name}.js`),
+    })),
+  ];
+}
+
+/**
+ * The same for NodejsFunction (`entry` relative to its project root): its own esbuild call builds `index.js`
+ * with the lazy modules external, then one command after bundling builds each of them with the project's
+ * esbuild (`node -e`, the options as base64 JSON, which no shell quoting can garble), in the project root as
+ * NodejsFunction's own call runs, so both ways give the same files byte for byte.
+ */
+export function nodejsLazyBundling(
+  bundling: BundlingOptions,
+  entry: string,
+  lazy: readonly string[],
+): BundlingOptions {
+  if (lazy.length === 0) return bundling;
+  return {
+    ...withLazyModules(bundling, lazy),
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (inputDir, outputDir) =>
+        lazyEsbuildOptions(bundling, join(inputDir, entry), lazy, outputDir)
+          .slice(1)
+          .map((options) => {
+            const json = Buffer.from(JSON.stringify({ ...options, absWorkingDir: inputDir })).toString(
+              'base64',
+            );
+            return `node -e "require('esbuild').buildSync(JSON.parse(Buffer.from('${json}','base64').toString()))"`;
+          }),
+    },
   };
 }
 

@@ -2,13 +2,12 @@ import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer
 import { loadApiConfig } from './api-kind.js';
 import { createHinter } from './hints.js';
 import { EntraJwksCache } from './keys/key-cache.js';
+import { loadLazyModule } from './lazy-module.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
-import { createTenantListHandler } from './tenant-handler.js';
-import { type TenantList, withTenantList } from './tenant-list.js';
-import { tenantSourceFor } from './tenant-parameter.js';
-import type { TenantListEvent } from './tenant-source.js';
-import { createTokenVerifier, type TokenVerifier } from './verifier.js';
+import { createTenantListHolder } from './tenant-handler.js';
+import type { TenantListEvent, TenantSource } from './tenant-source.js';
+import { createTokenVerifier } from './verifier.js';
 
 // The composition root: configuration, telemetry, the key cache and the tenant list live here, in module
 // scope, so a warm container reuses them; a bad variable fails the cold start with a message naming it.
@@ -36,9 +35,19 @@ const logTenantEvent = (event: TenantListEvent) => {
     });
   else telemetry.info('tenant list read', { ...event });
 };
-// A multi-tenant API's allowed tenants: fixed, or read from an SSM parameter and refreshed.
-const tenants =
-  config.tenant.mode === 'multi' ? tenantSourceFor(config, process.env, logTenantEvent) : undefined;
+// A multi-tenant API's allowed tenants in an SSM parameter: read and refreshed by tenant-parameter.js, a
+// module loaded only here (the bundle's other deployments neither carry its load nor run it).
+let tenantSource: Promise<TenantSource> | undefined;
+const parameterTenants =
+  config.tenant.mode === 'multi' && config.tenantsParameter !== undefined
+    ? createTenantListHolder(config.tenant, () => {
+        tenantSource ??= loadLazyModule<typeof import('./tenant-parameter.js')>(
+          () => require('./tenant-parameter.js'),
+          () => import('./tenant-parameter.js'),
+        ).then((module) => module.tenantSourceFor(config, process.env, logTenantEvent));
+        return tenantSource;
+      })
+    : undefined;
 
 // Start the key fetch (and the tenant list's first read) as soon as the module has loaded, while the runtime
 // asks for the first event; the first request joins them. A failure is logged and retried by the first
@@ -48,38 +57,38 @@ const tenants =
 export const ready: Promise<void> = new Promise((settle) =>
   setImmediate(() => {
     const settled = () => undefined;
-    Promise.all([
-      keys.getJwks(config.jwksUri).then(settled, settled),
-      tenants?.tenants().then(settled, settled),
-    ]).then(() => settle());
+    Promise.all([keys.getJwks(config.jwksUri).then(settled, settled), parameterTenants?.refresh()]).then(() =>
+      settle(),
+    );
     void process.stdout;
     void process.stderr;
   }),
 );
 
-/** The authorizer deciding with `list`; with `refusal`, one whose every verification fails with its error. */
-function authorizerFor(list: TenantList, refusal?: () => unknown) {
-  const listed = { ...config, tenant: withTenantList(config.tenant, list) };
-  const verifier: TokenVerifier =
-    refusal === undefined
-      ? createTokenVerifier({ config: listed, keys })
-      : { verify: () => Promise.reject(refusal()) };
-  return createApiAuthorizer<InvocationContext>(listed, {
-    verifier,
-    hint: createHinter(listed),
-    record: (record, context) => telemetry.decision({ ...record, tenantList: list.origin }, context),
-  });
-}
+/** Which tenant list a decision used, for a multi-tenant API's decision line: `fixed`, or the parameter's. */
+const tenantListOf: (() => string) | undefined =
+  parameterTenants !== undefined
+    ? () => parameterTenants.current().origin
+    : config.tenant.mode === 'multi'
+      ? () => 'fixed'
+      : undefined;
+const decided = parameterTenants === undefined ? config : { ...config, tenant: parameterTenants.rule };
+const verifier = createTokenVerifier({ config: decided, keys });
 
 /**
- * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default); each decision's line
- * carries the invocation's context (its request id) and, for a multi-tenant API, the tenant list it used.
+ * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default), built once; each
+ * decision's line carries the invocation's context (its request id) and, for a multi-tenant API, the tenant
+ * list it used.
  */
-export const handler: ApiAuthorizerHandler<InvocationContext> =
-  tenants === undefined
-    ? createApiAuthorizer<InvocationContext>(config, {
-        verifier: createTokenVerifier({ config, keys }),
-        hint: createHinter(config),
-        record: (record, context) => telemetry.decision(record, context),
-      })
-    : (createTenantListHandler(tenants, authorizerFor) as ApiAuthorizerHandler<InvocationContext>);
+export const handler: ApiAuthorizerHandler<InvocationContext> = createApiAuthorizer<InvocationContext>(
+  decided,
+  {
+    verifier: parameterTenants === undefined ? verifier : parameterTenants.verifying(verifier),
+    hint: createHinter(decided),
+    record: (record, context) =>
+      telemetry.decision(
+        tenantListOf === undefined ? record : { ...record, tenantList: tenantListOf() },
+        context,
+      ),
+  },
+);

@@ -78,6 +78,38 @@ describe('the Lambda handler with allowed tenants from an SSM parameter', () => 
     ]);
   });
 
+  it('builds the authorizer once: a new version of the list reaches only the tenant rule', async () => {
+    const built = vi.fn();
+    vi.doMock('../../lambda/authorizer/api-authorizer.js', async (load) => {
+      const actual = await load<typeof import('../../lambda/authorizer/api-authorizer.js')>();
+      return {
+        ...actual,
+        createApiAuthorizer: (...args: Parameters<typeof actual.createApiAuthorizer>) => {
+          built();
+          return actual.createApiAuthorizer(...args);
+        },
+      };
+    });
+    try {
+      ssm.put(NAME, JSON.stringify([TENANT, OTHER_TENANT]));
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+      const { handler, out, restore } = await coldStartHandler(env());
+      const other = token({ tenantId: OTHER_TENANT });
+      expect(await answer(handler, other)).toBe('Allow');
+      ssm.put(NAME, JSON.stringify([TENANT]));
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await answer(handler, other)).toBe('Unauthorized');
+      ssm.put(NAME, JSON.stringify([OTHER_TENANT]));
+      vi.setSystemTime(Date.now() + 61_000);
+      expect(await answer(handler, other)).toBe('Allow');
+      restore();
+      expect(decisions(out).map((d) => d.tenantList)).toEqual([`${NAME}@1`, `${NAME}@2`, `${NAME}@3`]);
+      expect(built).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.doUnmock('../../lambda/authorizer/api-authorizer.js');
+    }
+  });
+
   it('with no list at cold start, answers every token 500 tenants_unavailable, one line and metric each', async () => {
     const { handler, err, lines: written, restore } = await coldStartHandler(env());
     expect(await answer(handler, token())).toBe('Authorizer failure (tenants_unavailable)');
@@ -98,18 +130,28 @@ describe('the Lambda handler with allowed tenants from an SSM parameter', () => 
     expect(JSON.stringify(err)).toMatch(/tenant list read failed/);
   });
 
-  it('keeps a fixed list as it was, naming it fixed', async () => {
-    const { handler, out, restore } = await coldStartHandler({
-      ...env(),
-      [ENV_NAMES.allowedTenantsParameter]: '',
-      [ENV_NAMES.tenantsRefreshSeconds]: '',
-      [ENV_NAMES.allowedTenants]: TENANT,
+  it('keeps a fixed list as it was, naming it fixed, without loading the parameter reader', async () => {
+    const loaded = vi.fn();
+    vi.doMock('../../lambda/authorizer/tenant-parameter.js', async (load) => {
+      loaded();
+      return load();
     });
-    const calls = ssm.calls.length;
-    expect(await answer(handler, token())).toBe('Allow');
-    expect(await answer(handler, token({ tenantId: OTHER_TENANT }))).toBe('Unauthorized');
-    restore();
-    expect(ssm.calls.length).toBe(calls);
-    expect(decisions(out).map((d) => d.tenantList)).toEqual(['fixed', 'fixed']);
+    try {
+      const { handler, out, restore } = await coldStartHandler({
+        ...env(),
+        [ENV_NAMES.allowedTenantsParameter]: '',
+        [ENV_NAMES.tenantsRefreshSeconds]: '',
+        [ENV_NAMES.allowedTenants]: TENANT,
+      });
+      const calls = ssm.calls.length;
+      expect(await answer(handler, token())).toBe('Allow');
+      expect(await answer(handler, token({ tenantId: OTHER_TENANT }))).toBe('Unauthorized');
+      restore();
+      expect(ssm.calls.length).toBe(calls);
+      expect(decisions(out).map((d) => d.tenantList)).toEqual(['fixed', 'fixed']);
+      expect(loaded).not.toHaveBeenCalled();
+    } finally {
+      vi.doUnmock('../../lambda/authorizer/tenant-parameter.js');
+    }
   });
 });

@@ -15,8 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
+import { AUTHORIZER_ENTRY, AUTHORIZER_LAZY_MODULES } from '../../infra/construct/authorizer-function.js';
+import {
+  bundleFileName,
+  esbuildOptions,
+  NODE22_BUNDLING,
+  withLazyModules,
+} from '../../infra/construct/lambda-defaults.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { ensureDeployedNode } from '../../scripts/node22.js';
 import { BARE_PEER_ENTRY, buildColdBundle, exited } from './cold.js';
@@ -35,7 +40,11 @@ process.exit(0);
 
 async function bundle(dir: string, minify: boolean, entry = AUTHORIZER_ENTRY) {
   const built = await build({
-    ...esbuildOptions({ ...NODE22_BUNDLING, minify }, join(ROOT, entry), dir),
+    ...esbuildOptions(
+      withLazyModules({ ...NODE22_BUNDLING, minify }, AUTHORIZER_LAZY_MODULES),
+      join(ROOT, entry),
+      dir,
+    ),
     absWorkingDir: ROOT,
     metafile: true,
     logLevel: 'silent',

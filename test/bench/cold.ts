@@ -11,8 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type Metafile } from 'esbuild';
-import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
+import { AUTHORIZER_ENTRY, AUTHORIZER_LAZY_MODULES } from '../../infra/construct/authorizer-function.js';
+import {
+  bundleFileName,
+  esbuildOptions,
+  lazyEsbuildOptions,
+  NODE22_BUNDLING,
+  withLazyModules,
+} from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -177,20 +183,24 @@ function packageOf(input: string): string {
 /** The naive peer of the cold bench: what aws-jwt-verify alone costs at load. */
 export const BARE_PEER_ENTRY = 'test/bench/bare-peer.ts';
 
-/** The bundle as the package and the construct build it, in a folder of its own as Lambda sees it. */
+/** The bundle as the package and the construct build it (its lazy modules beside it), in a folder of its own as Lambda sees it. */
 export async function buildColdBundle(root: string): Promise<ColdBundle> {
   const dir = mkdtempSync(join(tmpdir(), 'entra-bench-'));
-  const built = await build({
-    ...esbuildOptions(NODE22_BUNDLING, join(root, AUTHORIZER_ENTRY), dir),
-    absWorkingDir: root,
-    metafile: true,
-    logLevel: 'silent',
-  });
+  const [main, ...lazy] = lazyEsbuildOptions(
+    NODE22_BUNDLING,
+    join(root, AUTHORIZER_ENTRY),
+    AUTHORIZER_LAZY_MODULES,
+    dir,
+  );
+  const [built] = await Promise.all([
+    build({ ...main, absWorkingDir: root, metafile: true, logLevel: 'silent' }),
+    ...lazy.map((options) => build({ ...options, absWorkingDir: root, logLevel: 'silent' })),
+  ]);
   const file = join(dir, bundleFileName(NODE22_BUNDLING));
   const asEsm = { ...NODE22_BUNDLING, format: OutputFormat.ESM };
   const esmDir = join(dir, 'esm');
   await build({
-    ...esbuildOptions(asEsm, join(root, AUTHORIZER_ENTRY), esmDir),
+    ...esbuildOptions(withLazyModules(asEsm, AUTHORIZER_LAZY_MODULES), join(root, AUTHORIZER_ENTRY), esmDir),
     absWorkingDir: root,
     logLevel: 'silent',
   });

@@ -1,15 +1,24 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Stack } from 'aws-cdk-lib';
 import { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { locateAuthorizerCode } from '../../infra/construct/authorizer-function.js';
+import {
+  AUTHORIZER_ENTRY,
+  AUTHORIZER_LAZY_MODULES,
+  locateAuthorizerCode,
+} from '../../infra/construct/authorizer-function.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
+import {
+  bundleFileName,
+  esbuildOptions,
+  lazyEsbuildOptions,
+  NODE22_BUNDLING,
+} from '../../infra/construct/lambda-defaults.js';
 import { testApp } from '../helpers/cdk.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -77,7 +86,7 @@ describe('where the authorizer code comes from', () => {
 });
 
 describe('NODE22_BUNDLING in esbuild terms', () => {
-  it('builds byte for byte the bundle NodejsFunction makes from source', async () => {
+  it('builds byte for byte the bundle NodejsFunction makes from source, its lazy modules beside it', async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'cdk-bundle-'));
     const app = testApp({ bundle: true, outdir });
     const stack = new Stack(app, 'S');
@@ -90,23 +99,44 @@ describe('NODE22_BUNDLING in esbuild terms', () => {
     expect(asset).toBeDefined();
 
     const prebuilt = mkdtempSync(join(tmpdir(), 'prebuilt-'));
-    const options = esbuildOptions(
+    const builds = lazyEsbuildOptions(
       NODE22_BUNDLING,
-      join(ROOT, 'lambda', 'authorizer', 'handler.ts'),
+      join(ROOT, AUTHORIZER_ENTRY),
+      AUTHORIZER_LAZY_MODULES,
       prebuilt,
     );
-    await build({ ...options, absWorkingDir: ROOT, logLevel: 'silent' });
-
-    expect(readdirSync(prebuilt).sort()).toEqual(readdirSync(asset as string).sort());
-    expect(readFileSync(join(prebuilt, BUNDLE)).equals(readFileSync(join(asset as string, BUNDLE)))).toBe(
-      true,
+    const [main] = await Promise.all(
+      builds.map((options) => build({ ...options, absWorkingDir: ROOT, logLevel: 'silent', metafile: true })),
     );
-    // The maps differ only in where their sources are, relative to two different output folders.
-    const map = (dir: string) => {
-      const { sources: _sources, ...rest } = JSON.parse(readFileSync(join(dir, `${BUNDLE}.map`), 'utf8'));
-      return rest;
-    };
-    expect(map(prebuilt)).toEqual(map(asset as string));
+
+    const files = [BUNDLE, ...AUTHORIZER_LAZY_MODULES.map((name) => `${name}.js`)];
+    expect(readdirSync(prebuilt).sort()).toEqual(files.flatMap((f) => [f, `${f}.map`]).sort());
+    expect(readdirSync(prebuilt).sort()).toEqual(readdirSync(asset as string).sort());
+    for (const file of files) {
+      expect(readFileSync(join(prebuilt, file)).equals(readFileSync(join(asset as string, file)))).toBe(true);
+      // The maps differ only in where their sources are, relative to two different output folders.
+      const map = (dir: string) => {
+        const { sources: _sources, ...rest } = JSON.parse(readFileSync(join(dir, `${file}.map`), 'utf8'));
+        return rest;
+      };
+      expect(map(prebuilt)).toEqual(map(asset as string));
+    }
+    // index.js leaves each lazy module out, loading it only by a call (require or import()) at run time.
+    const output = main?.metafile?.outputs[join(relative(ROOT, prebuilt), BUNDLE)];
+    expect(Object.keys(output?.inputs ?? {})).toContain('lambda/authorizer/handler.ts');
+    for (const name of AUTHORIZER_LAZY_MODULES) {
+      expect(Object.keys(output?.inputs ?? {})).not.toContain(`lambda/authorizer/${name}.ts`);
+      expect(
+        output?.imports.filter((i) => i.path === `./${name}.js`).map((i) => [i.kind, i.external]),
+      ).toEqual([
+        ['require-call', true],
+        ['dynamic-import', true],
+      ]);
+    }
+    // Nothing that reads a tenant list from a parameter is in index.js: deployments without one do not load it.
+    expect(
+      Object.keys(output?.inputs ?? {}).filter((f) => /tenant-(source|parameter|file)\.ts$/.test(f)),
+    ).toEqual([]);
   });
 
   it('refuses a bundling option it does not translate, naming it', () => {

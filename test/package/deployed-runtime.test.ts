@@ -1,14 +1,19 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHORIZER_ENTRY } from '../../infra/construct/authorizer-function.js';
-import { bundleFileName, esbuildOptions, NODE22_BUNDLING } from '../../infra/construct/lambda-defaults.js';
+import { AUTHORIZER_ENTRY, AUTHORIZER_LAZY_MODULES } from '../../infra/construct/authorizer-function.js';
+import {
+  bundleFileName,
+  lazyEsbuildOptions,
+  NODE22_BUNDLING,
+} from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
+import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { DEPLOYED_NODE_MAJOR, ensureDeployedNode } from '../../scripts/node22.js';
 import { KeyServer } from '../helpers/key-server.js';
 
@@ -21,23 +26,27 @@ import { KeyServer } from '../helpers/key-server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+const OTHER_TENANT = '0b5c6a5e-1111-4222-8333-444455556666';
 const CLIENT = '6e74172b-be56-4843-9ff4-e66a39bb12e3';
 const ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/whoami';
 
 /**
  * Lambda's rule (aws-lambda-nodejs-runtime-interface-client, UserFunction): `import()` for `.mjs`, `require`
  * for a `.js` whose folder has no `"type": "module"`. Each token in AUTHS is decided in turn; the answers
- * (the policy's effect, or what was thrown) are printed as JSON with the Node.js version.
+ * (the policy's effect, or what was thrown) are printed as JSON with the Node.js version and the files
+ * `require` loaded.
  */
 const RUNNER = `import { createRequire } from 'node:module';
 const file = process.env.BUNDLE;
-const { handler } = file.endsWith('.mjs') ? await import(file) : createRequire(import.meta.url)(file);
+const require = createRequire(import.meta.url);
+const { handler } = file.endsWith('.mjs') ? await import(file) : require(file);
 const answers = [];
 for (const token of JSON.parse(process.env.AUTHS)) {
   const event = { type: 'TOKEN', authorizationToken: 'Bearer ' + token, methodArn: ${JSON.stringify(ARN)} };
   answers.push(await handler(event).then((r) => r.policyDocument.Statement[0].Effect, (e) => 'threw ' + e.message));
 }
-console.log(JSON.stringify({ node: process.versions.node, answers }));`;
+const modules = Object.keys(require.cache).map((f) => f.split('/').pop());
+console.log(JSON.stringify({ node: process.versions.node, answers, modules }));`;
 
 const key = createSigningKey({ kid: 'deployed-key' });
 const server = KeyServer.forSuite(() => ({ keys: [key.publicJwk] }));
@@ -47,12 +56,30 @@ let dir: string;
 beforeAll(async () => {
   node = ensureDeployedNode();
   dir = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
-  await build({
-    ...esbuildOptions(NODE22_BUNDLING, join(ROOT, AUTHORIZER_ENTRY), dir),
-    absWorkingDir: ROOT,
-    logLevel: 'silent',
-  });
+  await Promise.all(
+    lazyEsbuildOptions(NODE22_BUNDLING, join(ROOT, AUTHORIZER_ENTRY), AUTHORIZER_LAZY_MODULES, dir).map(
+      (options) => build({ ...options, absWorkingDir: ROOT, logLevel: 'silent' }),
+    ),
+  );
 }, 180_000);
+
+/** Runs the bundle in `bundleDir` on Node.js 22 with `env`, deciding on each token of `auths`. */
+async function runBundle(bundleDir: string, auths: string[], env: Record<string, string>) {
+  const { stdout } = await promisify(execFile)(node, ['--input-type=module', '-e', RUNNER], {
+    cwd: bundleDir,
+    env: {
+      PATH: process.env.PATH,
+      BUNDLE: join(bundleDir, bundleFileName(NODE22_BUNDLING)),
+      AUTHS: JSON.stringify(auths),
+      [ENV_NAMES.audiences]: CLIENT,
+      [ENV_NAMES.jwksUri]: server.url,
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...env,
+    },
+  });
+  return JSON.parse(stdout) as { node: string; answers: string[]; modules: string[] };
+}
 
 afterAll(() => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
@@ -60,28 +87,43 @@ afterAll(() => {
 
 describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed runtime`, () => {
   it('allows a valid token and refuses one signed by another key under the same kid', async () => {
-    const bundle = join(dir, bundleFileName(NODE22_BUNDLING));
     expect(readdirSync(dir)).toContain(bundleFileName(NODE22_BUNDLING));
     const valid = mintEntraAccessToken(key, { tenantId: TENANT, audience: CLIENT });
     const forged = mintEntraAccessToken(createSigningKey({ kid: key.kid }), {
       tenantId: TENANT,
       audience: CLIENT,
     });
-    const { stdout } = await promisify(execFile)(node, ['--input-type=module', '-e', RUNNER], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        BUNDLE: bundle,
-        AUTHS: JSON.stringify([valid, forged]),
-        [ENV_NAMES.tenantId]: TENANT,
-        [ENV_NAMES.audiences]: CLIENT,
-        [ENV_NAMES.jwksUri]: server.url,
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-        POWERTOOLS_METRICS_DISABLED: 'true',
-      },
-    });
-    const result = JSON.parse(stdout) as { node: string; answers: string[] };
+    const result = await runBundle(dir, [valid, forged], { [ENV_NAMES.tenantId]: TENANT });
     expect(result.node.split('.')[0]).toBe(String(DEPLOYED_NODE_MAJOR));
     expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
+    // Without a tenant parameter, the tenant list's reader beside index.js is never loaded.
+    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING)]);
+  });
+
+  it('loads the tenant list reader from beside index.js where a parameter holds the list; unread or missing, fails closed', async () => {
+    const tenants = join(dir, '..', `tenants-${process.pid}.json`);
+    writeFileSync(tenants, JSON.stringify([TENANT]));
+    const env = {
+      [ENV_NAMES.tenantId]: 'organizations',
+      [ENV_NAMES.allowedTenantsParameter]: '/saas/tenants',
+      [TENANTS_FILE_ENV]: tenants,
+    };
+    const listed = mintEntraAccessToken(key, { tenantId: TENANT, audience: CLIENT });
+    const other = mintEntraAccessToken(key, { tenantId: OTHER_TENANT, audience: CLIENT });
+    const result = await runBundle(dir, [listed, other], env);
+    expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
+    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'tenant-parameter.js']);
+
+    // The reader's own copy of TenantsUnavailableError still ends in the 500 tenants_unavailable.
+    const unread = await runBundle(dir, [listed], { ...env, [TENANTS_FILE_ENV]: `${tenants}.missing` });
+    expect(unread.answers).toEqual(['threw Authorizer failure (tenants_unavailable)']);
+
+    const withoutReader = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
+    const file = bundleFileName(NODE22_BUNDLING);
+    copyFileSync(join(dir, file), join(withoutReader, file));
+    const broken = await runBundle(withoutReader, [listed], env);
+    expect(broken.answers).toEqual(['threw Authorizer failure (tenants_unavailable)']);
+    rmSync(withoutReader, { recursive: true, force: true });
+    rmSync(tenants, { force: true });
   });
 });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, posix } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTHORIZER_LAZY_MODULES } from '../../infra/construct/authorizer-function.js';
 import { BEARER_HEADER_PATTERN } from '../../lambda/authorizer/bearer.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import * as identitySource from '../../lambda/shared/index.js';
@@ -265,13 +266,17 @@ describe('npm pack', () => {
     const paths = packed.files.map((f) => f.path);
     for (const path of paths) {
       expect(path).toMatch(
-        /^(package\.json|README\.md|LICENSE|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/index\.js(\.map)?$|^dist\/cli\/[\w-]+\.(mjs|cjs)$|^docs\/[\w-]+\.md$|^examples\/[\w/-]+\.ts$/,
+        /^(package\.json|README\.md|LICENSE|dist\/(esm|cjs)\/.+\.(js|d\.ts)|dist\/cjs\/package\.json)$|^dist\/authorizer\/[\w-]+\.js(\.map)?$|^dist\/cli\/[\w-]+\.(mjs|cjs)$|^docs\/[\w-]+\.md$|^examples\/[\w/-]+\.ts$/,
       );
     }
     expect(paths).toEqual(
       expect.arrayContaining([
         'dist/authorizer/index.js',
         'dist/authorizer/index.js.map',
+        ...AUTHORIZER_LAZY_MODULES.flatMap((name) => [
+          `dist/authorizer/${name}.js`,
+          `dist/authorizer/${name}.js.map`,
+        ]),
         'dist/esm/infra/index.js',
         'dist/esm/infra/index.d.ts',
         'dist/cjs/infra/index.js',
@@ -398,8 +403,12 @@ describe.each(FORMATS)('a %s CDK app with the tarball installed', (format) => {
     expect(assets.files[hash]?.source).toEqual({ path: `asset.${hash}`, packaging: 'zip' });
     const staged = join(out, `asset.${hash}`);
     const packagedBundle = join(dir, 'node_modules', 'entra-authorizer', 'dist', 'authorizer');
-    expect(readdirSync(staged).sort()).toEqual(['index.js', 'index.js.map']);
-    for (const file of ['index.js', 'index.js.map']) {
+    const shipped = ['index.js', ...AUTHORIZER_LAZY_MODULES.map((name) => `${name}.js`)].flatMap((f) => [
+      f,
+      `${f}.map`,
+    ]);
+    expect(readdirSync(staged).sort()).toEqual(shipped.sort());
+    for (const file of shipped) {
       expect(readFileSync(join(staged, file)).equals(readFileSync(join(packagedBundle, file)))).toBe(true);
       expect(
         readFileSync(join(staged, file)).equals(readFileSync(join(ROOT, 'dist', 'authorizer', file))),
