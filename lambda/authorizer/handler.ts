@@ -35,18 +35,19 @@ const logTenantEvent = (event: TenantListEvent) => {
     });
   else telemetry.info('tenant list read', { ...event });
 };
-// A multi-tenant API's allowed tenants in an SSM parameter: read and refreshed by tenant-parameter.js, a
-// module loaded only here (the bundle's other deployments neither carry its load nor run it).
+// A multi-tenant API's allowed tenants in an SSM parameter, read and refreshed by tenant-parameter.js: a
+// lazily loaded module (lazy-module.ts), a file of its own beside index.js, loaded only when one is named.
 let tenantSource: Promise<TenantSource> | undefined;
+const loadTenantSource = (): Promise<TenantSource> => {
+  tenantSource ??= loadLazyModule<typeof import('./tenant-parameter.js')>(
+    () => require('./tenant-parameter.js'),
+    () => import('./tenant-parameter.js'),
+  ).then((module) => module.tenantSourceFor(config, process.env, logTenantEvent));
+  return tenantSource;
+};
 const parameterTenants =
   config.tenant.mode === 'multi' && config.tenantsParameter !== undefined
-    ? createTenantListHolder(config.tenant, () => {
-        tenantSource ??= loadLazyModule<typeof import('./tenant-parameter.js')>(
-          () => require('./tenant-parameter.js'),
-          () => import('./tenant-parameter.js'),
-        ).then((module) => module.tenantSourceFor(config, process.env, logTenantEvent));
-        return tenantSource;
-      })
+    ? createTenantListHolder(config.tenant, loadTenantSource)
     : undefined;
 
 // Start the key fetch (and the tenant list's first read) as soon as the module has loaded, while the runtime

@@ -5,7 +5,7 @@ import type { TenantSource } from './tenant-source.js';
 import type { TokenVerifier } from './verifier.js';
 
 /** The list no decision may admit a tenant by: what a decision names when there is no list to use. */
-export const NO_TENANT_LIST: TenantList = Object.freeze({ tenants: new Set<string>(), origin: 'none' });
+const NO_TENANT_LIST: TenantList = Object.freeze({ tenants: new Set<string>(), origin: 'none' });
 
 /** A multi-tenant API's tenant list, read at run time, for an authorizer built once. */
 export interface TenantListHolder {
