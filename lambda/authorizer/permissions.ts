@@ -171,6 +171,17 @@ function cachedDenials(plan: ReturnType<typeof planDenials>): (isGranted: boolea
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
+function refusal(denial: Denial, granted: RouteKey[] = [], denied: PolicyRoute[] = []): Authorization {
+  return {
+    allowed: false,
+    reason: reasonOf(denial),
+    denial,
+    missing: denialText(denial),
+    routes: granted,
+    denied,
+  };
+}
+
 /**
  * Builds the 403 rules once per container: a token must carry a scope or a role, then the required
  * scopes/roles, then the rule of the route API Gateway serves the request from. The policy allows every
@@ -182,24 +193,21 @@ export function createRouteAuthorizer(
     Partial<Pick<AuthorizerConfig, 'unlistedMethods' | 'guestUsers'>>,
 ): RouteAuthorizer {
   const { routePermissions } = config;
+  // Without a table a token is judged for the whole stage: no route to plan at cold start.
+  if (routePermissions === undefined) {
+    return (grantee) => {
+      const apiWide = apiWideDenial(config, grantee);
+      return apiWide === undefined ? { allowed: true, routes: 'stage' } : refusal(apiWide);
+    };
+  }
   const routes = guardedRoutes(config);
   const problem = routeTablePlanProblem(routes);
   if (problem !== undefined) throw new ConfigError(ENV_NAMES.routePermissions, problem.key, problem.expected);
   const denials = cachedDenials(planDenials(routes));
 
   return (grantee, request) => {
-    const refuse = (denial: Denial, granted: RouteKey[] = [], denied: PolicyRoute[] = []) =>
-      ({
-        allowed: false,
-        reason: reasonOf(denial),
-        denial,
-        missing: denialText(denial),
-        routes: granted,
-        denied,
-      }) as const;
     const apiWide = apiWideDenial(config, grantee);
-    if (apiWide !== undefined) return refuse(apiWide);
-    if (routePermissions === undefined) return { allowed: true, routes: 'stage' };
+    if (apiWide !== undefined) return refusal(apiWide);
     const isGranted = routes.map((r) => r.rule !== undefined && satisfies(r.rule, grantee));
     const granted = routes
       .filter((r) => isGranted[r.index])
@@ -208,15 +216,15 @@ export function createRouteAuthorizer(
     const policyDenied = denied.map(({ method, path }) => ({ method, path }));
     const name = `${request.method} ${request.path}`;
     if (isTrailingSlashPath(request.path))
-      return refuse({ kind: 'trailing_slash', request: name }, granted, policyDenied);
+      return refusal({ kind: 'trailing_slash', request: name }, granted, policyDenied);
     const served = selectRoute(routes, request);
     const denial = routeDenial(served, grantee, name);
-    if (denial !== undefined) return refuse(denial, granted, policyDenied);
+    if (denial !== undefined) return refusal(denial, granted, policyDenied);
     const covering = denied.find((d) =>
       matchesPolicyPath(`${d.method}${d.path}`, `${request.method}${request.path}`),
     );
     if (covering !== undefined) {
-      return refuse(
+      return refusal(
         { kind: 'policy_deny', request: name, route: (served as GuardedRoute).route, deny: covering },
         granted,
         policyDenied,
