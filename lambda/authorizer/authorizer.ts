@@ -54,8 +54,14 @@ export type DecisionRecorder<I = unknown, R = APIGatewayAuthorizerResult> = (
   invocation?: I,
 ) => void;
 
-/** Builds the operator hint of a rejection (see `hintFromFacts`); only called off the Allow path. */
-type Hinter = (reason: Reason, facts: Pick<HintFacts, 'header' | 'payload' | 'detail' | 'denial'>) => string;
+/**
+ * Builds the operator hint of a rejection (see `hintFromFacts`); only called off the Allow path, so the
+ * deployed Lambda loads the hint text at its first refusal (a promise), not at cold start.
+ */
+type Hinter = (
+  reason: Reason,
+  facts: Pick<HintFacts, 'header' | 'payload' | 'detail' | 'denial'>,
+) => string | Promise<string>;
 
 /** What authenticating a token needs, whatever the kind of API. */
 export interface VerifyDeps {
@@ -150,13 +156,13 @@ function decisionForError(err: unknown): Decision<never> {
   return { outcome: 'error', reason: 'internal_error', detail: safeString(err) };
 }
 
-function operatorHint(
+async function operatorHint(
   deps: VerifyDeps,
   decision: Decision<unknown>,
   token: DecodedJwt | undefined,
-): string | undefined {
+): Promise<string | undefined> {
   try {
-    return deps.hint?.(decision.reason, {
+    return await deps.hint?.(decision.reason, {
       header: token?.header,
       payload: token?.payload,
       detail: decision.detail,
@@ -226,7 +232,11 @@ async function reachDecision<E, T, R>(
     verified = await deps.verifier.verify(request.token());
   } catch (err) {
     const decision = decisionForError(err);
-    const hint = operatorHint(deps, decision, err instanceof TokenRejectedError ? err.token : undefined);
+    const hint = await operatorHint(
+      deps,
+      decision,
+      err instanceof TokenRejectedError ? err.token : undefined,
+    );
     return { decision, ...where, hint, ...(decision.reason === 'internal_error' ? { error: err } : {}) };
   }
   const { claims, keyId, jwt } = verified;
@@ -234,7 +244,7 @@ async function reachDecision<E, T, R>(
   try {
     const decision = kind.authorize(request.target, verified);
     if (decision.outcome === 'allow') return { decision, ...where, ...safe };
-    return { decision, ...where, ...safe, hint: operatorHint(deps, decision, jwt) };
+    return { decision, ...where, ...safe, hint: await operatorHint(deps, decision, jwt) };
   } catch (err) {
     return { decision: decisionForError(err), ...where, ...safe, error: err };
   }

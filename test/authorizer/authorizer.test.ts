@@ -719,6 +719,34 @@ describe('pluggable pieces that fail', () => {
     });
   });
 
+  it("keeps the decision when a lazily loaded hinter rejects (its file missing), with the reason's own hint", async () => {
+    const records: DecisionRecord[] = [];
+    const handler = createAuthorizer({
+      verifier: rejecting,
+      routes,
+      hint: () => Promise.reject(new Error("Cannot find module './hints.js'")),
+      record: (r) => records.push(r),
+    });
+    await expect(handler(event('Bearer a.b.c'))).rejects.toThrow(new RegExp(`^${UNAUTHORIZED}$`));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({
+      decision: { outcome: 'unauthorized', reason: 'wrong_audience' },
+      hint: 'aud is not in AZURE_AUDIENCES: v1 tokens carry api://<id>, v2 tokens the client id; list both',
+    });
+  });
+
+  it('logs the hint a lazily loaded hinter resolves to', async () => {
+    const records: DecisionRecord[] = [];
+    const handler = createAuthorizer({
+      verifier: rejecting,
+      routes,
+      hint: async (reason) => `made later for ${reason}`,
+      record: (r) => records.push(r),
+    });
+    await expect(handler(event('Bearer a.b.c'))).rejects.toThrow(UNAUTHORIZED);
+    expect(records[0]?.hint).toBe('made later for wrong_audience');
+  });
+
   it('keeps the answer when the recorder throws', async () => {
     const handler = createAuthorizer({
       verifier: rejecting,
