@@ -28,6 +28,11 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "Orders.Write,api://x/Orders.Read"',
   ],
   [
+    'a required scope written as its full URI, the scheme in capitals',
+    { [ENV_NAMES.requiredScopes]: 'API://x/Orders.Read' },
+    'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "API://x/Orders.Read"',
+  ],
+  [
     'a required role with a backslash',
     { [ENV_NAMES.requiredRoles]: 'Orders\\Admin' },
     `AZURE_REQUIRED_ROLES: expected role names Entra can write in roles: ${CHARS}; got "Orders\\\\Admin"`,
