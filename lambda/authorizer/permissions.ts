@@ -171,6 +171,9 @@ function cachedDenials(plan: ReturnType<typeof planDenials>): (isGranted: boolea
 
 export type RouteAuthorizer = (grantee: Grantee, request: RouteRequest) => Authorization;
 
+type RouteConfig = Pick<AuthorizerConfig, 'required' | 'routePermissions'> &
+  Partial<Pick<AuthorizerConfig, 'unlistedMethods' | 'guestUsers'>>;
+
 function refusal(denial: Denial, granted: RouteKey[] = [], denied: PolicyRoute[] = []): Authorization {
   return {
     allowed: false,
@@ -188,18 +191,19 @@ function refusal(denial: Denial, granted: RouteKey[] = [], denied: PolicyRoute[]
  * route granted and denies what those Allows would also admit that this caller may not call; a request
  * such a Deny covers is refused here too, so a cached policy is never wider than a fresh decision.
  */
-export function createRouteAuthorizer(
-  config: Pick<AuthorizerConfig, 'required' | 'routePermissions'> &
-    Partial<Pick<AuthorizerConfig, 'unlistedMethods' | 'guestUsers'>>,
-): RouteAuthorizer {
-  const { routePermissions } = config;
+export function createRouteAuthorizer(config: RouteConfig): RouteAuthorizer {
   // Without a table a token is judged for the whole stage: no route to plan at cold start.
-  if (routePermissions === undefined) {
+  if (config.routePermissions === undefined) {
     return (grantee) => {
       const apiWide = apiWideDenial(config, grantee);
       return apiWide === undefined ? { allowed: true, routes: 'stage' } : refusal(apiWide);
     };
   }
+  return createTableAuthorizer(config);
+}
+
+/** `createRouteAuthorizer` for a route table: its routes planned once, at cold start. */
+function createTableAuthorizer(config: RouteConfig): RouteAuthorizer {
   const routes = guardedRoutes(config);
   const problem = routeTablePlanProblem(routes);
   if (problem !== undefined) throw new ConfigError(ENV_NAMES.routePermissions, problem.key, problem.expected);
