@@ -27,9 +27,10 @@ export const AUTHORIZER_ENTRY = 'lambda/authorizer/handler.ts';
 
 /**
  * The authorizer's lazily loaded modules (see `withLazyModules`), each `<name>.js` beside `index.js`: the
- * reader of a tenant list in an SSM parameter, loaded only where `allowedTenants` names one.
+ * reader of a tenant list in an SSM parameter, loaded only where `allowedTenants` names one; the operator
+ * hints, loaded at the first refusal.
  */
-export const AUTHORIZER_LAZY_MODULES: readonly string[] = ['tenant-parameter'];
+export const AUTHORIZER_LAZY_MODULES: readonly string[] = ['tenant-parameter', 'hints'];
 
 /** The handler module's export; NodejsFunction names the Lambda handler `index.<export>`, so does the bundle. */
 const HANDLER_EXPORT = 'handler';

@@ -1,6 +1,6 @@
 import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer.js';
 import { loadApiConfig } from './api-kind.js';
-import { createHinter } from './hints.js';
+import type { VerifyDeps } from './authorizer.js';
 import { EntraJwksCache } from './keys/key-cache.js';
 import { loadLazyModule } from './lazy-module.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
@@ -76,6 +76,17 @@ const tenantListOf: (() => string) | undefined =
 const decided = parameterTenants === undefined ? config : { ...config, tenant: parameterTenants.rule };
 const verifier = createTokenVerifier({ config: decided, keys });
 
+// The operator hint of a refusal: hints.js, a module loaded at the first refusal (an Allow needs none). Its
+// text stays out of the cold start; should it fail to load, the authorizer logs the reason's own hint.
+let hinter: Promise<ReturnType<typeof import('./hints.js').createHinter>> | undefined;
+const hint: NonNullable<VerifyDeps['hint']> = (reason, facts) => {
+  hinter ??= loadLazyModule<typeof import('./hints.js')>(
+    () => require('./hints.js'),
+    () => import('./hints.js'),
+  ).then((module) => module.createHinter(decided));
+  return hinter.then((hintOf) => hintOf(reason, facts));
+};
+
 /**
  * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default), built once; each
  * decision's line carries the invocation's context (its request id) and, for a multi-tenant API, the tenant
@@ -85,7 +96,7 @@ export const handler: ApiAuthorizerHandler<InvocationContext> = createApiAuthori
   decided,
   {
     verifier: parameterTenants === undefined ? verifier : parameterTenants.verifying(verifier),
-    hint: createHinter(decided),
+    hint,
     record: (record, context) =>
       telemetry.decision(
         tenantListOf === undefined ? record : { ...record, tenantList: tenantListOf() },

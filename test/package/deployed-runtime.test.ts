@@ -13,6 +13,7 @@ import {
 } from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
+import { REASONS } from '../../lambda/authorizer/reasons.js';
 import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { DEPLOYED_NODE_MAJOR, ensureDeployedNode } from '../../scripts/node22.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -78,7 +79,11 @@ async function runBundle(bundleDir: string, auths: string[], env: Record<string,
       ...env,
     },
   });
-  return JSON.parse(stdout) as { node: string; answers: string[]; modules: string[] };
+  // The runner's line carries the answers; the others are the authorizer's own (log lines at INFO).
+  const lines = stdout.trim().split('\n');
+  const ours = lines.findLast((line) => line.startsWith('{"node":')) as string;
+  const result = JSON.parse(ours) as { node: string; answers: string[]; modules: string[] };
+  return { ...result, lines };
 }
 
 afterAll(() => {
@@ -96,8 +101,38 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
     const result = await runBundle(dir, [valid, forged], { [ENV_NAMES.tenantId]: TENANT });
     expect(result.node.split('.')[0]).toBe(String(DEPLOYED_NODE_MAJOR));
     expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
-    // Without a tenant parameter, the tenant list's reader beside index.js is never loaded.
-    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING)]);
+    // Without a tenant parameter, the tenant list's reader beside index.js is never loaded; the refusal
+    // loads the hints.
+    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'hints.js']);
+  });
+
+  it('loads the hints from beside index.js at the first refusal, none for an Allow; missing, the answer stands', async () => {
+    const valid = mintEntraAccessToken(key, { tenantId: TENANT, audience: CLIENT });
+    const elsewhere = mintEntraAccessToken(key, { tenantId: TENANT, audience: 'api://someone-else' });
+    const env = { [ENV_NAMES.tenantId]: TENANT, POWERTOOLS_LOG_LEVEL: 'INFO' };
+    const hintOf = (lines: string[]) =>
+      lines.map((line) => JSON.parse(line)).find((line) => line.reason === 'wrong_audience')?.hint;
+
+    const allowed = await runBundle(dir, [valid], env);
+    expect(allowed.answers).toEqual(['Allow']);
+    expect(allowed.modules).toEqual([bundleFileName(NODE22_BUNDLING)]);
+
+    const refused = await runBundle(dir, [elsewhere, elsewhere], env);
+    expect(refused.answers).toEqual(['threw Unauthorized', 'threw Unauthorized']);
+    expect(refused.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'hints.js']);
+    // hints.js's hint, made from the token: the audience it carries and the ones configured.
+    expect(hintOf(refused.lines)).toContain(
+      `aud is api://someone-else (ver 2.0); configured audiences are ${CLIENT}`,
+    );
+
+    // Without hints.js a refusal is still a 401 (never a 500), with the reason's own hint.
+    const withoutHints = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
+    const file = bundleFileName(NODE22_BUNDLING);
+    copyFileSync(join(dir, file), join(withoutHints, file));
+    const broken = await runBundle(withoutHints, [elsewhere], env);
+    rmSync(withoutHints, { recursive: true, force: true });
+    expect(broken.answers).toEqual(['threw Unauthorized']);
+    expect(hintOf(broken.lines)).toBe(REASONS.wrong_audience.hint);
   });
 
   it('loads the tenant list reader from beside index.js where a parameter holds the list; unread or missing, fails closed', async () => {
@@ -112,7 +147,7 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
     const other = mintEntraAccessToken(key, { tenantId: OTHER_TENANT, audience: CLIENT });
     const result = await runBundle(dir, [listed, other], env);
     expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
-    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'tenant-parameter.js']);
+    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'tenant-parameter.js', 'hints.js']);
 
     // The reader's own copy of TenantsUnavailableError still ends in the 500 tenants_unavailable.
     const unread = await runBundle(dir, [listed], { ...env, [TENANTS_FILE_ENV]: `${tenants}.missing` });
