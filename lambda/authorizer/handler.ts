@@ -1,6 +1,5 @@
 import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer.js';
 import { loadApiConfig } from './api-kind.js';
-import type { VerifyDeps } from './authorizer.js';
 import { EntraJwksCache } from './keys/key-cache.js';
 import { loadLazyModule } from './lazy-module.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
@@ -76,15 +75,15 @@ const tenantListOf: (() => string) | undefined =
 const decided = parameterTenants === undefined ? config : { ...config, tenant: parameterTenants.rule };
 const verifier = createTokenVerifier({ config: decided, keys });
 
-// The operator hint of a refusal: hints.js, a module loaded at the first refusal (an Allow needs none). Its
-// text stays out of the cold start; should it fail to load, the authorizer logs the reason's own hint.
+// The operator hint of a refusal, made by hints.js: a lazily loaded module (lazy-module.ts) beside index.js,
+// loaded at the first refusal (an Allow needs none). Should it fail to load, the reason's own hint is logged.
 let hinter: Promise<ReturnType<typeof import('./hints.js').createHinter>> | undefined;
-const hint: NonNullable<VerifyDeps['hint']> = (reason, facts) => {
+const loadHinter = () => {
   hinter ??= loadLazyModule<typeof import('./hints.js')>(
     () => require('./hints.js'),
     () => import('./hints.js'),
   ).then((module) => module.createHinter(decided));
-  return hinter.then((hintOf) => hintOf(reason, facts));
+  return hinter;
 };
 
 /**
@@ -96,7 +95,7 @@ export const handler: ApiAuthorizerHandler<InvocationContext> = createApiAuthori
   decided,
   {
     verifier: parameterTenants === undefined ? verifier : parameterTenants.verifying(verifier),
-    hint,
+    hint: (reason, facts) => loadHinter().then((hintOf) => hintOf(reason, facts)),
     record: (record, context) =>
       telemetry.decision(
         tenantListOf === undefined ? record : { ...record, tenantList: tenantListOf() },
