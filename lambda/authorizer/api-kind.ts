@@ -51,11 +51,11 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 /**
  * `loadConfig` for the kind `AZURE_API_KIND` names (default `rest`). An HTTP API's route permissions are
  * route keys (`GET /items/{id}`), matched exactly; a WebSocket API has one guarded route, `$connect`, so route
- * permissions are refused there. Every error names its variable, at cold start and at synth alike.
+ * permissions are refused there. Every error names its variable, at cold start and at synth alike. Each kind
+ * is read by a function of its own, which a cold start of another kind never compiles.
  */
 export function loadApiConfig(env: Env): ApiConfig {
   const kind = oneOf(env, API_ENV.kind, API_KINDS, 'rest');
-  const rawRoutes = env[ENV_NAMES.routePermissions]?.trim() || undefined;
   const source = env[API_ENV.webSocketTokenSource]?.trim() || undefined;
   if (kind !== 'websocket' && source !== undefined) {
     throw new ConfigError(
@@ -65,18 +65,28 @@ export function loadApiConfig(env: Env): ApiConfig {
     );
   }
   if (kind === 'rest') return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind }) });
-  if (kind === 'websocket') {
-    if (rawRoutes !== undefined) {
-      throw new ConfigError(
-        ENV_NAMES.routePermissions,
-        rawRoutes,
-        `nothing for a WebSocket API, whose one guarded route is $connect: use ${ENV_NAMES.requiredScopes} or ${ENV_NAMES.requiredRoles}`,
-      );
-    }
-    const tokenSource = oneOf(env, API_ENV.webSocketTokenSource, WEBSOCKET_TOKEN_SOURCES, 'query');
-    return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind, tokenSource }) });
+  return kind === 'websocket' ? loadWebSocketConfig(env) : loadHttpApiConfig(env);
+}
+
+function loadWebSocketConfig(env: Env): ApiConfig {
+  const rawRoutes = env[ENV_NAMES.routePermissions]?.trim() || undefined;
+  if (rawRoutes !== undefined) {
+    throw new ConfigError(
+      ENV_NAMES.routePermissions,
+      rawRoutes,
+      `nothing for a WebSocket API, whose one guarded route is $connect: use ${ENV_NAMES.requiredScopes} or ${ENV_NAMES.requiredRoles}`,
+    );
   }
-  // An HTTP API's route table is route keys: the shared settings are validated as for REST, the table by its own rules.
+  const tokenSource = oneOf(env, API_ENV.webSocketTokenSource, WEBSOCKET_TOKEN_SOURCES, 'query');
+  return Object.freeze({
+    ...loadConfig(env),
+    api: Object.freeze({ kind: 'websocket' as const, tokenSource }),
+  });
+}
+
+/** An HTTP API's route table is route keys: the shared settings are validated as for REST, the table by its own rules. */
+function loadHttpApiConfig(env: Env): ApiConfig {
+  const rawRoutes = env[ENV_NAMES.routePermissions]?.trim() || undefined;
   const settings = settingsOfEnv(env);
   const shared = validateSettings(settings, envSource(env));
   const routes = settings.routePermissions;
@@ -90,6 +100,9 @@ export function loadApiConfig(env: Env): ApiConfig {
   return Object.freeze({
     ...shared,
     routePermissions: undefined,
-    api: Object.freeze({ kind, routeKeys: routeKeys === undefined ? undefined : Object.freeze(routeKeys) }),
+    api: Object.freeze({
+      kind: 'http' as const,
+      routeKeys: routeKeys === undefined ? undefined : Object.freeze(routeKeys),
+    }),
   });
 }

@@ -427,53 +427,76 @@ function defaultJwksUri(tenantId: string, authorityHost: string = DEFAULTS.autho
 }
 
 function tenantOf(settings: AuthorizerSettings, source: SettingsSource): TenantConfig {
-  const fail = (setting: Setting, expected: string) =>
-    new ConfigError(source.nameOf(setting), source.shown(setting), expected);
   const tenantId = settings.tenantId?.toLowerCase();
-  const allowed = settings.allowedTenants;
-  const parameter = settings.allowedTenantsParameter;
-  if (tenantId !== undefined && isGuid(tenantId)) {
-    if (parameter !== undefined) {
-      throw fail(
-        'allowedTenantsParameter',
+  if (tenantId !== undefined && isGuid(tenantId)) return singleTenantOf(tenantId, settings, source);
+  if (tenantId === 'organizations' || tenantId === 'common') return multiTenantOf(tenantId, settings, source);
+  throw new ConfigError(
+    source.nameOf('tenantId'),
+    source.shown('tenantId'),
+    'a tenant GUID, "organizations" or "common"',
+  );
+}
+
+function singleTenantOf(
+  tenantId: string,
+  settings: AuthorizerSettings,
+  source: SettingsSource,
+): TenantConfig {
+  for (const setting of ['allowedTenantsParameter', 'allowedTenants'] as const) {
+    if (settings[setting] !== undefined) {
+      throw new ConfigError(
+        source.nameOf(setting),
+        source.shown(setting),
         `unset for the single tenant ${tenantId}: it applies only when ${source.nameOf('tenantId')} is "organizations" or "common"`,
       );
     }
+  }
+  return { mode: 'single', tenantId };
+}
+
+function multiTenantOf(
+  tenantId: (typeof MULTI_TENANT_AUTHORITIES)[number],
+  settings: AuthorizerSettings,
+  source: SettingsSource,
+): TenantConfig {
+  const fail = (setting: Setting, expected: string) =>
+    new ConfigError(source.nameOf(setting), source.shown(setting), expected);
+  const allowed = settings.allowedTenants;
+  if (settings.allowedTenantsParameter !== undefined) {
     if (allowed !== undefined) {
       throw fail(
         'allowedTenants',
-        `unset for the single tenant ${tenantId}: it applies only when ${source.nameOf('tenantId')} is "organizations" or "common"`,
+        `unset, because ${source.nameOf('allowedTenantsParameter')} names the parameter that holds the list`,
       );
     }
-    return { mode: 'single', tenantId };
+    // Empty until the parameter is read: nothing the configuration alone decides admits a tenant.
+    return { mode: 'multi', tenantId, allowedTenants: new Set() };
   }
-  if (tenantId === 'organizations' || tenantId === 'common') {
-    if (parameter !== undefined) {
-      if (allowed !== undefined) {
-        throw fail(
-          'allowedTenants',
-          `unset, because ${source.nameOf('allowedTenantsParameter')} names the parameter that holds the list`,
-        );
-      }
-      // Empty until the parameter is read: nothing the configuration alone decides admits a tenant.
-      return { mode: 'multi', tenantId, allowedTenants: new Set() };
-    }
-    if (allowed === undefined || allowed.length === 0) {
-      throw fail(
-        'allowedTenants',
-        `tenant GUIDs, or ${source.anyTenant} for any tenant, because ${source.nameOf('tenantId')} is "${tenantId}"`,
-      );
-    }
-    if (allowed.length === 1 && allowed[0] === '*') return { mode: 'multi', tenantId, allowedTenants: 'any' };
-    const tenants = allowed.map((t) => String(t).toLowerCase());
-    if (tenants.some((t) => !isGuid(t)))
-      throw fail('allowedTenants', `tenant GUIDs, or exactly ${source.anyTenant}`);
-    return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
+  if (allowed === undefined || allowed.length === 0) {
+    throw fail(
+      'allowedTenants',
+      `tenant GUIDs, or ${source.anyTenant} for any tenant, because ${source.nameOf('tenantId')} is "${tenantId}"`,
+    );
   }
-  throw fail('tenantId', 'a tenant GUID, "organizations" or "common"');
+  if (allowed.length === 1 && allowed[0] === '*') return { mode: 'multi', tenantId, allowedTenants: 'any' };
+  const tenants = allowed.map((t) => String(t).toLowerCase());
+  if (tenants.some((t) => !isGuid(t)))
+    throw fail('allowedTenants', `tenant GUIDs, or exactly ${source.anyTenant}`);
+  return { mode: 'multi', tenantId, allowedTenants: new Set(tenants) };
 }
 
+/** The tenant list's parameter; most APIs name none, and then nothing here is compiled at cold start. */
 function tenantsParameterOf(
+  settings: AuthorizerSettings,
+  tenant: TenantConfig,
+  source: SettingsSource,
+): TenantsParameter | undefined {
+  if (settings.allowedTenantsParameter === undefined && settings.tenantsRefreshSeconds === undefined)
+    return undefined;
+  return readTenantsParameter(settings, tenant, source);
+}
+
+function readTenantsParameter(
   settings: AuthorizerSettings,
   tenant: TenantConfig,
   source: SettingsSource,
@@ -621,7 +644,10 @@ export function readRoutePermissions(
 /** `AZURE_UNLISTED_METHODS`: a JSON array of route keys, `["GET /items/secret", "* /admin"]`. */
 function readUnlistedMethods(env: Env): readonly RouteKey[] | undefined {
   const raw = env[UNLISTED_METHODS_ENV]?.trim() || undefined;
-  if (raw === undefined) return undefined;
+  return raw === undefined ? undefined : parseUnlistedMethods(raw);
+}
+
+function parseUnlistedMethods(raw: string): readonly RouteKey[] {
   const expected = 'a JSON array of route keys such as ["GET /items/secret"] (the construct writes it)';
   let keys: unknown;
   try {
