@@ -87,7 +87,7 @@ function exportsOf(source: ts.SourceFile): string[] {
   });
 }
 
-/** The names a dynamic `import()` takes: `const { a, b } = await import(...)`, `(await import(...)).a`, else all. */
+/** The names an `import()` or `require()` takes: `const { a, b } = await import(...)`, `(await import(...)).a`, else all. */
 function dynamicNames(call: ts.CallExpression): string[] {
   let node: ts.Node = call;
   while (ts.isAwaitExpression(node.parent) || ts.isParenthesizedExpression(node.parent)) node = node.parent;
@@ -127,7 +127,11 @@ function usesOf(file: string, source: ts.SourceFile): Map<string, Set<string>> {
           ? clause.elements.map((e) => (e.propertyName ?? e.name).text)
           : [ALL],
       );
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+    } else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(node.expression) && node.expression.text === 'require'))
+    ) {
       use(node.arguments[0], dynamicNames(node));
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
       const qualifier = node.qualifier;
@@ -187,6 +191,7 @@ describe('exports', () => {
         'import type * as all from "./config.js";',
         'export { d } from "./policy.js";',
         'const { e } = await import("./reasons.js");',
+        'const { f } = require("./clouds.js");',
         'type F = import("./decision.js").Decision;',
         'export const g = 1, { h } = { h: 2 };',
         'export interface I {}',
@@ -200,6 +205,7 @@ describe('exports', () => {
       'lambda/authorizer/config.ts': [ALL],
       'lambda/authorizer/policy.ts': ['d'],
       'lambda/authorizer/reasons.ts': ['e'],
+      'lambda/authorizer/clouds.ts': ['f'],
       'lambda/authorizer/decision.ts': ['Decision'],
     });
     const errors = parse('lambda/authorizer/errors.ts', 'export class a {}\nexport const b = 1, z = a;');
