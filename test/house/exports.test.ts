@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** Every use of a module counts: the shipped code, the tests, the bench, the tools, the examples and the docs' snippets. */
+/** Every use of a module counts: shipped code, tests, the bench, tools, the examples and the docs' snippets. */
 const USER_DIRS = ['lambda', 'infra', 'scripts', 'test', 'examples'] as const;
 const USER_FILES = ['vitest.config.ts'] as const;
 const DOC_DIRS = ['.', 'docs'] as const;
@@ -87,7 +87,7 @@ function exportsOf(source: ts.SourceFile): string[] {
   });
 }
 
-/** The names an `import()` or `require()` takes: `const { a, b } = await import(...)`, `(await import(...)).a`, else all. */
+/** What an `import()` or `require()` takes: `const { a } = await import(...)`, `(await import(...)).a`, else all. */
 function dynamicNames(call: ts.CallExpression): string[] {
   let node: ts.Node = call;
   while (ts.isAwaitExpression(node.parent) || ts.isParenthesizedExpression(node.parent)) node = node.parent;
