@@ -52,6 +52,10 @@ export default defineConfig({
           name: 'unit',
           include: UNIT_FOLDERS.map((folder) => `test/${folder}/**/*.test.ts`),
           exclude: [...configDefaults.exclude, ...PROCESS_SUITES],
+          // A worker runs its files one after another in one module registry: aws-cdk-lib (seconds to load,
+          // and its first synth seconds more) is loaded once per worker rather than once per file. The
+          // suites restore what they change (environment, timers, spies, working folder) after themselves.
+          isolate: false,
         },
       },
       {

@@ -46,7 +46,7 @@ export function ensureDeployedNode(): string {
       ['install', '--prefix', staging, '--no-save', '--no-audit', '--no-fund', '--no-package-lock', PACKAGE],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
-    // A folder left without the binary (an install interrupted before this scheme) is replaced.
+    // A folder without the binary (an interrupted install) is replaced.
     if (!existsSync(binary)) rmSync(root, { recursive: true, force: true });
     try {
       renameSync(staging, root);

@@ -13,7 +13,7 @@ import { bundleFileName, NODE22_BUNDLING, nodejsLazyBundling } from './lambda-de
  * - TypeScript source (`infra/`, this repository's own stack and tests): bundled from source by
  *   NodejsFunction with the same bundling options.
  */
-export type AuthorizerCode =
+type AuthorizerCode =
   | { readonly kind: 'bundle'; readonly dir: string; readonly handler: string }
   | {
       readonly kind: 'source';

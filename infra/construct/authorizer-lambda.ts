@@ -16,12 +16,12 @@ import { functionLogging } from './lambda-defaults.js';
 import { grantTenantsParameter } from './tenants-parameter.js';
 
 /** The props every kind of Entra authorizer construct gives its Lambda. */
-export type AuthorizerLambdaProps = Pick<
+type AuthorizerLambdaProps = Pick<
   EntraTokenAuthorizerProps,
   'memorySize' | 'timeout' | 'logRetention' | 'logRemovalPolicy' | 'allowedTenants'
 >;
 
-export interface AuthorizerLambda {
+interface AuthorizerLambda {
   readonly function: LambdaFunction;
   readonly logGroup: LogGroup;
   readonly role: Role;

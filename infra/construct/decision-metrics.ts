@@ -26,7 +26,7 @@ export interface DecisionMetricOptions extends MetricOptions {
 }
 
 /** Where the authorizer writes its `Decisions` metric: its namespace and its `service` dimension. */
-export interface DecisionMetricSource {
+interface DecisionMetricSource {
   readonly namespace: string;
   readonly serviceName: string;
 }

@@ -24,7 +24,7 @@ import { editDistance } from './nearest.js';
 const CONSTRUCT = 'EntraHttpAuthorizer';
 
 /** The identity sources of an HTTP API Lambda authorizer: the header, and the route key when answers are per route. */
-export const HTTP_IDENTITY_SOURCE = {
+const HTTP_IDENTITY_SOURCE = {
   authorization: '$request.header.Authorization',
   routeKey: '$context.routeKey',
 } as const;
@@ -43,7 +43,7 @@ export interface EntraHttpAuthorizerProps extends Omit<EntraTokenAuthorizerProps
  * The Lambda's environment for an HTTP API, checked by the validators its cold start uses (the shared
  * settings', and the route keys' `parseRouteKeyPermissions`); a mistake fails the synth naming the prop.
  */
-export function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
+function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
   const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
   env[API_ENV.kind] = 'http';
   if (props.routePermissions !== undefined) {

@@ -19,7 +19,7 @@ import { PropsError } from './errors.js';
 const CONSTRUCT = 'EntraWebSocketAuthorizer';
 
 /** Where the token is, as a WebSocket API's identity source names it. */
-export const WEBSOCKET_IDENTITY_SOURCE: Readonly<Record<WebSocketTokenSource, string>> = {
+const WEBSOCKET_IDENTITY_SOURCE: Readonly<Record<WebSocketTokenSource, string>> = {
   query: `route.request.querystring.${WEBSOCKET_TOKEN_NAME}`,
   protocol: 'route.request.header.Sec-WebSocket-Protocol',
 };

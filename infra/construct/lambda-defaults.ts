@@ -36,7 +36,7 @@ export function bundleFileName(bundling: BundlingOptions): 'index.mjs' | 'index.
  * esbuild's build options, written structurally so that the package's type declarations do not need esbuild
  * (a consumer does not install it).
  */
-export interface EsbuildOptions {
+interface EsbuildOptions {
   readonly entryPoints: string[];
   readonly outfile: string;
   readonly bundle: true;

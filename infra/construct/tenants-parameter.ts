@@ -5,10 +5,10 @@ import type { Construct } from 'constructs';
 import { DEFAULTS, ENV_NAMES, isGuid, TENANTS_REFRESH_BOUNDS } from '../../lambda/authorizer/config.js';
 
 /** Where a multi-tenant API's allowed tenants may live instead of the props: an SSM parameter, or its name. */
-export type TenantsParameter = IStringParameter | IStringListParameter | string;
+type TenantsParameter = IStringParameter | IStringListParameter | string;
 
 /** The props this module reads (a subset of every authorizer construct's). */
-export interface TenantsParameterProps {
+interface TenantsParameterProps {
   readonly allowedTenants?: readonly string[] | TenantsParameter;
   readonly tenantsRefresh?: { toSeconds(opts: { integral: boolean }): number };
   readonly resultsCacheTtl?: { toSeconds(opts: { integral: boolean }): number };
@@ -18,7 +18,7 @@ export interface TenantsParameterProps {
  * A tenant removed from the parameter is refused within tenantsRefresh plus the gateway's result-cache TTL:
  * the construct refuses settings whose sum passes this.
  */
-export const MAX_TENANT_REMOVAL_SECONDS = 3600;
+const MAX_TENANT_REMOVAL_SECONDS = 3600;
 
 /** What API Gateway's result cache holds a decision for unless the props say otherwise. */
 const DEFAULT_CACHE_TTL_SECONDS = 300;

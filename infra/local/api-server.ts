@@ -17,7 +17,7 @@ import { attachWebSocketApis } from './websocket-gateway.js';
 
 type Handle = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export interface ApiServerOptions {
+interface ApiServerOptions {
   /** 0 picks a free port. */
   readonly port: number;
   /** A REST API, or an HTTP API (`kind: 'http'`). */

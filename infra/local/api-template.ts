@@ -73,7 +73,7 @@ export interface Mapping {
   readonly source: MappingSource;
 }
 
-export interface GatewayResponseModel {
+interface GatewayResponseModel {
   readonly logicalId: string;
   readonly type: GatewayResponseType;
   readonly statusCode: number | undefined;
@@ -91,7 +91,7 @@ export interface TokenAuthorizerModel {
   readonly ttlSeconds: number;
 }
 
-export interface IntegrationResponseModel {
+interface IntegrationResponseModel {
   readonly statusCode: number;
   /** Matched against the integration's status code; the one without a pattern is the default. */
   readonly selectionPattern: RegExp | undefined;
@@ -146,7 +146,7 @@ export interface FunctionModel {
 }
 
 /** The REST API integration timeout when the template sets none (29 s). */
-export const DEFAULT_INTEGRATION_TIMEOUT_MILLIS = 29_000;
+const DEFAULT_INTEGRATION_TIMEOUT_MILLIS = 29_000;
 
 /** Why a function cannot run locally, or undefined when it can (Node.js, or no runtime: an in-process handler). */
 export function unsupportedRuntime(fn: FunctionModel): string | undefined {
@@ -365,7 +365,7 @@ export function customAuthorizerOf<A>(
 }
 
 /** The functions among `ids` whose runtime is not emulated, one line each. */
-export function unsupportedRuntimes(
+function unsupportedRuntimes(
   functions: ReadonlyMap<string, FunctionModel>,
   ids: readonly (string | undefined)[],
 ): string[] {
@@ -431,7 +431,7 @@ export function readLambdaProxy(
 }
 
 /** An API Gateway v2 integration as the local readers keep it: a Lambda proxy, or why it is not emulated. */
-export type V2IntegrationModel =
+type V2IntegrationModel =
   | { readonly type: 'AWS_PROXY'; readonly functionId: string }
   | { readonly type: 'UNSUPPORTED'; readonly reason: string };
 

@@ -26,7 +26,7 @@ import { readServedWebSocketApis } from './websocket-api-template.js';
  * authorizer's template declares.
  */
 
-export interface AssemblyServerOptions {
+interface AssemblyServerOptions {
   /** The cloud assembly folder (`cdk.out`). */
   readonly assemblyDir: string;
   readonly stack?: string | undefined;
@@ -53,7 +53,7 @@ export interface AssemblyServer extends ApiServer {
 }
 
 /** `{ "Parameters": { all functions }, "<function logical id>": { that function } }`, as `sam local --env-vars`. */
-export type EnvFile = Readonly<Record<string, Readonly<Record<string, string>>>>;
+type EnvFile = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 /** Reads an --env file; a mistake in it is one line. */
 export function readEnvFile(file: string): EnvFile {

@@ -152,7 +152,7 @@ export function guardedApisOf(stack: AssemblyStack, webSockets = false): Guarded
   return found;
 }
 
-export interface ApiChoice {
+interface ApiChoice {
   readonly stack?: string | undefined;
   readonly api?: string | undefined;
 }

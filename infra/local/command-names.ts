@@ -4,7 +4,7 @@
  * --app names an assembly); from the package's bundle through its bin (`npx entra-authorizer start`, ...:
  * the user's own cloud assembly).
  */
-export interface CommandNames {
+interface CommandNames {
   /** True for this repository's npm scripts: the sample stack, synthesized in process, by default. */
   readonly sample: boolean;
   readonly start: string;

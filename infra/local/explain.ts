@@ -21,7 +21,7 @@ import { boundedJson, isoTime, printable, redactUrl } from '../../lambda/authori
 import { type TenantList, withTenantList } from '../../lambda/authorizer/tenant-list.js';
 import { createTokenVerifier, keyServesIssuer, verifiesRs256 } from '../../lambda/authorizer/verifier.js';
 
-export interface ExplainCheck {
+interface ExplainCheck {
   readonly check: string;
   readonly outcome: 'pass' | 'fail' | 'skipped';
   readonly detail?: string;
@@ -50,7 +50,7 @@ export interface ExplainReport {
   readonly tenantList?: string;
 }
 
-export interface ExplainOptions {
+interface ExplainOptions {
   /** With `api.kind` http (loadApiConfig), the route is judged as an HTTP API's route key. */
   readonly config: AuthorizerConfig | ApiConfig;
   readonly keys: EntraJwksCache;

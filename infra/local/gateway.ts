@@ -38,7 +38,7 @@ export const printFunctionFailure: FunctionFailureReporter = (route, functionId,
   process.stderr.write(`${route}: the Lambda function ${functionId} failed: ${detail}\n`);
 };
 
-export interface LocalGatewayOptions {
+interface LocalGatewayOptions {
   /** Where a failing backend is told. @default printFunctionFailure */
   readonly onFunctionFailure?: FunctionFailureReporter;
   /** The REST API as the synthesized template describes it. */
@@ -83,7 +83,7 @@ const ERROR_TYPES: Partial<Record<GatewayResponseType, string>> = {
  * at worst pattern length x text length steps, never the exponential backtracking of a regular expression
  * (a policy of several `*` against a long path would otherwise stall the server).
  */
-export function wildcardMatches(pattern: string, text: string, ignoreCase = false): boolean {
+function wildcardMatches(pattern: string, text: string, ignoreCase = false): boolean {
   const p = ignoreCase ? pattern.toLowerCase() : pattern;
   const t = ignoreCase ? text.toLowerCase() : text;
   let i = 0;
@@ -106,7 +106,7 @@ export function wildcardMatches(pattern: string, text: string, ignoreCase = fals
   return i === p.length;
 }
 
-export type PolicyDecision = 'allow' | 'explicit-deny' | 'implicit-deny';
+type PolicyDecision = 'allow' | 'explicit-deny' | 'implicit-deny';
 
 /**
  * API Gateway's evaluation of an authorizer policy for `execute-api:Invoke` on a method ARN: an explicit
@@ -135,7 +135,7 @@ export function policyDecision(
  * statement output by the authorizer, is currently limited to 512 characters" (Output from an API Gateway
  * Lambda authorizer).
  */
-export const MAX_POLICY_RESOURCE_CHARS = 512;
+const MAX_POLICY_RESOURCE_CHARS = 512;
 
 /** Why API Gateway would refuse an authorizer's policy, answering 500, or undefined when it takes it. */
 export function policyProblem(policy: APIGatewayAuthorizerResult['policyDocument']): string | undefined {
@@ -260,7 +260,7 @@ export async function readBody(req: IncomingMessage, limit = MAX_PAYLOAD_BYTES):
 }
 
 /** A wait `withTimeout` gave up on. */
-export class TimeoutError extends Error {
+class TimeoutError extends Error {
   override readonly name = 'TimeoutError';
 }
 
@@ -485,7 +485,7 @@ function routeRequest(ctx: GatewayContext, state: RequestState): { route: Route;
 }
 
 /** What `decideThroughCache` reads: the cache, the clock and the counts it keeps. */
-export interface DecisionCacheContext<R> {
+interface DecisionCacheContext<R> {
   readonly cache: AuthorizerResultCache<R>;
   readonly now: () => number;
   readonly stats: { authorizerCalls: number; cacheHits: number };

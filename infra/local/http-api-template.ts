@@ -84,7 +84,7 @@ export interface HttpApiModel {
 }
 
 /** The HTTP API integration timeout when the template sets none (30 s, the most it may be). */
-export const DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS = 30_000;
+const DEFAULT_HTTP_INTEGRATION_TIMEOUT_MILLIS = 30_000;
 
 const SEGMENT = /^(\{[A-Za-z0-9._-]+\}|[^{}\s/]+)$/;
 const GREEDY_SEGMENT = /^\{[A-Za-z0-9._-]+\+\}$/;

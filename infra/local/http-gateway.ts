@@ -37,7 +37,7 @@ import { httpClaims, type JwtChecker, type JwtGuard } from './jwt-authorizer.js'
  * its own answers are fixed JSON bodies.
  */
 
-export interface LocalHttpGatewayOptions {
+interface LocalHttpGatewayOptions {
   readonly api: HttpApiModel;
   /** The handler of every Lambda function the API invokes, by the function's logical id. */
   readonly functions: ReadonlyMap<string, LambdaHandler>;
@@ -52,7 +52,7 @@ export interface LocalHttpGatewayOptions {
 }
 
 /** API Gateway's own answers on an HTTP API (status, `{"message": ...}`). */
-export const HTTP_API_ANSWERS = {
+const HTTP_API_ANSWERS = {
   notFound: [404, 'Not Found'],
   unauthorized: [401, 'Unauthorized'],
   forbidden: [403, 'Forbidden'],
@@ -84,7 +84,7 @@ const ACCOUNT_ID = '000000000000';
 const API_ID = 'localhttpapi';
 
 /** The route a request selects, and its path parameters. */
-export interface SelectedRoute {
+interface SelectedRoute {
   readonly route: HttpRouteModel;
   readonly pathParameters: Record<string, string>;
 }

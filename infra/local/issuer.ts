@@ -24,14 +24,14 @@ export const LOCAL_SCOPE = SAMPLE_SCOPE;
  */
 export const LOCAL_APP_ROLE = 'Items.Read.All';
 /** Where the issuer lives on the local server: `/login/{tenant}/...`, as `login.microsoftonline.com/{tenant}/...`. */
-export const ISSUER_PREFIX = '/login';
+const ISSUER_PREFIX = '/login';
 /**
  * The local External ID tenant lives under `/ciamlogin/{tenant}/...`, as an external tenant does on
  * `{tenant subdomain}.ciamlogin.com/{tenant}/...`; its tokens carry External ID's issuer
  * `https://{tid}.ciamlogin.com/{tid}/v2.0` (see lambda/authorizer/clouds.ts), and an authorizer configured
  * with this login host (and the local key URL) judges them as it judges a real external tenant's.
  */
-export const EXTERNAL_ID_PREFIX = '/ciamlogin';
+const EXTERNAL_ID_PREFIX = '/ciamlogin';
 export const LOCAL_EXTERNAL_ID_HOST = 'entraauthorizerlocal.ciamlogin.com';
 /** The extension grant for a delegated (user) token; a real client would use the auth code flow. */
 export const LOCAL_USER_GRANT = 'urn:entra-authorizer:local-user';

@@ -11,7 +11,7 @@ import { createRemoteJWKSet, decodeJwt, errors, type JWTPayload, jwtVerify } fro
  */
 
 /** An additional claim rule of a REST JWT authorizer's issuer (`Format: SINGLE_STRING`, the only format). */
-export interface AdditionalClaimRule {
+interface AdditionalClaimRule {
   readonly name: string;
   /** Empty: any string value will do. */
   readonly expectedValues: readonly string[];
@@ -42,7 +42,7 @@ export interface JwtGuard {
 }
 
 /** The JWT authorizers a reader found, and why the others are not emulated, by logical id. */
-export interface JwtAuthorizers {
+interface JwtAuthorizers {
   readonly jwt: ReadonlyMap<string, JwtAuthorizerModel>;
   readonly unsupported: ReadonlyMap<string, string>;
 }
@@ -172,13 +172,13 @@ export function jwtGuardOf(
 }
 
 /** What a JWT authorizer decides about a request: the claims it passes on, or a 401 or 403 and why. */
-export type JwtDecision =
+type JwtDecision =
   | { readonly kind: 'allow'; readonly claims: JWTPayload; readonly scopes: readonly string[] }
   | { readonly kind: 'unauthorized'; readonly reason: string }
   | { readonly kind: 'forbidden'; readonly reason: string };
 
 /** The token's scopes: `scope` or `scp`, space-separated (or, from some issuers, an array). */
-export function tokenScopes(claims: JWTPayload): string[] {
+function tokenScopes(claims: JWTPayload): string[] {
   const value = claims.scope ?? claims.scp;
   if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string');
   return typeof value === 'string' ? value.split(' ').filter((s) => s !== '') : [];

@@ -81,7 +81,7 @@ export function jwtRouteToken(flags: JwtRouteFlags): JwtRouteToken {
 }
 
 /** Every JWT guard of an API's routes or methods, in template order. */
-export function jwtGuardsOf(api: ApiModel | HttpApiModel): JwtGuard[] {
+function jwtGuardsOf(api: ApiModel | HttpApiModel): JwtGuard[] {
   if ('kind' in api) return api.routes.flatMap((r) => (r.jwt === undefined ? [] : [r.jwt]));
   const guards: JwtGuard[] = [];
   const visit = (node: ResourceModel) => {

@@ -86,7 +86,7 @@ const CONTEXT_FAMILIES = [
   'responseOverride.header.',
 ];
 
-export function isContextVariable(name: string): boolean {
+function isContextVariable(name: string): boolean {
   return (
     CONTEXT_VARIABLES.has(name) || CONTEXT_FAMILIES.some((f) => name.startsWith(f) && name.length > f.length)
   );
@@ -124,7 +124,7 @@ const fail = (message: string): never => {
 };
 
 /** The target of a mapping key (`gatewayresponse.header.X`, ...), or an error saying what is accepted. */
-export function parseMappingTarget(place: MappingPlace, key: string): MappingTarget {
+function parseMappingTarget(place: MappingPlace, key: string): MappingTarget {
   const match = TARGETS[place].exec(key);
   if (match === null) {
     const expected: Record<MappingPlace, string> = {
@@ -140,7 +140,7 @@ export function parseMappingTarget(place: MappingPlace, key: string): MappingTar
 }
 
 /** A source expression, parsed as API Gateway reads it in `place`; anything else throws, saying why. */
-export function parseMappingSource(
+function parseMappingSource(
   place: MappingPlace,
   expression: unknown,
   declared: MappingDeclarations = {},

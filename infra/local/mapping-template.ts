@@ -8,7 +8,7 @@
  */
 
 /** What a template's plain references read: `$context`, `$stageVariables`, `$input.params(name)`. */
-export interface TemplateValues {
+interface TemplateValues {
   readonly context: (name: string) => string | undefined;
   readonly stageVariables: Readonly<Record<string, string>>;
   /** A method request parameter by name: path, then query string, then header, as `$input.params(x)`. */

@@ -90,7 +90,7 @@ export interface EntraTokenOptions {
 /** The home tenant of the guest users minted here (an arbitrary GUID, never the token's own tenant). */
 export const GUEST_HOME_TENANT = '9e1c0000-4e5e-4000-8000-00000000c0de';
 
-export const DEMO_USER = {
+const DEMO_USER = {
   oid: '00000000-0000-4000-8000-00000000a11c',
   name: 'Alice Example',
   username: 'alice@contoso.example',

@@ -18,7 +18,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The authorizer's composition root: what its bundle is built from. */
 const AUTHORIZER_SOURCE = resolve(ROOT, AUTHORIZER_ENTRY);
 
-export interface SynthesizedSample {
+interface SynthesizedSample {
   /** What `cdk deploy` would send to CloudFormation for these props. */
   readonly template: CfnTemplate;
   /** Each Lambda function of the template (logical id) -> the source module of its handler. */

@@ -11,7 +11,7 @@ import { localPort } from './port.js';
  * What `entra-authorizer explain` needs of the authorizer `entra-authorizer start` serves: its configuration
  * as the template declares it, and where the local issuer's keys for its tenant are.
  */
-export interface ServedAuthorizer {
+interface ServedAuthorizer {
   /** The authorizer function's variables from the template, the key URL left to the caller. */
   readonly environment: Readonly<Record<string, string>>;
   readonly port: number;
@@ -23,7 +23,7 @@ export interface ServedAuthorizer {
   readonly routes: DeclaredRoutes | undefined;
 }
 
-export interface DeclaredRoutes {
+interface DeclaredRoutes {
   /** `GET /items/{id}` (a REST method or an HTTP API route key), in the template's order. */
   readonly declared: readonly string[];
   /** Whether a request reaches a declared method (else API Gateway answers it itself, before any authorizer). */
@@ -64,7 +64,7 @@ function declaredRoutes(guarded: GuardedApi): DeclaredRoutes | undefined {
   }
 }
 
-export interface ServedAuthorizerFlags {
+interface ServedAuthorizerFlags {
   readonly app?: string | undefined;
   readonly stack?: string | undefined;
   readonly api?: string | undefined;

@@ -39,7 +39,7 @@ export interface WebSocketAuthorizerModel {
 }
 
 /** A Lambda proxy and its timeout, or why the route is not emulated, as for an HTTP API. */
-export type WebSocketIntegrationModel = HttpIntegrationModel;
+type WebSocketIntegrationModel = HttpIntegrationModel;
 
 export interface WebSocketRouteModel {
   readonly logicalId: string;
@@ -72,7 +72,7 @@ export interface WebSocketApiModel {
 }
 
 /** The WebSocket integration timeout when the template sets none (29 s, the most it may be). */
-export const DEFAULT_WEBSOCKET_INTEGRATION_TIMEOUT_MILLIS = 29_000;
+const DEFAULT_WEBSOCKET_INTEGRATION_TIMEOUT_MILLIS = 29_000;
 
 /** The logical ids of the template's WebSocket APIs. */
 export function webSocketApiIds(template: CfnTemplate): string[] {

@@ -31,7 +31,7 @@ import {
  * clients through `@connections` under the stage, as the ApiGatewayManagementApi client calls it.
  */
 
-export interface LocalWebSocketGatewayOptions {
+interface LocalWebSocketGatewayOptions {
   /** Each API is served at `/<stage>`. */
   readonly apis: readonly WebSocketApiModel[];
   readonly functions: ReadonlyMap<string, LambdaHandler>;
@@ -41,7 +41,7 @@ export interface LocalWebSocketGatewayOptions {
   readonly log?: (line: string) => void;
 }
 
-export interface LocalWebSocketGateway {
+interface LocalWebSocketGateway {
   /** Takes an upgrade request for a served stage; false for any other path. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /** Answers `/<stage>/@connections/<id>` (POST, GET, DELETE); false for any other request. */
@@ -51,7 +51,7 @@ export interface LocalWebSocketGateway {
 }
 
 /** "Maximum frame size ... 32 KB; WebSocket message payload size: 128 KB" (API Gateway WebSocket quotas). */
-export const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
+const MAX_WEBSOCKET_MESSAGE_BYTES = 128 * 1024;
 
 const REGION = 'local-1';
 const ACCOUNT_ID = '000000000000';
@@ -565,7 +565,7 @@ async function answerConnections(
   );
 }
 
-export function createLocalWebSocketGateway(options: LocalWebSocketGatewayOptions): LocalWebSocketGateway {
+function createLocalWebSocketGateway(options: LocalWebSocketGatewayOptions): LocalWebSocketGateway {
   const protocols = new WeakMap<IncomingMessage, string>();
   const ctx: WebSocketGatewayContext = {
     apis: webSocketPaths(options.apis).served,

@@ -123,14 +123,14 @@ const PARAMETER_NAME =
 /** The methods a REST API method ARN carries (a method declared `ANY` arrives as the request's own). */
 export const REST_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 /** What a route key may name: one method, or `*` (also spelled `ANY`) for every one of REST_METHODS. */
-export const HTTP_METHODS = [...REST_METHODS, '*'] as const;
+const HTTP_METHODS = [...REST_METHODS, '*'] as const;
 /**
  * The longest route path a key may have, counted as written into the policy (`{id}` as `*`): API Gateway
  * takes a policy Resource of at most 512 characters ("Output from an API Gateway Lambda authorizer"), and
  * the longest ARN prefix before the path is 212: `arn:aws-iso-b:execute-api:`, a region, a 12-digit
  * account, a 10-character API id, a stage of up to 128 characters and `/OPTIONS`.
  */
-export const MAX_ROUTE_PATH = 300;
+const MAX_ROUTE_PATH = 300;
 /** A whole-segment path parameter as API Gateway writes it: `{id}`, or greedy `{proxy+}` (last only). */
 export const PATH_PARAMETER = /^\{[A-Za-z0-9._-]+\+?\}$/;
 /**
@@ -172,7 +172,7 @@ const URI_PREFIX = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
  * Why a required scope or role can never match what Entra writes in `scp` or `roles`, or undefined. The one
  * rule behind the synth's message (naming the prop), the cold start's and explain's (naming the variable).
  */
-export function permissionNameProblem(name: string, kind: 'scope' | 'role'): string | undefined {
+function permissionNameProblem(name: string, kind: 'scope' | 'role'): string | undefined {
   if (kind === 'scope' && URI_PREFIX.test(name)) {
     const short = name.slice(name.lastIndexOf('/') + 1) || 'Orders.Read';
     return `scope names as scp carries them ("${short}"): scp holds the scope name only, never the App ID URI before it`;
@@ -231,7 +231,7 @@ export function isDefaultRoute(route: Pick<RouteKey, 'method' | 'path'>): boolea
 }
 
 /** A multi-tenant allow-list read at run time from an SSM parameter (String: a JSON array; or StringList). */
-export interface TenantsParameter {
+interface TenantsParameter {
   readonly name: string;
   readonly refreshSeconds: number;
 }
@@ -671,7 +671,7 @@ function parseUnlistedMethods(raw: string): readonly RouteKey[] {
  * `["GET /items"].roles`; empty for the table itself), `expected` what it must be, `actual` what it is.
  * The cold start and the construct each phrase it once, with what they got.
  */
-export interface RouteProblem {
+interface RouteProblem {
   readonly at: string;
   readonly expected: string;
   readonly actual: unknown;

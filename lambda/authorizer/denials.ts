@@ -64,7 +64,7 @@ export function reasonOf(denial: Denial): DenyReason {
 }
 
 /** `scope A or B, or role C`: what a rule needs, in words. */
-export function ruleText(rule: PermissionRule): string {
+function ruleText(rule: PermissionRule): string {
   const parts = [];
   if (rule.scopes.length > 0) parts.push(`scope ${rule.scopes.join(' or ')}`);
   if (rule.roles.length > 0) parts.push(`role ${rule.roles.join(' or ')}`);

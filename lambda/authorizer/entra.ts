@@ -345,7 +345,7 @@ function namesTenant(idp: string, tid: string): boolean {
  * guests" (access token claims reference): an `idp` other than `iss` that names no issuer of the token's
  * own tenant (`live.com`, another tenant's STS) is a guest's. An application acting as itself is no user.
  */
-export function isGuest(payload: JsonObject, tid: string, appOnly: boolean): boolean {
+function isGuest(payload: JsonObject, tid: string, appOnly: boolean): boolean {
   if (appOnly) return false;
   if (payload.acct === 1) return true;
   if (payload.acct === 0) return false;

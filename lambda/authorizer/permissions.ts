@@ -17,9 +17,6 @@ import {
   selectRoute,
 } from './route-table.js';
 
-export type { DenyReason } from './denials.js';
-export type { RouteRequest } from './route-table.js';
-
 /** The caller's grants, as far as the token can show them. */
 export interface Grantee {
   readonly scopes: readonly string[];
@@ -35,7 +32,7 @@ export interface Grantee {
 }
 
 /** One method and a path as the policy writes them (`GET`, `/items/*`). */
-export interface PolicyRoute {
+interface PolicyRoute {
   readonly method: Method;
   readonly path: string;
 }
@@ -44,7 +41,7 @@ export interface PolicyRoute {
  * May this caller call this route? `routes` is what the caller may call anywhere on the stage, because API
  * Gateway caches one answer per token and reuses it for every route; `denied`, what that answer must deny.
  */
-export type Authorization =
+type Authorization =
   | { readonly allowed: true; readonly routes: 'stage' }
   | { readonly allowed: true; readonly routes: readonly RouteKey[]; readonly denied: readonly PolicyRoute[] }
   | {

@@ -27,7 +27,7 @@ export interface PolicyDeny {
 }
 
 /** What each route's policy path may reach besides the route, fixed by the table: computed once per container. */
-export interface DenialPlan {
+interface DenialPlan {
   readonly routes: readonly GuardedRoute[];
   /** Routes that outrank the route on a request it matches itself (or the root, for a policy path `/*`). */
   readonly outranks: readonly (readonly number[])[];

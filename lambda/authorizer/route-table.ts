@@ -40,7 +40,7 @@ export interface RouteRequest {
   readonly path: string;
 }
 
-export function segmentsOf(path: string): PathSegment[] {
+function segmentsOf(path: string): PathSegment[] {
   if (path === '/') return [];
   return path
     .slice(1)

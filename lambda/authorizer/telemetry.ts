@@ -34,9 +34,9 @@ export interface TelemetryDeps {
   readonly traceHeader?: () => string | undefined;
 }
 
-export type Fields = Readonly<Record<string, unknown>>;
+type Fields = Readonly<Record<string, unknown>>;
 
-export interface Telemetry {
+interface Telemetry {
   /** One line per decision: INFO (ERROR for our own failures), with the EMF metric when metrics are on. */
   decision(record: DecisionRecord<unknown>, invocation?: InvocationContext): void;
   debug(message: string, fields?: Fields): void;
@@ -78,7 +78,7 @@ void noReservedRecordField;
  * Powertools' error shape (name, location: the first stack frame, message, stack, cause) of the error as
  * `loggableError` caps it; a thrown value that is not an Error, as its capped text.
  */
-export function formatError(error: unknown): unknown {
+function formatError(error: unknown): unknown {
   const safe = loggableError(error);
   return error instanceof Error ? errorShape(safe) : safe.message;
 }
@@ -158,7 +158,7 @@ export function lineWriter(of: () => NodeJS.WritableStream): (line: string) => v
  * Powertools' standard keys, in the order its formatter (`PowertoolsLogFormatter.formatAttributes`) writes
  * them. A type, not an interface, so that it is a `Record<string, unknown>` a line's other members join.
  */
-export type LogAttributes = {
+type LogAttributes = {
   readonly level: LineLevel;
   readonly message: string;
   readonly timestamp: string;
@@ -174,7 +174,7 @@ export type LogAttributes = {
 };
 
 /** What one line's standard keys are made of: the configuration's part and this line's. */
-export interface LineFacts {
+interface LineFacts {
   readonly level: LineLevel;
   readonly message: string;
   /** Milliseconds since the epoch. */
@@ -190,7 +190,7 @@ export interface LineFacts {
 }
 
 /** A line's standard keys; a key whose value is undefined is left out of the line by JSON.stringify. */
-export function formatAttributes(facts: LineFacts): LogAttributes {
+function formatAttributes(facts: LineFacts): LogAttributes {
   const { invocation } = facts;
   const memory = invocation === undefined ? Number.NaN : Number(invocation.memoryLimitInMB);
   return {
@@ -237,10 +237,7 @@ export function withMembers(json: string, members: string, first = false): strin
  * A decision's line: the standard keys, the decision's outcome, reason and detail, every safe field of the
  * record (whatever fields it grows), then the metric's members when metrics are on.
  */
-export function formatDecisionLine(
-  facts: LineFacts,
-  record: DecisionRecord<unknown>,
-): Record<string, unknown> {
+function formatDecisionLine(facts: LineFacts, record: DecisionRecord<unknown>): Record<string, unknown> {
   const { decision, error } = record;
   // Members are added to the one fresh object rather than spread from several: spreading objects of a dozen
   // keys each into one literal falls off V8's fast path on Node.js 20 (tens of microseconds a line).
@@ -260,12 +257,12 @@ export function formatDecisionLine(
  * The line of a decision the level keeps out of the log, as Powertools Metrics writes it: the metric's
  * members (added first, by {@link withMembers}), then its dimensions.
  */
-export function formatMetricLine(service: string, decision: Decision<unknown>) {
+function formatMetricLine(service: string, decision: Decision<unknown>) {
   return { service, outcome: decision.outcome, reason: decision.reason };
 }
 
 /** A free-form line: the standard keys, then the fields but those whose keys the line already uses (an `error` is kept). */
-export function formatLogLine(facts: LineFacts, fields: Fields): Record<string, unknown> {
+function formatLogLine(facts: LineFacts, fields: Fields): Record<string, unknown> {
   const line: Record<string, unknown> = formatAttributes(facts);
   for (const [key, value] of Object.entries(fields))
     if (key === 'error' || !(RESERVED_KEYS as readonly string[]).includes(key)) line[key] = value;
@@ -273,7 +270,7 @@ export function formatLogLine(facts: LineFacts, fields: Fields): Record<string, 
 }
 
 /** A line's JSON: JSON.stringify, or {@link safeStringify} when that throws (a bigint, a cycle). */
-export function serializeLine(line: object): string {
+function serializeLine(line: object): string {
   try {
     return JSON.stringify(line);
   } catch {

@@ -8,7 +8,7 @@ import type { TokenVerifier } from './verifier.js';
 const NO_TENANT_LIST: TenantList = Object.freeze({ tenants: new Set<string>(), origin: 'none' });
 
 /** A multi-tenant API's tenant list, read at run time, for an authorizer built once. */
-export interface TenantListHolder {
+interface TenantListHolder {
   /** `tenant`'s rule whose allow-list is, at each read, the current list's tenants. */
   readonly rule: TenantConfig;
   /** The list the decision under way is judged by; NO_TENANT_LIST when none may be used. */

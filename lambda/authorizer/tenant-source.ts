@@ -24,7 +24,7 @@ export type TenantListEvent =
       readonly serving: string | undefined;
     };
 
-export interface RefreshingTenantSourceOptions {
+interface RefreshingTenantSourceOptions {
   /** The parameter's name, for origins and messages. */
   readonly parameter: string;
   /** Reads the parameter's value once; rejects on any failure. */
@@ -45,7 +45,7 @@ export function fixedTenantSource(tenants: ReadonlySet<string> | 'any'): TenantS
 /** How long one read may take before it counts as failed (SDK retries of a throttled call included). */
 export const READ_TIMEOUT_MS = 3000;
 /** With no list to serve, a failed read is retried this long after the last attempt, not on every request. */
-export const RETRY_AFTER_FAILURE_MS = 2000;
+const RETRY_AFTER_FAILURE_MS = 2000;
 
 interface GoodList {
   readonly list: TenantList;

@@ -25,9 +25,9 @@ export interface TokenVerifier {
  * fetch (once per cooldown) and may fall back to the last good set. The key cache is one; a source that
  * picks a set by the token's tenant would be another.
  */
-export type SigningKeySource = Pick<EntraJwksCache, 'findFreshJwk' | 'getJwk'>;
+type SigningKeySource = Pick<EntraJwksCache, 'findFreshJwk' | 'getJwk'>;
 
-export interface TokenVerifierDeps {
+interface TokenVerifierDeps {
   readonly config: Pick<AuthorizerConfig, keyof EntraRules | 'jwksUri'>;
   readonly keys: SigningKeySource;
   /** Seconds since the epoch. @default Date.now()/1000 */

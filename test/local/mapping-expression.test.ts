@@ -242,7 +242,7 @@ describe('every mapping expression the stacks synthesize is one API Gateway acce
 });
 
 describe('a template API Gateway would refuse', () => {
-  // The DEFAULT_4XX/5XX responses as the sample stack once wrote them: header values left unquoted.
+  // DEFAULT_4XX/5XX responses with their header values left unquoted, a mistake CDK does not catch at synth.
   function unquotedDefaults() {
     const stack = new Stack(app(), 'Unquoted');
     const api = new RestApi(stack, 'Api');
@@ -259,7 +259,7 @@ describe('a template API Gateway would refuse', () => {
     return Template.fromStack(stack).toJSON() as Parameters<typeof mappingsOf>[0];
   }
 
-  it('is caught by the oracle: the unquoted DEFAULT_4XX/5XX values of the old stack', () => {
+  it('is caught by the oracle: DEFAULT_4XX/5XX header values written unquoted', () => {
     const problems = refusals(mappingsOf(unquotedDefaults()));
     expect(problems).toHaveLength(4);
     expect(problems.join('\n')).toMatch(/gatewayresponse\.header\.Access-Control-Allow-Origin = "\*"/);

@@ -4,7 +4,7 @@ import type { Fetcher } from 'aws-jwt-verify/https';
 import { isLoopbackHost } from '../config.js';
 import { KeyFetchError } from '../errors.js';
 
-export interface KeyFetcherOptions {
+interface KeyFetcherOptions {
   /** The whole budget of one fetch: connect, response and the retry. @default 2000 */
   readonly budgetMs?: number;
   /** Bodies above this are cut off and refused. @default 262144 (256 KiB) */
@@ -13,7 +13,7 @@ export interface KeyFetcherOptions {
   readonly minRetryMs?: number;
 }
 
-export const KEY_FETCH_DEFAULTS = { budgetMs: 2000, maxBodyBytes: 256 * 1024, minRetryMs: 500 } as const;
+const KEY_FETCH_DEFAULTS = { budgetMs: 2000, maxBodyBytes: 256 * 1024, minRetryMs: 500 } as const;
 
 /**
  * aws-jwt-verify's Fetcher, hardened for a key endpoint: one deadline for everything, a size cap, no

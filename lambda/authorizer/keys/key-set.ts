@@ -1,9 +1,9 @@
 import type { Jwk, Jwks, JwkWithKid } from 'aws-jwt-verify/jwk';
 import { safeJsonParse } from 'aws-jwt-verify/safe-json-parse';
 
-export const MIN_RSA_BITS = 2048;
+const MIN_RSA_BITS = 2048;
 /** Entra publishes `AQAB`; an exponent of 1 (`AQ`) "verifies" a signature that is just the padded hash. */
-export const MIN_RSA_EXPONENT = 65537n;
+const MIN_RSA_EXPONENT = 65537n;
 
 /** A signing key as this project keeps it: RS256-capable, with the Entra `issuer` (if any) preserved. */
 export type SigningJwk = JwkWithKid & {
@@ -14,7 +14,7 @@ export type SigningJwk = JwkWithKid & {
   readonly issuer?: string;
 };
 
-export interface ParsedKeySet {
+interface ParsedKeySet {
   readonly keys: readonly SigningJwk[];
   /** Entries that were present but unusable (wrong type, use, alg, size, exponent, fields). */
   readonly dropped: number;
