@@ -220,6 +220,60 @@ describe('the Denies of a cached policy', () => {
   });
 });
 
+describe("the Denies of a cached policy when the API's methods are unknown (a SpecRestApi)", () => {
+  // No unlisted methods from the construct: the "* /*" default serves whatever no key does, any path.
+  const admin = caller([], ['Admin']);
+
+  it('deny each refused route a granted default would admit, by name', () => {
+    const routes = routesOf({
+      'GET /admin': { roles: ['Admin'] },
+      'GET /': { roles: ['Admin'] },
+      '* /*': {},
+    });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items' });
+    expect(decision).toMatchObject({
+      allowed: true,
+      denied: [
+        { method: 'GET', path: '/admin' },
+        { method: 'GET', path: '/' },
+      ],
+    });
+    const policy = policyOf(decision);
+    expect(policyAllows(policy, 'GET/anything/else')).toBe(true);
+    expect(policyAllows(policy, 'GET/admin')).toBe(false);
+    expect(policyAllows(policy, 'GET/')).toBe(false);
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/admin' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: 'GET /admin' },
+    });
+    expect(routes(admin, { method: 'GET', path: '/items' })).toMatchObject({ allowed: true, denied: [] });
+  });
+
+  it("deny a refused {param} route by name, refusing the default's paths below it too", () => {
+    const routes = routesOf({ 'GET /items/{id}': { roles: ['Admin'] }, '* /*': {} });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/other' });
+    expect(policyOf(decision).deny).toEqual(['GET/items/*']);
+    // Served by the granted default, but the Deny IAM needs for GET /items/{id} covers it.
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/2' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'policy_deny', deny: { method: 'GET', path: '/items/*' } },
+    });
+  });
+
+  it('deny what a granted {param} route admits beyond itself when the default is refused', () => {
+    const routes = routesOf({ 'GET /items/{id}': { scopes: ['Items.Read'] }, '* /*': { roles: ['Admin'] } });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' });
+    expect(decision).toMatchObject({ allowed: true, denied: [{ method: 'GET', path: '/items/*/*' }] });
+    const policy = policyOf(decision);
+    expect(policyAllows(policy, 'GET/items/1')).toBe(true);
+    expect(policyAllows(policy, 'GET/items/1/2')).toBe(false);
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/2' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /*', byDefault: true },
+    });
+  });
+});
+
 describe('what a refusal tells the operator', () => {
   const table = {
     'GET /items/{id}': { scopes: ['Items.Read', 'Items.ReadWrite'], roles: ['Items.Admin'] },
