@@ -72,6 +72,32 @@ describe('the Denies of a cached policy', () => {
     });
   });
 
+  it('leave alone a refused route the granted {proxy+} route outranks wherever its pattern reaches it', () => {
+    // GET/*/b/* reaches GET /{id}/{id}/a/a only on paths whose second segment is "b", where the literal wins.
+    const routes = routesOf({ 'GET /{x}/b/{proxy+}': {}, 'GET /{id}/{id}/a/a': { roles: ['Admin'] } });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/c/b/a/a' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/c/d/a/a' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: 'GET /{id}/{id}/a/a' },
+    });
+  });
+
+  it('leave alone a refused route whose literal differs from the granted one, whichever literal is met first', () => {
+    // GET/b/a/* admits /b/a/1/2, which GET /{id}/b/{proxy+} cannot serve ("a" is not "b").
+    for (const table of [
+      { 'GET /{id}/b/{proxy+}': { roles: ['Admin'] }, 'GET /b/a/{id}': {} },
+      { 'GET /b/a/{id}': {}, 'GET /{id}/b/{proxy+}': { roles: ['Admin'] } },
+    ]) {
+      expect(routesOf(table)(caller(['Items.Read']), { method: 'GET', path: '/b/a/1' })).toMatchObject({
+        allowed: true,
+        denied: [],
+      });
+    }
+  });
+
   it('name the root when a top-level {param} route is granted and the root is not', () => {
     const routes = routesOf({ 'GET /{id}': { scopes: ['Items.Read'] }, 'GET /': { roles: ['Admin'] } });
     const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/42' });
