@@ -67,14 +67,13 @@ export function stepsOverlap(policy: PathSteps, route: PathSteps, beyondRoute = 
       let state = reached[i * width + j] as number;
       if (state === 0) continue;
       rowReached = true;
-      const a = i < n ? (policy[i] as number) : -1;
-      const b = j < m ? (route[j] as number) : -1;
+      const a = policy[i] ?? -1;
+      const b = route[j] ?? -1;
       const both = a >= 0 && b >= 0 && (a < FIRST_LITERAL || b < FIRST_LITERAL || a === b);
       const marked = a === BEYOND ? 2 : state;
-      if (both && repeats(a) && repeats(b)) {
-        state |= marked;
-        reached[i * width + j] = state;
-      } else if (both) {
+      // Both repeat: the pair stays here, only its mark may grow (this position is not read again).
+      if (both && repeats(a) && repeats(b)) state |= marked;
+      else if (both) {
         const at = (repeats(a) ? i : i + 1) * width + (repeats(b) ? j : j + 1);
         reached[at] = (reached[at] as number) | marked;
       }
@@ -89,7 +88,8 @@ export function stepsOverlap(policy: PathSteps, route: PathSteps, beyondRoute = 
 
 /**
  * Does a granted route's policy path admit a request `other` would serve (by the paths alone)? The default
- * route matches any path; a policy path `/*` also admits the root `/`, its `*` matching nothing.
+ * route matches any path; a policy path `/*` (of `/{id}` or `/{proxy+}`) admits every path, the root `/`
+ * too, its `*` matching nothing.
  */
 export function policyAdmits(
   granted: { readonly route: GuardedRoute; readonly policy: PathSteps },
@@ -97,8 +97,8 @@ export function policyAdmits(
   beyondRoute = false,
 ): boolean {
   if (granted.route.origin === 'default' || other.route.origin === 'default') return true;
-  const slashStar =
-    granted.policy.length === 2 && granted.policy[0] === ONE && repeats(granted.policy[1] as number);
-  if (!beyondRoute && slashStar && other.route.segments.length === 0) return true;
+  // One `*` segment is the only policy path of two steps whose second repeats.
+  const slashStar = granted.policy.length === 2 && repeats(granted.policy[1] as number);
+  if (!beyondRoute && slashStar) return true;
   return stepsOverlap(granted.policy, other.steps, beyondRoute);
 }

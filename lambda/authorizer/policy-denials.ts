@@ -80,10 +80,12 @@ export function planDenials(routes: readonly GuardedRoute[]): DenialPlan {
     const granted = { route: g, policy: policies[g.index] as PathSteps };
     const other = (f: GuardedRoute) => ({ route: f, steps: steps[f.index] as PathSteps });
     const reach = routes.filter((f) => f !== g && shareMethod(g, f) && policyAdmits(granted, other(f)));
+    // The default route matches every path: each other route outranks it on the requests it serves.
     const outranking = reach.filter(
       (f) =>
         (isSlashStar(g) && f.segments.length === 0 && f.origin !== 'default') ||
-        (precedence(f, g) < 0 && stepsOverlap(steps[g.index] as PathSteps, steps[f.index] as PathSteps)),
+        (precedence(f, g) < 0 &&
+          (g.origin === 'default' || stepsOverlap(steps[g.index] as PathSteps, steps[f.index] as PathSteps))),
     );
     outranks.push(outranking.map((f) => f.index));
     beyond.push(

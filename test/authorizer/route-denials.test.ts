@@ -72,6 +72,32 @@ describe('the Denies of a cached policy', () => {
     });
   });
 
+  it('leave alone a refused route the granted {proxy+} route outranks wherever its pattern reaches it', () => {
+    // GET/*/b/* reaches GET /{id}/{id}/a/a only on paths whose second segment is "b", where the literal wins.
+    const routes = routesOf({ 'GET /{x}/b/{proxy+}': {}, 'GET /{id}/{id}/a/a': { roles: ['Admin'] } });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/c/b/a/a' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/c/d/a/a' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: 'GET /{id}/{id}/a/a' },
+    });
+  });
+
+  it('leave alone a refused route whose literal differs from the granted one, whichever literal is met first', () => {
+    // GET/b/a/* admits /b/a/1/2, which GET /{id}/b/{proxy+} cannot serve ("a" is not "b").
+    for (const table of [
+      { 'GET /{id}/b/{proxy+}': { roles: ['Admin'] }, 'GET /b/a/{id}': {} },
+      { 'GET /b/a/{id}': {}, 'GET /{id}/b/{proxy+}': { roles: ['Admin'] } },
+    ]) {
+      expect(routesOf(table)(caller(['Items.Read']), { method: 'GET', path: '/b/a/1' })).toMatchObject({
+        allowed: true,
+        denied: [],
+      });
+    }
+  });
+
   it('name the root when a top-level {param} route is granted and the root is not', () => {
     const routes = routesOf({ 'GET /{id}': { scopes: ['Items.Read'] }, 'GET /': { roles: ['Admin'] } });
     const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/42' });
@@ -217,6 +243,60 @@ describe('the Denies of a cached policy', () => {
       const request = { method: 'GET', path: '/r0/7' };
       expect(shared(caller(granted), request)).toEqual(routesOf(table)(caller(granted), request));
     }
+  });
+});
+
+describe("the Denies of a cached policy when the API's methods are unknown (a SpecRestApi)", () => {
+  // No unlisted methods from the construct: the "* /*" default serves whatever no key does, any path.
+  const admin = caller([], ['Admin']);
+
+  it('deny each refused route a granted default would admit, by name', () => {
+    const routes = routesOf({
+      'GET /admin': { roles: ['Admin'] },
+      'GET /': { roles: ['Admin'] },
+      '* /*': {},
+    });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items' });
+    expect(decision).toMatchObject({
+      allowed: true,
+      denied: [
+        { method: 'GET', path: '/admin' },
+        { method: 'GET', path: '/' },
+      ],
+    });
+    const policy = policyOf(decision);
+    expect(policyAllows(policy, 'GET/anything/else')).toBe(true);
+    expect(policyAllows(policy, 'GET/admin')).toBe(false);
+    expect(policyAllows(policy, 'GET/')).toBe(false);
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/admin' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: 'GET /admin' },
+    });
+    expect(routes(admin, { method: 'GET', path: '/items' })).toMatchObject({ allowed: true, denied: [] });
+  });
+
+  it("deny a refused {param} route by name, refusing the default's paths below it too", () => {
+    const routes = routesOf({ 'GET /items/{id}': { roles: ['Admin'] }, '* /*': {} });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/other' });
+    expect(policyOf(decision).deny).toEqual(['GET/items/*']);
+    // Served by the granted default, but the Deny IAM needs for GET /items/{id} covers it.
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/2' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'policy_deny', deny: { method: 'GET', path: '/items/*' } },
+    });
+  });
+
+  it('deny what a granted {param} route admits beyond itself when the default is refused', () => {
+    const routes = routesOf({ 'GET /items/{id}': { scopes: ['Items.Read'] }, '* /*': { roles: ['Admin'] } });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' });
+    expect(decision).toMatchObject({ allowed: true, denied: [{ method: 'GET', path: '/items/*/*' }] });
+    const policy = policyOf(decision);
+    expect(policyAllows(policy, 'GET/items/1')).toBe(true);
+    expect(policyAllows(policy, 'GET/items/1/2')).toBe(false);
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/2' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /*', byDefault: true },
+    });
   });
 });
 
