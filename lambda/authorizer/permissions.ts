@@ -116,7 +116,8 @@ export function apiWideDenial(
 
 /** Why the route serving a request refuses this caller, or undefined when it admits it. */
 function routeDenial(route: GuardedRoute | undefined, grantee: Grantee, request: string): Denial | undefined {
-  if (route === undefined) return { kind: 'no_route', request };
+  if (route === undefined || (route.origin === 'default' && route.rule === undefined))
+    return { kind: 'no_route', request };
   const { rule } = route;
   if (rule === undefined) return { kind: 'unlisted', request, route: route.route };
   if (satisfies(rule, grantee)) return undefined;

@@ -40,6 +40,9 @@ export interface RouteRequest {
   readonly path: string;
 }
 
+/** The default route of a table without one, where the API's methods are unknown. */
+const NO_DEFAULT: RouteKey = { route: '* /*', method: '*', path: '/*' };
+
 function segmentsOf(path: string): PathSegment[] {
   if (path === '/') return [];
   return path
@@ -55,7 +58,8 @@ function segmentsOf(path: string): PathSegment[] {
 /**
  * The routes the authorizer judges: each key, and (when the construct listed them) each guarded method no
  * key names, with the default rule or none. The default key decides only those; without the list, it
- * serves what no other route does.
+ * serves what no other route does, and a table without one gets a default that no token may call: the
+ * API may have methods no key names, and a cached policy must deny them as a fresh decision refuses them.
  */
 export function guardedRoutes(
   config: Pick<AuthorizerConfig, 'routePermissions'> & Partial<Pick<AuthorizerConfig, 'unlistedMethods'>>,
@@ -66,8 +70,8 @@ export function guardedRoutes(
   const routes: Omit<GuardedRoute, 'index' | 'methods' | 'segments'>[] = [
     ...keys.filter((k) => !isDefaultRoute(k)).map((k) => ({ ...k, origin: 'key' as const, rule: k })),
     ...(unlisted ?? []).map((k) => ({ ...k, origin: 'unlisted' as const, rule: fallback })),
-    ...(fallback !== undefined && unlisted === undefined
-      ? [{ ...fallback, origin: 'default' as const, rule: fallback }]
+    ...(unlisted === undefined
+      ? [{ ...(fallback ?? NO_DEFAULT), origin: 'default' as const, rule: fallback }]
       : []),
   ];
   return routes.map((r, index) => ({

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
 import { isGraphAudience } from '../../lambda/authorizer/microsoft-apis.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
@@ -34,6 +34,7 @@ describe('route matching', () => {
       [ENV_NAMES.tenantId]: TENANT,
       [ENV_NAMES.audiences]: CLIENT_ID,
       [ENV_NAMES.routePermissions]: JSON.stringify(table),
+      [UNLISTED_METHODS_ENV]: '[]',
     }),
   );
   const paths = [
@@ -184,6 +185,7 @@ describe('building the route table', () => {
         [ENV_NAMES.tenantId]: TENANT,
         [ENV_NAMES.audiences]: CLIENT_ID,
         [ENV_NAMES.routePermissions]: JSON.stringify(table),
+        [UNLISTED_METHODS_ENV]: '[]',
       }),
     );
   const params = (n: number) => Array.from({ length: n }, () => '{p}').join('/');

@@ -13,8 +13,12 @@ const NO_RULE: PermissionRule = { scopes: [], roles: [] };
 const APP = '11111111-2222-4333-8444-555555555555';
 const OTHER_APP = 'b0b0b0b0-2222-4333-8444-555555555555';
 
+/** A RestApi whose methods are the table's keys, as the construct lists them: none unlisted. */
 const routesOf = (table: Record<string, unknown>, required: PermissionRule = NO_RULE) =>
-  createRouteAuthorizer({ required, routePermissions: parseRoutePermissions(table) });
+  createRouteAuthorizer({ required, routePermissions: parseRoutePermissions(table), unlistedMethods: [] });
+/** A SpecRestApi: its methods out of the construct's sight, the Lambda knows only the table. */
+const specRoutesOf = (table: Record<string, unknown>) =>
+  createRouteAuthorizer({ required: NO_RULE, routePermissions: parseRoutePermissions(table) });
 
 const caller = (scopes: string[], roles: string[] = [], appId: string | undefined = APP): Grantee => ({
   scopes,
@@ -251,7 +255,7 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
   const admin = caller([], ['Admin']);
 
   it('deny each refused route a granted default would admit, by name', () => {
-    const routes = routesOf({
+    const routes = specRoutesOf({
       'GET /admin': { roles: ['Admin'] },
       'GET /': { roles: ['Admin'] },
       '* /*': {},
@@ -276,7 +280,7 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
   });
 
   it("deny a refused {param} route by name, refusing the default's paths below it too", () => {
-    const routes = routesOf({ 'GET /items/{id}': { roles: ['Admin'] }, '* /*': {} });
+    const routes = specRoutesOf({ 'GET /items/{id}': { roles: ['Admin'] }, '* /*': {} });
     const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/other' });
     expect(policyOf(decision).deny).toEqual(['GET/items/*']);
     // Served by the granted default, but the Deny IAM needs for GET /items/{id} covers it.
@@ -287,7 +291,10 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
   });
 
   it('deny what a granted {param} route admits beyond itself when the default is refused', () => {
-    const routes = routesOf({ 'GET /items/{id}': { scopes: ['Items.Read'] }, '* /*': { roles: ['Admin'] } });
+    const routes = specRoutesOf({
+      'GET /items/{id}': { scopes: ['Items.Read'] },
+      '* /*': { roles: ['Admin'] },
+    });
     const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' });
     expect(decision).toMatchObject({ allowed: true, denied: [{ method: 'GET', path: '/items/*/*' }] });
     const policy = policyOf(decision);
@@ -296,6 +303,18 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
     expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/2' })).toMatchObject({
       allowed: false,
       denial: { kind: 'route_rule', route: '* /*', byDefault: true },
+    });
+  });
+
+  it('deny what a granted {param} route admits beyond itself when there is no default', () => {
+    // The document may have GET /items/{id}/parts, which no key names: refused fresh, and so in the cache.
+    const routes = specRoutesOf({ 'GET /items/{id}': { scopes: ['Items.Read'] } });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' });
+    expect(decision).toMatchObject({ allowed: true, denied: [{ method: 'GET', path: '/items/*/*' }] });
+    expect(policyAllows(policyOf(decision), 'GET/items/1/parts')).toBe(false);
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/parts' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'no_route', request: 'GET /items/1/parts' },
     });
   });
 });

@@ -1,6 +1,6 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
-import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, loadConfig, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
 import type { EntraClaims } from '../../lambda/authorizer/entra.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import type { TokenVerifier } from '../../lambda/authorizer/verifier.js';
@@ -78,6 +78,9 @@ export function authorizerFor(
   moreEnv: Record<string, string> = {},
 ) {
   const config = loadConfig({
+    // A RestApi whose methods are the table's keys, none unlisted, as the construct writes it; a table with
+    // the "* /*" default stands for one whose other methods are unknown (a SpecRestApi).
+    ...(table !== undefined && !('* /*' in table) ? { [UNLISTED_METHODS_ENV]: '[]' } : {}),
     ...moreEnv,
     [ENV_NAMES.tenantId]: TENANT,
     [ENV_NAMES.audiences]: CLIENT_ID,
