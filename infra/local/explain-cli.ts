@@ -7,6 +7,7 @@ import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import { decodeJwt, headerKeyId } from '../../lambda/authorizer/jwt.js';
 import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { createTenantKeyCache } from '../../lambda/authorizer/keys/tenant-keys.js';
 import { isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
 import { printable, printableJson } from '../../lambda/authorizer/safe-text.js';
 import { fileParameterReader, TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
@@ -311,6 +312,7 @@ const routeKey = httpRouteKeyOf(routeText);
 const explained = await explainToken(bearer, {
   config,
   keys: new EntraJwksCache(),
+  tenantKeys: createTenantKeyCache(),
   route: { method: (method ?? 'GET').toUpperCase(), path: path ?? '/' },
   ...(routeKey !== undefined ? { routeKey } : {}),
   ...(nowSeconds !== undefined ? { now: () => Date.now() / 1000 } : {}),

@@ -10,7 +10,7 @@ import { reportEntraRules } from '../../lambda/authorizer/entra.js';
 import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
 import { createHinter, relativeTime } from '../../lambda/authorizer/hints.js';
 import { httpApiEventKind } from '../../lambda/authorizer/http-api.js';
-import { decodeJwt } from '../../lambda/authorizer/jwt.js';
+import { decodeJwt, headerKeyId } from '../../lambda/authorizer/jwt.js';
 import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
 import type { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import type { SigningJwk } from '../../lambda/authorizer/keys/key-set.js';
@@ -19,7 +19,12 @@ import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reas
 import { createRouteKeyAuthorizer } from '../../lambda/authorizer/route-keys.js';
 import { boundedJson, isoTime, printable, redactUrl } from '../../lambda/authorizer/safe-text.js';
 import { type TenantList, withTenantList } from '../../lambda/authorizer/tenant-list.js';
-import { createTokenVerifier, keyServesIssuer, verifiesRs256 } from '../../lambda/authorizer/verifier.js';
+import {
+  createKeyLookup,
+  createTokenVerifier,
+  keyServesIssuer,
+  verifiesRs256,
+} from '../../lambda/authorizer/verifier.js';
 
 interface ExplainCheck {
   readonly check: string;
@@ -54,6 +59,8 @@ interface ExplainOptions {
   /** With `api.kind` http (loadApiConfig), the route is judged as an HTTP API's route key. */
   readonly config: AuthorizerConfig | ApiConfig;
   readonly keys: EntraJwksCache;
+  /** A multi-tenant API's per-tenant key sets (createTenantKeyCache); without it only the key URL is read. */
+  readonly tenantKeys?: EntraJwksCache;
   /** The route to judge, as in route permissions. @default GET / */
   readonly route?: { readonly method: string; readonly path: string };
   /** For an HTTP API: the route key to judge (`GET /items/{id}`, `$default`). @default `<method> <path>` of route */
@@ -85,7 +92,7 @@ const STATUS = { allow: 200, deny: 403, unauthorized: 401, error: 500 } as const
  * authorizer itself, so it cannot disagree with the Lambda.
  */
 export async function explainToken(input: string, options: ExplainOptions): Promise<ExplainReport> {
-  const { keys, tenantList } = options;
+  const { keys, tenantKeys, tenantList } = options;
   const config: AuthorizerConfig | ApiConfig =
     tenantList === undefined
       ? options.config
@@ -100,7 +107,7 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     () => undefined,
     (err: Error) => err.message,
   );
-  const verifier = createTokenVerifier({ config, keys, now });
+  const verifier = createTokenVerifier({ config, keys, tenantKeys, now });
   const api = 'api' in options.config ? options.config.api : undefined;
   const routeKey = options.routeKey ?? `${route.method} ${route.path}`;
   const record = await decideOnRoute(config, header, route, routeKey, { verifier, hint });
@@ -119,7 +126,8 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   }
   const nowSeconds = now();
   const checks = ruleChecks(jwt, config, nowSeconds);
-  const signature = await checkSignature(jwt, config, keys, keysError);
+  const lookUp = createKeyLookup({ config, keys, tenantKeys });
+  const signature = await checkSignature(jwt, config, lookUp, keysError);
   checks.push(...signature.checks);
   checks.push(
     ...permissionChecks(
@@ -268,10 +276,10 @@ function permissionChecks(
 async function checkSignature(
   jwt: DecodedJwt,
   config: AuthorizerConfig,
-  keys: EntraJwksCache,
+  lookUp: ReturnType<typeof createKeyLookup>,
   keysError: string | undefined,
 ): Promise<{ result: ExplainReport['signature']; checks: ExplainCheck[] }> {
-  const keyCheck = 'the key set at the key URL holds the kid';
+  const keyCheck = "the key set at the key URL (or the token tenant's own) holds the kid";
   if (keysError !== undefined) {
     return {
       result: {
@@ -293,8 +301,9 @@ async function checkSignature(
     };
   }
   let key: SigningJwk;
+  let uri: string;
   try {
-    key = await keys.getJwk(config.jwksUri, jwt);
+    ({ key, uri } = await lookUp(jwt, headerKeyId(jwt.header) ?? '', tid));
   } catch (err) {
     const unreachable = err instanceof KeysUnavailableError;
     return {
@@ -316,14 +325,18 @@ async function checkSignature(
     result: valid
       ? {
           status: 'verified',
-          detail: `RS256 signature verified with key ${key.kid} from ${redactUrl(config.jwksUri)}`,
+          detail: `RS256 signature verified with key ${key.kid} from ${redactUrl(uri)}`,
         }
       : {
           status: 'invalid',
           detail: `the RS256 signature does not verify with key ${key.kid}: altered or forged`,
         },
     checks: [
-      { check: keyCheck, outcome: 'pass', detail: `kid ${key.kid}` },
+      {
+        check: keyCheck,
+        outcome: 'pass',
+        detail: `kid ${key.kid}${uri === config.jwksUri ? '' : `, in the tenant's own set ${redactUrl(uri)}`}`,
+      },
       {
         check: 'the key signs for the token issuer',
         outcome: issuerOk ? 'pass' : 'fail',

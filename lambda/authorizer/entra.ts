@@ -54,7 +54,8 @@ function v1Issuer(tid: string, v1IssuerHost: string): string {
   return `https://${v1IssuerHost}/${tid}/`;
 }
 
-function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant']): boolean {
+/** The tenant rule: the single tenant, or one on the multi-tenant API's list (or any, when it accepts all). */
+export function isTenantAllowed(tid: string, tenant: AuthorizerConfig['tenant']): boolean {
   if (tenant.mode === 'single') return tid === tenant.tenantId;
   if (tenant.tenantId === 'organizations' && tid === CONSUMERS_TENANT_ID) return false;
   return tenant.allowedTenants === 'any' || tenant.allowedTenants.has(tid);

@@ -1,6 +1,7 @@
 import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer.js';
 import { loadApiConfig } from './api-kind.js';
-import { EntraJwksCache } from './keys/key-cache.js';
+import { EntraJwksCache, type KeyCacheOptions } from './keys/key-cache.js';
+import { createTenantKeyCache } from './keys/tenant-keys.js';
 import { loadLazyModule } from './lazy-module.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
@@ -13,7 +14,7 @@ import { createTokenVerifier } from './verifier.js';
 const telemetry = createTelemetry(readTelemetryConfig(process.env));
 const config = loadApiConfig(process.env);
 
-const keys = new EntraJwksCache({
+const keyCacheOptions: KeyCacheOptions = {
   onEvent: (event) => {
     if (event.type === 'fetched') telemetry.info('signing keys fetched', { ...event });
     else
@@ -22,7 +23,10 @@ const keys = new EntraJwksCache({
         { ...event },
       );
   },
-});
+};
+const keys = new EntraJwksCache(keyCacheOptions);
+// A multi-tenant API's tenants' own key sets, read for a kid the shared set lacks: bounded, one fetch budget.
+const tenantKeys = createTenantKeyCache(keyCacheOptions);
 
 const logTenantEvent = (event: TenantListEvent) => {
   if (event.type === 'tenants_read_failed') telemetry.error('tenant list read failed', { ...event });
@@ -73,7 +77,7 @@ const tenantListOf: (() => string) | undefined =
       ? () => 'fixed'
       : undefined;
 const decided = parameterTenants === undefined ? config : { ...config, tenant: parameterTenants.rule };
-const verifier = createTokenVerifier({ config: decided, keys });
+const verifier = createTokenVerifier({ config: decided, keys, tenantKeys });
 
 // The operator hint of a refusal, made by hints.js: a lazily loaded module (lazy-module.ts) beside index.js,
 // loaded at the first refusal (an Allow needs none). Should it fail to load, the reason's own hint is logged.

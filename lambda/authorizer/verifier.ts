@@ -1,13 +1,14 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
 import { KidNotFoundInJwksError } from 'aws-jwt-verify/error';
 import { v2IssuersOf } from './clouds.js';
-import type { AuthorizerConfig } from './config.js';
-import { checkEntraToken, type EntraClaims, type EntraRules } from './entra.js';
+import { type AuthorizerConfig, isGuid } from './config.js';
+import { checkEntraToken, type EntraClaims, type EntraRules, isTenantAllowed } from './entra.js';
 import { TokenRejectedError } from './errors.js';
 import { decodeJwt } from './jwt.js';
 import type { DecodedJwt } from './jwt-model.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
 import type { SigningJwk } from './keys/key-set.js';
+import { tenantKeysUriOf } from './keys/tenant-keys.js';
 
 export interface VerifiedToken {
   readonly claims: EntraClaims;
@@ -22,16 +23,70 @@ export interface TokenVerifier {
 
 /**
  * Where the verifier finds a token's key: the warm lookup that never fetches, then the lookup that may
- * fetch (once per cooldown) and may fall back to the last good set. The key cache is one; a source that
- * picks a set by the token's tenant would be another.
+ * fetch (once per cooldown) and may fall back to the last good set.
  */
 type SigningKeySource = Pick<EntraJwksCache, 'findFreshJwk' | 'getJwk'>;
 
-interface TokenVerifierDeps {
-  readonly config: Pick<AuthorizerConfig, keyof EntraRules | 'jwksUri'>;
+interface KeyLookupDeps {
+  readonly config: Pick<AuthorizerConfig, 'tenant' | 'jwksUri'>;
+  /** The configured key set (`jwksUri`). */
   readonly keys: SigningKeySource;
+  /**
+   * A multi-tenant API's per-tenant key sets (createTenantKeyCache), read for a kid the shared set lacks.
+   * Without it, or for a single tenant, only `jwksUri` is read.
+   */
+  readonly tenantKeys?: SigningKeySource | undefined;
+}
+
+interface TokenVerifierDeps extends KeyLookupDeps {
+  readonly config: Pick<AuthorizerConfig, keyof EntraRules | 'jwksUri'>;
   /** Seconds since the epoch. @default Date.now()/1000 */
   readonly now?: () => number;
+}
+
+/** A token's key and the key URL it came from. */
+export interface FoundKey {
+  readonly key: SigningJwk;
+  readonly uri: string;
+}
+
+/**
+ * The key a token names: from the configured set; failing that, in a multi-tenant API, from the token's
+ * tenant's own set, as Microsoft advises (a key common to all tenants today can become a tenant's own). A
+ * tenant set is read only for a tenant the tenant rule allows, and serves only that tenant's tokens, since
+ * its URL is the token's tid. Rejects with KidNotFoundInJwksError when no set we may read holds the kid, and
+ * with KeysUnavailableError when the configured set is unobtainable.
+ */
+export function createKeyLookup({ config, keys, tenantKeys }: KeyLookupDeps) {
+  const tenantUriOf =
+    tenantKeys !== undefined && config.tenant.mode === 'multi' ? tenantKeysUriOf(config.jwksUri) : undefined;
+  const tenantUri = (tid: string) =>
+    tenantUriOf !== undefined && isGuid(tid) && isTenantAllowed(tid, config.tenant)
+      ? tenantUriOf(tid)
+      : undefined;
+
+  return async (jwt: DecodedJwt, keyId: string, tid: string): Promise<FoundKey> => {
+    const shared = keys.findFreshJwk(config.jwksUri, keyId);
+    if (shared !== undefined) return { key: shared, uri: config.jwksUri };
+    const own = tenantUri(tid);
+    const ownFresh = own === undefined ? undefined : tenantKeys?.findFreshJwk(own, keyId);
+    if (ownFresh !== undefined) return { key: ownFresh, uri: own as string };
+    try {
+      return { key: await keys.getJwk(config.jwksUri, jwt), uri: config.jwksUri };
+    } catch (err) {
+      if (own === undefined || tenantKeys === undefined || !(err instanceof KidNotFoundInJwksError))
+        throw err;
+    }
+    try {
+      return { key: await tenantKeys.getJwk(own, jwt), uri: own };
+    } catch (err) {
+      // The shared set answered and lacks the kid: whatever kept the tenant's set from us is the token's
+      // 401, so a made-up tenant never turns into our 500.
+      throw new KidNotFoundInJwksError(
+        `kid "${keyId}" is in neither the shared key set nor tenant ${tid}'s: ${(err as Error).message}`,
+      );
+    }
+  };
 }
 
 /**
@@ -78,13 +133,13 @@ export function verifiesRs256(jwt: DecodedJwt, key: SigningJwk): boolean {
 export function createTokenVerifier({
   config,
   keys,
+  tenantKeys,
   now = () => Date.now() / 1000,
 }: TokenVerifierDeps): TokenVerifier {
-  const findKey = async (jwt: DecodedJwt, keyId: string): Promise<SigningJwk> => {
-    const fresh = keys.findFreshJwk(config.jwksUri, keyId);
-    if (fresh !== undefined) return fresh;
+  const lookUp = createKeyLookup({ config, keys, tenantKeys });
+  const findKey = async (jwt: DecodedJwt, keyId: string, tid: string): Promise<SigningJwk> => {
     try {
-      return await keys.getJwk(config.jwksUri, jwt);
+      return (await lookUp(jwt, keyId, tid)).key;
     } catch (err) {
       // The key cache's "no such key" is the token's fault; anything else (keys unobtainable) is ours, a 500.
       if (err instanceof KidNotFoundInJwksError) throw new TokenRejectedError('unknown_key', err.message);
@@ -98,7 +153,7 @@ export function createTokenVerifier({
       try {
         jwt = decodeJwt(token);
         const { keyId, claims } = checkEntraToken(jwt, config, now());
-        const key = await findKey(jwt, keyId);
+        const key = await findKey(jwt, keyId, claims.tid);
         if (!keyServesIssuer(key, claims, config.authorityHost)) {
           throw new TokenRejectedError(
             'key_issuer_mismatch',

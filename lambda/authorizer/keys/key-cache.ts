@@ -50,6 +50,11 @@ export interface KeyCacheOptions {
   readonly maxAgeSeconds?: number;
   /** @default 259200 (72 h) */
   readonly staleIfErrorSeconds?: number;
+  /**
+   * At most this many key URLs held (sets, and URLs whose last fetch failed); past it the set fetched
+   * longest ago is dropped. For a cache whose URLs come from tokens (per-tenant sets). @default unbounded
+   */
+  readonly maxSets?: number;
   /** @default Date.now */
   readonly now?: () => number;
   /** Called for every fetch and every fallback to stale keys; the handler logs them. */
@@ -104,6 +109,7 @@ export class EntraJwksCache implements JwksCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<Jwks>>();
   private readonly lastFetchFailed = new Set<string>();
+  private readonly maxSets: number;
 
   constructor(options: KeyCacheOptions = {}) {
     this.fetcher = options.fetcher ?? new KeyFetcher();
@@ -115,6 +121,7 @@ export class EntraJwksCache implements JwksCache {
       this.maxAgeMs + (options.staleIfErrorSeconds ?? KEY_CACHE_DEFAULTS.staleIfErrorSeconds) * 1000;
     this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => {});
+    this.maxSets = options.maxSets ?? Number.POSITIVE_INFINITY;
   }
 
   /** The warm path: a key we hold in a set younger than max age, or undefined. Never fetches. */
@@ -143,7 +150,8 @@ export class EntraJwksCache implements JwksCache {
     const heldKey = held?.byId.get(keyId);
 
     try {
-      await this.penaltyBox.wait(uri, keyId);
+      // A fetch of this set already under way is joined, not counted against the cooldown a second time.
+      if (!this.inflight.has(uri)) await this.penaltyBox.wait(uri, keyId);
     } catch {
       // Cooling down after an unknown kid or a failed fetch: answer at once from what we have.
       if (heldKey !== undefined) return this.serveStale(uri, heldKey, held);
@@ -206,6 +214,7 @@ export class EntraJwksCache implements JwksCache {
       return entry.jwks;
     } catch (err) {
       this.lastFetchFailed.add(uri);
+      this.dropOldest(this.lastFetchFailed);
       this.onEvent({
         type: 'fetch_failed',
         uri: redactUrl(uri),
@@ -219,8 +228,19 @@ export class EntraJwksCache implements JwksCache {
 
   private store(uri: string, keys: readonly SigningJwk[]): Entry {
     const entry: Entry = { jwks: toJwks(keys), byId: index(keys), fetchedAt: this.now() };
+    // Deleted first, so the map's order (insertion order) is the order of fetches, oldest first.
+    this.entries.delete(uri);
     this.entries.set(uri, entry);
+    this.dropOldest(this.entries);
     return entry;
+  }
+
+  /** Keeps `held` within maxSets by dropping its oldest members (Maps and Sets iterate in insertion order). */
+  private dropOldest(held: Map<string, unknown> | Set<string>): void {
+    for (const uri of held.keys()) {
+      if (held.size <= this.maxSets) return;
+      held.delete(uri);
+    }
   }
 
   /** The held entry, unless it is older than max age plus the stale-if-error bound. */
