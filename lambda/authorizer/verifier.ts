@@ -3,7 +3,7 @@ import { KidNotFoundInJwksError } from 'aws-jwt-verify/error';
 import { v2IssuersOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { checkEntraToken, type EntraClaims, type EntraRules, isTenantAllowed } from './entra.js';
-import { TokenRejectedError } from './errors.js';
+import { KeysUnavailableError, TokenRejectedError } from './errors.js';
 import { decodeJwt } from './jwt.js';
 import type { DecodedJwt } from './jwt-model.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
@@ -54,8 +54,8 @@ export interface FoundKey {
  * The key a token names: from the configured set; failing that, in a multi-tenant API, from the token's
  * tenant's own set, as Microsoft advises (a key common to all tenants today can become a tenant's own). A
  * tenant set is read only for a tenant the tenant rule allows, and serves only that tenant's tokens, since
- * its URL is the token's tid. Rejects with KidNotFoundInJwksError when no set we may read holds the kid, and
- * with KeysUnavailableError when the configured set is unobtainable.
+ * its URL is the token's tid. When neither gives the key, the configured set's verdict stands:
+ * KidNotFoundInJwksError (no such key, a 401) or KeysUnavailableError (keys unobtainable, a 500).
  */
 export function createKeyLookup({ config, keys, tenantKeys }: KeyLookupDeps) {
   const tenantUriOf =
@@ -66,22 +66,25 @@ export function createKeyLookup({ config, keys, tenantKeys }: KeyLookupDeps) {
       : undefined;
 
   return async (jwt: DecodedJwt, keyId: string, tid: string): Promise<FoundKey> => {
-    const shared = keys.findFreshJwk(config.jwksUri, keyId);
-    if (shared !== undefined) return { key: shared, uri: config.jwksUri };
+    const fresh = keys.findFreshJwk(config.jwksUri, keyId);
+    if (fresh !== undefined) return { key: fresh, uri: config.jwksUri };
     const own = tenantUri(tid);
     const ownFresh = own === undefined ? undefined : tenantKeys?.findFreshJwk(own, keyId);
     if (ownFresh !== undefined) return { key: ownFresh, uri: own as string };
+    let sharedError: unknown;
     try {
       return { key: await keys.getJwk(config.jwksUri, jwt), uri: config.jwksUri };
     } catch (err) {
-      if (own === undefined || tenantKeys === undefined || !(err instanceof KidNotFoundInJwksError))
-        throw err;
+      const missing = err instanceof KidNotFoundInJwksError || err instanceof KeysUnavailableError;
+      if (own === undefined || tenantKeys === undefined || !missing) throw err;
+      sharedError = err;
     }
     try {
       return { key: await tenantKeys.getJwk(own, jwt), uri: own };
     } catch (err) {
-      // The shared set answered and lacks the kid: whatever kept the tenant's set from us is the token's
-      // 401, so a made-up tenant never turns into our 500.
+      // Neither set gave the key: the shared set's verdict stands. When it answered without the kid, whatever
+      // kept the tenant's set from us is the token's 401, so a made-up tenant never turns into our 500.
+      if (!(sharedError instanceof KidNotFoundInJwksError)) throw sharedError;
       throw new KidNotFoundInJwksError(
         `kid "${keyId}" is in neither the shared key set nor tenant ${tid}'s: ${(err as Error).message}`,
       );

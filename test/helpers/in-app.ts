@@ -9,6 +9,7 @@ import { type DecisionRecord, decide } from '../../lambda/authorizer/authorizer.
 import { loadConfig } from '../../lambda/authorizer/config.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { createTenantKeyCache } from '../../lambda/authorizer/keys/tenant-keys.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { testApp } from './cdk.js';
@@ -36,8 +37,9 @@ export function guardedApp(props: EntraTokenAuthorizerProps, methods: readonly s
   if (env === undefined) throw new Error('the synthesized app has no authorizer function');
   const config = loadConfig(env);
   const keys = new EntraJwksCache();
+  const tenantKeys = createTenantKeyCache();
   const deps = {
-    verifier: createTokenVerifier({ config, keys }),
+    verifier: createTokenVerifier({ config, keys, tenantKeys }),
     routes: createRouteAuthorizer(config),
     hint: createHinter(config),
   };
@@ -55,7 +57,12 @@ export function guardedApp(props: EntraTokenAuthorizerProps, methods: readonly s
     },
     explain: (token: string, route = 'GET /') => {
       const [method, path] = route.split(' ') as [string, string];
-      return explainToken(token, { config, keys: new EntraJwksCache(), route: { method, path } });
+      return explainToken(token, {
+        config,
+        keys: new EntraJwksCache(),
+        tenantKeys: createTenantKeyCache(),
+        route: { method, path },
+      });
     },
   };
 }

@@ -19,15 +19,38 @@ export class KeyServer {
   mode: KeyServerMode = 'ok';
   requests = 0;
   jwks: { keys: unknown[] } = { keys: [] };
+  /**
+   * Entra's per-tenant key sets, at `/{tenant}/discovery/...`: with any set here, a tenant GUID without one is
+   * answered 400 as Entra answers an unknown tenant (`AADSTS90002`), and `tenantModes` may set a tenant's mode.
+   */
+  readonly tenantSets = new Map<string, { keys: unknown[] }>();
+  /** A mode for the paths of one tenant (or `organizations`), overriding `mode`. */
+  readonly tenantModes = new Map<string, KeyServerMode>();
+  /** Every requested path, in order. */
+  readonly paths: string[] = [];
   private readonly server: Server;
 
   constructor() {
     this.server = createServer((req, res) => {
       this.requests++;
-      switch (this.mode) {
-        case 'ok':
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.jwks));
+      const path = new URL(req.url ?? '/', 'http://local').pathname;
+      this.paths.push(path);
+      const tenant = path.split('/')[1] ?? '';
+      switch (this.tenantModes.get(tenant) ?? this.mode) {
+        case 'ok': {
+          const set = this.tenantSets.get(tenant);
+          if (set === undefined && this.tenantSets.size > 0 && /^[0-9a-f-]{36}$/.test(tenant)) {
+            res.writeHead(400, { 'content-type': 'application/json' }).end(
+              JSON.stringify({
+                error: 'invalid_tenant',
+                error_description: `AADSTS90002: Tenant '${tenant}' not found.`,
+              }),
+            );
+            return;
+          }
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(set ?? this.jwks));
           return;
+        }
         case 'status-503':
           res.writeHead(503).end('busy');
           return;
@@ -102,8 +125,13 @@ export class KeyServer {
   }
 
   get url(): string {
+    return this.urlOf('tenant');
+  }
+
+  /** The key URL of `tenant` (or `organizations`, `common`) in Entra's v2 shape, or its v1 shape. */
+  urlOf(tenant: string, version: '1.0' | '2.0' = '2.0'): string {
     const { port } = this.server.address() as AddressInfo;
-    return `http://127.0.0.1:${port}/tenant/discovery/v2.0/keys`;
+    return `http://127.0.0.1:${port}/${tenant}/discovery/${version === '2.0' ? 'v2.0/' : ''}keys`;
   }
 
   async stop(): Promise<void> {

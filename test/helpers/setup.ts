@@ -10,6 +10,7 @@ import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { createHinter } from '../../lambda/authorizer/hints.js';
 import { EntraJwksCache, type KeyCacheOptions } from '../../lambda/authorizer/keys/key-cache.js';
+import { createTenantKeyCache } from '../../lambda/authorizer/keys/tenant-keys.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { createTokenVerifier } from '../../lambda/authorizer/verifier.js';
 import { createAuthorizer } from './token-authorizer.js';
@@ -83,6 +84,8 @@ export interface TestAuthorizer {
   readonly handler: ReturnType<typeof createAuthorizer>;
   readonly records: DecisionRecord[];
   readonly keys: EntraJwksCache;
+  /** The per-tenant key sets, as the handler makes them (its fetch budget, not `cacheOptions.penaltyBox`). */
+  readonly tenantKeys: EntraJwksCache;
 }
 
 /** The real authorizer pieces, configured through the real environment contract. */
@@ -96,12 +99,14 @@ export function buildAuthorizer(
     ...env,
   });
   const keys = new EntraJwksCache(cacheOptions);
+  const { penaltyBox: _, ...tenantOptions } = cacheOptions;
+  const tenantKeys = createTenantKeyCache(tenantOptions);
   const records: DecisionRecord[] = [];
   const handler = createAuthorizer({
-    verifier: createTokenVerifier({ config, keys }),
+    verifier: createTokenVerifier({ config, keys, tenantKeys }),
     routes: createRouteAuthorizer(config),
     record: (r) => records.push(r),
     hint: createHinter(config),
   });
-  return { handler, records, keys };
+  return { handler, records, keys, tenantKeys };
 }

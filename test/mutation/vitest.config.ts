@@ -45,6 +45,7 @@ export const MUTATION_SUITES = [
   'key-cache-timing',
   'key-cache-lookup',
   'signing-keys',
+  'tenant-keys',
   // Outside test/authorizer: npm run explain prints verifier.ts's signature check.
   'local/explain',
 ] as const;

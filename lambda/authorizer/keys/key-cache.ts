@@ -150,8 +150,7 @@ export class EntraJwksCache implements JwksCache {
     const heldKey = held?.byId.get(keyId);
 
     try {
-      // A fetch of this set already under way is joined, not counted against the cooldown a second time.
-      if (!this.inflight.has(uri)) await this.penaltyBox.wait(uri, keyId);
+      await this.penaltyBox.wait(uri, keyId);
     } catch {
       // Cooling down after an unknown kid or a failed fetch: answer at once from what we have.
       if (heldKey !== undefined) return this.serveStale(uri, heldKey, held);

@@ -38,24 +38,33 @@ export function tenantKeysUriOf(jwksUri: string): ((tid: string) => string) | un
  */
 export class SharedFetchBudget implements PenaltyBox {
   private nextFetchAt = Number.NEGATIVE_INFINITY;
+  /** The URL whose fetch spent the budget, until that fetch reports back. */
+  private fetching: string | undefined;
 
   constructor(
     private readonly waitSeconds: number,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async wait(): Promise<void> {
+  async wait(uri: string): Promise<void> {
     const now = this.now();
+    // Concurrent first tokens of one tenant share the fetch under way (the cache's single flight).
+    if (uri === this.fetching && now < this.nextFetchAt) return;
     if (now < this.nextFetchAt) {
       throw new WaitPeriodNotYetEndedJwkError('a tenant key set was fetched less than a cooldown ago');
     }
-    // Spent when the fetch starts: concurrent tokens naming different tenants get one fetch, not one each.
+    // Spent when the fetch starts, not when it ends: concurrent tokens naming different tenants get one.
     this.nextFetchAt = now + this.waitSeconds * 1000;
+    this.fetching = uri;
   }
 
-  registerFailedAttempt(): void {}
+  registerFailedAttempt(uri: string): void {
+    if (uri === this.fetching) this.fetching = undefined;
+  }
 
-  registerSuccessfulAttempt(): void {}
+  registerSuccessfulAttempt(uri: string): void {
+    this.registerFailedAttempt(uri);
+  }
 }
 
 /**
