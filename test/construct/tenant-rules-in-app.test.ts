@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createSigningKey, signJwt } from '../../infra/local/mint.js';
 import { guardedApp } from '../helpers/in-app.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { CLIENT_ID, claims, TENANT } from '../helpers/setup.js';
+import { CLIENT_ID, claims, OTHER_TENANT, TENANT } from '../helpers/setup.js';
 
 // Each key of a v2 key set names the issuer it signs for; 21Vianet's two login hosts each name their own.
 const partnerKey = createSigningKey({
@@ -314,5 +314,60 @@ describe('groups per route, with overage', () => {
       detail: expect.stringContaining('(group overage)'),
     });
     expect(report.hint).toContain("assign the groups to the API's enterprise application");
+  });
+});
+
+describe('keys per tenant in a multi-tenant app', () => {
+  const template = 'https://login.microsoftonline.com/{tenantid}/v2.0';
+  const sharedKey = createSigningKey({ kid: 'shared-key', issuer: template });
+  const ownKey = createSigningKey({ kid: 'own-key', issuer: template });
+  const keys = KeyServer.forSuite(() => ({ keys: [sharedKey.publicJwk] }));
+  keys.tenantSets.set(TENANT, { keys: [sharedKey.publicJwk, ownKey.publicJwk] });
+  keys.tenantSets.set(OTHER_TENANT, { keys: [sharedKey.publicJwk, ownKey.publicJwk] });
+  const app = () =>
+    guardedApp(
+      {
+        tenantId: 'organizations',
+        allowedTenants: [TENANT],
+        clientId: CLIENT_ID,
+        jwksUri: keys.urlOf('organizations'),
+        routePermissions: {
+          'GET /orders': { scopes: ['Orders.Read'] },
+          'DELETE /orders': { roles: ['Admin'] },
+        },
+      },
+      ['GET /orders', 'DELETE /orders'],
+    );
+  const tokenFor = (tenantId: string, key: typeof ownKey) =>
+    signJwt(
+      { typ: 'JWT', alg: 'RS256', kid: key.kid },
+      claims({ tenantId, scopes: ['Orders.Read'] }),
+      key.privateKey,
+    );
+  const tenantPath = (tenant: string) => new URL(keys.urlOf(tenant)).pathname;
+
+  it("a kid only in the token tenant's own set: allowed fresh, the cached policy no wider, explain names the set", async () => {
+    const guarded = app();
+    const record = await guarded.decide(tokenFor(TENANT, ownKey), 'GET /orders');
+    expect(record.decision.reason).toBe('allowed');
+    expect(keys.paths).toContain(tenantPath(TENANT));
+    const { result: policy } = record.decision as { result: APIGatewayAuthorizerResult };
+    expect(guarded.cachedAllows(policy, 'GET /orders')).toBe(true);
+    expect(guarded.cachedAllows(policy, 'DELETE /orders')).toBe(false);
+    const report = await guarded.explain(tokenFor(TENANT, ownKey), 'GET /orders');
+    expect(report.decision).toMatchObject({ status: 200, reason: 'allowed' });
+    expect(report.signature.status).toBe('verified');
+    expect(report.signature.detail).toContain(`from ${keys.urlOf(TENANT)}`);
+  });
+
+  it('a tenant not on the list is a 401 tenant_not_allowed, fresh and in explain, and its set is never fetched', async () => {
+    const guarded = app();
+    expect((await guarded.decide(tokenFor(OTHER_TENANT, ownKey), 'GET /orders')).decision.reason).toBe(
+      'tenant_not_allowed',
+    );
+    const report = await guarded.explain(tokenFor(OTHER_TENANT, ownKey), 'GET /orders');
+    expect(report.decision).toMatchObject({ status: 401, reason: 'tenant_not_allowed' });
+    expect(report.signature.status).toBe('not_checked');
+    expect(keys.paths).not.toContain(tenantPath(OTHER_TENANT));
   });
 });

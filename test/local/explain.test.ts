@@ -3,7 +3,7 @@ import { createSign } from 'node:crypto';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { explainToken } from '../../infra/local/explain.js';
-import { GUEST_HOME_TENANT } from '../../infra/local/mint.js';
+import { createSigningKey, GUEST_HOME_TENANT } from '../../infra/local/mint.js';
 import { API_ENV, loadApiConfig } from '../../lambda/authorizer/api-kind.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
@@ -538,5 +538,40 @@ describe('npm run explain', () => {
     const report = JSON.parse(stdout);
     expect(report.decision).toMatchObject({ status: 200, reason: 'allowed' });
     expect(report.signature.status).toBe('verified');
+  });
+
+  it("verifies a multi-tenant token whose kid is only in its tenant's own set, and names that set", async () => {
+    const own = createSigningKey({ kid: 'tenant-own-key' });
+    server.jwks = publishedKeySet();
+    server.tenantSets.set(TENANT, { keys: [...publishedKeySet().keys, own.publicJwk] });
+    try {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'infra/local/explain-cli.ts',
+          '--json',
+          '--tenant',
+          'organizations',
+          '--allowed-tenants',
+          TENANT,
+          '--audience',
+          CLIENT_ID,
+          '--jwks-uri',
+          server.urlOf('organizations'),
+          token({}, own),
+        ],
+        { cwd: new URL('../../', import.meta.url).pathname },
+      );
+      const report = JSON.parse(stdout);
+      expect(report.decision).toMatchObject({ status: 200, reason: 'allowed' });
+      expect(report.signature).toEqual({
+        status: 'verified',
+        detail: `RS256 signature verified with key tenant-own-key from ${server.urlOf(TENANT)}`,
+      });
+    } finally {
+      server.tenantSets.clear();
+    }
   });
 });
