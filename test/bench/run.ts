@@ -245,6 +245,17 @@ const report = {
     growthAfter100kDecisionsMB: mb(memory.growthAfter100kDecisionsBytes),
     growthAfter20kForgedMB: mb(memory.growthAfter20kForgedBytes),
     forgedRefused: memory.forgedRefused,
+    tenantKeyFlood: memory.tenantKeyFlood && {
+      ...memory.tenantKeyFlood,
+      withBudget: {
+        ...memory.tenantKeyFlood.withBudget,
+        growthMB: mb(memory.tenantKeyFlood.withBudget.growthBytes),
+      },
+      withoutBudget: {
+        ...memory.tenantKeyFlood.withoutBudget,
+        growthMB: mb(memory.tenantKeyFlood.withoutBudget.growthBytes),
+      },
+    },
   },
   targets: {
     decisionAsDeployedNoSlowerThanNaivePeer: toPeer.production.median <= 1,
@@ -334,7 +345,18 @@ lines.push(
   '|---|---|',
   `| 100,000 decisions | ${report.memory.growthAfter100kDecisionsMB} MB |`,
   `| then 20,000 forged tokens (real kid, random issuers and tenants, \`AZURE_ALLOWED_TENANTS=*\`) | ${report.memory.growthAfter20kForgedMB} MB |`,
+  ...tenantFloodLines(report.memory.tenantKeyFlood),
 );
+/** The per-tenant key set flood: fetches and heap, with the deployed budget and without any. */
+function tenantFloodLines(flood: (typeof report.memory)['tenantKeyFlood']): string[] {
+  if (flood === undefined) return [];
+  const row = (name: string, r: NonNullable<typeof flood>['withBudget']) =>
+    `| ${r.forged.toLocaleString('en')} forged tokens, random tenants and kids, every tenant a 7-key set, ${name} | ${r.growthMB} MB (${r.tenantFetches} tenant set fetches in ${r.seconds.toFixed(1)} s) |`;
+  return [
+    row('one tenant fetch per 10 s (as deployed)', flood.withBudget),
+    row(`no fetch budget (at most ${flood.maxSets} sets held)`, flood.withoutBudget),
+  ];
+}
 console.log(`\n${lines.join('\n')}\n`);
 console.log(`${routeTableMarkdown(routeTables.rows)}\n`);
 /** Each target in words, with what was measured: a bare `false` says nothing of what missed, or by how much. */

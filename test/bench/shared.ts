@@ -73,5 +73,19 @@ export interface WarmReport {
     readonly growthAfter100kDecisionsBytes: number;
     readonly growthAfter20kForgedBytes: number;
     readonly forgedRefused: number;
+    /** Forged tenants and kids against per-tenant key sets (warm.ts, tenantKeyFlood). */
+    readonly tenantKeyFlood?: {
+      readonly withBudget: TenantFloodRun;
+      readonly withoutBudget: TenantFloodRun;
+      readonly maxSets: number;
+    };
   };
+}
+
+export interface TenantFloodRun {
+  readonly forged: number;
+  readonly seconds: number;
+  readonly tenantFetches: number;
+  /** Heap growth with the caches still held (the sets they keep are counted). */
+  readonly growthBytes: number;
 }

@@ -17,6 +17,7 @@ import { buildContext, principalIdOf } from '../../lambda/authorizer/context.js'
 import { checkEntraToken } from '../../lambda/authorizer/entra.js';
 import { decodeJwt } from '../../lambda/authorizer/jwt.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { createTenantKeyCache, TENANT_KEY_DEFAULTS } from '../../lambda/authorizer/keys/tenant-keys.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
 import { buildPolicy, parseMethodArn, stageResource } from '../../lambda/authorizer/policy.js';
 import { createTelemetry } from '../../lambda/authorizer/telemetry.js';
@@ -268,9 +269,12 @@ if (only === undefined) {
 // --- memory ---------------------------------------------------------------------------------------------
 
 const measureMemory = process.env.BENCH_MEMORY !== 'off';
-if (measureMemory) log('memory: 100,000 decisions and 20,000 forged tokens...');
+if (measureMemory)
+  log(
+    'memory: 100,000 decisions and 20,000 forged tokens; then forged tenants against per-tenant key sets...',
+  );
 /** Heap growth over 100,000 decisions, then 20,000 forged tokens with random tenants under `*`. */
-async function memoryGrowth(): Promise<WarmReport['memory']> {
+async function memoryGrowth(): Promise<NonNullable<WarmReport['memory']>> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const heap = () => {
     gc?.();
@@ -311,7 +315,65 @@ async function memoryGrowth(): Promise<WarmReport['memory']> {
     forgedRefused: refused,
   };
 }
-const memory = measureMemory ? await memoryGrowth() : undefined;
+
+/**
+ * Forged tokens naming random tenants and made-up kids in a multi-tenant API (`*`) whose every tenant has a
+ * key set of its own (a real set's size: 7 keys): how many tenant sets they fetch, and the heap they cost, with
+ * the deployed fetch budget, and without one (every token fetches; the held sets stop at their cap).
+ */
+async function tenantKeyFlood(): Promise<NonNullable<WarmReport['memory']>['tenantKeyFlood']> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const heap = () => {
+    gc?.();
+    gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const more = Array.from({ length: 6 }, () => createSigningKey().publicJwk);
+  server.jwks = { keys: [key.publicJwk, ...more] };
+  const multi = loadConfig({
+    ...env,
+    [ENV_NAMES.tenantId]: 'organizations',
+    [ENV_NAMES.allowedTenants]: '*',
+    [ENV_NAMES.jwksUri]: server.urlOf('organizations'),
+  });
+  const shared = `/organizations/`;
+  const payload = JSON.parse(
+    Buffer.from((tokens[0] as string).split('.')[1] as string, 'base64url').toString(),
+  );
+  const forged = () => {
+    const tid = randomUUID();
+    const h = { typ: 'JWT', alg: 'RS256', kid: randomBytes(20).toString('base64url') };
+    const p = { ...payload, tid, iss: `https://login.microsoftonline.com/${tid}/v2.0` };
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    return `${part(h)}.${part(p)}.${randomBytes(256).toString('base64url')}`;
+  };
+  const run = async (count: number, cooldownSeconds?: number) => {
+    const keys = new EntraJwksCache();
+    await keys.getJwks(multi.jwksUri);
+    const tenantKeys = createTenantKeyCache(cooldownSeconds === undefined ? {} : { cooldownSeconds });
+    const authorizer = createAuthorizer({
+      verifier: createTokenVerifier({ config: multi, keys, tenantKeys }),
+      routes: createRouteAuthorizer(multi),
+    });
+    const before = heap();
+    const requests = server.paths.length;
+    const started = Date.now();
+    for (let i = 0; i < count; i++) await authorizer(event(forged())).catch(() => undefined);
+    const fetched = server.paths.slice(requests).filter((path) => !path.includes(shared)).length;
+    const result = { forged: count, seconds: (Date.now() - started) / 1000, tenantFetches: fetched };
+    return { ...result, growthBytes: heap() - before, held: [keys, tenantKeys] };
+  };
+  const budget = await run(20_000);
+  const unbudgeted = await run(2_000, 0);
+  server.jwks = jwks;
+  const { held: _, ...withBudget } = budget;
+  const { held: __, ...withoutBudget } = unbudgeted;
+  return { withBudget, withoutBudget, maxSets: TENANT_KEY_DEFAULTS.maxSets };
+}
+
+const memory = measureMemory
+  ? { ...(await memoryGrowth()), tenantKeyFlood: await tenantKeyFlood() }
+  : undefined;
 
 await server.stop();
 
