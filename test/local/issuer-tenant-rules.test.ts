@@ -14,11 +14,13 @@ import {
 } from '../../infra/local/issuer.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
+import { createTenantKeyCache, tenantKeysUriOf } from '../../lambda/authorizer/keys/tenant-keys.js';
 import { localToken } from '../helpers/local-token.js';
 
 const READERS = 'aaaaaaaa-1111-4222-8333-444444444444';
 let server: Server;
 let urls: ReturnType<typeof localIssuerUrls>;
+let base: string;
 
 beforeAll(async () => {
   const key = await loadOrCreateIssuerKey(mkdtempSync(join(tmpdir(), 'entra-tenant-rules-')));
@@ -27,7 +29,7 @@ beforeAll(async () => {
     void handle?.(req, res).then((answered) => answered || res.writeHead(404).end());
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   handle = createLocalIssuer({ key, baseUrl: base });
   urls = localIssuerUrls(base);
 });
@@ -68,6 +70,41 @@ describe('tokens of the local issuer (token --groups, --overage, --guest), judge
     const member = await localToken(urls.tokenEndpoint);
     expect((await explain(member, { [ENV_NAMES.guestUsers]: 'refuse' }, '/')).decision.reason).toBe(
       'allowed',
+    );
+  });
+});
+
+describe('keys per tenant against the local issuer', () => {
+  it("serves a multi-tenant API's shared set and each tenant's own where Entra does; a kid in neither is a 401", async () => {
+    const shared = localIssuerUrls(base, 'organizations').jwksUri;
+    const config = loadConfig({
+      [ENV_NAMES.tenantId]: 'organizations',
+      [ENV_NAMES.allowedTenants]: LOCAL_TENANT_ID,
+      [ENV_NAMES.audiences]: LOCAL_CLIENT_ID,
+      [ENV_NAMES.jwksUri]: shared,
+    });
+    const tenantKeys = createTenantKeyCache();
+    const token = await localToken(urls.tokenEndpoint);
+    const report = await explainToken(token, { config, keys: new EntraJwksCache(), tenantKeys });
+    expect(report.decision.reason).toBe('allowed');
+    // The tenant's own set is the local issuer's key URL for that tenant, and it answers.
+    const own = tenantKeysUriOf(shared)?.(LOCAL_TENANT_ID) as string;
+    expect(own).toBe(urls.jwksUri);
+    const kid = report.header?.kid as string;
+    await tenantKeys.getJwks(own);
+    expect(tenantKeys.findFreshJwk(own, kid)?.kid).toBe(kid);
+    // A made-up kid of an allowed tenant: the shared set and the tenant's own are read, neither holds it.
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString());
+    const forged = `${Buffer.from(JSON.stringify({ ...header, kid: 'made-up' })).toString('base64url')}.${p}.${sig}`;
+    const refused = await explainToken(forged, {
+      config,
+      keys: new EntraJwksCache(),
+      tenantKeys: createTenantKeyCache(),
+    });
+    expect(refused.decision).toMatchObject({ status: 401, reason: 'unknown_key' });
+    expect(refused.decision.detail).toContain(
+      `is in neither the shared key set nor tenant ${LOCAL_TENANT_ID}'s`,
     );
   });
 });
