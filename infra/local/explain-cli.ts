@@ -32,7 +32,7 @@ same AZURE_* variables as the Lambda; flags override them, and both override the
 token's own (and says so), except an audience of Microsoft's own APIs (Graph, Azure Resource Manager, ...).
 A token of the local issuer (\`npm run token\`) is checked against the key set of \`npm start\` on PORT
 (default 3000) when it runs there. The token is only decoded and checked here, never sent anywhere: only the
-key set is fetched, to verify the signature.
+key set (and, for a multi-tenant API, the token tenant's own) is fetched, to verify the signature.
   --tenant <guid|organizations|common>   AZURE_TENANT_ID
   --allowed-tenants <a,b|*>              AZURE_ALLOWED_TENANTS
   --tenants-parameter <name>             AZURE_ALLOWED_TENANTS_PARAMETER (the list's SSM parameter; its value
