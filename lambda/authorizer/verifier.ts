@@ -141,6 +141,9 @@ export function createTokenVerifier({
 }: TokenVerifierDeps): TokenVerifier {
   const lookUp = createKeyLookup({ config, keys, tenantKeys });
   const findKey = async (jwt: DecodedJwt, keyId: string, tid: string): Promise<SigningJwk> => {
+    // The warm path: a held key of the shared set, without the lookup's await and result object.
+    const fresh = keys.findFreshJwk(config.jwksUri, keyId);
+    if (fresh !== undefined) return fresh;
     try {
       return (await lookUp(jwt, keyId, tid)).key;
     } catch (err) {
