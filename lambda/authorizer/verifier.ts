@@ -3,7 +3,7 @@ import { KidNotFoundInJwksError } from 'aws-jwt-verify/error';
 import { v2IssuersOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { checkEntraToken, type EntraClaims, type EntraRules, isTenantAllowed } from './entra.js';
-import { KeysUnavailableError, TokenRejectedError } from './errors.js';
+import { TokenRejectedError } from './errors.js';
 import { decodeJwt } from './jwt.js';
 import type { DecodedJwt } from './jwt-model.js';
 import type { EntraJwksCache } from './keys/key-cache.js';
@@ -52,42 +52,37 @@ export interface FoundKey {
 
 /**
  * The key a token names: from the configured set; failing that, in a multi-tenant API, from the token's
- * tenant's own set, as Microsoft advises (a key common to all tenants today can become a tenant's own). A
+ * tenant's own set, since a key specific to a tenant need not be in the shared one. A
  * tenant set is read only for a tenant the tenant rule allows, and serves only that tenant's tokens, since
  * its URL is the token's tid. When neither gives the key, the configured set's verdict stands:
  * KidNotFoundInJwksError (no such key, a 401) or KeysUnavailableError (keys unobtainable, a 500).
  */
 export function createKeyLookup({ config, keys, tenantKeys }: KeyLookupDeps) {
-  const tenantUriOf =
-    tenantKeys !== undefined && config.tenant.mode === 'multi' ? tenantKeysUriOf(config.jwksUri) : undefined;
-  const tenantUri = (tid: string) =>
-    tenantUriOf !== undefined && isGuid(tid) && isTenantAllowed(tid, config.tenant)
-      ? tenantUriOf(tid)
-      : undefined;
+  const tenantUriOf = config.tenant.mode === 'multi' ? tenantKeysUriOf(config.jwksUri) : undefined;
+  const { tenant } = config;
 
   return async (jwt: DecodedJwt, keyId: string, tid: string): Promise<FoundKey> => {
     const fresh = keys.findFreshJwk(config.jwksUri, keyId);
     if (fresh !== undefined) return { key: fresh, uri: config.jwksUri };
-    const own = tenantUri(tid);
-    const ownFresh = own === undefined ? undefined : tenantKeys?.findFreshJwk(own, keyId);
-    if (ownFresh !== undefined) return { key: ownFresh, uri: own as string };
-    let sharedError: unknown;
+    const fromShared = async () => ({ key: await keys.getJwk(config.jwksUri, jwt), uri: config.jwksUri });
+    const mayReadOwn = tenantUriOf !== undefined && isGuid(tid) && isTenantAllowed(tid, tenant);
+    if (tenantKeys === undefined || !mayReadOwn) return fromShared();
+    const own = tenantUriOf(tid);
+    const ownFresh = tenantKeys.findFreshJwk(own, keyId);
+    if (ownFresh !== undefined) return { key: ownFresh, uri: own };
     try {
-      return { key: await keys.getJwk(config.jwksUri, jwt), uri: config.jwksUri };
-    } catch (err) {
-      const missing = err instanceof KidNotFoundInJwksError || err instanceof KeysUnavailableError;
-      if (own === undefined || tenantKeys === undefined || !missing) throw err;
-      sharedError = err;
-    }
-    try {
-      return { key: await tenantKeys.getJwk(own, jwt), uri: own };
-    } catch (err) {
-      // Neither set gave the key: the shared set's verdict stands. When it answered without the kid, whatever
-      // kept the tenant's set from us is the token's 401, so a made-up tenant never turns into our 500.
-      if (!(sharedError instanceof KidNotFoundInJwksError)) throw sharedError;
-      throw new KidNotFoundInJwksError(
-        `kid "${keyId}" is in neither the shared key set nor tenant ${tid}'s: ${(err as Error).message}`,
-      );
+      return await fromShared();
+    } catch (sharedError) {
+      try {
+        return { key: await tenantKeys.getJwk(own, jwt), uri: own };
+      } catch (err) {
+        // Neither set gave the key: the shared set's verdict stands. When it answered without the kid,
+        // whatever kept the tenant's set from us is the token's 401, so a made-up tenant is never our 500.
+        if (!(sharedError instanceof KidNotFoundInJwksError)) throw sharedError;
+        throw new KidNotFoundInJwksError(
+          `kid "${keyId}" is in neither the shared key set nor tenant ${tid}'s: ${(err as Error).message}`,
+        );
+      }
     }
   };
 }

@@ -47,9 +47,9 @@ export class SharedFetchBudget implements PenaltyBox {
   ) {}
 
   async wait(uri: string): Promise<void> {
-    const now = this.now();
     // Concurrent first tokens of one tenant share the fetch under way (the cache's single flight).
-    if (uri === this.fetching && now < this.nextFetchAt) return;
+    if (uri === this.fetching) return;
+    const now = this.now();
     if (now < this.nextFetchAt) {
       throw new WaitPeriodNotYetEndedJwkError('a tenant key set was fetched less than a cooldown ago');
     }
@@ -58,12 +58,13 @@ export class SharedFetchBudget implements PenaltyBox {
     this.fetching = uri;
   }
 
-  registerFailedAttempt(uri: string): void {
-    if (uri === this.fetching) this.fetching = undefined;
+  /** The fetch under way has ended (only its own lookups get past wait() meanwhile). */
+  registerFailedAttempt(): void {
+    this.fetching = undefined;
   }
 
-  registerSuccessfulAttempt(uri: string): void {
-    this.registerFailedAttempt(uri);
+  registerSuccessfulAttempt(): void {
+    this.fetching = undefined;
   }
 }
 
