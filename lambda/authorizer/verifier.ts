@@ -45,7 +45,7 @@ interface TokenVerifierDeps extends KeyLookupDeps {
 }
 
 /** A token's key and the key URL it came from. */
-export interface FoundKey {
+interface FoundKey {
   readonly key: SigningJwk;
   readonly uri: string;
 }

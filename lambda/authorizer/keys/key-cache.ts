@@ -11,7 +11,7 @@ import { redactUrl } from '../safe-text.js';
 import { KeyFetcher } from './fetcher.js';
 import { parseKeySet, type SigningJwk, toJwks, usableKeys } from './key-set.js';
 
-const KEY_CACHE_DEFAULTS = {
+export const KEY_CACHE_DEFAULTS = {
   /** After this the set is refetched on the next request that needs it. */
   maxAgeSeconds: 24 * 60 * 60,
   /** How long past max age a set may still serve while refreshes fail. */

@@ -36,7 +36,7 @@ export function tenantKeysUriOf(jwksUri: string): ((tid: string) => string) | un
  * cost at most one fetch per cooldown between them, as unknown kids do for the shared set; a per-URL cooldown
  * (aws-jwt-verify's SimplePenaltyBox) would allow one per tenant, and tenants are the token's to choose.
  */
-export class SharedFetchBudget implements PenaltyBox {
+class SharedFetchBudget implements PenaltyBox {
   private nextFetchAt = Number.NEGATIVE_INFINITY;
   /** The URL whose fetch spent the budget, until that fetch reports back. */
   private fetching: string | undefined;
