@@ -303,10 +303,11 @@ describe('which set answers', () => {
 describe("the tenant sets' fetch budget (createTenantKeyCache)", () => {
   const uriOf = (tenant: string) => `https://login.example.test/${tenant}/discovery/v2.0/keys`;
   const jwt = (kid: string) => ({ header: { kid } });
-  function cache() {
+  function cache(options: KeyCacheOptions = {}) {
     let clock = 1_000_000;
     const fetched: string[] = [];
     const tenantKeys = createTenantKeyCache({
+      ...options,
       now: () => clock,
       fetcher: {
         fetch: async (uri: string) => {
@@ -342,5 +343,27 @@ describe("the tenant sets' fetch budget (createTenantKeyCache)", () => {
     tick(5_000);
     await expect(tenantKeys.getJwk(uriOf('b'), jwt('tenant-key'))).rejects.toThrow();
     expect(fetched).toEqual([uriOf('a')]);
+  });
+
+  it("counts a fetch that missed the kid: the same tenant's next made-up kid waits too", async () => {
+    const { tenantKeys, fetched, tick } = cache();
+    await expect(tenantKeys.getJwk(uriOf('a'), jwt('made-up-1'))).rejects.toThrow();
+    tick(1);
+    await expect(tenantKeys.getJwk(uriOf('a'), jwt('made-up-2'))).rejects.toThrow();
+    expect(fetched).toEqual([uriOf('a')]);
+  });
+
+  it('drops the set fetched longest ago past maxSets, a refetched set counting as new', async () => {
+    const { tenantKeys, tick } = cache({ maxSets: 2 });
+    const held = () => ['a', 'b', 'c'].filter((t) => tenantKeys.findFreshJwk(uriOf(t), 'tenant-key'));
+    for (const tenant of ['a', 'b']) {
+      await tenantKeys.getJwk(uriOf(tenant), jwt('tenant-key'));
+      tick(10_000);
+    }
+    // a's set, past its cooldown, is fetched again for a kid it lacks: it is now the newest.
+    await expect(tenantKeys.getJwk(uriOf('a'), jwt('made-up'))).rejects.toThrow();
+    tick(10_000);
+    await tenantKeys.getJwk(uriOf('c'), jwt('tenant-key'));
+    expect(held()).toEqual(['a', 'c']);
   });
 });
