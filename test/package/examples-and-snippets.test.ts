@@ -1,5 +1,6 @@
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -158,6 +159,20 @@ describe("the manual's snippets and the example app, in a cdk init app", () => {
       });
     }
   }, 180_000);
+
+  it("the README's stack snippet has the example's backends: its entries are examples/items-api/lambda/'s files", () => {
+    // The README has a cdk init app copy examples/items-api/lambda/ beside cdk.json to synthesize the snippet.
+    const entries = snippets
+      .filter(({ page }) => page === 'README.md')
+      .flatMap(({ snippet }) =>
+        [...snippet.matchAll(/entry: '([^']+)'/g)].map(([, entry]) => entry as string),
+      );
+    expect(entries.length).toBeGreaterThan(0);
+    for (const entry of entries) {
+      expect(entry).toMatch(/^lambda\//);
+      expect(existsSync(join(ROOT, 'examples', 'items-api', entry)), entry).toBe(true);
+    }
+  });
 
   it('the example app synthesizes: two guarded methods with their rules, gateway responses, alarms', async () => {
     const tsx = import.meta.resolve('tsx');
