@@ -135,6 +135,24 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
     expect(hintOf(broken.lines)).toBe(REASONS.wrong_audience.hint);
   });
 
+  it('loads no node:http at module load: plain HTTP serves loopback key URLs only, loaded at their first fetch', async () => {
+    // Exits right after the require, before the key fetch the module schedules.
+    const builtinsAfterLoad = `require(process.env.BUNDLE);
+console.log(JSON.stringify(process.moduleLoadList.filter((m) => /^NativeModule (node:)?https?$/.test(m))));
+process.exit(0);`;
+    const { stdout } = await promisify(execFile)(node, ['-e', builtinsAfterLoad], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH,
+        BUNDLE: join(dir, bundleFileName(NODE22_BUNDLING)),
+        [ENV_NAMES.tenantId]: TENANT,
+        [ENV_NAMES.audiences]: CLIENT,
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+      },
+    });
+    expect(JSON.parse(stdout)).toEqual(['NativeModule https']);
+  });
+
   it('loads the tenant list reader from beside index.js where a parameter holds the list; unread or missing, fails closed', async () => {
     const tenants = join(dir, '..', `tenants-${process.pid}.json`);
     writeFileSync(tenants, JSON.stringify([TENANT]));
