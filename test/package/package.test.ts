@@ -286,11 +286,13 @@ describe('npm pack', () => {
         'dist/cjs/lambda/shared/index.d.ts',
       ]),
     );
-    // The code under 1 MiB and 128 KiB for what the command line serves WebSocket APIs with (ws, 50 KB
-    // minified, and ours); the manual beside it, under 250 KB.
+    // The code under 1.25 MiB: the constructs twice (ESM and CommonJS), the Lambda's bundle and its lazily
+    // loaded modules with their maps, the command line with ws (50 KB minified) for WebSocket APIs; a
+    // dependency bundled by mistake (aws-cdk-lib, the SDK) passes it many times over. The manual beside it,
+    // under 250 KB.
     const manual = packed.files.filter((f) => /^(docs|examples)\//.test(f.path));
     const bytes = (files: readonly { size: number }[]) => files.reduce((sum, f) => sum + f.size, 0);
-    expect(packed.unpackedSize - bytes(manual)).toBeLessThan(1024 * 1024 + 128 * 1024);
+    expect(packed.unpackedSize - bytes(manual)).toBeLessThan(1024 * 1024 + 256 * 1024);
     expect(bytes(manual)).toBeLessThan(250 * 1024);
   });
 
