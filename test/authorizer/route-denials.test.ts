@@ -344,6 +344,22 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
     });
   });
 
+  it('judge the root by an ANY / key before the default, and deny the ANY keys a granted default admits', () => {
+    const routes = routesOf({ '* /': { roles: ['Admin'] }, '* /admin': { roles: ['Admin'] }, '* /*': {} });
+    const reader = caller(['Items.Read']);
+    const decision = routes(reader, { method: 'GET', path: '/x' });
+    expect(decision.allowed).toBe(true);
+    expect(deniedPaths(decision).filter((d) => d.startsWith('GET'))).toEqual(['GET/', 'GET/admin']);
+    expect(routes(reader, { method: 'GET', path: '/' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /' },
+    });
+    expect(routes(reader, { method: 'DELETE', path: '/admin' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /admin' },
+    });
+  });
+
   it('deny the root and what a {param} admits beyond itself when the default is refused, never the default by name', () => {
     const routes = specRoutesOf({ 'GET /{id}': {}, '* /*': { roles: ['Admin'] } });
     const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/a' });
