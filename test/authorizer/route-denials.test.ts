@@ -131,6 +131,15 @@ describe('the Denies of a cached policy', () => {
     }
   });
 
+  it('leave alone a refused route a literal-first {param} and {proxy+} route wins every shared request of', () => {
+    // GET/a/*/* admits only what GET /a/{id}/{proxy+} serves: "a" before {x} on every path both match.
+    const routes = routesOf({ 'GET /a/{id}/{proxy+}': {}, 'GET /{x}/b/{proxy+}': { roles: ['Admin'] } });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/a/b/c' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
   it('leave alone a {proxy+} that only a route with parameters and a last {proxy+} outranks', () => {
     // GET/*/* admits only paths GET /{id}/{proxy+} serves itself: {id} before {proxy+} on every one.
     const routes = routesOf({ 'GET /{id}/{proxy+}': {}, 'GET /{proxy+}': { roles: ['Admin'] } });
