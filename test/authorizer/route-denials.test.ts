@@ -354,7 +354,11 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
   });
 
   it('judge the root by an ANY / key before the default, and deny the ANY keys a granted default admits', () => {
-    const routes = specRoutesOf({ '* /': { roles: ['Admin'] }, '* /admin': { roles: ['Admin'] }, '* /*': {} });
+    const routes = specRoutesOf({
+      '* /': { roles: ['Admin'] },
+      '* /admin': { roles: ['Admin'] },
+      '* /*': {},
+    });
     const reader = caller(['Items.Read']);
     const decision = routes(reader, { method: 'GET', path: '/x' });
     expect(decision.allowed).toBe(true);
