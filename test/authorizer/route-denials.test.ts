@@ -58,6 +58,14 @@ function policyAllows(policy: { allow: string[]; deny: string[] }, request: stri
 }
 
 describe('the Denies of a cached policy', () => {
+  it('are none without route permissions: the whole stage is one decision', () => {
+    const stage = createRouteAuthorizer({ required: NO_RULE, routePermissions: undefined });
+    expect(stage(caller(['Items.Read']), { method: 'GET', path: '/any/path' })).toEqual({
+      allowed: true,
+      routes: 'stage',
+    });
+  });
+
   it('are none when the caller may call every declared route', () => {
     const routes = routesOf({
       'GET /items/{id}': { scopes: ['Items.Read'] },
