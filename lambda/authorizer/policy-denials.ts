@@ -54,7 +54,8 @@ function hasExcess(route: GuardedRoute): boolean {
 }
 
 const shareMethod = (a: GuardedRoute, b: GuardedRoute) => a.methods.some((m) => b.methods.includes(m));
-const isSlashStar = (route: GuardedRoute) => route.origin !== 'default' && policyPathOf(route.path) === '/*';
+/** A policy path `/*` (of `/{id}` or `/{proxy+}`, or the default's): it admits the root too. */
+const isSlashStar = (route: GuardedRoute) => policyPathOf(route.path) === '/*';
 
 /**
  * The planning work per route: the pairs of path positions compared for the routes it shares a method with.
@@ -83,7 +84,7 @@ export function planDenials(routes: readonly GuardedRoute[]): DenialPlan {
     // The default route matches every path: each other route outranks it on the requests it serves.
     const outranking = reach.filter(
       (f) =>
-        (isSlashStar(g) && f.segments.length === 0 && f.origin !== 'default') ||
+        (isSlashStar(g) && f.segments.length === 0) ||
         (precedence(f, g) < 0 &&
           (g.origin === 'default' || stepsOverlap(steps[g.index] as PathSteps, steps[f.index] as PathSteps))),
     );
@@ -122,14 +123,10 @@ interface Grants {
 function denialsOfRoute(grants: Grants, g: GuardedRoute, method: Method): PolicyDeny[] {
   const { plan, isGranted, serves } = grants;
   const { routes } = plan;
-  const onMethod = (ids: readonly number[] | undefined) =>
-    (ids ?? []).map((i) => routes[i] as GuardedRoute).filter((f) => serves(f, method));
-  // The root is served by the best of its routes for this method: another may outrank a refused one.
-  const root = selectRoute(routes, { method, path: '/' });
-  const outranking = onMethod(plan.outranks[g.index]).filter(
-    (f) => !isGranted[f.index] && (f.segments.length > 0 || f === root),
-  );
-  const beyond = onMethod(plan.beyond[g.index]);
+  const onMethod = (ids: readonly number[]) =>
+    ids.map((i) => routes[i] as GuardedRoute).filter((f) => serves(f, method));
+  const outranking = onMethod(plan.outranks[g.index] as number[]).filter((f) => !isGranted[f.index]);
+  const beyond = onMethod(plan.beyond[g.index] as number[]);
   const beyondRefused = beyond.filter((f) => !isGranted[f.index]);
   const narrow = beyondRefused.length > 0 && !endsGreedy(g) && !beyond.some((f) => isGranted[f.index]);
   const out: PolicyDeny[] = [];
@@ -141,6 +138,8 @@ function denialsOfRoute(grants: Grants, g: GuardedRoute, method: Method): Policy
     for (const path of beyondPaths(g))
       out.push({ method, path, because: { kind: 'beyond_route', route: g.route } });
   }
+  // Without the API's methods, the default serves the root when no root route serves this method.
+  const root = selectRoute(routes, { method, path: '/' });
   if (isSlashStar(g) && root?.origin === 'default' && !isGranted[root.index]) {
     out.push({ method, path: '/', because: { kind: 'refused_route', route: root.route } });
   }
@@ -150,9 +149,7 @@ function denialsOfRoute(grants: Grants, g: GuardedRoute, method: Method): Policy
 /** The Denies of one set of granted routes, each policy resource once. */
 export function denialsFor(plan: DenialPlan, isGranted: readonly boolean[]): PolicyDeny[] {
   const { routes } = plan;
-  const named = new Set(
-    routes.filter((r) => r.method !== '*').map((r) => `${r.method} ${resourceShape(r.path)}`),
-  );
+  const named = new Set(routes.map((r) => `${r.method} ${resourceShape(r.path)}`));
   const serves = (f: GuardedRoute, method: Method) =>
     f.methods.includes(method) && (f.method !== '*' || !named.has(`${method} ${resourceShape(f.path)}`));
   const out = new Map<string, PolicyDeny>();

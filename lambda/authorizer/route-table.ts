@@ -91,12 +91,10 @@ const RANK = { literal: 0, param: 1, greedy: 2 } as const;
 /**
  * Which of two routes that both match a request API Gateway serves it from: at the first segment where they
  * differ in kind, a literal before a `{param}` before a `{proxy+}`; then the longer path; on the same
- * resource, the method named before `ANY`. The default route comes last. Negative when `a` wins.
+ * resource, the method named before `ANY`. Negative when `a` wins. The default route, no segments and `ANY`,
+ * so comes after every route but an `ANY /`, which ties with it and is listed before it.
  */
 export function precedence(a: GuardedRoute, b: GuardedRoute): number {
-  if (a.origin === 'default' || b.origin === 'default') {
-    return (a.origin === 'default' ? 1 : 0) - (b.origin === 'default' ? 1 : 0);
-  }
   for (let i = 0; i < Math.min(a.segments.length, b.segments.length); i++) {
     const d = RANK[(a.segments[i] as PathSegment).kind] - RANK[(b.segments[i] as PathSegment).kind];
     if (d !== 0) return d;
@@ -112,19 +110,17 @@ function matches(route: GuardedRoute, parts: readonly string[]): boolean {
   for (let i = 0; i < segments.length; i++) {
     const segment = segments[i] as PathSegment;
     if (segment.kind === 'greedy') return parts.length > i;
-    if (i >= parts.length) return false;
     if (segment.kind === 'literal' && segment.text !== parts[i]) return false;
   }
   return parts.length === segments.length;
 }
 
-/** The route API Gateway serves a request from; undefined when none of the table's does. */
+/** The route API Gateway serves a request from (of a tie, the one listed first); undefined when none does. */
 export function selectRoute(
   routes: readonly GuardedRoute[],
   request: RouteRequest,
 ): GuardedRoute | undefined {
   const method = request.method as Method;
-  if (!REST_METHODS.includes(method)) return undefined;
   // A path with an empty segment (`//`) is served by no resource path.
   const parts = request.path === '/' ? [] : request.path.slice(1).split('/');
   if (parts.includes('')) return undefined;

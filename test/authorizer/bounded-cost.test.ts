@@ -214,4 +214,19 @@ describe('building the route table', () => {
       /AZURE_ROUTE_PERMISSIONS: expected a table whose cached-policy Denies can be planned at cold start .*got "GET \/x\/\{p\}/,
     );
   });
+
+  it('counts the planning work as pairs of path positions compared, per route sharing a method', () => {
+    const table: Record<string, unknown> = { 'GET /lit': {}, 'POST /other': {} };
+    for (let i = 0; i < 16; i++) {
+      table[`GET /${Array.from({ length: 140 }, (_, j) => (j === i ? 'x' : '{p}')).join('/')}`] = {};
+    }
+    // A path of n segments has 2n + 1 positions; each ordered pair of routes sharing a method is compared
+    // twice (what the Allow reaches, what outranks it), three times when a {param} may take more segments.
+    // POST /other shares no method with the rest.
+    const long = 2 * 140 + 1;
+    const lit = 2 * 1 + 1;
+    const perLong = 15 * long * long * 3 + long * lit * 3;
+    const perLit = 16 * lit * long * 2;
+    expect(() => build(table)).toThrow(`it takes ${16 * perLong + perLit}, this key ${perLong})`);
+  });
 });

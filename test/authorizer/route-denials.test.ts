@@ -19,6 +19,15 @@ const routesOf = (table: Record<string, unknown>, required: PermissionRule = NO_
 /** A SpecRestApi: its methods out of the construct's sight, the Lambda knows only the table. */
 const specRoutesOf = (table: Record<string, unknown>) =>
   createRouteAuthorizer({ required: NO_RULE, routePermissions: parseRoutePermissions(table) });
+/** A table of a RestApi, with the guarded methods no key names as the construct lists them. */
+const apiRoutesOf = (table: Record<string, unknown>, unlisted: string[]) =>
+  createRouteAuthorizer({
+    required: NO_RULE,
+    routePermissions: parseRoutePermissions(table),
+    unlistedMethods: parseRoutePermissions(Object.fromEntries(unlisted.map((k) => [k, {}]))),
+  });
+const deniedPaths = (decision: ReturnType<ReturnType<typeof routesOf>>) =>
+  'denied' in decision ? decision.denied.map((d) => `${d.method}${d.path}`).sort() : ['(the stage)'];
 
 const caller = (scopes: string[], roles: string[] = [], appId: string | undefined = APP): Grantee => ({
   scopes,
@@ -49,6 +58,14 @@ function policyAllows(policy: { allow: string[]; deny: string[] }, request: stri
 }
 
 describe('the Denies of a cached policy', () => {
+  it('are none without route permissions: the whole stage is one decision', () => {
+    const stage = createRouteAuthorizer({ required: NO_RULE, routePermissions: undefined });
+    expect(stage(caller(['Items.Read']), { method: 'GET', path: '/any/path' })).toEqual({
+      allowed: true,
+      routes: 'stage',
+    });
+  });
+
   it('are none when the caller may call every declared route', () => {
     const routes = routesOf({
       'GET /items/{id}': { scopes: ['Items.Read'] },
@@ -100,6 +117,60 @@ describe('the Denies of a cached policy', () => {
         denied: [],
       });
     }
+  });
+
+  it('deny by pattern what a top-level {param} admits beyond itself, and by name only the routes that outrank it', () => {
+    const reader = caller(['Items.Read']);
+    // GET/* reaches the unlisted GET /{proxy+} only beyond /{id}: GET /a and the root are served by granted keys.
+    const api = apiRoutesOf({ 'GET /{id}': {}, 'GET /': {} }, ['GET /{proxy+}']);
+    expect(api(reader, { method: 'GET', path: '/' })).toMatchObject({ allowed: true });
+    expect(deniedPaths(api(reader, { method: 'GET', path: '/a' }))).toEqual(['GET/*/*']);
+    for (const table of [
+      { 'GET /{x}': {}, 'GET /{proxy+}': { roles: ['Admin'] } },
+      // GET /a/{proxy+} outranks /{id} nowhere: they share no request.
+      { 'GET /{id}': {}, 'GET /a/{proxy+}': { roles: ['Admin'] } },
+    ]) {
+      const decision = routesOf(table)(reader, { method: 'GET', path: '/a' });
+      expect({ table, allowed: decision.allowed, denied: deniedPaths(decision) }).toEqual({
+        table,
+        allowed: true,
+        denied: ['GET/*/*'],
+      });
+    }
+  });
+
+  it('leave alone a refused route a literal-first {param} and {proxy+} route wins every shared request of', () => {
+    // GET/a/*/* admits only what GET /a/{id}/{proxy+} serves: "a" before {x} on every path both match.
+    const routes = routesOf({ 'GET /a/{id}/{proxy+}': {}, 'GET /{x}/b/{proxy+}': { roles: ['Admin'] } });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/a/b/c' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
+  it('leave alone a {proxy+} that only a route with parameters and a last {proxy+} outranks', () => {
+    // GET/*/* admits only paths GET /{id}/{proxy+} serves itself: {id} before {proxy+} on every one.
+    const routes = routesOf({ 'GET /{id}/{proxy+}': {}, 'GET /{proxy+}': { roles: ['Admin'] } });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/1/2/3' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
+  it("judge an ANY route on a method its resource names apart by that method's key, not by the ANY's rule", () => {
+    const routes = routesOf({
+      'GET /{id}': {},
+      'GET /{id}/{proxy+}': {},
+      '* /{id}/{proxy+}': { roles: ['Admin'] },
+    });
+    // The ANY route does not serve GET, so its refusal needs no GET Deny: GET /1/2 stays allowed.
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/1/2' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+    expect(routes(caller(['Items.Read']), { method: 'POST', path: '/1/2' })).toMatchObject({
+      allowed: false,
+    });
   });
 
   it('name the root when a top-level {param} route is granted and the root is not', () => {
@@ -287,6 +358,87 @@ describe("the Denies of a cached policy when the API's methods are unknown (a Sp
     expect(routes(caller(['Items.Read']), { method: 'GET', path: '/items/1/2' })).toMatchObject({
       allowed: false,
       denial: { kind: 'policy_deny', deny: { method: 'GET', path: '/items/*' } },
+    });
+  });
+
+  it('judge the root by an ANY / key before the default, and deny the ANY keys a granted default admits', () => {
+    const routes = specRoutesOf({
+      '* /': { roles: ['Admin'] },
+      '* /admin': { roles: ['Admin'] },
+      '* /*': {},
+    });
+    const reader = caller(['Items.Read']);
+    const decision = routes(reader, { method: 'GET', path: '/x' });
+    expect(decision.allowed).toBe(true);
+    expect(deniedPaths(decision).filter((d) => d.startsWith('GET'))).toEqual(['GET/', 'GET/admin']);
+    expect(routes(reader, { method: 'GET', path: '/' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /' },
+    });
+    expect(routes(reader, { method: 'DELETE', path: '/admin' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /admin' },
+    });
+  });
+
+  it('deny the root and what a {param} admits beyond itself when the default is refused, never the default by name', () => {
+    const routes = specRoutesOf({ 'GET /{id}': {}, '* /*': { roles: ['Admin'] } });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/a' });
+    expect(decision.allowed).toBe(true);
+    expect(deniedPaths(decision)).toEqual(['GET/', 'GET/*/*']);
+  });
+
+  it('deny what a {param} before a literal and a {proxy+} admits beyond itself when the default is refused', () => {
+    const routes = specRoutesOf({ 'GET /{x}/a/{proxy+}': {}, '* /*': { roles: ['Admin'] } });
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/1/a/2' });
+    expect(decision).toMatchObject({ allowed: true, denied: [{ method: 'GET', path: '/*/*/a/*' }] });
+    expect(policyAllows(policyOf(decision), 'GET/1/2/a/3')).toBe(false);
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/1/2/a/3' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'route_rule', route: '* /*' },
+    });
+  });
+
+  it('leave the root alone when the default that serves it is granted', () => {
+    const routes = specRoutesOf({ 'GET /{proxy+}': {}, '* /*': {} });
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/' })).toMatchObject({
+      allowed: true,
+      denied: [],
+    });
+  });
+
+  it('name, for a path two refused routes deny alike, the first of them', () => {
+    const routes = specRoutesOf({
+      'POST /{proxy+}': { roles: ['Admin'] },
+      'POST /{id}': { roles: ['Other'] },
+      '* /*': {},
+    });
+    // Both are denied as POST/*, which also covers the root the granted default serves.
+    expect(routes(caller(['Items.Read']), { method: 'POST', path: '/' })).toMatchObject({
+      allowed: false,
+      denial: {
+        kind: 'policy_deny',
+        deny: { method: 'POST', path: '/*', because: { kind: 'refused_route', route: 'POST /{proxy+}' } },
+      },
+      denied: [{ method: 'POST', path: '/*' }],
+    });
+  });
+
+  it('name the granted route whose * a refused default makes the policy cut', () => {
+    const routes = specRoutesOf({
+      'GET /{x}': {},
+      'GET /{proxy+}': {},
+      'GET /': {},
+      '* /*': { roles: ['Admin'] },
+    });
+    // Conservative: GET /a/a is GET /{proxy+}'s, but GET/* of GET /{x} reaches the default's paths too.
+    expect(routes(caller(['Items.Read']), { method: 'GET', path: '/a/a' })).toMatchObject({
+      allowed: false,
+      denial: {
+        kind: 'policy_deny',
+        route: 'GET /{proxy+}',
+        deny: { method: 'GET', path: '/*/*', because: { kind: 'beyond_route', route: 'GET /{x}' } },
+      },
     });
   });
 
