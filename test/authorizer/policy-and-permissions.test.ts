@@ -182,4 +182,94 @@ describe('route authorization', () => {
     expect(matchesPolicyPath('/a*a*a', '/aa')).toBe(false);
     expect(matchesPolicyPath('/a*a*a', '/aaa')).toBe(true);
   });
+
+  describe('guests and groups (docs/permissions-and-caching.md)', () => {
+    const READERS = '0b1e6e6c-2f4e-4b8a-9d55-3c1a1f0b2a11';
+    const WRITERS = '5c7a0d3e-9b1f-4e2c-8a6d-4f2b3c1d0e22';
+    const request = { method: 'GET', path: '/reports' };
+    const member = { scopes: ['read'], roles: [] };
+
+    it('refuses a guest only where guests are refused, before any route', () => {
+      const table = { 'GET /reports': { scopes: ['read'] } };
+      const refusing = createRouteAuthorizer({
+        required: { scopes: [], roles: [] },
+        routePermissions: parseRoutePermissions(table),
+        unlistedMethods: [],
+        guestUsers: 'refuse',
+      });
+      const allowing = createRouteAuthorizer({
+        required: { scopes: [], roles: [] },
+        routePermissions: parseRoutePermissions(table),
+        unlistedMethods: [],
+        guestUsers: 'allow',
+      });
+      expect(refusing({ ...member, guest: true }, request)).toMatchObject({
+        allowed: false,
+        reason: 'guest_not_allowed',
+      });
+      expect(refusing({ ...member, guest: false }, request).allowed).toBe(true);
+      expect(refusing(member, request).allowed).toBe(true);
+      expect(allowing({ ...member, guest: true }, request).allowed).toBe(true);
+    });
+
+    it("admits a caller in any one of a rule's groups, refuses one in none, and tells overage apart", () => {
+      const gate = createRouteAuthorizer({
+        required: { scopes: [], roles: [] },
+        routePermissions: parseRoutePermissions({
+          'GET /reports': { scopes: ['read'], groups: [READERS, WRITERS] },
+        }),
+        unlistedMethods: [],
+      });
+      expect(gate({ ...member, groups: [WRITERS] }, request).allowed).toBe(true);
+      expect(gate({ ...member, groups: ['9f9f9f9f-0000-4000-8000-000000000000'] }, request)).toMatchObject({
+        allowed: false,
+        reason: 'insufficient_permission',
+        denial: { kind: 'route_rule', route: 'GET /reports' },
+      });
+      expect(gate({ ...member, groupsOverage: true }, request)).toMatchObject({
+        allowed: false,
+        reason: 'groups_overage',
+        denial: { kind: 'route_groups_overage', route: 'GET /reports', needs: [READERS, WRITERS] },
+      });
+      // Overage is the answer only when the group is all the rule lacks.
+      expect(gate({ scopes: ['other'], roles: [], groupsOverage: true }, request)).toMatchObject({
+        allowed: false,
+        denial: { kind: 'route_rule' },
+      });
+    });
+
+    it('holds the API-wide groups on every route, overage named with the groups it needs', () => {
+      const gate = createRouteAuthorizer({
+        required: { scopes: [], roles: [], groups: [READERS] },
+        routePermissions: undefined,
+      });
+      expect(gate({ ...member, groups: [READERS] }, request)).toEqual({ allowed: true, routes: 'stage' });
+      expect(gate({ ...member, groupsOverage: true }, request)).toMatchObject({
+        allowed: false,
+        reason: 'groups_overage',
+        denial: { kind: 'api_groups_overage', needs: [READERS] },
+      });
+      expect(gate({ ...member, groups: [WRITERS] }, request)).toMatchObject({
+        allowed: false,
+        denial: { kind: 'api_rule', needs: { groups: [READERS] } },
+      });
+    });
+  });
+
+  it('refuses a guarded method no key names as unlisted, and a request no route serves as no_route', () => {
+    const gate = createRouteAuthorizer({
+      required: { scopes: [], roles: [] },
+      routePermissions: parseRoutePermissions({ 'GET /items/{id}': { scopes: ['read'] } }),
+      unlistedMethods: parseRoutePermissions({ 'GET /items/secret': {} }),
+    });
+    const reader = { scopes: ['read'], roles: [] };
+    expect(gate(reader, { method: 'GET', path: '/items/secret' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'unlisted', route: 'GET /items/secret' },
+    });
+    expect(gate(reader, { method: 'POST', path: '/items/1' })).toMatchObject({
+      allowed: false,
+      denial: { kind: 'no_route' },
+    });
+  });
 });
