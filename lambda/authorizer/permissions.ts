@@ -83,7 +83,7 @@ export function satisfies(rule: PermissionRule, grantee: Grantee): boolean {
  * The rule fails only for a group the token cannot show: its groups did not fit (overage). That is a
  * refusal of its own (groups_overage), never a plain missing group.
  */
-export function blockedByOverage(rule: PermissionRule, grantee: Grantee): boolean {
+function blockedByOverage(rule: PermissionRule, grantee: Grantee): boolean {
   return (
     grantee.groupsOverage === true &&
     (rule.groups ?? []).length > 0 &&
@@ -114,23 +114,34 @@ export function apiWideDenial(
     : { kind: 'api_client_app', needs: required.clientApps ?? [], had: grantee.appId };
 }
 
+/**
+ * Why a route's rule refuses this caller, or undefined when it admits it: REST and HTTP API routes alike.
+ * `decided` names the request and the route (`byDefault` when the rule is the `* /*` default's).
+ */
+export function ruleDenial(
+  rule: PermissionRule,
+  grantee: Grantee,
+  decided: { readonly request: string; readonly route: string; readonly byDefault?: true },
+): Denial | undefined {
+  if (satisfies(rule, grantee)) return undefined;
+  if (!clientAllowed(rule, grantee))
+    return { kind: 'route_client_app', ...decided, needs: rule.clientApps ?? [], had: grantee.appId };
+  if (blockedByOverage(rule, grantee))
+    return { kind: 'route_groups_overage', ...decided, needs: rule.groups ?? [] };
+  return { kind: 'route_rule', ...decided, needs: rule };
+}
+
 /** Why the route serving a request refuses this caller, or undefined when it admits it. */
 function routeDenial(route: GuardedRoute | undefined, grantee: Grantee, request: string): Denial | undefined {
   if (route === undefined || (route.origin === 'default' && route.rule === undefined))
     return { kind: 'no_route', request };
   const { rule } = route;
   if (rule === undefined) return { kind: 'unlisted', request, route: route.route };
-  if (satisfies(rule, grantee)) return undefined;
-  const decided = {
+  return ruleDenial(rule, grantee, {
     request,
     route: route.route,
     ...(route.origin === 'key' ? {} : { byDefault: true as const }),
-  };
-  if (!clientAllowed(rule, grantee))
-    return { kind: 'route_client_app', ...decided, needs: rule.clientApps ?? [], had: grantee.appId };
-  if (blockedByOverage(rule, grantee))
-    return { kind: 'route_groups_overage', ...decided, needs: rule.groups ?? [] };
-  return { kind: 'route_rule', ...decided, needs: rule };
+  });
 }
 
 /**

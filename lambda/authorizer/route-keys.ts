@@ -1,6 +1,6 @@
 import { type AuthorizerConfig, type PermissionRule, readPermissionRule } from './config.js';
 import { type Denial, type DenyReason, denialText, reasonOf } from './denials.js';
-import { apiWideDenial, blockedByOverage, clientAllowed, type Grantee, satisfies } from './permissions.js';
+import { apiWideDenial, type Grantee, ruleDenial } from './permissions.js';
 
 /**
  * HTTP API route permissions: keyed by the route key API Gateway puts in the event (`GET /items/{id}`,
@@ -84,13 +84,7 @@ function routeKeyDenial(
   routeKey: string,
 ): Denial | undefined {
   if (entry === undefined) return { kind: 'no_route', request: `route ${routeKey}` };
-  if (satisfies(entry, grantee)) return undefined;
-  const decided = { request: `route ${routeKey}`, route: routeKey };
-  if (!clientAllowed(entry, grantee))
-    return { kind: 'route_client_app', ...decided, needs: entry.clientApps ?? [], had: grantee.appId };
-  if (blockedByOverage(entry, grantee))
-    return { kind: 'route_groups_overage', ...decided, needs: entry.groups ?? [] };
-  return { kind: 'route_rule', ...decided, needs: entry };
+  return ruleDenial(entry, grantee, { request: `route ${routeKey}`, route: routeKey });
 }
 
 /**
