@@ -5,7 +5,7 @@ import { createTenantKeyCache } from './keys/tenant-keys.js';
 import { loadLazyModule } from './lazy-module.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
-import { createTenantListHolder } from './tenant-handler.js';
+import { createTenantListHolder } from './tenant-list-holder.js';
 import type { TenantListEvent, TenantSource } from './tenant-source.js';
 import { createTokenVerifier } from './verifier.js';
 

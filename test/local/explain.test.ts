@@ -226,7 +226,7 @@ describe('every rejection carries a reason and a hint for the operator', () => {
   });
 
   it('covers every reason a token can be refused for', () => {
-    // tenants_unavailable's hint: test/authorizer/tenant-handler.test.ts.
+    // tenants_unavailable's hint: test/authorizer/tenant-list-holder.test.ts.
     const covered = new Set<string>([
       ...cases.map((c) => c.reason),
       'missing_token',

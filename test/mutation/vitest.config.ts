@@ -61,8 +61,8 @@ export const LEFT_OUT_SUITES = {
   'safe-text': 'log-safe text (safe-text.ts), not mutated',
   telemetry: 'log and metric lines (telemetry.ts), not mutated',
   'terminal-safety.property': "explain's terminal output (safe-text.ts), not mutated",
-  'tenant-handler':
-    'the composition root (handler.ts) with a tenant parameter; its module load takes seconds',
+  'tenant-list-holder':
+    'the tenant list holder (tenant-list-holder.ts) through the composition root (handler.ts), not mutated; its module load takes seconds',
   'tenant-list.property': 'the parameter value parser (tenant-list.ts), not mutated',
   'tenant-parameter':
     'the tenant list source and its SSM reader (tenant-source.ts, tenant-parameter.ts), not mutated; SDK retries take seconds',
