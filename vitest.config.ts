@@ -15,11 +15,16 @@ export const UNIT_FOLDERS = [
 ] as const;
 
 /**
- * The suites of those folders that start a process (a command as a person runs it): they run with
- * test/e2e and test/package, in the process lane. test/house/test-lanes.test.ts holds that no other unit
- * suite starts one.
+ * The suites of those folders that start a process (a command as a person runs it, or esbuild, which a
+ * bundling synth runs): they run with test/e2e and test/package, in the process lane.
+ * test/house/test-lanes.test.ts holds that no other unit suite starts one.
  */
-export const PROCESS_SUITES = ['test/local/explain.test.ts'] as const;
+export const PROCESS_SUITES = [
+  'test/local/explain.test.ts',
+  'test/construct/authorizer-bundle.test.ts',
+  'test/local/http-assembly.test.ts',
+  'test/local/websocket-assembly.test.ts',
+] as const;
 
 /** The folders of the process lane: the commands, the local API and the package as a person uses them. */
 export const PROCESS_FOLDERS = ['e2e', 'package'] as const;

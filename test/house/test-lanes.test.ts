@@ -12,12 +12,16 @@ function testFiles(): string[] {
     .map((file) => `test/${file}`);
 }
 
-/** Whether a file starts a process: it imports node:child_process, or a module of the repository that does. */
+/**
+ * Whether a file starts a process: it imports node:child_process or esbuild (whose API runs esbuild's binary),
+ * has a CDK app bundle (testApp's bundle option: NodejsFunction runs esbuild), or imports a module of the
+ * repository that does.
+ */
 function startsProcess(file: string, seen = new Set<string>()): boolean {
   if (seen.has(file)) return false;
   seen.add(file);
   const text = readFileSync(join(ROOT, file), 'utf8');
-  if (/from\s+'(node:)?child_process'/.test(text)) return true;
+  if (/from\s+'((node:)?child_process|esbuild)'/.test(text) || /\bbundle:\s*true\b/.test(text)) return true;
   const local = [...text.matchAll(/\bfrom\s+'(\.[^']+)'/g)].map((m) =>
     relative(ROOT, resolve(ROOT, dirname(file), (m[1] as string).replace(/\.js$/, '.ts'))),
   );
@@ -55,5 +59,8 @@ describe('the test lanes', () => {
   it('see a process started through a helper (the detector itself)', () => {
     expect(startsProcess('test/e2e/explain-flags.test.ts')).toBe(true);
     expect(startsProcess('test/authorizer/reasons.test.ts')).toBe(false);
+    // A bundling synth runs esbuild; a synth without bundling (the unit lane's) runs nothing.
+    expect(startsProcess('test/local/http-assembly.test.ts')).toBe(true);
+    expect(startsProcess('test/local/local-http-api.test.ts')).toBe(false);
   });
 });
