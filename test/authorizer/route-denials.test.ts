@@ -575,3 +575,116 @@ describe('what a refusal tells the operator', () => {
     expect(routes(admin, { method: 'GET', path: '/other/a/b' })).toMatchObject({ allowed: true });
   });
 });
+
+/*
+ * What the operator reads in a refusal's `missing` (the decision line's detail, `explain`), held to what
+ * docs/troubleshooting.md and docs/permissions-and-caching.md tell them to look for, rather than to the text
+ * word for word: each group, route and Deny they must act on named as they wrote it, the setting to change
+ * named as the docs name it, and nothing the caller was granted called refused.
+ */
+describe('what a refusal tells the operator, in the terms the docs use', () => {
+  const G1 = '0a0a0a0a-0000-4000-8000-000000000001';
+  const G2 = '0a0a0a0a-0000-4000-8000-000000000002';
+  const OTHER_GROUP = '0a0a0a0a-0000-4000-8000-000000000003';
+  const missingOf = (decision: ReturnType<ReturnType<typeof routesOf>>) =>
+    decision.allowed ? expect.unreachable('allowed') : decision.missing;
+  /** `id` as a word of its own: the operator can copy each group id out of the line. */
+  const namesApart = (text: string, ids: readonly string[]) => {
+    for (const id of ids) expect(text).toMatch(new RegExp(`(^|[^0-9a-f-])${id}([^0-9a-f-]|$)`));
+  };
+
+  it('names each group a groups-only rule needs, as "requires ... group" with nothing else required', () => {
+    const member = { ...caller(['Items.Read']), groups: [OTHER_GROUP] };
+    const route = routesOf({ 'GET /reports': { groups: [G1, G2] } })(member, {
+      method: 'GET',
+      path: '/reports',
+    });
+    const api = routesOf({ 'GET /reports': {} }, { scopes: [], roles: [], groups: [G1, G2] })(member, {
+      method: 'GET',
+      path: '/reports',
+    });
+    for (const decision of [route, api]) {
+      expect(decision).toMatchObject({ allowed: false, reason: 'insufficient_permission' });
+      const missing = missingOf(decision);
+      // docs/troubleshooting.md: `insufficient_permission`, "requires ... group"; the rule requires nothing but
+      // the group, so nothing stands between the two words.
+      expect(missing).toMatch(/\brequires group\b/);
+      namesApart(missing, [G1, G2]);
+    }
+    expect(missingOf(route)).toContain('GET /reports');
+  });
+
+  it('tells group overage apart, naming each group needed and whether the API or a route needs it', () => {
+    const overage = { ...caller(['Items.Read']), groupsOverage: true };
+    const request = { method: 'GET', path: '/reports' } as const;
+    const api = routesOf({ 'GET /reports': {} }, { scopes: [], roles: [], groups: [G1, G2] })(
+      overage,
+      request,
+    );
+    const route = routesOf({ 'GET /reports': { scopes: ['Items.Read'], groups: [G1, G2] } })(
+      overage,
+      request,
+    );
+    for (const decision of [api, route]) {
+      expect(decision).toMatchObject({ allowed: false, reason: 'groups_overage' });
+      expect(missingOf(decision)).toMatch(/overage/);
+      namesApart(missingOf(decision), [G1, G2]);
+    }
+    // requiredGroups holds on every route (docs/permissions-and-caching.md): the line names no route to edit.
+    expect(missingOf(api)).toMatch(/\bAPI\b/);
+    expect(missingOf(api)).not.toMatch(/route|undefined/);
+    expect(missingOf(route)).toContain('GET /reports');
+  });
+
+  it('says a request was decided by the "* /*" default, and what that rule requires', () => {
+    const routes = apiRoutesOf({ 'GET /items': { scopes: ['Items.Read'] }, '* /*': { roles: ['Admin'] } }, [
+      'GET /other',
+    ]);
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/other' });
+    expect(decision).toMatchObject({ allowed: false, reason: 'insufficient_permission' });
+    expect(missingOf(decision)).toContain('GET /other');
+    expect(missingOf(decision)).toContain('* /*');
+    expect(missingOf(decision)).toMatch(/\brole Admin\b/);
+  });
+
+  it('names a guarded method no key names by its resource path as declared, which no token may call', () => {
+    const routes = apiRoutesOf({ 'GET /items': { scopes: ['Items.Read'] } }, ['GET /items/{id}']);
+    const decision = routes(caller(['Items.Read']), { method: 'GET', path: '/items/1' });
+    expect(decision).toMatchObject({ allowed: false, reason: 'insufficient_permission' });
+    expect(missingOf(decision)).toContain('GET /items/1');
+    expect(missingOf(decision)).toContain('GET /items/{id}');
+    // docs/permissions-and-caching.md: unlistedMethods 'deny' "says that no token may call them".
+    expect(missingOf(decision)).toMatch(/no token may call/);
+  });
+
+  it("names the Deny that cuts a granted route's * and that route, without calling it refused", () => {
+    const routes = specRoutesOf({
+      'GET /{x}': {},
+      'GET /{proxy+}': {},
+      'GET /': {},
+      '* /*': { roles: ['Admin'] },
+    });
+    const reader = caller(['Items.Read']);
+    expect(routes(reader, { method: 'GET', path: '/a' })).toMatchObject({ allowed: true });
+    const missing = missingOf(routes(reader, { method: 'GET', path: '/a/a' }));
+    // docs/troubleshooting.md: `insufficient_permission`, "the policy must deny", naming the Deny.
+    expect(missing).toMatch(/policy must deny GET \/\*\/\*/);
+    expect(missing).toContain('GET /{proxy+}');
+    expect(missing).toContain('GET /{x}');
+    expect(missing).not.toMatch(/may not|refused/);
+  });
+
+  it('names a refused guest as a guest, and the setting that refuses guests', () => {
+    const routes = createRouteAuthorizer({
+      required: NO_RULE,
+      routePermissions: parseRoutePermissions({ 'GET /items': {} }),
+      unlistedMethods: [],
+      guestUsers: 'refuse',
+    });
+    const decision = routes({ ...caller(['Items.Read']), guest: true }, { method: 'GET', path: '/items' });
+    expect(decision).toMatchObject({ allowed: false, reason: 'guest_not_allowed' });
+    // docs/troubleshooting.md: guest_not_allowed, "AZURE_GUEST_USERS (prop guestUsers) is refuse".
+    expect(missingOf(decision)).toMatch(/\bguest/);
+    expect(missingOf(decision)).toContain('AZURE_GUEST_USERS');
+  });
+});
