@@ -5,15 +5,17 @@
  *   dist/cjs/        the same as CommonJS (its package.json says so), with the same .d.ts
  *   dist/authorizer/ the authorizer Lambda, bundled once as NodejsFunction would bundle it (NODE22_BUNDLING):
  *                    index.js and its lazily loaded modules beside it
- *   dist/cli/        the command line (`npx entra-authorizer start|token|explain`), bundled, its worker and ws
+ *   dist/cli/        the command line (`npx entra-authorizer start|token|explain`), bundled but for our modules
+ *                    dist/esm holds, which it imports from there; its worker and ws
  *
  * `prepack` runs it before `npm pack`; `prepare` runs it for an install from git (with `--prepare`, it does
  * nothing under `npm pack` or `npm publish`, whose prepack has just built).
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Plugin, transform } from 'esbuild';
@@ -129,8 +131,25 @@ async function bundleWs(): Promise<void> {
 }
 
 /**
+ * The modules of ours that dist/esm holds compiled (the constructs' code, some of it the authorizer's), which the
+ * command line imports from there rather than bundling a second copy: one copy of each module in the package.
+ */
+const COMPILED_APART: Plugin = {
+  name: 'compiled-apart',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\/.*\.js$/ }, ({ path, resolveDir, kind }) => {
+      if (kind === 'entry-point') return undefined;
+      const compiled = join(ESM, relative(ROOT, join(resolveDir, path)));
+      if (!existsSync(compiled)) return undefined;
+      return { path: relative(CLI, compiled).split(sep).join('/'), external: true };
+    });
+  },
+};
+
+/**
  * The command line (`npx entra-authorizer`), bundled with what it needs (aws-jwt-verify included; ws beside
- * it) so that it runs with the package's peers only, and the worker script each served Lambda function runs on.
+ * it; our modules dist/esm holds imported from there) so that it runs with the package's peers only, and the
+ * worker script each served Lambda function runs on. It runs after `compile`, whose output it imports.
  */
 async function bundleCli(): Promise<void> {
   await build({
@@ -143,7 +162,7 @@ async function bundleCli(): Promise<void> {
     platform: 'node',
     target: 'node20',
     external: ['aws-cdk-lib', 'constructs'],
-    plugins: [WS_APART],
+    plugins: [WS_APART, COMPILED_APART],
     absWorkingDir: ROOT,
     logLevel: 'warning',
   });
@@ -157,7 +176,7 @@ async function main(): Promise<void> {
   }
   const started = Date.now();
   await rm(DIST, { recursive: true, force: true });
-  await Promise.all([compile(), bundleAuthorizer(), bundleCli(), bundleWs()]);
+  await Promise.all([compile().then(bundleCli), bundleAuthorizer(), bundleWs()]);
   await commonjs();
   const sizes = await Promise.all(
     [ESM, CJS, AUTHORIZER, CLI].map(async (dir) => {

@@ -286,13 +286,13 @@ describe('npm pack', () => {
         'dist/cjs/lambda/shared/index.d.ts',
       ]),
     );
-    // The code under 1.25 MiB: the constructs twice (ESM and CommonJS), the Lambda's bundle and its lazily
-    // loaded modules with their maps, the command line with ws (50 KB minified) for WebSocket APIs; a
-    // dependency bundled by mistake (aws-cdk-lib, the SDK) passes it many times over. The manual beside it,
-    // under 250 KB.
+    // The code under 1 MiB + 128 KiB: the constructs twice (ESM and CommonJS), the Lambda's bundle and its
+    // lazily loaded modules with their maps, the command line (importing our modules dist/esm holds rather
+    // than a copy) with ws (50 KB minified) for WebSocket APIs; a dependency bundled by mistake (aws-cdk-lib,
+    // the SDK) passes it many times over. The manual beside it, under 250 KB.
     const manual = packed.files.filter((f) => /^(docs|examples)\//.test(f.path));
     const bytes = (files: readonly { size: number }[]) => files.reduce((sum, f) => sum + f.size, 0);
-    expect(packed.unpackedSize - bytes(manual)).toBeLessThan(1024 * 1024 + 256 * 1024);
+    expect(packed.unpackedSize - bytes(manual)).toBeLessThan(1024 * 1024 + 128 * 1024);
     expect(bytes(manual)).toBeLessThan(250 * 1024);
   });
 
@@ -334,6 +334,23 @@ describe('npm pack', () => {
       }
     }
     expect([...declared].sort()).toEqual(['aws-cdk-lib', 'constructs']);
+  });
+  it('ships one copy of our modules: the command line imports those dist/esm holds from there', () => {
+    const dist = join(appDir('commonjs'), 'node_modules', 'entra-authorizer', 'dist');
+    const chunks = readdirSync(join(dist, 'cli')).filter((f) => f.endsWith('.mjs') && f !== 'ws.mjs');
+    const bundled: string[] = [];
+    const imported: string[] = [];
+    for (const chunk of chunks) {
+      const text = readFileSync(join(dist, 'cli', chunk), 'utf8');
+      // esbuild heads each module it bundles with a comment naming its source file.
+      for (const [, source] of text.matchAll(/^\/\/ ((?:infra|lambda)\/\S+)\.ts$/gm))
+        bundled.push(source as string);
+      for (const [, path] of text.matchAll(/from "(\.\.\/esm\/[^"]+)"/g)) imported.push(path as string);
+    }
+    expect(bundled.length).toBeGreaterThan(20);
+    expect(bundled.filter((source) => existsSync(join(dist, 'esm', `${source}.js`)))).toEqual([]);
+    expect(imported.length).toBeGreaterThan(10);
+    expect(imported.filter((path) => !existsSync(join(dist, 'cli', path)))).toEqual([]);
   });
 });
 
