@@ -1,32 +1,28 @@
-import { type ApiAuthorizerHandler, createApiAuthorizer } from './api-authorizer.js';
+import type { ApiAuthorizerHandler } from './api-authorizer.js';
 import { loadApiConfig } from './api-kind.js';
-import { EntraJwksCache, type KeyCacheOptions } from './keys/key-cache.js';
-import { createTenantKeyCache } from './keys/tenant-keys.js';
+import type { Decider } from './decide.js';
+import { respond } from './decision.js';
+import { KeyFetcher } from './keys/fetcher.js';
+import type { KeyCacheEvent } from './keys/key-cache.js';
 import { loadLazyModule } from './lazy-module.js';
 import { createTelemetry, type InvocationContext } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
-import { createTenantListHolder } from './tenant-list-holder.js';
 import type { TenantListEvent, TenantSource } from './tenant-source.js';
-import { createTokenVerifier } from './verifier.js';
 
-// The composition root: configuration, telemetry, the key cache and the tenant list live here, in module
-// scope, so a warm container reuses them; a bad variable fails the cold start with a message naming it.
+// The composition root: configuration, telemetry and the cold start's key fetch live here, in module scope,
+// so a warm container reuses them; a bad variable fails the cold start with a message naming it. The
+// decision code (key caches, verifier, route rules, policy) is decide.js, loaded while the key fetch waits.
 const telemetry = createTelemetry(readTelemetryConfig(process.env));
 const config = loadApiConfig(process.env);
 
-const keyCacheOptions: KeyCacheOptions = {
-  onEvent: (event) => {
-    if (event.type === 'fetched') telemetry.info('signing keys fetched', { ...event });
-    else
-      telemetry.warn(
-        event.type === 'serving_stale' ? 'serving stale signing keys' : 'signing key fetch failed',
-        { ...event },
-      );
-  },
+const onKeyEvent = (event: KeyCacheEvent) => {
+  if (event.type === 'fetched') telemetry.info('signing keys fetched', { ...event });
+  else
+    telemetry.warn(
+      event.type === 'serving_stale' ? 'serving stale signing keys' : 'signing key fetch failed',
+      { ...event },
+    );
 };
-const keys = new EntraJwksCache(keyCacheOptions);
-// A multi-tenant API's tenants' own key sets, read for a kid the shared set lacks: bounded, one fetch budget.
-const tenantKeys = createTenantKeyCache(keyCacheOptions);
 
 const logTenantEvent = (event: TenantListEvent) => {
   if (event.type === 'tenants_read_failed') telemetry.error('tenant list read failed', { ...event });
@@ -48,62 +44,92 @@ const loadTenantSource = (): Promise<TenantSource> => {
   ).then((module) => module.tenantSourceFor(config, process.env, logTenantEvent));
   return tenantSource;
 };
-const parameterTenants =
-  config.tenant.mode === 'multi' && config.tenantsParameter !== undefined
-    ? createTenantListHolder(config.tenant, loadTenantSource)
-    : undefined;
 
-// Start the key fetch (and the tenant list's first read) as soon as the module has loaded, while the runtime
-// asks for the first event; the first request joins them. A failure is logged and retried by the first
-// request, never fatal. While the fetch waits on the network, Node creates stdout and stderr (lazily made,
-// ~0.5 ms), which the first log line would otherwise pay for on the way to the first answer.
+// The operator hint of a refusal, made by hints.js: a lazily loaded module beside index.js, loaded at the
+// first refusal (an Allow needs none). Should it fail to load, the reason's own hint is logged.
+const loadHinter = () =>
+  loadLazyModule<typeof import('./hints.js')>(
+    () => require('./hints.js'),
+    () => import('./hints.js'),
+  ).then((module) => module.createHinter);
+
+// The cold start's fetch of the key set, started once, whoever asks first; decide.js's key cache takes it as
+// its first fetch. Its failure is the key cache's to log and retry, never an unhandled rejection here.
+let firstKeys: Promise<ArrayBuffer> | undefined;
+const fetchFirstKeys = () => {
+  if (firstKeys === undefined) {
+    firstKeys = new KeyFetcher().fetch(config.jwksUri);
+    firstKeys.catch(() => undefined);
+  }
+  return firstKeys;
+};
+
+// The decision code: decide.js, a lazily loaded module beside index.js, given its dependencies. A load that
+// fails is tried again by the next request.
+let decider: Promise<Decider<InvocationContext>> | undefined;
+const loadDecider = (): Promise<Decider<InvocationContext>> => {
+  decider ??= loadLazyModule<typeof import('./decide.js')>(
+    () => require('./decide.js'),
+    () => import('./decide.js'),
+  ).then(
+    (module) =>
+      module.createDecider<InvocationContext>(config, {
+        record: (record, invocation) => telemetry.decision(record, invocation),
+        onKeyEvent,
+        firstKeys: { uri: config.jwksUri, body: fetchFirstKeys() },
+        tenantSource: loadTenantSource,
+        hinter: loadHinter,
+      }),
+    (err: unknown) => {
+      decider = undefined;
+      throw err;
+    },
+  );
+  return decider;
+};
+
+// Start the key fetch as soon as the module has loaded, while the runtime asks for the first event, then load
+// the decision code while the fetch waits on the network; the first request joins both. While the fetch
+// waits, Node also creates stdout and stderr (lazily made, ~0.5 ms), which the first log line would
+// otherwise pay for on the way to the first answer.
 /** Settles (never rejects) once the cold-start key fetch (and tenant read) succeeded or failed; `npm start` waits on it. */
 export const ready: Promise<void> = new Promise((settle) =>
   setImmediate(() => {
-    const settled = () => undefined;
-    Promise.all([keys.getJwks(config.jwksUri).then(settled, settled), parameterTenants?.refresh()]).then(() =>
-      settle(),
+    fetchFirstKeys();
+    loadDecider().then(
+      (loaded) => loaded.ready.then(() => settle()),
+      () => settle(),
     );
     void process.stdout;
     void process.stderr;
   }),
 );
 
-/** Which tenant list a decision used, for a multi-tenant API's decision line: `fixed`, or the parameter's. */
-const tenantListOf: (() => string) | undefined =
-  parameterTenants !== undefined
-    ? () => parameterTenants.current().origin
-    : config.tenant.mode === 'multi'
-      ? () => 'fixed'
-      : undefined;
-const decided = parameterTenants === undefined ? config : { ...config, tenant: parameterTenants.rule };
-const verifier = createTokenVerifier({ config: decided, keys, tenantKeys });
-
-// The operator hint of a refusal, made by hints.js: a lazily loaded module (lazy-module.ts) beside index.js,
-// loaded at the first refusal (an Allow needs none). Should it fail to load, the reason's own hint is logged.
-let hinter: Promise<ReturnType<typeof import('./hints.js').createHinter>> | undefined;
-const loadHinter = () => {
-  hinter ??= loadLazyModule<typeof import('./hints.js')>(
-    () => require('./hints.js'),
-    () => import('./hints.js'),
-  ).then((module) => module.createHinter(decided));
-  return hinter;
-};
+/** The answer when the decision code cannot be loaded: a 500 with its decision line, never a decision. */
+function undecided(err: unknown, invocation: InvocationContext | undefined): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const decision = {
+    outcome: 'error',
+    reason: 'internal_error',
+    detail: `decision code unavailable: ${message.split('\n', 1)[0]?.slice(0, 200)}`,
+  } as const;
+  telemetry.decision({ decision, error: err }, invocation);
+  return respond(decision);
+}
 
 /**
- * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default), built once; each
- * decision's line carries the invocation's context (its request id) and, for a multi-tenant API, the tenant
- * list it used.
+ * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default); each decision's line
+ * carries the invocation's context (its request id) and, for a multi-tenant API, the tenant list it used.
  */
-export const handler: ApiAuthorizerHandler<InvocationContext> = createApiAuthorizer<InvocationContext>(
-  decided,
-  {
-    verifier: parameterTenants === undefined ? verifier : parameterTenants.verifying(verifier),
-    hint: (reason, facts) => loadHinter().then((hintOf) => hintOf(reason, facts)),
-    record: (record, context) =>
-      telemetry.decision(
-        tenantListOf === undefined ? record : { ...record, tenantList: tenantListOf() },
-        context,
-      ),
-  },
-);
+export const handler = (async (
+  event: Parameters<ApiAuthorizerHandler<InvocationContext>>[0],
+  invocation?: InvocationContext,
+) => {
+  let loaded: Decider<InvocationContext>;
+  try {
+    loaded = await loadDecider();
+  } catch (err) {
+    return undecided(err, invocation);
+  }
+  return loaded.handler(event, invocation);
+}) as ApiAuthorizerHandler<InvocationContext>;

@@ -113,12 +113,15 @@ try {
   };
   const cpu: number[][] = Object.values(variants).map(() => []);
   const ratio: number[][] = Object.values(variants).map(() => []);
+  const toPeer: number[][] = Object.values(variants).map(() => []);
+  const peerAt = Object.keys(variants).findIndex((name) => name.startsWith('the naive peer'));
   for (let i = 0; i < RUNS; i++) {
     const row: number[] = [];
     for (const file of Object.values(variants)) row.push(await cpuOfRequire(node, runner, file, env));
     row.forEach((v, j) => {
       cpu[j]?.push(v);
       ratio[j]?.push(v / (row[0] as number));
+      toPeer[j]?.push(v / (row[peerAt] as number));
     });
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
@@ -130,14 +133,15 @@ try {
   );
   for (const [input, { bytesInOutput }] of byBytes.slice(0, 12)) console.log(`  ${bytesInOutput} ${input}`);
   console.log(
-    `\n| Node.js ${version}, ${RUNS} runs | CPU, least | x floor (least) | x floor (median of iterations) |`,
+    `\n| Node.js ${version}, ${RUNS} runs | CPU, least | x floor (least) | x floor (median of iterations) | x peer (least) | x peer (median of iterations) |`,
   );
-  console.log('|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|');
+  const peerLeast = Math.min(...(cpu[peerAt] as number[]));
   const floorLeast = Math.min(...(cpu[0] as number[]));
   Object.keys(variants).forEach((name, j) => {
     const least = Math.min(...(cpu[j] as number[]));
     console.log(
-      `| ${name} | ${least.toFixed(1)} ms | ${(least / floorLeast).toFixed(2)} | ${median(ratio[j] as number[]).toFixed(2)} |`,
+      `| ${name} | ${least.toFixed(1)} ms | ${(least / floorLeast).toFixed(2)} | ${median(ratio[j] as number[]).toFixed(2)} | ${(least / peerLeast).toFixed(2)} | ${median(toPeer[j] as number[]).toFixed(2)} |`,
     );
   });
 } finally {

@@ -101,9 +101,9 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
     const result = await runBundle(dir, [valid, forged], { [ENV_NAMES.tenantId]: TENANT });
     expect(result.node.split('.')[0]).toBe(String(DEPLOYED_NODE_MAJOR));
     expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
-    // Without a tenant parameter, the tenant list's reader beside index.js is never loaded; the refusal
-    // loads the hints.
-    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'hints.js']);
+    // Without a tenant parameter, the tenant list's reader beside index.js is never loaded; the decision
+    // code is, and the refusal loads the hints.
+    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js', 'hints.js']);
   });
 
   it('loads the hints from beside index.js at the first refusal, none for an Allow; missing, the answer stands', async () => {
@@ -115,11 +115,11 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
 
     const allowed = await runBundle(dir, [valid], env);
     expect(allowed.answers).toEqual(['Allow']);
-    expect(allowed.modules).toEqual([bundleFileName(NODE22_BUNDLING)]);
+    expect(allowed.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js']);
 
     const refused = await runBundle(dir, [elsewhere, elsewhere], env);
     expect(refused.answers).toEqual(['threw Unauthorized', 'threw Unauthorized']);
-    expect(refused.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'hints.js']);
+    expect(refused.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js', 'hints.js']);
     // hints.js's hint, made from the token: the audience it carries and the ones configured.
     expect(hintOf(refused.lines)).toContain(
       `aud is api://someone-else (ver 2.0); configured audiences are ${CLIENT}`,
@@ -127,8 +127,8 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
 
     // Without hints.js a refusal is still a 401 (never a 500), with the reason's own hint.
     const withoutHints = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
-    const file = bundleFileName(NODE22_BUNDLING);
-    copyFileSync(join(dir, file), join(withoutHints, file));
+    for (const file of [bundleFileName(NODE22_BUNDLING), 'decide.js'])
+      copyFileSync(join(dir, file), join(withoutHints, file));
     const broken = await runBundle(withoutHints, [elsewhere], env);
     rmSync(withoutHints, { recursive: true, force: true });
     expect(broken.answers).toEqual(['threw Unauthorized']);
@@ -165,15 +165,20 @@ process.exit(0);`;
     const other = mintEntraAccessToken(key, { tenantId: OTHER_TENANT, audience: CLIENT });
     const result = await runBundle(dir, [listed, other], env);
     expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
-    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'tenant-parameter.js', 'hints.js']);
+    expect(result.modules).toEqual([
+      bundleFileName(NODE22_BUNDLING),
+      'decide.js',
+      'tenant-parameter.js',
+      'hints.js',
+    ]);
 
     // The reader's own copy of TenantsUnavailableError still ends in the 500 tenants_unavailable.
     const unread = await runBundle(dir, [listed], { ...env, [TENANTS_FILE_ENV]: `${tenants}.missing` });
     expect(unread.answers).toEqual(['threw Authorizer failure (tenants_unavailable)']);
 
     const withoutReader = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
-    const file = bundleFileName(NODE22_BUNDLING);
-    copyFileSync(join(dir, file), join(withoutReader, file));
+    for (const file of [bundleFileName(NODE22_BUNDLING), 'decide.js'])
+      copyFileSync(join(dir, file), join(withoutReader, file));
     const broken = await runBundle(withoutReader, [listed], env);
     expect(broken.answers).toEqual(['threw Authorizer failure (tenants_unavailable)']);
     rmSync(withoutReader, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import {
 } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
 import { type Jwks, type JwksCache, type PenaltyBox, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
-import { KeyFetchError, KeysUnavailableError } from '../errors.js';
+import { KeysUnavailableError } from '../errors.js';
 import { headerKeyId } from '../jwt.js';
 import { redactUrl } from '../safe-text.js';
 import { KeyFetcher } from './fetcher.js';
@@ -77,6 +77,15 @@ function keyIdOf(header: TokenWithHeader['header']): string {
   const id = headerKeyId(header);
   if (id === undefined) throw new JwtWithoutValidKidError('JWT header has no kid');
   return id;
+}
+
+/**
+ * The HTTP status a failed fetch carries (KeyFetchError's), read by shape: the cold start's fetch is made by
+ * index.js, whose KeyFetchError is another class than this bundle's (decide.js).
+ */
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /** A message that may quote the key URL (a plugged-in fetcher's error, say), with the URL redacted. */
@@ -217,7 +226,7 @@ export class EntraJwksCache implements JwksCache {
       this.onEvent({
         type: 'fetch_failed',
         uri: redactUrl(uri),
-        status: err instanceof KeyFetchError ? err.status : undefined,
+        status: statusOf(err),
         durationMs: this.now() - started,
         error: redacted(uri, (err as Error).message),
       });

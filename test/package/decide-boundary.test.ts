@@ -1,0 +1,223 @@
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AUTHORIZER_ENTRY, AUTHORIZER_LAZY_MODULES } from '../../infra/construct/authorizer-function.js';
+import {
+  bundleFileName,
+  lazyEsbuildOptions,
+  NODE22_BUNDLING,
+} from '../../infra/construct/lambda-defaults.js';
+import { createSigningKey } from '../../infra/local/mint.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
+import { DEPLOYED_NODE_MAJOR, ensureDeployedNode } from '../../scripts/node22.js';
+import { coldStartHandler } from '../helpers/cold-start.js';
+import { KeyServer } from '../helpers/key-server.js';
+import { CLIENT_ID, event, OTHER_TENANT, publishedKeySet, TENANT, token } from '../helpers/setup.js';
+
+/**
+ * index.js (configuration, telemetry, the cold start's key fetch) and decide.js (key caches, verifier, route
+ * rules) are bundled apart, each with its own copy of what it imports, so an error class thrown on one side
+ * and told apart by `instanceof` on the other would silently become another answer. Each failure class is
+ * decided here by the shipped bundle on Node.js 22 and by the source (what vitest, `npm start` and `explain`
+ * load), and both must give the documented status and reason.
+ */
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const FILE = bundleFileName(NODE22_BUNDLING);
+
+/** Decides each of EVENTS in turn as Lambda's runtime would (`require` of index.js) and prints the answers. */
+const RUNNER = `const { handler } = require(process.env.BUNDLE);
+(async () => {
+  const answers = [];
+  for (const event of JSON.parse(process.env.EVENTS)) {
+    answers.push(await handler(event).then((r) => r.policyDocument.Statement[0].Effect, (e) => 'threw ' + e.message));
+  }
+  console.log(JSON.stringify({ answers }));
+})();`;
+
+/** API Gateway's status for an authorizer's answer: a policy's effect, 401 for Unauthorized, else 500. */
+function statusOf(answer: string): number {
+  if (answer === 'Allow') return 200;
+  if (answer === 'Deny') return 403;
+  return answer === 'threw Unauthorized' ? 401 : 500;
+}
+
+/**
+ * The status of each answer with the reason of its decision line, in order; and the HTTP status each failed
+ * key fetch logged.
+ */
+function verdicts(answers: string[], output: string) {
+  const lines = output
+    .split('\n')
+    .filter((line) => line.startsWith('{"level"'))
+    .map((line) => JSON.parse(line) as { message: string; reason?: string; status?: number });
+  const reasons = lines.filter((l) => l.message === 'authorizer decision').map((l) => l.reason);
+  return {
+    decisions: answers.map((answer, i) => ({ status: statusOf(answer), reason: reasons[i] })),
+    fetchFailures: lines.filter((l) => l.message === 'signing key fetch failed').map((l) => l.status),
+  };
+}
+
+const key = createSigningKey({ kid: 'main-key' });
+const server = KeyServer.forSuite(publishedKeySet);
+let node: string;
+let dir: string;
+
+beforeAll(async () => {
+  node = ensureDeployedNode();
+  dir = mkdtempSync(join(tmpdir(), 'decide-boundary-'));
+  await Promise.all(
+    lazyEsbuildOptions(NODE22_BUNDLING, join(ROOT, AUTHORIZER_ENTRY), AUTHORIZER_LAZY_MODULES, dir).map(
+      (options) => build({ ...options, absWorkingDir: ROOT, logLevel: 'silent' }),
+    ),
+  );
+}, 180_000);
+
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.restoreAllMocks();
+});
+
+/** The shipped bundle in `bundleDir`, on Node.js 22, deciding `events` in one cold-started process. */
+async function shipped(bundleDir: string, env: Record<string, string>, events: unknown[]) {
+  const { stdout, stderr } = await promisify(execFile)(node, ['-e', RUNNER], {
+    cwd: bundleDir,
+    env: {
+      PATH: process.env.PATH,
+      BUNDLE: join(bundleDir, FILE),
+      EVENTS: JSON.stringify(events),
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...env,
+    },
+  });
+  const last = stdout
+    .trim()
+    .split('\n')
+    .findLast((line) => line.startsWith('{"answers":'));
+  return verdicts((JSON.parse(last as string) as { answers: string[] }).answers, stdout + stderr);
+}
+
+/** The source's handler (handler.ts and decide.ts as vitest imports them), deciding the same events. */
+async function source(env: Record<string, string>, events: unknown[]) {
+  const cold = await coldStartHandler({ POWERTOOLS_LOG_LEVEL: 'INFO', ...env });
+  const answers: string[] = [];
+  for (const e of events) {
+    answers.push(
+      await (
+        cold.handler as (e: unknown) => Promise<{ policyDocument: { Statement: { Effect: string }[] } }>
+      )(e).then(
+        (r) => r.policyDocument.Statement[0]?.Effect ?? 'none',
+        (err: Error) => `threw ${err.message}`,
+      ),
+    );
+  }
+  cold.restore();
+  return verdicts(answers, cold.lines.join(''));
+}
+
+describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJOR}`, () => {
+  const single = () => ({
+    [ENV_NAMES.tenantId]: TENANT,
+    [ENV_NAMES.audiences]: CLIENT_ID,
+    [ENV_NAMES.jwksUri]: server.url,
+    [ENV_NAMES.requiredScopes]: 'access_as_user',
+  });
+
+  it('answers each failure class with the status and reason the source gives', async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const cases = [
+      { token: token({ scopes: ['access_as_user'] }), expected: { status: 200, reason: 'allowed' } },
+      {
+        token: token({ scopes: ['access_as_user'] }, createSigningKey({ kid: 'made-up-kid' })),
+        expected: { status: 401, reason: 'unknown_key' },
+      },
+      {
+        token: token({ scopes: ['access_as_user'] }, key),
+        expected: { status: 401, reason: 'bad_signature' },
+      },
+      {
+        token: token({ scopes: ['access_as_user'], nowSeconds: nowSeconds - 7200, expiresInSeconds: 3600 }),
+        expected: { status: 401, reason: 'expired' },
+      },
+      {
+        token: token({ scopes: ['other.scope'] }),
+        expected: { status: 403, reason: 'insufficient_permission' },
+      },
+      { token: token({ tenantId: OTHER_TENANT }), expected: { status: 401, reason: 'tenant_not_allowed' } },
+    ];
+    const events = cases.map((c) => event(`Bearer ${c.token}`));
+    const expected = cases.map((c) => c.expected);
+    expect((await shipped(dir, single(), events)).decisions).toEqual(expected);
+    expect((await source(single(), events)).decisions).toEqual(expected);
+  });
+
+  it('refuses a tenant not on a multi-tenant list the same way', async () => {
+    const env = { ...single(), [ENV_NAMES.tenantId]: 'organizations', [ENV_NAMES.allowedTenants]: TENANT };
+    const events = [
+      event(`Bearer ${token({ scopes: ['access_as_user'] })}`),
+      event(`Bearer ${token({ tenantId: OTHER_TENANT, scopes: ['access_as_user'] })}`),
+    ];
+    const expected = [
+      { status: 200, reason: 'allowed' },
+      { status: 401, reason: 'tenant_not_allowed' },
+    ];
+    expect((await shipped(dir, env, events)).decisions).toEqual(expected);
+    expect((await source(env, events)).decisions).toEqual(expected);
+  });
+
+  it('answers 500 keys_unavailable when the key set cannot be had (its fetch fails in index.js, is judged in decide.js)', async () => {
+    const events = [event(`Bearer ${token({ scopes: ['access_as_user'] })}`)];
+    // Port 9 (discard) refuses the connection at once.
+    const refused = { ...single(), [ENV_NAMES.jwksUri]: 'http://127.0.0.1:9/keys' };
+    const expected = [{ status: 500, reason: 'keys_unavailable' }];
+    // The key endpoint's own failure (503): the cold start's fetch, made by index.js, logs its status.
+    // (The runner asks before that fetch has ended, so it logs one failure; the source's helper awaits it
+    // first, and the request's own retry logs a second.)
+    for (const [env, status] of [
+      [refused, undefined],
+      [single(), 503],
+    ] as const) {
+      server.mode = status === undefined ? 'ok' : 'status-503';
+      try {
+        for (const answer of [await shipped(dir, env, events), await source(env, events)]) {
+          expect(answer.decisions).toEqual(expected);
+          expect(answer.fetchFailures[0]).toBe(status);
+        }
+      } finally {
+        server.mode = 'ok';
+      }
+    }
+  });
+
+  it('fails the cold start naming the bad variable, as the source does', async () => {
+    const env = { ...single(), [ENV_NAMES.audiences]: '' };
+    const run = promisify(execFile)(node, ['-e', `require(${JSON.stringify(join(dir, FILE))})`], {
+      env: { PATH: process.env.PATH, ...env },
+    });
+    await expect(run).rejects.toThrow(/AZURE_AUDIENCES: expected/);
+    await expect(coldStartHandler(env)).rejects.toThrow(/^AZURE_AUDIENCES: expected/);
+  });
+
+  it('answers 500 with its decision line, never Allow, when decide.js is missing', async () => {
+    const without = mkdtempSync(join(tmpdir(), 'decide-boundary-'));
+    copyFileSync(join(dir, FILE), join(without, FILE));
+    const valid = event(`Bearer ${token({ scopes: ['access_as_user'] })}`);
+    try {
+      expect((await shipped(without, single(), [valid, valid])).decisions).toEqual([
+        { status: 500, reason: 'internal_error' },
+        { status: 500, reason: 'internal_error' },
+      ]);
+    } finally {
+      rmSync(without, { recursive: true, force: true });
+    }
+  });
+});
