@@ -64,10 +64,11 @@ const fetchFirstKeys = () => {
   return firstKeys;
 };
 
-// The decision code: decide.js, a lazily loaded module beside index.js, given its dependencies. A load that
-// fails is tried again by the next request.
+// The decision code: decide.js, a lazily loaded module beside index.js, given its dependencies, loaded once
+// the key fetch is under way. A load that fails is tried again by the next request.
 let decider: Promise<Decider<InvocationContext>> | undefined;
 const loadDecider = (): Promise<Decider<InvocationContext>> => {
+  const body = fetchFirstKeys();
   decider ??= loadLazyModule<typeof import('./decide.js')>(
     () => require('./decide.js'),
     () => import('./decide.js'),
@@ -76,7 +77,7 @@ const loadDecider = (): Promise<Decider<InvocationContext>> => {
       module.createDecider<InvocationContext>(config, {
         record: (record, invocation) => telemetry.decision(record, invocation),
         onKeyEvent,
-        firstKeys: { uri: config.jwksUri, body: fetchFirstKeys() },
+        firstKeys: { uri: config.jwksUri, body },
         tenantSource: loadTenantSource,
         hinter: loadHinter,
       }),
@@ -95,7 +96,6 @@ const loadDecider = (): Promise<Decider<InvocationContext>> => {
 /** Settles (never rejects) once the cold-start key fetch (and tenant read) succeeded or failed; `npm start` waits on it. */
 export const ready: Promise<void> = new Promise((settle) =>
   setImmediate(() => {
-    fetchFirstKeys();
     loadDecider().then(
       (loaded) => loaded.ready.then(() => settle()),
       () => settle(),
