@@ -25,9 +25,9 @@ export interface DeciderDeps<I> {
   /** Writes one decision line (and its metric); `tenantList` is set for a multi-tenant API. */
   readonly record: (record: DecisionRecord<unknown>, invocation?: I) => void;
   /** Logs the key caches' fetches and fallbacks. */
-  readonly onKeyEvent: KeyCacheOptions['onEvent'];
+  readonly onKeyEvent: NonNullable<KeyCacheOptions['onEvent']>;
   /** The cold start's fetch of `config.jwksUri`, which the key cache takes as its first fetch. */
-  readonly firstKeys?: FirstKeyFetch;
+  readonly firstKeys: FirstKeyFetch;
   /** A multi-tenant API's tenant list source where a parameter holds it (tenant-parameter.js). */
   readonly tenantSource: () => Promise<TenantSource>;
   /** hints.js's createHinter, loaded at the first refusal. */
@@ -41,8 +41,8 @@ export interface Decider<I> {
 }
 
 /** `fetcher`, except that the first fetch of `first.uri` is the one already under way. */
-function seededFetcher(first: FirstKeyFetch | undefined, fetcher: Fetcher): Fetcher {
-  let seed = first;
+function seededFetcher(first: FirstKeyFetch, fetcher: Fetcher): Fetcher {
+  let seed: FirstKeyFetch | undefined = first;
   return {
     fetch(uri, ...rest) {
       if (seed === undefined || uri !== seed.uri) return fetcher.fetch(uri, ...rest);
@@ -63,13 +63,10 @@ export function createDecider<I>(config: ApiConfig, deps: DeciderDeps<I>): Decid
   const fetcher = new KeyFetcher();
   const keys = new EntraJwksCache({
     fetcher: seededFetcher(deps.firstKeys, fetcher),
-    ...(deps.onKeyEvent === undefined ? {} : { onEvent: deps.onKeyEvent }),
+    onEvent: deps.onKeyEvent,
   });
   // A multi-tenant API's tenants' own key sets, read for a kid the shared set lacks: bounded, one fetch budget.
-  const tenantKeys = createTenantKeyCache({
-    fetcher,
-    ...(deps.onKeyEvent === undefined ? {} : { onEvent: deps.onKeyEvent }),
-  });
+  const tenantKeys = createTenantKeyCache({ fetcher, onEvent: deps.onKeyEvent });
   const parameterTenants =
     config.tenant.mode === 'multi' && config.tenantsParameter !== undefined
       ? createTenantListHolder(config.tenant, deps.tenantSource)

@@ -68,24 +68,25 @@ const fetchFirstKeys = () => {
 // the key fetch is under way. A load that fails is tried again by the next request.
 let decider: Promise<Decider<InvocationContext>> | undefined;
 const loadDecider = (): Promise<Decider<InvocationContext>> => {
-  const body = fetchFirstKeys();
-  decider ??= loadLazyModule<typeof import('./decide.js')>(
+  if (decider !== undefined) return decider;
+  const firstKeys = { uri: config.jwksUri, body: fetchFirstKeys() };
+  decider = loadLazyModule<typeof import('./decide.js')>(
     () => require('./decide.js'),
     () => import('./decide.js'),
-  ).then(
-    (module) =>
+  )
+    .then((module) =>
       module.createDecider<InvocationContext>(config, {
         record: (record, invocation) => telemetry.decision(record, invocation),
         onKeyEvent,
-        firstKeys: { uri: config.jwksUri, body },
+        firstKeys,
         tenantSource: loadTenantSource,
         hinter: loadHinter,
       }),
-    (err: unknown) => {
+    )
+    .catch((err: unknown) => {
       decider = undefined;
       throw err;
-    },
-  );
+    });
   return decider;
 };
 
@@ -120,16 +121,19 @@ function undecided(err: unknown, invocation: InvocationContext | undefined): nev
 /**
  * Lambda's entry point for the kind of API `AZURE_API_KIND` names (REST by default); each decision's line
  * carries the invocation's context (its request id) and, for a multi-tenant API, the tenant list it used.
+ * Warm, it is decide.js's handler, called directly.
  */
-export const handler = (async (
+let decide: ApiAuthorizerHandler<InvocationContext> | undefined;
+export const handler = ((
   event: Parameters<ApiAuthorizerHandler<InvocationContext>>[0],
   invocation?: InvocationContext,
-) => {
-  let loaded: Decider<InvocationContext>;
-  try {
-    loaded = await loadDecider();
-  } catch (err) {
-    return undecided(err, invocation);
-  }
-  return loaded.handler(event, invocation);
-}) as ApiAuthorizerHandler<InvocationContext>;
+) =>
+  decide !== undefined
+    ? decide(event, invocation)
+    : loadDecider().then(
+        (loaded) => {
+          decide = loaded.handler;
+          return decide(event, invocation);
+        },
+        (err: unknown) => undecided(err, invocation),
+      )) as ApiAuthorizerHandler<InvocationContext>;
