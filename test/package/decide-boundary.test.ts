@@ -174,6 +174,31 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
     expect((await source(env, events)).decisions).toEqual(expected);
   });
 
+  it("finds a kid in the token's tenant's own key set, and a kid in neither set is the token's 401, the same way", async () => {
+    const tenantKey = createSigningKey({ kid: 'tenant-only-key' });
+    const env = {
+      ...single(),
+      [ENV_NAMES.tenantId]: 'organizations',
+      [ENV_NAMES.allowedTenants]: TENANT,
+      [ENV_NAMES.jwksUri]: server.urlOf('organizations'),
+    };
+    const events = [
+      event(`Bearer ${token({ scopes: ['access_as_user'] }, tenantKey)}`),
+      event(`Bearer ${token({ scopes: ['access_as_user'] }, createSigningKey({ kid: 'made-up-kid' }))}`),
+    ];
+    const expected = [
+      { status: 200, reason: 'allowed' },
+      { status: 401, reason: 'unknown_key' },
+    ];
+    server.tenantSets.set(TENANT, { keys: [...publishedKeySet().keys, tenantKey.publicJwk] });
+    try {
+      expect((await shipped(dir, env, events)).decisions).toEqual(expected);
+      expect((await source(env, events)).decisions).toEqual(expected);
+    } finally {
+      server.tenantSets.clear();
+    }
+  });
+
   it('answers 500 keys_unavailable when the key set cannot be had (its fetch fails in index.js, is judged in decide.js)', async () => {
     const events = [event(`Bearer ${token({ scopes: ['access_as_user'] })}`)];
     // Port 9 (discard) refuses the connection at once.
