@@ -3,10 +3,11 @@
  * test/bench/cold-parts.ts` (BENCH_COLD_RUNS iterations, 20 by default). Besides the floor and the shipped
  * bundle (NODE22_BUNDLING), it loads the same bundle compiled but not run (its text inside a block that never
  * executes, after the floor's requires), the same sources unminified, the naive peer (bare-peer.ts: what
- * aws-jwt-verify alone costs), and the shipped bundle with the floor's requires put first (the builtins'
- * order), each in a fresh process, every variant once per iteration.
+ * aws-jwt-verify alone costs), the shipped bundle with the floor's requires put first (the builtins'
+ * order), and the shipped bundle followed by decide.js (what the first decision loads besides), each in a
+ * fresh process, every variant once per iteration.
  * Figures are CPU time (all threads) of the `require`: the least over the runs, and the median over
- * iterations of the ratio to the floor of the same iteration. It also lists what takes the bundle's bytes
+ * iterations of the ratio to the floor and to the peer of the same iteration. It also lists what takes the bundle's bytes
  * (esbuild's metafile). For docs/performance.md; `npm run bench` keeps the headline.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -92,7 +93,17 @@ try {
     [`the naive peer: a bare aws-jwt-verify handler, bundled the same way (${bare.output.bytes} bytes)`]:
       bare.file,
     'the shipped bundle, its builtins required first in the floor’s order': join(dir, 'ordered.js'),
+    'the shipped bundle, then the decision code beside it (decide.js: what the first decision loads)': join(
+      dir,
+      'with-decide.cjs',
+    ),
   };
+  writeFileSync(
+    variants[
+      'the shipped bundle, then the decision code beside it (decide.js: what the first decision loads)'
+    ],
+    `require(${JSON.stringify(cold.file)});\nrequire(${JSON.stringify(join(cold.dir, 'decide.js'))});\n`,
+  );
   writeFileSync(
     variants['the shipped bundle, its builtins required first in the floor’s order'],
     `"use strict";${floorSource}${code}`,
@@ -115,9 +126,14 @@ try {
   const ratio: number[][] = Object.values(variants).map(() => []);
   const toPeer: number[][] = Object.values(variants).map(() => []);
   const peerAt = Object.keys(variants).findIndex((name) => name.startsWith('the naive peer'));
+  const files = Object.values(variants);
   for (let i = 0; i < RUNS; i++) {
+    // Each iteration starts at another variant: the first process after a pause measured slower here.
     const row: number[] = [];
-    for (const file of Object.values(variants)) row.push(await cpuOfRequire(node, runner, file, env));
+    for (let k = 0; k < files.length; k++) {
+      const j = (i + k) % files.length;
+      row[j] = await cpuOfRequire(node, runner, files[j] as string, env);
+    }
     row.forEach((v, j) => {
       cpu[j]?.push(v);
       ratio[j]?.push(v / (row[0] as number));
