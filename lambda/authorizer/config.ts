@@ -543,8 +543,6 @@ function hostOf(
   return host;
 }
 
-const KNOWN_AUTHORITY_HOSTS = CLOUDS.flatMap((cloud) => cloud.authorityHosts).join(', ');
-
 /**
  * The v1 issuer host follows from the authority host for every cloud Microsoft documents (clouds.ts), so it
  * is needed only for a login host not in that table; a value that contradicts the table is refused, since
@@ -555,7 +553,19 @@ function v1IssuerHostOf(
   authorityHost: string,
   source: SettingsSource,
 ): string | undefined {
-  const given = hostOf('v1IssuerHost', settings, source);
+  const cloud = cloudOfAuthority(authorityHost);
+  // The usual case, a documented cloud's login host and no v1 issuer host, compiles none of the checks below.
+  if (cloud !== undefined && settings.v1IssuerHost === undefined) return cloud.v1IssuerHost;
+  return checkedV1IssuerHost(hostOf('v1IssuerHost', settings, source), authorityHost, cloud, source);
+}
+
+/** The v1 issuer host the deployer set (`given`), or the one a login host outside the table needs. */
+function checkedV1IssuerHost(
+  given: string | undefined,
+  authorityHost: string,
+  cloud: ReturnType<typeof cloudOfAuthority>,
+  source: SettingsSource,
+): string | undefined {
   const v1 = source.nameOf('v1IssuerHost');
   const authority = source.nameOf('authorityHost');
   const fail = (expected: string) => new ConfigError(v1, source.shown('v1IssuerHost'), expected);
@@ -567,11 +577,10 @@ function v1IssuerHostOf(
     }
     return undefined;
   }
-  const cloud = cloudOfAuthority(authorityHost);
   if (cloud === undefined) {
     if (given === undefined) {
       throw fail(
-        `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, a host Microsoft does not document (it does ${KNOWN_AUTHORITY_HOSTS}, and <tenant>.ciamlogin.com for External ID); https://${authorityHost}/{tenant}/.well-known/openid-configuration names it`,
+        `the host of the v1 issuer (https://{host}/{tid}/) of the cloud whose login host is ${authorityHost}, a host Microsoft does not document (it does ${CLOUDS.flatMap((c) => c.authorityHosts).join(', ')}, and <tenant>.ciamlogin.com for External ID); https://${authorityHost}/{tenant}/.well-known/openid-configuration names it`,
       );
     }
     return given;

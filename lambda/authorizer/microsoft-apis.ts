@@ -60,14 +60,22 @@ function normalise(aud: string): string {
   return value.slice(0, end);
 }
 
-/** Audiences of Microsoft Graph and the retired Azure AD Graph (normalised): never meant for this API. */
-export const GRAPH_AUDIENCES: ReadonlySet<string> = new Set(
-  NAMED.filter(([name]) => name.includes('Graph')).flatMap(([, audiences]) => audiences),
-);
+let graphAudiences: ReadonlySet<string> | undefined;
+
+/**
+ * Audiences of Microsoft Graph and the retired Azure AD Graph (normalised): never meant for this API. Made at
+ * the first call: the configuration, in the Lambda's cold start, needs only `microsoftApiOf`.
+ */
+export function graphAudienceSet(): ReadonlySet<string> {
+  graphAudiences ??= new Set(
+    NAMED.filter(([name]) => name.includes('Graph')).flatMap(([, audiences]) => audiences),
+  );
+  return graphAudiences;
+}
 
 /** True for the audiences of Microsoft Graph and the retired Azure AD Graph, whatever the case or trailing slash. */
 export function isGraphAudience(aud: string): boolean {
-  return GRAPH_AUDIENCES.has(normalise(aud));
+  return graphAudienceSet().has(normalise(aud));
 }
 
 /** Which Microsoft API an audience belongs to ("a Microsoft API" when only its shape says so), if any. */
