@@ -298,6 +298,16 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'AZURE_V1_ISSUER_HOST: expected sts.chinacloudapi.cn (the v1 issuer host of Azure operated by 21Vianet, whose login host login.chinacloudapi.cn is in AZURE_AUTHORITY_HOST), or unset; sts.windows.net belongs to the global Azure cloud and Azure Government: set AZURE_AUTHORITY_HOST to the login host of one of them instead; got "sts.windows.net"',
   ],
   [
+    "the global login host with 21Vianet's v1 issuer host",
+    { [ENV_NAMES.v1IssuerHost]: 'sts.chinacloudapi.cn' },
+    'AZURE_V1_ISSUER_HOST: expected sts.windows.net (the v1 issuer host of the global Azure cloud, whose login host login.microsoftonline.com is in AZURE_AUTHORITY_HOST), or unset; sts.chinacloudapi.cn belongs to Azure operated by 21Vianet: set AZURE_AUTHORITY_HOST to that cloud\'s login host instead; got "sts.chinacloudapi.cn"',
+  ],
+  [
+    'a v1 issuer host no documented cloud has, with a documented login host',
+    { [ENV_NAMES.v1IssuerHost]: 'sts.example.org' },
+    'AZURE_V1_ISSUER_HOST: expected sts.windows.net (the v1 issuer host of the global Azure cloud, whose login host login.microsoftonline.com is in AZURE_AUTHORITY_HOST), or unset; got "sts.example.org"',
+  ],
+  [
     'an External ID login host for a multi-tenant API',
     {
       [ENV_NAMES.authorityHost]: 'contoso.ciamlogin.com',
