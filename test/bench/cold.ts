@@ -5,7 +5,7 @@
  * machine falls on all of them alike; ratios are taken within an iteration.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -228,12 +228,17 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
   const bytesByPackage: Record<string, number> = {};
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
     bytesByPackage[packageOf(input)] = (bytesByPackage[packageOf(input)] ?? 0) + bytesInOutput;
+  // Node's builtins only (the runtime's AWS SDK, external too, is loaded at its first use, not at load): the
+  // bundle's imports and its `process.getBuiltinModule` calls (one of them, node:http, runs only at a
+  // plain-HTTP fetch, but node:https loads it anyway).
+  const called = [...readFileSync(file, 'utf8').matchAll(/getBuiltinModule\("([a-z:_/]+)"\)/g)].map(
+    (m) => m[1] as string,
+  );
   const builtins = [
     ...new Set(
-      output.imports
-        // Node's builtins only: the runtime's AWS SDK (external too) is loaded at its first use, not at load.
-        .filter((i) => i.external && isBuiltin(i.path))
-        .map((i) => (i.path.startsWith('node:') ? i.path : `node:${i.path}`)),
+      [...output.imports.filter((i) => i.external).map((i) => i.path), ...called]
+        .filter((path) => isBuiltin(path))
+        .map((path) => (path.startsWith('node:') ? path : `node:${path}`)),
     ),
   ].sort();
   writeFileSync(join(dir, 'runner.mjs'), RUNNER);
