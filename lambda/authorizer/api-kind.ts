@@ -8,6 +8,7 @@ import {
   validateSettings,
 } from './config.js';
 import { ConfigError } from './errors.js';
+import { plannableRoutes } from './permissions.js';
 import { parseRouteKeyPermissions, type RouteKeyPermission } from './route-keys.js';
 
 /**
@@ -51,7 +52,9 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
 /**
  * `loadConfig` for the kind `AZURE_API_KIND` names (default `rest`). An HTTP API's route permissions are
  * route keys (`GET /items/{id}`), matched exactly; a WebSocket API has one guarded route, `$connect`, so route
- * permissions are refused there. Every error names its variable, at cold start and at synth alike. Each kind
+ * permissions are refused there. A REST table too costly to plan is refused here, though decide.js plans it:
+ * a cold start fails on its configuration, naming the variable. Every error names its variable, at cold
+ * start and at synth alike. Each kind
  * is read by a function of its own, which a cold start of another kind never compiles.
  */
 export function loadApiConfig(env: Env): ApiConfig {
@@ -64,7 +67,11 @@ export function loadApiConfig(env: Env): ApiConfig {
       `nothing: it applies only when ${API_ENV.kind} is "websocket"`,
     );
   }
-  if (kind === 'rest') return Object.freeze({ ...loadConfig(env), api: Object.freeze({ kind }) });
+  if (kind === 'rest') {
+    const config = loadConfig(env);
+    if (config.routePermissions !== undefined) plannableRoutes(config);
+    return Object.freeze({ ...config, api: Object.freeze({ kind }) });
+  }
   return kind === 'websocket' ? loadWebSocketConfig(env) : loadHttpApiConfig(env);
 }
 

@@ -53,40 +53,29 @@ const loadHinter = () =>
     () => import('./hints.js'),
   ).then((module) => module.createHinter);
 
-// The cold start's fetch of the key set, started once, whoever asks first; decide.js's key cache takes it as
-// its first fetch. Its failure is the key cache's to log and retry, never an unhandled rejection here.
-let firstKeys: Promise<ArrayBuffer> | undefined;
-const fetchFirstKeys = () => {
-  if (firstKeys === undefined) {
-    firstKeys = new KeyFetcher().fetch(config.jwksUri);
-    firstKeys.catch(() => undefined);
-  }
-  return firstKeys;
-};
-
-// The decision code: decide.js, a lazily loaded module beside index.js, given its dependencies, loaded once
-// the key fetch is under way. A load that fails is tried again by the next request.
+// The decision code: decide.js, a lazily loaded module beside index.js, given its dependencies. The cold
+// start's key fetch starts first, so it waits on the network while decide.js loads; decide.js's key cache
+// takes it as its first fetch (its failure is that cache's to log and retry, never an unhandled rejection
+// here). Loaded and built once: a failure (a file missing from the bundle, a construction that throws) does
+// not heal in a running container, and a retry would re-run the construction (planning a route table can
+// take hundreds of ms) and hand a second key cache the cold start's old fetch.
 let decider: Promise<Decider<InvocationContext>> | undefined;
 const loadDecider = (): Promise<Decider<InvocationContext>> => {
   if (decider !== undefined) return decider;
-  const firstKeys = { uri: config.jwksUri, body: fetchFirstKeys() };
+  const firstKeys = new KeyFetcher().fetch(config.jwksUri);
+  firstKeys.catch(() => undefined);
   decider = loadLazyModule<typeof import('./decide.js')>(
     () => require('./decide.js'),
     () => import('./decide.js'),
-  )
-    .then((module) =>
-      module.createDecider<InvocationContext>(config, {
-        record: (record, invocation) => telemetry.decision(record, invocation),
-        onKeyEvent,
-        firstKeys,
-        tenantSource: loadTenantSource,
-        hinter: loadHinter,
-      }),
-    )
-    .catch((err: unknown) => {
-      decider = undefined;
-      throw err;
-    });
+  ).then((module) =>
+    module.createDecider<InvocationContext>(config, {
+      record: (record, invocation) => telemetry.decision(record, invocation),
+      onKeyEvent,
+      firstKeys: { uri: config.jwksUri, body: firstKeys },
+      tenantSource: loadTenantSource,
+      hinter: loadHinter,
+    }),
+  );
   return decider;
 };
 

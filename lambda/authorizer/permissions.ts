@@ -211,11 +211,21 @@ export function createRouteAuthorizer(config: RouteConfig): RouteAuthorizer {
   return createTableAuthorizer(config);
 }
 
-/** `createRouteAuthorizer` for a route table: its routes planned once, at cold start. */
-function createTableAuthorizer(config: RouteConfig): RouteAuthorizer {
+/**
+ * The guarded routes of a REST route table, or a ConfigError naming AZURE_ROUTE_PERMISSIONS when planning
+ * its Denies would take too long. The configuration step (api-kind.ts) calls it too: the table is planned
+ * only when decide.js is built, after the cold start, where a throw would be a 500 per request.
+ */
+export function plannableRoutes(config: RouteConfig): GuardedRoute[] {
   const routes = guardedRoutes(config);
   const problem = routeTablePlanProblem(routes);
   if (problem !== undefined) throw new ConfigError(ENV_NAMES.routePermissions, problem.key, problem.expected);
+  return routes;
+}
+
+/** `createRouteAuthorizer` for a route table: its routes planned once, at cold start. */
+function createTableAuthorizer(config: RouteConfig): RouteAuthorizer {
+  const routes = plannableRoutes(config);
   const denials = cachedDenials(planDenials(routes));
 
   return (grantee, request) => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,7 @@ import {
   NODE22_BUNDLING,
 } from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey } from '../../infra/local/mint.js';
-import { ENV_NAMES } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
 import { DEPLOYED_NODE_MAJOR, ensureDeployedNode } from '../../scripts/node22.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
 import { KeyServer } from '../helpers/key-server.js';
@@ -29,13 +29,17 @@ import { CLIENT_ID, event, OTHER_TENANT, publishedKeySet, TENANT, token } from '
 const ROOT = join(import.meta.dirname, '..', '..');
 const FILE = bundleFileName(NODE22_BUNDLING);
 
-/** Decides each of EVENTS in turn as Lambda's runtime would (`require` of index.js) and prints the answers. */
-const RUNNER = `const { handler } = require(process.env.BUNDLE);
+/**
+ * Decides EVENTS as Lambda's runtime would (`require` of index.js) and prints the answers once `ready` has
+ * settled: in turn, or with CONCURRENT all at once, in the tick of the `require` (before its setImmediate ran).
+ */
+const RUNNER = `const { handler, ready } = require(process.env.BUNDLE);
+const answerOf = (event) => handler(event).then((r) => r.policyDocument.Statement[0].Effect, (e) => 'threw ' + e.message);
 (async () => {
-  const answers = [];
-  for (const event of JSON.parse(process.env.EVENTS)) {
-    answers.push(await handler(event).then((r) => r.policyDocument.Statement[0].Effect, (e) => 'threw ' + e.message));
-  }
+  const events = JSON.parse(process.env.EVENTS);
+  const answers = process.env.CONCURRENT === 'true' ? await Promise.all(events.map(answerOf)) : [];
+  if (process.env.CONCURRENT !== 'true') for (const event of events) answers.push(await answerOf(event));
+  await ready;
   console.log(JSON.stringify({ answers }));
 })();`;
 
@@ -54,11 +58,16 @@ function verdicts(answers: string[], output: string) {
   const lines = output
     .split('\n')
     .filter((line) => line.startsWith('{"level"'))
-    .map((line) => JSON.parse(line) as { message: string; reason?: string; status?: number });
-  const reasons = lines.filter((l) => l.message === 'authorizer decision').map((l) => l.reason);
+    .map(
+      (line) => JSON.parse(line) as { message: string; reason?: string; status?: number; detail?: string },
+    );
+  const decisionLines = lines.filter((l) => l.message === 'authorizer decision');
+  const reasons = decisionLines.map((l) => l.reason);
   return {
     decisions: answers.map((answer, i) => ({ status: statusOf(answer), reason: reasons[i] })),
     fetchFailures: lines.filter((l) => l.message === 'signing key fetch failed').map((l) => l.status),
+    decisionLines,
+    output,
   };
 }
 
@@ -87,13 +96,19 @@ afterEach(() => {
 });
 
 /** The shipped bundle in `bundleDir`, on Node.js 22, deciding `events` in one cold-started process. */
-async function shipped(bundleDir: string, env: Record<string, string>, events: unknown[]) {
+async function shipped(
+  bundleDir: string,
+  env: Record<string, string>,
+  events: unknown[],
+  concurrent = false,
+) {
   const { stdout, stderr } = await promisify(execFile)(node, ['-e', RUNNER], {
     cwd: bundleDir,
     env: {
       PATH: process.env.PATH,
       BUNDLE: join(bundleDir, FILE),
       EVENTS: JSON.stringify(events),
+      CONCURRENT: String(concurrent),
       POWERTOOLS_LOG_LEVEL: 'INFO',
       POWERTOOLS_METRICS_DISABLED: 'true',
       ...env,
@@ -192,7 +207,13 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
     ];
     server.tenantSets.set(TENANT, { keys: [...publishedKeySet().keys, tenantKey.publicJwk] });
     try {
+      const before = server.paths.length;
       expect((await shipped(dir, env, events)).decisions).toEqual(expected);
+      // The cold start's fetch serves the configured set only, once; the tenant's set is a fetch of its own.
+      expect(server.paths.slice(before)).toEqual([
+        new URL(server.urlOf('organizations')).pathname,
+        new URL(server.urlOf(TENANT)).pathname,
+      ]);
       expect((await source(env, events)).decisions).toEqual(expected);
     } finally {
       server.tenantSets.clear();
@@ -230,6 +251,89 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
     });
     await expect(run).rejects.toThrow(/AZURE_AUDIENCES: expected/);
     await expect(coldStartHandler(env)).rejects.toThrow(/^AZURE_AUDIENCES: expected/);
+  });
+
+  it('fails the cold start naming AZURE_ROUTE_PERMISSIONS for a route table too costly to plan, though decide.js plans it', async () => {
+    const table: Record<string, unknown> = {};
+    for (let i = 0; i < 16; i++) {
+      table[`GET /${Array.from({ length: 140 }, (_, j) => (j === i ? 'x' : '{p}')).join('/')}`] = {};
+    }
+    const env = {
+      ...single(),
+      [ENV_NAMES.routePermissions]: JSON.stringify(table),
+      [UNLISTED_METHODS_ENV]: '[]',
+    };
+    const run = promisify(execFile)(node, ['-e', `require(${JSON.stringify(join(dir, FILE))})`], {
+      env: { PATH: process.env.PATH, ...env },
+    });
+    const expected = /AZURE_ROUTE_PERMISSIONS: expected a table whose cached-policy Denies can be planned/;
+    await expect(run).rejects.toThrow(expected);
+    await expect(coldStartHandler(env)).rejects.toThrow(expected);
+  });
+
+  it('decides first requests that arrive before the setImmediate ran with one load and one key fetch, each answer right', async () => {
+    const valid = event(`Bearer ${token({ scopes: ['access_as_user'] })}`);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const expired = event(
+      `Bearer ${token({ scopes: ['access_as_user'], nowSeconds: nowSeconds - 7200, expiresInSeconds: 3600 })}`,
+    );
+    const denied = event(`Bearer ${token({ scopes: ['other.scope'] })}`);
+    const events = [...Array(12).fill(valid), expired, denied, valid, expired];
+    const before = server.requests;
+    const answer = await shipped(dir, single(), events, true);
+    expect(server.requests - before).toBe(1);
+    expect(answer.decisions.map((d) => d.status)).toEqual([...Array(12).fill(200), 401, 403, 200, 401]);
+    // One decision line per request; their order is that of the answers' completion.
+    expect(answer.decisionLines.map((l) => l.reason).sort()).toEqual(
+      [...Array(13).fill('allowed'), 'expired', 'expired', 'insufficient_permission'].sort(),
+    );
+  });
+
+  it('cools down after a failed cold-start fetch: the first request joins it, the next fetch nothing, each a 500', async () => {
+    const valid = event(`Bearer ${token({ scopes: ['access_as_user'] })}`);
+    // 503 is retried once within the fetch's budget; a body over the cap is not; a hang ends at the 2 s budget.
+    for (const [mode, fetches] of [
+      ['status-503', 2],
+      ['huge-declared', 1],
+      ['hang', 1],
+    ] as const) {
+      server.mode = mode;
+      try {
+        const before = server.requests;
+        const answer = await shipped(dir, single(), [valid, valid, valid]);
+        expect(answer.decisions, mode).toEqual(Array(3).fill({ status: 500, reason: 'keys_unavailable' }));
+        expect(server.requests - before, mode).toBe(fetches);
+        expect(answer.fetchFailures, mode).toHaveLength(1);
+      } finally {
+        server.mode = 'ok';
+      }
+    }
+  }, 30_000);
+
+  it('answers 500 naming the cause, builds once and settles ready when decide.js loads but its createDecider throws', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'decide-boundary-'));
+    copyFileSync(join(dir, FILE), join(broken, FILE));
+    writeFileSync(
+      join(broken, 'decide.js'),
+      `exports.createDecider = () => {
+        process.stdout.write('{"level":"TEST","message":"decider built"}\\n');
+        throw new Error('AZURE_ROUTE_PERMISSIONS: expected a table planned in time; got "GET /x"');
+      };`,
+    );
+    const jwt = token({ scopes: ['access_as_user'] });
+    try {
+      const answer = await shipped(broken, single(), [event(`Bearer ${jwt}`), event(`Bearer ${jwt}`)]);
+      expect(answer.decisions).toEqual(Array(2).fill({ status: 500, reason: 'internal_error' }));
+      expect(answer.decisionLines).toHaveLength(2);
+      for (const line of answer.decisionLines) {
+        expect(line.detail).toMatch(/^decision code unavailable: AZURE_ROUTE_PERMISSIONS: expected/);
+      }
+      // Built once: a construction that throws is not re-run per request.
+      expect(answer.output.match(/"decider built"/g)).toHaveLength(1);
+      expect(answer.output).not.toContain(jwt.split('.')[2]);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
   });
 
   it('answers 500 with its decision line, never Allow, when decide.js is missing', async () => {
