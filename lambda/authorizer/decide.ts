@@ -20,7 +20,10 @@ interface FirstKeyFetch {
   readonly body: Promise<ArrayBuffer>;
 }
 
-/** What the decision code is given by the composition root (handler.ts): configuration, logging, loaders. */
+/**
+ * What the decision code is given by the composition root (handler.ts), besides the configuration: logging,
+ * the lazily loaded modules' loaders and the first key fetch. It reads no environment of its own.
+ */
 export interface DeciderDeps<I> {
   /** Writes one decision line (and its metric); `tenantList` is set for a multi-tenant API. */
   readonly record: (record: DecisionRecord<unknown>, invocation?: I) => void;

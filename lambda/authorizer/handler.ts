@@ -83,7 +83,10 @@ const loadDecider = (): Promise<Decider<InvocationContext>> => {
 // the decision code while the fetch waits on the network; the first request joins both. While the fetch
 // waits, Node also creates stdout and stderr (lazily made, ~0.5 ms), which the first log line would
 // otherwise pay for on the way to the first answer.
-/** Settles (never rejects) once the cold-start key fetch (and tenant read) succeeded or failed; `npm start` waits on it. */
+/**
+ * Settles (never rejects) once the cold-start key fetch (and tenant read) succeeded or failed, or decide.js
+ * failed to load or build; `npm start` waits on it.
+ */
 export const ready: Promise<void> = new Promise((settle) =>
   setImmediate(() => {
     loadDecider().then(
@@ -95,7 +98,10 @@ export const ready: Promise<void> = new Promise((settle) =>
   }),
 );
 
-/** The answer when the decision code cannot be loaded: a 500 with its decision line, never a decision. */
+/**
+ * The answer when decide.js could not be loaded or built: a 500 with its decision line, never a decision. The
+ * detail is the error's first line: a ConfigError's names the variable.
+ */
 function undecided(err: unknown, invocation: InvocationContext | undefined): never {
   const message = err instanceof Error ? err.message : String(err);
   const decision = {

@@ -272,7 +272,8 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
   });
 
   it('decides first requests that arrive before the setImmediate ran with one load and one key fetch, each answer right', async () => {
-    const valid = event(`Bearer ${token({ scopes: ['access_as_user'] })}`);
+    const jwt = token({ scopes: ['access_as_user'] });
+    const valid = event(`Bearer ${jwt}`);
     const nowSeconds = Math.floor(Date.now() / 1000);
     const expired = event(
       `Bearer ${token({ scopes: ['access_as_user'], nowSeconds: nowSeconds - 7200, expiresInSeconds: 3600 })}`,
@@ -287,6 +288,7 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
     expect(answer.decisionLines.map((l) => l.reason).sort()).toEqual(
       [...Array(13).fill('allowed'), 'expired', 'expired', 'insufficient_permission'].sort(),
     );
+    expect(answer.output).not.toContain(jwt.split('.')[2]);
   });
 
   it('cools down after a failed cold-start fetch: the first request joins it, the next fetch nothing, each a 500', async () => {
