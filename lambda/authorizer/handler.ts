@@ -57,8 +57,8 @@ const loadHinter = () =>
 // start's key fetch starts first, so it waits on the network while decide.js loads; decide.js's key cache
 // takes it as its first fetch (its failure is that cache's to log and retry, never an unhandled rejection
 // here). Loaded and built once: a failure (a file missing from the bundle, a construction that throws) does
-// not heal in a running container, and a retry would re-run the construction (planning a route table can
-// take hundreds of ms) and hand a second key cache the cold start's old fetch.
+// not heal in a running container, and a retry would re-run the construction on every request and hand a
+// second key cache the cold start's old fetch, whose age it would count from the retry.
 let decider: Promise<Decider<InvocationContext>> | undefined;
 const loadDecider = (): Promise<Decider<InvocationContext>> => {
   if (decider !== undefined) return decider;

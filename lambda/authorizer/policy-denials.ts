@@ -63,12 +63,10 @@ const isSlashStar = (route: GuardedRoute) => policyPathOf(route.path) === '/*';
  */
 export function planSteps(routes: readonly GuardedRoute[]): number[] {
   const size = (r: GuardedRoute) => 2 * r.segments.length + 1;
-  return routes.map((g) =>
-    routes.reduce(
-      (sum, f) => (f === g || !shareMethod(g, f) ? sum : sum + size(g) * size(f) * (hasExcess(g) ? 3 : 2)),
-      0,
-    ),
-  );
+  return routes.map((g) => {
+    const perPosition = size(g) * (hasExcess(g) ? 3 : 2);
+    return routes.reduce((sum, f) => (f === g || !shareMethod(g, f) ? sum : sum + perPosition * size(f)), 0);
+  });
 }
 
 export function planDenials(routes: readonly GuardedRoute[]): DenialPlan {
