@@ -86,12 +86,21 @@ function readLevel(env: Env, name: string): LogLevel | undefined {
   throw new ConfigError(name, raw, `one of ${Object.keys(LOG_LEVELS).join(', ')}`);
 }
 
+/** Whether every character is printable ASCII (a loop: a regular expression's compile would be the cold start's). */
+function isPrintableAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
+}
+
 /** CloudWatch's rules for a dimension value and a namespace: printable ASCII, not blank. */
 function readName(env: Env, name: string, fallback: string, max: number, namespace: boolean): string {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = raw.trim();
-  if (value.length > max || !/^[\x20-\x7e]+$/.test(value))
+  if (value.length > max || !isPrintableAscii(value))
     throw new ConfigError(name, raw, `printable ASCII, 1 to ${max} characters`);
   if (namespace && (value.startsWith(':') || value.startsWith('AWS/')))
     throw new ConfigError(name, raw, 'a namespace that starts with neither ":" nor "AWS/"');

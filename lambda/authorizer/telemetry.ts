@@ -154,34 +154,26 @@ export function lineWriter(of: () => NodeJS.WritableStream): (line: string) => v
   };
 }
 
-/**
- * Powertools' standard keys, in the order its formatter (`PowertoolsLogFormatter.formatAttributes`) writes
- * them. A type, not an interface, so that it is a `Record<string, unknown>` a line's other members join.
- */
-type LogAttributes = {
-  readonly level: LineLevel;
-  readonly message: string;
-  readonly timestamp: string;
-  readonly service: string;
-  readonly cold_start?: boolean;
-  readonly function_arn?: string;
-  readonly function_memory_size?: number;
-  readonly function_name?: string;
-  readonly function_request_id?: string;
-  readonly sampling_rate?: number;
-  readonly xray_trace_id?: string;
-  readonly tenant_id?: string;
-};
+/** Node's stdout and stderr, each made at its first line (see {@link lineWriter}). */
+let stdoutLine: ((line: string) => void) | undefined;
+let stderrLine: ((line: string) => void) | undefined;
+function toStdout(line: string): void {
+  stdoutLine ??= lineWriter(() => process.stdout);
+  stdoutLine(line);
+}
+function toStderr(line: string): void {
+  stderrLine ??= lineWriter(() => process.stderr);
+  stderrLine(line);
+}
+/** Lambda sets `_X_AMZN_TRACE_ID` per invocation. */
+const lambdaTraceHeader = () => process.env._X_AMZN_TRACE_ID;
 
-/** What one line's standard keys are made of: the configuration's part and this line's. */
+/** What one line's standard keys are made of, besides those the configuration fixes. */
 interface LineFacts {
   readonly level: LineLevel;
   readonly message: string;
   /** Milliseconds since the epoch. */
   readonly epochMs: number;
-  readonly serviceName: string;
-  /** Written when above 0, as Powertools does. */
-  readonly sampleRate: number;
   readonly invocation?: InvocationContext;
   /** Whether this is the environment's first (on-demand) invocation; read only with an invocation. */
   readonly coldStart: boolean;
@@ -189,24 +181,72 @@ interface LineFacts {
   readonly traceHeader?: string;
 }
 
-/** A line's standard keys; a key whose value is undefined is left out of the line by JSON.stringify. */
-function formatAttributes(facts: LineFacts): LogAttributes {
-  const { invocation } = facts;
-  const memory = invocation === undefined ? Number.NaN : Number(invocation.memoryLimitInMB);
+/**
+ * The standard keys' members every line of one telemetry repeats, as JSON text, made at its first line: the
+ * service, the sampling rate (written when above 0, as Powertools does), and the function's name, ARN and
+ * memory, which are the same for every invocation of a function version.
+ */
+interface FixedMembers {
+  /** `,"service":…` */
+  readonly service: string;
+  /** `,"sampling_rate":…`, or nothing. */
+  readonly sampling: string;
+  /** `,"function_arn":…,"function_memory_size":…,"function_name":…` of an invocation. */
+  readonly functionOf: (invocation: InvocationContext) => string;
+}
+
+/** An object's JSON (`{"a":1,"b":2}`) as members to write after others (`,"a":1,"b":2`), nothing for `{}`. */
+function trailingMembers(json: string): string {
+  return json === '{}' ? '' : `,${json.slice(1, -1)}`;
+}
+
+/** `,"key":value` as JSON.stringify writes a member, or nothing for an undefined value, which it leaves out. */
+function member(key: string, value: unknown): string {
+  return value === undefined ? '' : `,"${key}":${JSON.stringify(value)}`;
+}
+
+function fixedMembers(config: TelemetryConfig): FixedMembers {
+  let arn: string | undefined;
+  let name: string | undefined;
+  let memory: string | undefined;
+  let functionMembers = '';
   return {
-    level: facts.level,
-    message: facts.message,
-    timestamp: isoTimestamp(facts.epochMs),
-    service: facts.serviceName,
-    cold_start: invocation === undefined ? undefined : facts.coldStart,
-    function_arn: invocation?.invokedFunctionArn,
-    function_memory_size: Number.isFinite(memory) ? memory : undefined,
-    function_name: invocation?.functionName,
-    function_request_id: invocation?.awsRequestId,
-    sampling_rate: facts.sampleRate > 0 ? facts.sampleRate : undefined,
-    xray_trace_id: xrayRoot(facts.traceHeader),
-    tenant_id: invocation?.tenantId,
+    service: member('service', config.serviceName),
+    sampling: config.sampleRate > 0 ? member('sampling_rate', config.sampleRate) : '',
+    functionOf: (invocation) => {
+      if (
+        invocation.invokedFunctionArn !== arn ||
+        invocation.functionName !== name ||
+        invocation.memoryLimitInMB !== memory
+      ) {
+        ({ invokedFunctionArn: arn, functionName: name, memoryLimitInMB: memory } = invocation);
+        const size = Number(memory);
+        functionMembers = trailingMembers(
+          JSON.stringify({
+            function_arn: arn,
+            function_memory_size: Number.isFinite(size) ? size : undefined,
+            function_name: name,
+          }),
+        );
+      }
+      return functionMembers;
+    },
   };
+}
+
+/**
+ * A line's standard keys, as JSON text left open for the line's own members (`{"level":…`), in the order
+ * Powertools' formatter (`PowertoolsLogFormatter.formatAttributes`) writes them: level, message, timestamp,
+ * service, cold_start, function_arn, function_memory_size, function_name, function_request_id,
+ * sampling_rate, xray_trace_id, tenant_id; a key whose value is undefined is left out, as JSON.stringify would.
+ */
+function formatAttributes(facts: LineFacts, fixed: FixedMembers): string {
+  const { invocation } = facts;
+  const context =
+    invocation === undefined
+      ? ''
+      : `,"cold_start":${facts.coldStart}${fixed.functionOf(invocation)}${member('function_request_id', invocation.awsRequestId)}`;
+  return `{"level":"${facts.level}"${member('message', facts.message)},"timestamp":"${isoTimestamp(facts.epochMs)}"${fixed.service}${context}${fixed.sampling}${member('xray_trace_id', xrayRoot(facts.traceHeader))}${member('tenant_id', invocation?.tenantId)}`;
 }
 
 /**
@@ -227,46 +267,46 @@ export function decisionMetricMembers(namespace: string): (epochMs: number) => s
   return (epochMs) => `${head}${Number.isFinite(epochMs) ? epochMs : 'null'}${tail}`;
 }
 
-/** An object's JSON with `members` (JSON text) added after its own, or before them when `first`. */
-export function withMembers(json: string, members: string, first = false): string {
-  if (json === '{}') return `{${members}}`;
-  return first ? `{${members},${json.slice(1)}` : `${json.slice(0, -1)},${members}}`;
+/**
+ * A line: `open` (an object's JSON text left open, `{"a":1`), then the members of the object `json`, then
+ * `extra` members (JSON text) if any, closed.
+ */
+export function closeLine(open: string, json: string, extra?: string): string {
+  return `${open}${trailingMembers(json)}${extra === undefined ? '' : `,${extra}`}}`;
 }
 
 /**
- * A decision's line: the standard keys, the decision's outcome, reason and detail, every safe field of the
- * record (whatever fields it grows), then the metric's members when metrics are on.
+ * A decision's own members, after the standard keys: its outcome, reason and detail, then every safe field
+ * of the record (whatever fields it grows).
  */
-function formatDecisionLine(facts: LineFacts, record: DecisionRecord<unknown>): Record<string, unknown> {
+function formatDecisionFields(record: DecisionRecord<unknown>): Record<string, unknown> {
   const { decision, error } = record;
-  // Members are added to the one fresh object rather than spread from several: spreading objects of a dozen
-  // keys each into one literal falls off V8's fast path on Node.js 20 (tens of microseconds a line).
-  const line: Record<string, unknown> = Object.assign(formatAttributes(facts), {
+  const fields: Record<string, unknown> = {
     outcome: decision.outcome,
     reason: decision.reason,
     detail: decision.detail,
-  });
-  Object.assign(line, record);
+  };
+  Object.assign(fields, record);
   // It holds the policy, which no line carries.
-  line.decision = undefined;
-  line.error = error === undefined ? undefined : formatError(error);
-  return line;
+  fields.decision = undefined;
+  fields.error = error === undefined ? undefined : formatError(error);
+  return fields;
 }
 
 /**
  * The line of a decision the level keeps out of the log, as Powertools Metrics writes it: the metric's
- * members (added first, by {@link withMembers}), then its dimensions.
+ * members first, then its dimensions.
  */
 function formatMetricLine(service: string, decision: Decision<unknown>) {
   return { service, outcome: decision.outcome, reason: decision.reason };
 }
 
-/** A free-form line: the standard keys, then the fields but those whose keys the line already uses (an `error` is kept). */
-function formatLogLine(facts: LineFacts, fields: Fields): Record<string, unknown> {
-  const line: Record<string, unknown> = formatAttributes(facts);
+/** A free-form line's own members: the fields but those whose keys the line already uses (an `error` is kept). */
+function formatLogFields(fields: Fields): Record<string, unknown> {
+  const own: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields))
-    if (key === 'error' || !(RESERVED_KEYS as readonly string[]).includes(key)) line[key] = value;
-  return line;
+    if (key === 'error' || !(RESERVED_KEYS as readonly string[]).includes(key)) own[key] = value;
+  return own;
 }
 
 /** A line's JSON: JSON.stringify, or {@link safeStringify} when that throws (a bigint, a cycle). */
@@ -278,74 +318,97 @@ function serializeLine(line: object): string {
   }
 }
 
-/** The one writer of the authorizer's log lines and metric: builds each line, serializes it, writes it. */
+/** What one telemetry keeps: its configuration and outputs, and what its first lines made. */
+interface Writer {
+  readonly config: TelemetryConfig;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly traceHeader: () => string | undefined;
+  /** cold_start is true on the lines of the environment's first invocation only. */
+  firstRequestId: string | undefined;
+  fixed: FixedMembers | undefined;
+  metric: ((epochMs: number) => string) | undefined;
+}
+
+function writeDecision(writer: Writer, record: DecisionRecord<unknown>, invocation?: InvocationContext) {
+  const { config } = writer;
+  const level: LineLevel = record.decision.outcome === 'error' ? 'ERROR' : 'INFO';
+  const sampled = config.sampleRate > 0 && writer.random() < config.sampleRate;
+  const logged = LOG_LEVELS[level] >= LOG_LEVELS[sampled ? config.sampledLogLevel : config.logLevel];
+  const { metricsNamespace } = config;
+  if (!logged && metricsNamespace === undefined) return;
+  const epochMs = Math.floor(writer.now());
+  let metric: string | undefined;
+  if (metricsNamespace !== undefined) {
+    writer.metric ??= decisionMetricMembers(metricsNamespace);
+    metric = writer.metric(epochMs);
+  }
+  if (logged) {
+    const head = attributes(writer, level, 'authorizer decision', epochMs, invocation);
+    write(writer, level, closeLine(head, serializeLine(formatDecisionFields(record)), metric));
+  } else if (metric !== undefined) {
+    // The level keeps the decision out of the log, but the metric must still reach CloudWatch.
+    const dimensions = serializeLine(formatMetricLine(config.serviceName, record.decision));
+    write(writer, level, closeLine(`{${metric}`, dimensions));
+  }
+}
+
+function writeLog(writer: Writer, level: LineLevel, message: string, fields: Fields = {}) {
+  if (LOG_LEVELS[level] < LOG_LEVELS[writer.config.logLevel]) return;
+  const head = attributes(writer, level, message, Math.floor(writer.now()));
+  // Free-form fields may hold an Error, which JSON.stringify would write as {}.
+  write(writer, level, closeLine(head, safeStringify(formatLogFields(fields))));
+}
+
+function attributes(
+  writer: Writer,
+  level: LineLevel,
+  message: string,
+  epochMs: number,
+  invocation?: InvocationContext,
+): string {
+  const { config } = writer;
+  if (invocation !== undefined) writer.firstRequestId ??= invocation.awsRequestId;
+  const facts: LineFacts = {
+    level,
+    message,
+    epochMs,
+    invocation,
+    coldStart: config.coldStartOnFirstInvocation && invocation?.awsRequestId === writer.firstRequestId,
+    traceHeader: writer.traceHeader(),
+  };
+  writer.fixed ??= fixedMembers(config);
+  return formatAttributes(facts, writer.fixed);
+}
+
+function write(writer: Writer, level: LineLevel, json: string) {
+  const text = writer.config.pretty ? JSON.stringify(JSON.parse(json), null, 4) : json;
+  (LOG_LEVELS[level] >= LOG_LEVELS.WARN ? writer.err : writer.out)(`${text}\n`);
+}
+
+/**
+ * The one writer of the authorizer's log lines and metric: builds each line, serializes it, writes it. Made
+ * at cold start, it does no more there than keep its configuration: what a line needs is made at the first.
+ */
 export function createTelemetry(config: TelemetryConfig, deps: TelemetryDeps = {}): Telemetry {
-  const out = deps.out ?? lineWriter(() => process.stdout);
-  const err = deps.err ?? lineWriter(() => process.stderr);
-  const now = deps.now ?? Date.now;
-  const random = deps.random ?? Math.random;
-  const traceHeader = deps.traceHeader ?? (() => process.env._X_AMZN_TRACE_ID);
-  const threshold = LOG_LEVELS[config.logLevel];
-  const sampledThreshold = Math.min(threshold, LOG_LEVELS[config.sampledLogLevel]);
-  const metricMembers =
-    config.metricsNamespace === undefined ? undefined : decisionMetricMembers(config.metricsNamespace);
-  const write = (level: LineLevel, json: string) => {
-    const text = config.pretty ? JSON.stringify(JSON.parse(json), null, 4) : json;
-    (LOG_LEVELS[level] >= LOG_LEVELS.WARN ? err : out)(`${text}\n`);
+  const writer: Writer = {
+    config,
+    out: deps.out ?? toStdout,
+    err: deps.err ?? toStderr,
+    now: deps.now ?? Date.now,
+    random: deps.random ?? Math.random,
+    traceHeader: deps.traceHeader ?? lambdaTraceHeader,
+    firstRequestId: undefined,
+    fixed: undefined,
+    metric: undefined,
   };
-
-  // cold_start is true on the lines of the environment's first invocation only.
-  let firstRequestId: string | undefined;
-  const facts = (
-    level: LineLevel,
-    message: string,
-    epochMs: number,
-    invocation?: InvocationContext,
-  ): LineFacts => {
-    if (invocation !== undefined) firstRequestId ??= invocation.awsRequestId;
-    return {
-      level,
-      message,
-      epochMs,
-      serviceName: config.serviceName,
-      sampleRate: config.sampleRate,
-      invocation,
-      coldStart: config.coldStartOnFirstInvocation && invocation?.awsRequestId === firstRequestId,
-      traceHeader: traceHeader(),
-    };
-  };
-
-  const log = (level: LineLevel, message: string, fields?: Fields) => {
-    if (LOG_LEVELS[level] < threshold) return;
-    const line = formatLogLine(facts(level, message, Math.floor(now())), fields ?? {});
-    // Free-form fields may hold an Error, which JSON.stringify would write as {}.
-    write(level, safeStringify(line));
-  };
-
   return {
-    decision(record, invocation) {
-      const level: LineLevel = record.decision.outcome === 'error' ? 'ERROR' : 'INFO';
-      const sampled = config.sampleRate > 0 && random() < config.sampleRate;
-      const logged = LOG_LEVELS[level] >= (sampled ? sampledThreshold : threshold);
-      if (!logged && metricMembers === undefined) return;
-      const epochMs = Math.floor(now());
-      const metric = metricMembers?.(epochMs);
-      if (logged) {
-        const json = serializeLine(
-          formatDecisionLine(facts(level, 'authorizer decision', epochMs, invocation), record),
-        );
-        write(level, metric === undefined ? json : withMembers(json, metric));
-      } else if (metric !== undefined) {
-        // The level keeps the decision out of the log, but the metric must still reach CloudWatch.
-        write(
-          level,
-          withMembers(serializeLine(formatMetricLine(config.serviceName, record.decision)), metric, true),
-        );
-      }
-    },
-    debug: (message, fields) => log('DEBUG', message, fields),
-    info: (message, fields) => log('INFO', message, fields),
-    warn: (message, fields) => log('WARN', message, fields),
-    error: (message, fields) => log('ERROR', message, fields),
+    decision: (record, invocation) => writeDecision(writer, record, invocation),
+    debug: (message, fields) => writeLog(writer, 'DEBUG', message, fields),
+    info: (message, fields) => writeLog(writer, 'INFO', message, fields),
+    warn: (message, fields) => writeLog(writer, 'WARN', message, fields),
+    error: (message, fields) => writeLog(writer, 'ERROR', message, fields),
   };
 }

@@ -5,6 +5,7 @@ import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
 import type { Decision } from '../../lambda/authorizer/decision.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import {
+  closeLine,
   createTelemetry,
   decisionMetricMembers,
   type InvocationContext,
@@ -12,7 +13,6 @@ import {
   lineWriter,
   RESERVED_KEYS,
   type TelemetryDeps,
-  withMembers,
 } from '../../lambda/authorizer/telemetry.js';
 import { readTelemetryConfig } from '../../lambda/authorizer/telemetry-config.js';
 import { EMF_LIMITS, emfViolations } from '../helpers/emf.js';
@@ -317,6 +317,95 @@ describe('one line per decision', () => {
   });
 });
 
+describe('the standard keys', () => {
+  /** Powertools' standard keys in the order its formatter writes them (PowertoolsLogFormatter.formatAttributes). */
+  const POWERTOOLS_ORDER = [
+    'level',
+    'message',
+    'timestamp',
+    'service',
+    'cold_start',
+    'function_arn',
+    'function_memory_size',
+    'function_name',
+    'function_request_id',
+    'sampling_rate',
+    'xray_trace_id',
+    'tenant_id',
+  ];
+  const text = fc.string({ unit: 'binary', maxLength: 16 });
+  const context = fc.record(
+    {
+      awsRequestId: fc.oneof(fc.constantFrom('first', 'second'), text),
+      functionName: fc.constantFrom('fn-a', 'fn "b"'),
+      invokedFunctionArn: fc.constantFrom('arn:aws:lambda:eu-west-1:1:function:a', 'arn:b\n'),
+      memoryLimitInMB: fc.constantFrom('128', '512', '', 'lots'),
+      tenantId: text,
+    },
+    { requiredKeys: ['awsRequestId', 'functionName', 'invokedFunctionArn', 'memoryLimitInMB'] },
+  );
+  // A decision with the invocation's context, or a free-form line with its own message.
+  const line = fc.oneof(
+    fc.record({ invocation: context, trace: fc.option(text, { nil: undefined }) }),
+    fc.record({ message: text, trace: fc.option(text, { nil: undefined }) }),
+  );
+
+  it("are Powertools' keys in its order, each line its own invocation's, a key without a value left out", () => {
+    // Oracle: POWERTOOLS_ORDER and the values the Lambda context and the environment hold, undefined keys left out
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 6 }), fc.constantFrom(0, 0.25), (steps, rate) => {
+        let trace: string | undefined;
+        const { telemetry, lines } = capture(
+          { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', POWERTOOLS_LOGGER_SAMPLE_RATE: String(rate) },
+          { traceHeader: () => trace, random: () => 0.5 },
+        );
+        let firstRequestId: string | undefined;
+        const expected = steps.map((step) => {
+          trace = step.trace === undefined ? undefined : `Root=${step.trace.replaceAll(';', '')};Sampled=1`;
+          const common = {
+            level: 'INFO',
+            timestamp: new Date(NOW).toISOString(),
+            service: 'entra-authorizer',
+          };
+          const tail = {
+            sampling_rate: rate > 0 ? rate : undefined,
+            xray_trace_id: step.trace?.replaceAll(';', ''),
+          };
+          if ('message' in step) {
+            telemetry.info(step.message);
+            return { ...common, message: step.message, ...tail };
+          }
+          const { invocation } = step;
+          telemetry.decision(allowed, invocation);
+          firstRequestId ??= invocation.awsRequestId;
+          const memory = Number(invocation.memoryLimitInMB);
+          return {
+            ...common,
+            message: 'authorizer decision',
+            cold_start: invocation.awsRequestId === firstRequestId,
+            function_arn: invocation.invokedFunctionArn,
+            function_memory_size: Number.isFinite(memory) ? memory : undefined,
+            function_name: invocation.functionName,
+            function_request_id: invocation.awsRequestId,
+            ...tail,
+            tenant_id: invocation.tenantId,
+          };
+        });
+        const written = lines();
+        expect(written).toHaveLength(steps.length);
+        written.forEach((parsed, i) => {
+          const want = POWERTOOLS_ORDER.flatMap((key) => {
+            const value = (expected[i] as Record<string, unknown>)[key];
+            return value === undefined ? [] : [[key, value]];
+          });
+          expect(Object.entries(parsed).slice(0, want.length)).toEqual(want);
+          expect(POWERTOOLS_ORDER).not.toContain(Object.keys(parsed)[want.length]);
+        });
+      }),
+    );
+  });
+});
+
 describe('log level and metrics switches', () => {
   it('keeps the metric when the level hides the decision: a metric-only line, as Powertools Metrics writes', () => {
     for (const level of ['WARN', 'ERROR', 'CRITICAL', 'SILENT']) {
@@ -485,14 +574,24 @@ describe('the metric members serialized once', () => {
   const key = fc.string().filter((k) => k !== '__proto__' && !/^(0|[1-9][0-9]*)$/.test(k));
   const object = (minKeys: number) => fc.dictionary(key, fc.jsonValue(), { minKeys, maxKeys: 6 });
 
-  it('join a line as if its object had held them, after its own members or before them', () => {
-    // Oracle: JSON.stringify of the object that holds both sets of members (ECMA-262 JSON.stringify)
+  it("close a line as if its object had held them all: its own members, then the object's, then the extra ones", () => {
+    // Oracle: JSON.stringify of the object that holds the three sets of members (ECMA-262 JSON.stringify)
     fc.assert(
-      fc.property(object(0), object(1), fc.boolean(), (line, extra, first) => {
-        const own = Object.fromEntries(Object.entries(line).filter(([k]) => !(k in extra)));
-        const members = JSON.stringify(extra).slice(1, -1);
-        const joined = withMembers(JSON.stringify(own), members, first);
-        expect(joined).toBe(JSON.stringify(first ? { ...extra, ...own } : { ...own, ...extra }));
+      fc.property(object(1), object(0), fc.option(object(1), { nil: undefined }), (open, json, extra) => {
+        const taken = new Set(Object.keys(open));
+        const own = Object.fromEntries(Object.entries(json).filter(([k]) => !taken.has(k)));
+        for (const k of Object.keys(own)) taken.add(k);
+        const more =
+          extra === undefined
+            ? undefined
+            : Object.fromEntries(Object.entries(extra).filter(([k]) => !taken.has(k)));
+        fc.pre(more === undefined || Object.keys(more).length > 0);
+        const closed = closeLine(
+          JSON.stringify(open).slice(0, -1),
+          JSON.stringify(own),
+          more === undefined ? undefined : JSON.stringify(more).slice(1, -1),
+        );
+        expect(closed).toBe(JSON.stringify({ ...open, ...own, ...more }));
       }),
     );
   });
