@@ -2,7 +2,11 @@ import { KidNotFoundInJwksError } from 'aws-jwt-verify/error';
 import type { PenaltyBox } from 'aws-jwt-verify/jwk';
 import { describe, expect, it } from 'vitest';
 import { KeysUnavailableError } from '../../lambda/authorizer/errors.js';
-import { EntraJwksCache, type KeyCacheEvent } from '../../lambda/authorizer/keys/key-cache.js';
+import {
+  EntraJwksCache,
+  KEY_CACHE_DEFAULTS,
+  type KeyCacheEvent,
+} from '../../lambda/authorizer/keys/key-cache.js';
 import { publishedKeySet, testKeys } from '../helpers/setup.js';
 
 /**
@@ -120,6 +124,89 @@ describe('an unknown kid while retries cool down', () => {
     await t.cache.getJwk(URI, jwt(MAIN));
     cool = true;
     await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+  });
+});
+
+describe("the refetch cooldown (10 s by default), on the cache's clock", () => {
+  /** A cache with the default cooldown, its clock and its endpoint (which publishes `kids`) in the test's hands. */
+  function cooling() {
+    let clock = 2_000_000;
+    let up = true;
+    const fetched: number[] = [];
+    let jwks = publishedKeySet();
+    const cache = new EntraJwksCache({
+      now: () => clock,
+      fetcher: {
+        fetch: async (uri) => {
+          fetched.push(uri === URI ? 1 : 2);
+          if (!up) throw new Error('endpoint down');
+          return body(jwks);
+        },
+      },
+    });
+    return {
+      cache,
+      fetches: () => fetched.length,
+      uris: () => fetched,
+      advance: (ms: number) => {
+        clock += ms;
+      },
+      down: (value: boolean) => {
+        up = !value;
+      },
+      publish: (extra: object) => {
+        jwks = { keys: [...publishedKeySet().keys, extra] } as never;
+      },
+    };
+  }
+  const COOLDOWN = KEY_CACHE_DEFAULTS.cooldownSeconds * 1000;
+
+  it('lets one refetch through per cooldown after a kid the set lacked, whatever kid asks next', async () => {
+    const t = cooling();
+    await t.cache.getJwk(URI, jwt(MAIN));
+    await expect(t.cache.getJwk(URI, jwt('made-up-1'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    expect(t.fetches()).toBe(2);
+    for (const kid of ['made-up-1', 'made-up-2', 'made-up-3'])
+      await expect(t.cache.getJwk(URI, jwt(kid))).rejects.toThrow(/cooling down/);
+    t.advance(COOLDOWN - 1);
+    await expect(t.cache.getJwk(URI, jwt('made-up-4'))).rejects.toThrow(/cooling down/);
+    expect(t.fetches()).toBe(2);
+    t.advance(1);
+    await expect(t.cache.getJwk(URI, jwt('made-up-5'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    expect(t.fetches()).toBe(3);
+    // Held keys never wait on the cooldown.
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).resolves.toMatchObject({ kid: MAIN });
+    expect(t.fetches()).toBe(3);
+  });
+
+  it('holds back a retry for a cooldown after a failed fetch, and ends once an attempt finds its kid', async () => {
+    const t = cooling();
+    t.down(true);
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).rejects.toBeInstanceOf(KeysUnavailableError);
+    t.down(false);
+    t.advance(COOLDOWN - 1);
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).rejects.toThrow(/cooling down/);
+    expect(t.fetches()).toBe(1);
+    t.advance(1);
+    await expect(t.cache.getJwk(URI, jwt(MAIN))).resolves.toMatchObject({ kid: MAIN });
+    // A rotated key found by the refetch: the next unknown kid may fetch at once.
+    await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    t.advance(COOLDOWN);
+    t.publish({ ...testKeys().attacker.publicJwk, kid: 'rotated' });
+    await expect(t.cache.getJwk(URI, jwt('rotated'))).resolves.toMatchObject({ kid: 'rotated' });
+    await expect(t.cache.getJwk(URI, jwt('made-up-2'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    expect(t.fetches()).toBe(5);
+  });
+
+  it('cools each key URL down on its own', async () => {
+    const t = cooling();
+    const OTHER = 'https://login.example.test/other/keys';
+    await t.cache.getJwk(URI, jwt(MAIN));
+    await t.cache.getJwk(OTHER, jwt(MAIN));
+    await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    await expect(t.cache.getJwk(OTHER, jwt('made-up'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    await expect(t.cache.getJwk(URI, jwt('made-up'))).rejects.toThrow(/cooling down/);
+    expect(t.uris()).toEqual([1, 2, 1, 2]);
   });
 });
 

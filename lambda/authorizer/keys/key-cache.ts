@@ -2,9 +2,10 @@ import {
   JwksNotAvailableInCacheError,
   JwtWithoutValidKidError,
   KidNotFoundInJwksError,
+  WaitPeriodNotYetEndedJwkError,
 } from 'aws-jwt-verify/error';
 import type { Fetcher } from 'aws-jwt-verify/https';
-import { type Jwks, type JwksCache, type PenaltyBox, SimplePenaltyBox } from 'aws-jwt-verify/jwk';
+import type { Jwks, JwksCache, PenaltyBox } from 'aws-jwt-verify/jwk';
 import { KeysUnavailableError } from '../errors.js';
 import { headerKeyId } from '../jwt.js';
 import { redactUrl } from '../safe-text.js';
@@ -42,7 +43,7 @@ export type KeyCacheEvent =
 export interface KeyCacheOptions {
   /** @default a KeyFetcher: 2 s budget, 256 KiB cap, no redirects */
   readonly fetcher?: Fetcher;
-  /** @default SimplePenaltyBox with cooldownSeconds */
+  /** @default a cooldown of cooldownSeconds per key URL, on the cache's clock */
   readonly penaltyBox?: PenaltyBox;
   /** @default 10 */
   readonly cooldownSeconds?: number;
@@ -104,6 +105,37 @@ function index(keys: readonly SigningJwk[]): Map<string, SigningJwk> {
 }
 
 /**
+ * aws-jwt-verify's SimplePenaltyBox on the cache's clock, without a timer per failure: after a failed
+ * attempt at a key URL (its fetch failed, or the set it fetched lacked the kid), that URL is not fetched again
+ * for `waitMs`, whatever kid asks; a successful attempt ends the wait.
+ */
+class Cooldown implements PenaltyBox {
+  /** Per key URL, when its wait ends (ms since the epoch). */
+  private readonly waitsUntil = new Map<string, number>();
+
+  constructor(
+    private readonly waitMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  async wait(uri: string): Promise<void> {
+    const until = this.waitsUntil.get(uri);
+    if (until === undefined) return;
+    if (this.now() < until)
+      throw new WaitPeriodNotYetEndedJwkError(`${redactUrl(uri)}: refetch cooling down`);
+    this.waitsUntil.delete(uri);
+  }
+
+  registerFailedAttempt(uri: string): void {
+    this.waitsUntil.set(uri, this.now() + this.waitMs);
+  }
+
+  registerSuccessfulAttempt(uri: string): void {
+    this.waitsUntil.delete(uri);
+  }
+}
+
+/**
  * aws-jwt-verify's JwksCache for a key endpoint that must not be trusted to be up: single-flight fetches,
  * refetch on an unknown kid at most once per cooldown, a maximum age, and stale-if-error within a bound.
  * A bad answer never replaces good keys.
@@ -122,13 +154,13 @@ export class EntraJwksCache implements JwksCache {
 
   constructor(options: KeyCacheOptions = {}) {
     this.fetcher = options.fetcher ?? new KeyFetcher();
+    this.now = options.now ?? Date.now;
     this.penaltyBox =
       options.penaltyBox ??
-      new SimplePenaltyBox({ waitSeconds: options.cooldownSeconds ?? KEY_CACHE_DEFAULTS.cooldownSeconds });
+      new Cooldown((options.cooldownSeconds ?? KEY_CACHE_DEFAULTS.cooldownSeconds) * 1000, this.now);
     this.maxAgeMs = (options.maxAgeSeconds ?? KEY_CACHE_DEFAULTS.maxAgeSeconds) * 1000;
     this.staleLimitMs =
       this.maxAgeMs + (options.staleIfErrorSeconds ?? KEY_CACHE_DEFAULTS.staleIfErrorSeconds) * 1000;
-    this.now = options.now ?? Date.now;
     this.onEvent = options.onEvent ?? (() => {});
     this.maxSets = options.maxSets ?? Number.POSITIVE_INFINITY;
   }
