@@ -34,7 +34,7 @@ export function tenantKeysUriOf(jwksUri: string): ((tid: string) => string) | un
  * One fetch budget shared by every tenant's key URL: a fetch of any of them, whatever it finds, holds back
  * the next one for `waitSeconds`. Tokens naming made-up tenants (each a URL of its own) or made-up kids thus
  * cost at most one fetch per cooldown between them, as unknown kids do for the shared set; a per-URL cooldown
- * (aws-jwt-verify's SimplePenaltyBox) would allow one per tenant, and tenants are the token's to choose.
+ * (the shared set's, in key-cache.ts) would allow one per tenant, and tenants are the token's to choose.
  */
 class SharedFetchBudget implements PenaltyBox {
   private nextFetchAt = Number.NEGATIVE_INFINITY;
