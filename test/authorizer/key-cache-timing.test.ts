@@ -198,6 +198,22 @@ describe("the refetch cooldown (10 s by default), on the cache's clock", () => {
     expect(t.fetches()).toBe(5);
   });
 
+  it('ends the wait when a concurrent attempt on the same fetch found its kid', async () => {
+    const t = cooling();
+    await t.cache.getJwk(URI, jwt(MAIN));
+    t.publish({ ...testKeys().attacker.publicJwk, kid: 'rotated' });
+    // One fetch serves both: the made-up kid starts the cooldown, the rotated kid's success ends it.
+    const [madeUp, rotated] = await Promise.allSettled([
+      t.cache.getJwk(URI, jwt('made-up')),
+      t.cache.getJwk(URI, jwt('rotated')),
+    ]);
+    expect(madeUp.status).toBe('rejected');
+    expect(rotated).toMatchObject({ status: 'fulfilled', value: { kid: 'rotated' } });
+    expect(t.fetches()).toBe(2);
+    await expect(t.cache.getJwk(URI, jwt('made-up-2'))).rejects.toBeInstanceOf(KidNotFoundInJwksError);
+    expect(t.fetches()).toBe(3);
+  });
+
   it('cools each key URL down on its own', async () => {
     const t = cooling();
     const OTHER = 'https://login.example.test/other/keys';

@@ -5,7 +5,7 @@ import base from '../../vitest.config.js';
 /**
  * The suites that judge the mutated modules, for `npm run mutation` only, fastest and sharpest first:
  * Stryker stops a mutant's run at the first failing test, so most mutants cost a fraction of a second.
- * Suites that exercise other modules (telemetry, log-safe text, the CLI, the handler module) are left out.
+ * Suites that exercise other modules (log-safe text, the CLI, the handler module) are left out.
  */
 export const MUTATION_SUITES = [
   'entra.property',
@@ -46,6 +46,7 @@ export const MUTATION_SUITES = [
   'key-cache-lookup',
   'signing-keys',
   'tenant-keys',
+  'telemetry',
   // Outside test/authorizer: npm run explain prints verifier.ts's signature check.
   'local/explain',
 ] as const;
@@ -59,7 +60,6 @@ export const LEFT_OUT_SUITES = {
   handler: 'the composition root (handler.ts), which is not mutated; its module load takes seconds',
   reasons: 'the reason table (reasons.ts), not mutated',
   'safe-text': 'log-safe text (safe-text.ts), not mutated',
-  telemetry: 'log and metric lines (telemetry.ts), not mutated',
   'terminal-safety.property': "explain's terminal output (safe-text.ts), not mutated",
   'tenant-list-holder':
     'the tenant list holder (tenant-list-holder.ts) through the composition root (handler.ts), not mutated; its module load takes seconds',
