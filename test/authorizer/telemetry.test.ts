@@ -537,6 +537,100 @@ describe('other lines', () => {
   });
 });
 
+describe('what a line reads besides its record', () => {
+  it("takes the X-Ray trace id from Lambda's _X_AMZN_TRACE_ID, its Root wherever it stands", () => {
+    const before = process.env._X_AMZN_TRACE_ID;
+    const lines: string[] = [];
+    const telemetry = createTelemetry(readTelemetryConfig({}), { out: (l) => lines.push(l) });
+    try {
+      // Oracle: the X-Ray header format (Root=...;Parent=...;Sampled=...), fields in any order
+      for (const [header, id] of [
+        [
+          'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+          '1-5759e988-bd862e3fe1be46a994272793',
+        ],
+        ['Parent=53995c3f42cd8ad8;Sampled=0;Root=1-abc', '1-abc'],
+        ['Sampled=0;Root=1-def;Parent=1', '1-def'],
+        ['Parent=53995c3f42cd8ad8;Sampled=0', undefined],
+      ] as const) {
+        process.env._X_AMZN_TRACE_ID = header;
+        telemetry.decision(allowed, invocation('r'));
+        expect(JSON.parse(lines.at(-1) as string).xray_trace_id).toBe(id);
+      }
+    } finally {
+      if (before === undefined) delete process.env._X_AMZN_TRACE_ID;
+      else process.env._X_AMZN_TRACE_ID = before;
+    }
+  });
+
+  it('writes each level where Powertools does: DEBUG and INFO to stdout, WARN and ERROR to stderr', () => {
+    const { telemetry, lines, errors } = capture({ POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    telemetry.debug('d');
+    telemetry.info('i');
+    telemetry.warn('w');
+    telemetry.error('e');
+    expect(lines().map((l) => [l.level, l.message])).toEqual([
+      ['DEBUG', 'd'],
+      ['INFO', 'i'],
+    ]);
+    expect(errors().map((l) => [l.level, l.message])).toEqual([
+      ['WARN', 'w'],
+      ['ERROR', 'e'],
+    ]);
+  });
+
+  it('samples an invocation when the draw is below the rate, not at it', () => {
+    const { telemetry, lines } = capture(
+      { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_LOGGER_SAMPLE_RATE: '0.5' },
+      { random: () => 0.5 },
+    );
+    telemetry.decision(allowed);
+    expect(lines()[0]).not.toHaveProperty('message');
+  });
+
+  it('leaves the function keys out for a context without them', () => {
+    const { telemetry, lines } = capture();
+    telemetry.decision(allowed, { awsRequestId: 'r' } as InvocationContext);
+    expect(Object.keys(lines()[0] ?? {}).slice(0, 6)).toEqual([
+      'level',
+      'message',
+      'timestamp',
+      'service',
+      'cold_start',
+      'function_request_id',
+    ]);
+  });
+
+  it('writes a decision whose record holds a bigint, and free-form nulls', () => {
+    const { telemetry, lines } = capture();
+    telemetry.decision({ ...allowed, size: 10n } as unknown as DecisionRecord);
+    telemetry.info('nulls', { gone: null });
+    expect(lines()[0]).toMatchObject({ outcome: 'allow', size: '10' });
+    expect(lines()[1]).toMatchObject({ message: 'nulls', gone: null });
+  });
+
+  it('locates an error at its first stack frame, named or not, whatever its message says', () => {
+    function namedThrower(message: string) {
+      return new Error(message);
+    }
+    const { telemetry, errors } = capture();
+    for (const message of ['plain', 'see at spoof.js:1:2', 'boom\n    at spoof.js:9:9 and more']) {
+      const error = namedThrower(message);
+      telemetry.decision({ decision: decisionOf('internal_error'), error });
+      const { location } = errors().at(-1)?.error as { location: string };
+      // Oracle: V8's stack format, its first frame the first line starting "at namedThrower ("
+      const frame = (error.stack ?? '')
+        .split('\n')
+        .find((l) => l.trimStart().startsWith('at namedThrower ('));
+      expect(frame).toContain(`(${location}:`);
+    }
+    const frameless = new Error('no frames');
+    frameless.stack = 'Error: no frames';
+    telemetry.decision({ decision: decisionOf('internal_error'), error: frameless });
+    expect(errors().at(-1)?.error).toMatchObject({ message: 'no frames', location: '' });
+  });
+});
+
 describe('configuration, read once at cold start', () => {
   it('defaults to INFO, the metric in EntraAuthorizer, service entra-authorizer, no sampling', () => {
     expect(readTelemetryConfig({})).toEqual({
