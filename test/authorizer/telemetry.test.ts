@@ -617,7 +617,7 @@ describe('what a line reads besides its record', () => {
     for (const message of ['plain', 'see at spoof.js:1:2', 'boom\n    at spoof.js:9:9 and more']) {
       const error = namedThrower(message);
       telemetry.decision({ decision: decisionOf('internal_error'), error });
-      const { location } = errors().at(-1)?.error as { location: string };
+      const { location } = (errors().at(-1) as { error: { location: string } }).error;
       // Oracle: V8's stack format, its first frame the first line starting "at namedThrower ("
       const frame = (error.stack ?? '')
         .split('\n')
