@@ -166,7 +166,9 @@ function toStderr(line: string): void {
   stderrLine(line);
 }
 /** Lambda sets `_X_AMZN_TRACE_ID` per invocation. */
-const lambdaTraceHeader = () => process.env._X_AMZN_TRACE_ID;
+function lambdaTraceHeader(): string | undefined {
+  return process.env._X_AMZN_TRACE_ID;
+}
 
 /** What one line's standard keys are made of, besides those the configuration fixes. */
 interface LineFacts {

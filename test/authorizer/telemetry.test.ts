@@ -533,7 +533,8 @@ describe('other lines', () => {
         expect(isoTimestamp(ms)).toBe(new Date(ms).toISOString());
       }),
     );
-    expect(isoTimestamp(NOW + 1)).toBe(new Date(NOW + 1).toISOString());
+    for (const ms of [0, 1, 9, 10, 99, 100, 101, 999, 1000])
+      expect(isoTimestamp(NOW - 67 + ms)).toBe(new Date(NOW - 67 + ms).toISOString());
   });
 });
 
