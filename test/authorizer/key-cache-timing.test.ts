@@ -269,6 +269,25 @@ describe('the events a fetch and a fallback report', () => {
     ]);
   });
 
+  it('report the HTTP status a failed fetch carries, and none that is not a number', async () => {
+    for (const [status, reported] of [
+      [503, 503],
+      ['503', undefined],
+    ] as const) {
+      const events: KeyCacheEvent[] = [];
+      const cache = new EntraJwksCache({
+        onEvent: (e) => events.push(e),
+        fetcher: {
+          fetch: async () => {
+            throw Object.assign(new Error('endpoint down'), { status });
+          },
+        },
+      });
+      await expect(cache.getJwks(URI)).rejects.toThrow('endpoint down');
+      expect(events).toEqual([expect.objectContaining({ type: 'fetch_failed', status: reported })]);
+    }
+  });
+
   it('warn of stale keys with the age of the set served, in seconds', async () => {
     const t = timed(400);
     await t.cache.getJwk(URI, jwt(MAIN));
