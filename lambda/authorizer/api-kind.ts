@@ -54,8 +54,8 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
  * route keys (`GET /items/{id}`), matched exactly; a WebSocket API has one guarded route, `$connect`, so route
  * permissions are refused there. A REST table too costly to plan is refused here, though decide.js plans it:
  * a cold start fails on its configuration, naming the variable. Every error names its variable, at cold
- * start and at synth alike. Each kind
- * is read by a function of its own, which a cold start of another kind never compiles.
+ * start and at synth alike. Each kind is read by a function of its own, which a cold start of another kind
+ * never compiles.
  */
 export function loadApiConfig(env: Env): ApiConfig {
   const kind = oneOf(env, API_ENV.kind, API_KINDS, 'rest');
