@@ -4,7 +4,7 @@
 // posts. Plain CommonJS, so that it runs unchanged from the repository and from the package.
 const { readFileSync, existsSync } = require('node:fs');
 const Module = require('node:module');
-const { dirname, join, resolve } = require('node:path');
+const { dirname, join, resolve, sep } = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { parentPort, workerData } = require('node:worker_threads');
 
@@ -24,6 +24,22 @@ function isModuleScope(root, file) {
     if (dir === root) break;
   }
   return false;
+}
+
+/**
+ * Every `.js` file of the asset folder that no package.json within it makes an ES module loads as CommonJS,
+ * as in Lambda, where no package.json of the user's app lies above /var/task: the handler, and the files it
+ * `require`s later (the authorizer's decide.js, hints.js), which Node would otherwise judge by the app's
+ * package.json (`"type": "module"`). This thread runs one function, so the hook is its own.
+ */
+function loadAssetJsAsLambdaDoes(root) {
+  const js = Module._extensions['.js'];
+  Module._extensions['.js'] = function (module, file) {
+    if (file.startsWith(`${root}${sep}`) && !isModuleScope(root, file)) {
+      return module._compile(readFileSync(file, 'utf8'), file);
+    }
+    return js.call(this, module, file);
+  };
 }
 
 async function loadModule(root, modulePath) {
@@ -46,6 +62,7 @@ async function loadModule(root, modulePath) {
 async function loadHandler() {
   if ((process.env.NODE_OPTIONS ?? '').includes('--enable-source-maps')) process.setSourceMapsEnabled(true);
   const { modulePath, exportPath } = splitHandler(workerData.handler);
+  loadAssetJsAsLambdaDoes(resolve(workerData.dir));
   let target = await loadModule(workerData.dir, modulePath);
   for (const name of exportPath) target = target == null ? undefined : target[name];
   if (typeof target !== 'function') {

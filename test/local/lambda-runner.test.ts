@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,5 +80,26 @@ describe('a function runner', () => {
     const outcome = expect(waiting).rejects.toThrow('stopped');
     await runner.stop();
     await outcome;
+  });
+});
+
+describe("a function's asset inside an app whose package.json says type module", () => {
+  // cdk.out of an ES module app: Lambda sees no package.json above /var/task, so the asset's .js files are
+  // CommonJS, including those the handler requires after its init (the authorizer's decide.js, hints.js).
+  const app = mkdtempSync(join(tmpdir(), 'entra-authorizer-esm-app-'));
+  const asset = join(app, 'cdk.out', 'asset.0123');
+  afterAll(() => rmSync(app, { recursive: true, force: true }));
+
+  it('loads the handler and the files it requires later as CommonJS, as Lambda does', async () => {
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ type: 'module' }));
+    mkdirSync(asset, { recursive: true });
+    writeFileSync(join(asset, 'index.js'), "exports.handler = async () => require('./later.js').answer;");
+    writeFileSync(join(asset, 'later.js'), "module.exports = { answer: 'from a sibling, after the init' };");
+    const runner = startFunctionRunner({ ...spec('index.handler'), dir: asset });
+    try {
+      expect(await runner.invoke({})).toBe('from a sibling, after the init');
+    } finally {
+      await runner.stop();
+    }
   });
 });
