@@ -22,6 +22,7 @@ import {
   type LogLevel as TelemetryLogLevel,
 } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
+import type { KnownProps } from './known-props.js';
 import { tenantsParameterEnvironment } from './tenants-parameter.js';
 
 /**
@@ -182,6 +183,34 @@ export interface EntraTokenAuthorizerProps {
    */
   readonly unlistedMethods?: 'error' | 'deny';
 }
+
+/** The props EntraTokenAuthorizer takes: a key not here is refused (`checkKnownProps`). */
+export const TOKEN_AUTHORIZER_PROPS = {
+  tenantId: true,
+  allowedTenants: true,
+  tenantsRefresh: true,
+  clientId: true,
+  audiences: true,
+  requiredScopes: true,
+  requiredRoles: true,
+  requiredGroups: true,
+  guestUsers: true,
+  allowedClientApps: true,
+  routePermissions: true,
+  jwksUri: true,
+  authorityHost: true,
+  v1IssuerHost: true,
+  clockSkew: true,
+  resultsCacheTtl: true,
+  logRetention: true,
+  logLevel: true,
+  memorySize: true,
+  timeout: true,
+  serviceName: true,
+  metricsNamespace: true,
+  logRemovalPolicy: true,
+  unlistedMethods: true,
+} as const satisfies KnownProps<EntraTokenAuthorizerProps>;
 
 function fail(prop: string, expected: string, actual: unknown): never {
   throw new PropsError('EntraTokenAuthorizer', prop, expected, actual);

@@ -14,6 +14,7 @@ import type { Construct } from 'constructs';
 import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
 import { DECISION_METRIC } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
+import { checkKnownProps, type KnownProps } from './known-props.js';
 
 export type DecisionOutcome = Outcome;
 export type DecisionReason = Reason;
@@ -116,6 +117,13 @@ export interface AuthorizerAlarmOptions {
   readonly unauthorizedWindow?: Duration;
 }
 
+const ALARM_OPTIONS = {
+  action: true,
+  failureWindow: true,
+  unauthorizedThreshold: true,
+  unauthorizedWindow: true,
+} as const satisfies KnownProps<AuthorizerAlarmOptions>;
+
 /** The alarms `addAlarms` creates. */
 export interface AuthorizerAlarms {
   /** Any decision with outcome `error` (a 500: `keys_unavailable`, `tenants_unavailable`, `internal_error`). */
@@ -139,6 +147,7 @@ export function createAlarms(
   options: AuthorizerAlarmOptions = {},
   tenantsFromParameter = false,
 ): AuthorizerAlarms {
+  checkKnownProps('addAlarms', options, ALARM_OPTIONS);
   const failureWindow = options.failureWindow ?? Duration.minutes(1);
   const unauthorizedThreshold = options.unauthorizedThreshold ?? 100;
   if (!Number.isFinite(unauthorizedThreshold) || unauthorizedThreshold < 1) {

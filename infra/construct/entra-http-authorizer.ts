@@ -17,8 +17,10 @@ import {
   type EntraTokenAuthorizerProps,
   type RouteRule,
   resultsCacheTtlOf,
+  TOKEN_AUTHORIZER_PROPS,
 } from './authorizer-props.js';
 import { PropsError } from './errors.js';
+import { checkKnownProps, type KnownProps } from './known-props.js';
 import { editDistance } from './nearest.js';
 
 const CONSTRUCT = 'EntraHttpAuthorizer';
@@ -39,11 +41,17 @@ export interface EntraHttpAuthorizerProps extends Omit<EntraTokenAuthorizerProps
   readonly routePermissions?: Readonly<Record<string, RouteRule>>;
 }
 
+/** Its props are EntraTokenAuthorizer's, `routePermissions` keyed by route keys. */
+const HTTP_AUTHORIZER_PROPS = {
+  ...TOKEN_AUTHORIZER_PROPS,
+} as const satisfies KnownProps<EntraHttpAuthorizerProps>;
+
 /**
  * The Lambda's environment for an HTTP API, checked by the validators its cold start uses (the shared
  * settings', and the route keys' `parseRouteKeyPermissions`); a mistake fails the synth naming the prop.
  */
 function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
+  checkKnownProps(CONSTRUCT, props, HTTP_AUTHORIZER_PROPS);
   const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
   env[API_ENV.kind] = 'http';
   if (props.routePermissions !== undefined) {

@@ -28,6 +28,7 @@ import {
   type EntraTokenAuthorizerProps,
   type RouteRule,
   resultsCacheTtlOf,
+  TOKEN_AUTHORIZER_PROPS,
   telemetryEnvironment,
 } from './authorizer-props.js';
 import {
@@ -39,6 +40,7 @@ import {
 } from './decision-metrics.js';
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
+import { checkKnownProps } from './known-props.js';
 import { routeCoverageProblems, routeKeyFor, unlistedMethods } from './route-coverage.js';
 
 /** The id of the synth warning for a guarded RestApi without `addGatewayResponses`, to acknowledge it. */
@@ -91,6 +93,7 @@ export class EntraTokenAuthorizer extends Construct {
 
   constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
     super(scope, id);
+    checkKnownProps('EntraTokenAuthorizer', props, TOKEN_AUTHORIZER_PROPS);
     this.environment = authorizerEnvironment(props);
     this.#routes = props.routePermissions === undefined ? undefined : { ...props.routePermissions };
     this.#unlistedMethods = props.unlistedMethods ?? 'error';

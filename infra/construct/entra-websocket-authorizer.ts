@@ -13,8 +13,13 @@ import {
   type WebSocketTokenSource,
 } from '../../lambda/authorizer/api-kind.js';
 import { asConstruct, EntraAuthorizerLambdaConstruct } from './authorizer-lambda.js';
-import { authorizerEnvironment, type EntraTokenAuthorizerProps } from './authorizer-props.js';
+import {
+  authorizerEnvironment,
+  type EntraTokenAuthorizerProps,
+  TOKEN_AUTHORIZER_PROPS,
+} from './authorizer-props.js';
 import { PropsError } from './errors.js';
+import { checkKnownProps, type KnownProps } from './known-props.js';
 
 const CONSTRUCT = 'EntraWebSocketAuthorizer';
 
@@ -35,8 +40,26 @@ export interface EntraWebSocketAuthorizerProps
   readonly tokenSource?: WebSocketTokenSource;
 }
 
+const { routePermissions: _, resultsCacheTtl: __, ...SHARED_PROPS } = TOKEN_AUTHORIZER_PROPS;
+const WEBSOCKET_AUTHORIZER_PROPS = {
+  ...SHARED_PROPS,
+  tokenSource: true,
+} as const satisfies KnownProps<EntraWebSocketAuthorizerProps>;
+
 /** The Lambda's environment for a WebSocket API, checked at synth; a mistake names the prop. */
 export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerProps): Record<string, string> {
+  // The two props of the REST and HTTP authorizers it has not: routePermissions refused with its own reason;
+  // resultsCacheTtl, which a props object shared with them may carry, let through (set to 0 below), since API
+  // Gateway does not cache $connect decisions and so it changes nothing.
+  const { routePermissions, resultsCacheTtl: _, ...own } = (props ?? {}) as EntraTokenAuthorizerProps;
+  checkKnownProps(CONSTRUCT, props === null || props === undefined ? props : own, WEBSOCKET_AUTHORIZER_PROPS);
+  if (routePermissions !== undefined)
+    throw new PropsError(
+      CONSTRUCT,
+      'routePermissions',
+      'absent: a WebSocket API authorizes $connect only (use requiredScopes or requiredRoles)',
+      routePermissions,
+    );
   const source = props.tokenSource ?? 'query';
   if (!(WEBSOCKET_TOKEN_SOURCES as readonly string[]).includes(source))
     throw new PropsError(
@@ -44,14 +67,6 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
       'tokenSource',
       `one of ${WEBSOCKET_TOKEN_SOURCES.join(', ')}`,
       props.tokenSource,
-    );
-  const unsupported = props as { routePermissions?: unknown; resultsCacheTtl?: unknown };
-  if (unsupported.routePermissions !== undefined)
-    throw new PropsError(
-      CONSTRUCT,
-      'routePermissions',
-      'absent: a WebSocket API authorizes $connect only (use requiredScopes or requiredRoles)',
-      unsupported.routePermissions,
     );
   const env = asConstruct(CONSTRUCT, () =>
     authorizerEnvironment({

@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { CHALLENGE_CONTEXT_KEY } from '../../lambda/authorizer/challenge-key.js';
 import { isAllowOrigin } from '../../lambda/shared/cors.js';
 import { PropsError } from './errors.js';
+import { checkKnownProps, type KnownProps } from './known-props.js';
 
 export interface GatewayResponseOptions {
   /**
@@ -18,6 +19,11 @@ export interface GatewayResponseOptions {
    */
   readonly allowOrigin?: string;
 }
+
+const GATEWAY_RESPONSE_OPTIONS = {
+  realm: true,
+  allowOrigin: true,
+} as const satisfies KnownProps<GatewayResponseOptions>;
 
 /**
  * The RFC 6750 challenges. A gateway response is chosen by its type alone and its header values are static
@@ -55,6 +61,7 @@ function literal(option: string, value: string): string {
  * so a browser script sees the real status. 401 and 403 expose `WWW-Authenticate` to scripts.
  */
 export function addEntraGatewayResponses(api: IRestApi, options: GatewayResponseOptions = {}): void {
+  checkKnownProps('addGatewayResponses', options, GATEWAY_RESPONSE_OPTIONS);
   // Any IRestApi: a RestApi, a SpecRestApi (a response declared here and one in its OpenAPI document under
   // x-amazon-apigateway-gateway-responses for the same type would be two definitions: keep one) or an
   // imported API. The responses are created beside its methods, as RestApi.addGatewayResponse does.
