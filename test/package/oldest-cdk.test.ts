@@ -44,6 +44,16 @@ app.synth();
 console.log(require('aws-cdk-lib/package.json').version);
 `;
 
+/** A JavaScript app's misspelling, which no compiler catches: without a check, no route rule at all. */
+const MISSPELLED = `const { App, Stack } = require('aws-cdk-lib');
+const { EntraTokenAuthorizer } = require('entra-authorizer');
+new EntraTokenAuthorizer(new Stack(new App(), 'ItemsStack'), 'Entra', {
+  tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3',
+  routePermission: { 'GET /items': { scopes: ['Items.Read'] } },
+});
+`;
+
 let work: string;
 
 beforeAll(async () => {
@@ -54,6 +64,7 @@ beforeAll(async () => {
   mkdirSync(dir);
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'oldest-cdk-app', private: true }));
   writeFileSync(join(dir, 'app.js'), APP);
+  writeFileSync(join(dir, 'misspelled.js'), MISSPELLED);
   // Plain npm install: an ERESOLVE here means the peer range refuses the version it names as its floor.
   await run(
     'npm',
@@ -105,5 +116,16 @@ describe('the oldest aws-cdk-lib the package declares', () => {
     template.resourceCountIs('AWS::ApiGateway::GatewayResponse', 6);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.resourceCountIs('AWS::ApiGateway::Deployment', 1);
+  });
+
+  it('fails the synth of a JavaScript app on a misspelled prop, naming it and the prop it meant', async () => {
+    const dir = join(work, 'app');
+    const failed = await run(process.execPath, ['misspelled.js'], { cwd: dir }).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+    expect(failed).toContain(
+      'EntraTokenAuthorizer: routePermission must be one of its props (did you mean routePermissions?); got {"GET /items":{"scopes":["Items.Read"]}}',
+    );
   });
 });
