@@ -27,8 +27,20 @@ const NAMED: ReadonlyArray<readonly [name: string, audiences: readonly string[]]
   ['SharePoint Online', ['00000003-0000-0ff1-ce00-000000000000']],
 ];
 
-/** Microsoft's first-party application ids follow these two patterns. */
-const FIRST_PARTY_ID = /^0000000[0-9a-f]-0000-0(?:000-c000|ff1-ce00)-000000000000$/;
+/**
+ * Microsoft's first-party application ids follow two patterns: `0000000x-0000-0000-c000-000000000000` and
+ * `0000000x-0000-0ff1-ce00-000000000000`, x a lower-case hex digit.
+ */
+const FIRST_PARTY_ID_TAILS = ['-0000-0000-c000-000000000000', '-0000-0ff1-ce00-000000000000'];
+
+export function isFirstPartyId(value: string): boolean {
+  return (
+    value.length === 36 &&
+    value.startsWith('0000000') &&
+    '0123456789abcdef'.includes(value.charAt(7)) &&
+    FIRST_PARTY_ID_TAILS.includes(value.slice(8))
+  );
+}
 
 /**
  * Hosts of Microsoft services. A customer's App ID URI is `api://...` or on a domain verified in its own
@@ -84,7 +96,7 @@ export function microsoftApiOf(aud: string): string | undefined {
   for (const [name, audiences] of NAMED) {
     if (audiences.some((a) => value === a || value.startsWith(`${a}/`))) return name;
   }
-  if (FIRST_PARTY_ID.test(value)) return 'a Microsoft API';
+  if (isFirstPartyId(value)) return 'a Microsoft API';
   // No URL without a scheme: a client id (the usual audience) is not parsed, and its failed parse not paid
   // for at every cold start.
   if (!value.includes(':')) return undefined;

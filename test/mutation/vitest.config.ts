@@ -14,6 +14,7 @@ export const MUTATION_SUITES = [
   'bearer-and-jwt.property',
   'config',
   'config.property',
+  'config-checks.property',
   'route-table.property',
   'policy-and-permissions',
   'policy-resource-limits',
