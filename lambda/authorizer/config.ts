@@ -131,8 +131,15 @@ const HTTP_METHODS = [...REST_METHODS, '*'] as const;
  * account, a 10-character API id, a stage of up to 128 characters and `/OPTIONS`.
  */
 const MAX_ROUTE_PATH = 300;
-/** A whole-segment path parameter as API Gateway writes it: `{id}`, or greedy `{proxy+}` (last only). */
-export const PATH_PARAMETER = /^\{[A-Za-z0-9._-]+\+?\}$/;
+/**
+ * A whole-segment path parameter as API Gateway writes it: `{id}`, or greedy `{proxy+}` (last only), its
+ * name of letters, digits, `.`, `_` and `-`.
+ */
+export function isPathParameter(segment: string): boolean {
+  if (!segment.startsWith('{') || !segment.endsWith('}')) return false;
+  const name = segment.slice(1, segment.endsWith('+}') ? -2 : -1);
+  return name !== '' && [...name].every(isAsciiAlphanumericOr('._-'));
+}
 /**
  * Characters that mean something else in an IAM resource than in a route path: `?` matches any one
  * character and `$` opens a policy variable (`${aws:username}`). A route path holding one would grant in
@@ -149,8 +156,6 @@ export function isTrailingSlashPath(path: string): boolean {
   return path.length > 1 && path.endsWith('/');
 }
 
-const HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/;
-
 /*
  * The checks every cold start runs are written without regular expressions: V8 compiles a regular
  * expression at its first execution and again to native code at its second, some 50 µs each.
@@ -158,6 +163,35 @@ const HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/;
 
 function isLowerHexDigit(ch: string | undefined): boolean {
   return ch !== undefined && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
+}
+
+/** A test of one character: an ASCII letter or digit, or one of `others`. */
+function isAsciiAlphanumericOr(others: string): (ch: string) => boolean {
+  return (ch) =>
+    (ch >= 'a' && ch <= 'z') ||
+    (ch >= 'A' && ch <= 'Z') ||
+    (ch >= '0' && ch <= '9') ||
+    (ch.length === 1 && others.includes(ch));
+}
+
+/** Whether `value` holds white space: what `\s` matches is what `trim` removes. */
+export function hasWhitespace(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (value.charAt(i).trim() === '') return true;
+  return false;
+}
+
+/** A lower-case host name (`a-z`, `0-9`, `.`, `-`), then perhaps `:` and a port of 1 to 5 digits. */
+export function isHostAndPort(value: string): boolean {
+  const colon = value.indexOf(':');
+  const name = colon === -1 ? value : value.slice(0, colon);
+  const port = colon === -1 ? undefined : value.slice(colon + 1);
+  const isHostCharacter = (ch: string) =>
+    (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch === '.' || ch === '-';
+  return (
+    name !== '' &&
+    [...name].every(isHostCharacter) &&
+    (port === undefined || (port.length <= 5 && isDigits(port)))
+  );
 }
 
 /** One or more of the ASCII digits `0-9`, nothing else. */
@@ -573,7 +607,7 @@ function hostOf(
   if (raw === undefined) return undefined;
   const host = raw.toLowerCase();
   const fail = (expected: string) => new ConfigError(source.nameOf(setting), source.shown(setting), expected);
-  if (!HOST.test(host)) throw fail('a host name such as login.microsoftonline.us');
+  if (!isHostAndPort(host)) throw fail('a host name such as login.microsoftonline.us');
   if (isB2cHost(host)) throw fail(`a Microsoft Entra login host (${B2C_REFUSAL})`);
   return host;
 }
@@ -753,10 +787,10 @@ export function parseRoutePermissions(
   const routes: RoutePermission[] = [];
   for (const [route, rule] of Object.entries(input)) {
     const keyProblem = (expected: string) => errorOf({ at: 'keys', expected, actual: route });
-    const match = /^(\S+) (\/\S*)$/.exec(route);
-    const written = match?.[1]?.toUpperCase();
+    const parts = routeKeyParts(route);
+    const written = parts?.method.toUpperCase();
     const method = written === 'ANY' ? '*' : written;
-    const path = match?.[2];
+    const path = parts?.path;
     if (method === undefined || path === undefined || !(HTTP_METHODS as readonly string[]).includes(method)) {
       throw keyProblem(
         `"METHOD /path", such as "GET /items/{id}" or "ANY /{proxy+}", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')}, ANY or *`,
@@ -802,11 +836,20 @@ export function parseRoutePermissions(
   return routes;
 }
 
+/** `METHOD /path`: a method, one space and a path from `/`, neither holding white space. */
+export function routeKeyParts(route: string): { method: string; path: string } | undefined {
+  const space = route.indexOf(' ');
+  const method = route.slice(0, space);
+  const path = route.slice(space + 1);
+  if (space < 1 || hasWhitespace(method) || !path.startsWith('/') || hasWhitespace(path)) return undefined;
+  return { method, path };
+}
+
 /** A route path as written into the policy: each `{param}` and `{proxy+}` segment becomes `*`. */
 export function policyPathOf(path: string): string {
   return path
     .split('/')
-    .map((segment) => (PATH_PARAMETER.test(segment) ? '*' : segment))
+    .map((segment) => (isPathParameter(segment) ? '*' : segment))
     .join('/');
 }
 
@@ -823,7 +866,7 @@ function resourcePathError(path: string): string | undefined {
   if (path === '/' || path === '/*') return undefined;
   const segments = path.split('/').slice(1);
   if (segments.includes('')) return 'paths without an empty segment ("//"), as API Gateway declares them';
-  if (segments.some((s) => /[{}]/.test(s) && !PATH_PARAMETER.test(s))) {
+  if (segments.some((s) => (s.includes('{') || s.includes('}')) && !isPathParameter(s))) {
     return 'path parameters as whole segments, "{id}" or a last "{proxy+}" (letters, digits, ".", "_", "-")';
   }
   if (segments.slice(0, -1).some((s) => s.endsWith('+}'))) {
@@ -880,7 +923,7 @@ function readStringArray(
   if (
     !Array.isArray(input) ||
     input.length === 0 ||
-    input.some((s) => typeof s !== 'string' || s.trim() === '' || /\s/.test(s))
+    input.some((s) => typeof s !== 'string' || s.trim() === '' || hasWhitespace(s))
   ) {
     throw errorOf({
       at,

@@ -1,7 +1,7 @@
 import {
   type AuthorizerConfig,
   isDefaultRoute,
-  PATH_PARAMETER,
+  isPathParameter,
   type PermissionRule,
   REST_METHODS,
   type RouteKey,
@@ -49,9 +49,7 @@ function segmentsOf(path: string): PathSegment[] {
     .slice(1)
     .split('/')
     .map((text) =>
-      PATH_PARAMETER.test(text)
-        ? { kind: text.endsWith('+}') ? 'greedy' : 'param' }
-        : { kind: 'literal', text },
+      isPathParameter(text) ? { kind: text.endsWith('+}') ? 'greedy' : 'param' } : { kind: 'literal', text },
     );
 }
 

@@ -2,10 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   hasUriPrefix,
+  hasWhitespace,
   isDigits,
   isEntraName,
   isGuid,
+  isHostAndPort,
   isLoopbackHost,
+  isPathParameter,
+  routeKeyParts,
 } from '../../lambda/authorizer/config.js';
 import { isFirstPartyId } from '../../lambda/authorizer/microsoft-apis.js';
 
@@ -21,6 +25,13 @@ const EDGES = [
   '\u{1f600}',
   '\u00a0',
   '\u2028',
+  '\u3000',
+  '\ufeff',
+  '\u180e',
+  '\u200b',
+  '\v',
+  '\f',
+  '\r',
 ] as const;
 
 /** A string of `unit`s, mostly from `valid` (so the interesting strings are near a match), some edges. */
@@ -158,6 +169,78 @@ describe('isLoopbackHost', () => {
           expect(isLoopbackHost(value)).toBe(loopback(value));
         },
       ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('isHostAndPort', () => {
+  it('is the regular expression it replaced', () => {
+    const HOST = /^[a-z0-9.-]+(:[0-9]{1,5})?$/;
+    const host = fc
+      .tuple(near('az09.-', 0, 6), fc.constantFrom('', ':', ':0', ':443', ':65535', ':123456', '::1'))
+      .map(([name, port]) => name + port);
+    // Oracle: the regular expression isHostAndPort was, a lower-case host name and an optional port
+    fc.assert(
+      fc.property(fc.oneof(host, edited(host), near('az09.-:', 0, 10)), (value) => {
+        expect(isHostAndPort(value)).toBe(HOST.test(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('isPathParameter', () => {
+  it('is the regular expression it replaced', () => {
+    const PATH_PARAMETER = /^\{[A-Za-z0-9._-]+\+?\}$/;
+    const parameter = fc
+      .tuple(near('azAZ09._-+{}', 0, 4), fc.constantFrom('', '+', '++'))
+      .map(([name, plus]) => `{${name}${plus}}`);
+    // Oracle: the regular expression isPathParameter was, API Gateway's {name} and {name+} segments
+    fc.assert(
+      fc.property(fc.oneof(parameter, edited(parameter), near('{}+a', 0, 4)), (value) => {
+        expect(isPathParameter(value)).toBe(PATH_PARAMETER.test(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('hasWhitespace', () => {
+  it('finds every UTF-16 code unit \\s matches, and no other', () => {
+    for (let code = 0; code <= 0xffff; code++) {
+      const ch = String.fromCharCode(code);
+      if (hasWhitespace(`a${ch}b`) !== /\s/.test(ch)) expect.fail(`U+${code.toString(16)}`);
+    }
+  });
+});
+
+describe('routeKeyParts and hasWhitespace', () => {
+  it('are the regular expressions they replaced', () => {
+    const ROUTE_KEY = /^(\S+) (\/\S*)$/;
+    const key = fc
+      .tuple(
+        near('GETany*', 0, 4),
+        fc.constantFrom(' ', ' ', ' ', '  ', '', '\t'),
+        fc.constantFrom('/', '', 'a'),
+        near('ab{}/', 0, 6),
+      )
+      .map(([method, space, slash, path]) => method + space + slash + path);
+    // Oracle: the regular expression routeKeyParts was, a method, one space and a path from /
+    fc.assert(
+      fc.property(fc.oneof(key, edited(key)), (route) => {
+        const match = ROUTE_KEY.exec(route);
+        expect(routeKeyParts(route)).toEqual(
+          match === null ? undefined : { method: match[1], path: match[2] },
+        );
+      }),
+      { numRuns: 2000 },
+    );
+    // Oracle: the regular expression hasWhitespace was, \s anywhere
+    fc.assert(
+      fc.property(fc.oneof(near('a ', 0, 3), near('ab', 0, 3)), (value) => {
+        expect(hasWhitespace(value)).toBe(/\s/.test(value));
+      }),
       { numRuns: 2000 },
     );
   });
