@@ -145,7 +145,7 @@ export function isPathParameter(segment: string): boolean {
  * character and `$` opens a policy variable (`${aws:username}`). A route path holding one would grant in
  * the policy API Gateway caches more than the route matcher grants.
  */
-export const POLICY_SPECIAL_CHARACTERS = /[?$]/;
+export const POLICY_SPECIAL_CHARACTERS = '?$';
 
 /**
  * A path other than the root that ends in `/`. API Gateway serves `/items/` from the resource `/items`, but
@@ -796,7 +796,7 @@ export function parseRoutePermissions(
         `"METHOD /path", such as "GET /items/{id}" or "ANY /{proxy+}", with a method of ${HTTP_METHODS.slice(0, -1).join(', ')}, ANY or *`,
       );
     }
-    const special = POLICY_SPECIAL_CHARACTERS.exec(path)?.[0];
+    const special = [...path].find((ch) => POLICY_SPECIAL_CHARACTERS.includes(ch));
     if (special !== undefined) {
       throw keyProblem(
         special === '?'

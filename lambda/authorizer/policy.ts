@@ -40,7 +40,7 @@ export const MAX_POLICY_RESOURCE = 512;
 const MAX_ARN_PREFIX = 212;
 
 /** In an IAM resource `*` is a wildcard too, besides the characters route keys may not hold. */
-const POLICY_SPECIAL = new RegExp(`[*]|${POLICY_SPECIAL_CHARACTERS.source}`);
+const POLICY_SPECIAL = new RegExp(`[*${POLICY_SPECIAL_CHARACTERS}]`);
 
 /** `arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/items/42` -> its parts. */
 export function parseMethodArn(arn: unknown): MethodArn {

@@ -9,6 +9,7 @@ import {
   isHostAndPort,
   isLoopbackHost,
   isPathParameter,
+  parseRoutePermissions,
   routeKeyParts,
 } from '../../lambda/authorizer/config.js';
 import { isFirstPartyId } from '../../lambda/authorizer/microsoft-apis.js';
@@ -242,6 +243,35 @@ describe('routeKeyParts and hasWhitespace', () => {
         expect(hasWhitespace(value)).toBe(/\s/.test(value));
       }),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('a route key with a policy special character', () => {
+  it('is refused naming the first one, as the regular expression that found it did', () => {
+    const refusal = (path: string) => {
+      try {
+        parseRoutePermissions({ [`GET ${path}`]: {} });
+        return undefined;
+      } catch (err) {
+        const text = String(err);
+        return text.includes('paths without "?"')
+          ? '?'
+          : text.includes('paths without "$"')
+            ? '$'
+            : undefined;
+      }
+    };
+    // Oracle: the regular expression /[?$]/ the check was: its first match is the character the message names
+    fc.assert(
+      // (without white space, which ends the route key before its path is read)
+      fc.property(
+        near('a?$', 0, 5).filter((tail) => !/\s/.test(tail)),
+        (tail) => {
+          expect(refusal(`/${tail}`)).toBe(/[?$]/.exec(`/${tail}`)?.[0]);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 });
