@@ -161,17 +161,14 @@ export function isTrailingSlashPath(path: string): boolean {
  * expression at its first execution and again to native code at its second, some 50 µs each.
  */
 
-function isLowerHexDigit(ch: string | undefined): boolean {
-  return ch !== undefined && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
+function isLowerHexDigit(ch: string): boolean {
+  return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f');
 }
 
 /** A test of one character: an ASCII letter or digit, or one of `others`. */
 function isAsciiAlphanumericOr(others: string): (ch: string) => boolean {
   return (ch) =>
-    (ch >= 'a' && ch <= 'z') ||
-    (ch >= 'A' && ch <= 'Z') ||
-    (ch >= '0' && ch <= '9') ||
-    (ch.length === 1 && others.includes(ch));
+    (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || others.includes(ch);
 }
 
 /** Whether `value` holds white space: what `\s` matches is what `trim` removes. */
@@ -206,7 +203,7 @@ export function isGuid(value: string): boolean {
   if (value.length !== 36) return false;
   for (let i = 0; i < 36; i++) {
     const hyphenHere = i === 8 || i === 13 || i === 18 || i === 23;
-    if (hyphenHere ? value[i] !== '-' : !isLowerHexDigit(value[i])) return false;
+    if (hyphenHere ? value[i] !== '-' : !isLowerHexDigit(value.charAt(i))) return false;
   }
   return true;
 }
@@ -218,11 +215,7 @@ export function isGuid(value: string): boolean {
  */
 export function isEntraName(name: string): boolean {
   if (name.length < 1 || name.length > 120 || name.startsWith('.')) return false;
-  for (let i = 0; i < name.length; i++) {
-    const code = name.charCodeAt(i);
-    // Printable ASCII, `!` (0x21) to `~` (0x7e), without `"` (0x22) and `\` (0x5c).
-    if (code < 0x21 || code > 0x7e || code === 0x22 || code === 0x5c) return false;
-  }
+  for (const ch of name) if (ch < '!' || ch > '~' || ch === '"' || ch === '\\') return false;
   return true;
 }
 

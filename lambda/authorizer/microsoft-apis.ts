@@ -34,8 +34,8 @@ const NAMED: ReadonlyArray<readonly [name: string, audiences: readonly string[]]
 const FIRST_PARTY_ID_TAILS = ['-0000-0000-c000-000000000000', '-0000-0ff1-ce00-000000000000'];
 
 export function isFirstPartyId(value: string): boolean {
+  // The tail fixes the length: 36 characters.
   return (
-    value.length === 36 &&
     value.startsWith('0000000') &&
     '0123456789abcdef'.includes(value.charAt(7)) &&
     FIRST_PARTY_ID_TAILS.includes(value.slice(8))
