@@ -200,7 +200,8 @@ export function isDigits(value: string): boolean {
 
 /** A GUID in lower case, `8-4-4-4-12` hex digits, as Entra writes tenant and application ids. */
 export function isGuid(value: string): boolean {
-  if (value.length !== 36) return false;
+  // A JavaScript caller (a construct's props, a token's claim) may pass anything: false, never a TypeError.
+  if (typeof value !== 'string' || value.length !== 36) return false;
   for (let i = 0; i < 36; i++) {
     const hyphenHere = i === 8 || i === 13 || i === 18 || i === 23;
     if (hyphenHere ? value[i] !== '-' : !isLowerHexDigit(value.charAt(i))) return false;

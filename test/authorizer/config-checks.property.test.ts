@@ -76,6 +76,11 @@ describe('isGuid', () => {
       { numRuns: 2000 },
     );
   });
+
+  it('is false, never a TypeError, for what a JavaScript caller may pass that is no string', () => {
+    for (const value of [undefined, null, 36, ['72f988bf-86f1-41af-91ab-2d7cd011db47'], {}])
+      expect(isGuid(value as unknown as string)).toBe(false);
+  });
 });
 
 describe('isFirstPartyId', () => {
