@@ -26,6 +26,16 @@ import {
   token,
 } from '../helpers/setup.js';
 
+/** `explain-cli.ts --json <args>` run from the repository's root, its report parsed. */
+async function explainJson(args: readonly string[]) {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'infra/local/explain-cli.ts', '--json', ...args],
+    { cwd: new URL('../../', import.meta.url).pathname },
+  );
+  return JSON.parse(stdout);
+}
+
 const server = KeyServer.forSuite();
 afterEach(() => {
   vi.useRealTimers();
@@ -516,26 +526,17 @@ describe('npm run explain', () => {
   it('prints JSON with --json and judges as of --at', async () => {
     server.jwks = publishedKeySet();
     const t = token({ nowSeconds: 1_700_000_000, expiresInSeconds: 3600 });
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'infra/local/explain-cli.ts',
-        '--json',
-        '--at',
-        '2023-11-14T22:30:00Z',
-        '--tenant',
-        TENANT,
-        '--audience',
-        CLIENT_ID,
-        '--jwks-uri',
-        server.url,
-        t,
-      ],
-      { cwd: new URL('../../', import.meta.url).pathname },
-    );
-    const report = JSON.parse(stdout);
+    const report = await explainJson([
+      '--at',
+      '2023-11-14T22:30:00Z',
+      '--tenant',
+      TENANT,
+      '--audience',
+      CLIENT_ID,
+      '--jwks-uri',
+      server.url,
+      t,
+    ]);
     expect(report.decision).toMatchObject({ status: 200, reason: 'allowed' });
     expect(report.signature.status).toBe('verified');
   });
@@ -545,26 +546,17 @@ describe('npm run explain', () => {
     server.jwks = publishedKeySet();
     server.tenantSets.set(TENANT, { keys: [...publishedKeySet().keys, own.publicJwk] });
     try {
-      const { stdout } = await promisify(execFile)(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          'infra/local/explain-cli.ts',
-          '--json',
-          '--tenant',
-          'organizations',
-          '--allowed-tenants',
-          TENANT,
-          '--audience',
-          CLIENT_ID,
-          '--jwks-uri',
-          server.urlOf('organizations'),
-          token({}, own),
-        ],
-        { cwd: new URL('../../', import.meta.url).pathname },
-      );
-      const report = JSON.parse(stdout);
+      const report = await explainJson([
+        '--tenant',
+        'organizations',
+        '--allowed-tenants',
+        TENANT,
+        '--audience',
+        CLIENT_ID,
+        '--jwks-uri',
+        server.urlOf('organizations'),
+        token({}, own),
+      ]);
       expect(report.decision).toMatchObject({ status: 200, reason: 'allowed' });
       expect(report.signature).toEqual({
         status: 'verified',
