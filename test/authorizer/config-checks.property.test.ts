@@ -12,7 +12,7 @@ import {
   parseRoutePermissions,
   routeKeyParts,
 } from '../../lambda/authorizer/config.js';
-import { isFirstPartyId } from '../../lambda/authorizer/microsoft-apis.js';
+import { isFirstPartyId, isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
 
 /*
  * The checks of the cold start's path are written as loops and string tests. Their specification is the
@@ -283,5 +283,37 @@ describe('a route key with a policy special character', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe("Microsoft's own APIs", () => {
+  // Oracle: Microsoft's documented application ids and resource URIs (Graph 00000003-0000-0000-c000-000000000000
+  // and https://graph.microsoft.com, Azure AD Graph https://graph.windows.net, Resource Manager
+  // 797f4846-ba00-4fd7-ba43-dac1f8f63013 and https://management.azure.com).
+  it('tells Graph audiences (Microsoft Graph, the retired Azure AD Graph) from those of other Microsoft APIs', () => {
+    for (const graph of [
+      '00000003-0000-0000-c000-000000000000',
+      'https://graph.microsoft.com/',
+      'HTTPS://GRAPH.MICROSOFT.COM',
+      'https://graph.windows.net',
+    ])
+      expect(isGraphAudience(graph)).toBe(true);
+    for (const other of [
+      '797f4846-ba00-4fd7-ba43-dac1f8f63013',
+      'https://management.azure.com/',
+      'https://vault.azure.net',
+      'api://my-api',
+    ])
+      expect(isGraphAudience(other)).toBe(false);
+  });
+
+  it('names an unlisted first-party id or a Microsoft host "a Microsoft API", and a customer audience none', () => {
+    expect(microsoftApiOf('00000007-0000-0000-c000-000000000000')).toBe('a Microsoft API');
+    expect(microsoftApiOf('https://contoso.sharepoint.com/sites/x')).toBe('a Microsoft API');
+    expect(microsoftApiOf('https://management.azure.com/')).toBe('Azure Resource Manager');
+    expect(microsoftApiOf('https://graph.microsoft.com/v1.0')).toBe('Microsoft Graph');
+    expect(microsoftApiOf('https://office.com')).toBe('a Microsoft API');
+    expect(microsoftApiOf('api://my-api')).toBeUndefined();
+    expect(microsoftApiOf('https://api.contoso.com')).toBeUndefined();
   });
 });
