@@ -6,6 +6,7 @@ import type { HttpApiModel } from './http-api-template.js';
 import { createLocalHttpGateway } from './http-gateway.js';
 import { createLocalIssuer, type LocalIssuerOptions, localIssuerUrls } from './issuer.js';
 import { createJwtChecker } from './jwt-authorizer.js';
+import { addressedToLoopback, FOREIGN_HOST_BODY } from './loopback-host.js';
 import type { WebSocketApiModel } from './websocket-api-template.js';
 import { attachWebSocketApis } from './websocket-gateway.js';
 
@@ -45,9 +46,16 @@ export interface ApiServer {
   stop(): Promise<void>;
 }
 
-/** Listens on 127.0.0.1; a busy or forbidden port rejects with Node's error (EADDRINUSE, EACCES, ...). */
+/**
+ * Listens on 127.0.0.1, answering requests addressed to a loopback name only (see loopback-host.ts); a busy
+ * or forbidden port rejects with Node's error (EADDRINUSE, EACCES, ...).
+ */
 async function listen(port: number, handle: () => Handle) {
   const server = createServer((req, res) => {
+    if (!addressedToLoopback(req)) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(FOREIGN_HOST_BODY);
+      return;
+    }
     handle()(req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();

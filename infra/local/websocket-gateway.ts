@@ -15,6 +15,7 @@ import {
   requestTarget,
   withTimeout,
 } from './gateway.js';
+import { addressedToLoopback, FOREIGN_HOST_BODY } from './loopback-host.js';
 import {
   type RouteSelection,
   type WebSocketApiModel,
@@ -611,6 +612,7 @@ export function attachWebSocketApis(server: Server, log?: (line: string) => void
   let gateway: LocalWebSocketGateway | undefined;
   let closed = false;
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (!addressedToLoopback(req)) return refuse(socket, new Refusal(403, FOREIGN_HOST_BODY));
     if (gateway?.upgrade(req, socket, head) === true) return;
     refuse(socket, new Refusal(gateway === undefined && !closed ? 503 : 404));
   });
