@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CLIENT_ID } from '../../infra/local/issuer.js';
+import { LOCAL_CLIENT_ID, LOCAL_USER_GRANT } from '../../infra/local/issuer.js';
 import { type LocalServer, startLocalServer } from '../../infra/local/server.js';
 import { localToken } from '../helpers/local-token.js';
 
@@ -126,6 +126,40 @@ describe.skipIf(!hasChromium)('a page on another origin calling npm start’s AP
       status: 403,
       body: { message: 'Missing Authentication Token' },
     });
+  });
+
+  it('gives a page whose host name resolves to 127.0.0.1 (DNS rebinding) no token and no answer', async () => {
+    // The page's script runs at http://rebind.test:<port>, which the browser resolves to the local server, as
+    // a rebound DNS answer would: to the browser it is the server's own origin, so CORS does not apply.
+    const rebinding = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--host-resolver-rules=MAP rebind.test 127.0.0.1'],
+    });
+    try {
+      const tab = await rebinding.newPage();
+      await tab.goto(`http://rebind.test:${api.port}/`);
+      const answers = await tab.evaluate(
+        async ({ tokenPath, form }) => {
+          const minted = await fetch(tokenPath, { method: 'POST', body: new URLSearchParams(form) });
+          const whoami = await fetch('/whoami');
+          return [
+            { status: minted.status, body: await minted.text() },
+            { status: whoami.status, body: await whoami.text() },
+          ];
+        },
+        {
+          tokenPath: new URL(api.tokenEndpoint).pathname,
+          form: { grant_type: LOCAL_USER_GRANT, scope: `api://${LOCAL_CLIENT_ID}/access_as_user` },
+        },
+      );
+      for (const answer of answers) {
+        expect(answer.status).toBe(403);
+        expect(answer.body).not.toMatch(/access_token|Unauthorized/);
+      }
+    } finally {
+      await rebinding.close();
+    }
   });
 
   it('is refused by the browser when the stack allows another origin', async () => {
