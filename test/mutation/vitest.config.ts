@@ -58,6 +58,8 @@ export const MUTATION_SUITES = [
  */
 export const LEFT_OUT_SUITES = {
   challenge: "a REST 403's challenge text (challenge.ts), not mutated",
+  'event-shapes.property':
+    'HTTP API and WebSocket events through the composition root (handler.ts), whose module load takes seconds; api-kinds judges the same rules in process',
   handler: 'the composition root (handler.ts), which is not mutated; its module load takes seconds',
   reasons: 'the reason table (reasons.ts), not mutated',
   'safe-text': 'log-safe text (safe-text.ts), not mutated',
