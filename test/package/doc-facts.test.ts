@@ -1,0 +1,98 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { API_ENV } from '../../lambda/authorizer/api-kind.js';
+import { ENV_NAMES, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
+import { REASONS } from '../../lambda/authorizer/reasons.js';
+import { LOG_LIMITS } from '../../lambda/authorizer/safe-text.js';
+import { TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
+import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
+import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
+
+/**
+ * The manual's cheap-to-check facts against the code that holds them: the variables the Lambda reads and the
+ * pages that document them, the reason codes, and the log field caps. A variable, a reason or a cap added,
+ * renamed or changed in the code fails here until the page says so.
+ */
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const page = (name: string) => readFileSync(join(ROOT, name), 'utf8');
+const manual = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+];
+
+/** The first table column's backquoted names (`| \`AZURE_X\` ... |`) of a page's tables. */
+function tableVariables(markdown: string): Set<string> {
+  const names = new Set<string>();
+  for (const [, cell] of markdown.matchAll(/^\| *([^|]+?) *\|/gm))
+    for (const [, name] of (cell as string).matchAll(/`([A-Z][A-Z0-9_]+)`/g)) names.add(name as string);
+  return names;
+}
+
+/** Every variable the authorizer Lambda reads, by name. */
+const LAMBDA_VARIABLES = [
+  ...Object.values(ENV_NAMES),
+  ...Object.values(API_ENV),
+  UNLISTED_METHODS_ENV,
+  TENANTS_FILE_ENV,
+];
+const TELEMETRY_VARIABLES = Object.values(TELEMETRY_ENV_NAMES).filter(
+  // Set by Lambda on every function, for the cold_start key: not a setting.
+  (name) => name !== TELEMETRY_ENV_NAMES.initializationType,
+);
+
+describe("the manual's facts", () => {
+  it("list every variable the Lambda reads in configuration.md's Lambda variables table", () => {
+    const listed = tableVariables(page('docs/configuration.md').split('## Lambda variables')[1] ?? '');
+    expect(LAMBDA_VARIABLES.filter((name) => !listed.has(name))).toEqual([]);
+  });
+
+  it("list every telemetry variable in observability.md's table", () => {
+    const listed = tableVariables(page('docs/observability.md'));
+    expect(TELEMETRY_VARIABLES.filter((name) => !listed.has(name))).toEqual([]);
+  });
+
+  it('name no AZURE_, POWERTOOLS_ or CORS_ variable the code does not read', () => {
+    // CORS_ALLOW_ORIGIN_ENV is the exported constant that names CORS_ALLOW_ORIGIN (docs/cors.md's snippet).
+    const known = new Set<string>([
+      ...LAMBDA_VARIABLES,
+      ...TELEMETRY_VARIABLES,
+      CORS_ALLOW_ORIGIN_ENV,
+      'CORS_ALLOW_ORIGIN_ENV',
+    ]);
+    const unknown = manual.flatMap((name) =>
+      [...page(name).matchAll(/\b((?:AZURE|POWERTOOLS|CORS)_[A-Z0-9_]+)\b/g)]
+        .map(([, variable]) => variable as string)
+        .filter((variable) => !known.has(variable))
+        .map((variable) => `${name}: ${variable}`),
+    );
+    expect([...new Set(unknown)]).toEqual([]);
+  });
+
+  it("list exactly reasons.ts's codes in token-rules.md, and count each outcome's codes right", () => {
+    const section = page('docs/token-rules.md').split('## Reason codes')[1]?.split('\n## ')[0] ?? '';
+    const listed = section.split('The codes:')[1]?.split('(defined')[0] ?? '';
+    const codes = [...listed.matchAll(/`([a-z_]+)`/g)].map(([, code]) => code);
+    expect(new Set(codes)).toEqual(new Set(Object.keys(REASONS)));
+    expect(codes).toHaveLength(Object.keys(REASONS).length);
+    const unauthorized = Object.values(REASONS).filter((r) => r.outcome === 'unauthorized').length;
+    expect(page('docs/observability.md')).toContain(`(${unauthorized} for \`unauthorized\`)`);
+  });
+
+  it('name as reason codes only codes of reasons.ts', () => {
+    // A backquoted code in a troubleshooting row's first cell, or given as a reason in parentheses.
+    const rows = [...page('docs/troubleshooting.md').matchAll(/^\| `([a-z_]+)`/gm)].map(([, code]) => code);
+    expect(rows.length).toBeGreaterThan(15);
+    expect(rows.filter((code) => !Object.hasOwn(REASONS, code as string))).toEqual([]);
+  });
+
+  it("state observability.md's log field caps as safe-text.ts's LOG_LIMITS", () => {
+    const { detail, hint, path, field } = LOG_LIMITS;
+    expect(page('docs/observability.md')).toContain(
+      `\`detail\` ${detail} characters, \`hint\` ${hint}, \`path\` ${path}, the others ${field}`,
+    );
+  });
+});
