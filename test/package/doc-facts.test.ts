@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS } from '../../infra/sample/app-context.js';
 import { API_ENV } from '../../lambda/authorizer/api-kind.js';
 import { ENV_NAMES, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
 import { REASONS } from '../../lambda/authorizer/reasons.js';
@@ -48,6 +49,13 @@ describe("the manual's facts", () => {
   it("list every variable the Lambda reads in configuration.md's Lambda variables table", () => {
     const listed = tableVariables(page('docs/configuration.md').split('## Lambda variables')[1] ?? '');
     expect(LAMBDA_VARIABLES.filter((name) => !listed.has(name))).toEqual([]);
+  });
+
+  it("list exactly the sample's context keys in configuration.md's table (apiKind in its text)", () => {
+    const section = page('docs/configuration.md').split('## Context key')[1]?.split('\n## ')[0] ?? '';
+    const rows = [...section.matchAll(/^\| *`([a-zA-Z]+)` *\|/gm)].map(([, key]) => key);
+    expect(new Set([...rows, 'apiKind'])).toEqual(new Set(CONTEXT_KEYS));
+    expect(section).toContain('`-c apiKind=http`');
   });
 
   it("list every telemetry variable in observability.md's table", () => {
