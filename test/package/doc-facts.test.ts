@@ -3,10 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_KEYS } from '../../infra/sample/app-context.js';
 import { API_ENV } from '../../lambda/authorizer/api-kind.js';
-import { ENV_NAMES, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
+import {
+  DEFAULTS,
+  ENV_NAMES,
+  TENANTS_REFRESH_BOUNDS,
+  UNLISTED_METHODS_ENV,
+} from '../../lambda/authorizer/config.js';
 import { REASONS } from '../../lambda/authorizer/reasons.js';
 import { LOG_LIMITS } from '../../lambda/authorizer/safe-text.js';
-import { TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
+import { TELEMETRY_DEFAULTS, TELEMETRY_ENV_NAMES } from '../../lambda/authorizer/telemetry-config.js';
 import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
 
@@ -33,6 +38,19 @@ function tableVariables(markdown: string): Set<string> {
   return names;
 }
 
+/** A table's rows as cells, keyed by the backquoted names of the first cell. */
+function tableRows(markdown: string): Map<string, string[]> {
+  const rows = new Map<string, string[]>();
+  for (const [line] of markdown.matchAll(/^\|.*\|$/gm)) {
+    const cells = (line as string)
+      .split('|')
+      .slice(1, -1)
+      .map((cell) => cell.trim());
+    for (const [, name] of (cells[0] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)) rows.set(name as string, cells);
+  }
+  return rows;
+}
+
 /** Every variable the authorizer Lambda reads, by name. */
 const LAMBDA_VARIABLES = [
   ...Object.values(ENV_NAMES),
@@ -56,6 +74,24 @@ describe("the manual's facts", () => {
     const rows = [...section.matchAll(/^\| *`([a-zA-Z]+)` *\|/gm)].map(([, key]) => key);
     expect(new Set([...rows, 'apiKind'])).toEqual(new Set(CONTEXT_KEYS));
     expect(section).toContain('`-c apiKind=http`');
+  });
+
+  it("give configuration.md's and observability.md's defaults and ranges as config.ts and telemetry-config.ts do", () => {
+    const lambda = tableRows(page('docs/configuration.md').split('## Lambda variables')[1] ?? '');
+    const defaultOf = (name: string) => lambda.get(name)?.at(-1);
+    expect(defaultOf(ENV_NAMES.clockSkewSeconds)).toContain(`\`${DEFAULTS.clockSkewSeconds}\``);
+    expect(defaultOf(ENV_NAMES.authorityHost)).toBe(`\`${DEFAULTS.authorityHost}\``);
+    expect(defaultOf(ENV_NAMES.tenantsRefreshSeconds)).toBe(`\`${DEFAULTS.tenantsRefreshSeconds}\``);
+    expect(defaultOf(ENV_NAMES.guestUsers)).toBe(`\`${DEFAULTS.guestUsers}\``);
+    const { min, max } = TENANTS_REFRESH_BOUNDS;
+    expect(lambda.get(ENV_NAMES.tenantsRefreshSeconds)?.[1]).toContain(`${min} to ${max}`);
+    const telemetry = tableRows(page('docs/observability.md'));
+    expect(telemetry.get(TELEMETRY_ENV_NAMES.serviceName)?.at(-1)).toBe(
+      `\`${TELEMETRY_DEFAULTS.serviceName}\``,
+    );
+    expect(telemetry.get(TELEMETRY_ENV_NAMES.metricsNamespace)?.at(-1)).toBe(
+      `\`${TELEMETRY_DEFAULTS.metricsNamespace}\``,
+    );
   });
 
   it("list every telemetry variable in observability.md's table", () => {
