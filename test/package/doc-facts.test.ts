@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONTEXT_KEYS } from '../../infra/sample/app-context.js';
 import { API_ENV } from '../../lambda/authorizer/api-kind.js';
+import { CLOUDS } from '../../lambda/authorizer/clouds.js';
 import {
   DEFAULTS,
   ENV_NAMES,
@@ -92,6 +93,27 @@ describe("the manual's facts", () => {
     expect(telemetry.get(TELEMETRY_ENV_NAMES.metricsNamespace)?.at(-1)).toBe(
       `\`${TELEMETRY_DEFAULTS.metricsNamespace}\``,
     );
+  });
+
+  it("give configuration.md's cloud table as clouds.ts holds it", () => {
+    const section = page('docs/configuration.md').split('## Sovereign clouds')[1]?.split('\n## ')[0] ?? '';
+    const rows = [...section.matchAll(/^\|.*\|$/gm)].map(([line]) => line as string);
+    for (const cloud of CLOUDS) {
+      const row = rows.filter((line) => line.split('|')[2]?.includes(`\`${cloud.authorityHosts[0]}\``));
+      expect(row, cloud.name).toHaveLength(1);
+      const hosts = [
+        ...cloud.authorityHosts.map((host) => `\`${host}\``),
+        ...cloud.v2IssuerHosts.map((host) => `\`https://${host}/{tid}/v2.0\``),
+        `\`https://${cloud.v1IssuerHost}/{tid}/\``,
+        ...[...cloud.graph, ...cloud.azureAdGraph, ...cloud.resourceManager].map(
+          (audience) => `\`${audience.replace('https://', '')}\``,
+        ),
+      ];
+      expect(
+        hosts.filter((host) => !row[0]?.includes(host)),
+        cloud.name,
+      ).toEqual([]);
+    }
   });
 
   it("list every telemetry variable in observability.md's table", () => {
