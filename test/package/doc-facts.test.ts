@@ -116,6 +116,19 @@ describe("the manual's facts", () => {
     }
   });
 
+  it("name in local.md every flag of start and token (each command's parseArgs options)", () => {
+    const local = page('docs/local.md');
+    const unnamed = ['infra/local/start.ts', 'infra/local/token-cli.ts'].flatMap((file) => {
+      const options = /^const options = \{\n([\s\S]*?)^\} as const;/m.exec(page(file))?.[1] ?? '';
+      const flags = [...options.matchAll(/^ {2}'?([a-z0-9-]+)'?:/gm)].map(([, flag]) => flag as string);
+      expect(flags.length, file).toBeGreaterThan(5);
+      return flags
+        .filter((flag) => flag !== 'help' && !new RegExp(`--${flag}(?![a-z-])`).test(local))
+        .map((flag) => `${file}: --${flag}`);
+    });
+    expect(unnamed).toEqual([]);
+  });
+
   it("list every telemetry variable in observability.md's table", () => {
     const listed = tableVariables(page('docs/observability.md'));
     expect(TELEMETRY_VARIABLES.filter((name) => !listed.has(name))).toEqual([]);
