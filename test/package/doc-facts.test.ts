@@ -17,9 +17,10 @@ import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { CORS_ALLOW_ORIGIN_ENV } from '../../lambda/shared/cors.js';
 
 /**
- * The manual's cheap-to-check facts against the code that holds them: the variables the Lambda reads and the
- * pages that document them, the reason codes, and the log field caps. A variable, a reason or a cap added,
- * renamed or changed in the code fails here until the page says so.
+ * The manual's cheap-to-check facts against the code that holds them: the variables the Lambda reads, their
+ * defaults and ranges, the sample's context keys, the reason codes, the log field caps, the cloud table and
+ * the local commands' flags. One of them added, renamed or changed in the code fails here until the page
+ * says so (docs/performance.md's measured figures are the bench's to check, not this file's).
  */
 
 const ROOT = new URL('../../', import.meta.url).pathname;
