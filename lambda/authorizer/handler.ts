@@ -5,17 +5,29 @@ import { respond } from './decision.js';
 import { KeyFetcher } from './keys/fetcher.js';
 import type { KeyCacheEvent } from './keys/key-cache.js';
 import { loadLazyModule } from './lazy-module.js';
-import { createTelemetry, type InvocationContext } from './telemetry.js';
+import type { InvocationContext, Telemetry } from './telemetry.js';
 import { readTelemetryConfig } from './telemetry-config.js';
 import type { TenantListEvent, TenantSource } from './tenant-source.js';
 
 // The composition root: configuration, telemetry and the cold start's key fetch live here, in module scope,
 // so a warm container reuses them; a bad variable fails the cold start with a message naming it. The
 // decision code (key caches, verifier, route rules, policy) is decide.js, loaded while the key fetch waits.
-const telemetry = createTelemetry(readTelemetryConfig(process.env));
+const telemetryConfig = readTelemetryConfig(process.env);
 const config = loadApiConfig(process.env);
 
-const onKeyEvent = (event: KeyCacheEvent) => {
+// The writer of every log line and metric: telemetry.js, a lazily loaded module beside index.js, loaded with
+// decide.js. Every line is written once the decision code is built, or when it could not be: the cold start
+// validates telemetry's variables, and compiles no line writer.
+let telemetry: Promise<Telemetry> | undefined;
+const loadTelemetry = (): Promise<Telemetry> => {
+  telemetry ??= loadLazyModule<typeof import('./telemetry.js')>(
+    () => require('./telemetry.js'),
+    () => import('./telemetry.js'),
+  ).then((module) => module.createTelemetry(telemetryConfig));
+  return telemetry;
+};
+
+const keyEventLogger = (telemetry: Telemetry) => (event: KeyCacheEvent) => {
   if (event.type === 'fetched') telemetry.info('signing keys fetched', { ...event });
   else
     telemetry.warn(
@@ -24,7 +36,7 @@ const onKeyEvent = (event: KeyCacheEvent) => {
     );
 };
 
-const logTenantEvent = (event: TenantListEvent) => {
+const tenantEventLogger = (telemetry: Telemetry) => (event: TenantListEvent) => {
   if (event.type === 'tenants_read_failed') telemetry.error('tenant list read failed', { ...event });
   else if (event.dropped.length > 0)
     telemetry.warn('tenant list read; entries that are not tenant GUIDs dropped', {
@@ -38,10 +50,13 @@ const logTenantEvent = (event: TenantListEvent) => {
 // lazily loaded module (lazy-module.ts), a file of its own beside index.js, loaded only when one is named.
 let tenantSource: Promise<TenantSource> | undefined;
 const loadTenantSource = (): Promise<TenantSource> => {
-  tenantSource ??= loadLazyModule<typeof import('./tenant-parameter.js')>(
-    () => require('./tenant-parameter.js'),
-    () => import('./tenant-parameter.js'),
-  ).then((module) => module.tenantSourceFor(config, process.env, logTenantEvent));
+  tenantSource ??= Promise.all([
+    loadLazyModule<typeof import('./tenant-parameter.js')>(
+      () => require('./tenant-parameter.js'),
+      () => import('./tenant-parameter.js'),
+    ),
+    loadTelemetry(),
+  ]).then(([module, telemetry]) => module.tenantSourceFor(config, process.env, tenantEventLogger(telemetry)));
   return tenantSource;
 };
 
@@ -64,13 +79,16 @@ const loadDecider = (): Promise<Decider<InvocationContext>> => {
   if (decider !== undefined) return decider;
   const firstKeys = new KeyFetcher().fetch(config.jwksUri);
   firstKeys.catch(() => undefined);
-  decider = loadLazyModule<typeof import('./decide.js')>(
-    () => require('./decide.js'),
-    () => import('./decide.js'),
-  ).then((module) =>
+  decider = Promise.all([
+    loadLazyModule<typeof import('./decide.js')>(
+      () => require('./decide.js'),
+      () => import('./decide.js'),
+    ),
+    loadTelemetry(),
+  ]).then(([module, telemetry]) =>
     module.createDecider<InvocationContext>(config, {
       record: (record, invocation) => telemetry.decision(record, invocation),
-      onKeyEvent,
+      onKeyEvent: keyEventLogger(telemetry),
       firstKeys: { uri: config.jwksUri, body: firstKeys },
       tenantSource: loadTenantSource,
       hinter: loadHinter,
@@ -100,17 +118,21 @@ export const ready: Promise<void> = new Promise((settle) =>
 
 /**
  * The answer when decide.js could not be loaded or built: a 500 with its decision line, never a decision. The
- * detail is the error's first line: a ConfigError's names the variable.
+ * detail is the error's first line: a ConfigError's names the variable. Without telemetry.js, a 500 unlogged.
  */
-function undecided(err: unknown, invocation: InvocationContext | undefined): never {
+function undecided(err: unknown, invocation: InvocationContext | undefined): Promise<never> {
   const message = err instanceof Error ? err.message : String(err);
   const decision = {
     outcome: 'error',
     reason: 'internal_error',
     detail: `decision code unavailable: ${message.split('\n', 1)[0]?.slice(0, 200)}`,
   } as const;
-  telemetry.decision({ decision, error: err }, invocation);
-  return respond(decision);
+  return loadTelemetry()
+    .then(
+      (telemetry) => telemetry.decision({ decision, error: err }, invocation),
+      () => undefined,
+    )
+    .then(() => respond(decision));
 }
 
 /**

@@ -36,7 +36,7 @@ export interface TelemetryDeps {
 
 type Fields = Readonly<Record<string, unknown>>;
 
-interface Telemetry {
+export interface Telemetry {
   /** One line per decision: INFO (ERROR for our own failures), with the EMF metric when metrics are on. */
   decision(record: DecisionRecord<unknown>, invocation?: InvocationContext): void;
   debug(message: string, fields?: Fields): void;

@@ -95,6 +95,15 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** A copy of the shipped folder (index.js and its lazily loaded files) without the file `missing`. */
+function bundleWithout(missing: string): string {
+  const copy = mkdtempSync(join(tmpdir(), 'decide-boundary-'));
+  for (const file of [FILE, ...AUTHORIZER_LAZY_MODULES.map((name) => `${name}.js`)]) {
+    if (file !== missing) copyFileSync(join(dir, file), join(copy, file));
+  }
+  return copy;
+}
+
 /** The shipped bundle in `bundleDir`, on Node.js 22, deciding `events` in one cold-started process. */
 async function shipped(
   bundleDir: string,
@@ -313,8 +322,7 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
   }, 30_000);
 
   it('answers 500 naming the cause, builds once and settles ready when decide.js loads but its createDecider throws', async () => {
-    const broken = mkdtempSync(join(tmpdir(), 'decide-boundary-'));
-    copyFileSync(join(dir, FILE), join(broken, FILE));
+    const broken = bundleWithout('decide.js');
     writeFileSync(
       join(broken, 'decide.js'),
       `exports.createDecider = () => {
@@ -339,14 +347,25 @@ describe(`decide.js, bundled apart from index.js, on Node.js ${DEPLOYED_NODE_MAJ
   });
 
   it('answers 500 with its decision line, never Allow, when decide.js is missing', async () => {
-    const without = mkdtempSync(join(tmpdir(), 'decide-boundary-'));
-    copyFileSync(join(dir, FILE), join(without, FILE));
+    const without = bundleWithout('decide.js');
     const valid = event(`Bearer ${token({ scopes: ['access_as_user'] })}`);
     try {
       expect((await shipped(without, single(), [valid, valid])).decisions).toEqual([
         { status: 500, reason: 'internal_error' },
         { status: 500, reason: 'internal_error' },
       ]);
+    } finally {
+      rmSync(without, { recursive: true, force: true });
+    }
+  });
+
+  it('answers 500, never Allow, when telemetry.js is missing (no writer, so no decision line)', async () => {
+    const without = bundleWithout('telemetry.js');
+    const jwt = token({ scopes: ['access_as_user'] });
+    try {
+      const answer = await shipped(without, single(), [event(`Bearer ${jwt}`), event(`Bearer ${jwt}`)]);
+      expect(answer.decisions.map((d) => d.status)).toEqual([500, 500]);
+      expect(answer.output).not.toContain(jwt.split('.')[2]);
     } finally {
       rmSync(without, { recursive: true, force: true });
     }

@@ -103,7 +103,12 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
     expect(result.answers).toEqual(['Allow', 'threw Unauthorized']);
     // Without a tenant parameter, the tenant list's reader beside index.js is never loaded; the decision
     // code is, and the refusal loads the hints.
-    expect(result.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js', 'hints.js']);
+    expect(result.modules).toEqual([
+      bundleFileName(NODE22_BUNDLING),
+      'decide.js',
+      'telemetry.js',
+      'hints.js',
+    ]);
   });
 
   it('loads the hints from beside index.js at the first refusal, none for an Allow; missing, the answer stands', async () => {
@@ -115,11 +120,16 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
 
     const allowed = await runBundle(dir, [valid], env);
     expect(allowed.answers).toEqual(['Allow']);
-    expect(allowed.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js']);
+    expect(allowed.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js', 'telemetry.js']);
 
     const refused = await runBundle(dir, [elsewhere, elsewhere], env);
     expect(refused.answers).toEqual(['threw Unauthorized', 'threw Unauthorized']);
-    expect(refused.modules).toEqual([bundleFileName(NODE22_BUNDLING), 'decide.js', 'hints.js']);
+    expect(refused.modules).toEqual([
+      bundleFileName(NODE22_BUNDLING),
+      'decide.js',
+      'telemetry.js',
+      'hints.js',
+    ]);
     // hints.js's hint, made from the token: the audience it carries and the ones configured.
     expect(hintOf(refused.lines)).toContain(
       `aud is api://someone-else (ver 2.0); configured audiences are ${CLIENT}`,
@@ -127,7 +137,7 @@ describe(`the shipped bundle on Node.js ${DEPLOYED_NODE_MAJOR}, the deployed run
 
     // Without hints.js a refusal is still a 401 (never a 500), with the reason's own hint.
     const withoutHints = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
-    for (const file of [bundleFileName(NODE22_BUNDLING), 'decide.js'])
+    for (const file of [bundleFileName(NODE22_BUNDLING), 'decide.js', 'telemetry.js'])
       copyFileSync(join(dir, file), join(withoutHints, file));
     const broken = await runBundle(withoutHints, [elsewhere], env);
     rmSync(withoutHints, { recursive: true, force: true });
@@ -168,6 +178,7 @@ process.exit(0);`;
     expect(result.modules).toEqual([
       bundleFileName(NODE22_BUNDLING),
       'decide.js',
+      'telemetry.js',
       'tenant-parameter.js',
       'hints.js',
     ]);
@@ -177,7 +188,7 @@ process.exit(0);`;
     expect(unread.answers).toEqual(['threw Authorizer failure (tenants_unavailable)']);
 
     const withoutReader = mkdtempSync(join(tmpdir(), 'deployed-bundle-'));
-    for (const file of [bundleFileName(NODE22_BUNDLING), 'decide.js'])
+    for (const file of [bundleFileName(NODE22_BUNDLING), 'decide.js', 'telemetry.js'])
       copyFileSync(join(dir, file), join(withoutReader, file));
     const broken = await runBundle(withoutReader, [listed], env);
     expect(broken.answers).toEqual(['threw Authorizer failure (tenants_unavailable)']);
