@@ -413,7 +413,10 @@ type SharedConfig = Omit<AuthorizerConfig, 'routePermissions' | 'unlistedMethods
 export function validateSettings(settings: AuthorizerSettings, source: SettingsSource): SharedConfig {
   const fail = (setting: Setting, expected: string) =>
     new ConfigError(source.nameOf(setting), source.shown(setting), expected);
-  const authorityHost = hostOf('authorityHost', settings, source) ?? DEFAULTS.authorityHost;
+  // An unset setting takes its default without calling its check, which a cold start then never compiles.
+  const authorityHost =
+    (settings.authorityHost !== undefined && hostOf('authorityHost', settings, source)) ||
+    DEFAULTS.authorityHost;
   const v1IssuerHost = v1IssuerHostOf(settings, authorityHost, source);
   const tenant = tenantOf(settings, source);
   const tenantsParameter = tenantsParameterOf(settings, tenant, source);
@@ -462,8 +465,14 @@ export function validateSettings(settings: AuthorizerSettings, source: SettingsS
       groups: Object.freeze(groups),
     }),
     guestUsers: guestUsers as GuestUsers,
-    jwksUri: jwksUriOf(settings, tenant.tenantId, authorityHost, source),
-    clockSkewSeconds: skewOf(settings, source),
+    jwksUri:
+      settings.jwksUri === undefined
+        ? defaultJwksUri(tenant.tenantId, authorityHost)
+        : jwksUriOf(settings.jwksUri, source),
+    clockSkewSeconds:
+      settings.clockSkewSeconds === undefined
+        ? DEFAULTS.clockSkewSeconds
+        : skewOf(settings.clockSkewSeconds, source),
     authorityHost,
     v1IssuerHost,
   });
@@ -657,14 +666,7 @@ function checkedV1IssuerHost(
   return cloud.v1IssuerHost;
 }
 
-function jwksUriOf(
-  settings: AuthorizerSettings,
-  tenantId: string,
-  authorityHost: string,
-  source: SettingsSource,
-): string {
-  const raw = settings.jwksUri;
-  if (raw === undefined) return defaultJwksUri(tenantId, authorityHost);
+function jwksUriOf(raw: string, source: SettingsSource): string {
   // The message reaches the cold-start log and the synth output: credentials in the URL stay out of it.
   const fail = (expected: string) =>
     new ConfigError(
@@ -698,9 +700,7 @@ function isLoopbackIpv4(host: string): boolean {
   return parts.length === 4 && parts[0] === '127' && parts.every((p) => p.length <= 3 && isDigits(p));
 }
 
-function skewOf(settings: AuthorizerSettings, source: SettingsSource): number {
-  const raw = settings.clockSkewSeconds;
-  if (raw === undefined) return DEFAULTS.clockSkewSeconds;
+function skewOf(raw: string, source: SettingsSource): number {
   const seconds = isDigits(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(seconds) || seconds > MAX_CLOCK_SKEW_SECONDS) {
     throw new ConfigError(
