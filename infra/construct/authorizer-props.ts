@@ -21,7 +21,7 @@ import {
   TELEMETRY_ENV_NAMES,
   type LogLevel as TelemetryLogLevel,
 } from '../../lambda/authorizer/telemetry-config.js';
-import { PropsError } from './errors.js';
+import { PropsError, secondsOf } from './errors.js';
 import type { KnownProps } from './known-props.js';
 import { tenantsParameterEnvironment } from './tenants-parameter.js';
 
@@ -279,7 +279,7 @@ function checkList(props: EntraTokenAuthorizerProps, setting: ListSetting): void
  */
 export function authorizerSettings(props: EntraTokenAuthorizerProps): AuthorizerSettings {
   // Not integral: a fraction of a second is refused by the validator, naming the prop, not by Duration.
-  const skewSeconds = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
+  const skewSeconds = secondsOf(props.clockSkew, 'clockSkew', fail) ?? DEFAULTS.clockSkewSeconds;
   // Each setting from its prop as written; the three whose prop says it in another form, converted.
   const written = Object.entries(SETTINGS).map(([setting, { prop }]) => [setting, props[prop]]);
   // A tenant list kept in an SSM parameter: its name (a placeholder for the validator where it is known only
@@ -351,9 +351,11 @@ export function resultsCacheTtlOf(
   construct: string,
   props: Pick<EntraTokenAuthorizerProps, 'resultsCacheTtl'>,
 ): Duration {
-  const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
-  const seconds = ttl.toSeconds({ integral: false });
+  const failHere = (prop: string, expected: string, actual: unknown): never => {
+    throw new PropsError(construct, prop, expected, actual);
+  };
+  const seconds = secondsOf(props.resultsCacheTtl, 'resultsCacheTtl', failHere) ?? 300;
   if (!Number.isInteger(seconds) || seconds > 3600)
-    throw new PropsError(construct, 'resultsCacheTtl', 'whole seconds, at most 1 hour', `${seconds}s`);
-  return ttl;
+    failHere('resultsCacheTtl', 'whole seconds, at most 1 hour', `${seconds}s`);
+  return props.resultsCacheTtl ?? Duration.minutes(5);
 }

@@ -57,7 +57,8 @@ function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<stri
   if (props.routePermissions !== undefined) {
     parseRouteKeyPermissions(
       props.routePermissions,
-      (expected) => new PropsError(CONSTRUCT, 'routePermissions', expected, props.routePermissions),
+      ({ at, expected, actual }) =>
+        new PropsError(CONSTRUCT, `routePermissions${at === 'keys' ? ' keys' : at}`, expected, actual),
     );
     env[ENV_NAMES.routePermissions] = JSON.stringify(props.routePermissions);
   }

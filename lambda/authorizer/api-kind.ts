@@ -9,7 +9,7 @@ import {
 } from './config.js';
 import { ConfigError } from './errors.js';
 import { plannableRoutes } from './permissions.js';
-import { parseRouteKeyPermissions, type RouteKeyPermission } from './route-keys.js';
+import { parseRouteKeyPermissions, type RouteKeyPermission, routeProblemText } from './route-keys.js';
 
 /**
  * Which kind of API Gateway API the authorizer serves, and the settings only that kind has. The construct
@@ -102,7 +102,7 @@ function loadHttpApiConfig(env: Env): ApiConfig {
       ? undefined
       : parseRouteKeyPermissions(
           routes,
-          (expected) => new ConfigError(ENV_NAMES.routePermissions, rawRoutes, expected),
+          (problem) => new ConfigError(ENV_NAMES.routePermissions, rawRoutes, routeProblemText(problem)),
         );
   return Object.freeze({
     ...shared,

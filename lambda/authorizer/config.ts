@@ -751,7 +751,7 @@ function parseUnlistedMethods(raw: string): readonly RouteKey[] {
  * `["GET /items"].roles`; empty for the table itself), `expected` what it must be, `actual` what it is.
  * The cold start and the construct each phrase it once, with what they got.
  */
-interface RouteProblem {
+export interface RouteProblem {
   readonly at: string;
   readonly expected: string;
   readonly actual: unknown;

@@ -1,4 +1,9 @@
-import { type AuthorizerConfig, type PermissionRule, readPermissionRule } from './config.js';
+import {
+  type AuthorizerConfig,
+  type PermissionRule,
+  type RouteProblem,
+  readPermissionRule,
+} from './config.js';
 import { type Denial, type DenyReason, denialText, reasonOf } from './denials.js';
 import { apiWideDenial, type Grantee, ruleDenial } from './permissions.js';
 
@@ -36,31 +41,41 @@ export function isHttpRouteKey(key: string): boolean {
 }
 
 /**
+ * A route table problem in words, for the Lambda's variable: where (`keys`, `["GET /items"].scopes`, or
+ * the whole table), what it must be, what it got.
+ */
+export function routeProblemText({ at, expected, actual }: RouteProblem): string {
+  if (at === '') return expected;
+  if (at === 'keys') return `${expected}; got key ${JSON.stringify(actual)}`;
+  return `${at} to be ${expected}; got ${JSON.stringify(actual)}`;
+}
+
+/**
  * Validates an HTTP API route table (the construct's prop and the Lambda's variable share it), so synth
- * refuses what the cold start would refuse.
+ * refuses what the cold start would refuse; a problem says where, as the REST table's do.
  */
 export function parseRouteKeyPermissions(
   input: unknown,
-  fail: (expected: string) => Error = (expected) => new Error(`route permissions: expected ${expected}`),
+  fail: (problem: RouteProblem) => Error = (problem) =>
+    new Error(`route permissions: expected ${routeProblemText(problem)}`),
 ): RouteKeyPermission[] {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    throw fail('a JSON object keyed by HTTP API route keys ("GET /items/{id}", "$default")');
+    throw fail({
+      at: '',
+      expected: 'a JSON object keyed by HTTP API route keys ("GET /items/{id}", "$default")',
+      actual: input,
+    });
   }
   const routes: RouteKeyPermission[] = [];
   for (const [route, rule] of Object.entries(input)) {
     if (!isHttpRouteKey(route)) {
-      throw fail(
-        `HTTP API route keys as declared on the API: "METHOD /path" with the method one of ${HTTP_API_ROUTE_METHODS.join(', ')} (upper case), path parameters as {name} and a last {name+}, or "${DEFAULT_ROUTE_KEY}"; got key "${route}"`,
-      );
+      throw fail({
+        at: 'keys',
+        expected: `HTTP API route keys as declared on the API: "METHOD /path" with the method one of ${HTTP_API_ROUTE_METHODS.join(', ')} (upper case), path parameters as {name} and a last {name+}, or "${DEFAULT_ROUTE_KEY}"`,
+        actual: route,
+      });
     }
-    routes.push(
-      Object.freeze({
-        route,
-        ...readPermissionRule(route, rule, ({ at, expected, actual }) =>
-          fail(`${at} to be ${expected}; got ${JSON.stringify(actual)}`),
-        ),
-      }),
-    );
+    routes.push(Object.freeze({ route, ...readPermissionRule(route, rule, fail) }));
   }
   return routes;
 }

@@ -1,6 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
+import { EntraHttpAuthorizer } from '../../infra/construct/entra-http-authorizer.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
 import { PropsError } from '../../infra/construct/errors.js';
 import { readAppContext } from '../../infra/sample/app-context.js';
@@ -348,6 +349,27 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     { routePermissions: { 'GET /orders': { scopes: ['Bestellungen.Lesen.Ü'] } } },
     `routePermissions["GET /orders"].scopes must be ${SCOPE_CHARS}; got "Bestellungen.Lesen.Ü"`,
   ],
+  // A JavaScript app has no type to stop a number where a Duration goes: the synth names the prop.
+  [
+    'a cache TTL given as a number of seconds',
+    { resultsCacheTtl: 300 as never },
+    'resultsCacheTtl must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got 300',
+  ],
+  [
+    'a clock skew given as a number of seconds',
+    { clockSkew: 60 as never },
+    'clockSkew must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got 60',
+  ],
+  [
+    'a timeout given as a number of seconds',
+    { timeout: 5 as never },
+    'timeout must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got 5',
+  ],
+  [
+    'a tenants refresh given as a string',
+    { tenantId: 'organizations', allowedTenants: '/entra/tenants', tenantsRefresh: '60' as never },
+    'tenantsRefresh must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got "60"',
+  ],
   [
     'guestUsers neither allow nor refuse',
     { guestUsers: 'deny' as never },
@@ -395,5 +417,47 @@ describe('-c allowedClientApps', () => {
     expect(() => readAppContext(get({ allowedClientApps: 'frontend' }))).toThrow(
       'context key allowedClientApps must be application (client) id GUIDs; got "frontend": pass it as: npx cdk deploy -c allowedClientApps=<client app GUID>,<client app GUID>',
     );
+  });
+});
+
+describe('EntraHttpAuthorizer: a route table mistake names the route, once', () => {
+  const HTTP_KEY =
+    'HTTP API route keys as declared on the API: "METHOD /path" with the method one of ANY, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS (upper case), path parameters as {name} and a last {name+}, or "$default"';
+  const HTTP_MISTAKES: [string, Record<string, unknown>, string][] = [
+    [
+      'a key without its closing brace',
+      { 'GET /items/{id': {} },
+      `routePermissions keys must be ${HTTP_KEY}; got "GET /items/{id"`,
+    ],
+    [
+      'a rule with a misspelled field',
+      { 'POST /items': { roles: ['Items.Write'], role: ['x'] } },
+      'routePermissions["POST /items"] must be an object with only "scopes", "roles", "clientApps" and "groups"; got {"roles":["Items.Write"],"role":["x"]}',
+    ],
+    [
+      'a scope with a space',
+      { 'GET /items/{id}': { scopes: ['Items Read'] } },
+      `routePermissions["GET /items/{id}"].scopes must be ${ROUTE_NAMES}; got ["Items Read"]`,
+    ],
+    [
+      'not an object',
+      [] as never,
+      'routePermissions must be a JSON object keyed by HTTP API route keys ("GET /items/{id}", "$default"); got []',
+    ],
+  ];
+  it.each(HTTP_MISTAKES)('%s', (_, routePermissions, message) => {
+    let error: unknown;
+    try {
+      new EntraHttpAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        routePermissions: routePermissions as never,
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PropsError);
+    expect((error as Error).message).toBe(`EntraHttpAuthorizer: ${message}`);
+    expect((error as Error).message.match(/; got /g)).toHaveLength(1);
   });
 });
