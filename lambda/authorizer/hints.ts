@@ -219,7 +219,12 @@ function unknownKeyHint(facts: HintFacts): string {
 
 /** What fixes a missing scope or role: consent for a user, an app role for an app acting as itself. */
 function grantFix(appOnly: boolean, needs: PermissionRule | undefined, where: 'API' | 'route'): string {
-  if (!appOnly) return 'grant and consent the scope, or assign the app role to the user';
+  if (!appOnly) {
+    // A rule of roles only admits no scope: consenting one would not help.
+    if (needs !== undefined && needs.scopes.length === 0 && needs.roles.length > 0)
+      return `assign the app role to the user (the API's enterprise application > Users and groups): the ${where} admits no scope`;
+    return 'grant and consent the scope, or assign the app role to the user';
+  }
   if (needs !== undefined && needs.roles.length === 0 && needs.scopes.length > 0) {
     return where === 'API'
       ? 'an app-only token never carries a scope, and the API admits no app role: call it with a user (delegated) token, or add an app role to AZURE_REQUIRED_ROLES (the construct prop requiredRoles)'

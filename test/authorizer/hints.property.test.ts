@@ -170,6 +170,7 @@ describe('403 hints name the real cause', () => {
   const table = {
     'GET /whoami': { scopes: ['access_as_user'] },
     'GET /jobs/{id}': { scopes: ['Jobs.Read'], roles: ['Jobs.All'] },
+    'DELETE /jobs/{id}': { roles: ['Jobs.Admin'] },
   };
   const cfg = config({ [ENV_NAMES.routePermissions]: JSON.stringify(table) });
   const routes = createRouteAuthorizer(cfg);
@@ -231,6 +232,30 @@ describe('403 hints name the real cause', () => {
         });
         expect(withRole).toMatch(/assign the app role the API needs/);
       }),
+    );
+  });
+
+  it("a user's token on a route that needs an app role only: assign the role, no scope can help", () => {
+    // Oracle: docs/troubleshooting.md's insufficient_permission row (assign the app role to the user) and
+    // docs/permissions-and-caching.md (a route with roles only admits no scope), as literal text
+    fc.assert(
+      fc.property(
+        fc.array(fc.stringMatching(/^[A-Z][a-z]+\.[A-Z][a-z]+$/), { minLength: 1, maxLength: 3 }),
+        (scopes) => {
+          const payload = { idtyp: 'user', scp: scopes.join(' ') };
+          const roleOnly = hintFromFacts(
+            'insufficient_permission',
+            facts(cfg, payload, {}, detailOf(scopes, [], 'DELETE', '/jobs/1')),
+          );
+          expect(roleOnly).toMatch(/assign the app role to the user/);
+          expect(roleOnly).not.toMatch(/consent the scope/);
+          const scopeOrRole = hintFromFacts(
+            'insufficient_permission',
+            facts(cfg, payload, {}, detailOf(scopes, [], 'GET', '/jobs/1')),
+          );
+          expect(scopeOrRole).toMatch(/consent the scope, or assign the app role to the user/);
+        },
+      ),
     );
   });
 
