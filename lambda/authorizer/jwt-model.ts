@@ -5,7 +5,7 @@ export type JsonObject = { readonly [key: string]: unknown };
 export interface DecodedJwt {
   readonly header: JsonObject;
   readonly payload: JsonObject;
-  readonly headerB64: string;
-  readonly payloadB64: string;
+  /** The encoded header and payload as sent, `<header>.<payload>`: what the signature signs (RFC 7515 §5.2). */
+  readonly signingInput: string;
   readonly signatureB64: string;
 }

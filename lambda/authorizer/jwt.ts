@@ -73,8 +73,7 @@ export function decodeJwt(token: string): DecodedJwt {
   return {
     header: parseSegment(headerB64, 'header'),
     payload: parseSegment(payloadB64, 'payload'),
-    headerB64,
-    payloadB64,
+    signingInput: token.slice(0, second),
     signatureB64,
   };
 }

@@ -117,7 +117,7 @@ export function verifiesRs256(jwt: DecodedJwt, key: SigningJwk): boolean {
   }
   return verify(
     'RSA-SHA256',
-    Buffer.from(`${jwt.headerB64}.${jwt.payloadB64}`),
+    Buffer.from(jwt.signingInput),
     keyObject,
     Buffer.from(jwt.signatureB64, 'base64url'),
   );
@@ -135,10 +135,8 @@ export function createTokenVerifier({
   now = () => Date.now() / 1000,
 }: TokenVerifierDeps): TokenVerifier {
   const lookUp = createKeyLookup({ config, keys, tenantKeys });
+  /** A key past the warm path: the lookup, which may fetch. */
   const findKey = async (jwt: DecodedJwt, keyId: string, tid: string): Promise<SigningJwk> => {
-    // The warm path: a held key of the shared set, without the lookup's await and result object.
-    const fresh = keys.findFreshJwk(config.jwksUri, keyId);
-    if (fresh !== undefined) return fresh;
     try {
       return (await lookUp(jwt, keyId, tid)).key;
     } catch (err) {
@@ -154,7 +152,8 @@ export function createTokenVerifier({
       try {
         jwt = decodeJwt(token);
         const { keyId, claims } = checkEntraToken(jwt, config, now());
-        const key = await findKey(jwt, keyId, claims.tid);
+        // The warm path: a held key of the shared set, without an await.
+        const key = keys.findFreshJwk(config.jwksUri, keyId) ?? (await findKey(jwt, keyId, claims.tid));
         if (!keyServesIssuer(key, claims, config.authorityHost)) {
           throw new TokenRejectedError(
             'key_issuer_mismatch',

@@ -92,8 +92,7 @@ describe('a compact JWT', () => {
           expect(jwt).toEqual({
             header: h,
             payload: p,
-            headerB64: b64(h),
-            payloadB64: b64(p),
+            signingInput: `${b64(h)}.${b64(p)}`,
             signatureB64: sig,
           });
           return 'decoded';

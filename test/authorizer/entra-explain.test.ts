@@ -257,7 +257,7 @@ function jwtOf(c: Pick<Case, 'version' | 'header' | 'claims'> = {}): DecodedJwt 
     [p, c.claims],
   ] as const)
     for (const [k, v] of Object.entries(changes ?? {})) if (v === ABSENT) delete target[k];
-  return { header: h, payload: p, headerB64: 'h', payloadB64: 'p', signatureB64: 's' };
+  return { header: h, payload: p, signingInput: 'h.p', signatureB64: 's' };
 }
 
 describe('npm run explain: what a refused token is told', () => {

@@ -181,8 +181,7 @@ function build(config: AuthorizerConfig, p: Perturbation): { h: Json; c: Json } 
 const jwtOf = (h: Json, c: Json): DecodedJwt => ({
   header: h,
   payload: c,
-  headerB64: 'h',
-  payloadB64: 'p',
+  signingInput: 'h.p',
   signatureB64: 's',
 });
 

@@ -96,7 +96,7 @@ function gateway(identitySource: readonly string[], env: Record<string, string>,
       return {
         claims,
         keyId: 'k',
-        jwt: { header: {}, payload: {}, headerB64: '', payloadB64: '', signatureB64: '' },
+        jwt: { header: {}, payload: {}, signingInput: '', signatureB64: '' },
       };
     },
   };

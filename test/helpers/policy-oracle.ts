@@ -95,8 +95,7 @@ export function authorizerFor(
       jwt: {
         header: {},
         payload: { scp: claims.scopes.join(' '), roles: claims.roles },
-        headerB64: '',
-        payloadB64: '',
+        signingInput: '',
         signatureB64: '',
       },
     }),
