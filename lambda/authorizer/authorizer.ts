@@ -23,7 +23,7 @@ import {
   trailingSlashResource,
 } from './policy.js';
 import { REASONS, type Reason } from './reasons.js';
-import { clip, LOG_LIMITS, loggableError, printable, safeString } from './safe-text.js';
+import { clip, LOG_LIMITS, loggableError, loggableText, safeString } from './safe-text.js';
 import type { TokenVerifier, VerifiedToken } from './verifier.js';
 
 /**
@@ -180,15 +180,19 @@ async function operatorHint(
  * could otherwise drive the terminal of whoever reads the log); absent fields stay absent.
  */
 function capRecord<R>(record: DecisionRecord<R>): DecisionRecord<R> {
-  const { decision, hint, error, path, ...fields } = record;
+  const { decision, hint, error, path } = record;
+  const detail = loggableText(decision.detail, LOG_LIMITS.detail);
   const out: Record<string, unknown> = {
-    decision: { ...decision, detail: clip(printable(decision.detail), LOG_LIMITS.detail) },
+    decision: detail === decision.detail ? decision : { ...decision, detail },
   };
-  for (const [name, value] of Object.entries(fields)) {
-    if (typeof value === 'string') out[name] = clip(printable(value), LOG_LIMITS.field);
+  // The other fields, in their order; a loop over the keys, since a rest pattern copies the record first.
+  for (const name in record) {
+    const value = record[name as keyof DecisionRecord<R>];
+    if (typeof value === 'string' && name !== 'path' && name !== 'hint' && name !== 'error')
+      out[name] = loggableText(value, LOG_LIMITS.field);
   }
-  if (path !== undefined) out.path = clip(printable(path), LOG_LIMITS.path);
-  if (hint !== undefined) out.hint = clip(printable(hint), LOG_LIMITS.hint);
+  if (path !== undefined) out.path = loggableText(path, LOG_LIMITS.path);
+  if (hint !== undefined) out.hint = loggableText(hint, LOG_LIMITS.hint);
   if (error !== undefined) out.error = loggableError(error);
   return out as unknown as DecisionRecord<R>;
 }

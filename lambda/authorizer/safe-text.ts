@@ -100,6 +100,17 @@ export function printableJson(json: string): string {
   return escapeWhere(json, isHighControl, (code) => `\\u${hex(code, 4)}`);
 }
 
+/** Printable ASCII that JSON writes as itself (neither `"` nor a backslash): text that printable and clip leave as it is. */
+const PLAIN_TEXT = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * Text from untrusted input as a log line may hold it: `clip(printable(text), max)`. Short plain text, nearly
+ * every field of a decision, is settled by one scan.
+ */
+export function loggableText(text: string, max: number): string {
+  return text.length <= max && PLAIN_TEXT.test(text) ? text : clip(printable(text), max);
+}
+
 const PREVIEW_DEPTH = 2;
 const PREVIEW_ITEMS = 3;
 
@@ -217,9 +228,9 @@ class LoggableError extends Error {}
  */
 export function loggableError(err: unknown, depth = 0): Error {
   if (err instanceof LoggableError) return err;
-  const safe = new LoggableError(clip(printable(safeString(err)), LOG_LIMITS.detail));
+  const safe = new LoggableError(loggableText(safeString(err), LOG_LIMITS.detail));
   if (err instanceof Error) {
-    safe.name = clip(printable(safeString(err.name)), LOG_LIMITS.field);
+    safe.name = loggableText(safeString(err.name), LOG_LIMITS.field);
     // Line by line: a message quoting a token or a path keeps no control character, the stack its lines.
     const stack = safeString(err.stack ?? '')
       .split('\n')

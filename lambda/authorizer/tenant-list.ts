@@ -1,5 +1,5 @@
 import { isGuid, type TenantConfig } from './config.js';
-import { clip, LOG_LIMITS, printable } from './safe-text.js';
+import { LOG_LIMITS, loggableText } from './safe-text.js';
 
 /** The allowed tenants one decision is judged by, and where they came from. */
 export interface TenantList {
@@ -35,7 +35,7 @@ const MAX_VALUE_CHARS = 64 * 1024;
 export function parseTenantList(read: ParameterValue): { tenants: Set<string>; dropped: string[] } {
   if (read.type !== 'String' && read.type !== 'StringList') {
     throw new TenantListError(
-      `the parameter is a ${clip(printable(read.type), 40)}; expected String or StringList`,
+      `the parameter is a ${loggableText(read.type, 40)}; expected String or StringList`,
     );
   }
   if (read.value.length > MAX_VALUE_CHARS) {
@@ -61,9 +61,7 @@ export function parseTenantList(read: ParameterValue): { tenants: Set<string>; d
     const tenant = typeof entry === 'string' ? entry.trim().toLowerCase() : undefined;
     if (tenant !== undefined && isGuid(tenant)) tenants.add(tenant);
     else
-      dropped.push(
-        clip(printable(typeof entry === 'string' ? entry : JSON.stringify(entry)), LOG_LIMITS.field),
-      );
+      dropped.push(loggableText(typeof entry === 'string' ? entry : JSON.stringify(entry), LOG_LIMITS.field));
   }
   return { tenants, dropped };
 }
@@ -75,5 +73,5 @@ export function withTenantList(tenant: TenantConfig, list: TenantList): TenantCo
 
 /** A parameter list's origin: its name and version, capped as any log field. */
 export function parameterOrigin(name: string, version: string): string {
-  return clip(printable(`${name}@${version}`), LOG_LIMITS.detail);
+  return loggableText(`${name}@${version}`, LOG_LIMITS.detail);
 }

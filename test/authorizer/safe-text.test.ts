@@ -2,7 +2,15 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { KeyFetchError } from '../../lambda/authorizer/errors.js';
-import { boundedJson, clip, isoTime, preview, redactUrl } from '../../lambda/authorizer/safe-text.js';
+import {
+  boundedJson,
+  clip,
+  isoTime,
+  loggableText,
+  preview,
+  printable,
+  redactUrl,
+} from '../../lambda/authorizer/safe-text.js';
 
 describe('clip', () => {
   it('keeps short text and cuts long text at the limit, counted as JSON writes it', () => {
@@ -32,6 +40,26 @@ describe('clip', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('loggableText', () => {
+  it('is clip of printable, whatever the text: plain, quoted, controls, surrogates, formatting characters', () => {
+    const unit = fc.oneof(
+      fc.constantFrom('a', ' ', '~', '"', '\\', '\u007f', '\u0085', '\u202e', '\u2028', '\ud83d', '\ude00'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    );
+    // Oracle: the composition the function stands for, clip(printable(text), max), each tested on its own
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 300 }), fc.integer({ min: 1, max: 200 }), (text, max) => {
+        expect(loggableText(text, max)).toBe(clip(printable(text), max));
+      }),
+      { numRuns: 2000 },
+    );
+    const guid = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+    expect(loggableText(guid, 36)).toBe(guid);
+    expect(loggableText(guid, 35)).toBe(clip(guid, 35));
+    expect(loggableText('a\u001bb', 128)).toBe('a\\x1bb');
   });
 });
 
