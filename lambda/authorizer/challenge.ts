@@ -4,6 +4,9 @@ import { clientAllowed, type Grantee, satisfies } from './permissions.js';
 /** A scope-token of RFC 6750 §3: printable ASCII but space, `"` and `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
+const REFUSED_WHATEVER_SCOPE =
+  'Bearer error_description="this request is refused whatever scope or role the token carries"';
+
 /**
  * The 403 challenge for a token: `scope="..."` names the scopes of every rule (the API-wide one and each
  * route's) the token does not meet and a scope would meet, so a client can ask for the right consent. API
@@ -18,10 +21,11 @@ export function createChallenger(
   const rules: readonly PermissionRule[] = [config.required, ...(config.routePermissions ?? [])];
   return (grantee) => {
     const unmet = rules.filter((rule) => clientAllowed(rule, grantee) && !satisfies(rule, grantee));
+    if (unmet.length === 0) return REFUSED_WHATEVER_SCOPE;
     const scopes = [...new Set(unmet.flatMap((rule) => rule.scopes))].filter((s) => SCOPE_TOKEN.test(s));
     if (scopes.length > 0) return `Bearer error="insufficient_scope", scope="${scopes.join(' ')}"`;
     if (unmet.some((rule) => rule.roles.length > 0))
       return 'Bearer error="insufficient_scope", error_description="the token lacks an app role this API requires"';
-    return 'Bearer error_description="this request is refused whatever scope or role the token carries"';
+    return REFUSED_WHATEVER_SCOPE;
   };
 }

@@ -24,7 +24,7 @@ export interface MethodArn {
  * separators around it: no `:` or `/` up to the API id, no `/` in the stage or method. The path may hold
  * anything. serverless-offline sends no path at all for its stage root.
  */
-const METHOD_ARN = /^arn:([^:/]+):execute-api:([^:/]+):([^:/]+):([^:/]+)\/([^/]+)\/([^/]+)(?:\/(.*))?$/s;
+const METHOD_ARN = /^(arn:([^:/]+):execute-api:([^:/]+):([^:/]+):([^:/]+)\/([^/]+))\/([^/]+)(?:\/(.*))?$/s;
 
 /**
  * The longest Resource API Gateway takes in an authorizer's policy: "the resource ARN, as shown in the
@@ -46,9 +46,9 @@ const POLICY_SPECIAL = new RegExp(`[*${POLICY_SPECIAL_CHARACTERS}]`);
 export function parseMethodArn(arn: unknown): MethodArn {
   const m = typeof arn === 'string' ? METHOD_ARN.exec(arn) : null;
   if (m === null) throw new BadEventError(`methodArn is not an execute-api method ARN: ${preview(arn, 200)}`);
-  const [, partition, region, accountId, apiId, stage, method, path] = m as unknown as string[];
-  const prefix = [partition, region, accountId, apiId, stage, method];
-  if (prefix.some((segment) => POLICY_SPECIAL.test(segment as string))) {
+  // The first group is the ARN up to the stage, its parts the next five.
+  const [, stageArn, partition, region, accountId, apiId, stage, method, path] = m as unknown as string[];
+  if (POLICY_SPECIAL.test(stageArn as string) || POLICY_SPECIAL.test(method as string)) {
     // Echoed into the policy, a wildcard here would extend an Allow to other APIs, stages or methods.
     throw new BadEventError(
       `methodArn has a policy wildcard (*, ?) or variable ($) before its path: ${preview(arn, 200)}`,
@@ -66,7 +66,7 @@ export function parseMethodArn(arn: unknown): MethodArn {
   };
   // Measured with the longest method a route resource can carry (a `*` route lists OPTIONS), whatever
   // method this request has. Real ARNs stay far below (a stage name has at most 128 characters).
-  if (stagePrefix(parsed).length + '/OPTIONS'.length > MAX_ARN_PREFIX) {
+  if ((stageArn as string).length + '/OPTIONS'.length > MAX_ARN_PREFIX) {
     throw new BadEventError(
       `methodArn has more than ${MAX_ARN_PREFIX} characters before its path: ${preview(arn, 200)}`,
     );
