@@ -123,16 +123,15 @@ interface PolicyGrant {
   readonly deny: readonly string[];
 }
 
+function statement(Effect: 'Allow' | 'Deny', resources: readonly string[]) {
+  return { Action: 'execute-api:Invoke', Effect, Resource: [...resources] };
+}
+
 export function buildPolicy(
   principalId: string,
   grant: PolicyGrant,
   context: APIGatewayAuthorizerResultContext,
 ): APIGatewayAuthorizerResult {
-  const statement = (Effect: 'Allow' | 'Deny', resources: readonly string[]) => ({
-    Action: 'execute-api:Invoke',
-    Effect,
-    Resource: [...resources],
-  });
   return {
     principalId,
     policyDocument: {
