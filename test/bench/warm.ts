@@ -5,6 +5,7 @@
  */
 import { createPublicKey, createVerify, randomBytes, randomUUID } from 'node:crypto';
 import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { JwtVerifier } from 'aws-jwt-verify';
 import type { APIGatewayTokenAuthorizerEvent, Context } from 'aws-lambda';
 import { createLocalJWKSet, jwtVerify } from 'jose';
@@ -114,13 +115,24 @@ const event = (token: string) =>
     authorizationToken: `Bearer ${token}`,
   }) as APIGatewayTokenAuthorizerEvent;
 
+// As deployed, ours and the naive peer's: the bundles run.ts builds as they ship (cold.ts's buildColdBundle)
+// and names in BENCH_BUNDLE and BENCH_PEER_BUNDLE. Loaded from source, tsx's transform (keepNames among it)
+// would be timed with our decisions and not with the peer's, whose library is plain JavaScript.
+const requireBundle = createRequire(import.meta.url);
+const bundled = <T>(variable: string): T => {
+  const file = process.env[variable];
+  if (file === undefined || file === '') throw new Error(`bench: ${variable} is unset; run npm run bench`);
+  return requireBundle(file) as T;
+};
 // The real composition root as deployed: INFO decision line and the Decisions metric, to this process's
 // stdout, which is a pipe. Each call gets its own Lambda context, made before the clock starts.
 Object.assign(process.env, env, PRODUCTION_ENV);
-const { handler: production, ready } = await import('../../lambda/authorizer/handler.js');
+const { handler: production, ready } =
+  bundled<typeof import('../../lambda/authorizer/handler.js')>('BENCH_BUNDLE');
 await ready;
 // The naive peer: the bare aws-jwt-verify TOKEN authorizer of the cold bench, which console.logs its decision.
-const { handler: naivePeer, verifier: naivePeerVerifier } = await import('./bare-peer.js');
+const { handler: naivePeer, verifier: naivePeerVerifier } =
+  bundled<typeof import('./bare-peer.js')>('BENCH_PEER_BUNDLE');
 naivePeerVerifier.cacheJwks(jwks);
 const lambdaContext = (): Context => ({
   callbackWaitsForEmptyEventLoop: true,
