@@ -33,6 +33,21 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "API://x/Orders.Read"',
   ],
   [
+    'a required scope written as its full URI, with a scope of another name',
+    { [ENV_NAMES.requiredScopes]: 'api://x/Files.ReadWrite' },
+    'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Files.ReadWrite"): scp holds the scope name only, never the App ID URI before it; got "api://x/Files.ReadWrite"',
+  ],
+  [
+    'a required scope written as an App ID URI alone',
+    { [ENV_NAMES.requiredScopes]: 'api://x/' },
+    'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "api://x/"',
+  ],
+  [
+    'a required scope starting with "."',
+    { [ENV_NAMES.requiredScopes]: '.Orders' },
+    `AZURE_REQUIRED_SCOPES: expected scope names Entra can write in scp: ${CHARS}; got ".Orders"`,
+  ],
+  [
     'a required role with a backslash',
     { [ENV_NAMES.requiredRoles]: 'Orders\\Admin' },
     `AZURE_REQUIRED_ROLES: expected role names Entra can write in roles: ${CHARS}; got "Orders\\\\Admin"`,
@@ -41,6 +56,11 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'a route scope written as its full URI',
     { [ENV_NAMES.routePermissions]: '{"GET /a": {"scopes": ["https://contoso.example/api/Orders.Read"]}}' },
     'AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].scopes to be scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "https://contoso.example/api/Orders.Read"',
+  ],
+  [
+    'unlisted methods that are no JSON array',
+    { AZURE_UNLISTED_METHODS: 'GET /items/secret' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "GET /items/secret"',
   ],
   [
     'guest users neither allow nor refuse',
