@@ -93,6 +93,16 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     `AZURE_ALLOWED_TENANTS: expected unset for the single tenant ${TENANT}: it applies only when AZURE_TENANT_ID is "organizations" or "common"; got "${TENANT}"`,
   ],
   [
+    'no audience variable',
+    { [ENV_NAMES.audiences]: undefined },
+    'AZURE_AUDIENCES: expected at least one audience (client id or App ID URI); got nothing',
+  ],
+  [
+    'a required group by its name',
+    { [ENV_NAMES.requiredGroups]: 'Admins' },
+    `AZURE_REQUIRED_GROUPS: expected group object id GUIDs (the groups claim carries object ids, never a group's name); got "Admins"`,
+  ],
+  [
     'no audience',
     { [ENV_NAMES.audiences]: ' , ' },
     'AZURE_AUDIENCES: expected at least one audience (client id or App ID URI); got " , "',
