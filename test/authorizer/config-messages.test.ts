@@ -63,6 +63,11 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "GET /items/secret"',
   ],
   [
+    'a plain http key URL off loopback, written with spaces around it',
+    { [ENV_NAMES.jwksUri]: ' http://keys.example/keys ' },
+    'AZURE_JWKS_URI: expected an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://keys.example/keys"',
+  ],
+  [
     'guest users neither allow nor refuse',
     { [ENV_NAMES.guestUsers]: 'Refuse' },
     'AZURE_GUEST_USERS: expected one of "allow", "refuse"; got "Refuse"',

@@ -99,6 +99,18 @@ describe('loadConfig', () => {
     }
   });
 
+  it("takes a tenant parameter name as long as GetParameter's Name may be (2048 characters), and no longer", () => {
+    // SSM API Reference, GetParameter: Name, "Length Constraints: Minimum length of 1. Maximum length of 2048."
+    const P = ENV_NAMES.allowedTenantsParameter;
+    const named = (length: number) => ({
+      ...base,
+      [ENV_NAMES.tenantId]: 'organizations',
+      [P]: `/${'t'.repeat(length - 1)}`,
+    });
+    expect(loadConfig(named(2048)).tenantsParameter?.name).toHaveLength(2048);
+    expect(() => loadConfig(named(2049))).toThrow(new RegExp(`^${P}: expected an SSM parameter name`));
+  });
+
   it('builds the key URL and issuers of a sovereign cloud from its authority host', () => {
     const config = loadConfig({ ...base, [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' });
     expect(config.jwksUri).toBe(`https://login.microsoftonline.us/${TENANT}/discovery/v2.0/keys`);
