@@ -4,7 +4,7 @@ import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
 import { emfViolations } from '../helpers/emf.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/setup.js';
+import { CLIENT_ID, event, publishedKeySet, TENANT, testKeys, token } from '../helpers/setup.js';
 
 const _HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
 
@@ -53,6 +53,22 @@ describe('the Lambda handler module', () => {
     await handler(event(`Bearer ${token()}`));
     restore();
     expect(server.requests).toBe(before + 1);
+  });
+
+  it('fetches the key set again for a kid it lacks, so a key published after the cold start is found', async () => {
+    const { main, second } = testKeys();
+    server.jwks = { keys: [main.publicJwk] };
+    try {
+      const { handler, restore } = await coldStartHandler(env());
+      const before = server.requests;
+      server.jwks = publishedKeySet();
+      const answer = await handler(event(`Bearer ${token({}, second)}`));
+      restore();
+      expect(answer.policyDocument.Statement.map((s) => s.Effect)).toEqual(['Allow']);
+      expect(server.requests).toBe(before + 1);
+    } finally {
+      server.jwks = publishedKeySet();
+    }
   });
 
   it('writes one JSON line per decision: the reason, safe claims, hint, Lambda context and the metric, as valid EMF', async () => {
