@@ -17,6 +17,7 @@ const ROUTE_RULE = 'an object such as {"scopes": ["Items.Read"]}, or {}';
 const ROUTE_APPS =
   'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
 const APP = '11111111-2222-4333-8444-555555555555';
+const GROUPS = "group object id GUIDs (the groups claim carries object ids, never a group's name)";
 
 const CHARS = '1 to 120 letters, digits or ASCII punctuation other than " and \\, not starting with "."';
 
@@ -66,6 +67,46 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'a plain http key URL off loopback, written with spaces around it',
     { [ENV_NAMES.jwksUri]: ' http://keys.example/keys ' },
     'AZURE_JWKS_URI: expected an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://keys.example/keys"',
+  ],
+  [
+    'a route role Entra cannot write',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"roles": [".Admin"]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].roles to be role names Entra can write in roles: ${CHARS}; got ".Admin"`,
+  ],
+  [
+    'a route group by its name',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"groups": ["Admins"]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].groups to be ${GROUPS}; got "Admins"`,
+  ],
+  [
+    'an empty route group list',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"groups": []}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].groups to be a non-empty array of ${GROUPS} (leave it out for no group); got []`,
+  ],
+  [
+    'a route group list holding a number',
+    { [ENV_NAMES.routePermissions]: `{"GET /a": {"groups": ["${APP}", 1]}}` },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].groups to be a non-empty array of ${GROUPS} (leave it out for no group); got ["${APP}",1]`,
+  ],
+  [
+    'unlisted methods as an object',
+    { AZURE_UNLISTED_METHODS: '{"GET /a": {}}' },
+    `AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "{\\"GET /a\\": {}}"`,
+  ],
+  [
+    'unlisted methods holding a number',
+    { AZURE_UNLISTED_METHODS: '[1]' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "[1]"',
+  ],
+  [
+    'unlisted methods holding a key that is no route key',
+    { AZURE_UNLISTED_METHODS: '["GET items"]' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "GET items"',
+  ],
+  [
+    'unlisted methods holding the default key',
+    { AZURE_UNLISTED_METHODS: '["* /*"]' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "* /*"',
   ],
   [
     'guest users neither allow nor refuse',
