@@ -64,9 +64,9 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "GET /items/secret"',
   ],
   [
-    'a plain http key URL off loopback, written with spaces around it',
-    { [ENV_NAMES.jwksUri]: ' http://keys.example/keys ' },
-    'AZURE_JWKS_URI: expected an https URL (plain http only for 127.0.0.1, ::1 or localhost); got "http://keys.example/keys"',
+    'a key URL without its scheme, written with spaces around it',
+    { [ENV_NAMES.jwksUri]: ' keys.example/keys ' },
+    'AZURE_JWKS_URI: expected an absolute https URL; got "keys.example/keys"',
   ],
   [
     'a route role Entra cannot write',
