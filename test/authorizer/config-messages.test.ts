@@ -17,6 +17,7 @@ const ROUTE_RULE = 'an object such as {"scopes": ["Items.Read"]}, or {}';
 const ROUTE_APPS =
   'a non-empty array of application (client) id GUIDs, the azp claim of v2 tokens and appid of v1 (leave it out for any client)';
 const APP = '11111111-2222-4333-8444-555555555555';
+const GROUPS = "group object id GUIDs (the groups claim carries object ids, never a group's name)";
 
 const CHARS = '1 to 120 letters, digits or ASCII punctuation other than " and \\, not starting with "."';
 
@@ -33,6 +34,21 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "API://x/Orders.Read"',
   ],
   [
+    'a required scope written as its full URI, with a scope of another name',
+    { [ENV_NAMES.requiredScopes]: 'api://x/Files.ReadWrite' },
+    'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Files.ReadWrite"): scp holds the scope name only, never the App ID URI before it; got "api://x/Files.ReadWrite"',
+  ],
+  [
+    'a required scope written as an App ID URI alone',
+    { [ENV_NAMES.requiredScopes]: 'api://x/' },
+    'AZURE_REQUIRED_SCOPES: expected scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "api://x/"',
+  ],
+  [
+    'a required scope starting with "."',
+    { [ENV_NAMES.requiredScopes]: '.Orders' },
+    `AZURE_REQUIRED_SCOPES: expected scope names Entra can write in scp: ${CHARS}; got ".Orders"`,
+  ],
+  [
     'a required role with a backslash',
     { [ENV_NAMES.requiredRoles]: 'Orders\\Admin' },
     `AZURE_REQUIRED_ROLES: expected role names Entra can write in roles: ${CHARS}; got "Orders\\\\Admin"`,
@@ -41,6 +57,56 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'a route scope written as its full URI',
     { [ENV_NAMES.routePermissions]: '{"GET /a": {"scopes": ["https://contoso.example/api/Orders.Read"]}}' },
     'AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].scopes to be scope names as scp carries them ("Orders.Read"): scp holds the scope name only, never the App ID URI before it; got "https://contoso.example/api/Orders.Read"',
+  ],
+  [
+    'unlisted methods that are no JSON array',
+    { AZURE_UNLISTED_METHODS: 'GET /items/secret' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "GET /items/secret"',
+  ],
+  [
+    'a key URL without its scheme, written with spaces around it',
+    { [ENV_NAMES.jwksUri]: ' keys.example/keys ' },
+    'AZURE_JWKS_URI: expected an absolute https URL; got "keys.example/keys"',
+  ],
+  [
+    'a route role Entra cannot write',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"roles": [".Admin"]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].roles to be role names Entra can write in roles: ${CHARS}; got ".Admin"`,
+  ],
+  [
+    'a route group by its name',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"groups": ["Admins"]}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].groups to be ${GROUPS}; got "Admins"`,
+  ],
+  [
+    'an empty route group list',
+    { [ENV_NAMES.routePermissions]: '{"GET /a": {"groups": []}}' },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].groups to be a non-empty array of ${GROUPS} (leave it out for no group); got []`,
+  ],
+  [
+    'a route group list holding a number',
+    { [ENV_NAMES.routePermissions]: `{"GET /a": {"groups": ["${APP}", 1]}}` },
+    `AZURE_ROUTE_PERMISSIONS: expected ["GET /a"].groups to be a non-empty array of ${GROUPS} (leave it out for no group); got ["${APP}",1]`,
+  ],
+  [
+    'unlisted methods as an object',
+    { AZURE_UNLISTED_METHODS: '{"GET /a": {}}' },
+    `AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "{\\"GET /a\\": {}}"`,
+  ],
+  [
+    'unlisted methods holding a number',
+    { AZURE_UNLISTED_METHODS: '[1]' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "[1]"',
+  ],
+  [
+    'unlisted methods holding a key that is no route key',
+    { AZURE_UNLISTED_METHODS: '["GET items"]' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "GET items"',
+  ],
+  [
+    'unlisted methods holding the default key',
+    { AZURE_UNLISTED_METHODS: '["* /*"]' },
+    'AZURE_UNLISTED_METHODS: expected a JSON array of route keys such as ["GET /items/secret"] (the construct writes it); got "* /*"',
   ],
   [
     'guest users neither allow nor refuse',
@@ -71,6 +137,16 @@ const MISTAKES: [string, Record<string, string | undefined>, string][] = [
     'an allow-list on a single tenant',
     { [ENV_NAMES.allowedTenants]: TENANT },
     `AZURE_ALLOWED_TENANTS: expected unset for the single tenant ${TENANT}: it applies only when AZURE_TENANT_ID is "organizations" or "common"; got "${TENANT}"`,
+  ],
+  [
+    'no audience variable',
+    { [ENV_NAMES.audiences]: undefined },
+    'AZURE_AUDIENCES: expected at least one audience (client id or App ID URI); got nothing',
+  ],
+  [
+    'a required group by its name',
+    { [ENV_NAMES.requiredGroups]: 'Admins' },
+    `AZURE_REQUIRED_GROUPS: expected group object id GUIDs (the groups claim carries object ids, never a group's name); got "Admins"`,
   ],
   [
     'no audience',

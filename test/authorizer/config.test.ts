@@ -99,6 +99,28 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads AZURE_UNLISTED_METHODS, the guarded methods no key names, as route keys; blank is unset', () => {
+    const read = (value: string) => loadConfig({ ...base, AZURE_UNLISTED_METHODS: value }).unlistedMethods;
+    expect(read(' ["GET /items/secret", "ANY /admin"] ')).toEqual([
+      { route: 'GET /items/secret', method: 'GET', path: '/items/secret' },
+      { route: 'ANY /admin', method: '*', path: '/admin' },
+    ]);
+    expect(read('  ')).toBeUndefined();
+    expect(loadConfig(base).unlistedMethods).toBeUndefined();
+  });
+
+  it("takes a tenant parameter name as long as GetParameter's Name may be (2048 characters), and no longer", () => {
+    // SSM API Reference, GetParameter: Name, "Length Constraints: Minimum length of 1. Maximum length of 2048."
+    const P = ENV_NAMES.allowedTenantsParameter;
+    const named = (length: number) => ({
+      ...base,
+      [ENV_NAMES.tenantId]: 'organizations',
+      [P]: `/${'t'.repeat(length - 1)}`,
+    });
+    expect(loadConfig(named(2048)).tenantsParameter?.name).toHaveLength(2048);
+    expect(() => loadConfig(named(2049))).toThrow(new RegExp(`^${P}: expected an SSM parameter name`));
+  });
+
   it('builds the key URL and issuers of a sovereign cloud from its authority host', () => {
     const config = loadConfig({ ...base, [ENV_NAMES.authorityHost]: 'login.microsoftonline.us' });
     expect(config.jwksUri).toBe(`https://login.microsoftonline.us/${TENANT}/discovery/v2.0/keys`);

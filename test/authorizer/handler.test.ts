@@ -4,7 +4,7 @@ import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { coldStartHandler } from '../helpers/cold-start.js';
 import { emfViolations } from '../helpers/emf.js';
 import { KeyServer } from '../helpers/key-server.js';
-import { CLIENT_ID, event, publishedKeySet, TENANT, token } from '../helpers/setup.js';
+import { CLIENT_ID, event, publishedKeySet, TENANT, testKeys, token } from '../helpers/setup.js';
 
 const _HANDLER = fileURLToPath(new URL('../../lambda/authorizer/handler.ts', import.meta.url));
 
@@ -55,6 +55,60 @@ describe('the Lambda handler module', () => {
     expect(server.requests).toBe(before + 1);
   });
 
+  it("settles ready only once the cold start's key fetch has ended, here failed at its budget", async () => {
+    server.mode = 'hang';
+    try {
+      const { lines, restore } = await coldStartHandler(env());
+      restore();
+      expect(records(lines).map((r) => r.message)).toEqual(['signing key fetch failed']);
+    } finally {
+      server.mode = 'ok';
+    }
+  });
+
+  it("logs a multi-tenant API's fetch of a tenant's own key set, as it logs the shared set's", async () => {
+    const { main, second } = testKeys();
+    server.jwks = { keys: [main.publicJwk] };
+    server.tenantSets.set(TENANT, { keys: [second.publicJwk] });
+    try {
+      const { handler, lines, restore } = await coldStartHandler({
+        ...env(),
+        [ENV_NAMES.tenantId]: 'organizations',
+        [ENV_NAMES.allowedTenants]: TENANT,
+        [ENV_NAMES.jwksUri]: server.urlOf('organizations'),
+      });
+      const answer = await handler(event(`Bearer ${token({}, second)}`));
+      restore();
+      expect(answer.policyDocument.Statement.map((s) => s.Effect)).toEqual(['Allow']);
+      const fetched = records(lines).filter((r) => r.message === 'signing keys fetched');
+      // The cold start's shared set, the shared set again for the kid it lacks, then the tenant's own.
+      expect(fetched.map((r) => new URL(String(r.uri)).pathname)).toEqual([
+        '/organizations/discovery/v2.0/keys',
+        '/organizations/discovery/v2.0/keys',
+        `/${TENANT}/discovery/v2.0/keys`,
+      ]);
+    } finally {
+      server.jwks = publishedKeySet();
+      server.tenantSets.clear();
+    }
+  });
+
+  it('fetches the key set again for a kid it lacks, so a key published after the cold start is found', async () => {
+    const { main, second } = testKeys();
+    server.jwks = { keys: [main.publicJwk] };
+    try {
+      const { handler, restore } = await coldStartHandler(env());
+      const before = server.requests;
+      server.jwks = publishedKeySet();
+      const answer = await handler(event(`Bearer ${token({}, second)}`));
+      restore();
+      expect(answer.policyDocument.Statement.map((s) => s.Effect)).toEqual(['Allow']);
+      expect(server.requests).toBe(before + 1);
+    } finally {
+      server.jwks = publishedKeySet();
+    }
+  });
+
   it('writes one JSON line per decision: the reason, safe claims, hint, Lambda context and the metric, as valid EMF', async () => {
     const { handler, out, err, restore } = await coldStartHandler({
       ...env(),
@@ -75,6 +129,8 @@ describe('the Lambda handler module', () => {
     ]);
     const decisions = lines.filter((r) => r.message === 'authorizer decision');
     for (const d of decisions) expect(emfViolations(JSON.stringify(d))).toEqual([]);
+    // tenantList is a multi-tenant API's field (docs/observability.md): a single tenant's lines have none.
+    for (const d of decisions) expect(d).not.toHaveProperty('tenantList');
     expect(decisions).toEqual([
       expect.objectContaining({
         level: 'INFO',

@@ -48,6 +48,9 @@ export const MUTATION_SUITES = [
   'signing-keys',
   'tenant-keys',
   'telemetry',
+  // The composition root's cold starts, for decide.ts (its module load, about a second, runs for them only).
+  'handler',
+  'tenant-list-holder',
   // Outside test/authorizer: npm run explain prints verifier.ts's signature check.
   'local/explain',
 ] as const;
@@ -60,12 +63,9 @@ export const LEFT_OUT_SUITES = {
   challenge: "a REST 403's challenge text (challenge.ts), not mutated",
   'event-shapes.property':
     'HTTP API and WebSocket events through the composition root (handler.ts), whose module load takes seconds; api-kinds judges the same rules in process',
-  handler: 'the composition root (handler.ts), which is not mutated; its module load takes seconds',
   reasons: 'the reason table (reasons.ts), not mutated',
   'safe-text': 'log-safe text (safe-text.ts), not mutated',
   'terminal-safety.property': "explain's terminal output (safe-text.ts), not mutated",
-  'tenant-list-holder':
-    'the tenant list holder (tenant-list-holder.ts) through the composition root (handler.ts), not mutated; its module load takes seconds',
   'tenant-list.property': 'the parameter value parser (tenant-list.ts), not mutated',
   'tenant-parameter':
     'the tenant list source and its SSM reader (tenant-source.ts, tenant-parameter.ts), not mutated; SDK retries take seconds',
