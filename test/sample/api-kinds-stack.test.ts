@@ -149,7 +149,7 @@ describe('the constructs of the other two kinds', () => {
     [
       () =>
         make((s) => new EntraHttpAuthorizer(s, 'E', { ...base, routePermissions: { 'GET /items/*': {} } })),
-      /^EntraHttpAuthorizer: routePermissions must be HTTP API route keys/,
+      /^EntraHttpAuthorizer: routePermissions keys must be HTTP API route keys/,
     ],
     [
       () => make((s) => new EntraHttpAuthorizer(s, 'E', { ...base, tenantId: 'contoso' })),
