@@ -23,7 +23,7 @@ const COMMAND = names.token;
 // The sample's token asks for the demo API's scope; elsewhere the issuer of `start` knows the template's.
 const SCOPES_DEFAULT = names.sample ? LOCAL_SCOPE : 'the scopes your authorizer requires';
 
-const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app-only] [--guest] [--groups id,id | --overage] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
+const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app | --app-only] [--guest] [--groups id,id | --overage] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
     [--route "GET /path" [--assembly <cdk.out>]]
 
 Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an access token and prints it:
