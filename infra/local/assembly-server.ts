@@ -16,7 +16,7 @@ import { type HttpApiModel, readHttpApiModel } from './http-api-template.js';
 import { LOCAL_SCOPE, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
 import { jwtIssuerSettings } from './jwt-route-token.js';
 import { type FunctionRunner, startFunctionRunner } from './lambda-runner.js';
-import { localEnvironment } from './local-environment.js';
+import { localEnvironment, readsTenantParameter } from './local-environment.js';
 import { readServedWebSocketApis } from './websocket-api-template.js';
 
 /**
@@ -48,6 +48,8 @@ export interface AssemblyServer extends ApiServer {
   readonly api: ApiModel | HttpApiModel;
   /** What the person should know: methods answered 501, variables left unset, functions that failed init. */
   readonly notes: readonly string[];
+  /** Whether a served function reads its allowed tenants from an SSM parameter, so from `--tenants-file`. */
+  readonly readsTenantsFile: boolean;
   /** `--stack S --api A` when the assembly guards several APIs (what `explain` needs to pick this one), else ''. */
   readonly pickFlags: string;
 }
@@ -243,6 +245,7 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
       restApiId,
       api,
       notes,
+      readsTenantsFile: [...functions.values()].some((fn) => readsTenantParameter(fn.environment)),
       pickFlags,
       stop: async () => {
         await Promise.all(runners.map((r) => r.stop()));

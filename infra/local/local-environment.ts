@@ -12,6 +12,15 @@ import { localIssuerUrls } from './issuer.js';
  * allowed tenant list kept in an SSM parameter is read from the file `AZURE_ALLOWED_TENANTS_FILE` names
  * (`--tenants-file`) instead: a local run never reads AWS.
  */
+/** Whether a function's variables name an allowed tenant list in an SSM parameter (what --tenants-file stands in for). */
+export function readsTenantParameter(environment: Readonly<Record<string, string>>): boolean {
+  // The refresh is always a literal beside the parameter, whose name may be a reference left unset.
+  return (
+    environment[ENV_NAMES.allowedTenantsParameter] !== undefined ||
+    environment[ENV_NAMES.tenantsRefreshSeconds] !== undefined
+  );
+}
+
 export function localEnvironment(
   template: Readonly<Record<string, string>>,
   serverUrl: string,
@@ -26,9 +35,8 @@ export function localEnvironment(
   };
   const tenant = env[ENV_NAMES.tenantId];
   if (tenant !== undefined) env[ENV_NAMES.jwksUri] = localIssuerUrls(serverUrl, tenant).jwksUri;
-  // The refresh is always a literal beside the parameter, whose name may be a reference left unset.
   const parameter = env[ENV_NAMES.allowedTenantsParameter];
-  if (parameter !== undefined || env[ENV_NAMES.tenantsRefreshSeconds] !== undefined) {
+  if (readsTenantParameter(env)) {
     const file = shell[TENANTS_FILE_ENV]?.trim();
     if (file === undefined || file === '') {
       throw new AssemblyError(

@@ -93,6 +93,12 @@ if (apiKind !== undefined) {
 }
 
 const tenantsFile = flags['tenants-file'];
+if (tenantsFile !== undefined && serveSample) {
+  fail(
+    '--tenants-file stands in for an allowedTenants SSM parameter, and the sample has none (its tenant list is fixed): give it with --app <cdk.out> of an app whose authorizer reads one',
+    2,
+  );
+}
 if (tenantsFile !== undefined) {
   if (!existsSync(tenantsFile)) fail(`--tenants-file: no file ${tenantsFile}`, 2);
   // The served functions take it from here (local-environment.ts), as from the shell.
@@ -158,6 +164,14 @@ try {
   }
   if (code === 'EADDRNOTAVAIL') fail(`cannot listen on 127.0.0.1:${port}: no loopback address 127.0.0.1`, 1);
   throw err;
+}
+
+if (tenantsFile !== undefined && 'readsTenantsFile' in server && !server.readsTenantsFile) {
+  await server.stop();
+  fail(
+    `--tenants-file stands in for an allowedTenants SSM parameter, and no function of ${server.stackName} reads one: leave it out, or synthesize the app whose authorizer does`,
+    2,
+  );
 }
 
 // The curl lines call `npm run token`, which finds the issuer through the same PORT rule.

@@ -260,6 +260,10 @@ describe('a served assembly', () => {
     ]);
   });
 
+  it('has no function reading a tenant list from a parameter, so start refuses --tenants-file', () => {
+    expect(server.readsTenantsFile).toBe(false);
+  });
+
   it('answers a function whose init fails 502, as Lambda and API Gateway do', async () => {
     const res = await call('/broken');
     expect(res.status).toBe(502);

@@ -14,3 +14,14 @@ describe('npm start --api-kind', () => {
     expect(withApp.stderr).toMatch(/^npm start: --api-kind picks the sample in this repository/);
   });
 });
+
+describe('npm start --tenants-file', () => {
+  it('is one line and exit 2 on the sample, whose tenant list is fixed (no parameter for the file to stand in for)', async () => {
+    const run = await runScript('infra/local/start.ts', ['--tenants-file', 'package.json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      /^npm start: --tenants-file stands in for an allowedTenants SSM parameter, and the sample has none/,
+    );
+  });
+});
