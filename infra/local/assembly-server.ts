@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ENV_NAMES, isGuid } from '../../lambda/authorizer/config.js';
+import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { type ApiModel, type FunctionModel, readApiModel, unsupportedRuntime } from './api-template.js';
 import {
@@ -146,7 +147,10 @@ function environmentOf(
   notes: string[],
 ): Record<string, string> {
   const given = { ...envFile?.Parameters, ...envFile?.[fn.logicalId] };
-  const unset = fn.unresolvedEnvironment.filter((name) => !(name in given));
+  // A tenant parameter left unset is read from --tenants-file instead (or start stops): startRunners says so.
+  const unset = fn.unresolvedEnvironment.filter(
+    (name) => !(name in given) && name !== ENV_NAMES.allowedTenantsParameter,
+  );
   if (unset.length > 0) {
     notes.push(
       `${fn.logicalId}: ${unset.join(', ')} ${unset.length === 1 ? 'is a reference' : 'are references'} in the template, left unset (give values with --env FILE)`,
@@ -170,10 +174,17 @@ async function startRunners(
   for (const fn of api.functions.values()) {
     // Its methods are answered 501 and listed already.
     if (unsupportedRuntime(fn) !== undefined) continue;
+    const environment = localEnvironment(environmentOf(fn, options.envFile, notes), url);
+    const tenantsFile = environment[TENANTS_FILE_ENV];
+    if (tenantsFile !== undefined) {
+      notes.push(
+        `${fn.logicalId}: allowed tenants read from ${tenantsFile} (--tenants-file), not from the SSM parameter`,
+      );
+    }
     const runner = startFunctionRunner({
       name: fn.logicalId,
       ...codeOf(stack, fn),
-      environment: localEnvironment(environmentOf(fn, options.envFile, notes), url),
+      environment,
       timeoutSeconds: fn.timeoutSeconds,
       memorySize: memorySizeOf(stack, fn),
     });

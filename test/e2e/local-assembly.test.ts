@@ -423,3 +423,47 @@ describe("the local issuer's settings, from the authorizer's template", () => {
     ).toMatchObject({ tenantId: other, audience: 'api://orders' });
   });
 });
+
+describe('an authorizer whose allowed tenants are an SSM parameter, served with --tenants-file', () => {
+  const LISTED = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+  const file = join(work, 'tenants.json');
+  let server: AssemblyServer;
+
+  beforeAll(async () => {
+    writeFileSync(file, JSON.stringify([LISTED]));
+    const variables = {
+      AZURE_TENANT_ID: 'organizations',
+      AZURE_AUDIENCES: '6e74172b-be56-4843-9ff4-e66a39bb12e3',
+      AZURE_TENANTS_REFRESH_SECONDS: '300',
+      AZURE_ALLOWED_TENANTS_PARAMETER: { Ref: 'AllowedTenantsParameter' },
+    };
+    const { Api, Auth, Items, Backend } = apiResources();
+    const dir = writeAssembly('ssm', {
+      SsmStack: {
+        Resources: {
+          ...({ Api, Auth, Items, Backend } as Record<string, CfnResource>),
+          AuthFn: lambda('asset.auth', { Environment: { Variables: variables } }),
+          ItemsGet: method({ Ref: 'Items' }, 'GET', { ...guarded, ...proxy('Backend') }),
+        },
+      },
+    });
+    process.env.AZURE_ALLOWED_TENANTS_FILE = file;
+    server = await startAssemblyServer({
+      assemblyDir: dir,
+      port: 0,
+      dataDir: join(work, 'key'),
+      envFile: { Backend: { TABLE: 'items-local' } },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    delete process.env.AZURE_ALLOWED_TENANTS_FILE;
+    await server?.stop();
+  });
+
+  it('says the file stands in for the parameter, not that the parameter is left unset', () => {
+    expect(server.readsTenantsFile).toBe(true);
+    expect(server.notes).toEqual([
+      `AuthFn: allowed tenants read from ${file} (--tenants-file), not from the SSM parameter`,
+    ]);
+  });
+});
