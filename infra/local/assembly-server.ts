@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ENV_NAMES, isGuid } from '../../lambda/authorizer/config.js';
 import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
+import { parseTenantList } from '../../lambda/authorizer/tenant-list.js';
 import { type ApiServer, startApiServer } from './api-server.js';
 import { type ApiModel, type FunctionModel, readApiModel, unsupportedRuntime } from './api-template.js';
 import {
@@ -106,12 +107,24 @@ function requiredNames(env: Readonly<Record<string, string>>, kind: 'scopes' | '
   return [...names];
 }
 
-/** The local issuer's settings from the authorizer's template: its tenant, its client id or audience. */
-export function issuerSettingsOf(env: Readonly<Record<string, string>>) {
+/** The tenants a --tenants-file lists now; a file the authorizer cannot read is its to report (tenants_unavailable). */
+function fileTenants(file: string | undefined): string[] {
+  if (file === undefined) return [];
+  try {
+    return [...parseTenantList({ value: readFileSync(file, 'utf8'), type: 'String', version: '' }).tenants];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The local issuer's settings from the authorizer's template: its tenant (one it allows: a fixed one, else the
+ * first of `tenantsFile`, which stands in for its tenant parameter), its client id or audience.
+ */
+export function issuerSettingsOf(env: Readonly<Record<string, string>>, tenantsFile?: string) {
   const tenant = env[ENV_NAMES.tenantId] ?? '';
-  const tenantId = isGuid(tenant)
-    ? tenant
-    : (list(env[ENV_NAMES.allowedTenants]).find(isGuid) ?? LOCAL_TENANT_ID);
+  const allowed = [...list(env[ENV_NAMES.allowedTenants]), ...fileTenants(tenantsFile)];
+  const tenantId = isGuid(tenant) ? tenant : (allowed.find(isGuid) ?? LOCAL_TENANT_ID);
   const audiences = list(env[ENV_NAMES.audiences]);
   const clientId = audiences.find(isGuid);
   const scopes = requiredNames(env, 'scopes');
@@ -242,7 +255,10 @@ export async function startAssemblyServer(options: AssemblyServerOptions): Promi
       api,
       issuer: {
         key,
-        ...issuerSettingsOf(guarded.authorizerEnvironment),
+        ...issuerSettingsOf(
+          guarded.authorizerEnvironment,
+          readsTenantParameter(guarded.authorizerEnvironment) ? process.env[TENANTS_FILE_ENV] : undefined,
+        ),
         // Guarded by API Gateway's own JWT authorizers only: the tenant and audience their issuers name.
         ...(guarded.authorizerFunctionId === undefined ? jwtIssuerSettings(api) : {}),
       },

@@ -14,6 +14,7 @@ import {
   issuerSettingsOf,
   startAssemblyServer,
 } from '../../infra/local/assembly-server.js';
+import { LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 
 /**
  * `entra-authorizer start` on hand-made cloud assemblies, in process: functions run from their asset
@@ -422,6 +423,17 @@ describe("the local issuer's settings, from the authorizer's template", () => {
       }),
     ).toMatchObject({ tenantId: other, audience: 'api://orders' });
   });
+
+  it('takes the first tenant of the --tenants-file that stands in for a tenant parameter, else the local one', () => {
+    const [first, second] = ['0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', '1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e'];
+    const file = join(work, 'issuer-tenants.json');
+    writeFileSync(file, JSON.stringify(['*', first, second]));
+    const env = { AZURE_TENANT_ID: 'organizations', AZURE_TENANTS_REFRESH_SECONDS: '60' };
+    expect(issuerSettingsOf(env, file).tenantId).toBe(first);
+    writeFileSync(file, '[not json');
+    expect(issuerSettingsOf(env, file).tenantId).toBe(LOCAL_TENANT_ID);
+    expect(issuerSettingsOf(env).tenantId).toBe(LOCAL_TENANT_ID);
+  });
 });
 
 describe('an authorizer whose allowed tenants are an SSM parameter, served with --tenants-file', () => {
@@ -465,5 +477,9 @@ describe('an authorizer whose allowed tenants are an SSM parameter, served with 
     expect(server.notes).toEqual([
       `AuthFn: allowed tenants read from ${file} (--tenants-file), not from the SSM parameter`,
     ]);
+  });
+
+  it("mints for a tenant the file lists, so the banner's token is one the authorizer allows", () => {
+    expect(server.issuerUrl).toContain(`/${LISTED}/`);
   });
 });
