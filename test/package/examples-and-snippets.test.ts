@@ -157,6 +157,14 @@ describe("the manual's snippets and the example app, in a cdk init app", () => {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp('^Entra ID access token authorizer'),
       });
+      // API Gateway answers a MOCK integration 500 unless its request template picks a status code that an
+      // integration response maps: a snippet's allowed caller would meet our own-failure status.
+      for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {
+        const integration = method.Properties?.Integration;
+        if (integration?.Type !== 'MOCK') continue;
+        expect(JSON.stringify(integration.RequestTemplates ?? {}), file).toMatch(/statusCode/);
+        expect(integration.IntegrationResponses ?? [], file).not.toHaveLength(0);
+      }
     }
   }, 180_000);
 
