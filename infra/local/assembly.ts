@@ -220,10 +220,12 @@ const isCloudAssembly = (dir: string) =>
 
 /**
  * A source file of the app beside `cdk.out` changed after the last synth, if any: the assembly would serve
- * an older app. Looks a few folders deep at most, skipping node_modules, dot folders and the cloud
- * assemblies of other synths (`cdk synth -o`), whose files are output, not source.
+ * an older app. Looks a few folders deep at most, skipping node_modules, dot folders, the cloud
+ * assemblies of other synths (`cdk synth -o`), whose files are output, not source, and the local run's own
+ * `inputs` (its --tenants-file and --env files, edited between runs).
  */
-export function newerSourceThan(assemblyDir: string): string | undefined {
+export function newerSourceThan(assemblyDir: string, inputs: readonly string[] = []): string | undefined {
+  const skipped = new Set([resolve(assemblyDir), ...inputs.map((input) => resolve(input))]);
   const manifest = join(assemblyDir, 'manifest.json');
   if (!existsSync(manifest)) return undefined;
   const synthesized = statSync(manifest).mtimeMs;
@@ -231,7 +233,7 @@ export function newerSourceThan(assemblyDir: string): string | undefined {
   const visit = (dir: string, depth: number): string | undefined => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);
-      if (resolve(path) === resolve(assemblyDir)) continue;
+      if (skipped.has(resolve(path))) continue;
       if (entry.isDirectory()) {
         if (depth >= 4 || SKIPPED_FOLDER.test(entry.name) || isCloudAssembly(path)) continue;
         const found = visit(path, depth + 1);

@@ -122,7 +122,8 @@ async function openServer(): Promise<ApiServer | AssemblyServer> {
     return startLocalServer({ port, apiKind: apiKind === 'http' ? 'http' : 'rest' });
   }
   const assemblyDir = resolve(flags.app ?? 'cdk.out');
-  const stale = newerSourceThan(assemblyDir);
+  const inputs = [flags.env, process.env[TENANTS_FILE_ENV]].filter((f) => f !== undefined);
+  const stale = newerSourceThan(assemblyDir, inputs);
   if (stale !== undefined) {
     console.error(
       `${COMMAND}: ${stale} changed after the last synth: run \`cdk synth\` to serve the app as it is now`,

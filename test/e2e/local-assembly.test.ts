@@ -389,6 +389,18 @@ describe('choosing what to serve', () => {
     utimesSync(source, later, later);
     expect(newerSourceThan(dir)).toBe('app.js');
   });
+
+  it("does not count the run's own inputs (--tenants-file, --env) as sources", () => {
+    const dir = writeAssembly('inputs', { S: { Resources: apiResources() } });
+    const later = new Date(Date.now() + 60_000);
+    const inputs = ['tenants.json', 'env.json'].map((name) => join(work, 'inputs', name));
+    for (const input of inputs) {
+      writeFileSync(input, '[]');
+      utimesSync(input, later, later);
+    }
+    expect(newerSourceThan(dir, inputs)).toBeUndefined();
+    expect(newerSourceThan(dir)).toMatch(/^(tenants|env)\.json$/);
+  });
 });
 
 describe("the local issuer's settings, from the authorizer's template", () => {
