@@ -6,6 +6,7 @@ import { ENV_NAMES, type EnvName, isGuid } from '../../lambda/authorizer/config.
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
 import { decodeJwt, headerKeyId } from '../../lambda/authorizer/jwt.js';
 import type { DecodedJwt } from '../../lambda/authorizer/jwt-model.js';
+import { KeyFetcher } from '../../lambda/authorizer/keys/fetcher.js';
 import { EntraJwksCache } from '../../lambda/authorizer/keys/key-cache.js';
 import { createTenantKeyCache } from '../../lambda/authorizer/keys/tenant-keys.js';
 import { isGraphAudience, microsoftApiOf } from '../../lambda/authorizer/microsoft-apis.js';
@@ -21,6 +22,9 @@ import { selectHttpRoute } from './http-gateway.js';
 import { LOCAL_TENANT_ID, localIssuerUrls, storedIssuerKeyId } from './issuer.js';
 import { localPort, PortError, portPrefix } from './port.js';
 import { servedAuthorizer } from './served-authorizer.js';
+
+/** How long `explain` waits for a key set (connect, answer and a retry). */
+const EXPLAIN_KEY_FETCH_BUDGET_MS = 10_000;
 
 const names = commandNames();
 const COMMAND = names.explain;
@@ -309,10 +313,13 @@ if (values.at !== undefined) {
 const routeText = values.route ?? defaultRoute;
 const [method, path] = routeText === '$default' ? ['GET', '/'] : routeText.split(' ');
 const routeKey = httpRouteKeyOf(routeText);
+// Someone waits at a terminal, over whatever network they have: more time for a key set than the Lambda's
+// 2 s, which bounds a request's latency behind API Gateway.
+const fetcher = new KeyFetcher({ budgetMs: EXPLAIN_KEY_FETCH_BUDGET_MS });
 const explained = await explainToken(bearer, {
   config,
-  keys: new EntraJwksCache(),
-  tenantKeys: createTenantKeyCache(),
+  keys: new EntraJwksCache({ fetcher }),
+  tenantKeys: createTenantKeyCache({ fetcher }),
   route: { method: (method ?? 'GET').toUpperCase(), path: path ?? '/' },
   ...(routeKey !== undefined ? { routeKey } : {}),
   ...(nowSeconds !== undefined ? { now: () => Date.now() / 1000 } : {}),

@@ -586,6 +586,20 @@ describe.concurrent("npm run explain and Microsoft's own API tokens", () => {
     });
   }
 
+  it("waits for a key set past the Lambda's 2 s: someone runs explain by hand over whatever network", async () => {
+    keys.mode = 'slow';
+    try {
+      const run = await npm(
+        ['run', '-s', 'explain', '--', '--jwks-uri', keys.url, ...configured],
+        {},
+        tokenFor(API),
+      );
+      expect(run.stdout).toMatch(/verified: RS256 signature verified/);
+    } finally {
+      keys.mode = 'ok';
+    }
+  });
+
   it('refuses a Graph audience in the configuration with one line, exit 2', async () => {
     const token = tokenFor('https://graph.microsoft.com');
     const run = await npm(

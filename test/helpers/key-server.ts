@@ -10,6 +10,7 @@ export type KeyServerMode =
   | 'html'
   | 'truncated'
   | 'hang'
+  | 'slow'
   | 'drip'
   | 'huge'
   | 'huge-declared';
@@ -71,6 +72,14 @@ export class KeyServer {
         case 'hang':
           req.socket.setTimeout(0);
           return; // never answers
+        case 'slow': {
+          // The key set, 3 s late: past the Lambda's 2 s fetch budget.
+          const timer = setTimeout(() => {
+            res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.jwks));
+          }, 3000);
+          res.on('close', () => clearTimeout(timer));
+          return;
+        }
         case 'drip': {
           res.writeHead(200, { 'content-type': 'application/json' });
           const timer = setInterval(() => res.write(' '), 200);
