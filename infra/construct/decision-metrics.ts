@@ -26,6 +26,9 @@ export interface DecisionMetricOptions extends MetricOptions {
   readonly reason?: DecisionReason;
 }
 
+/** The options of `MetricOptions` a Metrics Insights query (a `MathExpression`) honours. */
+const QUERY_OPTIONS: readonly string[] = ['period', 'label', 'color'];
+
 /** Where the authorizer writes its `Decisions` metric: its namespace and its `service` dimension. */
 interface DecisionMetricSource {
   readonly namespace: string;
@@ -77,6 +80,17 @@ export function decisionMetric(source: DecisionMetricSource, options: DecisionMe
         'metricDecisions',
         prop,
         'without quotes or backslashes to be queried by outcome (name a reason instead)',
+        value,
+      );
+    }
+  }
+  // A query sums its reasons itself: of the metric's options it takes only these; any other would be dropped.
+  for (const [option, value] of Object.entries(metricOptions)) {
+    if (value !== undefined && !QUERY_OPTIONS.includes(option)) {
+      throw new PropsError(
+        'metricDecisions',
+        option,
+        `given with a reason: without one the metric is a query of several reasons, which takes only ${QUERY_OPTIONS.join(', ')}`,
         value,
       );
     }

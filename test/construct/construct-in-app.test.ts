@@ -9,7 +9,7 @@ import {
   RestApi,
   SpecRestApi,
 } from 'aws-cdk-lib/aws-apigateway';
-import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, Unit } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
@@ -425,6 +425,30 @@ describe('metrics and alarms over what the authorizer writes', () => {
       /metricDecisions: outcome must be "unauthorized" for reason "expired", or unset; got "deny"/,
     );
     expect(entra.metricDuration().toMetricConfig().metricStat?.metricName).toBe('Duration');
+  });
+
+  it('metricDecisions without a reason refuses the options its query would drop, naming them', () => {
+    const { entra } = apiWith({}, ['GET /a']);
+    for (const [options, prop] of [
+      [{ statistic: 'Average' }, 'statistic'],
+      [{ outcome: 'deny', account: '123456789012' }, 'account'],
+      [{ unit: Unit.COUNT }, 'unit'],
+      [{ dimensionsMap: { route: 'GET /a' } }, 'dimensionsMap'],
+    ] as const) {
+      expect(() => entra.metricDecisions(options)).toThrow(
+        new RegExp(
+          `^metricDecisions: ${prop} must be given with a reason: .* takes only period, label, color; got`,
+        ),
+      );
+    }
+    const kept = entra
+      .metricDecisions({ outcome: 'deny', period: Duration.minutes(1), label: 'denied', color: '#ff0000' })
+      .toMetricConfig();
+    expect(kept.renderingProperties).toEqual({ label: 'denied', color: '#ff0000' });
+    expect(
+      entra.metricDecisions({ reason: 'expired', statistic: 'Average' }).toMetricConfig().metricStat
+        ?.statistic,
+    ).toBe('Average');
   });
 
   it("the shortcuts: 500s are error, 403s deny, 401s unauthorized; throttles and duration are the function's", () => {
