@@ -28,8 +28,8 @@ export const AUTHORIZER_ENTRY = 'lambda/authorizer/handler.ts';
 /**
  * The authorizer's lazily loaded modules (see `withLazyModules`), each `<name>.js` beside `index.js`: the
  * decision code (key caches, verifier, route rules, policy), loaded while the cold start's key fetch waits,
- * with the writer of the log lines and metric; the reader of a tenant list in an SSM parameter, loaded only where `allowedTenants` names one; the operator
- * hints, loaded at the first refusal.
+ * with the writer of the log lines and metric; the reader of a tenant list in an SSM parameter, loaded only
+ * where `allowedTenants` names one; the operator hints, loaded at the first refusal.
  */
 export const AUTHORIZER_LAZY_MODULES: readonly string[] = [
   'decide',

@@ -4,14 +4,6 @@ import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { AssemblyError } from './assembly.js';
 import { localIssuerUrls } from './issuer.js';
 
-/**
- * A Lambda function's environment as the local server runs it: the template's variables with only the
- * documented local overrides. The authorizer's key URL points at the local issuer on `serverUrl` (for the
- * tenant the template declares), metrics are off unless POWERTOOLS_METRICS_DISABLED says otherwise, and
- * POWERTOOLS_LOG_LEVEL passes through; NODE_OPTIONS is the runtime's business, not the handler's. An
- * allowed tenant list kept in an SSM parameter is read from the file `AZURE_ALLOWED_TENANTS_FILE` names
- * (`--tenants-file`) instead: a local run never reads AWS.
- */
 /** Whether a function's variables name an allowed tenant list in an SSM parameter (what --tenants-file stands in for). */
 export function readsTenantParameter(environment: Readonly<Record<string, string>>): boolean {
   // The refresh is always a literal beside the parameter, whose name may be a reference left unset.
@@ -21,6 +13,14 @@ export function readsTenantParameter(environment: Readonly<Record<string, string
   );
 }
 
+/**
+ * A Lambda function's environment as the local server runs it: the template's variables with only the
+ * documented local overrides. The authorizer's key URL points at the local issuer on `serverUrl` (for the
+ * tenant the template declares), metrics are off unless POWERTOOLS_METRICS_DISABLED says otherwise, and
+ * POWERTOOLS_LOG_LEVEL passes through; NODE_OPTIONS is the runtime's business, not the handler's. An
+ * allowed tenant list kept in an SSM parameter is read from the file `AZURE_ALLOWED_TENANTS_FILE` names
+ * (`--tenants-file`) instead: a local run never reads AWS.
+ */
 export function localEnvironment(
   template: Readonly<Record<string, string>>,
   serverUrl: string,
