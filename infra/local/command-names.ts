@@ -10,6 +10,8 @@ interface CommandNames {
   readonly start: string;
   readonly token: string;
   readonly explain: string;
+  /** The line that runs `command` with `args` (shell words): npm's scripts take theirs after `--`. */
+  run(command: 'token' | 'explain', args: string): string;
 }
 
 /** True when this module runs from the repository's sources, false in the package's bundle (.mjs). */
@@ -17,11 +19,18 @@ const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
 export function commandNames(fromSources: boolean = FROM_SOURCES): CommandNames {
   return fromSources
-    ? { sample: true, start: 'npm start', token: 'npm run token', explain: 'npm run explain' }
+    ? {
+        sample: true,
+        start: 'npm start',
+        token: 'npm run token',
+        explain: 'npm run explain',
+        run: (command, args) => `npm run -s ${command}${args === '' ? '' : ` -- ${args}`}`,
+      }
     : {
         sample: false,
         start: 'npx entra-authorizer start',
         token: 'npx entra-authorizer token',
         explain: 'npx entra-authorizer explain',
+        run: (command, args) => `npx entra-authorizer ${command}${args === '' ? '' : ` ${args}`}`,
       };
 }

@@ -7,7 +7,7 @@ import { type ApiServer, startApiServer } from './api-server.js';
 import { readApiModel } from './api-template.js';
 import type { LambdaHandler } from './gateway.js';
 import { readHttpApiModel } from './http-api-template.js';
-import { LOCAL_CLIENT_ID, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
+import { LOCAL_APP_ROLE, LOCAL_CLIENT_ID, LOCAL_TENANT_ID, loadOrCreateIssuerKey } from './issuer.js';
 import { localEnvironment } from './local-environment.js';
 import { synthesizeHttpSample, synthesizeSample } from './sample-template.js';
 import { readServedWebSocketApis } from './websocket-api-template.js';
@@ -115,7 +115,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   return startApiServer({
     port: options.port,
     api,
-    issuer: { key, anyTenant: true },
+    // An app-only token carries, unless it asks for others, a role the sample does not require: valid, and
+    // refused at GET /whoami for want of its scope.
+    issuer: { key, anyTenant: true, defaultRoles: [LOCAL_APP_ROLE] },
     functions: importSources,
     webSocketApis,
   });

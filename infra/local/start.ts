@@ -179,9 +179,7 @@ if (tenantsFile !== undefined && 'readsTenantsFile' in server && !server.readsTe
 const env = portPrefix(server.port);
 function sampleLines(s: ApiServer): string[] {
   const http = apiKind === 'http';
-  const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) =>
-    flags === '' ? `${env}npm run -s token` : `${env}npm run -s token --${flags}`,
-  );
+  const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) => `${env}${names.run('token', flags)}`);
   return [
     `entra-authorizer local ${http ? 'HTTP API (the sample of -c apiKind=http, and its WebSocket API)' : 'API'} on ${s.url}`,
     '',
@@ -203,8 +201,8 @@ function sampleLines(s: ApiServer): string[] {
 
 /** The flags `explain` needs to judge as this server does: the assembly it was given, the API it picked. */
 function explainFlags(s: AssemblyServer): string {
-  const app = flags.app === undefined ? '' : ` --app ${shellWord(flags.app)}`;
-  return `${app}${s.pickFlags === '' ? '' : ` ${s.pickFlags}`}`;
+  const app = flags.app === undefined ? '' : `--app ${shellWord(flags.app)} `;
+  return `${app}${s.pickFlags === '' ? '' : `${s.pickFlags} `}`;
 }
 
 /** A word as a POSIX shell reads it back: quoted unless it is plain. */
@@ -240,8 +238,8 @@ function assemblyLines(s: AssemblyServer): string[] {
     methods.push(...http.methods);
     example = http.example;
   } else visit(s.api.root);
-  const token = `${env}${names.token}`;
-  const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) => `${token}${flags}`);
+  const token = `${env}${names.run('token', '')}`;
+  const ws = webSocketStartLines(s.url, s.webSocketApis, (flags) => `${env}${names.run('token', flags)}`);
   const { verb, path } = example ?? { verb: 'GET', path: '/' };
   const method = verb === 'GET' ? '' : ` -X ${verb}`;
   const kind = { rest: 'REST', http: 'HTTP', websocket: 'WebSocket' }[s.kind];
@@ -251,7 +249,7 @@ function assemblyLines(s: AssemblyServer): string[] {
       ? []
       : [
           `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
-          `  ${token} | ${env}${names.explain}${explainFlags(s)} --route "${verb} ${path}"   # why a token is accepted or refused`,
+          `  ${token} | ${env}${names.run('explain', `${explainFlags(s)}--route "${verb} ${path}"`)}   # why a token is accepted or refused`,
         ];
   return [
     `entra-authorizer local API on ${s.url}: ${s.stackName}, ${kind} API ${s.restApiId}`,

@@ -9,7 +9,6 @@ import {
   LOCAL_CLIENT_ID,
   LOCAL_EXTERNAL_ID_HOST,
   LOCAL_SCOPE,
-  LOCAL_TENANT_ID,
   LOCAL_USER_GRANT,
   localIssuerUrls,
 } from './issuer.js';
@@ -20,8 +19,10 @@ const MAX_LIFETIME_SECONDS = 86_400;
 endQuietlyWhenStdoutCloses();
 const names = commandNames();
 const COMMAND = names.token;
-// The sample's token asks for the demo API's scope; elsewhere the issuer of `start` knows the template's.
-const SCOPES_DEFAULT = names.sample ? LOCAL_SCOPE : 'the scopes your authorizer requires';
+// The issuer of `start` knows the served template's scopes and roles (the sample's, or --app's).
+const SCOPES_DEFAULT = names.sample
+  ? `${LOCAL_SCOPE} for the sample, else the scopes your authorizer requires`
+  : 'the scopes your authorizer requires';
 
 const usage = `${COMMAND}${names.sample ? ' --' : ''} [--scopes a,b] [--roles x,y] [--app | --app-only] [--guest] [--groups id,id | --overage] [--v1 | --external-id] [--tenant G] [--audience A] [--expires-in <seconds>]
     [--route "GET /path" [--assembly <cdk.out>]]
@@ -30,7 +31,7 @@ Asks the local issuer of \`${names.start}\` (on PORT, default 3000) for an acces
 a summary of its claims, then the bare JWT as the last line. Its tenant and audience are those the served
 authorizer declares unless --tenant or --audience say otherwise.
   --scopes a,b          delegated scopes (default ${SCOPES_DEFAULT})
-  --roles x,y           app roles (default: none${names.sample ? `; with --app-only, ${LOCAL_APP_ROLE}` : "; with --app-only, every role your authorizer's routes name"})
+  --roles x,y           app roles (default: none; with --app-only, ${names.sample ? `${LOCAL_APP_ROLE} for the sample, else ` : ''}every role your authorizer's routes name)
   --app-only, --app     app-only token (client credentials: roles, no scp)${names.sample ? '; GET /whoami answers it 403' : ''}
   --groups id,id        group object ids (GUIDs) for the groups claim
   --overage             group overage: no groups claim, _claim_names/_claim_sources instead (as Entra
@@ -109,12 +110,11 @@ const request = parseOrExit(COMMAND, usage, () => {
   if (app && values.scopes !== undefined) {
     throw new UsageError('--scopes is for delegated tokens: an app-only token (--app-only) carries --roles');
   }
-  const scopes = nameList(values.scopes ?? (names.sample ? LOCAL_SCOPE : ''), '--scopes');
+  const scopes = nameList(values.scopes ?? '', '--scopes');
   if (!app && values.scopes !== undefined && scopes.length === 0) {
     throw new UsageError('--scopes: give at least one scope');
   }
-  // The sample's app-only token carries a role its API does not require (so GET /whoami answers 403).
-  const roles = nameList(values.roles ?? (app && names.sample ? LOCAL_APP_ROLE : ''), '--roles');
+  const roles = nameList(values.roles ?? '', '--roles');
   if (values.route !== undefined && (values.tenant ?? values.audience ?? values.scopes) !== undefined) {
     throw new UsageError(
       '--route takes the tenant, audience and scopes from the route: leave out --tenant, --audience and --scopes',
@@ -184,8 +184,11 @@ const wanted =
 
 const form = new URLSearchParams({
   grant_type: wanted.app ? 'client_credentials' : LOCAL_USER_GRANT,
-  // Without scopes, the issuer of `start` gives those the served authorizer requires.
-  ...(wanted.app || wanted.scopes.length > 0 ? { scope: scopeRequest() } : {}),
+  // Without scopes (or roles), the issuer of `start` gives those the served authorizer requires: the same
+  // request whatever app it serves, so a token command fits every banner that prints it.
+  ...(wanted.app || wanted.scopes.length > 0
+    ? { scope: wanted.app ? '.default' : wanted.scopes.join(' ') }
+    : {}),
   token_version: wanted.v1 ? '1' : '2',
   expires_in: wanted.expiresIn,
   ...(wanted.roles.length > 0 ? { roles: wanted.roles.join(',') } : {}),
@@ -194,13 +197,8 @@ const form = new URLSearchParams({
   ...(wanted.groups.length > 0 ? { groups: wanted.groups.join(',') } : {}),
   ...(wanted.overage ? { groups_overage: '1' } : {}),
 });
-function scopeRequest(): string {
-  // The sample's scopes are its App ID URI's; a JWT route's are the names its template lists.
-  const prefix = names.sample && route === undefined ? `api://${LOCAL_CLIENT_ID}/` : '';
-  return wanted.app ? `${prefix}.default` : wanted.scopes.map((s) => `${prefix}${s}`).join(' ');
-}
 // The served authorizer's own tenant, unless --tenant (or --route) names another: the issuer knows it.
-const tenantPath = wanted.tenant ?? (names.sample ? undefined : 'organizations');
+const tenantPath = wanted.tenant ?? 'organizations';
 const urls = localIssuerUrls(`http://127.0.0.1:${port}`, tenantPath);
 const endpoint = wanted.externalId ? urls.externalId.tokenEndpoint : urls.tokenEndpoint;
 function noIssuer(what: string): never {
@@ -227,33 +225,27 @@ if (!response.ok || typeof answer.access_token !== 'string') {
 }
 const token = answer.access_token;
 const claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8'));
-// In this repository the issuer must be npm start's, whose tokens are for the sample's client id: another
-// app's `entra-authorizer start` on the same port answers too, with tokens for its own API.
-const sampleAudiences = [LOCAL_CLIENT_ID, `api://${LOCAL_CLIENT_ID}`];
-if (names.sample && wanted.audience === undefined && !sampleAudiences.includes(claims.aud)) {
-  console.error(
-    `${COMMAND}: the local issuer on 127.0.0.1:${port} is not npm start's: it mints tokens for the audience ${JSON.stringify(claims.aud)}, not the sample's ${LOCAL_CLIENT_ID} (another app's \`entra-authorizer start\`?). Stop it, or run npm start on another port: PORT=<port> npm start, then PORT=<port> npm run -s token`,
-  );
-  process.exit(1);
-}
+// The token is for whatever app the server on PORT serves: the sample (npm start), whose client id its
+// tokens name, or an assembly (--app, or the package's start), for which the defaults are said on stderr.
+const forSample = names.sample && [LOCAL_CLIENT_ID, `api://${LOCAL_CLIENT_ID}`].includes(claims.aud);
+const listed = (claim: unknown): string[] =>
+  typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
 const summary = ['ver', 'aud', 'tid', 'oid', 'scp', 'roles', 'idtyp', 'exp']
   .filter((k) => claims[k] !== undefined)
   .map((k) => `${k}=${k === 'exp' ? new Date(claims[k] * 1000).toISOString() : JSON.stringify(claims[k])}`);
-if (request.app && names.sample) {
-  const roles = request.roles.length > 0 ? `roles ${request.roles.join(', ')}` : 'no roles';
+if (request.app && forSample) {
+  const roles = listed(claims.roles).length > 0 ? `roles ${listed(claims.roles).join(', ')}` : 'no roles';
   console.log(
     `# app-only token (client credentials): ${roles}, no scp. GET /whoami needs the scope ${LOCAL_SCOPE}, so it answers 403`,
   );
 }
 if (request.externalId) {
   console.log(
-    `# External ID token (iss ${claims.iss}): ${names.start} judges workforce tokens and answers it 401. Judge it with: ${names.sample ? 'npm run -s explain --' : names.explain} --tenant ${tenantPath ?? LOCAL_TENANT_ID} --authority-host ${LOCAL_EXTERNAL_ID_HOST} --jwks-uri ${urls.externalId.jwksUri} "$TOKEN"`,
+    `# External ID token (iss ${claims.iss}): ${names.start} judges workforce tokens and answers it 401. Judge it with: ${names.run('explain', `--tenant ${claims.tid} --authority-host ${LOCAL_EXTERNAL_ID_HOST} --jwks-uri ${localIssuerUrls(`http://127.0.0.1:${port}`, claims.tid).externalId.jwksUri} "$TOKEN"`)}`,
   );
 }
-if (!names.sample) {
+if (!forSample) {
   // What the defaults gave, on stderr, so `$(... | tail -n 1)` still takes the bare token.
-  const listed = (claim: unknown) =>
-    typeof claim === 'string' ? claim.split(' ') : Array.isArray(claim) ? claim : [];
   // A JWT route's token carries that route's scopes, not the defaults of the Entra authorizer.
   const byDefault = (given: readonly string[]) => given.length === 0 && route === undefined;
   const which = request.app

@@ -36,7 +36,7 @@ export function webSocketStartLines(
       `         @connections: POST, GET, DELETE ${url}/${api.stageName}/@connections/{connectionId}`,
     );
     const scopes = authorizer === undefined ? undefined : requiredScopesOf(api, authorizer.functionId);
-    const jwt = `$(${token(scopes === undefined ? '' : ` --scopes ${scopes}`)} | tail -n 1)`;
+    const jwt = `$(${token(scopes === undefined ? '' : `--scopes ${scopes}`)} | tail -n 1)`;
     tryIt.push(
       `  npx wscat ${wscatArguments(wsUrl, authorizer?.identitySources ?? [], jwt)}   # a WebSocket client`,
     );

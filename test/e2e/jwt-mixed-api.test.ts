@@ -156,7 +156,8 @@ async function routeToken(server: AssemblyServer, stack: string, route: string):
     '--port',
     String(server.port),
   ]);
-  expect(run.stderr).toBe('');
+  // What it minted, on stderr: the route's scope, not the Entra authorizer's defaults.
+  expect(run.stderr).toBe('npm run token: minted a delegated token with scopes Orders.Read\n');
   expect(run.code).toBe(0);
   return run.stdout.trim().split('\n').at(-1) as string;
 }

@@ -559,7 +559,7 @@ describe('npm start -- --api-kind http: the sample WebSocket API with the Entra 
   });
 
   it('prints the WebSocket URL, its guard, its routes, @connections and a wscat line', () => {
-    const { lines, tryIt } = webSocketStartLines(local.url, local.webSocketApis, (flags) => `token${flags}`);
+    const { lines, tryIt } = webSocketStartLines(local.url, local.webSocketApis, (flags) => `token ${flags}`);
     const ws = local.url.replace('http', 'ws');
     expect(lines[0]).toMatch(
       new RegExp(
