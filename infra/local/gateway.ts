@@ -647,24 +647,27 @@ function mockReply(ctx: GatewayContext, state: RequestState, integration: MockIn
   if (response === undefined) {
     throw new GatewayError('API_CONFIGURATION_ERROR', 'Internal server error');
   }
+  const mapped = mappedHeaders(response.parameters, {
+    ...mappingInputs(ctx, state),
+    integrationResponse: { header: {}, body: '' },
+  });
+  // A response template's key is the media type of the body it makes; without one (a CORS preflight's
+  // 204) the answer has no body and, unless a mapping names one, no Content-Type.
+  const type =
+    'application/json' in response.templates ? 'application/json' : Object.keys(response.templates)[0];
+  const named = Object.keys(mapped).some((h) => h.toLowerCase() === 'content-type');
   return {
     statusCode: response.statusCode,
     headers: {
-      'Content-Type': 'application/json',
-      ...mappedHeaders(response.parameters, {
-        ...mappingInputs(ctx, state),
-        integrationResponse: { header: {}, body: '' },
-      }),
+      ...(type !== undefined && !named ? { 'Content-Type': type } : {}),
+      ...mapped,
       'x-amzn-RequestId': state.requestId,
     },
-    body: renderTemplate(
-      response.templates['application/json'] ?? Object.values(response.templates)[0] ?? '',
-      {
-        context: contextVariables(ctx, state),
-        stageVariables: ctx.api.stageVariables,
-        param: (name) => paramOf(state, name),
-      },
-    ),
+    body: renderTemplate(type === undefined ? '' : (response.templates[type] as string), {
+      context: contextVariables(ctx, state),
+      stageVariables: ctx.api.stageVariables,
+      param: (name) => paramOf(state, name),
+    }),
   };
 }
 

@@ -719,6 +719,8 @@ describe('integrations', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-methods')).toBe('GET');
     expect(res.headers.get('x-request')).toBe(res.headers.get('x-amzn-requestid'));
+    // No response template and no mapped Content-Type: a body of no media type, and no Content-Type.
+    expect(res.headers.get('content-type')).toBeNull();
   });
 
   it("fills a MOCK response template's plain $context and $input.params references; VTL logic is a 501 named at start", async () => {
@@ -760,6 +762,8 @@ describe('integrations', () => {
     const headers = { Authorization: 'Bearer a.b.c' };
     const plain = await call('/plain?q=x', { headers });
     expect(plain.status).toBe(200);
+    // The response template's key is the media type of the body it makes.
+    expect(plain.headers.get('content-type')).toBe('application/json');
     expect(await plain.json()).toEqual({ caller: 'p', q: 'x', env: 'dev' });
     const logic = await call('/logic', { headers });
     expect(logic.status).toBe(501);

@@ -151,6 +151,8 @@ describe('npm start -- --api-kind http answers as the synthesized HTTP API says'
     );
     expect(res.headers.get('access-control-allow-headers')?.split(',')).toEqual(cors.AllowHeaders);
     expect(res.headers.get('access-control-max-age')).toBe(String(cors.MaxAge));
+    // API Gateway's own empty answer: no body, so no Content-Type.
+    expect(res.headers.get('content-type')).toBeNull();
     const ok = await call('GET', '/whoami', await delegated('access_as_user'), {
       origin: 'https://app.example.com',
     });
