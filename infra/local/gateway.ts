@@ -444,7 +444,8 @@ function renderGatewayResponse(ctx: GatewayContext, request: RequestState, error
   });
   const errorType = error.errorType ?? ERROR_TYPES[error.type];
   return {
-    statusCode: error.statusCode ?? response?.statusCode ?? defaultStatus,
+    // DEFAULT_4XX's (5XX's) status code, when set, is every other 4XX's (5XX's) that names none itself.
+    statusCode: error.statusCode ?? own?.statusCode ?? fallback?.statusCode ?? defaultStatus,
     headers: {
       'Content-Type': contentType,
       ...mappedHeaders(response?.parameters ?? [], mappingInputs(ctx, state)),

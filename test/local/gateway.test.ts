@@ -578,6 +578,27 @@ describe('gateway responses', () => {
     });
   });
 
+  it("gives a customized type without a StatusCode DEFAULT_4XX's status, which changes every other 4XX's", async () => {
+    const { call } = await serve(
+      template({
+        Auth: authorizer(0),
+        Items: resource(ROOT, 'items'),
+        ItemsGet: proxyMethod({ Ref: 'Items' }, 'GET', 'Backend', guarded),
+        Default4xx: gatewayResponse('DEFAULT_4XX', { StatusCode: '418' }),
+        Unauthorized: gatewayResponse('UNAUTHORIZED', {
+          ResponseParameters: { 'gatewayresponse.header.X-Own': "'own'" },
+        }),
+      }),
+      { AuthFn: allowAll, Backend: echo },
+    );
+    // "Gateway response types for API Gateway": DEFAULT_4XX's default status is null, and "changing
+    // the status code of this fallback gateway response changes the status codes of all other 4XX responses".
+    const unauthorized = await call('/items');
+    expect(unauthorized.status).toBe(418);
+    expect(unauthorized.headers.get('x-own')).toBe('own');
+    expect(await unauthorized.json()).toEqual({ message: 'Unauthorized' });
+  });
+
   it('answers a failed proxy integration 502 through DEFAULT_5XX', async () => {
     const { call } = await serve(
       template({
