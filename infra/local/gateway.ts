@@ -150,6 +150,17 @@ export function policyProblem(policy: APIGatewayAuthorizerResult['policyDocument
   return undefined;
 }
 
+/**
+ * Whether API Gateway takes an authorizer's `context`: absent, or a map whose values are strings, numbers or
+ * booleans ("you cannot set a JSON object or array as a valid value of any key in the context map", Output
+ * from an API Gateway Lambda authorizer); any other is the authorizer's failure, a 500.
+ */
+export function isUsableContext(context: unknown): boolean {
+  if (context === undefined || context === null) return true;
+  if (typeof context !== 'object' || Array.isArray(context)) return false;
+  return Object.values(context).every((v) => typeof v !== 'object' || v === null);
+}
+
 interface Route {
   readonly resource: ResourceModel;
   readonly pathParameters: Record<string, string>;
@@ -552,7 +563,8 @@ async function callAuthorizer(
     typeof shaped !== 'object' ||
     typeof shaped.policyDocument !== 'object' ||
     !Array.isArray(shaped.policyDocument?.Statement) ||
-    policyProblem(shaped.policyDocument) !== undefined
+    policyProblem(shaped.policyDocument) !== undefined ||
+    !isUsableContext(shaped.context)
   ) {
     throw new GatewayError('AUTHORIZER_CONFIGURATION_ERROR', null);
   }

@@ -8,6 +8,7 @@ import { loggableError } from '../../lambda/authorizer/safe-text.js';
 import {
   clfTime,
   handlerOf,
+  isUsableContext,
   type LambdaHandler,
   policyDecision,
   policyProblem,
@@ -309,8 +310,7 @@ function authorizerDecision(result: unknown, methodArn: string): Record<string, 
     policy === null ||
     !Array.isArray(policy.Statement) ||
     policyProblem(policy) !== undefined ||
-    typeof context !== 'object' ||
-    Array.isArray(context)
+    !isUsableContext(context)
   ) {
     throw new Refusal(500);
   }

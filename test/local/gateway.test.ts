@@ -485,6 +485,31 @@ describe('the TOKEN authorizer', () => {
     );
   });
 
+  it('answers 500 for a context value that is a JSON object or array, which the authorizer output may not hold', async () => {
+    // "Output from an API Gateway Lambda authorizer": context values are strings, numbers or booleans; "you
+    // cannot set a JSON object or array as a valid value of any key in the context map".
+    const contexts: Record<string, unknown> = {
+      'Bearer list.list.list': { roles: ['Items.Read'] },
+      'Bearer nest.nest.nest': { user: { oid: '1' } },
+      'Bearer flat.flat.flat': { n: 1, yes: false, s: 'x' },
+    };
+    const { call } = await serve(guardedApi(0), {
+      AuthFn: async (e: { authorizationToken: string }) => ({
+        principalId: 'p',
+        policyDocument: policy(['Allow', [`${ARN}/*`]]),
+        context: contexts[e.authorizationToken],
+      }),
+      Backend: echo,
+    });
+    const answer = async (token: string) => {
+      const res = await call('/items', { headers: { authorization: token } });
+      return [res.status, res.headers.get('x-amzn-errortype')];
+    };
+    expect(await answer('Bearer list.list.list')).toEqual([500, 'AuthorizerConfigurationException']);
+    expect(await answer('Bearer nest.nest.nest')).toEqual([500, 'AuthorizerConfigurationException']);
+    expect(await answer('Bearer flat.flat.flat')).toEqual([200, null]);
+  });
+
   it('gives the ACCESS_DENIED gateway response the context of the Deny that refused ($context.authorizer.*)', async () => {
     const t = guardedApi(60, {
       Denied: gatewayResponse('ACCESS_DENIED', {

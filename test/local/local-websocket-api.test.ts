@@ -228,6 +228,7 @@ function chatFunctions(): Map<string, LambdaHandler> {
       async (e) => {
         record('authorizer', e);
         if (token(e) === 'boom') throw new Error('boom');
+        if (token(e) === 'list') return { ...allow(e.methodArn), context: { roles: ['a'] } };
         if (token(e) === 'deny')
           return {
             ...allow(e.methodArn),
@@ -370,6 +371,8 @@ describe('the $connect handshake', () => {
       body: '{"message":"Forbidden"}',
     });
     expect(await open('/dev', { headers: { 'X-Token': 'boom' } })).toMatchObject({ status: 500 });
+    // A context value that is a JSON object or array is no authorizer output API Gateway takes.
+    expect(await open('/dev', { headers: { 'X-Token': 'list' } })).toMatchObject({ status: 500 });
     expect(logged.some((l) => l.includes('$connect') && l.includes('Error: boom'))).toBe(true);
   });
 
