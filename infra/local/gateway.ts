@@ -137,6 +137,13 @@ export function policyDecision(
  */
 const MAX_POLICY_RESOURCE_CHARS = 512;
 
+/**
+ * API Gateway's limit on the method ARN of a method an authorizer guards: "the maximum length is 1600 bytes
+ * ... the API client receives a 414 Request URI too long response" (Output from an API Gateway Lambda
+ * authorizer); path parameter values can push it over.
+ */
+const MAX_METHOD_ARN_BYTES = 1600;
+
 /** Why API Gateway would refuse an authorizer's policy, answering 500, or undefined when it takes it. */
 export function policyProblem(policy: APIGatewayAuthorizerResult['policyDocument']): string | undefined {
   for (const statement of policy?.Statement ?? []) {
@@ -589,6 +596,9 @@ async function authorize(
     throw new GatewayError('UNAUTHORIZED', 'Unauthorized');
   }
   const methodArn = `arn:aws:execute-api:${ctx.region}:${ctx.accountId}:${ctx.apiId}/${ctx.api.stageName}/${state.method}${state.url.pathname}`;
+  if (Buffer.byteLength(methodArn) > MAX_METHOD_ARN_BYTES) {
+    throw new GatewayError('DEFAULT_4XX', 'Request URI too long', 414);
+  }
   const result = await authorizerResult(ctx, authorizer, token, methodArn);
   const context = {
     ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),

@@ -485,6 +485,33 @@ describe('the TOKEN authorizer', () => {
     );
   });
 
+  it('answers 414 without a call when the method ARN is over 1,600 bytes', async () => {
+    // "Output from an API Gateway Lambda authorizer": an authorization-enabled method ARN is at most 1600
+    // bytes; path parameter values can push it over, and the client then gets a 414.
+    let calls = 0;
+    const { call } = await serve(
+      guardedApi(0, {
+        Item: resource({ Ref: 'Items' }, '{id}'),
+        ItemGet: proxyMethod({ Ref: 'Item' }, 'GET', 'Backend', guarded),
+      }),
+      {
+        AuthFn: async (e: unknown) => {
+          calls++;
+          return allowAll(e);
+        },
+        Backend: echo,
+      },
+    );
+    const arnOf = (id: string) => `${ARN}/GET/items/${id}`;
+    const headers = { authorization: 'Bearer a.b.c' };
+    const fits = 'a'.repeat(1600 - arnOf('').length);
+    expect(arnOf(fits).length).toBe(1600);
+    expect((await call(`/items/${fits}`, { headers })).status).toBe(200);
+    const res = await call(`/items/${fits}a`, { headers });
+    expect(res.status).toBe(414);
+    expect(calls).toBe(1);
+  });
+
   it('answers 500 for a context value that is a JSON object or array, which the authorizer output may not hold', async () => {
     // "Output from an API Gateway Lambda authorizer": context values are strings, numbers or booleans; "you
     // cannot set a JSON object or array as a valid value of any key in the context map".
