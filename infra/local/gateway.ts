@@ -252,6 +252,8 @@ interface RequestState {
   route?: Route;
   resourcePath?: string;
   authorizer?: Record<string, string>;
+  /** How long the Lambda authorizer took, in ms (0 for a decision from the cache). */
+  authorizerLatency?: number;
   /** A JWT authorizer's claims, with their JSON types, as a Lambda proxy integration receives them. */
   jwtClaims?: Record<string, unknown>;
   error?: GatewayError;
@@ -599,7 +601,9 @@ async function authorize(
   if (Buffer.byteLength(methodArn) > MAX_METHOD_ARN_BYTES) {
     throw new GatewayError('DEFAULT_4XX', 'Request URI too long', 414);
   }
+  const started = ctx.now();
   const result = await authorizerResult(ctx, authorizer, token, methodArn);
+  state.authorizerLatency = ctx.now() - started;
   const context = {
     ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
     principalId: String(result.principalId ?? ''),
@@ -739,7 +743,13 @@ function buildProxyEvent(
     requestContext: {
       accountId: ctx.accountId,
       apiId: ctx.apiId,
-      authorizer: state.jwtClaims !== undefined ? { claims: state.jwtClaims } : (state.authorizer ?? null),
+      authorizer:
+        state.jwtClaims !== undefined
+          ? { claims: state.jwtClaims }
+          : state.authorizer === undefined
+            ? null
+            : // A Lambda authorizer's context, its principal, and its latency as a number.
+              { ...state.authorizer, integrationLatency: state.authorizerLatency ?? 0 },
       domainName: state.headers.host?.[0],
       domainPrefix: state.headers.host?.[0]?.split('.')[0],
       extendedRequestId: state.requestId,

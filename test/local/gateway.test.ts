@@ -344,6 +344,8 @@ describe('the TOKEN authorizer', () => {
       yes: 'true',
       token: 'Bearer a.b.c',
       principalId: 'p',
+      // The authorizer's latency in ms, a number (the test's clock stands still).
+      integrationLatency: 0,
     });
     expect(event.requestContext.stage).toBe('test');
     expect(event.resource).toBe('/items');
