@@ -111,9 +111,10 @@ describe('a gateway given its own authorizer-result cache', () => {
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
       const seeded = await fetch(`${base}/`, { headers: { authorization: 'seeded' } });
       expect(seeded.status).toBe(200);
-      expect(await seeded.json()).toEqual({ principalId: 'from-the-cache' });
+      // The backend sees the decision's principal, and the authorizer's latency (the clock stands still).
+      expect(await seeded.json()).toEqual({ principalId: 'from-the-cache', integrationLatency: 0 });
       const fresh = await fetch(`${base}/`, { headers: { authorization: 'fresh' } });
-      expect(await fresh.json()).toEqual({ principalId: 'asked' });
+      expect(await fresh.json()).toEqual({ principalId: 'asked', integrationLatency: 0 });
       expect(tokens).toEqual(['fresh']);
       // The authorizer's TTL (60 s) from the gateway's clock.
       expect(stored.get('Auth\nfresh')?.expires).toBe(1_060_000);
