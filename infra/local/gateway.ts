@@ -570,6 +570,7 @@ async function callAuthorizer(
   if (
     shaped === null ||
     typeof shaped !== 'object' ||
+    typeof shaped.principalId !== 'string' ||
     typeof shaped.policyDocument !== 'object' ||
     !Array.isArray(shaped.policyDocument?.Statement) ||
     policyProblem(shaped.policyDocument) !== undefined ||
@@ -606,7 +607,7 @@ async function authorize(
   state.authorizerLatency = ctx.now() - started;
   const context = {
     ...Object.fromEntries(Object.entries(result.context ?? {}).map(([k, v]) => [k, String(v)])),
-    principalId: String(result.principalId ?? ''),
+    principalId: result.principalId,
   };
   const decision = policyDecision(result.policyDocument, methodArn);
   if (decision !== 'allow') {

@@ -539,6 +539,20 @@ describe('the TOKEN authorizer', () => {
     expect(await answer('Bearer flat.flat.flat')).toEqual([200, null]);
   });
 
+  it('answers 500 for an answer without a principalId, which the authorizer output must include', async () => {
+    // "Output from an API Gateway Lambda authorizer": the output "must include the principal identifier
+    // (principalId) and a policy document".
+    const { call } = await serve(guardedApi(0), {
+      AuthFn: async () => ({ policyDocument: policy(['Allow', [`${ARN}/*`]]) }),
+      Backend: echo,
+    });
+    const res = await call('/items', { headers: { authorization: 'Bearer a.b.c' } });
+    expect([res.status, res.headers.get('x-amzn-errortype')]).toEqual([
+      500,
+      'AuthorizerConfigurationException',
+    ]);
+  });
+
   it('gives the ACCESS_DENIED gateway response the context of the Deny that refused ($context.authorizer.*)', async () => {
     const t = guardedApi(60, {
       Denied: gatewayResponse('ACCESS_DENIED', {
