@@ -358,17 +358,21 @@ function readClaims(payload: JsonObject, found: Findings): EntraClaims {
   const version = found.version as TokenVersion;
   const scopes = found.scopes as string[];
   const idtyp = optionalString(payload, 'idtyp');
-  // idtyp is the optional claim Microsoft recommends; without it, a token with no delegated scope is an
-  // application acting as itself.
-  const appOnly = idtyp !== undefined ? idtyp === 'app' : scopes.length === 0;
+  const oid = optionalString(payload, 'oid');
+  const sub = optionalString(payload, 'sub');
+  // idtyp is the optional claim Microsoft recommends; without it, Microsoft's test is `oid == sub` (an app's
+  // token is about the app itself). A user's token without scp (app roles only) keeps its pairwise sub: no
+  // app's, so the guest rule still applies to it.
+  const appOnly =
+    idtyp !== undefined ? idtyp === 'app' : scopes.length === 0 && oid !== undefined && oid === sub;
   return {
     iss: payload.iss as string,
     tid: found.tid as string,
     aud: found.aud as string,
     exp: found.exp as number,
     ver: version,
-    oid: optionalString(payload, 'oid'),
-    sub: optionalString(payload, 'sub'),
+    oid,
+    sub,
     scopes,
     roles: found.roles as string[],
     groups: found.groups as string[],

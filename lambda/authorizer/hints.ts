@@ -251,7 +251,9 @@ function permissionHint(facts: HintFacts): string {
     return `${clip(denialText(denial), 300)}: add a route key for it (its resource path as declared) or a "* /*" default for the methods no key names`;
   }
   // An app acting as itself has no scp to consent to: only an app role assigned to it can help.
-  const appOnly = p.idtyp === 'app' || (p.idtyp === undefined && str(p.scp) === undefined);
+  const appOnly =
+    p.idtyp === 'app' ||
+    (p.idtyp === undefined && str(p.scp) === undefined && str(p.oid) !== undefined && p.oid === p.sub);
   const needs = denial?.kind === 'api_rule' || denial?.kind === 'route_rule' ? denial.needs : undefined;
   const missing =
     denial === undefined ? facts.detail || 'a required scope or role is missing' : denialText(denial);

@@ -41,21 +41,39 @@ describe('the policy document', () => {
 });
 
 describe('appOnly in the context', () => {
-  // docs/permissions-and-caching.md: "appOnly is the idtyp claim when Entra sends it (idtyp=app), otherwise true for a token without scp".
-  const cases: { name: string; scp?: string; roles?: string[]; idtyp?: string; appOnly: boolean }[] = [
-    { name: 'roles, no scp, no idtyp', roles: ['Items.Read'], appOnly: true },
+  // Microsoft: idtyp (optional claim) says app or user; without it, "bool isAppOnlyToken = oid == sub"
+  // (learn.microsoft.com/entra/identity-platform/scenario-protected-web-api-verification-scope-app-roles).
+  // A user's token without scp (roles only) keeps its pairwise sub, so it is no app's.
+  const cases: {
+    name: string;
+    scp?: string;
+    roles?: string[];
+    idtyp?: string;
+    subIsOid?: true;
+    appOnly: boolean;
+  }[] = [
+    { name: 'roles, no scp, no idtyp, sub = oid', roles: ['Items.Read'], subIsOid: true, appOnly: true },
+    { name: "roles, no scp, no idtyp, a user's sub", roles: ['Items.Read'], appOnly: false },
     { name: 'roles, no scp, idtyp app', roles: ['Items.Read'], idtyp: 'app', appOnly: true },
     { name: 'roles, no scp, idtyp user', roles: ['Items.Read'], idtyp: 'user', appOnly: false },
     { name: 'scp, no idtyp', scp: 'access_as_user', appOnly: false },
+    { name: 'scp, no idtyp, sub = oid', scp: 'access_as_user', subIsOid: true, appOnly: false },
     { name: 'scp, idtyp user', scp: 'access_as_user', idtyp: 'user', appOnly: false },
     { name: 'scp, idtyp app', scp: 'access_as_user', idtyp: 'app', appOnly: true },
-    { name: 'a blank scp, roles, no idtyp', scp: ' ', roles: ['Items.Read'], appOnly: true },
+    {
+      name: 'a blank scp, roles, no idtyp, sub = oid',
+      scp: ' ',
+      roles: ['Items.Read'],
+      subIsOid: true,
+      appOnly: true,
+    },
   ];
 
-  it.each(cases)('is $appOnly for a token with $name', async ({ scp, roles, idtyp, appOnly }) => {
+  it.each(cases)('is $appOnly for a token with $name', async ({ scp, roles, idtyp, subIsOid, appOnly }) => {
     const { scp: _scp, ...base } = claims();
     const payload = {
       ...base,
+      ...(subIsOid && { sub: base.oid }),
       ...(scp !== undefined && { scp }),
       ...(roles !== undefined && { roles }),
       ...(idtyp !== undefined && { idtyp }),
@@ -65,6 +83,22 @@ describe('appOnly in the context', () => {
       { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },
     ]);
     expect(result.context?.appOnly).toBe(appOnly);
+  });
+});
+
+describe('a guest where guests are refused', () => {
+  it("is refused with a user token that carries app roles but no scp (no idtyp): that is no app's token", async () => {
+    // Oracle: docs/permissions-and-caching.md (guests refused on every route, app-only tokens never a guest's;
+    // a guest told by an idp that names another tenant) and Microsoft's app-only test, oid == sub when no idtyp.
+    const { handler, records } = build({ [ENV_NAMES.guestUsers]: 'refuse' });
+    const { scp: _scp, ...guest } = claims({ guest: true, roles: ['Items.Read'] });
+    expect(guest.sub).not.toBe(guest.oid);
+    const denied = await handler(event(`Bearer ${signed(header(), guest)}`));
+    expect(denied.policyDocument.Statement).toEqual([
+      { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [METHOD_ARN] },
+    ]);
+    expect(records.at(-1)?.decision.reason).toBe('guest_not_allowed');
+    expect(denied.context?.appOnly).toBe(false);
   });
 });
 

@@ -82,7 +82,10 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
   }
   const scopes = isString(c.scp) ? c.scp.split(/\s+/).filter(Boolean) : [];
   const roles = ((c.roles as string[] | undefined) ?? []).filter((r) => r.trim() !== '');
-  const appOnly = c.idtyp !== undefined ? c.idtyp === 'app' : scopes.length === 0;
+  // App-only: idtyp when present; else Microsoft's "isAppOnlyToken = oid == sub"
+  // (scenario-protected-web-api-verification-scope-app-roles), for a token without scp.
+  const appOnly =
+    c.idtyp !== undefined ? c.idtyp === 'app' : scopes.length === 0 && isString(c.oid) && c.oid === c.sub;
   return {
     claims: {
       keyId,
