@@ -296,7 +296,7 @@ export function checkEntraToken(jwt: DecodedJwt, rules: EntraRules, nowSeconds: 
   const found: Findings = {};
   const input: RuleInput = { jwt, rules, nowSeconds, found };
   for (const rule of ENTRA_RULES) rule.check(input);
-  return { keyId: found.keyId as string, claims: readClaims(jwt.payload, found) };
+  return { keyId: found.keyId as string, claims: readClaims(jwt.payload, found, rules) };
 }
 
 /** Each rule judged on its own, for `npm run explain`: passed, the rejection, or why it could not be judged. */
@@ -330,10 +330,15 @@ function groupsOverage(payload: JsonObject): boolean {
   return payload.groups === undefined && (named || payload.hasgroups === true);
 }
 
-/** Does an identity provider URL name this tenant (`https://sts.windows.net/{tid}/`, `.../{tid}/v2.0`)? */
-function namesTenant(idp: string, tid: string): boolean {
+/**
+ * Is an identity provider URL an issuer of this tenant (`https://sts.windows.net/{tid}/`, `.../{tid}/v2.0`):
+ * the tenant in its path, on an Entra issuer host of this API? A federated partner's IdP names its own
+ * issuer URI, whose path may say anything.
+ */
+function namesTenant(idp: string, tid: string, hosts: readonly (string | undefined)[]): boolean {
   try {
-    return new URL(idp).pathname.split('/')[1]?.toLowerCase() === tid;
+    const url = new URL(idp);
+    return hosts.includes(url.host) && url.pathname.split('/')[1]?.toLowerCase() === tid;
   } catch {
     return false;
   }
@@ -346,15 +351,17 @@ function namesTenant(idp: string, tid: string): boolean {
  * guests" (access token claims reference): an `idp` other than `iss` that names no issuer of the token's
  * own tenant (`live.com`, another tenant's STS) is a guest's. An application acting as itself is no user.
  */
-function isGuest(payload: JsonObject, tid: string, appOnly: boolean): boolean {
+function isGuest(payload: JsonObject, tid: string, appOnly: boolean, rules: EntraRules): boolean {
   if (appOnly) return false;
   if (payload.acct === 1) return true;
   if (payload.acct === 0) return false;
   const idp = payload.idp;
-  return typeof idp === 'string' && idp !== payload.iss && !namesTenant(idp, tid);
+  if (typeof idp !== 'string' || idp === payload.iss) return false;
+  const hosts = [new URL(payload.iss as string).host, rules.authorityHost, rules.v1IssuerHost];
+  return !namesTenant(idp, tid, hosts);
 }
 
-function readClaims(payload: JsonObject, found: Findings): EntraClaims {
+function readClaims(payload: JsonObject, found: Findings, rules: EntraRules): EntraClaims {
   const version = found.version as TokenVersion;
   const scopes = found.scopes as string[];
   const idtyp = optionalString(payload, 'idtyp');
@@ -379,7 +386,7 @@ function readClaims(payload: JsonObject, found: Findings): EntraClaims {
     groupsOverage: groupsOverage(payload),
     appId: found.appId,
     appOnly,
-    guest: isGuest(payload, found.tid as string, appOnly),
+    guest: isGuest(payload, found.tid as string, appOnly, rules),
     name: optionalString(payload, 'name'),
     preferredUsername:
       optionalString(payload, 'preferred_username') ??

@@ -120,6 +120,8 @@ describe('guest users: guestUsers refuse', () => {
     ['idp of another tenant (v2)', { idp: `https://sts.windows.net/${HOME}/` }],
     ['idp live.com (a personal account invited)', { idp: 'live.com' }],
     ['idp of another tenant (v1)', { idp: `https://sts.windows.net/${HOME}/` }, { version: '1.0' }],
+    // A federated partner's IdP (SAML/WS-Fed B2B) names its own issuer URI, whatever its path says.
+    ['idp of a partner IdP whose path names this tenant', { idp: `https://idp.partner.example/${TENANT}/` }],
   ];
   const members: [string, Record<string, unknown>, Parameters<typeof claims>[0]?][] = [
     ['no idp, no acct', { idp: undefined }],

@@ -100,7 +100,7 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
       roles,
       appId: client,
       appOnly,
-      guest: guestOf(c, appOnly),
+      guest: guestOf(c, appOnly, config),
       groups: ((c.groups as string[] | undefined) ?? []).map((g) => g.toLowerCase()),
       // Overage: no groups, and _claim_names naming groups (or hasgroups: true), per docs/permissions-and-caching.md.
       groupsOverage:
@@ -117,14 +117,15 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
 
 /**
  * A guest, as docs/permissions-and-caching.md quotes Entra: `acct` 1 a guest, 0 a member; without it, an `idp`
- * that is not `iss` and is no issuer URL of the token's own tenant. An application is never a guest.
+ * that is not `iss` and is no issuer URL of the token's own tenant on an Entra issuer host of the API (its
+ * `iss` host, the login host, the v1 issuer host). An application is never a guest.
  */
-function guestOf(c: Json, appOnly: boolean): boolean {
+function guestOf(c: Json, appOnly: boolean, config: AuthorizerConfig): boolean {
   if (appOnly) return false;
   if (c.acct === 1 || c.acct === 0) return c.acct === 1;
   if (!isString(c.idp) || c.idp === c.iss) return false;
-  const ownTenant = [`https://sts.windows.net/${c.tid}/`, `https://login.microsoftonline.com/${c.tid}/v2.0`];
-  return (
-    !ownTenant.some((own) => c.idp === own) && !new RegExp(`^https://[^/]+/${c.tid}(/|$)`, 'i').test(c.idp)
+  const hosts = [new URL(String(c.iss)).host, config.authorityHost, config.v1IssuerHost];
+  return !hosts.some((host) =>
+    new RegExp(`^https://${host?.replaceAll('.', '\\.')}/${c.tid}(/|$)`, 'i').test(c.idp as string),
   );
 }
