@@ -68,6 +68,19 @@ export function cloudOfAuthority(host: string): Cloud | undefined {
   return CLOUDS.find((cloud) => (cloud.authorityHosts as readonly string[]).includes(host));
 }
 
+/** A host Microsoft documents Entra tokens being issued from, in any of its clouds or External ID. */
+export function isEntraIssuerHost(host: string): boolean {
+  return (
+    isExternalIdHost(host) ||
+    CLOUDS.some(
+      (cloud) =>
+        cloud.v1IssuerHost === host ||
+        (cloud.v2IssuerHosts as readonly string[]).includes(host) ||
+        (cloud.authorityHosts as readonly string[]).includes(host),
+    )
+  );
+}
+
 /** The clouds whose v1 tokens come from this host. */
 export function cloudsOfV1Issuer(host: string): Cloud[] {
   return CLOUDS.filter((cloud) => cloud.v1IssuerHost === host);

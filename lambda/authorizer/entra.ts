@@ -1,4 +1,4 @@
-import { v2IssuersOf } from './clouds.js';
+import { isEntraIssuerHost, v2IssuersOf } from './clouds.js';
 import { type AuthorizerConfig, isGuid } from './config.js';
 import { TokenRejectedError } from './errors.js';
 import { headerKeyId } from './jwt.js';
@@ -332,13 +332,14 @@ function groupsOverage(payload: JsonObject): boolean {
 
 /**
  * Is an identity provider URL an issuer of this tenant (`https://sts.windows.net/{tid}/`, `.../{tid}/v2.0`):
- * the tenant in its path, on an Entra issuer host of this API? A federated partner's IdP names its own
- * issuer URI, whose path may say anything.
+ * the tenant in its path, on an Entra host (Microsoft's, or the configured login host)? A federated
+ * partner's IdP names its own issuer URI, whose path may say anything.
  */
-function namesTenant(idp: string, tid: string, hosts: readonly (string | undefined)[]): boolean {
+function namesTenant(idp: string, tid: string, rules: EntraRules): boolean {
   try {
-    const url = new URL(idp);
-    return hosts.includes(url.host) && url.pathname.split('/')[1]?.toLowerCase() === tid;
+    const { host, pathname } = new URL(idp);
+    const entraHost = isEntraIssuerHost(host) || host === rules.authorityHost || host === rules.v1IssuerHost;
+    return entraHost && pathname.split('/')[1]?.toLowerCase() === tid;
   } catch {
     return false;
   }
@@ -356,9 +357,7 @@ function isGuest(payload: JsonObject, tid: string, appOnly: boolean, rules: Entr
   if (payload.acct === 1) return true;
   if (payload.acct === 0) return false;
   const idp = payload.idp;
-  if (typeof idp !== 'string' || idp === payload.iss) return false;
-  const hosts = [new URL(payload.iss as string).host, rules.authorityHost, rules.v1IssuerHost];
-  return !namesTenant(idp, tid, hosts);
+  return typeof idp === 'string' && idp !== payload.iss && !namesTenant(idp, tid, rules);
 }
 
 function readClaims(payload: JsonObject, found: Findings, rules: EntraRules): EntraClaims {

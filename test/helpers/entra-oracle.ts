@@ -116,16 +116,34 @@ export function entraVerdict(config: AuthorizerConfig, h: Json, c: Json, now: nu
 }
 
 /**
+ * The hosts Microsoft documents Entra tokens being issued from (national clouds: authentication-national-cloud,
+ * and Microsoft's answer on the sovereign clouds' token issuers); External ID's are `*.ciamlogin.com`.
+ */
+const ENTRA_HOSTS = [
+  'login.microsoftonline.com',
+  'sts.windows.net',
+  'login.microsoftonline.us',
+  'login.partner.microsoftonline.cn',
+  'login.chinacloudapi.cn',
+  'sts.chinacloudapi.cn',
+];
+
+/**
  * A guest, as docs/permissions-and-caching.md quotes Entra: `acct` 1 a guest, 0 a member; without it, an `idp`
- * that is not `iss` and is no issuer URL of the token's own tenant on an Entra issuer host of the API (its
- * `iss` host, the login host, the v1 issuer host). An application is never a guest.
+ * that is not `iss` and is no issuer URL of the token's own tenant on an Entra host (Microsoft's, or the
+ * configured login host). An application is never a guest.
  */
 function guestOf(c: Json, appOnly: boolean, config: AuthorizerConfig): boolean {
   if (appOnly) return false;
   if (c.acct === 1 || c.acct === 0) return c.acct === 1;
   if (!isString(c.idp) || c.idp === c.iss) return false;
-  const hosts = [new URL(String(c.iss)).host, config.authorityHost, config.v1IssuerHost];
-  return !hosts.some((host) =>
-    new RegExp(`^https://${host?.replaceAll('.', '\\.')}/${c.tid}(/|$)`, 'i').test(c.idp as string),
-  );
+  const match = /^https:\/\/([^/]+)\/([^/]*)/i.exec(c.idp);
+  if (match === null) return true;
+  const [, host = '', tenant = ''] = match;
+  const entra =
+    ENTRA_HOSTS.includes(host) ||
+    host.endsWith('.ciamlogin.com') ||
+    host === config.authorityHost ||
+    host === config.v1IssuerHost;
+  return !(entra && tenant.toLowerCase() === c.tid);
 }
