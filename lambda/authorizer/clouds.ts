@@ -68,15 +68,12 @@ export function cloudOfAuthority(host: string): Cloud | undefined {
   return CLOUDS.find((cloud) => (cloud.authorityHosts as readonly string[]).includes(host));
 }
 
-/** A host Microsoft documents Entra tokens being issued from, in any of its clouds or External ID. */
+/** A host Microsoft documents Entra issuers on (v1 or v2), in any of its clouds, or External ID's. */
 export function isEntraIssuerHost(host: string): boolean {
   return (
     isExternalIdHost(host) ||
     CLOUDS.some(
-      (cloud) =>
-        cloud.v1IssuerHost === host ||
-        (cloud.v2IssuerHosts as readonly string[]).includes(host) ||
-        (cloud.authorityHosts as readonly string[]).includes(host),
+      (cloud) => cloud.v1IssuerHost === host || (cloud.v2IssuerHosts as readonly string[]).includes(host),
     )
   );
 }

@@ -12,6 +12,7 @@ import {
   STAGE_ARN,
   signed,
   TENANT,
+  testKeys,
 } from '../helpers/setup.js';
 
 /*
@@ -50,6 +51,7 @@ describe('appOnly in the context', () => {
     roles?: string[];
     idtyp?: string;
     subIsOid?: true;
+    noIds?: true;
     appOnly: boolean;
   }[] = [
     { name: 'roles, no scp, no idtyp, sub = oid', roles: ['Items.Read'], subIsOid: true, appOnly: true },
@@ -67,23 +69,32 @@ describe('appOnly in the context', () => {
       subIsOid: true,
       appOnly: true,
     },
+    {
+      name: 'roles, no scp, no idtyp, neither oid nor sub',
+      roles: ['Items.Read'],
+      noIds: true,
+      appOnly: false,
+    },
   ];
 
-  it.each(cases)('is $appOnly for a token with $name', async ({ scp, roles, idtyp, subIsOid, appOnly }) => {
-    const { scp: _scp, ...base } = claims();
-    const payload = {
-      ...base,
-      ...(subIsOid && { sub: base.oid }),
-      ...(scp !== undefined && { scp }),
-      ...(roles !== undefined && { roles }),
-      ...(idtyp !== undefined && { idtyp }),
-    };
-    const result = await build().handler(event(`Bearer ${signed(header(), payload)}`));
-    expect(result.policyDocument.Statement).toEqual([
-      { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },
-    ]);
-    expect(result.context?.appOnly).toBe(appOnly);
-  });
+  it.each(cases)(
+    'is $appOnly for a token with $name',
+    async ({ scp, roles, idtyp, subIsOid, noIds, appOnly }) => {
+      const { scp: _scp, oid, sub, ...base } = claims();
+      const payload = {
+        ...base,
+        ...(!noIds && { oid, sub: subIsOid ? oid : sub }),
+        ...(scp !== undefined && { scp }),
+        ...(roles !== undefined && { roles }),
+        ...(idtyp !== undefined && { idtyp }),
+      };
+      const result = await build().handler(event(`Bearer ${signed(header(), payload)}`));
+      expect(result.policyDocument.Statement).toEqual([
+        { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: [STAGE_ARN] },
+      ]);
+      expect(result.context?.appOnly).toBe(appOnly);
+    },
+  );
 });
 
 describe('a guest where guests are refused', () => {
@@ -99,6 +110,43 @@ describe('a guest where guests are refused', () => {
     ]);
     expect(records.at(-1)?.decision.reason).toBe('guest_not_allowed');
     expect(denied.context?.appOnly).toBe(false);
+  });
+});
+
+describe('a member or an application where guests are refused', () => {
+  const sovereign = () => ({
+    [ENV_NAMES.guestUsers]: 'refuse',
+    [ENV_NAMES.authorityHost]: 'login.sovereign.example',
+    [ENV_NAMES.v1IssuerHost]: 'sts.sovereign.example',
+    [ENV_NAMES.jwksUri]: server.url,
+  });
+  const v2Iss = `https://login.sovereign.example/${TENANT}/v2.0`;
+  const v1Iss = `https://sts.sovereign.example/${TENANT}/`;
+
+  it.each([
+    ['a v2 token whose idp is its tenant on the configured v1 issuer host', v2Iss, v1Iss],
+    ['a v1 token whose idp is its tenant on the configured login host', v1Iss, v2Iss],
+  ])('admits %s: a member of a cloud Microsoft does not list', async (_, iss, idp) => {
+    // Oracle: docs/permissions-and-caching.md (idp an issuer URL of the token's own tid on an Entra host, the
+    // configured login host among them, is a member's).
+    const { handler, records } = buildAuthorizer(sovereign());
+    const version = iss === v1Iss ? { ver: '1.0', appid: claims().azp } : {};
+    const payload = { ...claims(), iss, idp, ...version };
+    // The second test key names no issuer, as a key set of its own would publish it.
+    const { second } = testKeys();
+    const result = await handler(event(`Bearer ${signed(header({ kid: second.kid }), payload, second)}`));
+    expect(records.at(-1)?.decision.reason).toBe('allowed');
+    expect(result.context?.appOnly).toBe(false);
+  });
+
+  it("admits an application's token whose idp names another tenant: an application is never a guest", async () => {
+    // Oracle: docs/permissions-and-caching.md ("app-only tokens are never a guest's").
+    const { handler, records } = build({ [ENV_NAMES.guestUsers]: 'refuse' });
+    const app = claims({ appOnly: true, roles: ['Items.Read'], guest: true });
+    expect(app.idp).not.toBe(app.iss);
+    const result = await handler(event(`Bearer ${signed(header(), app)}`));
+    expect(records.at(-1)?.decision.reason).toBe('allowed');
+    expect(result.context?.appOnly).toBe(true);
   });
 });
 
