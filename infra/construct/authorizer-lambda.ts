@@ -8,7 +8,7 @@ import {
 } from 'aws-cdk-lib/aws-lambda';
 import { type LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV_NAMES } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES, SETTINGS, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
 import { authorizerFunction } from './authorizer-function.js';
 import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './authorizer-props.js';
 import { PropsError, secondsOf } from './errors.js';
@@ -94,12 +94,33 @@ export function environmentSizeProblem(construct: string, variables: Record<stri
   if (Object.values(variables).some((value) => typeof value !== 'string')) return [];
   const bytes = Buffer.byteLength(JSON.stringify(variables), 'utf8');
   if (bytes <= MAX_ENVIRONMENT_BYTES) return [];
+  const list = largestList(variables as Record<string, string>);
+  if (list !== undefined) {
+    return [
+      `${construct}: ${list.prop}: the Lambda's environment variables come to ${bytes} bytes as JSON (${list.prop} take ${list.bytes}), over the ${MAX_ENVIRONMENT_BYTES} bytes Lambda accepts: fewer or shorter entries`,
+    ];
+  }
   const routes = variables[ENV_NAMES.routePermissions];
   const share =
     typeof routes === 'string' ? ` (routePermissions take ${Buffer.byteLength(routes, 'utf8')})` : '';
   return [
     `${construct}: routePermissions: the Lambda's environment variables come to ${bytes} bytes as JSON${share}, over the ${MAX_ENVIRONMENT_BYTES} bytes Lambda accepts: fewer or shorter route keys (an ANY key or a {proxy+} for routes that share a rule), or shorter scope and role names`,
   ];
+}
+
+/**
+ * The list prop (`requiredScopes`, `audiences`, ...) whose variable is the largest, when one is larger than
+ * the route table's variables: then that list, not the table, is what passed the limit.
+ */
+function largestList(variables: Record<string, string>): { prop: string; bytes: number } | undefined {
+  const size = (name: string) => Buffer.byteLength(variables[name] ?? '', 'utf8');
+  const routes = size(ENV_NAMES.routePermissions) + size(UNLISTED_METHODS_ENV);
+  const lists = Object.values(SETTINGS)
+    .filter((row) => row.form === 'list')
+    .map((row) => ({ prop: row.prop, bytes: size(row.variable) }))
+    .sort((a, b) => b.bytes - a.bytes);
+  const largest = lists[0];
+  return largest !== undefined && largest.bytes > routes ? largest : undefined;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
 } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError, secondsOf } from './errors.js';
 import type { KnownProps } from './known-props.js';
+import type { PropKind } from './prop-kinds.js';
 import { tenantsParameterEnvironment } from './tenants-parameter.js';
 
 /**
@@ -184,33 +185,36 @@ export interface EntraTokenAuthorizerProps {
   readonly unlistedMethods?: 'error' | 'deny';
 }
 
-/** The props EntraTokenAuthorizer takes: a key not here is refused (`checkKnownProps`). */
+/**
+ * The props EntraTokenAuthorizer takes, with what each holds: a key not here is refused (`checkKnownProps`),
+ * and so is a value not of its kind (`checkPropKinds`).
+ */
 export const TOKEN_AUTHORIZER_PROPS = {
-  tenantId: true,
-  allowedTenants: true,
-  tenantsRefresh: true,
-  clientId: true,
-  audiences: true,
-  requiredScopes: true,
-  requiredRoles: true,
-  requiredGroups: true,
-  guestUsers: true,
-  allowedClientApps: true,
-  routePermissions: true,
-  jwksUri: true,
-  authorityHost: true,
-  v1IssuerHost: true,
-  clockSkew: true,
-  resultsCacheTtl: true,
-  logRetention: true,
-  logLevel: true,
-  memorySize: true,
-  timeout: true,
-  serviceName: true,
-  metricsNamespace: true,
-  logRemovalPolicy: true,
-  unlistedMethods: true,
-} as const satisfies KnownProps<EntraTokenAuthorizerProps>;
+  tenantId: 'text',
+  allowedTenants: 'tenants',
+  tenantsRefresh: 'duration',
+  clientId: 'text',
+  audiences: 'names',
+  requiredScopes: 'names',
+  requiredRoles: 'names',
+  requiredGroups: 'names',
+  guestUsers: 'text',
+  allowedClientApps: 'names',
+  routePermissions: 'routes',
+  jwksUri: 'text',
+  authorityHost: 'text',
+  v1IssuerHost: 'text',
+  clockSkew: 'duration',
+  resultsCacheTtl: 'duration',
+  logRetention: 'retention',
+  logLevel: 'text',
+  memorySize: 'number',
+  timeout: 'duration',
+  serviceName: 'text',
+  metricsNamespace: 'text',
+  logRemovalPolicy: 'removal',
+  unlistedMethods: 'text',
+} as const satisfies KnownProps<EntraTokenAuthorizerProps, PropKind>;
 
 function fail(prop: string, expected: string, actual: unknown): never {
   throw new PropsError('EntraTokenAuthorizer', prop, expected, actual);
@@ -312,6 +316,9 @@ export function authorizerSettings(props: EntraTokenAuthorizerProps): Authorizer
   for (const [setting, row] of Object.entries(SETTINGS)) {
     if (row.form === 'list') checkList(props, setting as ListSetting);
   }
+  // Every kind's construct checks it, though only a REST API's methods can be unlisted.
+  if (props.unlistedMethods !== undefined && !['error', 'deny'].includes(props.unlistedMethods))
+    fail('unlistedMethods', "'error' or 'deny'", props.unlistedMethods);
   return settings;
 }
 

@@ -22,6 +22,7 @@ import {
 import { PropsError } from './errors.js';
 import { checkKnownProps, type KnownProps } from './known-props.js';
 import { editDistance } from './nearest.js';
+import { checkPropKinds, type PropKind } from './prop-kinds.js';
 
 const CONSTRUCT = 'EntraHttpAuthorizer';
 
@@ -44,7 +45,7 @@ export interface EntraHttpAuthorizerProps extends Omit<EntraTokenAuthorizerProps
 /** Its props are EntraTokenAuthorizer's, `routePermissions` keyed by route keys. */
 const HTTP_AUTHORIZER_PROPS = {
   ...TOKEN_AUTHORIZER_PROPS,
-} as const satisfies KnownProps<EntraHttpAuthorizerProps>;
+} as const satisfies KnownProps<EntraHttpAuthorizerProps, PropKind>;
 
 /**
  * The Lambda's environment for an HTTP API, checked by the validators its cold start uses (the shared
@@ -52,6 +53,7 @@ const HTTP_AUTHORIZER_PROPS = {
  */
 function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
   checkKnownProps(CONSTRUCT, props, HTTP_AUTHORIZER_PROPS);
+  checkPropKinds(CONSTRUCT, props, HTTP_AUTHORIZER_PROPS);
   const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
   env[API_ENV.kind] = 'http';
   if (props.routePermissions !== undefined) {

@@ -41,6 +41,7 @@ import {
 import { PropsError } from './errors.js';
 import { addEntraGatewayResponses, type GatewayResponseOptions } from './gateway-responses.js';
 import { checkKnownProps } from './known-props.js';
+import { checkPropKinds } from './prop-kinds.js';
 import { routeCoverageProblems, routeKeyFor, unlistedMethods } from './route-coverage.js';
 
 /** The id of the synth warning for a guarded RestApi without `addGatewayResponses`, to acknowledge it. */
@@ -94,16 +95,10 @@ export class EntraTokenAuthorizer extends Construct {
   constructor(scope: Construct, id: string, props: EntraTokenAuthorizerProps) {
     super(scope, id);
     checkKnownProps('EntraTokenAuthorizer', props, TOKEN_AUTHORIZER_PROPS);
+    checkPropKinds('EntraTokenAuthorizer', props, TOKEN_AUTHORIZER_PROPS);
     this.environment = authorizerEnvironment(props);
     this.#routes = props.routePermissions === undefined ? undefined : { ...props.routePermissions };
     this.#unlistedMethods = props.unlistedMethods ?? 'error';
-    if (this.#unlistedMethods !== 'error' && this.#unlistedMethods !== 'deny')
-      throw new PropsError(
-        'EntraTokenAuthorizer',
-        'unlistedMethods',
-        "'error' or 'deny'",
-        props.unlistedMethods,
-      );
     this.#telemetry = telemetryEnvironment(props);
     const ttl = resultsCacheTtlOf('EntraTokenAuthorizer', props);
 
@@ -235,7 +230,7 @@ export class EntraTokenAuthorizer extends Construct {
 
   private routeProblems(): string[] {
     const routes = this.#routes;
-    if (routes === undefined || Object.keys(routes).length === 0) return [];
+    if (routes === undefined) return [];
     const methods = this.#bound.guardedMethods();
     if (methods.length === 0 && this.#bound.api !== undefined) {
       // A SpecRestApi's methods live in its OpenAPI document, out of sight.

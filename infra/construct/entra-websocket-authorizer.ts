@@ -20,6 +20,7 @@ import {
 } from './authorizer-props.js';
 import { PropsError } from './errors.js';
 import { checkKnownProps, type KnownProps } from './known-props.js';
+import { checkPropKinds, type PropKind } from './prop-kinds.js';
 
 const CONSTRUCT = 'EntraWebSocketAuthorizer';
 
@@ -43,8 +44,8 @@ export interface EntraWebSocketAuthorizerProps
 const { routePermissions: _, resultsCacheTtl: __, ...SHARED_PROPS } = TOKEN_AUTHORIZER_PROPS;
 const WEBSOCKET_AUTHORIZER_PROPS = {
   ...SHARED_PROPS,
-  tokenSource: true,
-} as const satisfies KnownProps<EntraWebSocketAuthorizerProps>;
+  tokenSource: 'text',
+} as const satisfies KnownProps<EntraWebSocketAuthorizerProps, PropKind>;
 
 /** The Lambda's environment for a WebSocket API, checked at synth; a mistake names the prop. */
 export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerProps): Record<string, string> {
@@ -60,6 +61,7 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
       'absent: a WebSocket API authorizes $connect only (use requiredScopes or requiredRoles)',
       routePermissions,
     );
+  checkPropKinds(CONSTRUCT, own, WEBSOCKET_AUTHORIZER_PROPS);
   const source = props.tokenSource ?? 'query';
   if (!(WEBSOCKET_TOKEN_SOURCES as readonly string[]).includes(source))
     throw new PropsError(

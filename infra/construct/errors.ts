@@ -32,6 +32,8 @@ export function secondsOf(
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON writes NaN and Infinity as null.
+  if (typeof value === 'number') return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {

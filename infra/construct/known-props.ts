@@ -2,10 +2,11 @@ import { PropsError } from './errors.js';
 import { nearest } from './nearest.js';
 
 /**
- * The keys of a props interface, one `true` each: written `{ ... } as const satisfies KnownProps<XProps>`,
- * so the compiler fails when a prop is added to the interface and not here, or named here and not there.
+ * The keys of a props interface, one `true` (or what the key holds, `Value`) each: written
+ * `{ ... } as const satisfies KnownProps<XProps>`, so the compiler fails when a prop is added to the
+ * interface and not here, or named here and not there.
  */
-export type KnownProps<Props> = Readonly<Record<keyof Props, true>>;
+export type KnownProps<Props, Value = true> = Readonly<Record<keyof Props, Value>>;
 
 /**
  * Refuses a key `known` does not name. TypeScript catches a misspelled prop at compile time; JavaScript,
@@ -15,7 +16,7 @@ export type KnownProps<Props> = Readonly<Record<keyof Props, true>>;
 export function checkKnownProps(
   construct: string,
   props: unknown,
-  known: Readonly<Record<string, true>>,
+  known: Readonly<Record<string, unknown>>,
 ): void {
   if (typeof props !== 'object' || props === null || Array.isArray(props))
     throw new PropsError(construct, 'props', 'an object of its props', props);

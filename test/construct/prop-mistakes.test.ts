@@ -1,8 +1,11 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { MockIntegration, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { describe, expect, it } from 'vitest';
 import type { EntraTokenAuthorizerProps } from '../../infra/construct/authorizer-props.js';
 import { EntraHttpAuthorizer } from '../../infra/construct/entra-http-authorizer.js';
 import { EntraTokenAuthorizer } from '../../infra/construct/entra-token-authorizer.js';
+import { EntraWebSocketAuthorizer } from '../../infra/construct/entra-websocket-authorizer.js';
 import { PropsError } from '../../infra/construct/errors.js';
 import { readAppContext } from '../../infra/sample/app-context.js';
 import { testApp } from '../helpers/cdk.js';
@@ -19,6 +22,11 @@ const CHARS = '1 to 120 letters, digits or ASCII punctuation other than " and \\
 const SCOPE_CHARS = `scope names Entra can write in scp: ${CHARS}`;
 const ROLE_CHARS = `role names Entra can write in roles: ${CHARS}`;
 const NAMES = 'a non-empty list of names without spaces or commas';
+const LIST = "a list of strings, such as ['Items.Read']";
+const TENANTS =
+  'a list of tenant GUIDs, or the SSM parameter that holds them (a StringParameter or StringListParameter) or its name';
+const RETENTION = 'a RetentionDays, such as RetentionDays.ONE_MONTH (a retention CloudWatch Logs accepts)';
+const REMOVAL = 'a RemovalPolicy, such as RemovalPolicy.RETAIN';
 const ROUTE_NAMES =
   'a non-empty array of names without spaces (leave it out for none; {} admits any valid token with a scope or a role)';
 const ROUTE_APPS =
@@ -370,6 +378,97 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     { tenantId: 'organizations', allowedTenants: '/entra/tenants', tenantsRefresh: '60' as never },
     'tenantsRefresh must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got "60"',
   ],
+  // What a JavaScript app can pass where the prop is another kind: named, never a TypeError from inside.
+  ['a tenant id as a number', { tenantId: 42 as never }, 'tenantId must be a string; got 42'],
+  ['a client id of null', { clientId: null as never }, 'clientId must be a string; got null'],
+  ['an authority host as a number', { authorityHost: 1 as never }, 'authorityHost must be a string; got 1'],
+  [
+    'a v1 issuer host as a list',
+    { v1IssuerHost: ['sts.windows.net'] as never },
+    'v1IssuerHost must be a string; got ["sts.windows.net"]',
+  ],
+  ['a log level as a number', { logLevel: 0 as never }, 'logLevel must be a string; got 0'],
+  ['a service name as a number', { serviceName: 42 as never }, 'serviceName must be a string; got 42'],
+  [
+    'a metrics namespace as a list',
+    { metricsNamespace: ['Orders'] as never },
+    'metricsNamespace must be a string; got ["Orders"]',
+  ],
+  [
+    'one required scope as a string, not a list',
+    { requiredScopes: 'Items.Read' as never },
+    `requiredScopes must be ${LIST}; got "Items.Read"`,
+  ],
+  ['required roles of null', { requiredRoles: null as never }, `requiredRoles must be ${LIST}; got null`],
+  ['required groups as an object', { requiredGroups: {} as never }, `requiredGroups must be ${LIST}; got {}`],
+  [
+    'allowed client apps as a number',
+    { allowedClientApps: 1 as never },
+    `allowedClientApps must be ${LIST}; got 1`,
+  ],
+  [
+    'a required scope that is a number',
+    { requiredScopes: [1] as never },
+    `requiredScopes must be ${LIST}; got [1]`,
+  ],
+  // A string spread into its characters, each an audience: refused, not spread.
+  [
+    'one audience as a string, not a list',
+    { audiences: 'api://orders' as never },
+    `audiences must be ${LIST}; got "api://orders"`,
+  ],
+  // Left blank, each would silently mean "none" or the default (and the alarms would watch another namespace).
+  ['required scopes blank', { requiredScopes: '' as never }, `requiredScopes must be ${LIST}; got ""`],
+  ['a blank service name', { serviceName: '' }, 'serviceName must be a non-blank string; got ""'],
+  [
+    'a blank metrics namespace',
+    { metricsNamespace: ' ' },
+    'metricsNamespace must be a non-blank string; got " "',
+  ],
+  ['a blank log level', { logLevel: '' as never }, 'logLevel must be a non-blank string; got ""'],
+  // Written to the Lambda as "null", which its cold start refuses.
+  ['guestUsers null', { guestUsers: null as never }, 'guestUsers must be a string; got null'],
+  [
+    'allowedTenants as a number',
+    { tenantId: 'organizations', allowedTenants: 42 as never },
+    `allowedTenants must be ${TENANTS}; got 42`,
+  ],
+  [
+    'allowedTenants null',
+    { tenantId: 'organizations', allowedTenants: null as never },
+    `allowedTenants must be ${TENANTS}; got null`,
+  ],
+  [
+    'a log retention CloudWatch refuses',
+    { logRetention: 42 as never },
+    `logRetention must be ${RETENTION}; got 42`,
+  ],
+  [
+    'a log retention as a string',
+    { logRetention: 'ONE_MONTH' as never },
+    `logRetention must be ${RETENTION}; got "ONE_MONTH"`,
+  ],
+  [
+    'a removal policy CDK does not have',
+    { logRemovalPolicy: 'delete' as never },
+    `logRemovalPolicy must be ${REMOVAL}; got "delete"`,
+  ],
+  [
+    'a removal policy of false',
+    { logRemovalPolicy: false as never },
+    `logRemovalPolicy must be ${REMOVAL}; got false`,
+  ],
+  ['a memory size as a string', { memorySize: '512' as never }, 'memorySize must be a number; got "512"'],
+  [
+    'a memory size of NaN',
+    { memorySize: Number.NaN },
+    'memorySize must be whole megabytes from 128 to 10240 (what Lambda accepts); got NaN',
+  ],
+  [
+    'a clock skew of Infinity seconds',
+    { clockSkew: Duration.seconds(Number.POSITIVE_INFINITY) },
+    'clockSkew must be a whole number of seconds from 0 to 600; got "Infinitys"',
+  ],
   [
     'guestUsers neither allow nor refuse',
     { guestUsers: 'deny' as never },
@@ -459,5 +558,113 @@ describe('EntraHttpAuthorizer: a route table mistake names the route, once', () 
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message).toBe(`EntraHttpAuthorizer: ${message}`);
     expect((error as Error).message.match(/; got /g)).toHaveLength(1);
+  });
+});
+
+describe('a CDK Token where the construct checks the value at synth fails naming the prop', () => {
+  const TOKEN = 'a value known at synth, not a Token (the construct checks it when the app synthesizes)';
+  const lazy = (value: string) => Lazy.string({ produce: () => value });
+  const CASES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
+    ['tenantId', { tenantId: lazy(TENANT) }, 'tenantId'],
+    ['clientId', { clientId: Fn.ref('ClientId') }, 'clientId'],
+    // Before, passed through unchecked: whatever the token resolved to reached the Lambda.
+    ['a required scope', { requiredScopes: [lazy('Items.Read')] }, 'requiredScopes'],
+    ['a list token', { audiences: Token.asList(Fn.split(',', Fn.ref('Audiences'))) }, 'audiences'],
+    ['serviceName', { serviceName: Fn.ref('Service') }, 'serviceName'],
+    ['a route rule', { routePermissions: { 'GET /items': { roles: [lazy('Admin')] } } }, 'routePermissions'],
+    // Before, CDK's "Duration must be specified as 'Duration.seconds()' here ..." or a failed template.
+    [
+      'resultsCacheTtl',
+      { resultsCacheTtl: Duration.minutes(Token.asNumber(Fn.ref('Ttl'))) },
+      'resultsCacheTtl',
+    ],
+    ['clockSkew', { clockSkew: Duration.seconds(Token.asNumber(Fn.ref('Skew'))) }, 'clockSkew'],
+    ['memorySize', { memorySize: Token.asNumber(Fn.ref('Memory')) }, 'memorySize'],
+  ];
+  it.each(CASES)('%s', (_, props, prop) => {
+    let error: unknown;
+    try {
+      new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        ...props,
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PropsError);
+    expect((error as Error).message.startsWith(`EntraTokenAuthorizer: ${prop} must be ${TOKEN}; got `)).toBe(
+      true,
+    );
+  });
+});
+
+describe('mistakes found when the app synthesizes', () => {
+  const synthError = (props: Partial<EntraTokenAuthorizerProps>): string => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT, ...props });
+    const api = new RestApi(stack, 'Api', { defaultMethodOptions: { authorizer: entra.authorizer } });
+    api.root.addResource('items').addMethod('GET', new MockIntegration());
+    entra.addGatewayResponses(api);
+    try {
+      Template.fromStack(stack);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return '';
+  };
+
+  it('an empty route table refuses every method: the synth names the guarded method no key names', () => {
+    // docs/configuration.md: under route permissions a guarded method no key names fails the synth.
+    expect(synthError({ routePermissions: {} })).toContain(
+      'EntraTokenAuthorizer: method GET /items is guarded by this authorizer but no routePermissions key names it',
+    );
+  });
+
+  it.each([
+    ['requiredScopes', Array.from({ length: 300 }, (_, i) => `Orders.Scope${i}`)],
+    ['audiences', Array.from({ length: 200 }, (_, i) => `api://orders-api-${i}.example.com`)],
+  ])('a list too long for the Lambda environment is named, not routePermissions: %s', (prop, list) => {
+    expect(synthError({ [prop]: list })).toMatch(
+      new RegExp(
+        `EntraTokenAuthorizer: ${prop}: the Lambda's environment variables come to \\d+ bytes as JSON \\(${prop} take \\d+\\), over the 4096 bytes Lambda accepts`,
+      ),
+    );
+  });
+});
+
+describe('the HTTP and WebSocket authorizers check the shared props as the REST one does', () => {
+  const make = {
+    EntraHttpAuthorizer: (stack: Stack, props: object) =>
+      new EntraHttpAuthorizer(stack, 'Entra', props as never),
+    EntraWebSocketAuthorizer: (stack: Stack, props: object) =>
+      new EntraWebSocketAuthorizer(stack, 'Entra', props as never),
+  };
+  const CASES: [keyof typeof make, Record<string, unknown>, string][] = [
+    // Before, taken and ignored by both.
+    [
+      'EntraHttpAuthorizer',
+      { unlistedMethods: 'warn' },
+      `unlistedMethods must be 'error' or 'deny'; got "warn"`,
+    ],
+    ['EntraWebSocketAuthorizer', { unlistedMethods: 1 }, 'unlistedMethods must be a string; got 1'],
+    ['EntraWebSocketAuthorizer', { tokenSource: ['query'] }, 'tokenSource must be a string; got ["query"]'],
+    ['EntraHttpAuthorizer', { requiredRoles: 'Admin' }, `requiredRoles must be ${LIST}; got "Admin"`],
+    ['EntraWebSocketAuthorizer', { jwksUri: null }, 'jwksUri must be a string; got null'],
+    [
+      'EntraHttpAuthorizer',
+      { timeout: 10 },
+      'timeout must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got 10',
+    ],
+  ];
+  it.each(CASES)('%s %j', (construct, props, message) => {
+    let error: unknown;
+    try {
+      make[construct](new Stack(testApp(), 'S'), { tenantId: TENANT, clientId: CLIENT, ...props });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PropsError);
+    expect((error as Error).message).toBe(`${construct}: ${message}`);
   });
 });
