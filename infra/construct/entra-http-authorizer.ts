@@ -54,6 +54,14 @@ const HTTP_AUTHORIZER_PROPS = {
 function httpAuthorizerEnvironment(props: EntraHttpAuthorizerProps): Record<string, string> {
   checkKnownProps(CONSTRUCT, props, HTTP_AUTHORIZER_PROPS);
   checkPropKinds(CONSTRUCT, props, HTTP_AUTHORIZER_PROPS);
+  // A guarded route the table does not name always fails the synth here (see the validation below).
+  if (props.unlistedMethods === 'deny')
+    throw new PropsError(
+      CONSTRUCT,
+      'unlistedMethods',
+      "'error' or left out: a guarded route that routePermissions does not name fails the synth ('deny' is for a RestApi's methods)",
+      props.unlistedMethods,
+    );
   const env = asConstruct(CONSTRUCT, () => authorizerEnvironment({ ...props, routePermissions: undefined }));
   env[API_ENV.kind] = 'http';
   if (props.routePermissions !== undefined) {

@@ -31,7 +31,7 @@ const WEBSOCKET_IDENTITY_SOURCE: Readonly<Record<WebSocketTokenSource, string>> 
 };
 
 export interface EntraWebSocketAuthorizerProps
-  extends Omit<EntraTokenAuthorizerProps, 'routePermissions' | 'resultsCacheTtl'> {
+  extends Omit<EntraTokenAuthorizerProps, 'routePermissions' | 'resultsCacheTtl' | 'unlistedMethods'> {
   /**
    * Where browsers put the token, since they cannot send `Authorization` on a WebSocket: `query`
    * (`wss://.../prod?access_token=<jwt>`) or `protocol` (`new WebSocket(url, ['access_token', jwt])`, whose
@@ -41,7 +41,12 @@ export interface EntraWebSocketAuthorizerProps
   readonly tokenSource?: WebSocketTokenSource;
 }
 
-const { routePermissions: _, resultsCacheTtl: __, ...SHARED_PROPS } = TOKEN_AUTHORIZER_PROPS;
+const {
+  routePermissions: _,
+  resultsCacheTtl: __,
+  unlistedMethods: ___,
+  ...SHARED_PROPS
+} = TOKEN_AUTHORIZER_PROPS;
 const WEBSOCKET_AUTHORIZER_PROPS = {
   ...SHARED_PROPS,
   tokenSource: 'text',
@@ -49,10 +54,15 @@ const WEBSOCKET_AUTHORIZER_PROPS = {
 
 /** The Lambda's environment for a WebSocket API, checked at synth; a mistake names the prop. */
 export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerProps): Record<string, string> {
-  // The two props of the REST and HTTP authorizers it has not: routePermissions refused with its own reason;
+  // The props of the REST and HTTP authorizers it has not: routePermissions and unlistedMethods refused with their reason;
   // resultsCacheTtl, which a props object shared with them may carry, let through (set to 0 below), since API
   // Gateway does not cache $connect decisions and so it changes nothing.
-  const { routePermissions, resultsCacheTtl: _, ...own } = (props ?? {}) as EntraTokenAuthorizerProps;
+  const {
+    routePermissions,
+    unlistedMethods,
+    resultsCacheTtl: _,
+    ...own
+  } = (props ?? {}) as EntraTokenAuthorizerProps;
   checkKnownProps(CONSTRUCT, props === null || props === undefined ? props : own, WEBSOCKET_AUTHORIZER_PROPS);
   if (routePermissions !== undefined)
     throw new PropsError(
@@ -60,6 +70,13 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
       'routePermissions',
       'absent: a WebSocket API authorizes $connect only (use requiredScopes or requiredRoles)',
       routePermissions,
+    );
+  if (unlistedMethods !== undefined)
+    throw new PropsError(
+      CONSTRUCT,
+      'unlistedMethods',
+      "absent: it decides a RestApi's methods that no route key names, and a WebSocket API authorizes $connect only",
+      unlistedMethods,
     );
   checkPropKinds(CONSTRUCT, own, WEBSOCKET_AUTHORIZER_PROPS);
   const source = props.tokenSource ?? 'query';

@@ -647,7 +647,16 @@ describe('the HTTP and WebSocket authorizers check the shared props as the REST 
       { unlistedMethods: 'warn' },
       `unlistedMethods must be 'error' or 'deny'; got "warn"`,
     ],
-    ['EntraWebSocketAuthorizer', { unlistedMethods: 1 }, 'unlistedMethods must be a string; got 1'],
+    [
+      'EntraHttpAuthorizer',
+      { unlistedMethods: 'deny' },
+      `unlistedMethods must be 'error' or left out: a guarded route that routePermissions does not name fails the synth ('deny' is for a RestApi's methods); got "deny"`,
+    ],
+    [
+      'EntraWebSocketAuthorizer',
+      { unlistedMethods: 'deny' },
+      `unlistedMethods must be absent: it decides a RestApi's methods that no route key names, and a WebSocket API authorizes $connect only; got "deny"`,
+    ],
     ['EntraWebSocketAuthorizer', { tokenSource: ['query'] }, 'tokenSource must be a string; got ["query"]'],
     ['EntraHttpAuthorizer', { requiredRoles: 'Admin' }, `requiredRoles must be ${LIST}; got "Admin"`],
     ['EntraWebSocketAuthorizer', { jwksUri: null }, 'jwksUri must be a string; got null'],

@@ -55,12 +55,24 @@ const SHARED: Readonly<Record<string, Documented>> = {
   serviceName: 'string',
   metricsNamespace: 'string',
   logRemovalPolicy: 'RemovalPolicy',
-  unlistedMethods: 'string',
 };
-/** The props of each construct (docs/api-kinds.md: a WebSocket API has no route table and no cache TTL). */
+/**
+ * The props of each construct (docs/api-kinds.md: a WebSocket API has no route table, so no unlisted
+ * methods, and no cache TTL).
+ */
 const DOCUMENTED: Readonly<Record<ConstructName, Readonly<Record<string, Documented>>>> = {
-  EntraTokenAuthorizer: { ...SHARED, routePermissions: 'table', resultsCacheTtl: 'Duration' },
-  EntraHttpAuthorizer: { ...SHARED, routePermissions: 'table', resultsCacheTtl: 'Duration' },
+  EntraTokenAuthorizer: {
+    ...SHARED,
+    routePermissions: 'table',
+    resultsCacheTtl: 'Duration',
+    unlistedMethods: 'string',
+  },
+  EntraHttpAuthorizer: {
+    ...SHARED,
+    routePermissions: 'table',
+    resultsCacheTtl: 'Duration',
+    unlistedMethods: 'string',
+  },
   EntraWebSocketAuthorizer: { ...SHARED, tokenSource: 'string' },
 };
 
