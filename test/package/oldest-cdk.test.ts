@@ -54,6 +54,25 @@ new EntraTokenAuthorizer(new Stack(new App(), 'ItemsStack'), 'Entra', {
 });
 `;
 
+/**
+ * Props of every kind as a JavaScript app writes them on the oldest aws-cdk-lib (its Duration, RetentionDays and
+ * RemovalPolicy taken as that version has them), then one of another kind, which fails naming the prop.
+ */
+const KINDS = `const { App, Duration, RemovalPolicy, Stack } = require('aws-cdk-lib');
+const { RetentionDays } = require('aws-cdk-lib/aws-logs');
+const { EntraTokenAuthorizer } = require('entra-authorizer');
+const props = {
+  tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+  clientId: '6e74172b-be56-4843-9ff4-e66a39bb12e3',
+  clockSkew: Duration.seconds(60),
+  logRetention: RetentionDays.ONE_WEEK,
+  logRemovalPolicy: RemovalPolicy.RETAIN,
+  memorySize: 512,
+};
+new EntraTokenAuthorizer(new Stack(new App(), 'Good'), 'Entra', props);
+new EntraTokenAuthorizer(new Stack(new App(), 'Bad'), 'Entra', { ...props, requiredScopes: 'Items.Read' });
+`;
+
 let work: string;
 
 beforeAll(async () => {
@@ -65,6 +84,7 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'oldest-cdk-app', private: true }));
   writeFileSync(join(dir, 'app.js'), APP);
   writeFileSync(join(dir, 'misspelled.js'), MISSPELLED);
+  writeFileSync(join(dir, 'kinds.js'), KINDS);
   // Plain npm install: an ERESOLVE here means the peer range refuses the version it names as its floor.
   await run(
     'npm',
@@ -127,5 +147,16 @@ describe('the oldest aws-cdk-lib the package declares', () => {
     expect(failed).toContain(
       'EntraTokenAuthorizer: routePermission must be one of its props (did you mean routePermissions?); got {"GET /items":{"scopes":["Items.Read"]}}',
     );
+  });
+
+  it("takes each kind of prop from that version's aws-cdk-lib, and names a prop of another kind", async () => {
+    const failed = await run(process.execPath, ['kinds.js'], { cwd: join(work, 'app') }).then(
+      () => undefined,
+      (err: Error) => err.message,
+    );
+    expect(failed).toContain(
+      `EntraTokenAuthorizer: requiredScopes must be a list of strings, such as ['Items.Read']; got "Items.Read"`,
+    );
+    expect(failed).not.toMatch(/EntraTokenAuthorizer: (clockSkew|logRetention|logRemovalPolicy|memorySize)/);
   });
 });
