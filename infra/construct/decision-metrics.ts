@@ -15,6 +15,7 @@ import { type Outcome, REASONS, type Reason } from '../../lambda/authorizer/reas
 import { DECISION_METRIC } from '../../lambda/authorizer/telemetry-config.js';
 import { PropsError } from './errors.js';
 import { checkKnownProps, type KnownProps } from './known-props.js';
+import { checkPropKinds } from './prop-kinds.js';
 
 export type DecisionOutcome = Outcome;
 export type DecisionReason = Reason;
@@ -42,6 +43,9 @@ interface DecisionMetricSource {
  * metric's exact dimension set, which graphs and alarms both take.
  */
 export function decisionMetric(source: DecisionMetricSource, options: DecisionMetricOptions = {}): IMetric {
+  if (typeof options !== 'object' || options === null)
+    throw new PropsError('metricDecisions', 'options', 'an object of its options', options);
+  checkPropKinds('metricDecisions', options, { period: 'duration' });
   const { outcome, reason, ...metricOptions } = options;
   if (reason !== undefined && !Object.hasOwn(REASONS, reason)) {
     throw new PropsError('metricDecisions', 'reason', `one of ${Object.keys(REASONS).join(', ')}`, reason);
@@ -162,6 +166,14 @@ export function createAlarms(
   tenantsFromParameter = false,
 ): AuthorizerAlarms {
   checkKnownProps('addAlarms', options, ALARM_OPTIONS);
+  checkPropKinds('addAlarms', options, { failureWindow: 'duration', unauthorizedWindow: 'duration' });
+  if (options.action !== undefined && typeof (options.action as Partial<IAlarmAction>)?.bind !== 'function')
+    throw new PropsError(
+      'addAlarms',
+      'action',
+      'an alarm action, such as new SnsAction(topic)',
+      options.action,
+    );
   const failureWindow = options.failureWindow ?? Duration.minutes(1);
   const unauthorizedThreshold = options.unauthorizedThreshold ?? 100;
   if (!Number.isFinite(unauthorizedThreshold) || unauthorizedThreshold < 1) {

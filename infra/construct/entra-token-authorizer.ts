@@ -179,6 +179,7 @@ export class EntraTokenAuthorizer extends Construct {
     rule: RouteRule,
     options: MethodOptions = {},
   ): Method {
+    checkPropKinds('addMethod', { httpMethod, rule }, { httpMethod: 'text', rule: 'routes' });
     const key = routeKeyFor(httpMethod, resource.path);
     const routes = this.#routes ?? {};
     const existing = routes[key];

@@ -677,3 +677,62 @@ describe('the HTTP and WebSocket authorizers check the shared props as the REST 
     expect((error as Error).message).toBe(`${construct}: ${message}`);
   });
 });
+
+describe("the options of the construct's methods, as a JavaScript app can pass them", () => {
+  const DURATION = 'must be a Duration from aws-cdk-lib, such as Duration.minutes(5)';
+  const CASES: [string, (entra: EntraTokenAuthorizer, api: RestApi) => unknown, string][] = [
+    // Before, each a TypeError from inside CDK or our code.
+    [
+      'addAlarms failureWindow: 60',
+      (e) => e.addAlarms({ failureWindow: 60 as never }),
+      `addAlarms: failureWindow ${DURATION}; got 60`,
+    ],
+    [
+      "addAlarms unauthorizedWindow: '5m'",
+      (e) => e.addAlarms({ unauthorizedWindow: '5m' as never }),
+      `addAlarms: unauthorizedWindow ${DURATION}; got "5m"`,
+    ],
+    [
+      'addAlarms action: a topic ARN',
+      (e) => e.addAlarms({ action: 'arn:aws:sns:eu-west-1:123456789012:ops' as never }),
+      'addAlarms: action must be an alarm action, such as new SnsAction(topic); got "arn:aws:sns:eu-west-1:123456789012:ops"',
+    ],
+    [
+      'metricDecisions period: 300',
+      (e) => e.metricDecisions({ period: 300 as never }),
+      `metricDecisions: period ${DURATION}; got 300`,
+    ],
+    [
+      'metricDecisions(null)',
+      (e) => e.metricDecisions(null as never),
+      'metricDecisions: options must be an object of its options; got null',
+    ],
+    [
+      'addMethod with a method that is not a string',
+      (e, api) => e.addMethod(api.root.addResource('items'), 5 as never, new MockIntegration(), {}),
+      'addMethod: httpMethod must be a string; got 5',
+    ],
+    // Before, passed through unchecked to the Lambda.
+    [
+      'addMethod with a Token in its rule',
+      (e, api) =>
+        e.addMethod(api.root.addResource('items'), 'GET', new MockIntegration(), {
+          roles: [Fn.ref('Role')],
+        }),
+      'addMethod: rule must be a value known at synth, not a Token',
+    ],
+  ];
+  it.each(CASES)('%s', (_, call, message) => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
+    const api = new RestApi(stack, 'Api', { defaultMethodOptions: { authorizer: entra.authorizer } });
+    let error: unknown;
+    try {
+      call(entra, api);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(PropsError);
+    expect((error as Error).message.startsWith(message)).toBe(true);
+  });
+});
