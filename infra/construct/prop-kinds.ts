@@ -55,8 +55,11 @@ const CHECKS: Readonly<Record<PropKind, Check>> = {
   names: checkNames,
   tenants: (value, fail) => {
     if (Array.isArray(value)) return checkNames(value, fail);
-    const parameter = value as { parameterName?: unknown } | null;
-    if (typeof value !== 'string' && typeof parameter?.parameterName !== 'string')
+    // A parameter (IStringParameter, IStringListParameter) has both: a look-alike object, its name alone.
+    const parameter = value as { parameterName?: unknown; parameterArn?: unknown } | null;
+    const isParameter =
+      typeof parameter?.parameterName === 'string' && typeof parameter.parameterArn === 'string';
+    if (typeof value !== 'string' && !isParameter)
       fail(
         'a list of tenant GUIDs, or the SSM parameter that holds them (a StringParameter or StringListParameter) or its name',
       );

@@ -434,6 +434,11 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
     `allowedTenants must be ${TENANTS}; got 42`,
   ],
   [
+    'allowedTenants as an object that only looks like a parameter',
+    { tenantId: 'organizations', allowedTenants: { parameterName: '/saas/tenants' } as never },
+    `allowedTenants must be ${TENANTS}; got {"parameterName":"/saas/tenants"}`,
+  ],
+  [
     'allowedTenants null',
     { tenantId: 'organizations', allowedTenants: null as never },
     `allowedTenants must be ${TENANTS}; got null`,

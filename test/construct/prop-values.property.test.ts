@@ -142,6 +142,7 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
       () => Duration.seconds(Token.asNumber(Fn.ref('Param'))),
       () => Duration.minutes(Token.asNumber(Fn.ref('Param'))),
       () => ({ 'GET /items': { scopes: [Fn.ref('Param')] } }),
+      () => ({ parameterName: '/saas/tenants' }),
     )
     .map((make) => make()),
 );
