@@ -30,7 +30,15 @@ export function secondsOf(
   return (value as { toSeconds(opts: { integral: boolean }): number }).toSeconds({ integral: false });
 }
 
+/** The longest a value is shown: a list of thousands stays a line one can read. */
+const MAX_SHOWN = 400;
+
 function describe(value: unknown): string {
+  const shown = show(value);
+  return shown.length <= MAX_SHOWN ? shown : `${shown.slice(0, MAX_SHOWN)}... (${shown.length} characters)`;
+}
+
+function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   // JSON writes NaN and Infinity as null.
   if (typeof value === 'number') return String(value);

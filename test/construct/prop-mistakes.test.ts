@@ -741,3 +741,21 @@ describe("the options of the construct's methods, as a JavaScript app can pass t
     expect((error as Error).message.startsWith(message)).toBe(true);
   });
 });
+
+it('shows a long wrong value cut to a readable line, saying how long it was', () => {
+  const list = Array.from({ length: 1000 }, (_, i) => i);
+  let error: unknown;
+  try {
+    new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
+      tenantId: TENANT,
+      clientId: CLIENT,
+      requiredScopes: list as never,
+    });
+  } catch (err) {
+    error = err;
+  }
+  const shown = JSON.stringify(list);
+  expect((error as Error).message).toBe(
+    `EntraTokenAuthorizer: requiredScopes must be ${LIST}; got ${shown.slice(0, 400)}... (${shown.length} characters)`,
+  );
+});
