@@ -54,9 +54,9 @@ const WEBSOCKET_AUTHORIZER_PROPS = {
 
 /** The Lambda's environment for a WebSocket API, checked at synth; a mistake names the prop. */
 export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerProps): Record<string, string> {
-  // The props of the REST and HTTP authorizers it has not: routePermissions and unlistedMethods refused with their reason;
-  // resultsCacheTtl, which a props object shared with them may carry, let through (set to 0 below), since API
-  // Gateway does not cache $connect decisions and so it changes nothing.
+  // The props of the REST and HTTP authorizers it has not: routePermissions and unlistedMethods refused with
+  // their reason; resultsCacheTtl, which a props object shared with them may carry, let through (set to 0
+  // below), since API Gateway does not cache $connect decisions and so it changes nothing.
   const {
     routePermissions,
     unlistedMethods,
