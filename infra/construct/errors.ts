@@ -43,6 +43,15 @@ function show(value: unknown): string {
   // JSON writes NaN and Infinity as null.
   if (typeof value === 'number') return String(value);
   try {
+    // An object that says what it is (a Duration: `Duration.minutes(5)`), as it says it.
+    const said = (value as { toString?: unknown } | null)?.toString;
+    if (
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      typeof said === 'function' &&
+      said !== Object.prototype.toString
+    )
+      return String(value);
     return JSON.stringify(value) ?? String(value);
   } catch {
     return String(value);

@@ -380,6 +380,11 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
   ],
   // What a JavaScript app can pass where the prop is another kind: named, never a TypeError from inside.
   ['a tenant id as a number', { tenantId: 42 as never }, 'tenantId must be a string; got 42'],
+  [
+    'a Duration where a string goes, shown as written',
+    { serviceName: Duration.minutes(5) as never },
+    'serviceName must be a string; got Duration.minutes(5)',
+  ],
   ['a client id of null', { clientId: null as never }, 'clientId must be a string; got null'],
   ['an authority host as a number', { authorityHost: 1 as never }, 'authorityHost must be a string; got 1'],
   [
