@@ -57,12 +57,8 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
   // The props of the REST and HTTP authorizers it has not: routePermissions and unlistedMethods refused with
   // their reason; resultsCacheTtl, which a props object shared with them may carry, let through (set to 0
   // below), since API Gateway does not cache $connect decisions and so it changes nothing.
-  const {
-    routePermissions,
-    unlistedMethods,
-    resultsCacheTtl: _,
-    ...own
-  } = (props ?? {}) as EntraTokenAuthorizerProps;
+  const { routePermissions, unlistedMethods, resultsCacheTtl, ...own } = (props ??
+    {}) as EntraTokenAuthorizerProps;
   checkKnownProps(CONSTRUCT, props === null || props === undefined ? props : own, WEBSOCKET_AUTHORIZER_PROPS);
   if (routePermissions !== undefined)
     throw new PropsError(
@@ -79,6 +75,8 @@ export function webSocketAuthorizerEnvironment(props: EntraWebSocketAuthorizerPr
       unlistedMethods,
     );
   checkPropKinds(CONSTRUCT, own, WEBSOCKET_AUTHORIZER_PROPS);
+  // Let through from a shared props object, it is still a Duration there.
+  checkPropKinds(CONSTRUCT, { resultsCacheTtl }, { resultsCacheTtl: 'duration' });
   const source = props.tokenSource ?? 'query';
   if (!(WEBSOCKET_TOKEN_SOURCES as readonly string[]).includes(source))
     throw new PropsError(

@@ -668,6 +668,12 @@ describe('the HTTP and WebSocket authorizers check the shared props as the REST 
       `unlistedMethods must be absent: it decides a RestApi's methods that no route key names, and a WebSocket API authorizes $connect only; got "deny"`,
     ],
     ['EntraWebSocketAuthorizer', { tokenSource: ['query'] }, 'tokenSource must be a string; got ["query"]'],
+    // Taken (and ignored: no cache on $connect) from a props object shared with the other kinds, but a Duration.
+    [
+      'EntraWebSocketAuthorizer',
+      { resultsCacheTtl: 300 },
+      'resultsCacheTtl must be a Duration from aws-cdk-lib, such as Duration.minutes(5); got 300',
+    ],
     ['EntraHttpAuthorizer', { requiredRoles: 'Admin' }, `requiredRoles must be ${LIST}; got "Admin"`],
     ['EntraWebSocketAuthorizer', { jwksUri: null }, 'jwksUri must be a string; got null'],
     [
