@@ -34,6 +34,16 @@ const ROUTE_APPS =
 const ROUTE_KEY =
   '"METHOD /path", such as "GET /items/{id}" or "ANY /{proxy+}", with a method of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS, ANY or *';
 
+/** What `make` throws, or undefined: each case below checks the error a mistake fails the synth with. */
+function thrown(make: () => unknown): unknown {
+  try {
+    make();
+  } catch (err) {
+    return err;
+  }
+  return undefined;
+}
+
 /**
  * Every prop mistake and the exact line the synth fails with: it names the prop (or the part of it), says
  * what it must be, and shows what it got, once.
@@ -493,16 +503,13 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
 
 describe('every prop mistake fails the synth with its exact message', () => {
   it.each(MISTAKES)('%s', (_, props, message) => {
-    let error: unknown;
-    try {
+    const error = thrown(() => {
       new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
         tenantId: TENANT,
         clientId: CLIENT,
         ...props,
       });
-    } catch (err) {
-      error = err;
-    }
+    });
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message).toBe(`EntraTokenAuthorizer: ${message}`);
     // One "got", at the end: what the prop was given.
@@ -555,16 +562,13 @@ describe('EntraHttpAuthorizer: a route table mistake names the route, once', () 
     ],
   ];
   it.each(HTTP_MISTAKES)('%s', (_, routePermissions, message) => {
-    let error: unknown;
-    try {
+    const error = thrown(() => {
       new EntraHttpAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
         tenantId: TENANT,
         clientId: CLIENT,
         routePermissions: routePermissions as never,
       });
-    } catch (err) {
-      error = err;
-    }
+    });
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message).toBe(`EntraHttpAuthorizer: ${message}`);
     expect((error as Error).message.match(/; got /g)).toHaveLength(1);
@@ -592,16 +596,13 @@ describe('a CDK Token where the construct checks the value at synth fails naming
     ['memorySize', { memorySize: Token.asNumber(Fn.ref('Memory')) }, 'memorySize'],
   ];
   it.each(CASES)('%s', (_, props, prop) => {
-    let error: unknown;
-    try {
+    const error = thrown(() => {
       new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
         tenantId: TENANT,
         clientId: CLIENT,
         ...props,
       });
-    } catch (err) {
-      error = err;
-    }
+    });
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message.startsWith(`EntraTokenAuthorizer: ${prop} must be ${TOKEN}; got `)).toBe(
       true,
@@ -683,12 +684,9 @@ describe('the HTTP and WebSocket authorizers check the shared props as the REST 
     ],
   ];
   it.each(CASES)('%s %j', (construct, props, message) => {
-    let error: unknown;
-    try {
-      make[construct](new Stack(testApp(), 'S'), { tenantId: TENANT, clientId: CLIENT, ...props });
-    } catch (err) {
-      error = err;
-    }
+    const error = thrown(() =>
+      make[construct](new Stack(testApp(), 'S'), { tenantId: TENANT, clientId: CLIENT, ...props }),
+    );
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message).toBe(`${construct}: ${message}`);
   });
@@ -742,12 +740,7 @@ describe("the options of the construct's methods, as a JavaScript app can pass t
     const stack = new Stack(testApp(), 'S');
     const entra = new EntraTokenAuthorizer(stack, 'Entra', { tenantId: TENANT, clientId: CLIENT });
     const api = new RestApi(stack, 'Api', { defaultMethodOptions: { authorizer: entra.authorizer } });
-    let error: unknown;
-    try {
-      call(entra, api);
-    } catch (err) {
-      error = err;
-    }
+    const error = thrown(() => call(entra, api));
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message.startsWith(message)).toBe(true);
   });
@@ -755,16 +748,13 @@ describe("the options of the construct's methods, as a JavaScript app can pass t
 
 it('shows a long wrong value cut to a readable line, saying how long it was', () => {
   const list = Array.from({ length: 1000 }, (_, i) => i);
-  let error: unknown;
-  try {
+  const error = thrown(() => {
     new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
       tenantId: TENANT,
       clientId: CLIENT,
       requiredScopes: list as never,
     });
-  } catch (err) {
-    error = err;
-  }
+  });
   const shown = JSON.stringify(list);
   expect((error as Error).message).toBe(
     `EntraTokenAuthorizer: requiredScopes must be ${LIST}; got ${shown.slice(0, 400)}... (${shown.length} characters)`,
