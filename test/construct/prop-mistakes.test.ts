@@ -44,6 +44,17 @@ function thrown(make: () => unknown): unknown {
   return undefined;
 }
 
+/** What an EntraTokenAuthorizer of these props (beside a valid tenant and client) throws. */
+const tokenAuthorizerThrown = (props: Partial<EntraTokenAuthorizerProps>) =>
+  thrown(
+    () =>
+      new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        ...props,
+      }),
+  );
+
 /**
  * Every prop mistake and the exact line the synth fails with: it names the prop (or the part of it), says
  * what it must be, and shows what it got, once.
@@ -503,13 +514,7 @@ const MISTAKES: [string, Partial<EntraTokenAuthorizerProps>, string][] = [
 
 describe('every prop mistake fails the synth with its exact message', () => {
   it.each(MISTAKES)('%s', (_, props, message) => {
-    const error = thrown(() => {
-      new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
-        tenantId: TENANT,
-        clientId: CLIENT,
-        ...props,
-      });
-    });
+    const error = tokenAuthorizerThrown(props);
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message).toBe(`EntraTokenAuthorizer: ${message}`);
     // One "got", at the end: what the prop was given.
@@ -596,13 +601,7 @@ describe('a CDK Token where the construct checks the value at synth fails naming
     ['memorySize', { memorySize: Token.asNumber(Fn.ref('Memory')) }, 'memorySize'],
   ];
   it.each(CASES)('%s', (_, props, prop) => {
-    const error = thrown(() => {
-      new EntraTokenAuthorizer(new Stack(testApp(), 'S'), 'Entra', {
-        tenantId: TENANT,
-        clientId: CLIENT,
-        ...props,
-      });
-    });
+    const error = tokenAuthorizerThrown(props);
     expect(error).toBeInstanceOf(PropsError);
     expect((error as Error).message.startsWith(`EntraTokenAuthorizer: ${prop} must be ${TOKEN}; got `)).toBe(
       true,
