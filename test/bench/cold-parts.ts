@@ -4,7 +4,7 @@
  * bundle (NODE22_BUNDLING), it loads the same bundle compiled but not run (its text inside a block that never
  * executes, after the floor's requires), the same sources unminified, the naive peer (bare-peer.ts: what
  * aws-jwt-verify alone costs), the shipped bundle with the floor's requires put first (the builtins'
- * order), and the shipped bundle followed by decide.js (what the first decision loads besides), each in a
+ * order), the shipped bundle with the variables the sample's template gives it (a route table), and the shipped bundle followed by decide.js (what the first decision loads besides), each in a
  * fresh process, every variant once per iteration.
  * Figures are CPU time (all threads) of the `require`: the least over the runs, and the median over
  * iterations of the ratio to the floor and to the peer of the same iteration. It also lists what takes the bundle's bytes
@@ -25,7 +25,7 @@ import {
 } from '../../infra/construct/lambda-defaults.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { ensureDeployedNode } from '../../scripts/node22.js';
-import { BARE_PEER_ENTRY, buildColdBundle, exited } from './cold.js';
+import { BARE_PEER_ENTRY, buildColdBundle, exited, sampleAuthorizerEnv } from './cold.js';
 import { BENCH_CLIENT, BENCH_TENANT, PRODUCTION_ENV } from './shared.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -71,6 +71,10 @@ async function cpuOfRequire(node: string, runner: string, file: string, env: Nod
   return Number(report);
 }
 
+/** The one variant loaded with other variables: those the sample's synthesized template gives its authorizer. */
+const SAMPLE_CONFIG =
+  'the shipped bundle, with the sample’s configuration (its route table; its template’s variables)';
+
 const dir = mkdtempSync(join(tmpdir(), 'entra-cold-parts-'));
 // The bench's floor: each builtin once, by its `node:` name, in sorted order (`crypto, http, https, stream`).
 // The order counts: loaded in the bundle's order, the same four cost more.
@@ -89,6 +93,7 @@ try {
     'floor: `require` of the bundle’s builtins': join(dir, 'floor.cjs'),
     'floor + the bundle compiled, not run': join(dir, 'compiled.cjs'),
     'the shipped bundle (minified)': shipped.file,
+    [SAMPLE_CONFIG]: shipped.file,
     'the same sources unminified': unminified.file,
     [`the naive peer: a bare aws-jwt-verify handler, bundled the same way (${bare.output.bytes} bytes)`]:
       bare.file,
@@ -122,6 +127,8 @@ try {
     [ENV_NAMES.audiences]: BENCH_CLIENT,
     [ENV_NAMES.requiredScopes]: 'access_as_user',
   };
+  const sampleEnv = sampleAuthorizerEnv({ PATH: process.env.PATH });
+  const names = Object.keys(variants);
   const cpu: number[][] = Object.values(variants).map(() => []);
   const ratio: number[][] = Object.values(variants).map(() => []);
   const toPeer: number[][] = Object.values(variants).map(() => []);
@@ -132,7 +139,12 @@ try {
     const row: number[] = [];
     for (let k = 0; k < files.length; k++) {
       const j = (i + k) % files.length;
-      row[j] = await cpuOfRequire(node, runner, files[j] as string, env);
+      row[j] = await cpuOfRequire(
+        node,
+        runner,
+        files[j] as string,
+        names[j] === SAMPLE_CONFIG ? sampleEnv : env,
+      );
     }
     row.forEach((v, j) => {
       cpu[j]?.push(v);

@@ -20,6 +20,7 @@ import {
   withLazyModules,
 } from '../../infra/construct/lambda-defaults.js';
 import { createSigningKey, mintEntraAccessToken } from '../../infra/local/mint.js';
+import { synthesizeSample } from '../../infra/local/sample-template.js';
 import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { KeyServer } from '../helpers/key-server.js';
 import { BENCH_CLIENT, BENCH_METHOD_ARN, BENCH_TENANT, PRODUCTION_ENV } from './shared.js';
@@ -146,6 +147,14 @@ export interface ColdReport {
   readonly moduleLoadToPeer: number;
   readonly moduleLoadToPeerSpread: readonly [number, number];
   readonly moduleLoadCpuToPeer: number;
+  /**
+   * The same load with the variables `cdk deploy` gives the sample's authorizer (its route table among them),
+   * read from the synthesized template, and over the peer's load in the same iteration: wall; CPU.
+   */
+  readonly sampleConfigModuleLoadMs: number;
+  readonly sampleConfigModuleLoadCpuMs: number;
+  readonly sampleConfigModuleLoadToPeer: number;
+  readonly sampleConfigModuleLoadCpuToPeer: number;
   readonly moduleLoadWithSourceMapsMs: number;
   readonly firstDecisionMs: number;
   readonly keysSettledMs: number;
@@ -259,6 +268,24 @@ export async function buildColdBundle(root: string): Promise<ColdBundle> {
   };
 }
 
+/**
+ * The variables of the sample's authorizer as the synthesized template gives them (tenant and client are the
+ * bench's), beside the inherited ones: the configuration a deployed sample's cold start reads.
+ */
+export function sampleAuthorizerEnv(inherited: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const { template } = synthesizeSample({ entra: { tenantId: BENCH_TENANT, clientId: BENCH_CLIENT } });
+  const variables = Object.values(template.Resources ?? {})
+    .filter((r) => r.Type === 'AWS::Lambda::Function')
+    .map((r) => (r.Properties?.Environment as { Variables?: Record<string, string> } | undefined)?.Variables)
+    .find((v) => v?.[ENV_NAMES.tenantId] !== undefined);
+  if (variables === undefined) throw new Error("bench: the sample's template has no authorizer function");
+  const ours = Object.keys(inherited).filter((k) => k.startsWith('AZURE_') || k.startsWith('POWERTOOLS_'));
+  return {
+    ...Object.fromEntries(Object.entries(inherited).filter(([k]) => !ours.includes(k))),
+    ...variables,
+  };
+}
+
 /** `runs` iterations of every variant under `runtime`, interleaved. */
 export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number): Promise<ColdReport> {
   const key = createSigningKey({
@@ -278,6 +305,7 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
     [ENV_NAMES.jwksUri]: server.url,
     BENCH_JWKS: JSON.stringify(server.jwks),
   };
+  const sampleEnv = sampleAuthorizerEnv(inherited);
   const runner = join(bundle.dir, 'runner.mjs');
   const run = (flags: string[], file: string, mode: 'load' | 'allow' | 'error') =>
     node(runtime.node, [...flags, runner, file, mode, token], env);
@@ -296,6 +324,14 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
       const floor = await run([], join(bundle.dir, 'builtins.cjs'), 'load');
       const peer = await run([], bundle.peerFile, 'allow');
       const cold = await run([], bundle.file, 'allow');
+      const sample = (await node(runtime.node, [runner, bundle.file, 'load'], sampleEnv)).result;
+      add('sampleConfigModuleLoadMs', sample.moduleLoadMs);
+      add('sampleConfigModuleLoadCpuMs', sample.moduleLoadCpuMs);
+      add('sampleConfigPeerRatio', (sample.moduleLoadMs as number) / (peer.result.moduleLoadMs as number));
+      add(
+        'sampleConfigPeerCpuRatio',
+        (sample.moduleLoadCpuMs as number) / (peer.result.moduleLoadCpuMs as number),
+      );
       add('peerModuleLoadMs', peer.result.moduleLoadMs);
       add('peerModuleLoadCpuMs', peer.result.moduleLoadCpuMs);
       add('peerRatio', (cold.result.moduleLoadMs as number) / (peer.result.moduleLoadMs as number));
@@ -363,6 +399,10 @@ export async function runCold(runtime: Runtime, bundle: ColdBundle, runs: number
     moduleLoadToPeer: m('peerRatio'),
     moduleLoadToPeerSpread: spread('peerRatio'),
     moduleLoadCpuToPeer: m('peerCpuRatio'),
+    sampleConfigModuleLoadMs: m('sampleConfigModuleLoadMs'),
+    sampleConfigModuleLoadCpuMs: m('sampleConfigModuleLoadCpuMs'),
+    sampleConfigModuleLoadToPeer: m('sampleConfigPeerRatio'),
+    sampleConfigModuleLoadCpuToPeer: m('sampleConfigPeerCpuRatio'),
     moduleLoadWithSourceMapsMs: m('moduleLoadWithSourceMapsMs'),
     firstDecisionMs: m('firstDecisionMs'),
     keysSettledMs: m('keysSettledMs'),
