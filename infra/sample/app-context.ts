@@ -25,7 +25,8 @@ export function readAppContext(
 ): Omit<EntraTokenAuthorizerProps, 'routePermissions'> {
   const tenantId = get('tenantId');
   const clientId = get('clientId');
-  const how = (key: string, example: string) => `pass it as: npx cdk deploy -c ${key}=${example}`;
+  const how = (key: string, example: string) =>
+    `pass it to cdk (synth, deploy or destroy) as: -c ${key}=${example}`;
   if (typeof tenantId !== 'string' || tenantId === '') {
     throw new ContextError(
       `context key tenantId is missing: ${how('tenantId', '<tenant GUID>')} -c clientId=<client GUID>`,
@@ -90,7 +91,7 @@ export function readAllowOrigin(get: (key: string) => unknown): string | undefin
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string' || !isAllowOrigin(value)) {
     throw new ContextError(
-      `context key allowOrigin must be "*" or one origin as a browser sends it (lower case, no path, no default port); got "${String(value)}": pass it as: npx cdk deploy -c allowOrigin=https://app.example.com`,
+      `context key allowOrigin must be "*" or one origin as a browser sends it (lower case, no path, no default port); got "${String(value)}": pass it to cdk (synth, deploy or destroy) as: -c allowOrigin=https://app.example.com`,
     );
   }
   return value;
@@ -102,7 +103,7 @@ export function readApiKind(get: (key: string) => unknown): 'rest' | 'http' {
   if (value === undefined || value === '' || value === 'rest') return 'rest';
   if (value === 'http') return 'http';
   throw new ContextError(
-    `context key apiKind must be "rest" or "http"; got "${String(value)}": pass it as: npx cdk deploy -c apiKind=http`,
+    `context key apiKind must be "rest" or "http"; got "${String(value)}": pass it to cdk (synth, deploy or destroy) as: -c apiKind=http`,
   );
 }
 
@@ -121,7 +122,7 @@ export function checkContextKeys(keys: readonly string[]): void {
     const known = CONTEXT_KEYS.find((k) => k.toLowerCase() === meant);
     if (known !== undefined) {
       throw new ContextError(
-        `context key ${key} is not one of this app's keys (did you mean ${known}?): pass it as: npx cdk deploy -c ${known}=...`,
+        `context key ${key} is not one of this app's keys (did you mean ${known}?): pass it to cdk (synth, deploy or destroy) as: -c ${known}=...`,
       );
     }
   }

@@ -516,7 +516,7 @@ describe('metrics and alarms over what the authorizer writes', () => {
 describe('the sample app refuses a context key that looks like one of its own', () => {
   it('names the key it meant', () => {
     expect(() => checkContextKeys(['requiredScope'])).toThrow(
-      "context key requiredScope is not one of this app's keys (did you mean requiredScopes?): pass it as: npx cdk deploy -c requiredScopes=...",
+      "context key requiredScope is not one of this app's keys (did you mean requiredScopes?): pass it to cdk (synth, deploy or destroy) as: -c requiredScopes=...",
     );
     expect(() => checkContextKeys(['tenantid'])).toThrow(/did you mean tenantId\?/);
     expect(() => checkContextKeys(['allowOrigins'])).toThrow(/did you mean allowOrigin\?/);

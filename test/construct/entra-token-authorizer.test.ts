@@ -212,9 +212,12 @@ describe('cdk deploy context', () => {
   });
 
   it.each([
-    [{}, /tenantId is missing: pass it as: npx cdk deploy -c tenantId=/],
+    [{}, /tenantId is missing: pass it to cdk \(synth, deploy or destroy\) as: -c tenantId=/],
     [{ tenantId: 'contoso' }, /tenantId must be .*got "contoso".*-c tenantId=/],
-    [{ tenantId: TENANT }, /clientId is missing: pass it as: npx cdk deploy -c clientId=/],
+    [
+      { tenantId: TENANT },
+      /clientId is missing: pass it to cdk \(synth, deploy or destroy\) as: -c clientId=/,
+    ],
     [{ tenantId: TENANT, clientId: 'x' }, /clientId must be .*got "x".*-c clientId=/],
     [{ tenantId: 'organizations', clientId: CLIENT }, /allowedTenants is required .*-c allowedTenants=/],
   ])('fails the synth for %j with a message naming the key', (values, message) => {

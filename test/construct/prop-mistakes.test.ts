@@ -536,7 +536,7 @@ describe('-c allowedClientApps', () => {
 
   it('is refused, naming the key, when it holds a name', () => {
     expect(() => readAppContext(get({ allowedClientApps: 'frontend' }))).toThrow(
-      'context key allowedClientApps must be application (client) id GUIDs; got "frontend": pass it as: npx cdk deploy -c allowedClientApps=<client app GUID>,<client app GUID>',
+      'context key allowedClientApps must be application (client) id GUIDs; got "frontend": pass it to cdk (synth, deploy or destroy) as: -c allowedClientApps=<client app GUID>,<client app GUID>',
     );
   });
 });

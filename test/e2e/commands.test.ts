@@ -392,7 +392,7 @@ describe.concurrent('the commands, used wrongly', () => {
     expect(run.code).toBe(1);
     expectOneLine(
       run,
-      /^context key tenantId must be a tenant GUID, "organizations" or "common"; got "contoso": pass it as: npx cdk deploy -c tenantId=00000000-0000-0000-0000-000000000000$/,
+      /^context key tenantId must be a tenant GUID, "organizations" or "common"; got "contoso": pass it to cdk \(synth, deploy or destroy\) as: -c tenantId=00000000-0000-0000-0000-000000000000$/,
     );
     // cdk synth runs the app through tsx: about 30 s alone, several times that on a loaded machine.
   }, 180_000);

@@ -19,7 +19,7 @@ function mistakeOf(context: Record<string, string>): string | undefined {
 describe('cdk synth of the sample app: a value the stack or the construct refuses', () => {
   it('is one line naming the context key: a misspelt key', () => {
     expect(mistakeOf({ requiredScope: 'Items.Read' })).toMatch(
-      /^context key requiredScope is not one of this app's keys \(did you mean requiredScopes\?\): pass it as: npx cdk deploy -c requiredScopes=\.\.\.$/,
+      /^context key requiredScope is not one of this app's keys \(did you mean requiredScopes\?\): pass it to cdk \(synth, deploy or destroy\) as: -c requiredScopes=\.\.\.$/,
     );
   });
 
