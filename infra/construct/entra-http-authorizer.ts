@@ -1,10 +1,10 @@
 import { Stack } from 'aws-cdk-lib';
-import type {
+import {
   CfnRoute,
-  HttpRouteAuthorizerBindOptions,
-  HttpRouteAuthorizerConfig,
-  IHttpRoute,
-  IHttpRouteAuthorizer,
+  type HttpRouteAuthorizerBindOptions,
+  type HttpRouteAuthorizerConfig,
+  type IHttpApi,
+  type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import type { Construct } from 'constructs';
@@ -90,11 +90,46 @@ function nearestKeyHint(routeKey: string, keys: readonly string[]): string {
   return nearest === undefined ? '' : `; the nearest key in it is "${nearest}"`;
 }
 
+/** The guarded route key whose text is the fewest edits away from a key of the table. */
+function nearestRouteHint(key: string, routeKeys: readonly string[]): string {
+  let nearest: string | undefined;
+  for (const routeKey of routeKeys)
+    if (nearest === undefined || editDistance(key, routeKey) < editDistance(key, nearest)) nearest = routeKey;
+  return nearest === undefined ? '' : `; the nearest is ${nearest}`;
+}
+
+/**
+ * The table checked against the route keys the authorizer guards: a key that names no guarded route (it
+ * would decide nothing), and a guarded route no key names (every request to it would be refused). Route keys
+ * match exactly, `$default` and `ANY /path` included.
+ */
+function routeTableProblems(
+  table: Readonly<Record<string, RouteRule>>,
+  routeKeys: readonly string[],
+): string[] {
+  if (routeKeys.length === 0) return [];
+  const keys = Object.keys(table);
+  const unguarded = keys
+    .filter((key) => !routeKeys.includes(key))
+    .map(
+      (key) =>
+        `${CONSTRUCT}: routePermissions key "${key}" names no route guarded by this authorizer${nearestRouteHint(key, routeKeys)}`,
+    );
+  const unnamed = routeKeys
+    .filter((key) => !Object.hasOwn(table, key))
+    .map(
+      (key) =>
+        `${CONSTRUCT}: routePermissions must name every route it guards; "${key}" is not in it, so every request to it would be refused (403)${nearestKeyHint(key, keys)}`,
+    );
+  return [...unguarded, ...unnamed];
+}
+
 export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implements IHttpRouteAuthorizer {
   /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
   public readonly identitySource: readonly string[];
   private readonly authorizer: HttpLambdaAuthorizer;
-  private readonly guarded: IHttpRoute[] = [];
+  #api: IHttpApi | undefined;
+  #authorizerId: string | undefined;
 
   constructor(scope: Construct, id: string, props: EntraHttpAuthorizerProps) {
     super(scope, id, CONSTRUCT, props, httpAuthorizerEnvironment(props));
@@ -113,22 +148,32 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
     });
     const table = props.routePermissions;
     if (table !== undefined) {
-      // A guarded route the table does not name would refuse every request: a mistake, found at synth.
-      this.node.addValidation({
-        validate: () =>
-          this.guarded
-            .map((route) => (route.node.defaultChild as CfnRoute | undefined)?.routeKey)
-            .filter((key): key is string => key !== undefined && !Object.hasOwn(table, key))
-            .map(
-              (key) =>
-                `${CONSTRUCT}: routePermissions must name every route it guards; "${key}" is not in it, so every request to it would be refused (403)${nearestKeyHint(key, Object.keys(table))}`,
-            ),
-      });
+      this.node.addValidation({ validate: () => routeTableProblems(table, this.guardedRouteKeys()) });
     }
   }
 
   public bind(options: HttpRouteAuthorizerBindOptions): HttpRouteAuthorizerConfig {
-    this.guarded.push(options.route);
-    return this.authorizer.bind(options);
+    const config = this.authorizer.bind(options);
+    this.#api = options.route.httpApi;
+    this.#authorizerId = config.authorizerId;
+    return config;
+  }
+
+  /**
+   * The route keys of the routes whose `AWS::ApiGatewayV2::Route` names this authorizer, read at synth as the
+   * REST construct reads its methods: routes added after it, by `defaultAuthorizer` or as L1 `CfnRoute`s.
+   */
+  private guardedRouteKeys(): string[] {
+    const api = this.#api;
+    if (api === undefined || this.#authorizerId === undefined) return [];
+    const stack = Stack.of(api);
+    const ours = JSON.stringify(stack.resolve(this.#authorizerId));
+    const keys = stack.node
+      .findAll()
+      .filter((c): c is CfnRoute => c instanceof CfnRoute)
+      .filter((route) => JSON.stringify(stack.resolve(route.authorizerId)) === ours)
+      .map((route) => stack.resolve(route.routeKey) as unknown)
+      .filter((key): key is string => typeof key === 'string');
+    return [...new Set(keys)];
   }
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnRoute, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -198,6 +198,82 @@ describe('the constructs of the other two kinds', () => {
     expect(guard([HttpMethod.GET, HttpMethod.DELETE])).toThrow(
       /EntraHttpAuthorizer: routePermissions must name every route it guards; "DELETE \/items\/\{id\}" is not in it, so every request to it would be refused \(403\); the nearest key in it is "GET \/items\/\{id\}"/,
     );
+  });
+
+  /**
+   * An HTTP API guarded by its default authorizer, its routes added after the authorizer by `addRoutes`
+   * (and `$default` when `withDefaultRoute`).
+   */
+  const guardedHttpApi = (
+    routePermissions: Record<string, object>,
+    routes: [string, HttpMethod[]][],
+    withDefaultRoute = false,
+  ) => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraHttpAuthorizer(stack, 'E', {
+      tenantId: TENANT,
+      clientId: CLIENT,
+      routePermissions,
+    });
+    const integration = new HttpUrlIntegration('Backend', 'https://backend.example');
+    const api = new HttpApi(stack, 'Api', {
+      defaultAuthorizer: entra,
+      ...(withDefaultRoute ? { defaultIntegration: integration } : {}),
+    });
+    for (const [path, methods] of routes) api.addRoutes({ path, methods, integration });
+    return () => Template.fromStack(stack);
+  };
+
+  it('fail the synth on a routePermissions key that names no route they guard, naming the nearest guarded route key', () => {
+    expect(
+      guardedHttpApi({ 'GET /items': {}, 'PUT /items': { scopes: ['Items.Write'] } }, [
+        ['/items', [HttpMethod.GET]],
+      ]),
+    ).toThrow(
+      'EntraHttpAuthorizer: routePermissions key "PUT /items" names no route guarded by this authorizer; the nearest is GET /items',
+    );
+  });
+
+  it('synthesize a table whose keys all name guarded routes: $default, ANY and greedy paths as declared', () => {
+    const synthesized = guardedHttpApi(
+      { $default: {}, 'ANY /files/{proxy+}': {}, 'GET /items/{id}': { scopes: ['Items.Read'] } },
+      [
+        ['/files/{proxy+}', [HttpMethod.ANY]],
+        ['/items/{id}', [HttpMethod.GET]],
+      ],
+      true,
+    )();
+    expect(Object.keys(synthesized.findResources('AWS::ApiGatewayV2::Route'))).toHaveLength(3);
+  });
+
+  it("read the routes they guard from the API's AWS::ApiGatewayV2::Route resources, L1 routes too", () => {
+    const withRawRoutes = (rawKeys: string[]) => {
+      const stack = new Stack(testApp(), 'S');
+      const entra = new EntraHttpAuthorizer(stack, 'E', {
+        tenantId: TENANT,
+        clientId: CLIENT,
+        routePermissions: { 'GET /items': {}, 'POST /items': {} },
+      });
+      const integration = new HttpUrlIntegration('Backend', 'https://backend.example');
+      const api = new HttpApi(stack, 'Api');
+      const [route] = api.addRoutes({
+        path: '/items',
+        methods: [HttpMethod.GET],
+        integration,
+        authorizer: entra,
+      });
+      const { authorizerId } = route?.node.defaultChild as CfnRoute;
+      for (const routeKey of rawKeys)
+        new CfnRoute(stack, routeKey, {
+          apiId: api.apiId,
+          routeKey,
+          authorizationType: 'CUSTOM',
+          authorizerId,
+        });
+      return () => Template.fromStack(stack);
+    };
+    expect(withRawRoutes(['POST /items'])).not.toThrow();
+    expect(withRawRoutes(['POST /items', 'DELETE /items'])).toThrow(/"DELETE \/items" is not in it/);
   });
 
   it('name the key that differs from a guarded HTTP API route only in a parameter name', () => {
