@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { CfnRoute, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnRoute, HttpApi, HttpMethod, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -262,7 +262,7 @@ describe('the constructs of the other two kinds', () => {
         integration,
         authorizer: entra,
       });
-      const { authorizerId } = route?.node.defaultChild as CfnRoute;
+      const { authorizerId } = (route as HttpRoute).node.defaultChild as CfnRoute;
       for (const routeKey of rawKeys)
         new CfnRoute(stack, routeKey, {
           apiId: api.apiId,
