@@ -53,7 +53,9 @@ key set (and, for a multi-tenant API, the token tenant's own) is fetched, to ver
   --clock-skew <seconds>                 AZURE_CLOCK_SKEW_SECONDS
   --route "GET /items"                   the route to judge (default GET /; for a token of npm run token,
                                          the first route npm start serves); with AZURE_API_KIND=http (an
-                                         HttpApi's authorizer) a route key: "GET /items/{id}", "$default"
+                                         HttpApi's authorizer) a route key: "GET /items/{id}", "$default";
+                                         with AZURE_API_KIND=websocket always $connect, the token where
+                                         AZURE_WEBSOCKET_TOKEN_SOURCE says (no authorizer cache there)
   --at <ISO time or epoch seconds>       judge as if it were then (default now)
   --json                                 the report as JSON
 Outside this repository (npx entra-authorizer explain) the configuration is that of the authorizer
@@ -310,6 +312,8 @@ if (values.at !== undefined) {
   Date.now = () => realNow() + offset;
 }
 
+if (config.api.kind === 'websocket' && values.route !== undefined && values.route !== '$connect')
+  notes.push(`--route ${values.route} not judged: a WebSocket API's authorizer decides $connect alone`);
 const routeText = values.route ?? defaultRoute;
 const [method, path] = routeText === '$default' ? ['GET', '/'] : routeText.split(' ');
 const routeKey = httpRouteKeyOf(routeText);
@@ -388,7 +392,10 @@ function httpRouteKeyOf(route: string): string | undefined {
  */
 function undeclared(explained: ExplainReport): ExplainReport {
   const routes = served?.routes;
-  const target = routeText === '$default' ? undefined : { method: method ?? 'GET', path: path ?? '/' };
+  const target =
+    routeText === '$default' || config.api.kind === 'websocket'
+      ? undefined
+      : { method: method ?? 'GET', path: path ?? '/' };
   if (routes === undefined || target === undefined || routes.serves(target.method.toUpperCase(), target.path))
     return explained;
   const declared = routes.declared.slice(0, 10).join(', ');

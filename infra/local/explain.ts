@@ -1,9 +1,14 @@
 import type {
   APIGatewayAuthorizerResult,
+  APIGatewayRequestAuthorizerEvent,
   APIGatewayRequestAuthorizerEventV2,
   APIGatewayTokenAuthorizerEvent,
 } from 'aws-lambda';
-import type { ApiConfig } from '../../lambda/authorizer/api-kind.js';
+import {
+  type ApiConfig,
+  WEBSOCKET_TOKEN_NAME,
+  type WebSocketTokenSource,
+} from '../../lambda/authorizer/api-kind.js';
 import { decide, decideWith } from '../../lambda/authorizer/authorizer.js';
 import { type AuthorizerConfig, ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { reportEntraRules } from '../../lambda/authorizer/entra.js';
@@ -25,6 +30,7 @@ import {
   keyServesIssuer,
   verifiesRs256,
 } from '../../lambda/authorizer/verifier.js';
+import { webSocketEventKind } from '../../lambda/authorizer/websocket.js';
 
 interface ExplainCheck {
   readonly check: string;
@@ -129,13 +135,13 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
   const lookUp = createKeyLookup({ config, keys, tenantKeys });
   const signature = await checkSignature(jwt, config, lookUp, keysError);
   checks.push(...signature.checks);
-  checks.push(
-    ...permissionChecks(
-      decision,
-      api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`,
-      config.guestUsers,
-    ),
-  );
+  const routeName =
+    api?.kind === 'http'
+      ? routeKey
+      : api?.kind === 'websocket'
+        ? webSocketRouteName(api.tokenSource)
+        : `${route.method} ${route.path}`;
+  checks.push(...permissionChecks(decision, routeName, config.guestUsers));
   return {
     // Cut off deep down, so that printing the report (JSON.stringify recurses) cannot overflow the stack.
     header: boundedJson(jwt.header) as ExplainReport['header'],
@@ -146,7 +152,9 @@ export async function explainToken(input: string, options: ExplainOptions): Prom
     decision: decisionPart,
     hint:
       decision.outcome === 'allow'
-        ? allowHint(decision.result, api?.kind === 'http' ? routeKey : `${route.method} ${route.path}`)
+        ? api?.kind === 'websocket'
+          ? `the token is valid and may call ${routeName}; API Gateway caches no WebSocket authorizer answer, so every connection is judged afresh`
+          : allowHint(decision.result, routeName)
         : (record.hint ??
           hint(decision.reason, {
             header: jwt.header,
@@ -178,9 +186,37 @@ function allowHint(result: unknown, routeName: string): string {
   return `the token is valid and may call ${routeName}${grants}`;
 }
 
+/** A WebSocket API's one guarded route, and where its authorizer reads the token (`AZURE_WEBSOCKET_TOKEN_SOURCE`). */
+function webSocketRouteName(source: WebSocketTokenSource): string {
+  const where =
+    source === 'query'
+      ? `the ${WEBSOCKET_TOKEN_NAME} query parameter`
+      : `Sec-WebSocket-Protocol, after "${WEBSOCKET_TOKEN_NAME}"`;
+  return `$connect (token in ${where})`;
+}
+
+/** The `$connect` REQUEST event of a WebSocket API, the token where its authorizer reads it. */
+function webSocketConnectEvent(
+  header: string,
+  source: WebSocketTokenSource,
+): APIGatewayRequestAuthorizerEvent {
+  const token = header.replace(/^bearer\s+/i, '');
+  return {
+    type: 'REQUEST',
+    methodArn: 'arn:aws:execute-api:local-1:000000000000:explain/explain/$connect',
+    ...(source === 'query'
+      ? {
+          queryStringParameters: { [WEBSOCKET_TOKEN_NAME]: token },
+          multiValueQueryStringParameters: { [WEBSOCKET_TOKEN_NAME]: [token] },
+        }
+      : { headers: { 'Sec-WebSocket-Protocol': `${WEBSOCKET_TOKEN_NAME}, ${token}` } }),
+  } as unknown as APIGatewayRequestAuthorizerEvent;
+}
+
 /**
  * The authorizer's own decision on the token for the route: an HTTP API's REQUEST event for the route key
- * (with `api.kind` http), else a REST TOKEN event for the method ARN of the method and path.
+ * (with `api.kind` http), a WebSocket API's `$connect` REQUEST event (with `api.kind` websocket), else a
+ * REST TOKEN event for the method ARN of the method and path.
  */
 function decideOnRoute(
   config: AuthorizerConfig | ApiConfig,
@@ -207,6 +243,13 @@ function decideOnRoute(
         headers: { authorization: header },
         requestContext: { http: { method: route.method } },
       } as unknown as APIGatewayRequestAuthorizerEventV2,
+      deps,
+    );
+  }
+  if (api?.kind === 'websocket') {
+    return decideWith(
+      webSocketEventKind(createRouteAuthorizer(config), api.tokenSource),
+      webSocketConnectEvent(header, api.tokenSource),
       deps,
     );
   }

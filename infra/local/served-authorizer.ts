@@ -34,6 +34,8 @@ interface DeclaredRoutes {
 
 /** The methods (REST) or route keys (HTTP API) of the guarded API, read as the local gateway reads them. */
 function declaredRoutes(guarded: GuardedApi): DeclaredRoutes | undefined {
+  // A WebSocket API's authorizer guards `$connect` alone, whatever the request's path.
+  if (guarded.kind === 'websocket') return undefined;
   try {
     if (guarded.kind === 'http') {
       const api = readHttpApiModel(guarded.stack.template, { apiId: guarded.restApiId });

@@ -496,6 +496,46 @@ describe('explainToken for an HTTP API (AZURE_API_KIND=http)', () => {
   });
 });
 
+describe('explainToken for a WebSocket API (AZURE_API_KIND=websocket)', () => {
+  const config = (tokenSource: 'query' | 'protocol') =>
+    loadApiConfig({
+      [API_ENV.kind]: 'websocket',
+      [API_ENV.webSocketTokenSource]: tokenSource,
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url,
+      [ENV_NAMES.requiredScopes]: 'Live.Read',
+    });
+
+  it.each([
+    ['query', 'the access_token query parameter'],
+    ['protocol', 'Sec-WebSocket-Protocol, after "access_token"'],
+  ] as const)(
+    'judges $connect with the token in its source (%s), and says no answer is cached',
+    async (source, where) => {
+      server.jwks = publishedKeySet();
+      const judge = (scopes: string[]) =>
+        explainToken(token({ scopes }), {
+          config: config(source),
+          keys: new EntraJwksCache(),
+          route: { method: 'PUT', path: '/items' },
+        });
+      const allowed = await judge(['Live.Read']);
+      expect(allowed.decision).toMatchObject({ status: 200, reason: 'allowed', detail: '$connect' });
+      expect(allowed.checks.at(-1)).toMatchObject({
+        outcome: 'pass',
+        check: `may call $connect (token in ${where}) (allowed client apps, required scopes or roles, route permissions)`,
+      });
+      expect(allowed.hint).toBe(
+        `the token is valid and may call $connect (token in ${where}); API Gateway caches no WebSocket authorizer answer, so every connection is judged afresh`,
+      );
+      const denied = await judge(['Other']);
+      expect(denied.decision).toMatchObject({ status: 403, reason: 'insufficient_permission' });
+      expect(JSON.stringify(denied)).not.toMatch(/PUT|\/items|cached policy/);
+    },
+  );
+});
+
 describe('npm run explain', () => {
   it('reads the token from stdin and the configuration from AZURE_* variables, and prints the checks, decision and hint', async () => {
     server.jwks = publishedKeySet();
