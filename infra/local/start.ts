@@ -243,10 +243,12 @@ function assemblyLines(s: AssemblyServer): string[] {
   const { verb, path } = example ?? { verb: 'GET', path: '/' };
   const method = verb === 'GET' ? '' : ` -X ${verb}`;
   const kind = { rest: 'REST', http: 'HTTP', websocket: 'WebSocket' }[s.kind];
-  // A stack of WebSocket APIs only: its lines are the WebSocket ones.
+  // A stack of WebSocket APIs only: its lines are the WebSocket ones, and explain judges its $connect.
   const httpTries =
     s.kind === 'websocket'
-      ? []
+      ? [
+          `  ${token} | ${env}${names.run('explain', explainFlags(s).trimEnd())}   # why a token is accepted or refused at $connect`,
+        ]
       : [
           `  curl -i${method} -H "Authorization: Bearer $(${token} | tail -n 1)" ${s.url}${path}   # with your authorizer's tenant, audience and required scopes`,
           `  ${token} | ${env}${names.run('explain', `${explainFlags(s)}--route "${verb} ${path}"`)}   # why a token is accepted or refused`,

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { MockIntegration, PassthroughBehavior, RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketMockIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EntraTokenAuthorizer } from '../../infra/index.js';
+import { EntraTokenAuthorizer, EntraWebSocketAuthorizer } from '../../infra/index.js';
 import { LOCAL_CLIENT_ID } from '../../infra/local/issuer.js';
 import { testApp } from '../helpers/cdk.js';
 import { finished } from '../helpers/run-script.js';
@@ -58,6 +60,44 @@ function synthesizeApp(): void {
   app.synth();
 }
 
+/** A user's app whose only guarded API is a WebSocket API: `$connect` needs a scope, the token in the query. */
+function synthesizeWebSocketApp(outdir: string): void {
+  const app = testApp({ bundle: true, outdir });
+  const stack = new Stack(app, 'Live');
+  const guard = new EntraWebSocketAuthorizer(stack, 'Entra', {
+    tenantId: TENANT,
+    clientId: CLIENT,
+    requiredScopes: ['Live.Read'],
+  });
+  const api = new WebSocketApi(stack, 'Updates', {
+    connectRouteOptions: { integration: new WebSocketMockIntegration('OnConnect'), authorizer: guard },
+  });
+  new WebSocketStage(stack, 'Stage', { webSocketApi: api, stageName: 'v1', autoDeploy: true });
+  app.synth();
+}
+
+/** `npm start -- --app <assembly>` on port 0, once its banner is out: the process and what it printed. */
+async function startOn(assemblyDir: string): Promise<{ start: ChildProcess; out: () => string }> {
+  let out = '';
+  const start = spawn('npm', ['start', '--', '--app', assemblyDir], {
+    cwd: ROOT,
+    env: terminalEnv({ PORT: '0' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  start.stdout?.on('data', (c) => {
+    out += c;
+  });
+  start.stderr?.on('data', (c) => {
+    out += c;
+  });
+  const deadline = Date.now() + 90_000;
+  while (!out.includes('Ctrl-C stops it') && start.exitCode === null && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(out).toContain('Ctrl-C stops it');
+  return { start, out: () => out };
+}
+
 describe('npm start -- --app <an app whose audience is not the sample>', () => {
   let start: ChildProcess;
   let out = '';
@@ -107,6 +147,34 @@ describe('npm start -- --app <an app whose audience is not the sample>', () => {
     expect(line, out).toBeDefined();
     const run = await sh((line as string).replace(/ +#.*$/, ''));
     expect(run.stdout, run.stderr).toMatch(/Decision\n {2}Allow \(200\)/);
+    expect(run.code).toBe(0);
+  });
+});
+
+describe('npm start -- --app <an app whose only guarded API is a WebSocket API>', () => {
+  const wsWork = mkdtempSync(join(tmpdir(), 'entra-start-ws-app-'));
+  const wsAssembly = join(wsWork, 'cdk.out');
+  let served: { start: ChildProcess; out: () => string } | undefined;
+
+  beforeAll(async () => {
+    synthesizeWebSocketApp(wsAssembly);
+    served = await startOn(wsAssembly);
+  }, 240_000);
+  afterAll(() => {
+    if (served !== undefined && served.start.exitCode === null) served.start.kill('SIGTERM');
+    rmSync(wsWork, { recursive: true, force: true });
+  });
+
+  it('prints an explain line that judges $connect, the token in the query, with no authorizer cache', async () => {
+    const out = served?.out() ?? '';
+    const line = out.split('\n').find((l) => l.includes('# why a token'));
+    expect(line, out).toBeDefined();
+    const run = await sh((line as string).replace(/ +#.*$/, ''));
+    expect(run.stdout, run.stderr).toMatch(/Decision\n {2}Allow \(200\), reason allowed: \$connect\n/);
+    expect(run.stdout).toContain(
+      'the token is valid and may call $connect (token in the access_token query parameter); API Gateway caches no WebSocket authorizer answer',
+    );
+    expect(run.stdout).not.toMatch(/GET \/|cached policy/);
     expect(run.code).toBe(0);
   });
 });
