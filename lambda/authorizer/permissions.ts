@@ -61,7 +61,7 @@ export function clientAllowed(rule: PermissionRule, grantee: Grantee): boolean {
 }
 
 /** The rule's groups, if it names any, include one the token lists. */
-function groupAllowed(rule: PermissionRule, grantee: Grantee): boolean {
+export function groupAllowed(rule: PermissionRule, grantee: Grantee): boolean {
   const groups = rule.groups ?? [];
   return groups.length === 0 || groups.some((g) => grantee.groups?.includes(g) === true);
 }

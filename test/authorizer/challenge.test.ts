@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createChallenger } from '../../lambda/authorizer/challenge.js';
 import type { PermissionRule, RoutePermission } from '../../lambda/authorizer/config.js';
+import type { Grantee } from '../../lambda/authorizer/permissions.js';
 
 /**
  * RFC 6750 §3 for a REST API's 403: `error="insufficient_scope"` with `scope="..."`, the scopes the token
@@ -55,5 +57,100 @@ describe('the 403 challenge a REST decision carries for its token', () => {
   it('never writes a scope a quoted header value cannot carry', () => {
     const odd = createChallenger({ required: rule(['a"b', 'ok\\no', 'fine']), routePermissions: undefined });
     expect(odd({ scopes: [], roles: ['x'] })).toBe('Bearer error="insufficient_scope", scope="fine"');
+  });
+
+  it('names each scope once, space-separated, across the API-wide rule and the routes', () => {
+    expect(challenge({ scopes: [], roles: [] })).toBe(
+      'Bearer error="insufficient_scope", scope="Items.Read Items.Write"',
+    );
+  });
+
+  it("invites no scope for a rule whose group the token is not in: no consent changes a user's groups", () => {
+    const group = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+    const grouped = createChallenger({
+      required: { scopes: ['Items.Read'], roles: [], groups: [group] },
+      routePermissions: undefined,
+    });
+    expect(grouped({ scopes: ['Items.Read'], roles: [] })).toBe(
+      'Bearer error_description="this request is refused whatever scope or role the token carries"',
+    );
+    expect(grouped({ scopes: [], roles: [] })).toBe(
+      'Bearer error_description="this request is refused whatever scope or role the token carries"',
+    );
+    expect(grouped({ scopes: [], roles: [], groupsOverage: true })).toBe(
+      'Bearer error_description="this request is refused whatever scope or role the token carries"',
+    );
+    expect(grouped({ scopes: [], roles: [], groups: [group] })).toBe(
+      'Bearer error="insufficient_scope", scope="Items.Read"',
+    );
+  });
+
+  it('says an app role is lacking only when a rule the token misses names one', () => {
+    const odd = rule(['a"b']);
+    const oddOnly = createChallenger({ required: odd, routePermissions: undefined });
+    expect(oddOnly({ scopes: [], roles: [] })).toBe(
+      'Bearer error_description="this request is refused whatever scope or role the token carries"',
+    );
+    const mixed = createChallenger({
+      required: odd,
+      routePermissions: [route('POST /audit', rule([], ['Audit.Writer']))],
+    });
+    expect(mixed({ scopes: [], roles: [] })).toBe(
+      'Bearer error="insufficient_scope", error_description="the token lacks an app role this API requires"',
+    );
+  });
+
+  it('names exactly the scopes of the rules a scope alone would let the token meet', () => {
+    const SCOPES = ['A.Read', 'B.Write', 'C.All'];
+    const ROLES = ['R.One', 'R.Two'];
+    const GROUPS = ['11111111-0000-4000-8000-000000000001', '11111111-0000-4000-8000-000000000002'];
+    const APPS = ['22222222-0000-4000-8000-000000000001', '22222222-0000-4000-8000-000000000002'];
+    const pick = (pool: string[]) => fc.subarray(pool);
+    const ruleArb = fc.record({
+      scopes: pick(SCOPES),
+      roles: pick(ROLES),
+      groups: pick(GROUPS),
+      clientApps: pick(APPS),
+    });
+    const granteeArb = fc.record({
+      scopes: pick(SCOPES),
+      roles: pick(ROLES),
+      groups: pick(GROUPS),
+      appId: fc.constantFrom(...APPS),
+    });
+    // Oracle: docs/permissions-and-caching.md's rule (an allowed client app, one of its groups if it names
+    // any, then one of its scopes or roles, or neither named) and docs/cors.md's challenge (the scopes of
+    // every rule the token does not meet that a scope would meet; else an app role, if one would; else none)
+    fc.assert(
+      fc.property(ruleArb, fc.array(ruleArb, { maxLength: 4 }), granteeArb, (required, others, token) => {
+        const rules: PermissionRule[] = [required, ...others];
+        const gate = (r: PermissionRule) =>
+          (r.clientApps?.length === 0 || r.clientApps?.includes(token.appId) === true) &&
+          (r.groups?.length === 0 || r.groups?.some((g) => token.groups.includes(g)) === true);
+        const met = (r: PermissionRule) =>
+          gate(r) &&
+          ((r.scopes.length === 0 && r.roles.length === 0) ||
+            r.scopes.some((s) => token.scopes.includes(s)) ||
+            r.roles.some((x) => token.roles.includes(x)));
+        const helpable = rules.filter((r) => gate(r) && !met(r));
+        const wanted = new Set(helpable.flatMap((r) => r.scopes));
+        const text = createChallenger({
+          required,
+          routePermissions: others.map((r, i) => route(`GET /r${i}`, r)),
+        })(token as Grantee);
+        const named = /^Bearer error="insufficient_scope", scope="([^"]*)"$/.exec(text)?.[1];
+        if (wanted.size > 0) {
+          expect(named?.split(' ').sort()).toEqual([...wanted].sort());
+        } else if (helpable.some((r) => r.roles.length > 0)) {
+          expect(text).toBe(
+            'Bearer error="insufficient_scope", error_description="the token lacks an app role this API requires"',
+          );
+        } else {
+          expect(text).toBe(
+            'Bearer error_description="this request is refused whatever scope or role the token carries"',
+          );
+        }
+      }),
+    );
   });
 });
