@@ -113,7 +113,7 @@ export function createRouteKeyAuthorizer(
       readonly routeKeys: readonly RouteKeyPermission[] | undefined;
     },
 ): RouteKeyAuthorizer {
-  const table = new Map((config.routeKeys ?? []).map((entry) => [entry.route, entry]));
+  const table = new Map(config.routeKeys?.map((entry) => [entry.route, entry]));
   return (grantee, routeKey) => {
     const denial =
       apiWideDenial(config, grantee) ??

@@ -21,6 +21,7 @@ export const MUTATION_SUITES = [
   'policy-and-permissions',
   'policy-resource-limits',
   'route-keys',
+  'http-route-keys.property',
   'route-precedence',
   'route-denials',
   'client-apps',
