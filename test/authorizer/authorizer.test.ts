@@ -1,6 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../lambda/authorizer/authorizer.js';
+import {
+  type DecisionRecord,
+  decideWith,
+  type EventKind,
+  tokenEventKind,
+} from '../../lambda/authorizer/authorizer.js';
+import { CHALLENGE_CONTEXT_KEY } from '../../lambda/authorizer/challenge-key.js';
 import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
 import { UNAUTHORIZED } from '../../lambda/authorizer/decision.js';
 import { TokenRejectedError } from '../../lambda/authorizer/errors.js';
@@ -756,5 +762,116 @@ describe('pluggable pieces that fail', () => {
       },
     });
     await expect(handler(event('Bearer a.b.c'))).rejects.toThrow(new RegExp(`^${UNAUTHORIZED}$`));
+  });
+});
+
+describe('the decision record', () => {
+  const base = 'arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod';
+  const routes = JSON.stringify({ 'GET /whoami': {}, 'GET /items': { scopes: ['Items.Read'] } });
+
+  it('says where the request went, and for an Allow the whole stage or how many routes, with no error', async () => {
+    const stage = build();
+    await stage.handler(event(`Bearer ${token()}`, `${base}/GET/items`));
+    const [allowed] = stage.records;
+    expect(allowed).toMatchObject({
+      decision: { outcome: 'allow', reason: 'allowed', detail: 'stage' },
+      method: 'GET',
+      path: '/items',
+    });
+    expect(allowed !== undefined && 'error' in allowed).toBe(false);
+    const routed = build({ [ENV_NAMES.routePermissions]: routes });
+    await routed.handler(event(`Bearer ${token({ scopes: ['Items.Read'] })}`, `${base}/GET/items`));
+    await routed.handler(event(`Bearer ${token({ scopes: ['Other'] })}`, `${base}/GET/whoami`));
+    expect(routed.records.map((r) => [r.decision.reason, r.decision.detail])).toEqual([
+      ['allowed', '2 routes'],
+      ['allowed', '1 route'],
+    ]);
+  });
+
+  it('carries no error for a 401 or a 403, only for our own failure', async () => {
+    const { handler, records } = build({ [ENV_NAMES.routePermissions]: routes });
+    await handler(event(`Bearer ${token({ scopes: ['Other'] })}`, `${base}/GET/items`));
+    await handler(event(`Bearer ${token()}x`, `${base}/GET/items`)).catch(() => undefined);
+    expect(records.map((r) => r.decision.outcome)).toEqual(['deny', 'unauthorized']);
+    expect(records.filter((r) => 'error' in r)).toEqual([]);
+  });
+
+  it('has no hint for a refusal when no hinter is given', async () => {
+    const records: DecisionRecord[] = [];
+    const handler = createAuthorizer({
+      verifier: {
+        verify: async () => {
+          throw new TokenRejectedError('expired', 'exp is past');
+        },
+      },
+      routes: () => ({ allowed: true as const, routes: 'stage' as const }),
+      record: (r) => records.push(r),
+    });
+    await expect(handler(event('Bearer a.b.c'))).rejects.toThrow(UNAUTHORIZED);
+    expect(records).toHaveLength(1);
+    expect(records[0]?.hint).toBeUndefined();
+  });
+
+  it('is a 500 naming the event type for an event that is no TOKEN event, or none at all', async () => {
+    const kind = tokenEventKind(() => ({ allowed: true, routes: 'stage' }));
+    const deps = { verifier: { verify: () => Promise.reject(new Error('not reached')) } };
+    for (const [input, type] of [
+      [{ type: 'REQUEST' }, '"REQUEST"'],
+      [null, '"undefined"'],
+      [undefined, '"undefined"'],
+    ] as const) {
+      const record = await decideWith(kind, input as never, deps);
+      expect(record.decision).toEqual({
+        outcome: 'error',
+        reason: 'internal_error',
+        detail: `event type is ${type}; expected "TOKEN"`,
+      });
+    }
+  });
+
+  it('writes the REST 403 challenge into the context, where the gateway response reads it', async () => {
+    const { keys } = build();
+    const config = loadConfig({
+      [ENV_NAMES.tenantId]: TENANT,
+      [ENV_NAMES.audiences]: CLIENT_ID,
+      [ENV_NAMES.jwksUri]: server.url,
+    });
+    const kind = tokenEventKind(createRouteAuthorizer(config), () => 'Bearer error="insufficient_scope"');
+    const record = await decideWith(kind, event(`Bearer ${token({ audience: CLIENT_ID })}`), {
+      verifier: createTokenVerifier({ config, keys }),
+    });
+    const result = record.decision.outcome === 'allow' ? record.decision.result : undefined;
+    expect(result?.context?.[CHALLENGE_CONTEXT_KEY]).toBe('Bearer error="insufficient_scope"');
+  });
+
+  it('is a 500 with the error, never an answer, when a kind breaks after the token is verified', async () => {
+    const verified = {
+      claims: { tid: TENANT, oid: 'the-oid', appId: CLIENT_ID, scopes: [], roles: [] },
+      keyId: 'k1',
+      jwt: { header: {}, payload: {} },
+    };
+    const verifier = { verify: async () => verified as never };
+    const failing: EventKind<null, null, never> = {
+      read: () => ({ where: { method: 'GET', path: '/x' }, target: null, token: () => 't' }),
+      authorize: () => {
+        throw new TypeError('a bug of ours');
+      },
+    };
+    const record = await decideWith(failing, null, { verifier });
+    expect(record).toMatchObject({
+      decision: { outcome: 'error', reason: 'internal_error', detail: 'a bug of ours' },
+      method: 'GET',
+      path: '/x',
+      tid: TENANT,
+      oid: 'the-oid',
+      kid: 'k1',
+    });
+    expect(record.error).toBeInstanceOf(Error);
+    expect((record.error as Error).message).toBe('a bug of ours');
+    // A kind whose request has no place at all breaks outside every step: still one 500 record.
+    const placeless = { ...failing, read: () => ({ target: null, token: () => 't' }) } as never;
+    const broken = await decideWith(placeless, null, { verifier });
+    expect(broken.decision).toMatchObject({ outcome: 'error', reason: 'internal_error' });
+    expect(broken.error).toBeInstanceOf(Error);
   });
 });
