@@ -93,6 +93,71 @@ describe('the Lambda handler module', () => {
     }
   });
 
+  it('serves the keys it holds past their 24 hours when a refetch fails, and logs it as a warning', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const { handler, lines, restore } = await coldStartHandler(env());
+      server.mode = 'status-503';
+      vi.setSystemTime(Date.now() + 25 * 3600 * 1000);
+      const answer = await handler(event(`Bearer ${token()}`));
+      restore();
+      expect(answer.policyDocument.Statement.map((s) => s.Effect)).toEqual(['Allow']);
+      const stale = records(lines).filter((r) => r.message === 'serving stale signing keys');
+      expect(stale).toHaveLength(1);
+      expect(stale[0]).toMatchObject({ level: 'WARN', uri: server.url });
+      expect(stale[0]?.ageSeconds).toBeGreaterThanOrEqual(25 * 3600);
+    } finally {
+      server.mode = 'ok';
+      vi.useRealTimers();
+    }
+  });
+
+  it('answers 500 with one decision line when the decision code cannot be built, settling ready', async () => {
+    server.mode = 'status-503';
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    // Its construction throws, as a missing file does at its require: a message of several lines.
+    vi.doMock('../../lambda/authorizer/decide.js', () => ({
+      createDecider: () => {
+        throw new Error('decide.js is missing\nRequire stack: index.js');
+      },
+    }));
+    try {
+      const { handler, lines, restore } = await coldStartHandler(env());
+      const outcomes = [];
+      for (const request of [1, 2]) {
+        outcomes.push(
+          await handler(event(`Bearer ${token()}`), context(`request-${request}`)).then(
+            () => 'returned',
+            (err: Error) => err.message,
+          ),
+        );
+      }
+      await new Promise((settle) => setTimeout(settle, 50));
+      restore();
+      expect(outcomes).toEqual([
+        'Authorizer failure (internal_error)',
+        'Authorizer failure (internal_error)',
+      ]);
+      const decisions = records(lines).filter((r) => r.message === 'authorizer decision');
+      expect(decisions.map((d) => [d.outcome, d.reason, d.function_request_id])).toEqual([
+        ['error', 'internal_error', 'request-1'],
+        ['error', 'internal_error', 'request-2'],
+      ]);
+      expect(String(decisions[0]?.detail)).toMatch(
+        /^decision code unavailable: [^\n]*decide\.js is missing$/,
+      );
+      expect(JSON.stringify(decisions[0]?.error)).toMatch(/decide\.js is missing/);
+      // The cold start's key fetch, which failed with no key cache to take it, is no unhandled rejection.
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      vi.doUnmock('../../lambda/authorizer/decide.js');
+      server.mode = 'ok';
+    }
+  });
+
   it('fetches the key set again for a kid it lacks, so a key published after the cold start is found', async () => {
     const { main, second } = testKeys();
     server.jwks = { keys: [main.publicJwk] };

@@ -130,6 +130,43 @@ describe('the Lambda handler with allowed tenants from an SSM parameter', () => 
     expect(JSON.stringify(err)).toMatch(/tenant list read failed/);
   });
 
+  it('logs each read of the list: its origin and size, the entries it dropped (ten shown, all counted), a failure as an error', async () => {
+    const logged = (chunks: string[]) =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => String(l.message).startsWith('tenant list read'));
+    ssm.put(NAME, JSON.stringify([TENANT]));
+    const clean = await coldStartHandler(env());
+    clean.restore();
+    expect(logged(clean.lines)).toEqual([
+      expect.objectContaining({ level: 'INFO', message: 'tenant list read', count: 1, dropped: [] }),
+    ]);
+    expect(String(logged(clean.lines)[0]?.origin)).toContain(NAME);
+    const junk = Array.from({ length: 12 }, (_, i) => `not-a-tenant-${i}`);
+    ssm.put(NAME, JSON.stringify([TENANT, ...junk]));
+    const dirty = await coldStartHandler(env());
+    dirty.restore();
+    expect(logged(dirty.lines)).toEqual([
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'tenant list read; entries that are not tenant GUIDs dropped',
+        count: 1,
+        dropped: junk.slice(0, 10),
+        droppedCount: 12,
+      }),
+    ]);
+    ssm.parameters.clear();
+    const failed = await coldStartHandler(env());
+    failed.restore();
+    expect(logged(failed.lines)).toEqual([
+      expect.objectContaining({ level: 'ERROR', message: 'tenant list read failed', parameter: NAME }),
+    ]);
+    expect(String(logged(failed.lines)[0]?.error)).toMatch(/ParameterNotFound/);
+  });
+
   it('keeps a fixed list as it was, naming it fixed, without loading the parameter reader', async () => {
     const loaded = vi.fn();
     vi.doMock('../../lambda/authorizer/tenant-parameter.js', async (load) => {
