@@ -164,7 +164,8 @@ export function isoTime(seconds: number): string {
 
 /**
  * A URL as it may be logged: user-info and query (and fragment) replaced by `***`, so credentials or
- * tokens in a key URL never reach a log. Works on strings that do not parse as URLs too.
+ * tokens in a key URL never reach a log. Works on strings that do not parse as URLs too, wherever the URL
+ * stands in them.
  */
 export function redactUrl(uri: string): string {
   try {
@@ -173,7 +174,7 @@ export function redactUrl(uri: string): string {
     return `${url.protocol}//${userinfo}${url.host}${url.pathname}${url.search !== '' ? '?***' : ''}${url.hash !== '' ? '#***' : ''}`;
   } catch {
     return uri
-      .replace(/^([a-z][a-z0-9+.-]*:[/\\]{2})[^/\\?#]*@/i, '$1***@')
+      .replace(/([a-z][a-z0-9+.-]*:[/\\]{2})[^/\\?#]*@/gi, '$1***@')
       .replace(/\?[^#]*/, '?***')
       .replace(/#.*$/s, '#***');
   }

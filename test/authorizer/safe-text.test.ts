@@ -6,11 +6,20 @@ import {
   boundedJson,
   clip,
   isoTime,
+  LOG_LIMITS,
+  loggableError,
   loggableText,
   preview,
   printable,
+  printableJson,
   redactUrl,
+  safeString,
 } from '../../lambda/authorizer/safe-text.js';
+
+/** JSON's characters of a text, as JSON.stringify writes them (a lone surrogate takes six). */
+const jsonLength = (text: string) => JSON.stringify(text).length - 2;
+const isHigh = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 describe('clip', () => {
   it('keeps short text and cuts long text at the limit, counted as JSON writes it', () => {
@@ -41,6 +50,55 @@ describe('clip', () => {
       { numRuns: 500 },
     );
   });
+
+  it('keeps the longest start of the text that fits, cutting only between characters', () => {
+    const unit = fc.oneof(
+      fc.constantFrom('a', '"', '\\', '\b', '\t', '\n', '\f', '\r', '\u0000', '\u001f', '\u007f', '\u2028'),
+      fc.constantFrom(
+        '\ud7ff',
+        '\ud800',
+        '\udbff',
+        '\udc00',
+        '\udfff',
+        '\ue000',
+        '\ud83d\ude00',
+        '\udbff\udfff',
+      ),
+    );
+    // Oracle: JSON.stringify's length of each candidate start, and UTF-16's surrogate ranges, in the test
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 60 }), fc.integer({ min: 1, max: 120 }), (text, max) => {
+        let kept = 0;
+        for (let k = 1; k <= text.length; k++) {
+          const splitsPair = isHigh(text.charCodeAt(k - 1)) && isLow(text.charCodeAt(k));
+          if (!splitsPair && jsonLength(text.slice(0, k)) <= max) kept = k;
+        }
+        expect(clip(text, max)).toBe(kept === text.length ? text : `${text.slice(0, kept)}...`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('printable and printableJson', () => {
+  const FORMATS = [0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b, 0x202c, 0x202d, 0x202e];
+  const ISOLATES = [0x2066, 0x2067, 0x2068, 0x2069];
+
+  it('escape exactly the C0 and C1 controls, DEL, and the bidirectional and line-separating characters', () => {
+    // Oracle: the lists above (Unicode's C0, DEL, C1, the bidirectional formatting characters, U+2028/9), every code unit
+    for (let code = 0; code <= 0xffff; code++) {
+      const c = String.fromCharCode(code);
+      const control = code < 0x20 || (code >= 0x7f && code <= 0x9f);
+      const format = FORMATS.includes(code) || ISOLATES.includes(code);
+      const hex4 = `\\u${code.toString(16).padStart(4, '0')}`;
+      const expected = control ? `\\x${code.toString(16).padStart(2, '0')}` : format ? hex4 : c;
+      if (printable(`a${c}b`) !== `a${expected}b`)
+        expect([code, printable(`a${c}b`)]).toEqual([code, `a${expected}b`]);
+      const json = code >= 0x7f && (control || format) ? hex4 : c;
+      if (printableJson(`a${c}b`) !== `a${json}b`)
+        expect([code, printableJson(`a${c}b`)]).toEqual([code, `a${json}b`]);
+    }
+  });
 });
 
 describe('loggableText', () => {
@@ -70,6 +128,16 @@ describe('preview', () => {
     expect(preview(undefined)).toBe('undefined');
     expect(preview({ a: [1, 2, 3, 4] })).toBe('{"a":[1,2,3,... 1 more]}');
     expect(preview('x'.repeat(1000)).length).toBeLessThan(100);
+    expect(preview(true)).toBe('true');
+    expect(preview(null)).toBe('null');
+    expect(preview(10n)).toBe('bigint');
+    expect(preview(() => 1)).toBe('function');
+    expect(preview(Symbol('s'))).toBe('symbol');
+    expect(preview([1, 2, 3])).toBe('[1,2,3]');
+    expect(preview({ a: 1, b: 2, c: 3 })).toBe('{"a":1,"b":2,"c":3}');
+    expect(preview({ a: 1, b: 2, c: 3, d: 4, e: 5 })).toBe('{"a":1,"b":2,"c":3,... 2 more}');
+    expect(preview({ a: { b: { c: 1, d: 2 } } })).toBe('{"a":{"b":{object of 2 keys}}}');
+    expect(preview([[{ c: 1 }]])).toBe('[[{object of 1 keys}]]');
   });
 
   it('renders a value nested 100,000 levels deep in a few characters', () => {
@@ -100,6 +168,10 @@ describe('redactUrl', () => {
     ['not a url with user:pw@host?secret', 'not a url with user:pw@host?***'],
     ['ftp//u:p@host', 'ftp//u:p@host'],
     ['https://u:p@[bad/k?s', 'https://***@[bad/k?***'],
+    ['https://:s3cret@keys.example/k', 'https://***@keys.example/k'],
+    ['https://u:p@keys.example:99999/k?q=1#a-fragment', 'https://***@keys.example:99999/k?***#***'],
+    ['https://keys.example:99999/k#a-fragment', 'https://keys.example:99999/k#***'],
+    ['<https://u:p@keys.example:99999/k>', '<https://***@keys.example:99999/k>'],
   ])('%s -> %s', (uri, shown) => {
     expect(redactUrl(uri)).toBe(shown);
   });
@@ -135,5 +207,67 @@ describe('boundedJson', () => {
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.keys(copy)).toEqual(['__proto__']);
+  });
+
+  it('returns a value that is no object as it is, and copies arrays, nulls and plain data', () => {
+    for (const v of [5, 'x', null, undefined, true]) expect(boundedJson(v)).toBe(v);
+    expect(boundedJson([1, [2, null], { a: null }])).toEqual([1, [2, null], { a: null }]);
+    const copy = boundedJson({ a: 1, b: [2] }) as Record<string, unknown>;
+    copy.a = 2;
+    delete copy.b;
+    expect(copy).toEqual({ a: 2 });
+  });
+});
+
+describe('safeString', () => {
+  it('never throws, naming the type of a value that cannot be made text', () => {
+    expect(safeString(new Error('boom'))).toBe('boom');
+    expect(safeString(42)).toBe('42');
+    expect(safeString(Object.create(null))).toBe('object');
+  });
+});
+
+describe('loggableError', () => {
+  it('caps and makes printable the message, name and stack of an error, and of its direct cause only', () => {
+    const root = new Error('root');
+    const cause = new Error('cause', { cause: root });
+    const err = new TypeError('bad\u001b[31m token', { cause });
+    err.stack = `TypeError: bad\n${'    at frame (file.js:1:1)\n'.repeat(200)}`;
+    cause.stack = 'c'.repeat(5000);
+    const safe = loggableError(err);
+    expect(safe.message).toBe('bad\\x1b[31m token');
+    expect(safe.name).toBe('TypeError');
+    const kept = (safe.stack ?? '').slice(0, -3);
+    expect(safe.stack?.endsWith('...')).toBe(true);
+    expect(jsonLength(kept)).toBeLessThanOrEqual(LOG_LIMITS.stack);
+    expect(jsonLength(kept)).toBeGreaterThanOrEqual(LOG_LIMITS.stack - 1);
+    expect(safe.stack?.split('\n')[1]).toBe('    at frame (file.js:1:1)');
+    const safeCause = safe.cause as Error;
+    expect(safeCause.message).toBe('cause');
+    expect(safeCause.stack).toBe(`${'c'.repeat(LOG_LIMITS.detail)}...`);
+    expect('cause' in safeCause).toBe(false);
+    expect(loggableError(safe)).toBe(safe);
+  });
+
+  it('has no cause where there is none or it cannot be read, and an empty stack where there is none', () => {
+    const plain = new Error('plain');
+    plain.stack = undefined;
+    const safe = loggableError(plain);
+    expect(safe.stack).toBe('');
+    expect('cause' in safe).toBe(false);
+    const trap = new Error('trap');
+    Object.defineProperty(trap, 'cause', {
+      get() {
+        throw new Error('getter');
+      },
+    });
+    expect('cause' in loggableError(trap)).toBe(false);
+  });
+
+  it('makes a thrown value that is no Error an Error with its text', () => {
+    const safe = loggableError('a\nstring');
+    expect(safe).toBeInstanceOf(Error);
+    expect(safe.message).toBe('a\\x0astring');
+    expect(safe.name).toBe('Error');
   });
 });
