@@ -172,6 +172,8 @@ describe('redactUrl', () => {
     ['https://u:p@keys.example:99999/k?q=1#a-fragment', 'https://***@keys.example:99999/k?***#***'],
     ['https://keys.example:99999/k#a-fragment', 'https://keys.example:99999/k#***'],
     ['<https://u:p@keys.example:99999/k>', '<https://***@keys.example:99999/k>'],
+    ['a://u:p@h:99999/k', 'a://***@h:99999/k'],
+    ['h2://u:p@h:99999/k', 'h2://***@h:99999/k'],
   ])('%s -> %s', (uri, shown) => {
     expect(redactUrl(uri)).toBe(shown);
   });
