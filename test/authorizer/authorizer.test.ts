@@ -796,6 +796,27 @@ describe('the decision record', () => {
     expect(records.filter((r) => 'error' in r)).toEqual([]);
   });
 
+  it('asks no hint of an Allow, so the hint text loads only at the first refusal', async () => {
+    const asked: string[] = [];
+    const records: DecisionRecord[] = [];
+    const handler = createAuthorizer({
+      verifier: {
+        verify: async () =>
+          ({ claims: { tid: TENANT, scopes: ['x'], roles: [] }, keyId: 'k1', jwt: {} }) as never,
+      },
+      routes: () => ({ allowed: true as const, routes: 'stage' as const }),
+      hint: (reason) => {
+        asked.push(reason);
+        return 'a hint';
+      },
+      record: (r) => records.push(r),
+    });
+    await handler(event('Bearer a.b.c'));
+    expect(asked).toEqual([]);
+    expect(records).toHaveLength(1);
+    expect(records[0] !== undefined && 'hint' in records[0]).toBe(false);
+  });
+
   it('has no hint for a refusal when no hinter is given', async () => {
     const records: DecisionRecord[] = [];
     const handler = createAuthorizer({
