@@ -31,6 +31,7 @@ export const MUTATION_SUITES = [
   'client-apps-real-tokens',
   'weak-exponent',
   'hints.property',
+  'hints',
   'terminal-safety.property',
   'api-kinds',
   'http-cache.property',
