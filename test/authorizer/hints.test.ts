@@ -289,6 +289,91 @@ describe('403 hints', () => {
   });
 });
 
+describe('the cases each hint tells apart', () => {
+  it('shows a claim that is no string as a preview, and every configured audience', () => {
+    const two = { ...config(), audiences: ['api://orders', `api://${CLIENT_ID}`] };
+    const list = hintFromFacts('wrong_audience', {
+      payload: { aud: ['a', 'b'] },
+      nowSeconds: NOW,
+      config: two,
+    });
+    expect(list).toContain(
+      `aud is ["a","b"] (ver ?); configured audiences are api://orders, api://${CLIENT_ID}`,
+    );
+    const v1 = hintFromFacts('wrong_audience', {
+      payload: { aud: `api://${CLIENT_ID}`, ver: '1.0' },
+      nowSeconds: NOW,
+      config: two,
+    });
+    expect(v1).toContain(`add api://${CLIENT_ID} or set accessTokenAcceptedVersion to 2`);
+  });
+
+  it('tells an External ID issuer, a shared v1 issuer host and a personal account apart', () => {
+    expect(
+      hint('wrong_issuer', { tid: TENANT, iss: `https://${TENANT}.ciamlogin.com/${TENANT}/v2.0` }),
+    ).toContain("is an External ID tenant's: set AZURE_AUTHORITY_HOST");
+    // sts.windows.net is the v1 issuer host of two clouds, the configured one among them.
+    const shared = hint('wrong_issuer', { tid: TENANT, iss: `https://sts.windows.net/${OTHER}/x` });
+    expect(shared).toContain('names another tenant');
+    const ownV1 = hint('wrong_issuer', { tid: TENANT, iss: `https://sts.windows.net/${TENANT}/x` });
+    expect(ownV1).toContain('expected https://login.microsoftonline.com/<tid>/v2.0');
+    const consumers = '9188040d-6c67-4c5b-b112-36a304b66dad';
+    expect(hint('tenant_not_allowed', { tid: consumers })).toContain('the API is single-tenant');
+  });
+
+  it('fills in what the token does not say', () => {
+    expect(hint('graph_token', {})).toContain('aud ?)');
+    expect(hint('not_an_access_token', {})).toMatch(/^id token \(ver \?, no azp\)/);
+    expect(hint('client_app_not_allowed', {})).toMatch(/^the calling app is <none> \(claim azp, ver \?\)/);
+    expect(hint('no_scope_or_role', {})).toMatch(/^app-only token of app <client id> with no roles/);
+    expect(hint('guest_not_allowed', {})).toContain('its idp ? is not the issuer of tenant ?');
+    expect(hint('insufficient_permission', { idtyp: 'app' })).toContain(
+      'assign the app role the API needs to the calling app',
+    );
+    const user = hint(
+      'insufficient_permission',
+      { scp: 'Other', idtyp: 'user' },
+      { denial: { kind: 'api_rule', needs: { scopes: ['Items.Read'], roles: [] } } as never },
+    );
+    expect(user).toContain('Items.Read');
+    const roles = hint(
+      'insufficient_permission',
+      { roles: ['x', 'y', 7], idtyp: 'app' },
+      { denial: { kind: 'api_rule', needs: { scopes: ['S'], roles: [] } } as never },
+    );
+    expect(roles).toContain('the token has scp "" and roles "x y"');
+    const unlisted = hint(
+      'insufficient_permission',
+      {},
+      { denial: { kind: 'unlisted', request: 'PATCH /a', route: 'GET /a' } as Denial },
+    );
+    expect(unlisted).toContain('add a route key for it');
+  });
+});
+
+describe('a hint from whatever facts the authorizer has', () => {
+  it('is a line of text for every reason, with no token, header, detail or denial at all', () => {
+    // Oracle: a fixed invariant (a hint never throws: a token that did not decode still gets its reason's advice)
+    for (const reason of Object.keys(REASONS) as Reason[]) {
+      for (const cfg of [config(), { ...config(), audiences: ['api://orders'], jwksUri: 'not a url' }]) {
+        const text = hintFromFacts(reason, { nowSeconds: NOW, config: cfg });
+        expect(typeof text).toBe('string');
+        expect(text.length).toBeGreaterThan(0);
+      }
+    }
+    expect(
+      hintFromFacts('unknown_key', {
+        header: { kid: 'k' },
+        nowSeconds: NOW,
+        config: { ...config(), audiences: ['api://orders'] },
+      }),
+    ).toContain("?appid=<your API's client id>");
+    expect(
+      hintFromFacts('keys_unavailable', { nowSeconds: NOW, config: { ...config(), jwksUri: 'not a url' } }),
+    ).toMatch(/to the key host$/);
+  });
+});
+
 describe('createHinter', () => {
   it('binds the configuration and reads the clock at each hint', () => {
     let now = NOW;
