@@ -351,6 +351,39 @@ describe('the cases each hint tells apart', () => {
   });
 });
 
+describe('who a 403 hint speaks to', () => {
+  it("takes a token as an app's by idtyp, or without it by no scp and an oid equal to its sub", () => {
+    const needsScope = { kind: 'api_rule', needs: { scopes: ['S'], roles: [] } } as never;
+    const APP = 'an app-only token never carries a scope';
+    const USER = 'grant and consent the scope';
+    for (const [payload, fix] of [
+      [{ idtyp: 'app' }, APP],
+      [{ oid: OTHER, sub: OTHER }, APP],
+      [{ idtyp: 'user', oid: OTHER, sub: OTHER }, USER],
+      [{ scp: 'Other', oid: OTHER, sub: OTHER }, USER],
+      [{ oid: OTHER, sub: TENANT }, USER],
+      [{}, USER],
+    ] as const) {
+      expect([payload, hint('insufficient_permission', payload, { denial: needsScope })]).toEqual([
+        payload,
+        expect.stringContaining(fix),
+      ]);
+    }
+  });
+
+  it("names the API's own client id for custom keys, whichever audience carries it", () => {
+    const cfg = { ...config(), audiences: ['api://orders', `api://${CLIENT_ID.toUpperCase()}`] };
+    expect(hintFromFacts('unknown_key', { header: { kid: 'k' }, nowSeconds: NOW, config: cfg })).toContain(
+      `?appid=${CLIENT_ID})`,
+    );
+    // An audience without a client id is never taken for a form of one the token names.
+    const odd = { ...config(), audiences: ['api://undefined-api'] };
+    expect(
+      hintFromFacts('wrong_audience', { payload: { aud: 'api://x' }, nowSeconds: NOW, config: odd }),
+    ).toContain('the client asked for a token for another API');
+  });
+});
+
 describe('a hint from whatever facts the authorizer has', () => {
   it('is a line of text for every reason, with no token, header, detail or denial at all', () => {
     // Oracle: a fixed invariant (a hint never throws: a token that did not decode still gets its reason's advice)
