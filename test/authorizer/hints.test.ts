@@ -371,6 +371,12 @@ describe('who a 403 hint speaks to', () => {
     }
   });
 
+  it('takes a claim that is no string for an absent one', () => {
+    expect(hint('wrong_issuer', { tid: 42, iss: v2() })).toMatch(/^the token has no tid/);
+    expect(hint('client_app_not_allowed', { azp: 42 })).toMatch(/^the calling app is <none>/);
+    expect(hint('unknown_key', {}, { header: { kid: 7 } })).toBe('the header names no key (kid or x5t)');
+  });
+
   it("names the API's own client id for custom keys, whichever audience carries it", () => {
     const cfg = { ...config(), audiences: ['api://orders', `api://${CLIENT_ID.toUpperCase()}`] };
     expect(hintFromFacts('unknown_key', { header: { kid: 'k' }, nowSeconds: NOW, config: cfg })).toContain(
