@@ -3,7 +3,6 @@ import {
   CfnRoute,
   type HttpRouteAuthorizerBindOptions,
   type HttpRouteAuthorizerConfig,
-  type IHttpApi,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -128,8 +127,6 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
   /** The identity sources: the cache key, and what a request must carry not to be a 401 before the Lambda. */
   public readonly identitySource: readonly string[];
   private readonly authorizer: HttpLambdaAuthorizer;
-  #api: IHttpApi | undefined;
-  #authorizerId: string | undefined;
 
   constructor(scope: Construct, id: string, props: EntraHttpAuthorizerProps) {
     super(scope, id, CONSTRUCT, props, httpAuthorizerEnvironment(props));
@@ -153,10 +150,7 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
   }
 
   public bind(options: HttpRouteAuthorizerBindOptions): HttpRouteAuthorizerConfig {
-    const config = this.authorizer.bind(options);
-    this.#api = options.route.httpApi;
-    this.#authorizerId = config.authorizerId;
-    return config;
+    return this.authorizer.bind(options);
   }
 
   /**
@@ -164,15 +158,24 @@ export class EntraHttpAuthorizer extends EntraAuthorizerLambdaConstruct implemen
    * REST construct reads its methods: routes added after it, by `defaultAuthorizer` or as L1 `CfnRoute`s.
    */
   private guardedRouteKeys(): string[] {
-    const api = this.#api;
-    if (api === undefined || this.#authorizerId === undefined) return [];
-    const stack = Stack.of(api);
-    const ours = JSON.stringify(stack.resolve(this.#authorizerId));
-    const keys = stack.node
+    // Attached through this construct or through its HttpLambdaAuthorizer (a JavaScript app can reach it):
+    // either way, its id is known once a route took it, and reading it before throws.
+    let authorizerId: string;
+    try {
+      authorizerId = this.authorizer.authorizerId;
+    } catch {
+      return [];
+    }
+    const keys = this.node.root.node
       .findAll()
       .filter((c): c is CfnRoute => c instanceof CfnRoute)
-      .filter((route) => JSON.stringify(stack.resolve(route.authorizerId)) === ours)
-      .map((route) => stack.resolve(route.routeKey) as unknown)
+      .filter((route) => {
+        const stack = Stack.of(route);
+        return (
+          JSON.stringify(stack.resolve(route.authorizerId)) === JSON.stringify(stack.resolve(authorizerId))
+        );
+      })
+      .map((route) => Stack.of(route).resolve(route.routeKey) as unknown)
       .filter((key): key is string => typeof key === 'string');
     return [...new Set(keys)];
   }

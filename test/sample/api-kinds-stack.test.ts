@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Stack, Validations } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { CfnRoute, HttpApi, HttpMethod, type HttpRoute } from 'aws-cdk-lib/aws-apigatewayv2';
+import type { HttpLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpUrlIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
@@ -230,6 +231,25 @@ describe('the constructs of the other two kinds', () => {
         ['/items', [HttpMethod.GET]],
       ]),
     ).toThrow(
+      'EntraHttpAuthorizer: routePermissions key "PUT /items" names no route guarded by this authorizer; the nearest is GET /items',
+    );
+  });
+
+  it('fail it too when a JavaScript app attaches the inner HttpLambdaAuthorizer (entra.authorizer) instead of the construct', () => {
+    const stack = new Stack(testApp(), 'S');
+    const entra = new EntraHttpAuthorizer(stack, 'E', {
+      tenantId: TENANT,
+      clientId: CLIENT,
+      routePermissions: { 'GET /items': {}, 'PUT /items': { scopes: ['Items.Write'] } },
+    });
+    const inner = (entra as unknown as { authorizer: HttpLambdaAuthorizer }).authorizer;
+    const api = new HttpApi(stack, 'Api', { defaultAuthorizer: inner });
+    api.addRoutes({
+      path: '/items',
+      methods: [HttpMethod.GET],
+      integration: new HttpUrlIntegration('Backend', 'https://backend.example'),
+    });
+    expect(() => Template.fromStack(stack)).toThrow(
       'EntraHttpAuthorizer: routePermissions key "PUT /items" names no route guarded by this authorizer; the nearest is GET /items',
     );
   });
