@@ -1,21 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import { type Denial, denialText } from '../../lambda/authorizer/denials.js';
 import { hintFromFacts } from '../../lambda/authorizer/hints.js';
 import { createRouteAuthorizer } from '../../lambda/authorizer/permissions.js';
+import { hintConfig } from '../helpers/hint-config.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
-const config = (env: Record<string, string> = {}) => {
-  const c = loadConfig({ [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: CLIENT_ID, ...env });
-  return {
-    ...c,
-    tenant:
-      c.tenant.mode === 'single'
-        ? c.tenant
-        : { mode: 'multi' as const, allowedTenants: c.tenant.allowedTenants },
-  };
-};
+const config = hintConfig;
 const facts = (
   cfg: ReturnType<typeof config>,
   payload: Record<string, unknown>,

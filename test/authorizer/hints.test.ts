@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ENV_NAMES, loadConfig } from '../../lambda/authorizer/config.js';
+import { ENV_NAMES } from '../../lambda/authorizer/config.js';
 import type { Denial } from '../../lambda/authorizer/denials.js';
 import { createHinter, type HintFacts, hintFromFacts, relativeTime } from '../../lambda/authorizer/hints.js';
 import { REASONS, type Reason } from '../../lambda/authorizer/reasons.js';
+import { hintConfig } from '../helpers/hint-config.js';
 import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 
 /**
@@ -12,16 +13,7 @@ import { CLIENT_ID, TENANT } from '../helpers/setup.js';
 const OTHER = '0a0b0c0d-1111-4222-8333-444444444444';
 const NOW = 1_700_000_000;
 
-const config = (env: Record<string, string> = {}): HintFacts['config'] => {
-  const c = loadConfig({ [ENV_NAMES.tenantId]: TENANT, [ENV_NAMES.audiences]: CLIENT_ID, ...env });
-  return {
-    ...c,
-    tenant:
-      c.tenant.mode === 'single'
-        ? c.tenant
-        : { mode: 'multi' as const, allowedTenants: c.tenant.allowedTenants },
-  };
-};
+const config = hintConfig;
 const hint = (
   reason: Reason,
   payload: Record<string, unknown> = {},

@@ -104,22 +104,9 @@ describe('npm start -- --app <an app whose audience is not the sample>', () => {
 
   beforeAll(async () => {
     synthesizeApp();
-    start = spawn('npm', ['start', '--', '--app', assembly], {
-      cwd: ROOT,
-      env: terminalEnv({ PORT: '0' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    start.stdout?.on('data', (c) => {
-      out += c;
-    });
-    start.stderr?.on('data', (c) => {
-      out += c;
-    });
-    const deadline = Date.now() + 90_000;
-    while (!out.includes('Ctrl-C stops it') && start.exitCode === null && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(out).toContain('Ctrl-C stops it');
+    const served = await startOn(assembly);
+    start = served.start;
+    out = served.out();
   }, 240_000);
   afterAll(() => {
     if (start !== undefined && start.exitCode === null) start.kill('SIGTERM');
