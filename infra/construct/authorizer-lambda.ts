@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ENV_NAMES, SETTINGS, UNLISTED_METHODS_ENV } from '../../lambda/authorizer/config.js';
 import { authorizerFunction } from './authorizer-function.js';
 import { type EntraTokenAuthorizerProps, telemetryEnvironment } from './authorizer-props.js';
-import { PropsError, secondsOf } from './errors.js';
+import { PropsError } from './errors.js';
 import { functionLogging } from './lambda-defaults.js';
 import { grantTenantsParameter } from './tenants-parameter.js';
 
@@ -37,11 +37,8 @@ export function createAuthorizerLambda(
   props: AuthorizerLambdaProps,
   environment: Record<string, string>,
 ): AuthorizerLambda {
-  const seconds =
-    secondsOf(props.timeout, 'timeout', (prop, expected, actual) => {
-      throw new PropsError(construct, prop, expected, actual);
-    }) ?? 10;
-  const timeout = props.timeout ?? Duration.seconds(seconds);
+  const timeout = props.timeout ?? Duration.seconds(10);
+  const seconds = timeout.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds > 10 || seconds < 3)
     throw new PropsError(construct, 'timeout', 'whole seconds from 3 to 10', `${seconds}s`);
   // 256 MB: the smallest size whose warm decision is billed 1 ms (docs/performance.md: the cost model).

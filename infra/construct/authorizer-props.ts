@@ -21,7 +21,7 @@ import {
   TELEMETRY_ENV_NAMES,
   type LogLevel as TelemetryLogLevel,
 } from '../../lambda/authorizer/telemetry-config.js';
-import { PropsError, secondsOf } from './errors.js';
+import { PropsError } from './errors.js';
 import type { KnownProps } from './known-props.js';
 import type { PropKind } from './prop-kinds.js';
 import { tenantsParameterEnvironment } from './tenants-parameter.js';
@@ -283,7 +283,7 @@ function checkList(props: EntraTokenAuthorizerProps, setting: ListSetting): void
  */
 export function authorizerSettings(props: EntraTokenAuthorizerProps): AuthorizerSettings {
   // Not integral: a fraction of a second is refused by the validator, naming the prop, not by Duration.
-  const skewSeconds = secondsOf(props.clockSkew, 'clockSkew', fail) ?? DEFAULTS.clockSkewSeconds;
+  const skewSeconds = props.clockSkew?.toSeconds({ integral: false }) ?? DEFAULTS.clockSkewSeconds;
   // Each setting from its prop as written; the three whose prop says it in another form, converted.
   const written = Object.entries(SETTINGS).map(([setting, { prop }]) => [setting, props[prop]]);
   // A tenant list kept in an SSM parameter: its name (a placeholder for the validator where it is known only
@@ -358,11 +358,9 @@ export function resultsCacheTtlOf(
   construct: string,
   props: Pick<EntraTokenAuthorizerProps, 'resultsCacheTtl'>,
 ): Duration {
-  const failHere = (prop: string, expected: string, actual: unknown): never => {
-    throw new PropsError(construct, prop, expected, actual);
-  };
-  const seconds = secondsOf(props.resultsCacheTtl, 'resultsCacheTtl', failHere) ?? 300;
+  const ttl = props.resultsCacheTtl ?? Duration.minutes(5);
+  const seconds = ttl.toSeconds({ integral: false });
   if (!Number.isInteger(seconds) || seconds > 3600)
-    failHere('resultsCacheTtl', 'whole seconds, at most 1 hour', `${seconds}s`);
-  return props.resultsCacheTtl ?? Duration.minutes(5);
+    throw new PropsError(construct, 'resultsCacheTtl', 'whole seconds, at most 1 hour', `${seconds}s`);
+  return ttl;
 }

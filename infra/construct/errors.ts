@@ -15,21 +15,6 @@ export class PropsError extends Error {
   }
 }
 
-/**
- * A Duration prop's seconds, fractions kept for the prop's own rule to refuse (undefined when left out). A
- * JavaScript app has no type to stop a number or a string there, so that fails here, naming the prop.
- */
-export function secondsOf(
-  value: unknown,
-  prop: string,
-  fail: (prop: string, expected: string, actual: unknown) => never,
-): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof (value as { toSeconds?: unknown } | null)?.toSeconds !== 'function')
-    fail(prop, 'a Duration from aws-cdk-lib, such as Duration.minutes(5)', value);
-  return (value as { toSeconds(opts: { integral: boolean }): number }).toSeconds({ integral: false });
-}
-
 /** The longest a value is shown: a list of thousands stays a line one can read. */
 const MAX_SHOWN = 400;
 

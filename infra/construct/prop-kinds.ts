@@ -1,6 +1,6 @@
 import { RemovalPolicy, Token } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { PropsError, secondsOf } from './errors.js';
+import { PropsError } from './errors.js';
 
 /**
  * What a prop holds, checked before any rule of the construct reads it: a JavaScript app can pass anything,
@@ -66,8 +66,10 @@ const CHECKS: Readonly<Record<PropKind, Check>> = {
   },
   duration: (value, fail) => {
     // Before its seconds, which a Duration of a Token does not have (converting it throws).
-    if ((value as { isUnresolved?: () => boolean } | null)?.isUnresolved?.() === true) fail(NOT_A_TOKEN);
-    secondsOf(value, '', (_prop, expected) => fail(expected));
+    const duration = value as { isUnresolved?: () => boolean; toSeconds?: unknown } | null;
+    if (typeof duration?.toSeconds !== 'function')
+      fail('a Duration from aws-cdk-lib, such as Duration.minutes(5)');
+    if (duration?.isUnresolved?.() === true) fail(NOT_A_TOKEN);
   },
   number: (value, fail) => {
     if (typeof value !== 'number') fail('a number');

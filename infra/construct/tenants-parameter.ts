@@ -3,7 +3,6 @@ import { PolicyStatement, type Role } from 'aws-cdk-lib/aws-iam';
 import { type IStringListParameter, type IStringParameter, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import { DEFAULTS, ENV_NAMES, isGuid, TENANTS_REFRESH_BOUNDS } from '../../lambda/authorizer/config.js';
-import { secondsOf } from './errors.js';
 
 /** Where a multi-tenant API's allowed tenants may live instead of the props: an SSM parameter, or its name. */
 type TenantsParameter = IStringParameter | IStringListParameter | string;
@@ -31,11 +30,11 @@ function parameterOf(allowed: TenantsParameterProps['allowedTenants']): TenantsP
 }
 
 function checkRefresh(props: TenantsParameterProps, fail: Fail): number {
-  const refresh = secondsOf(props.tenantsRefresh, 'tenantsRefresh', fail) ?? DEFAULTS.tenantsRefreshSeconds;
+  const refresh = props.tenantsRefresh?.toSeconds({ integral: false }) ?? DEFAULTS.tenantsRefreshSeconds;
   const { min, max } = TENANTS_REFRESH_BOUNDS;
   if (!Number.isInteger(refresh) || refresh < min || refresh > max)
     fail('tenantsRefresh', `whole seconds from ${min} to ${max}`, `${refresh}s`);
-  const ttl = secondsOf(props.resultsCacheTtl, 'resultsCacheTtl', fail) ?? DEFAULT_CACHE_TTL_SECONDS;
+  const ttl = props.resultsCacheTtl?.toSeconds({ integral: false }) ?? DEFAULT_CACHE_TTL_SECONDS;
   if (refresh + ttl > MAX_TENANT_REMOVAL_SECONDS) {
     fail(
       'tenantsRefresh',
@@ -60,7 +59,7 @@ export function tenantsParameterEnvironment(
       fail(
         'tenantsRefresh',
         'left out: it applies only when allowedTenants is an SSM parameter',
-        `${secondsOf(props.tenantsRefresh, 'tenantsRefresh', fail)}s`,
+        `${props.tenantsRefresh.toSeconds({ integral: false })}s`,
       );
     }
     return { env: {}, placeholders: {} };
