@@ -25,6 +25,16 @@ import { LOCAL_TENANT_ID } from '../../infra/local/issuer.js';
 
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
 const work = mkdtempSync(join(tmpdir(), 'entra-assembly-'));
+
+/** The assembly in `dir` on a free port, the Backend function given TABLE as an --env file would. */
+const serveWithBackendEnv = (dir: string) =>
+  startAssemblyServer({
+    assemblyDir: dir,
+    port: 0,
+    dataDir: join(work, 'key'),
+    envFile: { Backend: { TABLE: 'items-local' } },
+  });
+
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const api = { Ref: 'Api' };
@@ -234,12 +244,7 @@ describe('a served assembly', () => {
   beforeAll(async () => {
     process.env.ENTRA_TEST_SHELL_VARIABLE = 'from the shell';
     const dir = writeAssembly('one', { ItemsStack: { Resources: apiResources() } });
-    server = await startAssemblyServer({
-      assemblyDir: dir,
-      port: 0,
-      dataDir: join(work, 'key'),
-      envFile: { Backend: { TABLE: 'items-local' } },
-    });
+    server = await serveWithBackendEnv(dir);
   }, 60_000);
   afterAll(async () => {
     delete process.env.ENTRA_TEST_SHELL_VARIABLE;
@@ -472,12 +477,7 @@ describe('an authorizer whose allowed tenants are an SSM parameter, served with 
       },
     });
     process.env.AZURE_ALLOWED_TENANTS_FILE = file;
-    server = await startAssemblyServer({
-      assemblyDir: dir,
-      port: 0,
-      dataDir: join(work, 'key'),
-      envFile: { Backend: { TABLE: 'items-local' } },
-    });
+    server = await serveWithBackendEnv(dir);
   }, 60_000);
   afterAll(async () => {
     delete process.env.AZURE_ALLOWED_TENANTS_FILE;
