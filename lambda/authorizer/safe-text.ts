@@ -174,7 +174,9 @@ export function redactUrl(uri: string): string {
     return `${url.protocol}//${userinfo}${url.host}${url.pathname}${url.search !== '' ? '?***' : ''}${url.hash !== '' ? '#***' : ''}`;
   } catch {
     return uri
-      .replace(/([a-z][a-z0-9+.-]*:[/\\]{2})[^/\\?#]*@/gi, '$1***@')
+      // From each `://`, not from a scheme: a scheme pattern tried at every position of a long word backtracks
+      // over the whole word each time (quadratic); the user-info needs no scheme to be hidden.
+      .replace(/(:[/\\]{2})[^/\\?#]*@/g, '$1***@')
       .replace(/\?[^#]*/, '?***')
       .replace(/#.*$/s, '#***');
   }
