@@ -143,6 +143,8 @@ export interface FunctionModel {
   readonly assetPath: string | undefined;
   /** The Code's S3 key (`<hash>.zip`), which the assets manifest maps to its asset folder. */
   readonly s3Key: string | undefined;
+  /** Inline code (`Code.ZipFile`, CDK's `Code.fromInline`), which Lambda writes to `index.js` for Node.js. */
+  readonly inlineCode?: string | undefined;
 }
 
 /** The REST API integration timeout when the template sets none (29 s). */
@@ -287,6 +289,7 @@ function readFunctionModel(resources: CfnTemplate['Resources'], id: string): Fun
     handler: typeof p.Handler === 'string' ? p.Handler : undefined,
     assetPath: typeof assetPath === 'string' ? assetPath : undefined,
     s3Key: typeof code.S3Key === 'string' ? code.S3Key : undefined,
+    ...(typeof code.ZipFile === 'string' ? { inlineCode: code.ZipFile } : {}),
   };
 }
 

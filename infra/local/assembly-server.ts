@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ENV_NAMES, isGuid } from '../../lambda/authorizer/config.js';
 import { TENANTS_FILE_ENV } from '../../lambda/authorizer/tenant-file.js';
 import { parseTenantList } from '../../lambda/authorizer/tenant-list.js';
@@ -142,15 +143,25 @@ function memorySizeOf(stack: AssemblyStack, fn: FunctionModel): number {
   return typeof size === 'number' ? size : 128;
 }
 
-/** The function's code folder and handler, or an AssemblyError saying to synthesize again. */
-function codeOf(stack: AssemblyStack, fn: FunctionModel): { dir: string; handler: string } {
+/**
+ * The function's code folder and handler, or an AssemblyError saying to synthesize again. Inline code lives
+ * in the template, not in an asset: it is written where Lambda puts it, `index.js`, under the local run's
+ * data folder.
+ */
+function codeOf(stack: AssemblyStack, fn: FunctionModel, dataDir: string): { dir: string; handler: string } {
+  if (fn.handler === undefined) throw new AssemblyError(`the Lambda function ${fn.logicalId} has no Handler`);
+  if (fn.inlineCode !== undefined) {
+    const dir = join(dataDir, 'inline', fn.logicalId);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'index.js'), fn.inlineCode);
+    return { dir, handler: fn.handler };
+  }
   const dir = assetFolderOf(stack, fn);
   if (dir === undefined || !existsSync(dir)) {
     throw new AssemblyError(
       `the code of the Lambda function ${fn.logicalId} is not in the cloud assembly${dir === undefined ? '' : ` (${dir})`}: run \`cdk synth\` again`,
     );
   }
-  if (fn.handler === undefined) throw new AssemblyError(`the Lambda function ${fn.logicalId} has no Handler`);
   return { dir, handler: fn.handler };
 }
 
@@ -196,7 +207,7 @@ async function startRunners(
     }
     const runner = startFunctionRunner({
       name: fn.logicalId,
-      ...codeOf(stack, fn),
+      ...codeOf(stack, fn, options.dataDir),
       environment,
       timeoutSeconds: fn.timeoutSeconds,
       memorySize: memorySizeOf(stack, fn),

@@ -105,6 +105,27 @@ const proxy = (fn: string, extra: Record<string, unknown> = {}) => ({
 });
 const guarded = { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: 'Auth' } };
 
+/** A backend whose code is inline in the template (CDK's `Code.fromInline`), on GET /inline. */
+const INLINE_BACKEND: Record<string, CfnResource> = {
+  Inline: {
+    Type: 'AWS::Lambda::Function',
+    Properties: {
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Timeout: 3,
+      Code: {
+        ZipFile:
+          "exports.handler = async () => ({ statusCode: 200, body: JSON.stringify({ calls: 1, message: 'inline code' }) });",
+      },
+    },
+  },
+  InlineResource: {
+    Type: 'AWS::ApiGateway::Resource',
+    Properties: { RestApiId: api, ParentId: ROOT, PathPart: 'inline' },
+  },
+  InlineGet: method({ Ref: 'InlineResource' }, 'GET', proxy('Inline')),
+};
+
 /** The API every test serves: guarded and open routes, failing backends, and what is not emulated. */
 function apiResources(prefix = ''): Record<string, CfnResource> {
   return {
@@ -243,7 +264,7 @@ describe('a served assembly', () => {
 
   beforeAll(async () => {
     process.env.ENTRA_TEST_SHELL_VARIABLE = 'from the shell';
-    const dir = writeAssembly('one', { ItemsStack: { Resources: apiResources() } });
+    const dir = writeAssembly('one', { ItemsStack: { Resources: { ...apiResources(), ...INLINE_BACKEND } } });
     server = await serveWithBackendEnv(dir);
   }, 60_000);
   afterAll(async () => {
@@ -268,6 +289,12 @@ describe('a served assembly', () => {
 
   it('has no function reading a tenant list from a parameter, so start refuses --tenants-file', () => {
     expect(server.readsTenantsFile).toBe(false);
+  });
+
+  it('runs a function whose code is inline in the template, from the index.js Lambda would write it to', async () => {
+    const res = await call('/inline');
+    expect(res.status).toBe(200);
+    expect(await seen(res)).toEqual({ calls: 1, message: 'inline code' });
   });
 
   it('answers a function whose init fails 502, as Lambda and API Gateway do', async () => {
