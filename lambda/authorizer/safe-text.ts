@@ -173,9 +173,9 @@ export function redactUrl(uri: string): string {
     const userinfo = url.username !== '' || url.password !== '' ? '***@' : '';
     return `${url.protocol}//${userinfo}${url.host}${url.pathname}${url.search !== '' ? '?***' : ''}${url.hash !== '' ? '#***' : ''}`;
   } catch {
+    // User-info from each `://`, not from a scheme: a scheme pattern tried at every position of a long word
+    // backtracks over the whole word each time (quadratic); the user-info needs no scheme to be hidden.
     return uri
-      // From each `://`, not from a scheme: a scheme pattern tried at every position of a long word backtracks
-      // over the whole word each time (quadratic); the user-info needs no scheme to be hidden.
       .replace(/(:[/\\]{2})[^/\\?#]*@/g, '$1***@')
       .replace(/\?[^#]*/, '?***')
       .replace(/#.*$/s, '#***');
